@@ -1,0 +1,161 @@
+import { LayerslayerError } from "../errors.ts";
+import { formatReference, manifestReference, type ImageRef } from "../ref/reference.ts";
+import { readBounded } from "./body.ts";
+import { parseConfig, type ImageConfig } from "./config.ts";
+import { digestAlgorithm, digestOf } from "./digest.ts";
+import { responseError } from "./errors.ts";
+import { choosePlatform, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type ImageManifest, type IndexManifest, type Platform } from "./manifest.ts";
+import { MANIFEST_ACCEPT } from "./mediatypes.ts";
+import { Transport, type TransportOptions } from "./transport.ts";
+
+export interface ClientOptions extends TransportOptions {}
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Uint8Array;
+}
+
+export interface ResolvedImage {
+  ref: ImageRef;
+  /** The index the reference named, when it named one. */
+  index?: FetchedManifest & { index: IndexManifest };
+  manifest: FetchedManifest & { image: ImageManifest };
+  /** The platform entry chosen from the index (absent for a single-image reference). */
+  platform?: Platform;
+  config: ImageConfig;
+  configBytes: Uint8Array;
+}
+
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const MAX_TAG_PAGES = 1000;
+
+function scopeOf(ref: ImageRef): string {
+  return `repository:${ref.repository}:pull`;
+}
+
+/** The small registry API the rest of layerslayer uses. */
+export class RegistryClient {
+  private readonly transports = new Map<string, Transport>();
+  constructor(private readonly options: ClientOptions = {}) {}
+
+  transport(registry: string): Transport {
+    let t = this.transports.get(registry);
+    if (!t) {
+      t = new Transport(registry, this.options);
+      this.transports.set(registry, t);
+    }
+    return t;
+  }
+
+  /** GET a manifest by tag or digest; verifies its digest against the one asked for and the one the registry claims. */
+  async fetchManifest(ref: ImageRef, reference = manifestReference(ref)): Promise<FetchedManifest> {
+    const what = `${ref.registry}/${ref.repository}${reference.includes(":") ? "@" : ":"}${reference}`;
+    const res = await this.transport(ref.registry).request(`/v2/${ref.repository}/manifests/${reference}`, {
+      headers: { Accept: MANIFEST_ACCEPT },
+      scope: scopeOf(ref),
+    });
+    if (!res.ok) throw await responseError(res, what);
+    const bytes = await readBounded(res, MAX_MANIFEST_BYTES, `${what} manifest`);
+    const claimed = res.headers.get("docker-content-digest");
+    const expected = reference.includes(":") ? reference : undefined;
+    const algo = expected ? digestAlgorithm(expected) : "sha256";
+    const digest = digestOf(bytes, algo);
+    if (expected && digest !== expected) {
+      throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, not the digest asked for`);
+    }
+    if (claimed && claimed.startsWith(`${algo}:`) && claimed !== digest) {
+      throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, but the registry says ${claimed}`);
+    }
+    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    return { digest, mediaType, bytes };
+  }
+
+  /** Resolves a reference to one image manifest and its config, choosing a platform from an index. */
+  async resolveImage(ref: ImageRef, platform?: Platform): Promise<ResolvedImage> {
+    const top = await this.fetchManifest(ref);
+    const what = formatReference(ref);
+    const parsed = parseManifest(top.bytes, top.mediaType, what);
+    let index: ResolvedImage["index"];
+    let manifest: FetchedManifest & { image: ImageManifest };
+    let chosen: Platform | undefined;
+    if (parsed.kind === "index") {
+      index = { ...top, index: parsed.index };
+      let desc: Descriptor = choosePlatform(parsed.index, platform, what);
+      chosen = desc.platform;
+      let fetched = await this.fetchManifest(ref, desc.digest);
+      let inner = parseManifest(fetched.bytes, fetched.mediaType, `${what}@${desc.digest}`);
+      // An index may nest another index (rare): descend once more.
+      if (inner.kind === "index") {
+        desc = choosePlatform(inner.index, platform, what);
+        chosen = desc.platform ?? chosen;
+        fetched = await this.fetchManifest(ref, desc.digest);
+        inner = parseManifest(fetched.bytes, fetched.mediaType, `${what}@${desc.digest}`);
+      }
+      if (inner.kind !== "image") throw new LayerslayerError("UNSUPPORTED", `${what}: indexes nested more than twice are not supported`);
+      manifest = { ...fetched, mediaType: inner.image.mediaType, image: inner.image };
+    } else {
+      manifest = { ...top, mediaType: parsed.image.mediaType, image: parsed.image };
+    }
+    const configBytes = await this.fetchBlobBytes(ref, manifest.image.config.digest, MAX_CONFIG_BYTES, "image config");
+    const config = parseConfig(configBytes, what);
+    return { ref, ...(index ? { index } : {}), manifest, ...(chosen ? { platform: chosen } : {}), config, configBytes };
+  }
+
+  /** A small blob (config), read whole and checked against its digest. */
+  async fetchBlobBytes(ref: ImageRef, digest: string, limit: number, label = "blob"): Promise<Uint8Array> {
+    const what = `${ref.registry}/${ref.repository}@${digest} (${label})`;
+    const res = await this.blob(ref, digest);
+    if (!res.ok) throw await responseError(res, what);
+    const bytes = await readBounded(res, limit, what);
+    const got = digestOf(bytes, digestAlgorithm(digest));
+    if (got !== digest) throw new LayerslayerError("CORRUPT", `${what}: the bytes hash to ${got}, not ${digest}`);
+    return bytes;
+  }
+
+  /** A blob request; `range` as [start, endInclusive] or [start] for an open end. */
+  blob(ref: ImageRef, digest: string, opts: { range?: [number, number?]; signal?: AbortSignal; method?: "GET" | "HEAD" } = {}): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (opts.range) headers.Range = `bytes=${opts.range[0]}-${opts.range[1] ?? ""}`;
+    return this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
+      method: opts.method ?? "GET",
+      headers,
+      scope: scopeOf(ref),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  }
+
+  /** Every tag of a repository, following `Link: <…>; rel="next"` pagination. */
+  async listTags(ref: ImageRef): Promise<string[]> {
+    const what = `${ref.registry}/${ref.repository}`;
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${ref.repository}/tags/list?n=1000`;
+    for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
+      const res = await this.transport(ref.registry).request(path, { headers: { Accept: "application/json" }, scope: scopeOf(ref) });
+      if (!res.ok) throw await responseError(res, `${what} tags`);
+      const body = await readBounded(res, MAX_MANIFEST_BYTES, `${what} tags`);
+      let doc: { tags?: unknown };
+      try {
+        doc = JSON.parse(new TextDecoder().decode(body)) as { tags?: unknown };
+      } catch {
+        throw new LayerslayerError("CORRUPT", `${what}: the tag list is not valid JSON`);
+      }
+      if (Array.isArray(doc.tags)) for (const t of doc.tags) if (typeof t === "string") tags.push(t);
+      path = nextLink(res.headers.get("link"), this.transport(ref.registry).baseUrl);
+    }
+    return tags;
+  }
+}
+
+/** The path of a `rel="next"` Link, made relative to the registry's base URL. */
+export function nextLink(header: string | null, baseUrl: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /<([^>]*)>\s*;(.*)/.exec(part);
+    if (!m || !/rel="?next"?/.test(m[2]!)) continue;
+    const url = new URL(m[1]!, baseUrl);
+    if (url.origin !== new URL(baseUrl).origin) return undefined;
+    return `${url.pathname}${url.search}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,31 @@
+import { LayerslayerError } from "../errors.ts";
+
+type Algo = "sha256" | "sha384" | "sha512";
+const ALGOS = new Set<string>(["sha256", "sha384", "sha512"]);
+
+export function digestAlgorithm(digest: string): Algo {
+  const algo = digest.split(":")[0] ?? "";
+  if (!ALGOS.has(algo)) throw new LayerslayerError("UNSUPPORTED", `digest algorithm "${algo}" is not supported`);
+  return algo as Algo;
+}
+
+/** "algo:hex" of bytes. */
+export function digestOf(bytes: Uint8Array, algo: Algo = "sha256"): string {
+  const h = new Bun.CryptoHasher(algo);
+  h.update(bytes);
+  return `${algo}:${h.digest("hex")}`;
+}
+
+/** Incremental digest for streams. */
+export class DigestHasher {
+  private readonly hasher: Bun.CryptoHasher;
+  constructor(readonly algo: Algo) {
+    this.hasher = new Bun.CryptoHasher(algo);
+  }
+  update(chunk: Uint8Array): void {
+    this.hasher.update(chunk);
+  }
+  digest(): string {
+    return `${this.algo}:${this.hasher.digest("hex")}`;
+  }
+}

@@ -1,0 +1,176 @@
+import { LayerslayerError } from "../errors.ts";
+import { apiHost, isLoopback } from "../ref/reference.ts";
+import { Authenticator, type Credentials } from "./auth.ts";
+import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
+import { retryDelay, sleep, isRetryableStatus, networkError } from "./retry.ts";
+
+export interface TransportOptions {
+  plainHttp?: boolean;
+  insecure?: boolean;
+  credentials?: Credentials;
+  /** Attempts after the first one for network errors, 408, 429 and 5xx. */
+  retries?: number;
+  /** First backoff step in ms (doubles each time). */
+  retryBaseMs?: number;
+  /** A Retry-After longer than this fails at once instead of waiting. */
+  maxRetryAfterMs?: number;
+  /** Time allowed until response headers arrive. */
+  headersTimeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface RequestOptions {
+  method?: "GET" | "HEAD";
+  headers?: Record<string, string>;
+  /** Authorization scope, e.g. "repository:library/alpine:pull". */
+  scope?: string;
+  signal?: AbortSignal;
+}
+
+const MAX_REDIRECTS = 10;
+const USER_AGENT = "layerslayer/0.1";
+
+/** Strips the query (signed URLs carry secrets) for logs and messages. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf("?");
+  return q < 0 ? url : `${url.slice(0, q)}?…`;
+}
+
+/** HTTP to one registry: scheme choice, auth challenge, tokens, retries, redirects without credential leaks. */
+export class Transport {
+  readonly registry: string;
+  readonly baseUrl: string;
+  private readonly auth: Authenticator;
+  private challenge: Challenge | undefined;
+  private pinged: Promise<void> | undefined;
+  private readonly opts: Required<Omit<TransportOptions, "credentials" | "log">> & Pick<TransportOptions, "log">;
+
+  constructor(registry: string, options: TransportOptions = {}) {
+    this.registry = registry;
+    const scheme = options.plainHttp || isLoopback(registry) ? "http" : "https";
+    this.baseUrl = `${scheme}://${apiHost(registry)}`;
+    this.opts = {
+      plainHttp: options.plainHttp ?? false,
+      insecure: options.insecure ?? false,
+      retries: options.retries ?? 4,
+      retryBaseMs: options.retryBaseMs ?? 250,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
+      log: options.log,
+    };
+    this.auth = new Authenticator(registry, options.credentials, (url, init) => this.send(url, init, undefined));
+  }
+
+  /**
+   * Sends a request to a path under the registry (e.g. `/v2/a/b/manifests/latest`), answering auth
+   * challenges and refreshing the token once on a 401. Returns any other status to the caller.
+   */
+  async request(path: string, options: RequestOptions = {}): Promise<Response> {
+    await this.ping();
+    const url = `${this.baseUrl}${path}`;
+    let authorization = await this.auth.header(this.challenge, options.scope);
+    let res = await this.send(url, this.init(options, authorization), options.signal);
+    if (res.status !== 401) return res;
+    await res.body?.cancel();
+    // The registry may name a (new) challenge here; gcr.io sometimes sends none: keep the ping's.
+    const fresh = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
+    if (fresh) this.challenge = fresh;
+    if (!this.challenge) throw this.authError(options.scope);
+    this.auth.invalidate();
+    authorization = await this.auth.header(this.challenge, options.scope);
+    res = await this.send(url, this.init(options, authorization), options.signal);
+    if (res.status === 401) {
+      await res.body?.cancel();
+      throw this.authError(options.scope);
+    }
+    return res;
+  }
+
+  private authError(scope: string | undefined): LayerslayerError {
+    const what = scope ? scope.split(":").slice(1, -1).join(":") : "";
+    return new LayerslayerError(
+      "AUTH",
+      `${this.registry}: not authorized${what ? ` to pull ${what}` : ""}; check the credentials (-u/--username with --password-stdin, or LAYERSLAYER_USERNAME/LAYERSLAYER_PASSWORD)`,
+    );
+  }
+
+  private init(options: RequestOptions, authorization: string | undefined): RequestInit {
+    const headers: Record<string, string> = { "User-Agent": USER_AGENT, ...options.headers };
+    if (authorization) headers.Authorization = authorization;
+    return { method: options.method ?? "GET", headers };
+  }
+
+  /** Learns the registry's challenge once, from `GET /v2/`. */
+  private ping(): Promise<void> {
+    this.pinged ??= (async () => {
+      const res = await this.send(`${this.baseUrl}/v2/`, { headers: { "User-Agent": USER_AGENT } }, undefined);
+      await res.body?.cancel();
+      if (res.status === 401) this.challenge = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
+      else if (res.status === 404) {
+        throw new LayerslayerError("NOT_FOUND", `${this.registry} does not serve the registry API (GET /v2/ answered 404)`);
+      }
+    })();
+    // A failed ping may be tried again by the next request.
+    this.pinged.catch(() => (this.pinged = undefined));
+    return this.pinged;
+  }
+
+  /**
+   * One logical request: retries with backoff, follows redirects by hand so that the
+   * Authorization header never leaves the registry's origin (or the token realm it was meant for).
+   */
+  private async send(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+    const requestOrigin = new URL(url).origin;
+    for (let attempt = 0; ; attempt++) {
+      let current = url;
+      let res: Response | undefined;
+      try {
+        for (let hop = 0; ; hop++) {
+          const headers = new Headers(init.headers);
+          if (new URL(current).origin !== requestOrigin) headers.delete("authorization");
+          res = await this.fetchOnce(current, { ...init, headers }, signal);
+          const location = res.headers.get("location");
+          if (res.status < 300 || res.status > 399 || res.status === 304 || !location) break;
+          await res.body?.cancel();
+          if (hop >= MAX_REDIRECTS) throw new LayerslayerError("NETWORK", `${this.registry}: too many redirects`);
+          current = new URL(location, current).toString();
+          this.opts.log?.(`redirect → ${redactUrl(current)}`);
+        }
+      } catch (e) {
+        if (e instanceof LayerslayerError || signal?.aborted) throw e;
+        const err = networkError(e, current, this.opts.headersTimeoutMs);
+        if (attempt >= this.opts.retries) throw err;
+        const delay = retryDelay(attempt, this.opts.retryBaseMs, null);
+        this.opts.log?.(`${err.message}; retrying in ${delay} ms`);
+        await sleep(delay, signal);
+        continue;
+      }
+      if (!isRetryableStatus(res.status)) return res;
+      const retryAfter = res.headers.get("retry-after");
+      const delay = retryDelay(attempt, this.opts.retryBaseMs, retryAfter);
+      if (attempt >= this.opts.retries || delay > this.opts.maxRetryAfterMs) return res;
+      await res.body?.cancel();
+      this.opts.log?.(`HTTP ${res.status} from ${redactUrl(current)}; retrying in ${delay} ms`);
+      await sleep(delay, signal);
+    }
+  }
+
+  private async fetchOnce(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(new Error("timeout")), this.opts.headersTimeoutMs);
+    try {
+      const res = await fetch(url, {
+        ...init,
+        redirect: "manual",
+        signal: controller.signal,
+        ...(this.opts.insecure ? { tls: { rejectUnauthorized: false } } : {}),
+      } as RequestInit);
+      this.opts.log?.(`${init.method ?? "GET"} ${redactUrl(url)} → ${res.status}`);
+      return res;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

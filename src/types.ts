@@ -1,0 +1,52 @@
+/** Shapes shared by every stage: see shared/design/ARCHITECTURE.md. */
+
+export type EntryType =
+  | "file"
+  | "dir"
+  | "symlink"
+  | "hardlink"
+  | "char"
+  | "block"
+  | "fifo"
+  | "contiguous";
+
+/** One tar entry, after PAX/GNU meta headers were applied to it. */
+export interface Entry {
+  path: string;
+  type: EntryType;
+  /** Permission and special bits (0o7777), no file-type bits. */
+  mode: number;
+  size: number;
+  uid: number;
+  gid: number;
+  uname?: string;
+  gname?: string;
+  /** Seconds since the epoch, fractions allowed (PAX). */
+  mtime: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  /** Index of the layer in the image manifest, when known. */
+  layer?: number;
+  /** Offset of the entry's first header block (its first meta header, if any) in the tar stream. */
+  headerOffset: number;
+  /** Compressed bytes consumed when the entry's header was complete. */
+  compressedOffset: number;
+}
+
+/** A chunk of decoded (tar) bytes with the exact compressed bytes consumed to produce everything up to its end. */
+export interface DecodedChunk {
+  data: Uint8Array;
+  compressedConsumed: number;
+}
+
+export interface LayerStats {
+  digest: string;
+  mediaType: string;
+  layerSize: number;
+  bytesDownloaded: number;
+  bytesDecompressed: number;
+  entries: number;
+  /** True only when the tar end-of-archive was reached. */
+  complete: boolean;
+}

@@ -1,0 +1,120 @@
+import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Base32 (RFC 4648, no padding), as libtrust uses for key ids. */
+function base32(bytes: Uint8Array): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0;
+  let value = 0;
+  let out = "";
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/** libtrust key id: base32 of the first 30 bytes of sha256(SPKI DER), 12 groups of 4 joined by ':'. */
+export function libtrustKeyId(spkiDer: Uint8Array): string {
+  const sum = createHash("sha256").update(spkiDer).digest().subarray(0, 30);
+  return base32(sum).match(/.{4}/g)!.join(":");
+}
+
+function b64url(data: Uint8Array | string): string {
+  return Buffer.from(data).toString("base64url");
+}
+
+export interface TokenServerOptions {
+  service: string;
+  issuer: string;
+  /** username → password; the token endpoint checks them with Basic auth. */
+  users: Record<string, string>;
+  /** Repositories anonymous users may pull (prefix match); default: none. */
+  anonymousPull?: string[];
+  /** Token lifetime the JWT carries (s). */
+  lifetime?: number;
+}
+
+export interface TokenServer {
+  realm: string;
+  certPath: string;
+  /** Requests seen by the token endpoint (scope and account), for assertions. */
+  requests: { scope: string | null; user: string | null; authorized: boolean }[];
+  /** Makes the next N tokens already expired (beyond the registry's 60 s leeway). */
+  expireNext(n: number): void;
+  stop(): void;
+}
+
+/** A small Docker-style token server signing ES256 JWTs that CNCF distribution accepts. */
+export function startTokenServer(opts: TokenServerOptions): TokenServer {
+  const dir = mkdtempSync(join(tmpdir(), "ls-token-"));
+  const keyPath = join(dir, "key.pem");
+  const certPath = join(dir, "cert.pem");
+  const gen = Bun.spawnSync([
+    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+    "-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=layerslayer-test-token",
+  ], { stderr: "pipe" });
+  if (gen.exitCode !== 0) throw new Error(`openssl failed: ${gen.stderr.toString()}`);
+  const key: KeyObject = createPrivateKey(readFileSync(keyPath));
+  const spki = new Uint8Array(createPublicKey(key).export({ type: "spki", format: "der" }));
+  const kid = libtrustKeyId(spki);
+  const requests: TokenServer["requests"] = [];
+  let expired = 0;
+  const lifetime = opts.lifetime ?? 300;
+
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const url = new URL(req.url);
+      if (url.pathname !== "/token") return new Response("not found", { status: 404 });
+      const scope = url.searchParams.get("scope");
+      let user: string | null = null;
+      const auth = req.headers.get("authorization");
+      if (auth?.startsWith("Basic ")) {
+        const [u, ...rest] = Buffer.from(auth.slice(6), "base64").toString("utf8").split(":");
+        const p = rest.join(":");
+        if (!u || opts.users[u] !== p) {
+          requests.push({ scope, user: u ?? null, authorized: false });
+          return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }, { status: 401 });
+        }
+        user = u;
+      }
+      requests.push({ scope, user, authorized: true });
+      const access: { type: string; name: string; actions: string[] }[] = [];
+      for (const s of (scope ?? "").split(" ").filter(Boolean)) {
+        const [type, ...mid] = s.split(":");
+        const actions = (mid.pop() ?? "").split(",");
+        const name = mid.join(":");
+        if (type !== "repository") continue;
+        const allowed = user ? actions : (opts.anonymousPull ?? []).some((p) => name.startsWith(p)) ? actions.filter((a) => a === "pull") : [];
+        access.push({ type, name, actions: allowed });
+      }
+      const now = Math.floor(Date.now() / 1000);
+      const exp = expired > 0 ? now - 600 : now + lifetime;
+      if (expired > 0) expired--;
+      const header = { alg: "ES256", typ: "JWT", kid };
+      const claims = { iss: opts.issuer, sub: user ?? "", aud: opts.service, exp, nbf: now - 10, iat: now - 10, jti: crypto.randomUUID(), access };
+      const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+      const sig = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+      const token = `${input}.${b64url(sig)}`;
+      return Response.json({ token, access_token: token, expires_in: lifetime, issued_at: new Date().toISOString() });
+    },
+  });
+  return {
+    realm: `http://127.0.0.1:${server.port}/token`,
+    certPath,
+    requests,
+    expireNext(n: number) {
+      expired = n;
+    },
+    stop: () => server.stop(true),
+  };
+}
