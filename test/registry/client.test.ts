@@ -150,11 +150,9 @@ describe("manifest integrity and legacy types", () => {
   });
   afterAll(() => reg.stop());
 
-  test("a manifest fetched by a digest it does not hash to is CORRUPT", async () => {
+  test("an unknown digest is NOT_FOUND and the right one verifies", async () => {
     const img = await pushImage(reg, "x/y", "t", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
     const client = new RegistryClient(quick);
-    // Ask for the right tag but pretend we asked for a digest of other bytes by fetching the
-    // manifest at its digest with a wrong expectation.
     const wrong = `sha256:${"0".repeat(64)}`;
     await expectError(client.fetchManifest(parseReference(`${reg.host}/x/y:t`), wrong), "NOT_FOUND");
     const m = await client.fetchManifest(parseReference(`${reg.host}/x/y:t`), img.digest);
@@ -162,10 +160,8 @@ describe("manifest integrity and legacy types", () => {
   });
 
   test("a schema1 manifest is rejected as an unsupported legacy manifest", async () => {
-    const client = new RegistryClient(quick);
     const { parseManifest } = await import("../../src/registry/manifest.ts");
     expect(() => parseManifest(new TextEncoder().encode('{"schemaVersion":1,"name":"a","tag":"b","fsLayers":[]}'), "application/vnd.docker.distribution.manifest.v1+prettyjws", "a:b")).toThrow(/legacy manifest/);
-    void client;
   });
 
   test("a Docker manifest list is read as an index", async () => {

@@ -1,0 +1,99 @@
+import { LayerslayerError } from "../errors.ts";
+import { parseReference, type ImageRef } from "../ref/reference.ts";
+import type { Credentials } from "../registry/auth.ts";
+import { RegistryClient } from "../registry/client.ts";
+import { dockerConfigCredentials } from "../registry/docker-config.ts";
+import { parsePlatform, type Platform } from "../registry/manifest.ts";
+
+/** Options every command takes. */
+export const globalArgs = {
+  platform: { type: "string", valueHint: "os/arch[/variant]", description: "Platform to pick from a multi-platform image (default: linux/<this machine's arch>)" },
+  json: { type: "boolean", description: "Print JSON (NDJSON for streams) and nothing else on stdout" },
+  username: { type: "string", alias: "u", description: "Registry user name (or LAYERSLAYER_USERNAME)" },
+  "password-stdin": { type: "boolean", description: "Read the password from standard input (or LAYERSLAYER_PASSWORD)" },
+  "plain-http": { type: "boolean", description: "Use HTTP instead of HTTPS (automatic for localhost and 127.0.0.0/8)" },
+  insecure: { type: "boolean", description: "Skip TLS certificate verification" },
+  cache: { type: "boolean", default: true, negativeDescription: "Do not read or write the local listing cache" },
+  quiet: { type: "boolean", alias: "q", description: "Print no progress or notices on stderr" },
+  verbose: { type: "boolean", description: "Log HTTP requests (never credentials) and error details on stderr" },
+} as const;
+
+export interface GlobalArgs {
+  platform?: string;
+  json?: boolean;
+  username?: string;
+  "password-stdin"?: boolean;
+  "plain-http"?: boolean;
+  insecure?: boolean;
+  cache?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export interface Context {
+  client: RegistryClient;
+  platform?: Platform;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  useCache: boolean;
+  /** Progress and notices on stderr (suppressed by -q and --json never touches stdout). */
+  note(message: string): void;
+}
+
+async function readStdin(): Promise<string> {
+  return await Bun.stdin.text();
+}
+
+/** Credentials from flags, environment, or docker's config file, in that order. */
+export async function credentialsFrom(args: GlobalArgs, registry: string, env = process.env): Promise<Credentials | undefined> {
+  const username = args.username ?? env.LAYERSLAYER_USERNAME;
+  if (args["password-stdin"]) {
+    if (!username) throw new LayerslayerError("USAGE", "--password-stdin needs -u/--username (or LAYERSLAYER_USERNAME)");
+    const password = (await readStdin()).replace(/\r?\n$/, "");
+    if (!password) throw new LayerslayerError("USAGE", "--password-stdin was given but standard input was empty");
+    return { username, password };
+  }
+  if (username) {
+    const password = env.LAYERSLAYER_PASSWORD;
+    if (password === undefined) throw new LayerslayerError("USAGE", `a password is needed for "${username}": use --password-stdin or LAYERSLAYER_PASSWORD`);
+    return { username, password };
+  }
+  return dockerConfigCredentials(registry, env);
+}
+
+export function writeOut(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+export function printJson(value: unknown): void {
+  writeOut(JSON.stringify(value, null, 2));
+}
+
+/** Parses the image argument and builds the client and options for it. */
+export async function setup(args: GlobalArgs & { image?: string }, opts: { allowBare?: boolean } = {}): Promise<{ ref: ImageRef; ctx: Context }> {
+  if (!args.image) throw new LayerslayerError("USAGE", "an image reference is required, e.g. alpine:3.20 or localhost:5000/app:v1");
+  const ref = parseReference(args.image, opts);
+  const verbose = !!args.verbose;
+  const quiet = !!args.quiet;
+  const log = verbose ? (m: string) => process.stderr.write(`· ${m}\n`) : undefined;
+  const credentials = await credentialsFrom(args, ref.registry);
+  const client = new RegistryClient({
+    plainHttp: !!args["plain-http"],
+    insecure: !!args.insecure,
+    ...(credentials ? { credentials } : {}),
+    ...(log ? { log } : {}),
+  });
+  const ctx: Context = {
+    client,
+    ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
+    json: !!args.json,
+    quiet,
+    verbose,
+    useCache: args.cache !== false,
+    note: (m) => {
+      if (!quiet) process.stderr.write(`${m}\n`);
+    },
+  };
+  return { ref, ctx };
+}

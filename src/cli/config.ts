@@ -1,0 +1,16 @@
+import { defineCommand } from "citty";
+import { globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
+
+export default defineCommand({
+  meta: { name: "config", description: "Print the image config blob byte for byte" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    if (ctx.json) printJson({ digest: img.manifest.image.config.digest, mediaType: img.manifest.image.config.mediaType, config: img.config });
+    else process.stdout.write(img.configBytes);
+  },
+});

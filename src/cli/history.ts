@@ -1,0 +1,44 @@
+import { defineCommand } from "citty";
+import { alignHistory } from "../registry/config.ts";
+import { escapeName } from "../output/format.ts";
+import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+
+export default defineCommand({
+  meta: { name: "history", description: "List the build steps of an image and the layer each one produced" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const layers = img.manifest.image.layers;
+    const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
+    if (ctx.json) {
+      printJson({
+        steps: steps.map((s) => ({
+          index: s.index,
+          createdBy: s.createdBy,
+          ...(s.created ? { created: s.created } : {}),
+          ...(s.comment ? { comment: s.comment } : {}),
+          emptyLayer: s.empty,
+          layer: s.layer ?? null,
+          ...(s.layer !== undefined ? { digest: layers[s.layer]!.digest, size: layers[s.layer]!.size } : {}),
+        })),
+        layersWithoutStep: stepOfLayer.flatMap((s, i) => (s ? [] : [i])),
+      });
+      return;
+    }
+    const out: string[] = [];
+    const width = String(Math.max(0, steps.length - 1)).length;
+    for (const s of steps) {
+      const tag = s.layer !== undefined ? `(layer ${s.layer})` : s.empty ? "(metadata only)" : "(no layer)";
+      out.push(`[${String(s.index).padStart(width)}] ${escapeName(s.createdBy || "-")} ${tag}`);
+    }
+    stepOfLayer.forEach((s, i) => {
+      if (!s) out.push(`[ ?] layer ${i} has no build step in the history`);
+    });
+    if (steps.length === 0) out.push("(the image config has no history)");
+    writeOut(out.join("\n"));
+  },
+});

@@ -1,0 +1,98 @@
+import { defineCommand } from "citty";
+import { formatReference } from "../ref/reference.ts";
+import { alignHistory } from "../registry/config.ts";
+import { formatPlatform } from "../registry/manifest.ts";
+import type { ResolvedImage } from "../registry/client.ts";
+import { escapeName, formatTable, humanSize } from "../output/format.ts";
+import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+
+export function imagePlatform(img: ResolvedImage): string {
+  if (img.platform) return formatPlatform(img.platform);
+  const c = img.config;
+  return c.os && c.architecture ? `${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ""}` : "unknown";
+}
+
+/** Everything `inspect` shows, as data. */
+export function describeImage(img: ResolvedImage) {
+  const { stepOfLayer } = alignHistory(img.config, img.manifest.image.layers.length);
+  const c = img.config.config ?? {};
+  return {
+    reference: formatReference(img.ref),
+    digest: img.manifest.digest,
+    mediaType: img.manifest.mediaType,
+    ...(img.index ? { index: { digest: img.index.digest, mediaType: img.index.mediaType } } : {}),
+    platform: imagePlatform(img),
+    ...(img.config.created ? { created: img.config.created } : {}),
+    config: {
+      entrypoint: c.Entrypoint ?? null,
+      cmd: c.Cmd ?? null,
+      env: c.Env ?? [],
+      user: c.User ?? "",
+      workdir: c.WorkingDir ?? "",
+      labels: c.Labels ?? {},
+      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+    },
+    layers: img.manifest.image.layers.map((l, index) => ({
+      index,
+      digest: l.digest,
+      size: l.size,
+      mediaType: l.mediaType,
+      createdBy: stepOfLayer[index]?.createdBy ?? null,
+      ...(l.urls ? { urls: l.urls } : {}),
+    })),
+    totalSize: img.manifest.image.layers.reduce((n, l) => n + l.size, 0),
+  };
+}
+
+function shortType(mt: string): string {
+  return mt.replace(/^application\/vnd\.(oci\.image\.|docker\.image\.rootfs\.diff\.)?/, "");
+}
+
+function oneLine(s: string, max = 80): string {
+  const flat = escapeName(s.replace(/\s+/g, " "));
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function renderText(d: ReturnType<typeof describeImage>): string {
+  const lines: string[] = [];
+  const kv = (k: string, v: string) => lines.push(`${`${k}:`.padEnd(12)}${v}`);
+  kv("Reference", d.reference);
+  kv("Digest", d.digest);
+  kv("Media type", d.mediaType);
+  if (d.index) kv("Index", `${d.index.digest} (${d.index.mediaType})`);
+  kv("Platform", d.platform);
+  if (d.created) kv("Created", d.created);
+  const list = (v: string[] | null) => (v && v.length ? JSON.stringify(v) : "-");
+  kv("Entrypoint", escapeName(list(d.config.entrypoint)));
+  kv("Cmd", escapeName(list(d.config.cmd)));
+  kv("User", escapeName(d.config.user || "-"));
+  kv("Workdir", escapeName(d.config.workdir || "-"));
+  if (d.config.exposedPorts.length) kv("Ports", d.config.exposedPorts.join(", "));
+  lines.push("Env:");
+  for (const e of d.config.env) lines.push(`  ${escapeName(e)}`);
+  const labels = Object.entries(d.config.labels);
+  if (labels.length) {
+    lines.push("Labels:");
+    for (const [k, v] of labels) lines.push(`  ${escapeName(k)}=${escapeName(v)}`);
+  }
+  lines.push(`Layers: ${d.layers.length}, ${humanSize(d.totalSize)} compressed`);
+  const rows = [["#", "DIGEST", "SIZE", "TYPE", "CREATED BY"]];
+  for (const l of d.layers) rows.push([String(l.index), l.digest.slice(0, 19), humanSize(l.size), shortType(l.mediaType), oneLine(l.createdBy ?? "-")]);
+  for (const row of formatTable(rows, ["right", "left", "right", "left", "left"])) lines.push(`  ${row}`);
+  return lines.join("\n");
+}
+
+export default defineCommand({
+  meta: { name: "inspect", description: "Show an image's digest, platform, config and layers with the build step of each" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference, e.g. alpine:3.20" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const d = describeImage(img);
+    if (ctx.json) printJson(d);
+    else writeOut(renderText(d));
+  },
+});

@@ -1,0 +1,101 @@
+#!/usr/bin/env bun
+import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { EXIT_CODES, LayerslayerError } from "../errors.ts";
+import { version } from "../version.ts";
+
+type Loader = () => Promise<CommandDef<any>>;
+
+/** Sub-commands, each loaded only when it runs. */
+export const commands: Record<string, Loader> = {
+  inspect: () => import("./inspect.ts").then((m) => m.default),
+  history: () => import("./history.ts").then((m) => m.default),
+  manifest: () => import("./manifest.ts").then((m) => m.default),
+  config: () => import("./config.ts").then((m) => m.default),
+  platforms: () => import("./platforms.ts").then((m) => m.default),
+  tags: () => import("./tags.ts").then((m) => m.default),
+};
+
+const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)
+  .map(([k, v]) => `${v} ${k.toLowerCase().replace("_", " ")}`)
+  .join(", ")}`;
+
+const main = defineCommand({
+  meta: { name: "layerslayer", version, description: `Look inside container images in a remote registry without pulling them.\n\n${EXIT_HELP}` },
+  subCommands: commands,
+});
+
+/** Rejects options the command does not define, naming the first one. */
+async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<void> {
+  const def = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) as ArgsDef | undefined;
+  const known = new Set<string>(["help", "h"]);
+  for (const [name, d] of Object.entries(def ?? {})) {
+    known.add(name);
+    if (d.type === "boolean") known.add(`no-${name}`);
+    for (const a of [(d as { alias?: string | string[] }).alias ?? []].flat()) known.add(a);
+  }
+  for (const arg of rawArgs) {
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-") continue;
+    const name = arg.replace(/^--?/, "").split("=")[0]!;
+    const names = arg.startsWith("--") ? [name] : name.split("");
+    for (const n of names) {
+      if (!known.has(n)) throw new LayerslayerError("USAGE", `unknown option ${arg.startsWith("--") ? "--" : "-"}${n}; see --help`);
+    }
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    await showUsage(main);
+    return name ? 0 : EXIT_CODES.USAGE;
+  }
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const loader = commands[name];
+  if (!loader) throw new LayerslayerError("USAGE", `unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}`);
+  const cmd = await loader();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    await showUsage(cmd, main);
+    return 0;
+  }
+  await checkFlags(cmd, rest);
+  await runCommand(cmd, { rawArgs: rest });
+  return 0;
+}
+
+function report(e: unknown, verbose: boolean): number {
+  if (e instanceof LayerslayerError) {
+    process.stderr.write(`layerslayer: ${e.message}\n`);
+    if (verbose && e.detail) process.stderr.write(`${e.detail}\n`);
+    if (verbose && e.cause) process.stderr.write(`cause: ${String((e.cause as Error)?.stack ?? e.cause)}\n`);
+    return e.exitCode;
+  }
+  const err = e as { name?: string; code?: string; message?: string; stack?: string };
+  // citty's own usage errors (missing positional, unknown command).
+  if (err?.name === "CLIError" || err?.code?.startsWith?.("E_")) {
+    process.stderr.write(`layerslayer: ${(err.message ?? "").replace(/\x1b\[[0-9;]*m/g, "")}; see --help\n`);
+    return EXIT_CODES.USAGE;
+  }
+  if (err?.code === "EPIPE") return 0;
+  process.stderr.write(`layerslayer: internal error: ${err?.message ?? String(e)}\n`);
+  if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  const verbose = argv.includes("--verbose");
+  process.stdout.on("error", (e: { code?: string }) => {
+    if (e.code === "EPIPE") process.exit(0);
+  });
+  let code: number;
+  try {
+    code = await run(argv);
+  } catch (e) {
+    code = report(e, verbose);
+  }
+  process.exitCode = code;
+}

@@ -1,0 +1,23 @@
+import { defineCommand } from "citty";
+import { LayerslayerError } from "../errors.ts";
+import { globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
+
+export default defineCommand({
+  meta: { name: "manifest", description: "Print the resolved image manifest byte for byte (--index: the index itself)" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    index: { type: "boolean", description: "Print the index (manifest list) the reference names instead" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const chosen = args.index ? img.index : img.manifest;
+    if (!chosen) throw new LayerslayerError("USAGE", `${args.image} names a single image, not an index`);
+    if (ctx.json) {
+      printJson({ digest: chosen.digest, mediaType: chosen.mediaType, manifest: JSON.parse(new TextDecoder().decode(chosen.bytes)) });
+    } else {
+      process.stdout.write(chosen.bytes);
+    }
+  },
+});

@@ -1,0 +1,36 @@
+import { defineCommand } from "citty";
+import { formatPlatform, isAttestation, parseManifest } from "../registry/manifest.ts";
+import { formatReference } from "../ref/reference.ts";
+import { parseConfig } from "../registry/config.ts";
+import { formatTable, humanSize } from "../output/format.ts";
+import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+
+export default defineCommand({
+  meta: { name: "platforms", description: "List the platforms a multi-platform image offers" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    all: { type: "boolean", description: "Also list attestation and other non-image entries" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const top = await ctx.client.fetchManifest(ref);
+    const parsed = parseManifest(top.bytes, top.mediaType, formatReference(ref));
+    let rows: { platform: string; digest: string; size: number; mediaType: string; attestation: boolean }[];
+    if (parsed.kind === "index") {
+      rows = parsed.index.manifests
+        .map((d) => ({ platform: formatPlatform(d.platform), digest: d.digest, size: d.size, mediaType: d.mediaType, attestation: isAttestation(d) }))
+        .filter((r) => args.all || !r.attestation);
+    } else {
+      const cfg = parseConfig(await ctx.client.fetchBlobBytes(ref, parsed.image.config.digest, 16 << 20, "image config"), formatReference(ref));
+      const platform = cfg.os && cfg.architecture ? `${cfg.os}/${cfg.architecture}${cfg.variant ? `/${cfg.variant}` : ""}` : "unknown";
+      rows = [{ platform, digest: top.digest, size: top.bytes.byteLength, mediaType: parsed.image.mediaType, attestation: false }];
+    }
+    if (ctx.json) {
+      printJson({ reference: formatReference(ref), digest: top.digest, index: parsed.kind === "index", platforms: rows });
+      return;
+    }
+    const table = [["PLATFORM", "DIGEST", "SIZE"], ...rows.map((r) => [r.platform + (r.attestation ? " (attestation)" : ""), r.digest, humanSize(r.size)])];
+    writeOut(formatTable(table, ["left", "left", "right"]).join("\n"));
+  },
+});

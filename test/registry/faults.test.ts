@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { LayerslayerError } from "../../src/errors.ts";
+import { parseReference } from "../../src/ref/reference.ts";
+import { RegistryClient } from "../../src/registry/client.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
+import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+
+const quick = { retries: 3, retryBaseMs: 5 };
+
+describe("faults a real registry cannot produce", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: "htpasswd" });
+    img = await pushImage(reg, "f/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=fixture\n" }]) }] });
+    proxy = startFaultProxy(reg.url);
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+  const client = () => new RegistryClient({ ...quick, credentials: READER });
+  const manifestRef = () => parseReference(`${proxy.host}/f/app:v1`);
+
+  test("429 with Retry-After is waited out and retried", async () => {
+    let hits = 0;
+    proxy.rule = (req) => (req.url.includes("/manifests/") && hits++ < 2 ? { kind: "status", status: 429, headers: { "Retry-After": "0" } } : undefined);
+    const m = await client().fetchManifest(manifestRef());
+    expect(m.digest).toBe(img.digest);
+    expect(hits).toBe(3);
+  });
+
+  test("503 forever ends in a NETWORK error after a bounded number of tries", async () => {
+    let hits = 0;
+    proxy.rule = (req) => (req.url.includes("/manifests/") ? (hits++, { kind: "status", status: 503 }) : undefined);
+    const err = await client().fetchManifest(manifestRef()).catch((e) => e);
+    expect(err).toBeInstanceOf(LayerslayerError);
+    expect((err as LayerslayerError).code).toBe("NETWORK");
+    expect((err as LayerslayerError).message).toContain("HTTP 503");
+    expect(hits).toBe(quick.retries + 1);
+  });
+
+  test("a Retry-After beyond the limit fails at once with RATE_LIMIT", async () => {
+    let hits = 0;
+    proxy.rule = (req) => (req.url.includes("/manifests/") ? (hits++, { kind: "status", status: 429, headers: { "Retry-After": "3600" } }) : undefined);
+    const err = (await client().fetchManifest(manifestRef()).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("RATE_LIMIT");
+    expect(err.message).toContain("3600");
+    expect(hits).toBe(1);
+  });
+
+  test("a 401 without WWW-Authenticate falls back to the challenge from the /v2/ ping", async () => {
+    let dropped = 0;
+    proxy.rule = (req) => (req.url.includes("/manifests/") && dropped++ === 0 ? { kind: "status", status: 401 } : undefined);
+    const m = await client().fetchManifest(manifestRef());
+    expect(m.digest).toBe(img.digest);
+  });
+
+  test("manifest bytes that do not match the digest asked for are CORRUPT", async () => {
+    proxy.rule = (req) => (req.url.includes("/manifests/") ? { kind: "tamper", change: (b) => { const c = b.slice(); c[c.length - 2] = 0x20; return c; } } : undefined);
+    const err = (await client().fetchManifest(manifestRef(), img.digest).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("CORRUPT");
+    expect(err.message).toContain("not the digest asked for");
+  });
+
+  test("manifest bytes that disagree with Docker-Content-Digest are CORRUPT", async () => {
+    proxy.rule = (req) => (req.url.includes("/manifests/") ? { kind: "tamper", keepHeaders: true, change: (b) => { const c = b.slice(); c[c.length - 2] = 0x20; return c; } } : undefined);
+    const err = (await client().fetchManifest(manifestRef()).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("CORRUPT");
+    expect(err.message).toContain("the registry says");
+  });
+
+  test("a refused connection is a one-line NETWORK error after retries", async () => {
+    proxy.rule = () => undefined;
+    const c = new RegistryClient({ retries: 1, retryBaseMs: 5 });
+    const err = (await c.fetchManifest(parseReference("127.0.0.1:1/a/b:c")).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("NETWORK");
+    expect(err.message).toBe("cannot reach 127.0.0.1:1: connection refused");
+  });
+});
+
+describe("blob redirects to another host", () => {
+  let reg: TestRegistry;
+  let img: PushedImage;
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: "htpasswd", redirect: true });
+    img = await pushImage(reg, "r/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }]) }] });
+  });
+  afterAll(() => reg.stop());
+
+  test("the config is fetched through the redirect and credentials do not follow it", async () => {
+    const c = new RegistryClient({ ...quick, credentials: READER });
+    const resolved = await c.resolveImage(parseReference(`${reg.host}/r/app:v1`));
+    expect(resolved.manifest.image.config.digest).toBe(img.configDigest);
+    expect(reg.redirect!.requests.length).toBeGreaterThan(0);
+    for (const r of reg.redirect!.requests) expect(r.authorization).toBeNull();
+  });
+
+  test("a ranged blob request keeps its Range across the redirect", async () => {
+    const c = new RegistryClient({ ...quick, credentials: READER });
+    const res = await c.blob(parseReference(`${reg.host}/r/app:v1`), img.layers[0]!.digest, { range: [0, 9] });
+    expect(res.status).toBe(206);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(img.layers[0]!.bytes.subarray(0, 10));
+    expect(reg.redirect!.requests.at(-1)!.range).toBe("bytes=0-9");
+    expect(reg.redirect!.requests.at(-1)!.authorization).toBeNull();
+  });
+});
