@@ -1,0 +1,57 @@
+/**
+ * Compiles layerslayer into self-contained binaries with `bun build --compile`.
+ *   bun scripts/build.ts            → dist/layerslayer (this machine)
+ *   bun scripts/build.ts --all      → dist/layerslayer-<os>-<arch>[-musl][.exe] for every release target
+ *   bun scripts/build.ts --target bun-linux-arm64 [--target …] [--outdir DIR]
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const TARGETS = [
+  "bun-linux-x64",
+  "bun-linux-arm64",
+  "bun-linux-x64-musl",
+  "bun-linux-arm64-musl",
+  "bun-darwin-x64",
+  "bun-darwin-arm64",
+  "bun-windows-x64",
+] as const;
+
+const root = join(import.meta.dir, "..");
+let dist = join(root, "dist");
+
+function outName(target: string | undefined): string {
+  if (!target) return "layerslayer";
+  const name = `layerslayer-${target.replace(/^bun-/, "")}`;
+  return target.includes("windows") ? `${name}.exe` : name;
+}
+
+async function build(target: string | undefined): Promise<string> {
+  const out = join(dist, outName(target));
+  const args = [process.execPath, "build", "--compile", "--minify", "--sourcemap=none", join(root, "src/cli/main.ts"), "--outfile", out];
+  if (target) args.push(`--target=${target}`);
+  const proc = Bun.spawn(args, { cwd: root, stdout: "pipe", stderr: "pipe" });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`build for ${target ?? "this machine"} failed:\n${stderr}`);
+  return out;
+}
+
+if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  const targets: (string | undefined)[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--all") targets.push(...TARGETS);
+    else if (argv[i] === "--target" && argv[i + 1]) targets.push(argv[++i]);
+    else if (argv[i] === "--outdir" && argv[i + 1]) dist = argv[++i]!;
+    else {
+      console.error(`build: unknown argument ${argv[i]}`);
+      process.exit(2);
+    }
+  }
+  if (targets.length === 0) targets.push(undefined);
+  mkdirSync(dist, { recursive: true });
+  for (const t of targets) {
+    const out = await build(t);
+    console.log(`built ${out}`);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * gzip (RFC 1952) decoding with our own member framing around fflate's raw Inflate: every member
+ * header is parsed and every trailer checked (CRC32 and ISIZE), members follow one another (estargz
+ * layers hold hundreds), zero padding after the last member is accepted, and a stream cut short
+ * anywhere is not an error. Each chunk yielded says exactly how many compressed bytes of the whole
+ * stream were needed to produce everything up to its end.
+ */
+
+import { LayerslayerError } from "../errors.ts";
+import type { DecodedChunk } from "../types.ts";
+import { readGzipHeader } from "./gzip-header.ts";
+import { RawInflater } from "./inflate.ts";
+import { ByteReader } from "./reader.ts";
+import type { DecodeSummary } from "./types.ts";
+
+/**
+ * Compressed bytes handed to fflate per push. DEFLATE expands at most ~1032:1, so one push makes at
+ * most ~16.5 MiB of output (fflate briefly holds about twice that while it grows its buffer);
+ * smaller slices cost speed (per-push overhead), larger ones buy nothing (see scripts/codec-speed.ts).
+ */
+export const DEFAULT_SLICE = 16 * 1024;
+
+export interface GunzipOptions {
+  /** Compressed bytes per fflate push (tests use 1 to check exactness byte by byte). */
+  sliceSize?: number;
+  /** Leave fflate's state object as fflate creates it (only for measuring the difference). */
+  stockState?: boolean;
+}
+
+const crc32 = (data: Uint8Array, crc: number): number => Bun.hash.crc32(data, crc) >>> 0;
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}
+
+export async function* gunzip(
+  source: AsyncIterable<Uint8Array>,
+  options: GunzipOptions = {},
+): AsyncGenerator<DecodedChunk, DecodeSummary> {
+  const slice = Math.max(1, Math.floor(options.sliceSize ?? DEFAULT_SLICE));
+  const r = new ByteReader(source);
+  let members = 0;
+  let decompressed = 0;
+  let ended = false;
+  try {
+    for (;;) {
+      if (members > 0) {
+        // Between members: the next member, zero padding to the end, or the end itself.
+        const next = await r.peek();
+        if (next < 0) {
+          ended = true;
+          break;
+        }
+        if (next === 0) {
+          const at = await r.skipZeros();
+          if (at < 0) {
+            ended = true;
+            break;
+          }
+          throw new LayerslayerError(
+            "CORRUPT",
+            `non-zero byte at offset ${at} in the zero padding after gzip member ${members}`,
+          );
+        }
+      }
+      const memberStart = r.offset;
+      const header = await readGzipHeader(r, members);
+      if (!header) break;
+      const deflateStart = r.offset;
+      const inflater = new RawInflater({ stockState: options.stockState });
+      let crc = 0;
+      let size = 0;
+      while (!inflater.finished) {
+        const input = await r.readUpTo(slice);
+        if (!input) break;
+        const out = inflater.push(input);
+        if (inflater.finished) {
+          // fflate read past the end of the deflate data: give those bytes back (they all come from
+          // this push, or fflate would have found the end in an earlier one).
+          const tail = inflater.pushed - inflater.bytesConsumed;
+          if (tail < 0 || tail > input.length) throw new Error(`gunzip: deflate end outside the last push (${tail})`);
+          r.unread(tail);
+        }
+        if (out.length > 0) {
+          crc = crc32(out, crc);
+          size += out.length;
+          decompressed += out.length;
+          yield { data: out, compressedConsumed: deflateStart + inflater.bytesConsumed };
+        }
+      }
+      if (!inflater.finished) break;
+      const trailer = await r.read(8);
+      if (!trailer) break;
+      const view = new DataView(trailer.buffer, trailer.byteOffset, 8);
+      const wantCrc = view.getUint32(0, true);
+      const wantSize = view.getUint32(4, true);
+      if (wantCrc !== crc) {
+        throw new LayerslayerError(
+          "CORRUPT",
+          `gzip member ${members + 1} (offset ${memberStart}): CRC32 mismatch (stored ${hex8(wantCrc)}, computed ${hex8(crc)})`,
+        );
+      }
+      if (wantSize !== size % 0x1_0000_0000) {
+        throw new LayerslayerError(
+          "CORRUPT",
+          `gzip member ${members + 1} (offset ${memberStart}): length mismatch (stored ${wantSize}, decoded ${size} mod 2^32)`,
+        );
+      }
+      members++;
+    }
+  } finally {
+    await r.close();
+  }
+  return { compressedConsumed: r.offset, decompressed, ended, members };
+}

@@ -1,0 +1,118 @@
+/**
+ * Raw DEFLATE (RFC 1951) through fflate's streaming `Inflate`, plus the two things fflate does not
+ * offer publicly: how many compressed bits it has consumed, and a fast start under Bun.
+ *
+ * This reads and pre-fills private fields of fflate 0.8.3 (package.json pins the exact version and
+ * test/codec/inflate.test.ts pins the behaviour). What the source of that version shows:
+ *
+ * - `Inflate` keeps its input not yet consumed in `this.p` and its state in `this.s`: `p` the bit
+ *   position in `this.p`, `f` BFINAL of the current block, `l`/`d` the literal/length and distance
+ *   lookup tables (non-null only inside a compressed block), `m`/`n` their bit widths, `b` the bytes
+ *   in its output window, `i` a "final push" flag. `push()` inflates everything it can, stops before
+ *   the first symbol that is not complete in the input it has, then drops the whole bytes it consumed
+ *   (`this.p = this.p.subarray(s.p >> 3)`, copied) and keeps `s.p &= 7`. So after any push
+ *       bits consumed = (bytes pushed - this.p.length) * 8 + s.p
+ *   which points just past the last complete symbol decoded (or block header parsed).
+ * - With `s.i == 0` (every push we make is non-final) running out of input is never an error.
+ * - After the final block, `s.f == 1 && !s.l`, fflate ignores further input, and the bytes after the
+ *   end of the deflate data are still in `this.p`.
+ * - The state object starts as `{ i, b }` and gains `l, p, f` then `m, d, n` as blocks go by (or
+ *   `p, f` first when the first block is stored). Each new field changes the object's shape, and the
+ *   JavaScriptCore JIT runs fflate's inflate loop about 2-3x slower when it has seen several shapes.
+ *   Creating every field up front, in the order fflate itself adds them, with values of the types it
+ *   stores (numbers, and null for the tables as after an end-of-block), gives the loop a single
+ *   shape from the first push. Same for `this.d` (the "ended" flag the first push adds).
+ */
+
+import { Inflate } from "fflate";
+import { LayerslayerError } from "../errors.ts";
+
+interface InflateState {
+  i: number;
+  b: number;
+  l: Uint16Array | null;
+  p: number;
+  f: number;
+  m: number;
+  d: Uint16Array | null;
+  n: number;
+}
+
+interface InflatePrivate {
+  s: InflateState;
+  p: Uint8Array;
+  o: Uint8Array;
+  d: boolean;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Checks that an fflate Inflate still looks like the one in 0.8.3; throws a plain Error if not. */
+function internals(inf: Inflate): InflatePrivate {
+  const priv = inf as unknown as Partial<InflatePrivate>;
+  const s = priv.s as Partial<InflateState> | undefined;
+  if (
+    typeof s !== "object" ||
+    s === null ||
+    s.i !== 0 ||
+    typeof s.b !== "number" ||
+    !(priv.p instanceof Uint8Array) ||
+    !(priv.o instanceof Uint8Array) ||
+    priv.o.length !== 32768
+  ) {
+    throw new Error("fflate's Inflate internals are not those of fflate 0.8.3: pin fflate to 0.8.3");
+  }
+  return priv as InflatePrivate;
+}
+
+/** One raw DEFLATE stream. */
+export class RawInflater {
+  private readonly priv: InflatePrivate;
+  private readonly inf: Inflate;
+  private out: Uint8Array = EMPTY;
+  /** Compressed bytes pushed so far. */
+  pushed = 0;
+
+  constructor(opts: { stockState?: boolean } = {}) {
+    this.inf = new Inflate((chunk) => {
+      this.out = chunk;
+    });
+    this.priv = internals(this.inf);
+    if (!opts.stockState) {
+      this.priv.s = { i: 0, b: this.priv.s.b, l: null, p: 0, f: 0, m: 0, d: null, n: 0 };
+      this.priv.d = false;
+    }
+  }
+
+  /**
+   * Inflates `input` (after whatever earlier input is still pending) as far as it goes and returns
+   * the new output: a fresh array, possibly empty. Never push after `finished`.
+   */
+  push(input: Uint8Array): Uint8Array {
+    this.out = EMPTY;
+    this.pushed += input.length;
+    try {
+      this.inf.push(input, false);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new LayerslayerError("CORRUPT", `invalid deflate data: ${why}`, { cause: e });
+    }
+    return this.out;
+  }
+
+  /** True once the final block has ended. */
+  get finished(): boolean {
+    const s = this.priv.s;
+    return !!s.f && !s.l;
+  }
+
+  /** Compressed bits consumed: up to the end of the last complete symbol or block header decoded. */
+  get bitsConsumed(): number {
+    return (this.pushed - this.priv.p.length) * 8 + this.priv.s.p;
+  }
+
+  /** Compressed bytes needed to produce all output so far (the last one possibly in part). */
+  get bytesConsumed(): number {
+    return Math.ceil(this.bitsConsumed / 8);
+  }
+}

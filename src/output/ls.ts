@@ -1,0 +1,89 @@
+/**
+ * `ls -l`-style lines for entries:
+ *   [layer] [marker] MODE OWNER GROUP SIZE YYYY-MM-DD HH:MM NAME[ -> TARGET | link to TARGET]
+ * Owner/group are the tar names when present, else the numeric ids. Device files show
+ * "MAJOR, MINOR" in the size column, like ls. All untrusted text is escaped.
+ */
+import type { Entry } from "../types.ts";
+import { escapeName, formatTable, formatTime, humanSize, modeString, type Align } from "./format.ts";
+
+export interface LsOptions {
+  /** Sizes like `ls -lh`. */
+  human?: boolean;
+  /** Numeric uid/gid even when names are known (`ls -n`). */
+  numeric?: boolean;
+  /** Append "/" to directory names (`ls -p`, `tar -tv` style). */
+  classify?: boolean;
+}
+
+export interface LsRow {
+  entry: Entry;
+  /** Name to show instead of entry.path (e.g. the base name inside a directory listing). */
+  name?: string;
+  /** Shown as a first column "L3" when any row has one (the layer that gave the entry). */
+  layer?: number;
+  /** Shown as a column before the mode when any row has one, e.g. "D" deleted, "O" overridden. */
+  marker?: string;
+}
+
+function sizeCell(entry: Entry, human: boolean): string {
+  if (entry.type === "char" || entry.type === "block") return `${entry.devmajor ?? 0}, ${entry.devminor ?? 0}`;
+  return human ? humanSize(entry.size) : String(entry.size);
+}
+
+function nameCell(entry: Entry, name: string | undefined, classify: boolean): string {
+  let out = escapeName(name ?? entry.path);
+  if (classify && entry.type === "dir" && !out.endsWith("/")) out += "/";
+  if (entry.type === "symlink") out += ` -> ${escapeName(entry.linkname ?? "")}`;
+  else if (entry.type === "hardlink") out += ` link to ${escapeName(entry.linkname ?? "")}`;
+  return out;
+}
+
+/** The cells of one line, unaligned: mode, owner, group, size, time, name. */
+export function lsCells(entry: Entry, opts: LsOptions = {}, name?: string): string[] {
+  const owner = !opts.numeric && entry.uname ? escapeName(entry.uname) : String(entry.uid);
+  const group = !opts.numeric && entry.gname ? escapeName(entry.gname) : String(entry.gid);
+  return [
+    modeString(entry.type, entry.mode),
+    owner,
+    group,
+    sizeCell(entry, opts.human ?? false),
+    formatTime(entry.mtime),
+    nameCell(entry, name, opts.classify ?? false),
+  ];
+}
+
+const LS_ALIGN: Align[] = ["left", "left", "left", "right", "left", "left"];
+
+/**
+ * One line, for streaming output where the whole listing is not known in advance. `widths`
+ * (mode, owner, group, size, time) pads the columns; without it cells are joined by one space.
+ */
+export function lsLine(entry: Entry, opts: LsOptions & { name?: string; widths?: readonly number[] } = {}): string {
+  const cells = lsCells(entry, opts, opts.name);
+  return formatTable([cells], LS_ALIGN, opts.widths ?? cells.map(() => 0))[0]!;
+}
+
+/** Sensible fixed widths for streamed lines (owner/group 8, size 8 or 5 with -h). */
+export function streamWidths(opts: LsOptions = {}): number[] {
+  return [10, 8, 8, opts.human ? 5 : 8, 16];
+}
+
+/** Aligned lines for a whole listing (columns sized to fit every row, sizes right-aligned). */
+export function lsLines(rows: readonly (LsRow | Entry)[], opts: LsOptions = {}): string[] {
+  const norm: LsRow[] = rows.map((r) => ("entry" in r ? r : { entry: r }));
+  const withLayer = norm.some((r) => r.layer !== undefined);
+  const withMarker = norm.some((r) => r.marker !== undefined);
+  const align: Align[] = [];
+  if (withLayer) align.push("right");
+  if (withMarker) align.push("left");
+  align.push(...LS_ALIGN);
+  const table = norm.map((r) => {
+    const cells: string[] = [];
+    if (withLayer) cells.push(r.layer === undefined ? "" : `L${r.layer}`);
+    if (withMarker) cells.push(escapeName(r.marker ?? ""));
+    cells.push(...lsCells(r.entry, opts, r.name));
+    return cells;
+  });
+  return formatTable(table, align);
+}

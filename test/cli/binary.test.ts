@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../support/cli.ts";
+import { layerFrom, pushImage, pushIndex } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+
+describe("the compiled binary behaves exactly like the source", () => {
+  let reg: TestRegistry;
+  let out: string;
+  let bin: string;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    const a = await pushImage(reg, "b/app", "a", { layers: [{ bytes: layerFrom([{ path: "etc/issue", content: "fixture\n" }]) }] });
+    await pushIndex(reg, "b/app", "v1", [{ image: a, platform: { os: "linux", architecture: "amd64" } }]);
+    out = mkdtempSync(join(tmpdir(), "ls-bin-"));
+    const build = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../scripts/build.ts"), "--outdir", out], { stderr: "pipe" });
+    expect(build.exitCode).toBe(0);
+    bin = join(out, "layerslayer");
+  });
+  afterAll(async () => {
+    await reg.stop();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  const cases = (host: string): string[][] => [
+    ["inspect", `${host}/b/app:v1`],
+    ["inspect", `${host}/b/app:v1`, "--json"],
+    ["history", `${host}/b/app:v1`],
+    ["manifest", `${host}/b/app:v1`, "--index"],
+    ["config", `${host}/b/app:a`],
+    ["platforms", `${host}/b/app:v1`, "--json"],
+    ["tags", `${host}/b/app`],
+    ["inspect", `${host}/b/missing:v1`],
+    ["inspect", "Bad/Ref"],
+    ["history"],
+  ];
+
+  test("same stdout, stderr and exit code for every command", async () => {
+    for (const args of cases(reg.host)) {
+      const [src, binr] = await Promise.all([runCli(args), runCli(args, { bin })]);
+      expect({ args, code: binr.code, stdout: binr.stdout, stderr: binr.stderr }).toEqual({ args, code: src.code, stdout: src.stdout, stderr: src.stderr });
+    }
+  });
+});
