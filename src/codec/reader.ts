@@ -2,6 +2,9 @@
  * A pull reader over an async iterable of byte chunks, for the decoders: it hands out views into the
  * source's chunks (copying only when a fixed-size read spans two chunks) and counts every byte it
  * hands out, so `offset` is always the exact stream position of the next unread byte.
+ *
+ * Views stay valid only if the source never reuses a chunk's memory after yielding it (fetch body
+ * streams and file streams don't).
  */
 
 const EMPTY = new Uint8Array(0);

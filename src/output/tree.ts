@@ -80,13 +80,21 @@ export function treeFromPaths(items: Iterable<string | TreeItem>, rootName = "."
   return root;
 }
 
+function isTreeNode(x: TreeNode | Iterable<string | TreeItem>): x is TreeNode {
+  return typeof (x as TreeNode).name === "string" && !(Symbol.iterator in x);
+}
+
 function label(node: TreeNode): string {
   const name = escapeName(node.name);
   return node.suffix === undefined ? name : `${name} ${escapeName(node.suffix)}`;
 }
 
-/** Lines of the rendering, root first. Children are shown in the order given. */
-export function renderTree(root: TreeNode): string[] {
+/**
+ * Lines of the rendering, root first. Given a TreeNode, children are shown in the order given;
+ * given paths, they go through `treeFromPaths` (sorted, root ".").
+ */
+export function renderTree(input: TreeNode | Iterable<string | TreeItem>): string[] {
+  const root = isTreeNode(input) ? input : treeFromPaths(input);
   const lines = [label(root)];
   // Iterative pre-order walk: [node, prefix for its own line, prefix for its children].
   const stack: Array<[TreeNode, string, string]> = [];

@@ -1,3 +1,4 @@
+import { discard } from "./body.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { Challenge } from "./challenge.ts";
 
@@ -66,7 +67,7 @@ export class Authenticator {
     if (this.credentials) headers.Authorization = basic(this.credentials);
     const res = await this.fetcher(url.toString(), { headers });
     if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
+      await discard(res);
       throw new LayerslayerError(
         "AUTH",
         this.credentials
@@ -75,7 +76,7 @@ export class Authenticator {
       );
     }
     if (!res.ok) {
-      await res.body?.cancel();
+      await discard(res);
       throw new LayerslayerError("AUTH", `${this.registry}: the token service answered HTTP ${res.status}`);
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };

@@ -4,7 +4,7 @@ import { LayerslayerError } from "../errors.ts";
 export async function readBounded(res: Response, limit: number, what: string): Promise<Uint8Array> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel();
+    await discard(res);
     throw new LayerslayerError("CORRUPT", `${what}: ${declared} bytes is more than the ${limit} allowed`);
   }
   if (!res.body) return new Uint8Array(0);
@@ -24,4 +24,11 @@ export async function readBounded(res: Response, limit: number, what: string): P
     off += p.byteLength;
   }
   return out;
+}
+
+/** Drops a response body we will not read; a broken body (a 416 promising more than it sends) is no error. */
+export async function discard(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {}
 }

@@ -1,3 +1,4 @@
+import { discard } from "./body.ts";
 import { LayerslayerError } from "../errors.ts";
 import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type Credentials } from "./auth.ts";
@@ -71,7 +72,7 @@ export class Transport {
     let authorization = await this.auth.header(this.challenge, options.scope);
     let res = await this.send(url, this.init(options, authorization), options.signal);
     if (res.status !== 401) return res;
-    await res.body?.cancel();
+    await discard(res);
     // The registry may name a (new) challenge here; gcr.io sometimes sends none: keep the ping's.
     const fresh = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
     if (fresh) this.challenge = fresh;
@@ -80,7 +81,7 @@ export class Transport {
     authorization = await this.auth.header(this.challenge, options.scope);
     res = await this.send(url, this.init(options, authorization), options.signal);
     if (res.status === 401) {
-      await res.body?.cancel();
+      await discard(res);
       throw this.authError(options.scope);
     }
     return res;
@@ -104,7 +105,7 @@ export class Transport {
   private ping(): Promise<void> {
     this.pinged ??= (async () => {
       const res = await this.send(`${this.baseUrl}/v2/`, { headers: { "User-Agent": USER_AGENT } }, undefined);
-      await res.body?.cancel();
+      await discard(res);
       if (res.status === 401) this.challenge = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
       else if (res.status === 404) {
         throw new LayerslayerError("NOT_FOUND", `${this.registry} does not serve the registry API (GET /v2/ answered 404)`);
@@ -131,7 +132,7 @@ export class Transport {
           res = await this.fetchOnce(current, { ...init, headers }, signal);
           const location = res.headers.get("location");
           if (res.status < 300 || res.status > 399 || res.status === 304 || !location) break;
-          await res.body?.cancel();
+          await discard(res);
           if (hop >= MAX_REDIRECTS) throw new LayerslayerError("NETWORK", `${this.registry}: too many redirects`);
           current = new URL(location, current).toString();
           this.opts.log?.(`redirect → ${redactUrl(current)}`);
@@ -149,7 +150,7 @@ export class Transport {
       const retryAfter = res.headers.get("retry-after");
       const delay = retryDelay(attempt, this.opts.retryBaseMs, retryAfter);
       if (attempt >= this.opts.retries || delay > this.opts.maxRetryAfterMs) return res;
-      await res.body?.cancel();
+      await discard(res);
       this.opts.log?.(`HTTP ${res.status} from ${redactUrl(current)}; retrying in ${delay} ms`);
       await sleep(delay, signal);
     }

@@ -69,6 +69,7 @@ describe("tree", () => {
       "        └── x",
     ]);
     expect(treeSummary(root)).toBe("5 directories, 4 files");
+    expect(renderTree(["b", "a/c"])).toEqual([".", "├── a", "│   └── c", "└── b"]);
   });
 
   test("escapes names and handles duplicates and root items", () => {

@@ -62,7 +62,8 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
               controller.enqueue(value.subarray(0, room));
               sent += room;
               await reader.cancel();
-              controller.error(new Error("connection cut by fault proxy"));
+              // Close early while Content-Length promised more: the client sees a short body.
+              controller.close();
               return;
             }
             sent += value.byteLength;

@@ -1,0 +1,225 @@
+/**
+ * Zstandard (RFC 8878) decoding with fzstd's streaming `Decompress` doing the entropy decoding and
+ * our own framing around it: we parse each frame header and each block header (which carries the
+ * block's exact compressed size), and hand fzstd whole blocks only, so every chunk yielded says
+ * exactly how many compressed bytes were needed for everything up to its end. Several frames,
+ * skippable frames and zero padding at the end are accepted; a stream cut short is not an error.
+ *
+ * fzstd 0.1.1 details this relies on (package.json pins the version):
+ * - `Decompress` waits for 18 bytes before it parses a frame header, which would hold back the
+ *   output of a small frame. So we give it an equivalent 18-byte header of our own (same window,
+ *   4-byte dictionary id 0, 8-byte content size 0, no checksum flag) and then the blocks; the real
+ *   header's content size and checksum are handled here.
+ * - It calls `ondata` once per block, synchronously inside `push`.
+ * - After each push that ends exactly at a block boundary it appends an empty view of the pushed
+ *   chunk to its private `c` array and never clears it (its length counter `l` stays 0); we clear it,
+ *   or it would grow by one entry, keeping a whole source chunk alive, per block.
+ * - It does not verify the frame checksum (XXH64); neither do we (see the report in the docs).
+ */
+
+import { Decompress } from "fzstd";
+import { LayerslayerError } from "../errors.ts";
+import type { DecodedChunk } from "../types.ts";
+import { hexBytes } from "./gzip-header.ts";
+import { ByteReader } from "./reader.ts";
+import type { DecodeSummary } from "./types.ts";
+
+export const ZSTD_MAGIC = 0xfd2fb528;
+const MAX_BLOCK = 128 * 1024;
+/** Largest window we accept (zstd's own decoder refuses more than 2^27 without --memory). */
+export const MAX_WINDOW = 128 * 1024 * 1024;
+
+interface FrameHeader {
+  windowSize: number;
+  /** Frame content size when the header carries it. */
+  contentSize: number | undefined;
+  checksum: boolean;
+  /** The 18-byte header we give fzstd instead. */
+  synthetic: Uint8Array;
+}
+
+interface DecompressPrivate {
+  c: Uint8Array[];
+  l: number;
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
+/** Smallest Window_Descriptor byte whose window is at least `size`. */
+function windowDescriptor(size: number): number {
+  for (let exp = 0; exp < 32; exp++) {
+    const base = 2 ** (10 + exp);
+    for (let mant = 0; mant < 8; mant++) {
+      if (base + (base / 8) * mant >= size) return (exp << 3) | mant;
+    }
+  }
+  return 0xff;
+}
+
+/** Reads the rest of a frame header after its magic; null when the stream ends inside it. */
+async function readFrameHeader(r: ByteReader, at: number): Promise<FrameHeader | null> {
+  const fhdByte = await r.read(1);
+  if (!fhdByte) return null;
+  const fhd = fhdByte[0]!;
+  const fcsFlag = fhd >> 6;
+  const singleSegment = (fhd >> 5) & 1;
+  const checksum = (fhd >> 2) & 1;
+  const dictFlag = fhd & 3;
+  if (fhd & 0x08) throw new LayerslayerError("CORRUPT", `zstd frame at offset ${at}: reserved header bit set`);
+  const dictBytes = [0, 1, 2, 4][dictFlag]!;
+  const fcsBytes = [singleSegment, 2, 4, 8][fcsFlag]!;
+  const rest = await r.read((singleSegment ? 0 : 1) + dictBytes + fcsBytes);
+  if (!rest) return null;
+  let pos = 0;
+  let windowSize = 0;
+  let wd = 0;
+  if (!singleSegment) {
+    wd = rest[pos++]!;
+    const base = 2 ** (10 + (wd >> 3));
+    windowSize = base + (base / 8) * (wd & 7);
+  }
+  let dictId = 0;
+  for (let i = 0; i < dictBytes; i++) dictId += rest[pos + i]! * 2 ** (8 * i);
+  pos += dictBytes;
+  let contentSize: number | undefined;
+  if (fcsBytes > 0) {
+    contentSize = 0;
+    for (let i = 0; i < fcsBytes; i++) contentSize += rest[pos + i]! * 2 ** (8 * i);
+    if (fcsBytes === 2) contentSize += 256;
+  }
+  if (dictId !== 0) {
+    throw new LayerslayerError("UNSUPPORTED", `zstd frame at offset ${at} needs dictionary ${dictId}, which is not supported`);
+  }
+  if (singleSegment) {
+    windowSize = contentSize ?? 0;
+    wd = windowDescriptor(windowSize);
+  }
+  if (windowSize > MAX_WINDOW) {
+    throw new LayerslayerError(
+      "UNSUPPORTED",
+      `zstd frame at offset ${at} needs a ${Math.ceil(windowSize / 2 ** 20)} MiB window, more than the ${MAX_WINDOW / 2 ** 20} MiB supported`,
+    );
+  }
+  // magic, FHD = 0xc3 (8-byte content size, 4-byte dictionary id, no single segment, no checksum),
+  // window descriptor, dictionary id 0, content size 0.
+  const synthetic = new Uint8Array(18);
+  synthetic.set([0x28, 0xb5, 0x2f, 0xfd, 0xc3, wd]);
+  return { windowSize, contentSize, checksum: checksum === 1, synthetic };
+}
+
+function corrupt(at: number, e: unknown): LayerslayerError {
+  if (e instanceof LayerslayerError) return e;
+  const why = e instanceof Error ? e.message : String(e);
+  return new LayerslayerError("CORRUPT", `invalid zstd data in the frame at offset ${at}: ${why}`, { cause: e });
+}
+
+export async function* zstdDecode(source: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedChunk, DecodeSummary> {
+  const r = new ByteReader(source);
+  let members = 0;
+  let decompressed = 0;
+  let ended = false;
+  try {
+    frames: for (;;) {
+      if (members > 0) {
+        const next = await r.peek();
+        if (next < 0) {
+          ended = true;
+          break;
+        }
+        if (next === 0) {
+          const at = await r.skipZeros();
+          if (at < 0) {
+            ended = true;
+            break;
+          }
+          throw new LayerslayerError("CORRUPT", `non-zero byte at offset ${at} in the zero padding after zstd frame ${members}`);
+        }
+      }
+      const at = r.offset;
+      const magicBytes = await r.read(4);
+      if (!magicBytes) break;
+      const magic = u32(magicBytes, 0);
+      if ((magic & 0xfffffff0) === 0x184d2a50) {
+        // Skippable frame: 4-byte little-endian length, then that many bytes.
+        const len = await r.read(4);
+        if (!len) break;
+        const n = u32(len, 0);
+        if ((await r.skip(n)) < n) break;
+        members++;
+        continue;
+      }
+      if (magic !== ZSTD_MAGIC) {
+        const msg =
+          members === 0
+            ? `not zstd data: starts with bytes ${hexBytes(magicBytes)}`
+            : `unexpected bytes ${hexBytes(magicBytes)} after zstd frame ${members} at offset ${at}`;
+        throw new LayerslayerError("CORRUPT", msg);
+      }
+      const header = await readFrameHeader(r, at);
+      if (!header) break;
+      let produced: Uint8Array | null = null;
+      const dec = new Decompress((chunk) => {
+        produced = chunk;
+      });
+      const priv = dec as unknown as DecompressPrivate;
+      try {
+        dec.push(header.synthetic);
+      } catch (e) {
+        throw corrupt(at, e);
+      }
+      priv.c.length = 0;
+      let frameSize = 0;
+      for (;;) {
+        const bh = await r.read(3);
+        if (!bh) break frames;
+        const v = bh[0]! | (bh[1]! << 8) | (bh[2]! << 16);
+        const last = v & 1;
+        const type = (v >> 1) & 3;
+        const size = v >>> 3;
+        if (type === 3) throw new LayerslayerError("CORRUPT", `zstd frame at offset ${at}: reserved block type at offset ${r.offset - 3}`);
+        if (size > MAX_BLOCK) {
+          throw new LayerslayerError("CORRUPT", `zstd frame at offset ${at}: block of ${size} bytes at offset ${r.offset - 3} exceeds 128 KiB`);
+        }
+        const body = await r.read(type === 1 ? 1 : size);
+        if (!body) break frames;
+        let block: Uint8Array;
+        if (body.length === 0) block = bh;
+        else if (bh.buffer === body.buffer && bh.byteOffset + 3 === body.byteOffset) {
+          block = new Uint8Array(bh.buffer, bh.byteOffset, 3 + body.length);
+        } else {
+          block = new Uint8Array(3 + body.length);
+          block.set([v & 0xff, (v >> 8) & 0xff, v >> 16]);
+          block.set(body, 3);
+        }
+        produced = null;
+        try {
+          dec.push(block);
+        } catch (e) {
+          throw corrupt(at, e);
+        }
+        if (priv.l === 0) priv.c.length = 0;
+        const out = produced as Uint8Array | null;
+        if (!out) throw new Error(`zstdDecode: fzstd held back a whole block (frame at offset ${at})`);
+        frameSize += out.length;
+        if (out.length > 0) {
+          decompressed += out.length;
+          yield { data: out, compressedConsumed: r.offset };
+        }
+        if (last) break;
+      }
+      if (header.contentSize !== undefined && frameSize !== header.contentSize) {
+        throw new LayerslayerError(
+          "CORRUPT",
+          `zstd frame at offset ${at}: decoded ${frameSize} bytes, header says ${header.contentSize}`,
+        );
+      }
+      if (header.checksum && (await r.skip(4)) < 4) break;
+      members++;
+    }
+  } finally {
+    await r.close();
+  }
+  return { compressedConsumed: r.offset, decompressed, ended, members };
+}

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { BlobReader, type ReadBlobOptions } from "../../src/blob/reader.ts";
+import { LayerslayerError } from "../../src/errors.ts";
+import { parseReference } from "../../src/ref/reference.ts";
+import { RegistryClient } from "../../src/registry/client.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { pushBlob } from "../support/push.ts";
+import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+
+function randomBytes(n: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+async function readAll(reader: BlobReader): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of reader.chunks()) parts.push(c.slice());
+  return Buffer.concat(parts);
+}
+
+describe("ranged, budgeted blob reads on a real registry", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  const blob = randomBytes(1_000_003);
+  let digest: string;
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: "htpasswd" });
+    digest = await pushBlob(reg, "blob/test", blob);
+    proxy = startFaultProxy(reg.url);
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+  const src = (host: string, size?: number) => ({
+    client: new RegistryClient({ credentials: READER, retries: 2, retryBaseMs: 5 }),
+    ref: parseReference(`${host}/blob/test`),
+    digest,
+    ...(size !== undefined ? { size } : {}),
+  });
+  const open = (opts: ReadBlobOptions, host = reg.host, size?: number) => new BlobReader(src(host, size), opts);
+
+  for (const [budget, first] of [[65536, 4096], [65536, 65536], [100_000, 30_000], [262_144, 1_000_000], [1, 1]] as const) {
+    test(`budget ${budget} with first chunk ${first}: exactly the budget, the right bytes`, async () => {
+      const r = open({ budget, firstChunk: first });
+      const got = await readAll(r);
+      expect(r.bytesDownloaded).toBe(budget);
+      expect(got).toEqual(blob.subarray(0, budget));
+      expect(r.budgetReached).toBe(true);
+      expect(r.reachedEnd).toBe(false);
+      expect(r.totalSize).toBe(blob.byteLength);
+    });
+  }
+
+  test("a budget larger than the blob reads it all and says so", async () => {
+    const r = open({ budget: 5_000_000, firstChunk: 300_000 });
+    expect(await readAll(r)).toEqual(blob);
+    expect(r.reachedEnd).toBe(true);
+    expect(r.budgetReached).toBe(false);
+    expect(r.bytesDownloaded).toBe(blob.byteLength);
+  });
+
+  test("no budget reads the whole blob and verifies its digest", async () => {
+    const r = open({ verify: true });
+    expect(await readAll(r)).toEqual(blob);
+    expect(r.bytesDownloaded).toBe(blob.byteLength);
+  });
+
+  test("a server that ignores Range: read what the budget allows, then stop", async () => {
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "ignoreRange" } : undefined);
+    const r = open({ budget: 70_000, firstChunk: 16_384 }, proxy.host);
+    const got = await readAll(r);
+    expect(r.bytesDownloaded).toBe(70_000);
+    expect(got).toEqual(blob.subarray(0, 70_000));
+    const blobGets = proxy.requests.filter((q) => q.path.includes("/blobs/"));
+    expect(blobGets.length).toBe(1);
+    proxy.rule = () => undefined;
+  });
+
+  test("a transfer cut mid-stream resumes from the exact byte reached", async () => {
+    let cuts = 0;
+    proxy.requests.length = 0;
+    proxy.rule = (req) => (req.url.includes("/blobs/") && cuts++ < 2 ? { kind: "cut", afterBytes: 100_000 } : undefined);
+    const r = open({ verify: true }, proxy.host);
+    expect(await readAll(r)).toEqual(blob);
+    expect(r.bytesDownloaded).toBe(blob.byteLength);
+    const ranges = proxy.requests.filter((q) => q.path.includes("/blobs/")).map((q) => q.range);
+    // Each resume starts where the bytes received so far end (the digest check proves none was lost).
+    expect(ranges.length).toBe(3);
+    expect(ranges[0]).toBe("bytes=0-");
+    const starts = ranges.map((x) => Number(/^bytes=(\d+)-$/.exec(x ?? "")?.[1]));
+    expect(starts[1]).toBeGreaterThan(0);
+    expect(starts[1]).toBeLessThanOrEqual(100_000);
+    expect(starts[2]).toBeGreaterThan(starts[1]!);
+    proxy.rule = () => undefined;
+  });
+
+  test("a transfer that keeps breaking ends in a NETWORK error", async () => {
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "cut", afterBytes: 0 } : undefined);
+    const r = open({ resumeAttempts: 2 }, proxy.host);
+    const err = await readAll(r).catch((e) => e);
+    expect(err).toBeInstanceOf(LayerslayerError);
+    expect((err as LayerslayerError).code).toBe("NETWORK");
+    proxy.rule = () => undefined;
+  });
+
+  test("bytes that do not hash to the digest are CORRUPT on a full read", async () => {
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "tamper", change: (b) => { const c = b.slice(); c[500] = c[500]! ^ 1; return c; } } : undefined);
+    const err = await readAll(open({ verify: true }, proxy.host)).catch((e) => e);
+    expect((err as LayerslayerError).code).toBe("CORRUPT");
+    proxy.rule = () => undefined;
+  });
+
+  test("starting at the end (416 from the registry) reads nothing and ends cleanly", async () => {
+    const r = open({ start: blob.byteLength });
+    expect((await readAll(r)).byteLength).toBe(0);
+    expect(r.reachedEnd).toBe(true);
+    expect(r.bytesDownloaded).toBe(0);
+  });
+
+  test("stopping early cancels the download", async () => {
+    const r = open({});
+    let n = 0;
+    for await (const c of r.chunks()) {
+      n += c.byteLength;
+      break;
+    }
+    expect(r.bytesDownloaded).toBe(n);
+    expect(n).toBeLessThan(blob.byteLength);
+  });
+});
+
+describe("blob reads through a CDN redirect", () => {
+  let reg: TestRegistry;
+  let digest: string;
+  const blob = randomBytes(300_000, 3);
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: "htpasswd", redirect: true });
+    digest = await pushBlob(reg, "cdn/test", blob);
+  });
+  afterAll(() => reg.stop());
+  test("budgeted ranges follow the redirect without credentials", async () => {
+    const r = new BlobReader({ client: new RegistryClient({ credentials: READER }), ref: parseReference(`${reg.host}/cdn/test`), digest }, { budget: 100_000, firstChunk: 40_000 });
+    expect(await readAll(r)).toEqual(blob.subarray(0, 100_000));
+    expect(r.bytesDownloaded).toBe(100_000);
+    const reqs = reg.redirect!.requests;
+    expect(reqs.map((q) => q.range)).toEqual(["bytes=0-39999", "bytes=40000-99999"]);
+    expect(reqs.every((q) => q.authorization === null)).toBe(true);
+  });
+});
