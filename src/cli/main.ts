@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, runCommand, showUsage, type ArgDef, type ArgsDef, type CommandDef } from "citty";
 import { EXIT_CODES, LayerslayerError } from "../errors.ts";
 import { version } from "../version.ts";
 
@@ -13,6 +13,7 @@ export const commands: Record<string, Loader> = {
   config: () => import("./config.ts").then((m) => m.default),
   platforms: () => import("./platforms.ts").then((m) => m.default),
   tags: () => import("./tags.ts").then((m) => m.default),
+  peek: () => import("./peek.ts").then((m) => m.default),
 };
 
 const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)
@@ -24,24 +25,40 @@ const main = defineCommand({
   subCommands: commands,
 });
 
-/** Rejects options the command does not define, naming the first one. */
-async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<void> {
+/**
+ * Rejects options the command does not define, naming the first one, and returns the arguments
+ * with "--opt -1" joined into "--opt=-1" so a negative value is not read as a flag.
+ */
+async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<string[]> {
   const def = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) as ArgsDef | undefined;
-  const known = new Set<string>(["help", "h"]);
+  const known = new Map<string, ArgDef["type"]>([["help", "boolean"], ["h", "boolean"]]);
   for (const [name, d] of Object.entries(def ?? {})) {
-    known.add(name);
-    if (d.type === "boolean") known.add(`no-${name}`);
-    for (const a of [(d as { alias?: string | string[] }).alias ?? []].flat()) known.add(a);
+    known.set(name, d.type);
+    if (d.type === "boolean") known.set(`no-${name}`, "boolean");
+    for (const a of [(d as { alias?: string | string[] }).alias ?? []].flat()) known.set(a, d.type);
   }
-  for (const arg of rawArgs) {
-    if (arg === "--") break;
-    if (!arg.startsWith("-") || arg === "-") continue;
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    out.push(arg);
+    if (arg === "--") {
+      out.push(...rawArgs.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) continue;
+    const long = arg.startsWith("--");
     const name = arg.replace(/^--?/, "").split("=")[0]!;
-    const names = arg.startsWith("--") ? [name] : name.split("");
-    for (const n of names) {
-      if (!known.has(n)) throw new LayerslayerError("USAGE", `unknown option ${arg.startsWith("--") ? "--" : "-"}${n}; see --help`);
+    for (const n of long ? [name] : name.split("")) {
+      if (!known.has(n)) throw new LayerslayerError("USAGE", `unknown option ${long ? "--" : "-"}${n}; see --help`);
+    }
+    const last = long ? name : name.slice(-1);
+    const value = rawArgs[i + 1];
+    if (!arg.includes("=") && known.get(last) === "string" && value !== undefined && /^-\d/.test(value)) {
+      out[out.length - 1] = `${arg}=${value}`;
+      i++;
     }
   }
+  return out;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -61,9 +78,10 @@ export async function run(argv: string[]): Promise<number> {
     await showUsage(cmd, main);
     return 0;
   }
-  await checkFlags(cmd, rest);
-  await runCommand(cmd, { rawArgs: rest });
-  return 0;
+  const args = await checkFlags(cmd, rest);
+  await runCommand(cmd, { rawArgs: args });
+  // A command that finished its output but met a failure on the way sets process.exitCode.
+  return Number(process.exitCode ?? 0);
 }
 
 function report(e: unknown, verbose: boolean): number {

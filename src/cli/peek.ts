@@ -1,0 +1,86 @@
+import { defineCommand } from "citty";
+import { LayerslayerError } from "../errors.ts";
+import { selectLayers } from "../image/select.ts";
+import { streamLayer } from "../layer/stream.ts";
+import { alignHistory } from "../registry/config.ts";
+import { escapeName, humanSize, parseSize } from "../output/format.ts";
+import { entryJson } from "../output/json.ts";
+import { lsLine, streamWidths } from "../output/ls.ts";
+import type { LayerStats } from "../types.ts";
+import { globalArgs, setup, type GlobalArgs } from "./common.ts";
+
+export const DEFAULT_BUDGET = 256 * 1024;
+
+export const budgetArgs = {
+  budget: { type: "string", valueHint: "SIZE", description: "Compressed bytes to download per layer, e.g. 64K, 1M, 1MiB (default 256K)" },
+  full: { type: "boolean", description: "Download whole layers: a complete listing" },
+} as const;
+
+/** The budget the flags ask for: undefined means the whole layer. */
+export function budgetFrom(args: { budget?: string; full?: boolean }): number | undefined {
+  if (args.full && args.budget !== undefined) throw new LayerslayerError("USAGE", "--full and --budget cannot be used together");
+  if (args.full) return undefined;
+  if (args.budget === undefined) return DEFAULT_BUDGET;
+  const n = parseSize(args.budget, "--budget");
+  if (n <= 0) throw new LayerslayerError("USAGE", "--budget must be more than 0");
+  return n;
+}
+
+export function statsLine(s: LayerStats): string {
+  const pct = s.layerSize > 0 ? ` (${((100 * s.bytesDownloaded) / s.layerSize).toFixed(s.bytesDownloaded === s.layerSize ? 0 : 1)}%)` : "";
+  const state = s.complete ? "complete" : s.bytesDownloaded >= s.layerSize ? "partial (incomplete archive)" : "partial (budget reached)";
+  return `downloaded ${humanSize(s.bytesDownloaded)} of ${humanSize(s.layerSize)}${pct}, decompressed ${humanSize(s.bytesDecompressed)}, ${s.entries} entries, ${state}`;
+}
+
+export default defineCommand({
+  meta: { name: "peek", description: "List the files in an image's layers, downloading only a budget of compressed bytes" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    layer: { type: "string", alias: "l", valueHint: "N|sha256:…|all", description: "Layer(s) to peek: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
+    ...budgetArgs,
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const budget = budgetFrom(args);
+    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const layers = img.manifest.image.layers;
+    const picked = selectLayers(args.layer, layers);
+    const { stepOfLayer } = alignHistory(img.config, layers.length);
+    const widths = streamWidths();
+    let failure: LayerslayerError | undefined;
+    const out = (s: string) => process.stdout.write(s);
+    for (const i of picked) {
+      const desc = layers[i]!;
+      if (!ctx.json) {
+        const step = stepOfLayer[i]?.createdBy;
+        out(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
+      }
+      const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
+      let buffer = "";
+      let result;
+      for (;;) {
+        const next = await gen.next();
+        if (next.done) {
+          result = next.value;
+          break;
+        }
+        if (next.value.kind !== "entry") continue;
+        buffer += ctx.json ? `${JSON.stringify(entryJson(next.value.entry))}\n` : `${lsLine(next.value.entry, { widths })}\n`;
+        if (buffer.length > 16384) {
+          out(buffer);
+          buffer = "";
+        }
+      }
+      out(buffer);
+      const { stats, error } = result;
+      if (ctx.json) out(`${JSON.stringify({ stats: { layer: i, ...stats, ...(error ? { error: error.message } : {}) } })}\n`);
+      else out(`${statsLine(stats)}\n`);
+      if (error) {
+        process.stderr.write(`layerslayer: layer ${i}: ${error.message}\n`);
+        failure ??= error;
+      }
+    }
+    if (failure) process.exitCode = failure.exitCode;
+  },
+});

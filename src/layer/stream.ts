@@ -1,0 +1,94 @@
+import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
+import { decodeLayer } from "../codec/index.ts";
+import { LayerslayerError } from "../errors.ts";
+import type { ImageRef } from "../ref/reference.ts";
+import type { RegistryClient } from "../registry/client.ts";
+import type { Descriptor } from "../registry/manifest.ts";
+import { readTar, type TarEvent } from "../tar/reader.ts";
+import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
+
+export interface LayerStreamOptions {
+  /** Compressed bytes allowed; undefined = the whole layer. */
+  budget?: number;
+  /** Entries whose content should be streamed as "data" events (for cat). */
+  wantContent?: (e: Entry) => boolean;
+  signal?: AbortSignal;
+  firstChunk?: number;
+  onProgress?: ReadBlobOptions["onProgress"];
+}
+
+/** What a layer read ended with: the stats, and the error that cut it short, if any. */
+export interface LayerResult {
+  stats: LayerStats;
+  error?: LayerslayerError;
+}
+
+/** Counts decoded bytes as they pass to the tar reader. */
+async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }): AsyncGenerator<DecodedChunk, void> {
+  for await (const chunk of source) {
+    counter.bytes += chunk.data.byteLength;
+    yield chunk;
+  }
+}
+
+/**
+ * One layer, end to end: ranged budgeted download → decoder → tar reader. Yields tar events as they
+ * are decoded and returns the stats; an error after some entries (corrupt data, a broken network)
+ * is returned beside the stats, so nothing found before it is lost.
+ */
+export async function* streamLayer(
+  client: RegistryClient,
+  ref: ImageRef,
+  layer: Descriptor,
+  index: number,
+  opts: LayerStreamOptions = {},
+): AsyncGenerator<TarEvent, LayerResult> {
+  if (layer.urls?.length && /nondistributable|foreign/.test(layer.mediaType)) {
+    // Foreign layers live outside the registry; we do not fetch arbitrary URLs.
+    throw new LayerslayerError("UNSUPPORTED", `layer ${index} is a foreign layer hosted at ${layer.urls[0]}, not in the registry`);
+  }
+  const blob = new BlobReader(
+    { client, ref, digest: layer.digest, size: layer.size },
+    {
+      ...(opts.budget !== undefined ? { budget: opts.budget } : { verify: true }),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    },
+  );
+  const decoded = { bytes: 0 };
+  let entries = 0;
+  let complete = false;
+  let error: LayerslayerError | undefined;
+  const tar = readTar(metered(decodeLayer(blob.chunks(), layer.mediaType), decoded), {
+    layer: index,
+    ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
+  });
+  try {
+    for (;;) {
+      const next = await tar.next();
+      if (next.done) {
+        complete = next.value.complete;
+        break;
+      }
+      if (next.value.kind === "entry") entries++;
+      yield next.value;
+    }
+  } catch (e) {
+    if (!(e instanceof LayerslayerError)) throw e;
+    error = e;
+  } finally {
+    // Closing the tar reader closes the decoder and aborts the download (a consumer may stop early).
+    await tar.return({ complete: false, entries: 0, tarBytes: 0 });
+  }
+  const stats: LayerStats = {
+    digest: layer.digest,
+    mediaType: layer.mediaType,
+    layerSize: blob.totalSize ?? layer.size,
+    bytesDownloaded: blob.bytesDownloaded,
+    bytesDecompressed: decoded.bytes,
+    entries,
+    complete: complete && !error,
+  };
+  return { stats, ...(error ? { error } : {}) };
+}
