@@ -12,13 +12,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzip } from "../src/codec/gzip.ts";
-import { RawInflater } from "../src/codec/inflate.ts";
+import { type InflaterOptions, RawInflater } from "../src/codec/inflate.ts";
 import { zstdDecode } from "../src/codec/zstd.ts";
 
 const VARIANTS = [
   "inflate-stock",
   "inflate-prefilled",
+  "inflate-prefilled+scratch",
   "gunzip-stock",
+  "gunzip-prefilled",
   "gunzip",
   "bun-gunzipSync",
   "DecompressionStream-gzip",
@@ -29,6 +31,12 @@ const VARIANTS = [
   "crc32-js-table",
 ] as const;
 type Variant = (typeof VARIANTS)[number];
+
+const INFLATER_OPTS: Record<string, InflaterOptions> = {
+  "inflate-stock": { stockState: true, noScratch: true },
+  "inflate-prefilled": { noScratch: true },
+  "inflate-prefilled+scratch": {},
+};
 
 const CHUNK = 64 * 1024; // what a network read typically hands over
 
@@ -67,18 +75,23 @@ function crc32Table(d: Uint8Array, crc: number): number {
   return ~c >>> 0;
 }
 
-async function once(v: Variant, tar: Uint8Array, gz: Uint8Array, zst: Uint8Array): Promise<number> {
+type Bytes = Uint8Array<ArrayBuffer>;
+
+async function once(v: Variant, tar: Bytes, gz: Bytes, zst: Bytes): Promise<number> {
   switch (v) {
     case "inflate-stock":
-    case "inflate-prefilled": {
+    case "inflate-prefilled":
+    case "inflate-prefilled+scratch": {
       const raw = deflateOf(gz);
-      const inf = new RawInflater({ stockState: v === "inflate-stock" });
+      const inf = new RawInflater(INFLATER_OPTS[v]);
       let n = 0;
       for (let i = 0; i < raw.length && !inf.finished; i += 16384) n += inf.push(raw.subarray(i, i + 16384)).length;
       return n;
     }
     case "gunzip-stock":
-      return drain(gunzip(chunks(gz), { stockState: true }));
+      return drain(gunzip(chunks(gz), { inflater: INFLATER_OPTS["inflate-stock"] }));
+    case "gunzip-prefilled":
+      return drain(gunzip(chunks(gz), { inflater: INFLATER_OPTS["inflate-prefilled"] }));
     case "gunzip":
       return drain(gunzip(chunks(gz)));
     case "bun-gunzipSync":
@@ -124,11 +137,11 @@ async function child(v: Variant, dir: string): Promise<void> {
 async function main(): Promise<void> {
   if (process.argv[2] === "--child") return child(process.argv[3] as Variant, process.argv[4]!);
   const dir = mkdtempSync(join(tmpdir(), "codec-speed-"));
-  let tar: Uint8Array;
+  let tar: Bytes;
   if (process.argv[2]) tar = new Uint8Array(await Bun.file(process.argv[2]).arrayBuffer());
   else {
     const r = Bun.spawnSync(["sh", "-c", "tar cf - -C / usr/share 2>/dev/null | head -c 134217728"], { stdout: "pipe" });
-    tar = r.stdout;
+    tar = new Uint8Array(r.stdout);
   }
   writeFileSync(join(dir, "in.tar"), tar);
   const gz = Bun.gzipSync(tar);

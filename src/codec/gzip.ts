@@ -9,7 +9,7 @@
 import { LayerslayerError } from "../errors.ts";
 import type { DecodedChunk } from "../types.ts";
 import { readGzipHeader } from "./gzip-header.ts";
-import { RawInflater } from "./inflate.ts";
+import { type InflaterOptions, RawInflater } from "./inflate.ts";
 import { ByteReader } from "./reader.ts";
 import type { DecodeSummary } from "./types.ts";
 
@@ -23,8 +23,8 @@ export const DEFAULT_SLICE = 16 * 1024;
 export interface GunzipOptions {
   /** Compressed bytes per fflate push (tests use 1 to check exactness byte by byte). */
   sliceSize?: number;
-  /** Leave fflate's state object as fflate creates it (only for measuring the difference). */
-  stockState?: boolean;
+  /** fflate tuning switches, only for measuring their effect (scripts/codec-speed.ts). */
+  inflater?: InflaterOptions;
 }
 
 const crc32 = (data: Uint8Array, crc: number): number => Bun.hash.crc32(data, crc) >>> 0;
@@ -67,7 +67,7 @@ export async function* gunzip(
       const header = await readGzipHeader(r, members);
       if (!header) break;
       const deflateStart = r.offset;
-      const inflater = new RawInflater({ stockState: options.stockState });
+      const inflater = new RawInflater(options.inflater);
       let crc = 0;
       let size = 0;
       while (!inflater.finished) {

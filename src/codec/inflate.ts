@@ -22,6 +22,12 @@
  *   Creating every field up front, in the order fflate itself adds them, with values of the types it
  *   stores (numbers, and null for the tables as after an end-of-block), gives the loop a single
  *   shape from the first push. Same for `this.d` (the "ended" flag the first push adds).
+ * - Each push inflates into `this.o` (the last 32 KiB of output, its window), first growing it to
+ *   at least window + 128 KiB: a fresh zeroed allocation and a copy on every push. Handing it a
+ *   larger buffer that already holds the window (`o = scratch`, window copied to its start) skips
+ *   that; fflate then copies the new output and the new window out of it as usual, so nothing keeps
+ *   a reference to the scratch buffer after a push and one buffer serves every inflater in turn.
+ *   If one push makes more output than fits, fflate grows its own copy as before.
  */
 
 import { Inflate } from "fflate";
@@ -47,6 +53,17 @@ interface InflatePrivate {
 
 const EMPTY = new Uint8Array(0);
 
+/** Room for the 32 KiB window, fflate's 128 KiB headroom and the output of a typical push. */
+const SCRATCH_SIZE = 1024 * 1024;
+let scratch: Uint8Array | undefined;
+
+export interface InflaterOptions {
+  /** Leave fflate's state object as fflate creates it (default false: pre-fill it). */
+  stockState?: boolean;
+  /** Let fflate allocate its output buffer on every push (default false: lend it one). */
+  noScratch?: boolean;
+}
+
 /** Checks that an fflate Inflate still looks like the one in 0.8.3; throws a plain Error if not. */
 function internals(inf: Inflate): InflatePrivate {
   const priv = inf as unknown as Partial<InflatePrivate>;
@@ -70,10 +87,12 @@ export class RawInflater {
   private readonly priv: InflatePrivate;
   private readonly inf: Inflate;
   private out: Uint8Array = EMPTY;
+  private readonly useScratch: boolean;
   /** Compressed bytes pushed so far. */
   pushed = 0;
 
-  constructor(opts: { stockState?: boolean } = {}) {
+  constructor(opts: InflaterOptions = {}) {
+    this.useScratch = !opts.noScratch;
     this.inf = new Inflate((chunk) => {
       this.out = chunk;
     });
@@ -91,6 +110,12 @@ export class RawInflater {
   push(input: Uint8Array): Uint8Array {
     this.out = EMPTY;
     this.pushed += input.length;
+    if (this.useScratch) {
+      scratch ??= new Uint8Array(SCRATCH_SIZE);
+      const window = this.priv.s.b;
+      scratch.set(this.priv.o.subarray(0, window));
+      this.priv.o = scratch;
+    }
     try {
       this.inf.push(input, false);
     } catch (e) {

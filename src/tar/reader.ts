@@ -252,12 +252,10 @@ export async function* readTar(
       base += n;
       if (state === S_DONE && !opts.drain) break;
     }
-    if (state === S_END) {
-      // One zero block, then the end of input: GNU tar calls that the end of the archive.
-      state = S_DONE;
-    }
+    // End of input. After one zero block, GNU tar calls that the end of the archive.
+    const complete = state === S_DONE || state === S_END;
     if (state !== S_DONE || opts.drain) tarBytes = base;
-    return { complete: state === S_DONE, entries, tarBytes };
+    return { complete, entries, tarBytes };
   } finally {
     if (!sourceDone) await it.return?.();
   }

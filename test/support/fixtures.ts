@@ -21,7 +21,10 @@ export function makeTree(files: FileSpec[]): string {
   for (const f of files) {
     const p = join(root, f.path);
     mkdirSync(dirname(p), { recursive: true });
-    if ("dir" in f) mkdirSync(p, { recursive: true, mode: f.mode ?? 0o755 });
+    if ("dir" in f) {
+      mkdirSync(p, { recursive: true });
+      chmodSync(p, f.mode ?? 0o755); // not subject to the umask, unlike mkdir's mode
+    }
     else if ("symlink" in f) symlinkSync(f.symlink, p);
     else if ("hardlink" in f) linkSync(join(root, f.hardlink), p);
     else if ("fifo" in f) Bun.spawnSync(["mkfifo", p]);

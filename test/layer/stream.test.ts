@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
+import { parseReference } from "../../src/ref/reference.ts";
+import { RegistryClient } from "../../src/registry/client.ts";
+import type { Descriptor } from "../../src/registry/manifest.ts";
+import type { Entry } from "../../src/types.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { compress, gnuTar, makeTree, type FileSpec, type TarFormat } from "../support/fixtures.ts";
+import { pushBlob } from "../support/push.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { base256, concat, END, header, padBlock } from "../tar/helpers.ts";
+
+const LONG = `${"d".repeat(60)}/${"e".repeat(60)}/${"f".repeat(70)}/${"g".repeat(80)}.txt`; // > 255 bytes
+const MID = `${"m".repeat(90)}/${"n".repeat(50)}.txt`; // > 100, splittable for ustar
+
+function tree(format: TarFormat): FileSpec[] {
+  const files: FileSpec[] = [
+    { path: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\n" },
+    { path: "bin/tool", content: new Uint8Array(5000).fill(7), mode: 0o4755 },
+    { path: "usr/share/doc/ünïcødé-名前.txt", content: "unicode\n" },
+    { path: "tmp", dir: true, mode: 0o1777 },
+    { path: "empty", content: "" },
+    { path: "exact512", content: "x".repeat(512) },
+    { path: "just513", content: "y".repeat(513) },
+    { path: "bin/link", symlink: "tool" },
+    { path: "bin/hard", hardlink: "bin/tool" },
+    { path: "run/pipe", fifo: true },
+    { path: MID, content: "mid\n" },
+  ];
+  if (format !== "ustar") {
+    files.push({ path: LONG, content: "long\n" });
+    files.push({ path: "lib/longlink", symlink: `/${"t".repeat(150)}/target` });
+  }
+  for (let i = 0; i < 60; i++) files.push({ path: `data/file-${String(i).padStart(3, "0")}.bin`, content: new Uint8Array(700 + i * 300).fill(i) });
+  return files;
+}
+
+/** GNU tar's own listing of a tar (names only; none of these fixtures has a newline in a name). */
+function tarList(tar: Uint8Array): string[] {
+  const r = Bun.spawnSync(["tar", "-t", "--quoting-style=literal", "-f", "-"], { stdin: tar, stderr: "pipe" });
+  return r.stdout.toString().split("\n").filter(Boolean).map((p) => p.replace(/^\.\//, "").replace(/\/$/, "") || ".");
+}
+
+function multiMember(tar: Uint8Array, pieces: number): { bytes: Uint8Array; memberStarts: number[] } {
+  const parts: Uint8Array[] = [];
+  const starts: number[] = [];
+  let at = 0;
+  const step = Math.ceil(tar.byteLength / pieces);
+  for (let i = 0; i < tar.byteLength; i += step) {
+    const gz = Bun.gzipSync(tar.subarray(i, i + step) as Uint8Array<ArrayBuffer>);
+    starts.push(at);
+    at += gz.byteLength;
+    parts.push(gz);
+  }
+  return { bytes: concat(...parts), memberStarts: starts };
+}
+
+async function collect(gen: AsyncGenerator<{ kind: string; entry: Entry }, LayerResult>): Promise<{ entries: Entry[]; result: LayerResult }> {
+  const entries: Entry[] = [];
+  for (;;) {
+    const n = await gen.next();
+    if (n.done) return { entries, result: n.value };
+    if (n.value.kind === "entry") entries.push(n.value.entry);
+  }
+}
+
+describe("layers on a real registry, every format and codec", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  const client = new RegistryClient({ retries: 1, retryBaseMs: 5 });
+  const blobs = new Map<string, { desc: Descriptor; tar: Uint8Array; bytes: Uint8Array; memberStarts?: number[] }>();
+  const ref = () => parseReference(`${reg.host}/layers/test`);
+  const peek = (name: string, budget?: number, host?: string) => {
+    const b = blobs.get(name)!;
+    const r = host ? parseReference(`${host}/layers/test`) : ref();
+    return collect(streamLayer(client, r, b.desc, 0, budget === undefined ? {} : { budget, firstChunk: 8192 }));
+  };
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.url);
+    const add = async (name: string, tar: Uint8Array, bytes: Uint8Array, mediaType: string, memberStarts?: number[]) => {
+      const digest = await pushBlob(reg, "layers/test", bytes);
+      blobs.set(name, { desc: { mediaType, digest, size: bytes.byteLength }, tar, bytes, ...(memberStarts ? { memberStarts } : {}) });
+    };
+    for (const format of ["ustar", "gnu", "pax"] as const) {
+      const root = makeTree(tree(format));
+      const tar = gnuTar(root, format);
+      await add(`${format}.gz`, tar, compress(tar, "gzip"), "application/vnd.oci.image.layer.v1.tar+gzip");
+      if (format === "pax") {
+        await add("pax.zst", tar, compress(tar, "zstd"), "application/vnd.oci.image.layer.v1.tar+zstd");
+        await add("pax.tar", tar, tar, "application/vnd.oci.image.layer.v1.tar");
+        const mm = multiMember(tar, 7);
+        await add("pax.multi.gz", tar, mm.bytes, "application/vnd.docker.image.rootfs.diff.tar.gzip", mm.memberStarts);
+      }
+    }
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+
+  for (const name of ["ustar.gz", "gnu.gz", "pax.gz", "pax.zst", "pax.tar", "pax.multi.gz"]) {
+    test(`${name}: the full listing is GNU tar's, complete, with exact byte counts`, async () => {
+      const b = blobs.get(name)!;
+      const { entries, result } = await peek(name);
+      expect(result.error).toBeUndefined();
+      expect(entries.map((e) => e.path)).toEqual(tarList(b.tar));
+      expect(result.stats.complete).toBe(true);
+      expect(result.stats.bytesDownloaded).toBeLessThanOrEqual(b.bytes.byteLength);
+      expect(result.stats.layerSize).toBe(b.bytes.byteLength);
+      // GNU tar stores the first of two hard-linked names (sorted: bin/hard) as the file.
+      expect(entries.find((e) => e.path === "bin/hard")).toMatchObject({ type: "file", size: 5000, mode: 0o4755 });
+      expect(entries.find((e) => e.path === "bin/tool")).toMatchObject({ type: "hardlink", linkname: "bin/hard" });
+      expect(entries.find((e) => e.path === "bin/link")).toMatchObject({ type: "symlink", linkname: "tool" });
+      expect(entries.find((e) => e.path === "run/pipe")?.type).toBe("fifo");
+      expect(entries.find((e) => e.path === "tmp")).toMatchObject({ type: "dir", mode: 0o1777 });
+      if (!name.startsWith("ustar")) {
+        expect(entries.some((e) => e.path === LONG)).toBe(true);
+        expect(entries.find((e) => e.path === "lib/longlink")?.linkname).toBe(`/${"t".repeat(150)}/target`);
+      }
+      // Offsets only grow, and every header was complete within the bytes downloaded.
+      for (let i = 1; i < entries.length; i++) expect(entries[i]!.compressedOffset).toBeGreaterThanOrEqual(entries[i - 1]!.compressedOffset);
+      expect(entries.at(-1)!.compressedOffset).toBeLessThanOrEqual(result.stats.bytesDownloaded);
+    });
+  }
+
+  for (const name of ["pax.gz", "pax.zst", "pax.multi.gz", "pax.tar", "gnu.gz"]) {
+    test(`${name}: budgets that cut anywhere list a prefix, never overspend, never lose an entry whose bytes arrived`, async () => {
+      const b = blobs.get(name)!;
+      const full = (await peek(name)).entries;
+      const cuts = [1, 9, 100, 511, 700, 1500, 3000, Math.floor(b.bytes.byteLength / 2), b.bytes.byteLength - 9];
+      // Inside each gzip member header of a multi-member layer, too.
+      for (const s of b.memberStarts ?? []) cuts.push(s + 3, s + 10);
+      for (const budget of cuts) {
+        if (budget <= 0 || budget >= b.bytes.byteLength) continue;
+        const { entries, result } = await peek(name, budget);
+        expect(result.error).toBeUndefined();
+        // Complete only if the end-of-archive arrived within the budget (GNU tar pads the end with
+        // zeros, so a cut near the end of the blob can still see it); then it stops early.
+        if (result.stats.complete) {
+          expect(entries.length).toBe(full.length);
+          expect(result.stats.bytesDownloaded).toBeLessThanOrEqual(budget);
+        } else {
+          expect(result.stats.bytesDownloaded).toBe(budget);
+        }
+        if (budget < b.bytes.byteLength / 2) expect(result.stats.complete).toBe(false);
+        expect(entries.map((e) => e.path)).toEqual(full.slice(0, entries.length).map((e) => e.path));
+        for (const e of entries) expect(e.compressedOffset).toBeLessThanOrEqual(budget);
+        // Everything whose header the full run saw complete within `budget` bytes is listed.
+        const owed = full.filter((e) => e.compressedOffset <= budget).length;
+        expect(entries.length).toBeGreaterThanOrEqual(owed);
+      }
+    });
+  }
+
+  test("a budget never lists fewer entries than GNU tar on the same compressed prefix", async () => {
+    const b = blobs.get("pax.gz")!;
+    for (const budget of [2000, 6000, 20000]) {
+      const ours = (await peek("pax.gz", budget)).entries.length;
+      const sh = Bun.spawnSync(["sh", "-c", `head -c ${budget} | gzip -dc 2>/dev/null | tar -t 2>/dev/null | wc -l`], { stdin: b.bytes });
+      expect(ours).toBeGreaterThanOrEqual(Number(sh.stdout.toString().trim()));
+    }
+  });
+
+  test("a server that ignores Range gives the same budgeted listing and the same byte count", async () => {
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "ignoreRange" } : undefined);
+    const direct = await peek("pax.gz", 4000);
+    const proxied = await peek("pax.gz", 4000, proxy.host);
+    proxy.rule = () => undefined;
+    expect(proxied.result.stats.bytesDownloaded).toBe(4000);
+    expect(proxied.entries.map((e) => e.path)).toEqual(direct.entries.map((e) => e.path));
+  });
+
+  test("a corrupted byte in the middle: CORRUPT, with every entry before it kept", async () => {
+    const b = blobs.get("pax.gz")!;
+    const bad = b.bytes.slice();
+    const at = Math.floor(bad.byteLength * 0.6);
+    bad[at] = bad[at]! ^ 0x55;
+    const digest = await pushBlob(reg, "layers/test", bad);
+    const { entries, result } = await collect(streamLayer(client, ref(), { mediaType: b.desc.mediaType, digest, size: bad.byteLength }, 0));
+    expect(result.error?.code).toBe("CORRUPT");
+    expect(result.stats.complete).toBe(false);
+    const full = (await peek("pax.gz")).entries;
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.length).toBeLessThan(full.length + 1);
+    expect(entries.map((e) => e.path)).toEqual(full.slice(0, entries.length).map((e) => e.path));
+  });
+
+  test("a layer that is neither gzip, zstd nor tar is UNSUPPORTED, naming what it is", async () => {
+    const bytes = new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const digest = await pushBlob(reg, "layers/test", bytes);
+    const run = collect(streamLayer(client, ref(), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
+    const out = await run.catch((e) => ({ thrown: e }));
+    const err = "thrown" in out ? out.thrown : out.result.error;
+    expect(err.code).toBe("UNSUPPORTED");
+    expect(err.message).toMatch(/bzip2/);
+  });
+
+  test("a file over 8 GiB declared in base-256 is listed with its size; the listing is partial", async () => {
+    const size = 9n * 1024n ** 3n;
+    const tar = concat(header({ name: "small.txt", size: 3 }), padBlock(new TextEncoder().encode("abc")), header({ name: "huge.img", size: base256(size), magic: "gnu" }), new Uint8Array(4096));
+    const bytes = compress(tar, "gzip");
+    const digest = await pushBlob(reg, "layers/test", bytes);
+    const { entries, result } = await collect(streamLayer(client, ref(), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
+    expect(entries.map((e) => [e.path, e.size])).toEqual([["small.txt", 3], ["huge.img", Number(size)]]);
+    expect(result.stats.complete).toBe(false);
+    expect(result.error).toBeUndefined();
+  });
+
+  test("an empty layer (just the end-of-archive) is complete with zero entries", async () => {
+    const bytes = compress(END, "gzip");
+    const digest = await pushBlob(reg, "layers/test", bytes);
+    const { entries, result } = await collect(streamLayer(client, ref(), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
+    expect(entries).toEqual([]);
+    expect(result.stats.complete).toBe(true);
+  });
+});
