@@ -32,10 +32,15 @@ const main = defineCommand({
 async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<string[]> {
   const def = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) as ArgsDef | undefined;
   const known = new Map<string, ArgDef["type"]>([["help", "boolean"], ["h", "boolean"]]);
+  const canonical = new Map<string, string>();
   for (const [name, d] of Object.entries(def ?? {})) {
     known.set(name, d.type);
+    canonical.set(name, name);
     if (d.type === "boolean") known.set(`no-${name}`, "boolean");
-    for (const a of [(d as { alias?: string | string[] }).alias ?? []].flat()) known.set(a, d.type);
+    for (const a of [(d as { alias?: string | string[] }).alias ?? []].flat()) {
+      known.set(a, d.type);
+      canonical.set(a, name);
+    }
   }
   const out: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
@@ -54,7 +59,7 @@ async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<stri
     const last = long ? name : name.slice(-1);
     const value = rawArgs[i + 1];
     if (!arg.includes("=") && known.get(last) === "string" && value !== undefined && /^-\d/.test(value)) {
-      out[out.length - 1] = `${arg}=${value}`;
+      out[out.length - 1] = `--${canonical.get(last) ?? last}=${value}`;
       i++;
     }
   }

@@ -56,10 +56,10 @@ function tar(format: string, out: string, cwd: string, what: string, extra: stri
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** What GNU tar --sort=name writes: depth first, each directory before its children, children in byte order. */
-function walk(root: string, rel: string, prefix: string, out: Expected[], seen: Map<string, string>): void {
+function walk(root: string, rel: string, out: Expected[], seen: Map<string, string>): void {
   const file = rel === "" ? root : path.join(root, rel);
   const st = fs.lstatSync(file, { bigint: true });
-  const name = rel === "" ? "." : prefix + rel;
+  const name = rel === "" ? "." : rel;
   const e: Expected = {
     path: name,
     type: "file",
@@ -93,7 +93,7 @@ function walk(root: string, rel: string, prefix: string, out: Expected[], seen: 
   out.push(e);
   if (e.type === "dir") {
     for (const child of fs.readdirSync(file).sort(byBytes)) {
-      walk(root, rel === "" ? child : `${rel}/${child}`, prefix, out, seen);
+      walk(root, rel === "" ? child : `${rel}/${child}`, out, seen);
     }
   }
 }
@@ -176,7 +176,7 @@ export function makeFixtures(): Fixtures {
     hasDevice,
     cleanup: () => fs.rmSync(base, { recursive: true, force: true }),
   };
-  walk(std, "", "", f.expectStd, new Map());
-  walk(root, "", "", f.expectAll, new Map());
+  walk(std, "", f.expectStd, new Map());
+  walk(root, "", f.expectAll, new Map());
   return f;
 }
