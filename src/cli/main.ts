@@ -14,6 +14,13 @@ export const commands: Record<string, Loader> = {
   platforms: () => import("./platforms.ts").then((m) => m.default),
   tags: () => import("./tags.ts").then((m) => m.default),
   peek: () => import("./peek.ts").then((m) => m.default),
+  ls: () => import("./ls.ts").then((m) => m.default),
+  find: () => import("./find.ts").then((m) => m.default),
+  cat: () => import("./cat.ts").then((m) => m.default),
+  carve: () => import("./cat.ts").then((m) => m.default),
+  save: () => import("./save.ts").then((m) => m.default),
+  interactive: () => import("./interactive.ts").then((m) => m.default),
+  cache: () => import("./cache.ts").then((m) => m.default),
 };
 
 const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)

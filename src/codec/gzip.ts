@@ -19,6 +19,13 @@ import type { DecodeSummary } from "./types.ts";
  * smaller slices cost speed (per-push overhead), larger ones buy nothing (see scripts/codec-speed.ts).
  */
 export const DEFAULT_SLICE = 16 * 1024;
+/**
+ * When a push makes more output than this, the next slices shrink in proportion (and grow back as
+ * the ratio falls): a bomb then comes out in ~1 MiB chunks the garbage collector keeps up with,
+ * instead of a stream of 16 MiB ones.
+ */
+const TARGET_OUTPUT = 1024 * 1024;
+const MIN_SLICE = 256;
 
 export interface GunzipOptions {
   /** Compressed bytes per fflate push (tests use 1 to check exactness byte by byte). */
@@ -37,7 +44,8 @@ export async function* gunzip(
   source: AsyncIterable<Uint8Array>,
   options: GunzipOptions = {},
 ): AsyncGenerator<DecodedChunk, DecodeSummary> {
-  const slice = Math.max(1, Math.floor(options.sliceSize ?? DEFAULT_SLICE));
+  const maxSlice = Math.max(1, Math.floor(options.sliceSize ?? DEFAULT_SLICE));
+  let slice = maxSlice;
   const r = new ByteReader(source);
   let members = 0;
   let decompressed = 0;
@@ -74,6 +82,9 @@ export async function* gunzip(
         const input = await r.readUpTo(slice);
         if (!input) break;
         const out = inflater.push(input);
+        if (out.length > TARGET_OUTPUT) {
+          slice = Math.min(maxSlice, Math.max(MIN_SLICE, Math.floor((input.length * TARGET_OUTPUT) / out.length)));
+        } else if (slice < maxSlice) slice = Math.min(maxSlice, slice * 2);
         if (inflater.finished) {
           // fflate read past the end of the deflate data: give those bytes back (they all come from
           // this push, or fflate would have found the end in an earlier one).

@@ -12,6 +12,8 @@ export interface LayerStreamOptions {
   budget?: number;
   /** Entries whose content should be streamed as "data" events (for cat). */
   wantContent?: (e: Entry) => boolean;
+  /** End the stream (and the download) as soon as one wanted entry's content is complete. */
+  stopAfterContent?: boolean;
   signal?: AbortSignal;
   firstChunk?: number;
   onProgress?: ReadBlobOptions["onProgress"];
@@ -73,6 +75,7 @@ export async function* streamLayer(
       }
       if (next.value.kind === "entry") entries++;
       yield next.value;
+      if (opts.stopAfterContent && next.value.kind === "data" && next.value.done) break;
     }
   } catch (e) {
     if (!(e instanceof LayerslayerError)) throw e;

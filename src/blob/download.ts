@@ -1,0 +1,257 @@
+/**
+ * Whole-blob download to a file: streamed into a temp file beside the target, digest and size
+ * checked while streaming, renamed into place only when verified. A partial temp file is resumed
+ * with a Range from its length; a verified target is left alone ("present").
+ */
+import { lstat, mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { isLayerslayerError, LayerslayerError } from "../errors.ts";
+import type { ImageRef } from "../ref/reference.ts";
+import type { RegistryClient } from "../registry/client.ts";
+import { DigestHasher, digestAlgorithm } from "../registry/digest.ts";
+import type { Descriptor } from "../registry/manifest.ts";
+import { BlobReader } from "./reader.ts";
+
+export interface DownloadSource {
+  client: RegistryClient;
+  ref: ImageRef;
+  digest: string;
+  /** The descriptor's size: the file must have exactly this many bytes. */
+  size: number;
+  mediaType?: string;
+  /** Names the blob in error messages, e.g. "layer 2"; defaults to the digest. */
+  label?: string;
+}
+
+export type DownloadStatus = "saved" | "present" | "resumed";
+
+export interface DownloadProgress {
+  /** "verify": re-hashing bytes already on disk; "download": fetching from the registry. */
+  phase: "verify" | "download";
+  /** Bytes of the blob handled so far (on disk, or hashed when verifying). */
+  done: number;
+  total: number;
+  /** Bytes taken off the network in this call. */
+  downloaded: number;
+}
+
+export interface DownloadOptions {
+  onProgress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+  /** Retry once from byte 0 when a resumed download does not verify (default true). */
+  retryFromScratch?: boolean;
+  /** Passed to the blob reader: resumes of a broken transfer inside one call. */
+  resumeAttempts?: number;
+}
+
+export interface DownloadResult {
+  /** saved: downloaded from byte 0; resumed: completed a partial file; present: the file was already there and verified. */
+  status: DownloadStatus;
+  path: string;
+  size: number;
+  /** Bytes taken off the network by this call (0 when present). */
+  bytesDownloaded: number;
+  /** Where a resume started (the partial file's length), when status is "resumed". */
+  resumedFrom?: number;
+}
+
+const HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+const READ_CHUNK = 1024 * 1024;
+
+/** File extension for a layer media type: .tar.gz, .tar.zst, .tar, or .bin when unknown. */
+export function extensionFor(mediaType: string | undefined): string {
+  const mt = (mediaType ?? "").toLowerCase();
+  if (/[.+]tar[.+]gzip$/.test(mt) || /[.+]tar\+gz$/.test(mt)) return ".tar.gz";
+  if (/[.+]tar[.+]zstd$/.test(mt)) return ".tar.zst";
+  if (/[.+]tar$/.test(mt)) return ".tar";
+  return ".bin";
+}
+
+/**
+ * `<algo>_<hex><ext>` for a descriptor. The digest comes from an untrusted manifest: anything but a
+ * known algorithm with the right number of lower-case hex digits is refused (no path tricks).
+ */
+export function blobFileName(desc: Pick<Descriptor, "digest" | "mediaType">): string {
+  const m = /^([a-z0-9]+):([a-f0-9]+)$/.exec(desc.digest);
+  const want = m ? HEX_LENGTH[m[1]!] : undefined;
+  if (!m || want === undefined || m[2]!.length !== want) {
+    throw new LayerslayerError("CORRUPT", `the manifest names an invalid or unsupported digest "${desc.digest.slice(0, 80).replace(/[^\x20-\x7e]/g, "?")}"`);
+  }
+  return `${m[1]}_${m[2]}${extensionFor(desc.mediaType)}`;
+}
+
+/** Foreign (non-distributable) layers live outside the registry, at URLs we do not fetch. */
+export function isForeignLayer(desc: Pick<Descriptor, "mediaType" | "urls">): boolean {
+  return !!desc.urls?.length && /nondistributable|foreign/.test(desc.mediaType);
+}
+
+/** The temp file a download of `path` writes to (and resumes from): `.<name>.partial` beside it. */
+export function partialPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.partial`);
+}
+
+/** Size of a regular file, undefined when absent; anything else at the path (link, dir) is removed or refused. */
+async function regularFileSize(path: string, removeOther: boolean): Promise<number | undefined> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return undefined;
+    throw e;
+  }
+  if (st.isFile()) return st.size;
+  if (removeOther && st.isSymbolicLink()) {
+    await rm(path, { force: true });
+    return undefined;
+  }
+  throw new LayerslayerError("IO", `${path} exists and is not a regular file`);
+}
+
+/** Hashes a file's bytes (it must be exactly `size` long to be read at all). */
+async function hashFile(path: string, hasher: DigestHasher, size: number, onBytes: (n: number) => void, signal?: AbortSignal): Promise<number> {
+  const fh = await open(path, "r");
+  try {
+    const buf = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
+    let pos = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
+      if (bytesRead === 0) return pos;
+      hasher.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+      onBytes(pos);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
+/** True when the file at `path` has exactly the blob's size and digest. */
+async function verifiedFile(src: DownloadSource, path: string, opts: DownloadOptions): Promise<boolean> {
+  const size = await regularFileSize(path, false);
+  if (size !== src.size) return false;
+  const hasher = new DigestHasher(digestAlgorithm(src.digest));
+  const progress = (done: number) => opts.onProgress?.({ phase: "verify", done, total: src.size, downloaded: 0 });
+  const read = await hashFile(path, hasher, size, progress, opts.signal);
+  return read === src.size && hasher.digest() === src.digest;
+}
+
+function corrupt(src: DownloadSource, why: string): LayerslayerError {
+  return new LayerslayerError("CORRUPT", `${src.label ?? src.digest}: ${why}; nothing was saved`);
+}
+
+/**
+ * One attempt: continue `partial` from its length (0 = from scratch), hashing what is there first.
+ * Returns bytes downloaded; throws CORRUPT (after deleting the partial file) when the result does
+ * not match the digest and size. On any other failure (network, abort) the partial file stays.
+ */
+async function fetchInto(src: DownloadSource, partial: string, start: number, opts: DownloadOptions): Promise<number> {
+  const what = src.label ?? src.digest;
+  const hasher = new DigestHasher(digestAlgorithm(src.digest));
+  if (start > 0) {
+    const read = await hashFile(partial, hasher, start, (done) => opts.onProgress?.({ phase: "verify", done, total: src.size, downloaded: 0 }), opts.signal);
+    if (read !== start) throw new LayerslayerError("IO", `${partial} changed while it was being read`);
+  }
+  const fh = await open(partial, start > 0 ? "a" : "w");
+  let written = start;
+  let downloaded = 0;
+  let bad: string | undefined;
+  try {
+    if (written < src.size) {
+      const reader = new BlobReader(
+        { client: src.client, ref: src.ref, digest: src.digest, size: src.size },
+        { start, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.resumeAttempts !== undefined ? { resumeAttempts: opts.resumeAttempts } : {}) },
+      );
+      for await (const chunk of reader.chunks()) {
+        downloaded += chunk.byteLength;
+        if (written + chunk.byteLength > src.size) {
+          bad = `the registry sent more than the ${src.size} bytes the manifest gives as its size`;
+          break;
+        }
+        await writeAll(fh, chunk);
+        hasher.update(chunk);
+        written += chunk.byteLength;
+        opts.onProgress?.({ phase: "download", done: written, total: src.size, downloaded });
+        opts.signal?.throwIfAborted();
+      }
+    }
+    if (!bad && written !== src.size) bad = `the registry sent ${written} bytes, but the manifest gives its size as ${src.size}`;
+    if (!bad) {
+      const got = hasher.digest();
+      if (got !== src.digest) bad = `the downloaded bytes hash to ${got}, not the digest ${src.digest}`;
+    }
+    if (!bad) await fh.sync();
+  } catch (e) {
+    // A digest mismatch the reader itself noticed is a verdict on the bytes like ours.
+    if (isLayerslayerError(e) && e.code === "CORRUPT") bad = e.message.replace(/^.*?: /, "");
+    else throw e;
+  } finally {
+    await fh.close();
+  }
+  if (bad) {
+    await rm(partial, { force: true });
+    throw corrupt({ ...src, label: what }, bad);
+  }
+  return downloaded;
+}
+
+async function download(src: DownloadSource, path: string, opts: DownloadOptions): Promise<DownloadResult> {
+  if (!Number.isSafeInteger(src.size) || src.size < 0) throw corrupt(src, `the manifest gives an invalid size ${String(src.size)}`);
+  digestAlgorithm(src.digest);
+  await mkdir(dirname(path), { recursive: true });
+  const partial = partialPathFor(path);
+
+  if ((await regularFileSize(path, true)) !== undefined) {
+    if (await verifiedFile(src, path, opts)) {
+      await rm(partial, { force: true }); // a leftover from an earlier, interrupted run
+      return { status: "present", path, size: src.size, bytesDownloaded: 0 };
+    }
+    // Known bad: never leave it under the final name, even if the new download fails.
+    await rm(path, { force: true });
+  }
+
+  let start = (await regularFileSize(partial, true)) ?? 0;
+  if (start > src.size) {
+    await rm(partial, { force: true });
+    start = 0;
+  }
+  try {
+    const downloaded = await fetchInto(src, partial, start, opts);
+    await rename(partial, path);
+    return { status: start > 0 ? "resumed" : "saved", path, size: src.size, bytesDownloaded: downloaded, ...(start > 0 ? { resumedFrom: start } : {}) };
+  } catch (e) {
+    // A resumed file that does not verify may owe it to bad old bytes: start over once.
+    if (!(start > 0 && opts.retryFromScratch !== false && isLayerslayerError(e) && e.code === "CORRUPT")) throw e;
+  }
+  const downloaded = await fetchInto(src, partial, 0, opts);
+  await rename(partial, path);
+  return { status: "saved", path, size: src.size, bytesDownloaded: downloaded };
+}
+
+/**
+ * Downloads a blob to `path`, verified against its digest and size. Never leaves unverified bytes
+ * under `path`: they go to `partialPathFor(path)` first, which an interrupted call leaves behind
+ * for the next call to resume. A resumed download that fails verification is retried once from
+ * byte 0 (unless `retryFromScratch` is false); a failed fresh one deletes its temp file and throws
+ * CORRUPT. Aborting (via `signal`) rejects with the signal's reason and keeps the temp file.
+ */
+export async function downloadBlob(src: DownloadSource, path: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  try {
+    return await download(src, path, opts);
+  } catch (e) {
+    if (isLayerslayerError(e) || opts.signal?.aborted) throw e;
+    const err = e as { code?: unknown; message?: string };
+    if (typeof err?.code === "string" && /^E[A-Z]+$/.test(err.code)) {
+      throw new LayerslayerError("IO", `${src.label ?? src.digest}: ${err.message ?? err.code}`, { cause: e });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * The local cache: complete layer listings, manifests and configs, keyed by digest (immutable, so
+ * nothing goes stale), in one bun:sqlite database. Every failure (corrupt file, lock held too long,
+ * unwritable directory) turns the cache off for the rest of the process with one warning: the cache
+ * can make a command faster, never make it fail.
+ */
+import { Database } from "bun:sqlite";
+import { mkdirSync, rmSync, statSync } from "node:fs";
+import { digestAlgorithm, digestOf } from "../registry/digest.ts";
+import type { Entry, LayerStats } from "../types.ts";
+import { decodeEntries, encodeEntries, entriesLookValid } from "./listing-codec.ts";
+import { cacheFile, defaultCacheDir } from "./paths.ts";
+
+/** Bump when the tables change: a database with another version is emptied and recreated. */
+export const SCHEMA_VERSION = 1;
+export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
+
+export interface CachedListing {
+  entries: Entry[];
+  stats: LayerStats;
+}
+
+export interface CachedBlob {
+  mediaType: string;
+  bytes: Uint8Array;
+}
+
+export interface CacheInfo {
+  /** The database file. */
+  path: string;
+  /** Bytes on disk: the database and its WAL files. */
+  sizeBytes: number;
+  listings: number;
+  blobs: number;
+  /** Entries across all listings. */
+  entries: number;
+  /** Why the cache cannot be used, when it cannot. */
+  problem?: string;
+}
+
+export interface ClearResult {
+  path: string;
+  listings: number;
+  blobs: number;
+  entries: number;
+  /** Bytes on disk before minus after. */
+  bytesFreed: number;
+  /** Set when nothing could be cleared. */
+  problem?: string;
+}
+
+/** What the registry client needs: manifests and configs by digest. */
+export interface BlobCache {
+  getBlob(digest: string): CachedBlob | undefined;
+  putBlob(digest: string, mediaType: string, bytes: Uint8Array): boolean;
+}
+
+/** What listing commands need. */
+export interface ListingCache {
+  getListing(digest: string): CachedListing | undefined;
+  /** Stores a complete listing (refused, returning false, when `stats.complete` is not true). */
+  putListing(stats: LayerStats, entries: readonly Entry[]): boolean;
+}
+
+export interface CacheStore extends BlobCache, ListingCache {
+  /** The database file (where it would be, for a disabled cache). */
+  readonly path: string;
+  /** False for the no-op store (`--no-cache`). */
+  readonly enabled: boolean;
+  info(): CacheInfo;
+  clear(): ClearResult;
+  close(): void;
+}
+
+export interface OpenCacheOptions {
+  enabled: boolean;
+  /** The cache directory; default from `defaultCacheDir()`. */
+  dir?: string;
+  /** Called at most once per store, when the cache had to be turned off. */
+  warn: (message: string) => void;
+  busyTimeoutMs?: number;
+  env?: Record<string, string | undefined>;
+}
+
+/** A store that opens its database on first use, or a no-op store when `enabled` is false. */
+export function openCache(opts: OpenCacheOptions): CacheStore {
+  const dir = opts.dir ?? defaultCacheDir(opts.env ?? process.env);
+  if (!opts.enabled) return new NoCache(cacheFile(dir));
+  return new SqliteCache(dir, opts.warn, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+}
+
+const DIGEST_RE = /^(?:sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$/;
+
+export function isDigest(s: string): boolean {
+  return DIGEST_RE.test(s);
+}
+
+function verified(digest: string, bytes: Uint8Array): boolean {
+  try {
+    return digestOf(bytes, digestAlgorithm(digest)) === digest;
+  } catch {
+    return false;
+  }
+}
+
+type Problem = "corrupt" | "locked" | "unwritable" | "other";
+
+function classify(e: unknown): Problem {
+  const code = String((e as { code?: unknown })?.code ?? "");
+  if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) return "corrupt";
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "locked";
+  if (/^SQLITE_(CANTOPEN|READONLY|PERM|AUTH|FULL|IOERR)/.test(code) || /^E(ACCES|PERM|NOTDIR|ROFS|EXIST|ISDIR|NOSPC|DQUOT)$/.test(code)) return "unwritable";
+  return "other";
+}
+
+function describe(kind: Problem, path: string, e: unknown): string {
+  const why = (e as Error)?.message ?? String(e);
+  switch (kind) {
+    case "corrupt":
+      return `the cache ${path} is not a usable database (${why}); running without it. "layerslayer cache clear" removes it`;
+    case "locked":
+      return `the cache ${path} is locked by another process (${why}); running without it`;
+    case "unwritable":
+      return `the cache ${path} cannot be opened or written (${why}); running without it. Set LAYERSLAYER_CACHE_DIR or use --no-cache`;
+    default:
+      return `the cache ${path} failed (${why}); running without it`;
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+const SIDE_FILES = ["", "-wal", "-shm", "-journal"];
+
+function sizeOnDisk(path: string): number {
+  return SIDE_FILES.reduce((n, s) => n + fileSize(path + s), 0);
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const TABLES = `
+CREATE TABLE listings (
+  digest TEXT PRIMARY KEY,
+  stats TEXT NOT NULL,
+  entry_count INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE blobs (
+  digest TEXT PRIMARY KEY,
+  media_type TEXT NOT NULL,
+  bytes BLOB NOT NULL,
+  created INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+class SqliteCache implements CacheStore {
+  readonly enabled = true;
+  readonly path: string;
+  private db: Database | undefined;
+  private failure: { kind: Problem; message: string } | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly warn: (message: string) => void,
+    private readonly busyTimeoutMs: number,
+  ) {
+    this.path = cacheFile(dir);
+  }
+
+  /** The open database, opening (and creating) it on first use; undefined once the cache failed. */
+  private open(): Database | undefined {
+    if (this.failure) return undefined;
+    if (this.db) return this.db;
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const db = new Database(this.path, { create: true, readwrite: true, strict: true });
+      this.db = db;
+      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
+      db.query("PRAGMA journal_mode = WAL").get();
+      db.exec("PRAGMA synchronous = NORMAL");
+      this.migrate(db);
+      return db;
+    } catch (e) {
+      this.fail(e);
+      return undefined;
+    }
+  }
+
+  /** Creates the tables, or recreates them when another schema version wrote the file. */
+  private migrate(db: Database): void {
+    const version = () => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    if (version() === SCHEMA_VERSION) return;
+    db.transaction(() => {
+      // Another process may have done it while this one waited for the write lock.
+      if (version() === SCHEMA_VERSION) return;
+      const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+      for (const t of tables) db.exec(`DROP TABLE "${t.name.replaceAll('"', '""')}"`);
+      db.exec(TABLES);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
+
+  private fail(e: unknown): void {
+    const kind = classify(e);
+    this.failure = { kind, message: describe(kind, this.path, e) };
+    this.closeDb();
+    this.warn(this.failure.message);
+  }
+
+  private closeDb(): void {
+    try {
+      this.db?.close();
+    } catch {}
+    this.db = undefined;
+  }
+
+  /** Runs `fn` on the database; any error turns the cache off and gives `fallback`. */
+  private use<T>(fallback: T, fn: (db: Database) => T): T {
+    const db = this.open();
+    if (!db) return fallback;
+    try {
+      return fn(db);
+    } catch (e) {
+      this.fail(e);
+      return fallback;
+    }
+  }
+
+  getListing(digest: string): CachedListing | undefined {
+    if (!isDigest(digest)) return undefined;
+    return this.use(undefined, (db) => {
+      const row = db.query("SELECT stats, data FROM listings WHERE digest = ?").get(digest) as { stats: string; data: Uint8Array } | null;
+      if (!row) return undefined;
+      const entries = decodeEntries(row.data);
+      let stats: LayerStats | undefined;
+      try {
+        stats = JSON.parse(row.stats) as LayerStats;
+      } catch {}
+      if (!entries || !stats || stats.complete !== true || stats.digest !== digest || stats.entries !== entries.length) {
+        db.query("DELETE FROM listings WHERE digest = ?").run(digest);
+        return undefined;
+      }
+      return { entries, stats };
+    });
+  }
+
+  putListing(stats: LayerStats, entries: readonly Entry[]): boolean {
+    if (stats.complete !== true || !isDigest(stats.digest) || stats.entries !== entries.length || !entriesLookValid(entries)) return false;
+    if (!this.open()) return false;
+    const data = encodeEntries(entries);
+    const row = JSON.stringify({ ...stats });
+    return this.use(false, (db) => {
+      db.query("INSERT OR REPLACE INTO listings (digest, stats, entry_count, data, created) VALUES (?, ?, ?, ?, ?)").run(
+        stats.digest,
+        row,
+        entries.length,
+        data,
+        Math.floor(Date.now() / 1000),
+      );
+      return true;
+    });
+  }
+
+  getBlob(digest: string): CachedBlob | undefined {
+    if (!isDigest(digest)) return undefined;
+    return this.use(undefined, (db) => {
+      const row = db.query("SELECT media_type, bytes FROM blobs WHERE digest = ?").get(digest) as { media_type: string; bytes: Uint8Array } | null;
+      if (!row) return undefined;
+      const bytes = new Uint8Array(row.bytes);
+      if (!verified(digest, bytes)) {
+        db.query("DELETE FROM blobs WHERE digest = ?").run(digest);
+        return undefined;
+      }
+      return { mediaType: row.media_type, bytes };
+    });
+  }
+
+  putBlob(digest: string, mediaType: string, bytes: Uint8Array): boolean {
+    if (!isDigest(digest) || !verified(digest, bytes)) return false;
+    return this.use(false, (db) => {
+      db.query("INSERT OR REPLACE INTO blobs (digest, media_type, bytes, created) VALUES (?, ?, ?, ?)").run(digest, mediaType, bytes, Math.floor(Date.now() / 1000));
+      return true;
+    });
+  }
+
+  private counts(db: Database): { listings: number; blobs: number; entries: number } {
+    const l = db.query("SELECT COUNT(*) AS n, COALESCE(SUM(entry_count), 0) AS e FROM listings").get() as { n: number; e: number };
+    const b = db.query("SELECT COUNT(*) AS n FROM blobs").get() as { n: number };
+    return { listings: l.n, blobs: b.n, entries: l.e };
+  }
+
+  info(): CacheInfo {
+    const empty = { path: this.path, listings: 0, blobs: 0, entries: 0 };
+    // Looking must not create the database.
+    if (!this.db && !this.failure && !exists(this.path)) return { ...empty, sizeBytes: 0 };
+    const counts = this.use(undefined, (db) => this.counts(db));
+    const sizeBytes = sizeOnDisk(this.path);
+    if (!counts) return { ...empty, sizeBytes, problem: this.failure?.message ?? "the cache is not available" };
+    return { path: this.path, sizeBytes, ...counts };
+  }
+
+  clear(): ClearResult {
+    const before = sizeOnDisk(this.path);
+    const result = (c: { listings: number; blobs: number; entries: number }, problem?: string): ClearResult => ({
+      path: this.path,
+      ...c,
+      bytesFreed: Math.max(0, before - sizeOnDisk(this.path)),
+      ...(problem ? { problem } : {}),
+    });
+    const none = { listings: 0, blobs: 0, entries: 0 };
+    if (!this.db && !this.failure && !exists(this.path)) return result(none);
+    const counts = this.use(undefined, (db) =>
+      db.transaction(() => {
+        const c = this.counts(db);
+        db.exec("DELETE FROM listings; DELETE FROM blobs;");
+        return c;
+      }).immediate(),
+    );
+    if (!counts) {
+      // A file that is not a database is ours to remove; a locked or unwritable one is not.
+      if (this.failure?.kind === "corrupt") {
+        this.closeDb();
+        for (const s of SIDE_FILES) rmSync(this.path + s, { force: true });
+        return result(none);
+      }
+      return result(none, this.failure?.message ?? "the cache is not available");
+    }
+    // Give the space back; harmless to skip when another process is reading.
+    try {
+      this.db?.exec("VACUUM");
+      this.db?.query("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    } catch {}
+    return result(counts);
+  }
+
+  close(): void {
+    this.closeDb();
+  }
+}
+
+/** `--no-cache`: remembers nothing. */
+class NoCache implements CacheStore {
+  readonly enabled = false;
+  constructor(readonly path: string) {}
+  getListing(): undefined {
+    return undefined;
+  }
+  putListing(): boolean {
+    return false;
+  }
+  getBlob(): undefined {
+    return undefined;
+  }
+  putBlob(): boolean {
+    return false;
+  }
+  info(): CacheInfo {
+    return { path: this.path, sizeBytes: 0, listings: 0, blobs: 0, entries: 0, problem: "the cache is turned off" };
+  }
+  clear(): ClearResult {
+    return { path: this.path, listings: 0, blobs: 0, entries: 0, bytesFreed: 0, problem: "the cache is turned off" };
+  }
+  close(): void {}
+}

@@ -1,0 +1,79 @@
+import { defineCommand } from "citty";
+import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { LayerslayerError } from "../errors.ts";
+import { extractFile, type ExtractResult } from "../image/extract.ts";
+import type { ListingStore } from "../image/load.ts";
+import { escapeName, humanSize } from "../output/format.ts";
+import { globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
+
+/** Writes to a temp file beside `target` and renames it into place only when everything arrived. */
+class FileSink {
+  private readonly tmp: string;
+  private readonly fd: number;
+  constructor(private readonly target: string) {
+    this.tmp = join(dirname(target), `.${basename(target)}.layerslayer-${process.pid}.partial`);
+    try {
+      this.fd = openSync(this.tmp, "w", 0o644);
+    } catch (e) {
+      throw new LayerslayerError("IO", `cannot write ${escapeName(target)}: ${(e as Error).message}`);
+    }
+  }
+  write(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off);
+  }
+  commit(): void {
+    closeSync(this.fd);
+    renameSync(this.tmp, this.target);
+  }
+  abandon(): void {
+    try {
+      closeSync(this.fd);
+    } catch {}
+    rmSync(this.tmp, { force: true });
+  }
+}
+
+/** stdout, binary-safe, waiting when the pipe is full. */
+function stdoutSink(): (chunk: Uint8Array) => Promise<void> {
+  return (chunk) =>
+    new Promise((resolve, reject) => {
+      if (process.stdout.write(chunk, (err) => (err ? reject(err) : undefined))) resolve();
+      else process.stdout.once("drain", () => resolve());
+    });
+}
+
+function report(ctx: Context, r: ExtractResult): void {
+  const pct = r.layerSize > 0 ? ` (${((100 * r.bytesDownloaded) / r.layerSize).toFixed(1)}%)` : "";
+  const extra = r.totalDownloaded > r.bytesDownloaded ? `; ${humanSize(r.totalDownloaded)} in all` : "";
+  ctx.note(`/${escapeName(r.path)}: ${humanSize(r.size)} from layer ${r.layer}, downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(r.layerSize)}${pct}${extra}`);
+}
+
+export default defineCommand({
+  meta: { name: "cat", description: "Print one file of the image (alias carve): stops downloading the moment the file is complete" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    path: { type: "positional", required: true, description: "Path in the image, e.g. /etc/passwd" },
+    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically) instead of stdout" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    if (ctx.json && !args.output) throw new LayerslayerError("USAGE", "cat --json needs -o FILE (the file's bytes go to stdout otherwise)");
+    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const cache = ctx.useCache ? (ctx as Context & { cache?: ListingStore }).cache : undefined;
+    const file = args.output ? new FileSink(args.output) : undefined;
+    let result: ExtractResult;
+    try {
+      result = await extractFile(ctx.client, ref, img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), cache ? { cache } : {});
+      file?.commit();
+    } catch (e) {
+      file?.abandon();
+      throw e;
+    }
+    if (ctx.json) {
+      printJson({ path: `/${result.path}`, output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize });
+    } else report(ctx, result);
+  },
+});

@@ -1,0 +1,72 @@
+import { defineCommand } from "citty";
+import { LayerslayerError } from "../errors.ts";
+import { globToRegExp, userRegExp } from "../image/glob.ts";
+import type { HistoryEvent } from "../image/merge.ts";
+import { escapeName, formatTable, humanSize, modeString } from "../output/format.ts";
+import type { EntryType } from "../types.ts";
+import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { openImageView } from "./image-view.ts";
+
+const TYPE_LETTERS: Record<string, EntryType[]> = {
+  f: ["file", "contiguous", "hardlink"],
+  d: ["dir"],
+  l: ["symlink"],
+  c: ["char"],
+  b: ["block"],
+  p: ["fifo"],
+};
+
+export default defineCommand({
+  meta: { name: "find", description: "Find paths in every layer: where each was added, modified, deleted or hidden" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    pattern: { type: "positional", required: true, description: "Glob (*, ?, **, [..]); without '/' it matches base names" },
+    regex: { type: "boolean", description: "PATTERN is a regular expression searched in /path" },
+    type: { type: "string", valueHint: "f|d|l|c|b|p", description: "Only entries of this type" },
+    present: { type: "boolean", description: "Only paths that exist in the final image" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const types = args.type === undefined ? undefined : TYPE_LETTERS[args.type];
+    if (args.type !== undefined && !types) throw new LayerslayerError("USAGE", `--type ${args.type}: expected one of f, d, l, c, b, p`);
+    const pattern = args.pattern as string;
+    const re = args.regex ? userRegExp(pattern) : globToRegExp(pattern);
+    const test = args.regex ? (p: string) => re.test(`/${p}`) : (p: string) => re.test(p);
+    const { tree, stepOfLayer } = await openImageView(ctx, ref);
+    const hits: HistoryEvent[] = tree
+      .events()
+      .filter((e) => !e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && (!args.present || tree.has(e.path)))
+      .slice()
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.layer - b.layer));
+    if (ctx.json) {
+      printJson({
+        pattern,
+        hits: hits.map((e) => ({
+          path: `/${e.path}`,
+          layer: e.layer,
+          action: e.action,
+          type: e.entry.type,
+          size: e.entry.size,
+          createdBy: stepOfLayer[e.layer]?.createdBy ?? null,
+          present: tree.get(e.path)?.layer === e.layer && e.action !== "deleted" && e.action !== "hidden",
+          ...(e.by ? { by: `/${e.by}` } : {}),
+        })),
+      });
+      return;
+    }
+    const rows = hits.map((e) => [
+      `L${e.layer}`,
+      e.action,
+      modeString(e.entry.type, e.entry.mode),
+      e.action === "deleted" || e.action === "hidden" ? "-" : humanSize(e.entry.size),
+      `/${escapeName(e.path)}${e.entry.type === "symlink" ? ` -> ${escapeName(e.entry.linkname ?? "")}` : ""}`,
+      escapeName((stepOfLayer[e.layer]?.createdBy ?? "").replace(/\s+/g, " ").slice(0, 60)),
+    ]);
+    if (rows.length === 0) {
+      ctx.note(`no path in any layer matches ${escapeName(pattern)}`);
+      return;
+    }
+    writeOut(formatTable(rows, ["right", "left", "left", "right", "left", "left"]).join("\n"));
+  },
+});

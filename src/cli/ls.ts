@@ -1,0 +1,96 @@
+import { defineCommand } from "citty";
+import { LayerslayerError } from "../errors.ts";
+import type { MergedNode, MergedTree } from "../image/merge.ts";
+import { ROOT, baseName } from "../image/paths.ts";
+import { resolvePath } from "../image/resolve.ts";
+import { selectLayers } from "../image/select.ts";
+import { escapeName } from "../output/format.ts";
+import { entryJson } from "../output/json.ts";
+import { lsLines, type LsRow } from "../output/ls.ts";
+import { renderTree, treeFromPaths, treeSummary } from "../output/tree.ts";
+import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { openImageView } from "./image-view.ts";
+
+const MARKERS = { modified: "O", deleted: "D", hidden: "H" } as const;
+
+function relative(path: string, dir: string): string {
+  return dir === ROOT ? path : path.slice(dir.length + 1);
+}
+
+function nodeJson(n: MergedNode) {
+  return {
+    ...entryJson({ ...n.entry, layer: n.layer }),
+    ...(n.implied ? { implied: true } : {}),
+    ...(n.replaced.length ? { replaced: n.replaced.map((e) => ({ layer: e.layer, type: e.type, size: e.size })) } : {}),
+  };
+}
+
+/** Rows for `--history`: what is there now, and what lower layers had or deleted, marked. */
+function historyRows(tree: MergedTree, dir: string): LsRow[] {
+  const rows: LsRow[] = [];
+  for (const rec of tree.historyChildren(dir)) {
+    if (rec.node) {
+      for (const old of rec.node.replaced) rows.push({ entry: old, name: rec.name, layer: old.layer ?? 0, marker: MARKERS.modified });
+      rows.push({ entry: rec.node.entry, name: rec.name, layer: rec.node.layer, marker: "" });
+    } else {
+      const gone = rec.events.filter((e) => e.action === "deleted" || e.action === "hidden").at(-1);
+      if (gone) rows.push({ entry: gone.entry, name: rec.name, layer: gone.layer, marker: MARKERS[gone.action as "deleted" | "hidden"] });
+    }
+  }
+  return rows;
+}
+
+export default defineCommand({
+  meta: { name: "ls", description: "List a directory of the image's merged filesystem (whiteouts applied)" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    path: { type: "positional", required: false, description: "Directory or file in the image (default /)" },
+    long: { type: "boolean", alias: "l", description: "Long format, with the layer that gave each entry" },
+    recursive: { type: "boolean", alias: "R", description: "Everything below the directory" },
+    tree: { type: "boolean", description: "Draw the directory as a tree" },
+    layer: { type: "string", valueHint: "N", description: "One layer alone, not merged" },
+    history: { type: "boolean", description: "Also show overridden (O), deleted (D) and hidden (H) entries of lower layers" },
+    human: { type: "boolean", description: "Sizes like 1.5K, 23M" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    let layers: number[] | undefined;
+    if (args.layer !== undefined) {
+      const img = await ctx.client.resolveImage(ref, ctx.platform);
+      layers = selectLayers(args.layer, img.manifest.image.layers);
+      if (layers.length !== 1) throw new LayerslayerError("USAGE", "ls --layer takes one layer");
+    }
+    const view = await openImageView(ctx, ref, layers);
+    const { tree } = view;
+    const target = resolvePath(tree, args.path ?? "/", { followFinal: true });
+    const dir = target.path;
+    const isDir = target.node.entry.type === "dir";
+    const nodes: MergedNode[] = !isDir ? [target.node] : args.recursive || args.tree ? [...tree.walk(dir)] : tree.list(dir);
+    const opts = { human: !!args.human };
+    if (ctx.json) {
+      printJson({
+        path: dir === ROOT ? "/" : `/${dir}`,
+        ...(layers ? { layer: layers[0] } : {}),
+        entries: nodes.map(nodeJson),
+        ...(args.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: e.path, layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
+      });
+      return;
+    }
+    if (args.tree) {
+      if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
+      const root = treeFromPaths(
+        nodes.map((n) => ({ path: relative(n.path, dir), dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: ` -> ${escapeName(n.entry.linkname ?? "")}` } : {}) })),
+        dir === ROOT ? "/" : `/${dir}`,
+      );
+      writeOut([...renderTree(root), "", treeSummary(root)].join("\n"));
+      return;
+    }
+    const name = (n: MergedNode) => (!isDir ? n.path : args.recursive ? relative(n.path, dir) : baseName(n.path));
+    let lines: string[];
+    if (args.history && isDir && !args.recursive) lines = lsLines(historyRows(tree, dir), opts);
+    else if (args.long) lines = lsLines(nodes.map((n) => ({ entry: n.entry, name: name(n), layer: n.layer })), opts);
+    else lines = nodes.map((n) => escapeName(name(n)));
+    if (lines.length) writeOut(lines.join("\n"));
+  },
+});

@@ -1,0 +1,86 @@
+import { defineCommand } from "citty";
+import { join } from "node:path";
+import { blobFileName, downloadBlob, isForeignLayer, partialPathFor, type DownloadStatus } from "../blob/download.ts";
+import { LayerslayerError } from "../errors.ts";
+import { selectLayers } from "../image/select.ts";
+import { escapeName, humanSize } from "../output/format.ts";
+import { ProgressBar, progressEnabled } from "../output/progress.ts";
+import type { ImageRef } from "../ref/reference.ts";
+import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+
+/** `./downloads/<repository, "/" → "_">/<digest or tag, ":" → "_">`. */
+export function defaultDirectory(ref: ImageRef): string {
+  const version = (ref.digest ?? ref.tag ?? "latest").replaceAll(":", "_");
+  return join("downloads", ref.repository.replaceAll("/", "_"), version);
+}
+
+export interface SavedLayer {
+  index: number;
+  digest: string;
+  path?: string;
+  size: number;
+  status: DownloadStatus | "skipped";
+  reason?: string;
+}
+
+/** Exit status of a run stopped by Ctrl-C (128 + SIGINT), like a shell. */
+const EXIT_INTERRUPTED = 130;
+
+export default defineCommand({
+  meta: { name: "save", description: "Download layer blobs, verified against their digests, resuming partial downloads" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    layer: { type: "string", alias: "l", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
+    output: { type: "string", alias: "o", valueHint: "DIR", description: "Directory to save into (default ./downloads/<repository>/<tag or digest>)" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    if (args.output !== undefined && args.output.trim() === "") throw new LayerslayerError("USAGE", "-o/--output needs a directory");
+    const directory = args.output ?? defaultDirectory(ref);
+    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const layers = img.manifest.image.layers;
+    const picked = selectLayers(args.layer, layers);
+
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.on("SIGINT", onSigint);
+    const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json }) ? new ProgressBar(process.stderr) : undefined;
+    const results: SavedLayer[] = [];
+    const last = layers.length - 1;
+    let current: string | undefined;
+    try {
+      for (const i of picked) {
+        const desc = layers[i]!;
+        if (isForeignLayer(desc)) {
+          ctx.note(`layer ${i}: skipped: a foreign layer hosted at ${escapeName(desc.urls![0]!)}, not in the registry`);
+          results.push({ index: i, digest: desc.digest, size: desc.size, status: "skipped", reason: "foreign layer" });
+          continue;
+        }
+        const path = join(directory, blobFileName(desc));
+        current = path;
+        bar?.start(`layer ${i}/${last} ${desc.digest.slice(0, 19)}`, desc.size);
+        const r = await downloadBlob(
+          { client: ctx.client, ref, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i} (${desc.digest})` },
+          path,
+          { signal: controller.signal, ...(bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {}) },
+        );
+        bar?.clear();
+        results.push({ index: i, digest: desc.digest, path, size: desc.size, status: r.status });
+        if (r.status === "resumed") ctx.note(`layer ${i}: resumed a partial download at byte ${r.resumedFrom}`);
+        if (!ctx.json) writeOut(`${r.status === "present" ? "present" : "saved"} ${escapeName(path)} (${humanSize(desc.size)})`);
+      }
+    } catch (e) {
+      bar?.clear();
+      if (controller.signal.aborted) {
+        process.stderr.write(`layerslayer: interrupted${current ? `; the partial download is kept in ${escapeName(partialPathFor(current))}: run the command again to resume` : ""}\n`);
+        process.exitCode = EXIT_INTERRUPTED;
+        return;
+      }
+      throw e;
+    } finally {
+      process.off("SIGINT", onSigint);
+    }
+    if (ctx.json) printJson({ directory, layers: results });
+  },
+});

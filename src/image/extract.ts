@@ -1,0 +1,142 @@
+import { LayerslayerError } from "../errors.ts";
+import { streamLayer } from "../layer/stream.ts";
+import { escapeName } from "../output/format.ts";
+import type { ImageRef } from "../ref/reference.ts";
+import type { RegistryClient, ResolvedImage } from "../registry/client.ts";
+import type { Entry } from "../types.ts";
+import type { ListingStore } from "./load.ts";
+import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
+import { cleanPath, ROOT } from "./paths.ts";
+import { MAX_SYMLINK_HOPS } from "./resolve.ts";
+
+export interface ExtractResult {
+  /** The path read after following symlinks. */
+  path: string;
+  layer: number;
+  entry: Entry;
+  size: number;
+  /** Compressed bytes downloaded for the layer that held the file (its listing pass included). */
+  bytesDownloaded: number;
+  /** Compressed bytes downloaded in all, upper layers' listings included. */
+  totalDownloaded: number;
+  layerSize: number;
+}
+
+export interface ExtractOptions {
+  cache?: ListingStore;
+  signal?: AbortSignal;
+}
+
+type Sink = (chunk: Uint8Array) => void | Promise<void>;
+
+function show(p: string): string {
+  return escapeName(p === ROOT ? "/" : `/${p}`);
+}
+
+/**
+ * Reads one file of the merged image, from the top layer down, following the image's symlinks and
+ * honouring whiteouts, and streams its bytes to `sink`. A layer whose listing is cached is checked
+ * without a download; otherwise the layer is read only until the file's content is complete.
+ */
+export async function extractFile(client: RegistryClient, ref: ImageRef, img: ResolvedImage, asked: string, sink: Sink, opts: ExtractOptions = {}): Promise<ExtractResult> {
+  const layers = img.manifest.image.layers;
+  const seen = new Map<number, Entry[]>(); // complete listings read during this call
+  const start = cleanPath(asked);
+  let path = start;
+  let hops = 0;
+  let total = 0;
+
+  /** Streams layer `index` until `want` content ends (or the end, collecting the listing). */
+  const pass = async (index: number, probe: LayerProbe | undefined, want: (e: Entry) => boolean): Promise<{ got?: Entry; downloaded: number; size: number }> => {
+    const desc = layers[index]!;
+    const entries: Entry[] = [];
+    let got: Entry | undefined;
+    const gen = streamLayer(client, ref, desc, index, {
+      wantContent: (e) => (probe ? probe.observe(e) : want(e)),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      firstChunk: 64 * 1024,
+      stopAfterContent: true,
+    });
+    let result;
+    for (;;) {
+      const next = await gen.next();
+      if (next.done) {
+        result = next.value;
+        break;
+      }
+      const ev = next.value;
+      if (ev.kind === "entry") entries.push(ev.entry);
+      else {
+        await sink(ev.chunk);
+        if (ev.done) got = ev.entry;
+      }
+    }
+    const stats = result?.stats;
+    const downloaded = stats?.bytesDownloaded ?? 0;
+    total += downloaded;
+    if (result?.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
+    if (!got && stats?.complete) {
+      seen.set(index, entries);
+      opts.cache?.putListing(stats, entries);
+    }
+    if (!got && stats && !stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
+    return { ...(got ? { got } : {}), downloaded, size: stats?.layerSize ?? desc.size };
+  };
+
+  for (;;) {
+    let redirected = false;
+    for (let index = layers.length - 1; index >= 0; index--) {
+      const known = seen.get(index) ?? opts.cache?.getListing(layers[index]!.digest)?.entries;
+      let outcome: Outcome;
+      let streamed: { got?: Entry; downloaded: number; size: number } | undefined;
+      if (known) outcome = probeListing(path, known);
+      else {
+        const probe = new LayerProbe(path);
+        streamed = await pass(index, probe, () => false);
+        outcome = streamed.got ? { kind: "file", entry: streamed.got } : probe.outcome();
+      }
+      const fail = (code: "NOT_FOUND" | "USAGE", why: string) => new LayerslayerError(code, `${show(start)}${start === path ? "" : ` (${show(path)})`}: ${why}`);
+      switch (outcome.kind) {
+        case "none":
+          continue;
+        case "file":
+        case "hardlink": {
+          let target = outcome.kind === "file" ? outcome.entry : undefined;
+          if (streamed?.got) return { path, layer: index, entry: streamed.got, size: streamed.got.size, bytesDownloaded: streamed.downloaded, totalDownloaded: total, layerSize: streamed.size };
+          let name = outcome.kind === "hardlink" ? outcome.target : path;
+          // A hard link names an earlier member of the same layer (itself possibly a link).
+          for (let n = 0; !target && n < MAX_SYMLINK_HOPS; n++) {
+            const list = seen.get(index) ?? known ?? [];
+            const t = list.find((e) => e.path === name && e.type !== "hardlink") ?? list.find((e) => e.path === name);
+            if (!t) break;
+            if (t.type === "hardlink") name = t.linkname ?? "";
+            else target = t;
+          }
+          const wanted = target?.path ?? name;
+          if (target && target.type !== "file" && target.type !== "contiguous") throw fail("USAGE", `is a hard link to ${show(wanted)}, which is not a regular file`);
+          const res = await pass(index, undefined, (e) => e.path === wanted && (e.type === "file" || e.type === "contiguous"));
+          if (!res.got) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
+          return { path, layer: index, entry: res.got, size: res.got.size, bytesDownloaded: res.downloaded, totalDownloaded: total, layerSize: res.size };
+        }
+        case "redirect":
+          hops++;
+          if (hops > MAX_SYMLINK_HOPS) throw new LayerslayerError("CORRUPT", `${show(start)}: too many levels of symbolic links`);
+          path = outcome.next;
+          redirected = true;
+          break;
+        case "dir":
+          throw fail("USAGE", "is a directory");
+        case "notdir":
+          throw fail("NOT_FOUND", `${show(outcome.entry.path)} is not a directory`);
+        case "deleted":
+          throw fail("NOT_FOUND", `deleted in layer ${index}`);
+        case "hidden":
+          throw fail("NOT_FOUND", `hidden by an opaque directory in layer ${index}`);
+      }
+      if (redirected) break;
+    }
+    if (!redirected) {
+      throw new LayerslayerError("NOT_FOUND", `${show(start)}${start === path ? "" : ` (${show(path)})`}: no such file in the image`);
+    }
+  }
+}

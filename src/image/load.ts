@@ -1,0 +1,79 @@
+import { LayerslayerError } from "../errors.ts";
+import { streamLayer } from "../layer/stream.ts";
+import type { ImageRef } from "../ref/reference.ts";
+import type { RegistryClient, ResolvedImage } from "../registry/client.ts";
+import type { Entry, LayerStats } from "../types.ts";
+import { MergedTree } from "./merge.ts";
+
+/** The part of the cache that listings need (see src/cache/). */
+export interface ListingStore {
+  getListing(digest: string): { entries: Entry[]; stats: LayerStats } | undefined;
+  putListing(stats: LayerStats, entries: Entry[]): void;
+}
+
+export interface LayerListing {
+  index: number;
+  entries: Entry[];
+  stats: LayerStats;
+  /** Served from the cache: no blob bytes were downloaded. */
+  cached: boolean;
+}
+
+export interface LoadOptions {
+  cache?: ListingStore;
+  /** Layers downloaded at once. */
+  concurrency?: number;
+  onLayer?: (listing: LayerListing) => void;
+}
+
+/**
+ * The complete listing of one layer: from the cache when it has it, else downloaded whole (and then
+ * stored). A merged view needs complete listings, so an error here is an error of the command.
+ */
+export async function loadListing(client: RegistryClient, ref: ImageRef, img: ResolvedImage, index: number, cache?: ListingStore): Promise<LayerListing> {
+  const desc = img.manifest.image.layers[index];
+  if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
+  const hit = cache?.getListing(desc.digest);
+  if (hit) {
+    return { index, entries: hit.entries.map((e) => ({ ...e, layer: index })), stats: { ...hit.stats, bytesDownloaded: 0 }, cached: true };
+  }
+  const entries: Entry[] = [];
+  const gen = streamLayer(client, ref, desc, index);
+  for (;;) {
+    const next = await gen.next();
+    if (next.done) {
+      const { stats, error } = next.value;
+      if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
+      if (!stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
+      cache?.putListing(stats, entries);
+      return { index, entries, stats, cached: false };
+    }
+    if (next.value.kind === "entry") entries.push(next.value.entry);
+  }
+}
+
+/** Complete listings of the given layers, a few at a time, in index order. */
+export async function loadListings(client: RegistryClient, ref: ImageRef, img: ResolvedImage, indexes: number[], opts: LoadOptions = {}): Promise<LayerListing[]> {
+  const out: LayerListing[] = new Array(indexes.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < indexes.length) {
+      const slot = next++;
+      const listing = await loadListing(client, ref, img, indexes[slot]!, opts.cache);
+      out[slot] = listing;
+      opts.onLayer?.(listing);
+    }
+  };
+  const n = Math.max(1, Math.min(opts.concurrency ?? 3, indexes.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  return out;
+}
+
+/** The merged filesystem of the whole image (every layer, bottom to top). */
+export async function loadMergedTree(client: RegistryClient, ref: ImageRef, img: ResolvedImage, opts: LoadOptions = {}): Promise<{ tree: MergedTree; listings: LayerListing[] }> {
+  const indexes = img.manifest.image.layers.map((_, i) => i);
+  const listings = await loadListings(client, ref, img, indexes, opts);
+  const tree = new MergedTree();
+  for (const l of listings) tree.addLayer(l.entries, l.index);
+  return { tree, listings };
+}
