@@ -50,16 +50,26 @@ interface Columns {
   layer?: (number | null)[];
 }
 
+/** UTF-16 units shared at the start (a split surrogate pair survives: JSON escapes lone halves). */
 function sharedPrefix(a: string, b: string): number {
-  const max = Math.min(a.length, b.length, 0xffff);
+  const max = Math.min(a.length, b.length);
   let i = 0;
   while (i < max && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  // Never split a surrogate pair (the halves would not survive UTF-8 on their own).
-  if (i > 0 && i < b.length) {
-    const c = b.charCodeAt(i - 1);
-    if (c >= 0xd800 && c <= 0xdbff) i--;
-  }
   return i;
+}
+
+/** The values of an optional field, null where absent; undefined when no entry has it. */
+function optionalColumn<T>(entries: readonly Entry[], get: (e: Entry) => T | undefined): (T | null)[] | undefined {
+  let i = 0;
+  const n = entries.length;
+  while (i < n && get(entries[i]!) === undefined) i++;
+  if (i === n) return undefined;
+  const col = new Array<T | null>(i).fill(null);
+  for (; i < n; i++) {
+    const v = get(entries[i]!);
+    col.push(v === undefined ? null : v);
+  }
+  return col;
 }
 
 /** Entries → compressed column JSON. */
@@ -94,23 +104,29 @@ export function encodeEntries(entries: readonly Entry[]): Uint8Array {
     compressedOffset.push(e.compressedOffset);
   }
   const cols: Columns = { v: FORMAT, n, delta: [], prefix, suffix, type, mode, size, uid, gid, mtime, headerOffset, compressedOffset };
-  for (const f of [...OPTIONAL_STRINGS, ...OPTIONAL_NUMBERS]) {
-    let any = false;
-    const col: (string | number | null)[] = [];
-    for (let i = 0; i < n; i++) {
-      const v = entries[i]![f];
-      if (v === undefined) col.push(null);
-      else {
-        col.push(v);
-        any = true;
-      }
-    }
-    if (any) (cols as unknown as Record<string, unknown>)[f] = col;
+  for (const f of OPTIONAL_STRINGS) {
+    const col = optionalColumn(entries, (e) => e[f]);
+    if (col) cols[f] = col;
+  }
+  for (const f of OPTIONAL_NUMBERS) {
+    const col = optionalColumn(entries, (e) => e[f]);
+    if (col) cols[f] = col;
   }
   for (const f of DELTA_FIELDS) {
     const col = cols[f];
-    if (!col.every(Number.isSafeInteger)) continue;
-    for (let i = n - 1; i > 0; i--) col[i] = col[i]! - col[i - 1]!;
+    const deltas: number[] = [];
+    let prevValue = 0;
+    let exact = true;
+    // Exact only when every value and every difference is a safe integer.
+    for (let i = 0; i < n && exact; i++) {
+      const v = col[i]!;
+      const d = v - prevValue;
+      exact = Number.isSafeInteger(v) && Number.isSafeInteger(d);
+      deltas.push(d);
+      prevValue = v;
+    }
+    if (!exact) continue;
+    cols[f] = deltas;
     cols.delta.push(f);
   }
   const json = new TextEncoder().encode(JSON.stringify(cols));

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
@@ -7,14 +7,21 @@ import type { ListingStore } from "../image/load.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
 
-/** Writes to a temp file beside `target` and renames it into place only when everything arrived. */
+/**
+ * Writes to a temp file beside `target` and renames it into place only when everything arrived.
+ * A target that exists and is not a regular file (/dev/null, a fifo, /dev/stdout) is written directly.
+ */
 class FileSink {
-  private readonly tmp: string;
+  private readonly tmp: string | undefined;
   private readonly fd: number;
   constructor(private readonly target: string) {
-    this.tmp = join(dirname(target), `.${basename(target)}.layerslayer-${process.pid}.partial`);
+    let special = false;
     try {
-      this.fd = openSync(this.tmp, "w", 0o644);
+      special = !statSync(target).isFile();
+    } catch {}
+    this.tmp = special ? undefined : join(dirname(target), `.${basename(target)}.layerslayer-${process.pid}.partial`);
+    try {
+      this.fd = openSync(this.tmp ?? target, "w", 0o644);
     } catch (e) {
       throw new LayerslayerError("IO", `cannot write ${escapeName(target)}: ${(e as Error).message}`);
     }
@@ -25,13 +32,13 @@ class FileSink {
   }
   commit(): void {
     closeSync(this.fd);
-    renameSync(this.tmp, this.target);
+    if (this.tmp) renameSync(this.tmp, this.target);
   }
   abandon(): void {
     try {
       closeSync(this.fd);
     } catch {}
-    rmSync(this.tmp, { force: true });
+    if (this.tmp) rmSync(this.tmp, { force: true });
   }
 }
 
