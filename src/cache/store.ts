@@ -113,18 +113,26 @@ function classify(e: unknown): Problem {
   return "other";
 }
 
+/** Why the cache cannot be used, in one line. */
 function describe(kind: Problem, path: string, e: unknown): string {
-  const why = (e as Error)?.message ?? String(e);
+  const why = ((e as Error)?.message ?? String(e)).split("\n")[0];
   switch (kind) {
     case "corrupt":
-      return `the cache ${path} is not a usable database (${why}); running without it. "layerslayer cache clear" removes it`;
+      return `the cache ${path} is not a usable database (${why})`;
     case "locked":
-      return `the cache ${path} is locked by another process (${why}); running without it`;
+      return `the cache ${path} is locked by another process (${why})`;
     case "unwritable":
-      return `the cache ${path} cannot be opened or written (${why}); running without it. Set LAYERSLAYER_CACHE_DIR or use --no-cache`;
+      return `the cache ${path} cannot be opened or written (${why})`;
     default:
-      return `the cache ${path} failed (${why}); running without it`;
+      return `the cache ${path} failed (${why})`;
   }
+}
+
+/** The warning for a command that goes on without the cache. */
+function warning(kind: Problem, reason: string): string {
+  const hint =
+    kind === "corrupt" ? '; "layerslayer cache clear" removes it' : kind === "unwritable" ? "; set LAYERSLAYER_CACHE_DIR or use --no-cache" : "";
+  return `${reason}; running without it${hint}`;
 }
 
 function fileSize(path: string): number {
@@ -217,7 +225,7 @@ class SqliteCache implements CacheStore {
     const kind = classify(e);
     this.failure = { kind, message: describe(kind, this.path, e) };
     this.closeDb();
-    this.warn(this.failure.message);
+    this.warn(warning(kind, this.failure.message));
   }
 
   private closeDb(): void {
@@ -303,12 +311,12 @@ class SqliteCache implements CacheStore {
   }
 
   info(): CacheInfo {
-    const empty = { path: this.path, listings: 0, blobs: 0, entries: 0 };
+    const none = { listings: 0, blobs: 0, entries: 0 };
     // Looking must not create the database.
-    if (!this.db && !this.failure && !exists(this.path)) return { ...empty, sizeBytes: 0 };
+    if (!this.db && !this.failure && !exists(this.path)) return { path: this.path, sizeBytes: 0, ...none };
     const counts = this.use(undefined, (db) => this.counts(db));
     const sizeBytes = sizeOnDisk(this.path);
-    if (!counts) return { ...empty, sizeBytes, problem: this.failure?.message ?? "the cache is not available" };
+    if (!counts) return { path: this.path, sizeBytes, ...none, problem: this.failure?.message ?? "the cache is not available" };
     return { path: this.path, sizeBytes, ...counts };
   }
 
@@ -316,8 +324,8 @@ class SqliteCache implements CacheStore {
     const before = sizeOnDisk(this.path);
     const result = (c: { listings: number; blobs: number; entries: number }, problem?: string): ClearResult => ({
       path: this.path,
-      ...c,
       bytesFreed: Math.max(0, before - sizeOnDisk(this.path)),
+      ...c,
       ...(problem ? { problem } : {}),
     });
     const none = { listings: 0, blobs: 0, entries: 0 };

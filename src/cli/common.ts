@@ -1,3 +1,4 @@
+import { openCache, type CacheStore } from "../cache/store.ts";
 import { LayerslayerError } from "../errors.ts";
 import { parseReference, type ImageRef } from "../ref/reference.ts";
 import type { Credentials } from "../registry/auth.ts";
@@ -37,6 +38,8 @@ export interface Context {
   quiet: boolean;
   verbose: boolean;
   useCache: boolean;
+  /** The local cache (a no-op store with --no-cache); opened on first use. */
+  cache: CacheStore;
   /** Progress and notices on stderr (suppressed by -q and --json never touches stdout). */
   note(message: string): void;
 }
@@ -78,11 +81,19 @@ export async function setup(args: GlobalArgs & { image?: string }, opts: { allow
   const quiet = !!args.quiet;
   const log = verbose ? (m: string) => process.stderr.write(`· ${m}\n`) : undefined;
   const credentials = await credentialsFrom(args, ref.registry);
+  const useCache = args.cache !== false;
+  const cache = openCache({
+    enabled: useCache,
+    warn: (m) => {
+      if (!quiet) process.stderr.write(`layerslayer: warning: ${m}\n`);
+    },
+  });
   const client = new RegistryClient({
     plainHttp: !!args["plain-http"],
     insecure: !!args.insecure,
     ...(credentials ? { credentials } : {}),
     ...(log ? { log } : {}),
+    ...(useCache ? { blobCache: cache } : {}),
   });
   const ctx: Context = {
     client,
@@ -90,7 +101,8 @@ export async function setup(args: GlobalArgs & { image?: string }, opts: { allow
     json: !!args.json,
     quiet,
     verbose,
-    useCache: args.cache !== false,
+    useCache,
+    cache,
     note: (m) => {
       if (!quiet) process.stderr.write(`${m}\n`);
     },

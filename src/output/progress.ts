@@ -59,7 +59,7 @@ export function progressEnabled(opts: { isTTY: boolean | undefined; quiet?: bool
 
 export interface ProgressStream {
   write(text: string): unknown;
-  /** Terminal width, when known. */
+  /** Terminal width, when known (0 or absent: 80). */
   columns?: number;
 }
 
@@ -109,7 +109,9 @@ export class ProgressBar {
     this.lastDraw = t;
     const seconds = (t - this.startedAt) / 1000;
     const rate = seconds >= 0.05 ? downloaded / seconds : undefined;
-    const line = formatProgress({ label: this.label, done, total: this.total, phase, ...(rate !== undefined ? { rate } : {}) }, this.out.columns ?? 80);
+    // A pseudo-terminal nobody sized reports 0 columns: take that as unknown.
+    const columns = this.out.columns && this.out.columns > 0 ? this.out.columns : 80;
+    const line = formatProgress({ label: this.label, done, total: this.total, phase, ...(rate !== undefined ? { rate } : {}) }, columns);
     this.out.write(`${ERASE}${line}`);
     this.drawn = true;
   }

@@ -8,7 +8,16 @@ import { choosePlatform, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, typ
 import { MANIFEST_ACCEPT } from "./mediatypes.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
-export interface ClientOptions extends TransportOptions {}
+/** Manifests and configs by digest (src/cache/store.ts implements it). */
+export interface BlobCache {
+  getBlob(digest: string): { mediaType: string; bytes: Uint8Array } | undefined;
+  putBlob(digest: string, mediaType: string, bytes: Uint8Array): unknown;
+}
+
+export interface ClientOptions extends TransportOptions {
+  /** Consulted for manifests asked for by digest and for configs; fed with everything fetched (by its digest). */
+  blobCache?: BlobCache;
+}
 
 export interface FetchedManifest {
   digest: string;
@@ -51,6 +60,9 @@ export class RegistryClient {
   /** GET a manifest by tag or digest; verifies its digest against the one asked for and the one the registry claims. */
   async fetchManifest(ref: ImageRef, reference = manifestReference(ref)): Promise<FetchedManifest> {
     const what = `${ref.registry}/${ref.repository}${reference.includes(":") ? "@" : ":"}${reference}`;
+    // A digest names immutable bytes (the cache checks them against it); a tag may move: never cached by tag.
+    const cached = reference.includes(":") ? this.options.blobCache?.getBlob(reference) : undefined;
+    if (cached && cached.bytes.byteLength <= MAX_MANIFEST_BYTES) return { digest: reference, mediaType: cached.mediaType, bytes: cached.bytes };
     const res = await this.transport(ref.registry).request(`/v2/${ref.repository}/manifests/${reference}`, {
       headers: { Accept: MANIFEST_ACCEPT },
       scope: scopeOf(ref),
@@ -68,6 +80,7 @@ export class RegistryClient {
       throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, but the registry says ${claimed}`);
     }
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+    this.options.blobCache?.putBlob(digest, mediaType, bytes);
     return { digest, mediaType, bytes };
   }
 
@@ -105,11 +118,14 @@ export class RegistryClient {
   /** A small blob (config), read whole and checked against its digest. */
   async fetchBlobBytes(ref: ImageRef, digest: string, limit: number, label = "blob"): Promise<Uint8Array> {
     const what = `${ref.registry}/${ref.repository}@${digest} (${label})`;
+    const cached = this.options.blobCache?.getBlob(digest);
+    if (cached && cached.bytes.byteLength <= limit) return cached.bytes;
     const res = await this.blob(ref, digest);
     if (!res.ok) throw await responseError(res, what);
     const bytes = await readBounded(res, limit, what);
     const got = digestOf(bytes, digestAlgorithm(digest));
     if (got !== digest) throw new LayerslayerError("CORRUPT", `${what}: the bytes hash to ${got}, not ${digest}`);
+    this.options.blobCache?.putBlob(digest, (res.headers.get("content-type") ?? "").split(";")[0]!.trim(), bytes);
     return bytes;
   }
 

@@ -86,7 +86,9 @@ export function sampleData(size: number, seed = 7): Bytes {
 
 /** Runs a CLI with `input` on stdin; returns stdout. */
 export function run(cmd: string[], input: Uint8Array): Bytes {
-  const r = Bun.spawnSync(cmd, { stdin: input, stdout: "pipe", stderr: "pipe" });
+  // With an empty buffer as stdin a child once read 15 unrelated bytes (inherited stdin?): use /dev/null.
+  const stdin = input.length > 0 ? input : Bun.file("/dev/null");
+  const r = Bun.spawnSync(cmd, { stdin, stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${r.stderr.toString()}`);
   return new Uint8Array(r.stdout);
 }

@@ -108,6 +108,15 @@ describe("ProgressBar writer", () => {
     expect(writes[1]).toBe("\r\x1b[K");
   });
 
+  test("a terminal of unknown width (0 columns) is taken as 80 wide", () => {
+    const writes: string[] = [];
+    const pb = new ProgressBar({ write: (s: string) => writes.push(s), columns: 0 });
+    pb.start("layer 0/0 sha256:abcdef", 100);
+    pb.update(100, 100);
+    expect(writes[0]).toMatch(/^\r\x1b\[Klayer 0\/0 sha256:abcdef \[#+\]  100\/100  100%  /);
+    expect(writes[0]!.length - 4).toBeLessThanOrEqual(79);
+  });
+
   test("start resets the throttle for the next item", () => {
     const { pb, writes } = fake();
     pb.start("a", 100);

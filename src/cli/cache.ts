@@ -1,0 +1,100 @@
+import { defineCommand } from "citty";
+import { openCache, type CacheInfo, type CacheStore, type ClearResult } from "../cache/store.ts";
+import { LayerslayerError } from "../errors.ts";
+import { escapeName, humanSize } from "../output/format.ts";
+import { globalArgs, printJson, writeOut } from "./common.ts";
+
+/** The global options that mean something here (the rest name an image or a registry). */
+const cacheArgs = {
+  json: globalArgs.json,
+  quiet: globalArgs.quiet,
+  verbose: globalArgs.verbose,
+} as const;
+
+interface CacheArgs {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+/** Options given before the sub-command (`cache --json info`) reach it through here. */
+let parentArgs: CacheArgs = {};
+
+function merged(args: CacheArgs): CacheArgs {
+  return {
+    json: args.json || parentArgs.json,
+    quiet: args.quiet || parentArgs.quiet,
+    verbose: args.verbose || parentArgs.verbose,
+  };
+}
+
+/** The store, with warnings kept (this command reports problems itself rather than warning). */
+function open(): { store: CacheStore; warnings: string[] } {
+  const warnings: string[] = [];
+  return { store: openCache({ enabled: true, warn: (m) => warnings.push(m) }), warnings };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function renderInfo(i: CacheInfo): string {
+  const lines = [
+    `Path:       ${escapeName(i.path)}`,
+    `Size:       ${humanSize(i.sizeBytes)}`,
+    `Listings:   ${plural(i.listings, "layer")} (${plural(i.entries, "entry", "entries")})`,
+    `Blobs:      ${plural(i.blobs, "manifest or config", "manifests and configs")}`,
+  ];
+  if (i.problem) lines.push(`Problem:    ${escapeName(i.problem)}`);
+  return lines.join("\n");
+}
+
+export function renderClear(r: ClearResult & { discarded: boolean }): string {
+  if (r.discarded) return `Removed the unreadable cache file ${escapeName(r.path)} (${humanSize(r.bytesFreed)} freed)`;
+  if (r.listings === 0 && r.blobs === 0) return `The cache ${escapeName(r.path)} was already empty`;
+  return `Removed ${plural(r.listings, "layer listing")} (${plural(r.entries, "entry", "entries")}) and ${plural(r.blobs, "manifest or config", "manifests and configs")} from ${escapeName(r.path)} (${humanSize(r.bytesFreed)} freed)`;
+}
+
+const info = defineCommand({
+  meta: { name: "info", description: "Show where the cache is, its size and what it holds" },
+  args: cacheArgs,
+  run({ args }) {
+    const a = merged(args);
+    const { store } = open();
+    try {
+      const i = store.info();
+      if (a.json) printJson(i);
+      else writeOut(renderInfo(i));
+    } finally {
+      store.close();
+    }
+  },
+});
+
+const clear = defineCommand({
+  meta: { name: "clear", description: "Remove everything from the cache" },
+  args: cacheArgs,
+  run({ args }) {
+    const a = merged(args);
+    const { store, warnings } = open();
+    try {
+      const r = store.clear();
+      if (r.problem) throw new LayerslayerError("IO", `cannot clear the cache: ${r.problem}`);
+      // The store warned that the file is unreadable, then removed it: say that, not the warning.
+      const result = { ...r, discarded: warnings.length > 0 };
+      if (a.json) printJson(result);
+      else writeOut(renderClear(result));
+    } finally {
+      store.close();
+    }
+  },
+});
+
+export default defineCommand({
+  meta: { name: "cache", description: "Show or clear the local cache of layer listings, manifests and configs" },
+  args: cacheArgs,
+  setup({ args }) {
+    parentArgs = { json: !!args.json, quiet: !!args.quiet, verbose: !!args.verbose };
+  },
+  subCommands: { info, clear },
+});

@@ -1,0 +1,69 @@
+/**
+ * layerslayer as a library: the same functions the CLI uses.
+ *
+ *   for await (const entry of peekLayer("alpine:3.20", 0, { budget: 64 * 1024 })) console.log(entry.path);
+ */
+import { LayerslayerError } from "./errors.ts";
+import { extractFile, type ExtractResult } from "./image/extract.ts";
+import { loadMergedTree, type ListingStore } from "./image/load.ts";
+import type { MergedTree } from "./image/merge.ts";
+import { selectLayers } from "./image/select.ts";
+import { streamLayer, type LayerResult } from "./layer/stream.ts";
+import { parseReference, type ImageRef } from "./ref/reference.ts";
+import { RegistryClient, type ClientOptions, type ResolvedImage } from "./registry/client.ts";
+import type { Platform } from "./registry/manifest.ts";
+import type { Entry, LayerStats } from "./types.ts";
+
+export { LayerslayerError, parseReference, RegistryClient };
+export type { Entry, ExtractResult, ImageRef, LayerResult, LayerStats, MergedTree, Platform, ResolvedImage };
+
+export interface ImageOptions extends ClientOptions {
+  platform?: Platform;
+  /** Reuse a client (and its tokens) across calls. */
+  client?: RegistryClient;
+  /** Reuse an image already resolved. */
+  image?: ResolvedImage;
+  cache?: ListingStore;
+}
+
+async function open(ref: string | ImageRef, opts: ImageOptions): Promise<{ ref: ImageRef; client: RegistryClient; image: ResolvedImage }> {
+  const r = typeof ref === "string" ? parseReference(ref) : ref;
+  const client = opts.client ?? new RegistryClient(opts);
+  const image = opts.image ?? (await client.resolveImage(r, opts.platform));
+  return { ref: r, client, image };
+}
+
+/**
+ * Lists one layer (index, negative index or digest) while downloading at most `budget` compressed
+ * bytes (the whole layer without one): yields entries as they are decoded, returns the stats.
+ * A layer cut short by corrupt data throws after yielding every entry found before it.
+ */
+export async function* peekLayer(ref: string | ImageRef, layer: number | string, opts: ImageOptions & { budget?: number } = {}): AsyncGenerator<Entry, LayerStats> {
+  const { ref: r, client, image } = await open(ref, opts);
+  const layers = image.manifest.image.layers;
+  const [index] = selectLayers(String(layer), layers);
+  if (index === undefined) throw new LayerslayerError("USAGE", `no layer ${layer}`);
+  const gen = streamLayer(client, r, layers[index]!, index, opts.budget === undefined ? {} : { budget: opts.budget });
+  for (;;) {
+    const next = await gen.next();
+    if (next.done) {
+      if (next.value.error) throw next.value.error;
+      return next.value.stats;
+    }
+    if (next.value.kind === "entry") yield next.value.entry;
+  }
+}
+
+/** The merged filesystem of the image (complete listings of every layer, whiteouts applied). */
+export async function mergedTree(ref: string | ImageRef, opts: ImageOptions = {}): Promise<MergedTree> {
+  const { ref: r, client, image } = await open(ref, opts);
+  return (await loadMergedTree(client, r, image, opts.cache ? { cache: opts.cache } : {})).tree;
+}
+
+/** One file of the merged image, as bytes (for big files use the CLI's streaming `cat`). */
+export async function readFile(ref: string | ImageRef, path: string, opts: ImageOptions = {}): Promise<{ bytes: Uint8Array; result: ExtractResult }> {
+  const { ref: r, client, image } = await open(ref, opts);
+  const parts: Uint8Array[] = [];
+  const result = await extractFile(client, r, image, path, (c) => void parts.push(c.slice()), opts.cache ? { cache: opts.cache } : {});
+  return { bytes: new Uint8Array(Buffer.concat(parts)), result };
+}
