@@ -1,6 +1,6 @@
 /**
- * Decoder speed: our gunzip (fflate inside, with and without the state pre-fill), zstdDecode (fzstd
- * inside) and CRC32, against Bun's native decoders on the same bytes. Each variant runs in its own
+ * Decoder speed: our gunzip (fflate inside, with and without the state pre-fill and the scratch
+ * buffer), zstdDecode (fzstd inside, with and without checksum), CRC32 and XXH64, against Bun's native decoders on the same bytes. Each variant runs in its own
  * process so one variant's JIT state can't help or hurt another.
  *
  *   bun scripts/codec-speed.ts [TARFILE]      (default: the first 128 MiB of a tar of /usr/share)
@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzip } from "../src/codec/gzip.ts";
 import { type InflaterOptions, RawInflater } from "../src/codec/inflate.ts";
+import { XxHash64 } from "../src/codec/xxhash64.ts";
 import { zstdDecode } from "../src/codec/zstd.ts";
 
 const VARIANTS = [
@@ -26,7 +27,9 @@ const VARIANTS = [
   "DecompressionStream-gzip",
   "DecompressionStream-deflate-raw",
   "zstdDecode",
+  "zstdDecode-no-checksum",
   "bun-zstdDecompressSync",
+  "xxhash64-js",
   "crc32-bun",
   "crc32-js-table",
 ] as const;
@@ -106,6 +109,15 @@ async function once(v: Variant, tar: Bytes, gz: Bytes, zst: Bytes): Promise<numb
     }
     case "zstdDecode":
       return drain(zstdDecode(chunks(zst)));
+    case "zstdDecode-no-checksum":
+      return drain(zstdDecode(chunks(zst), { verifyChecksum: false }));
+    case "xxhash64-js": {
+      const h = new XxHash64();
+      for (let i = 0; i < tar.length; i += 131072) h.update(tar.subarray(i, i + 131072));
+      const [hi, lo] = h.digest();
+      if (((BigInt(hi) << 32n) | BigInt(lo)) !== BigInt.asUintN(64, BigInt(Bun.hash.xxHash64(tar)))) throw new Error("xxh64 mismatch");
+      return tar.length;
+    }
     case "bun-zstdDecompressSync":
       return Bun.zstdDecompressSync(zst).length;
     case "crc32-bun":

@@ -65,7 +65,7 @@ async function show(args: string[]): Promise<void> {
   const proc = Bun.spawn([process.execPath, join(root, "src/cli/main.ts"), ...args], { stdout: "pipe", stderr: "pipe" });
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   const lines = out.split("\n");
-  const shown = lines.length > 16 ? [...lines.slice(0, 12), `  … (${lines.length - 14} more lines)`, ...lines.slice(-2)] : lines;
+  const shown = lines.length > 26 ? [...lines.slice(0, 20), `  … (${lines.length - 23} more lines)`, ...lines.slice(-3)] : lines;
   process.stdout.write(shown.join("\n"));
   if (err) process.stdout.write(err.split("\n").map((l) => (l ? `[stderr] ${l}` : l)).join("\n"));
 }

@@ -10,6 +10,9 @@ import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob, sha256 } from "../support/push.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
+/** File contents as a plain Uint8Array, comparable with toEqual. */
+const fileBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
 function randomBytes(n: number, seed = 11): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed;
@@ -103,7 +106,7 @@ describe("downloadBlob on a real registry", () => {
     const seen: DownloadProgress[] = [];
     const r = await downloadBlob(src(), target(), { onProgress: (p) => seen.push(p) });
     expect(r).toEqual({ status: "saved", path: target(), size: blob.byteLength, bytesDownloaded: blob.byteLength });
-    expect(new Uint8Array(readFileSync(target()))).toEqual(blob);
+    expect(fileBytes(readFileSync(target()))).toEqual(blob);
     expect(readdirSync(join(dir, "sub", "dir"))).toEqual([`${digest.replace(":", "_")}.bin`]);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.at(-1)).toEqual({ phase: "download", done: blob.byteLength, total: blob.byteLength, downloaded: blob.byteLength });
@@ -128,7 +131,16 @@ describe("downloadBlob on a real registry", () => {
     writeFileSync(target(), flip(123)(blob));
     const r = await downloadBlob(src(), target());
     expect(r.status).toBe("saved");
-    expect(new Uint8Array(readFileSync(target()))).toEqual(blob);
+    expect(fileBytes(readFileSync(target()))).toEqual(blob);
+  });
+
+  test("a corrupt file under the final name is gone even when its replacement fails", async () => {
+    mkdirSync(join(dir, "sub", "dir"), { recursive: true });
+    writeFileSync(target(), "stale");
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "tamper", change: flip(10) } : undefined);
+    const err = await downloadBlob(src(), target()).catch((e) => e);
+    expect((err as LayerslayerError).code).toBe("CORRUPT");
+    expect(readdirSync(join(dir, "sub", "dir"))).toEqual([]);
   });
 
   test("a partial temp file is resumed from its length with a Range", async () => {
@@ -148,7 +160,7 @@ describe("downloadBlob on a real registry", () => {
     const r = await downloadBlob(src(), target());
     expect(r.status).toBe("saved");
     expect(blobGets().map((q) => q.range)).toEqual(["bytes=100000-", "bytes=0-"]);
-    expect(new Uint8Array(readFileSync(target()))).toEqual(blob);
+    expect(fileBytes(readFileSync(target()))).toEqual(blob);
   });
 
   test("...or, without the retry, deleted with a CORRUPT error", async () => {
@@ -194,7 +206,7 @@ describe("downloadBlob on a real registry", () => {
     const ranges = blobGets().map((q) => q.range);
     expect(ranges.length).toBe(2);
     expect(Number(/^bytes=(\d+)-$/.exec(ranges[1]!)?.[1])).toBeGreaterThan(0);
-    expect(new Uint8Array(readFileSync(target()))).toEqual(blob);
+    expect(fileBytes(readFileSync(target()))).toEqual(blob);
   });
 
   test("an abort keeps the temp file (a prefix of the blob) and no final file; the next call resumes", async () => {
@@ -207,7 +219,7 @@ describe("downloadBlob on a real registry", () => {
     }).catch((e) => e);
     expect((err as Error).name).toBe("AbortError");
     expect(existsSync(target())).toBe(false);
-    const kept = new Uint8Array(readFileSync(partialPathFor(target())));
+    const kept = fileBytes(readFileSync(partialPathFor(target())));
     expect(kept.byteLength).toBeGreaterThan(0);
     expect(kept.byteLength).toBeLessThan(blob.byteLength);
     expect(kept).toEqual(blob.subarray(0, kept.byteLength));

@@ -8,6 +8,9 @@ import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
+/** File contents as a plain Uint8Array, comparable with toEqual. */
+const fileBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
 function noise(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed;
@@ -61,7 +64,7 @@ describe("save on a real registry", () => {
     expect(readdirSync(out).sort()).toEqual(img.layers.map((l, i) => fileOf(l, EXT[i]!)).sort());
     img.layers.forEach((l, i) => {
       const bytes = readFileSync(join(out, fileOf(l, EXT[i]!)));
-      expect(new Uint8Array(bytes)).toEqual(l.bytes);
+      expect(fileBytes(bytes)).toEqual(l.bytes);
       expect(sha256(bytes)).toBe(l.digest);
     });
   });
@@ -71,7 +74,7 @@ describe("save on a real registry", () => {
     expect(r.code).toBe(0);
     const rel = join("downloads", "save_app", "v1", fileOf(img.layers[2]!, ".tar"));
     expect(r.stdout).toBe(`saved ${rel} (${humanSize(img.layers[2]!.size)})\n`);
-    expect(new Uint8Array(readFileSync(join(work, rel)))).toEqual(img.layers[2]!.bytes);
+    expect(fileBytes(readFileSync(join(work, rel)))).toEqual(img.layers[2]!.bytes);
     const pinned = await runCli(["save", `${reg.host}/save/app@${img.digest}`, "-l", "-1"], { cwd: work });
     expect(pinned.code).toBe(0);
     expect(existsSync(join(work, "downloads", "save_app", img.digest.replace(":", "_"), fileOf(img.layers[2]!, ".tar")))).toBe(true);
@@ -139,7 +142,7 @@ describe("save on a real registry", () => {
     const r = await runCli(["save", image(), "-o", out, "-l", "2"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`saved ${path} (${humanSize(l.size)})\n`);
-    expect(new Uint8Array(readFileSync(path))).toEqual(l.bytes);
+    expect(fileBytes(readFileSync(path))).toEqual(l.bytes);
   });
 
   test("foreign layers are skipped with a notice, never fetched from their URLs", async () => {
@@ -212,7 +215,7 @@ describe("save on a real registry", () => {
       expect(stdout).toBe("");
       expect(stderr).toBe(`layerslayer: interrupted; the partial download is kept in ${partial}: run the command again to resume\n`);
       expect(readdirSync(out)).toEqual([`.${fileOf(l, ".tar.gz")}.partial`]);
-      expect(new Uint8Array(readFileSync(partial))).toEqual(l.bytes.subarray(0, 100_000));
+      expect(fileBytes(readFileSync(partial))).toEqual(l.bytes.subarray(0, 100_000));
       const again = await runCli(["save", image(), "-o", out, "-l", "0", "--json", "-q"]);
       expect(again.code).toBe(0);
       expect(again.stderr).toBe("");
