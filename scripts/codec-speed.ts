@@ -1,7 +1,8 @@
 /**
  * Decoder speed: our gunzip (fflate inside, with and without the state pre-fill and the scratch
- * buffer), zstdDecode (fzstd inside, with and without checksum), CRC32 and XXH64, against Bun's native decoders on the same bytes. Each variant runs in its own
- * process so one variant's JIT state can't help or hurt another.
+ * buffer), zstdDecode (fzstd inside, with and without checksum), CRC32 and XXH64, against Bun's
+ * native decoders on the same bytes. Each variant runs in its own process so one variant's JIT
+ * state can't help or hurt another.
  *
  *   bun scripts/codec-speed.ts [TARFILE]      (default: the first 128 MiB of a tar of /usr/share)
  *

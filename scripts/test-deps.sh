@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the programs the test suite drives are present: Debian's docker-registry (the real
-# registry the suites start on loopback), GNU tar, gzip, zstd and openssl. Installs what is missing
+# registry the suites start on loopback), GNU tar, gzip, zstd, openssl, and tmux (a real terminal for the interactive session). Installs what is missing
 # with apt-get when run as root on Debian; otherwise says what to install.
 set -euo pipefail
 missing=()
@@ -10,6 +10,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v tar >/dev/null 2>&1 || missing+=(tar)
 command -v gzip >/dev/null 2>&1 || missing+=(gzip)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test dependencies: ${missing[*]}" >&2

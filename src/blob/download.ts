@@ -150,11 +150,10 @@ function corrupt(src: DownloadSource, why: string): LayerslayerError {
 
 /**
  * One attempt: continue `partial` from its length (0 = from scratch), hashing what is there first.
- * Returns bytes downloaded; throws CORRUPT (after deleting the partial file) when the result does
+ * Returns bytes downloaded (also added to `counter`, which survives a throw); throws CORRUPT (after deleting the partial file) when the result does
  * not match the digest and size. On any other failure (network, abort) the partial file stays.
  */
-async function fetchInto(src: DownloadSource, partial: string, start: number, opts: DownloadOptions): Promise<number> {
-  const what = src.label ?? src.digest;
+async function fetchInto(src: DownloadSource, partial: string, start: number, opts: DownloadOptions, counter: { bytes: number }): Promise<number> {
   const hasher = new DigestHasher(digestAlgorithm(src.digest));
   if (start > 0) {
     const read = await hashFile(partial, hasher, start, (done) => opts.onProgress?.({ phase: "verify", done, total: src.size, downloaded: 0 }), opts.signal);
@@ -172,6 +171,7 @@ async function fetchInto(src: DownloadSource, partial: string, start: number, op
       );
       for await (const chunk of reader.chunks()) {
         downloaded += chunk.byteLength;
+        counter.bytes += chunk.byteLength;
         if (written + chunk.byteLength > src.size) {
           bad = `the registry sent more than the ${src.size} bytes the manifest gives as its size`;
           break;
@@ -188,7 +188,12 @@ async function fetchInto(src: DownloadSource, partial: string, start: number, op
       const got = hasher.digest();
       if (got !== src.digest) bad = `the downloaded bytes hash to ${got}, not the digest ${src.digest}`;
     }
-    if (!bad) await fh.sync();
+    if (!bad) {
+      // What is on disk must be what was hashed (another writer appending would show here).
+      const onDisk = (await fh.stat()).size;
+      if (onDisk !== src.size) bad = `${partial} holds ${onDisk} bytes after the download, not ${src.size}`;
+      else await fh.sync();
+    }
   } catch (e) {
     // A digest mismatch the reader itself noticed is a verdict on the bytes like ours.
     if (isLayerslayerError(e) && e.code === "CORRUPT") bad = e.message.replace(/^.*?: /, "");
@@ -198,7 +203,7 @@ async function fetchInto(src: DownloadSource, partial: string, start: number, op
   }
   if (bad) {
     await rm(partial, { force: true });
-    throw corrupt({ ...src, label: what }, bad);
+    throw corrupt(src, bad);
   }
   return downloaded;
 }
@@ -223,17 +228,18 @@ async function download(src: DownloadSource, path: string, opts: DownloadOptions
     await rm(partial, { force: true });
     start = 0;
   }
+  const counter = { bytes: 0 };
   try {
-    const downloaded = await fetchInto(src, partial, start, opts);
+    const downloaded = await fetchInto(src, partial, start, opts, counter);
     await rename(partial, path);
     return { status: start > 0 ? "resumed" : "saved", path, size: src.size, bytesDownloaded: downloaded, ...(start > 0 ? { resumedFrom: start } : {}) };
   } catch (e) {
     // A resumed file that does not verify may owe it to bad old bytes: start over once.
     if (!(start > 0 && opts.retryFromScratch !== false && isLayerslayerError(e) && e.code === "CORRUPT")) throw e;
   }
-  const downloaded = await fetchInto(src, partial, 0, opts);
+  await fetchInto(src, partial, 0, opts, counter);
   await rename(partial, path);
-  return { status: "saved", path, size: src.size, bytesDownloaded: downloaded };
+  return { status: "saved", path, size: src.size, bytesDownloaded: counter.bytes };
 }
 
 /**

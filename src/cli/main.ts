@@ -83,14 +83,23 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  const loader = commands[name];
-  if (!loader) throw new LayerslayerError("USAGE", `unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}`);
+  let loader = commands[name];
+  let rest2 = rest;
+  if (!loader && !name.startsWith("-") && process.stdin.isTTY && process.stdout.isTTY) {
+    // `layerslayer IMAGE` on a terminal: the guided session.
+    loader = commands.interactive!;
+    rest2 = argv;
+  }
+  if (!loader) {
+    const hint = /[/:.]/.test(name) ? `; to explore an image on a terminal: layerslayer interactive ${name}` : "";
+    throw new LayerslayerError("USAGE", `unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}${hint}`);
+  }
   const cmd = await loader();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  if (rest2.includes("--help") || rest2.includes("-h")) {
     await showUsage(cmd, main);
     return 0;
   }
-  const args = await checkFlags(cmd, rest);
+  const args = await checkFlags(cmd, rest2);
   await runCommand(cmd, { rawArgs: args });
   // A command that finished its output but met a failure on the way sets process.exitCode.
   return Number(process.exitCode ?? 0);

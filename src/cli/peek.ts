@@ -6,8 +6,10 @@ import { alignHistory } from "../registry/config.ts";
 import { escapeName, humanSize, parseSize } from "../output/format.ts";
 import { entryJson } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
+import type { ImageRef } from "../ref/reference.ts";
+import type { Descriptor } from "../registry/manifest.ts";
 import type { LayerStats } from "../types.ts";
-import { globalArgs, setup, type GlobalArgs } from "./common.ts";
+import { globalArgs, setup, type Context, type GlobalArgs } from "./common.ts";
 
 export const DEFAULT_BUDGET = 256 * 1024;
 
@@ -32,6 +34,41 @@ export function statsLine(s: LayerStats): string {
   return `downloaded ${humanSize(s.bytesDownloaded)} of ${humanSize(s.layerSize)}${pct}, decompressed ${humanSize(s.bytesDecompressed)}, ${s.entries} entries, ${state}`;
 }
 
+/**
+ * Peeks one layer and prints it as it is decoded: a heading, ls -l lines (or NDJSON), a stats
+ * line. Returns the stats and the error that cut the layer short, if any (already reported).
+ */
+export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined): Promise<{ stats: LayerStats; error?: LayerslayerError }> {
+  const desc = layers[i]!;
+  const out = (s: string) => process.stdout.write(s);
+  if (!ctx.json) {
+    out(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
+  }
+  const widths = streamWidths();
+  const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
+  let buffer = "";
+  let result;
+  for (;;) {
+    const next = await gen.next();
+    if (next.done) {
+      result = next.value;
+      break;
+    }
+    if (next.value.kind !== "entry") continue;
+    buffer += ctx.json ? `${JSON.stringify(entryJson(next.value.entry))}\n` : `${lsLine(next.value.entry, { widths })}\n`;
+    if (buffer.length > 16384) {
+      out(buffer);
+      buffer = "";
+    }
+  }
+  out(buffer);
+  const { stats, error } = result;
+  if (ctx.json) out(`${JSON.stringify({ stats: { layer: i, ...stats, ...(error ? { error: error.message } : {}) } })}\n`);
+  else out(`${statsLine(stats)}\n`);
+  if (error) process.stderr.write(`layerslayer: layer ${i}: ${error.message}\n`);
+  return result;
+}
+
 export default defineCommand({
   meta: { name: "peek", description: "List the files in an image's layers, downloading only a budget of compressed bytes" },
   args: {
@@ -47,39 +84,10 @@ export default defineCommand({
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);
     const { stepOfLayer } = alignHistory(img.config, layers.length);
-    const widths = streamWidths();
     let failure: LayerslayerError | undefined;
-    const out = (s: string) => process.stdout.write(s);
     for (const i of picked) {
-      const desc = layers[i]!;
-      if (!ctx.json) {
-        const step = stepOfLayer[i]?.createdBy;
-        out(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
-      }
-      const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
-      let buffer = "";
-      let result;
-      for (;;) {
-        const next = await gen.next();
-        if (next.done) {
-          result = next.value;
-          break;
-        }
-        if (next.value.kind !== "entry") continue;
-        buffer += ctx.json ? `${JSON.stringify(entryJson(next.value.entry))}\n` : `${lsLine(next.value.entry, { widths })}\n`;
-        if (buffer.length > 16384) {
-          out(buffer);
-          buffer = "";
-        }
-      }
-      out(buffer);
-      const { stats, error } = result;
-      if (ctx.json) out(`${JSON.stringify({ stats: { layer: i, ...stats, ...(error ? { error: error.message } : {}) } })}\n`);
-      else out(`${statsLine(stats)}\n`);
-      if (error) {
-        process.stderr.write(`layerslayer: layer ${i}: ${error.message}\n`);
-        failure ??= error;
-      }
+      const { error } = await printLayer(ctx, ref, layers, i, budget, stepOfLayer[i]?.createdBy);
+      failure ??= error;
     }
     if (failure) process.exitCode = failure.exitCode;
   },

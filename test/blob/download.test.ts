@@ -159,6 +159,7 @@ describe("downloadBlob on a real registry", () => {
     writeFileSync(partialPathFor(target()), flip(7)(blob.subarray(0, 100_000)));
     const r = await downloadBlob(src(), target());
     expect(r.status).toBe("saved");
+    expect(r.bytesDownloaded).toBe(blob.byteLength - 100_000 + blob.byteLength); // both attempts
     expect(blobGets().map((q) => q.range)).toEqual(["bytes=100000-", "bytes=0-"]);
     expect(fileBytes(readFileSync(target()))).toEqual(blob);
   });

@@ -1,0 +1,122 @@
+/**
+ * Running subprocesses for the benchmark: wall time (spawn to exit, measured here) and peak RSS,
+ * from GNU time's "Maximum resident set size" when /usr/bin/time exists, else by polling VmHWM in
+ * /proc/PID/status of the direct child (which misses the other processes of a pipeline).
+ */
+
+import { existsSync, readFileSync } from "node:fs";
+
+export const GNU_TIME = "/usr/bin/time";
+const HAVE_TIME = existsSync(GNU_TIME) && Bun.spawnSync([GNU_TIME, "-v", "true"], { stderr: "pipe" }).exitCode === 0;
+
+export interface Measured {
+  ms: number;
+  /** Peak resident set in KiB (the largest single process when /usr/bin/time is used). */
+  rssKiB: number;
+  code: number;
+  stderr: string;
+  /** With `lines`: newline count and the last line of stdout. */
+  lines?: number;
+  lastLine?: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export function rssMethod(): string {
+  return HAVE_TIME ? "GNU time -v (max RSS of the largest process)" : "VmHWM of the direct child, polled every 5 ms";
+}
+
+function vmHWM(pid: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Counts newlines in a stream and keeps the last line (bounded memory). */
+async function tally(stream: ReadableStream<Uint8Array>): Promise<{ lines: number; lastLine: string }> {
+  let lines = 0;
+  let tail = new Uint8Array(0);
+  for await (const chunk of stream) {
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+    const joined = new Uint8Array(Math.min(tail.length + chunk.length, 1 << 16));
+    const from = tail.length + chunk.length - joined.length;
+    if (from < tail.length) {
+      joined.set(tail.subarray(from), 0);
+      joined.set(chunk, tail.length - from);
+    } else joined.set(chunk.subarray(from - tail.length), 0);
+    tail = joined;
+  }
+  const text = new TextDecoder().decode(tail).replace(/\n$/, "");
+  return { lines, lastLine: text.slice(text.lastIndexOf("\n") + 1) };
+}
+
+/**
+ * Runs `cmd` with stdout to /dev/null (or, with `lines`, counted here); returns its wall time and
+ * peak RSS.
+ */
+export async function measure(cmd: string[], opts: RunOptions & { lines?: boolean } = {}): Promise<Measured> {
+  const argv = HAVE_TIME ? [GNU_TIME, "-v", ...cmd] : cmd;
+  const t0 = performance.now();
+  const proc = Bun.spawn(argv, {
+    stdin: "ignore",
+    stdout: opts.lines ? "pipe" : "ignore",
+    stderr: "pipe",
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  let polled = 0;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (!HAVE_TIME) timer = setInterval(() => (polled = Math.max(polled, vmHWM(proc.pid))), 5);
+  const out = opts.lines ? tally(proc.stdout as ReadableStream<Uint8Array>) : undefined;
+  const [code, stderr, counted] = await Promise.all([proc.exited, new Response(proc.stderr).text(), out]);
+  const ms = performance.now() - t0;
+  if (timer) clearInterval(timer);
+  let rssKiB = polled;
+  let err = stderr;
+  if (HAVE_TIME) {
+    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+    rssKiB = m ? Number(m[1]) : 0;
+    // GNU time appends its report after the command's own stderr; keep only the command's part.
+    const at = stderr.lastIndexOf("\tCommand being timed:");
+    err = at >= 0 ? stderr.slice(0, at) : stderr;
+    // "Command exited with non-zero status N" is GNU time's line, not the command's.
+    err = err.replace(/^Command exited with non-zero status \d+\n?/m, "");
+  }
+  return { ms, rssKiB, code, stderr: err.trim(), ...(counted ?? {}) };
+}
+
+/** Best (lowest) wall time of `n` runs; the largest peak RSS seen. Throws if a run fails. */
+export async function bestOf(n: number, cmd: string[], opts: RunOptions = {}): Promise<{ bestMs: number; allMs: number[]; rssKiB: number }> {
+  const all: Measured[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = await measure(cmd, opts);
+    if (m.code !== 0) throw new Error(`${cmd.join(" ")} exited ${m.code}: ${m.stderr.slice(0, 500)}`);
+    all.push(m);
+  }
+  return { bestMs: Math.min(...all.map((m) => m.ms)), allMs: all.map((m) => m.ms), rssKiB: Math.max(...all.map((m) => m.rssKiB)) };
+}
+
+/** Runs a command and collects stdout as text. */
+export async function capture(cmd: string[], opts: RunOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code, stdout, stderr };
+}
+
+/** Runs a shell pipeline; throws with its stderr when it fails. */
+export async function sh(script: string, opts: RunOptions = {}): Promise<string> {
+  const r = await capture(["bash", "-o", "pipefail", "-c", script], opts);
+  if (r.code !== 0) throw new Error(`shell step failed (${r.code}): ${script}\n${r.stderr.slice(0, 1000)}`);
+  return r.stdout;
+}
+
+/** Single-quotes a string for bash. */
+export function q(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

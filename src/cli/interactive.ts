@@ -1,0 +1,143 @@
+import { defineCommand } from "citty";
+import { join } from "node:path";
+import { blobFileName, downloadBlob, isForeignLayer } from "../blob/download.ts";
+import { LayerslayerError } from "../errors.ts";
+import { selectLayers } from "../image/select.ts";
+import { escapeName, humanSize } from "../output/format.ts";
+import { ProgressBar, progressEnabled } from "../output/progress.ts";
+import { formatReference } from "../ref/reference.ts";
+import { alignHistory } from "../registry/config.ts";
+import { formatPlatform, hostPlatform, imageEntries, parseManifest, type Platform } from "../registry/manifest.ts";
+import { globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
+import { DEFAULT_BUDGET, printLayer } from "./peek.ts";
+import { defaultDirectory } from "./save.ts";
+
+/** The questions the session asks; a terminal answers them through consola, tests through a script. */
+export interface Prompter {
+  select(message: string, options: { label: string; value: string }[], initial: string): Promise<string>;
+  text(message: string, initial: string): Promise<string>;
+  confirm(message: string): Promise<boolean>;
+}
+
+/** Ctrl-C at a prompt ends the session quietly. */
+class Cancelled extends Error {}
+
+export function consolaPrompter(): Prompter {
+  const ask = async <T>(p: Promise<unknown>): Promise<T> => {
+    const v = await p;
+    if (typeof v === "symbol") throw new Cancelled();
+    return v as T;
+  };
+  return {
+    async select(message, options, initial) {
+      const { consola } = await import("consola");
+      return ask(consola.prompt(message, { type: "select", options, initial, cancel: "symbol" }));
+    },
+    // consola's text prompt does not take typed input under Bun (its readline value stays empty),
+    // so lines are read with node:readline in cooked mode.
+    async text(message, initial) {
+      const { createInterface } = await import("node:readline/promises");
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      const controller = new AbortController();
+      rl.on("SIGINT", () => controller.abort());
+      try {
+        const answer = await rl.question(`? ${message} (${initial}) `, { signal: controller.signal });
+        return answer.trim() === "" ? initial : answer;
+      } catch {
+        throw new Cancelled();
+      } finally {
+        rl.close();
+      }
+    },
+    async confirm(message) {
+      const { consola } = await import("consola");
+      return ask(consola.prompt(message, { type: "confirm", initial: false, cancel: "symbol" }));
+    },
+  };
+}
+
+/** Chooses the platform: asks only when the reference names an index with several images. */
+async function choosePlatform(ctx: Context, ref: Parameters<Context["client"]["fetchManifest"]>[0], prompter: Prompter): Promise<Platform | undefined> {
+  if (ctx.platform) return ctx.platform;
+  const top = await ctx.client.fetchManifest(ref);
+  const parsed = parseManifest(top.bytes, top.mediaType, formatReference(ref));
+  if (parsed.kind !== "index") return undefined;
+  const images = imageEntries(parsed.index);
+  if (images.length <= 1) return undefined;
+  const host = formatPlatform(hostPlatform());
+  const options = images.map((d) => ({ label: `${formatPlatform(d.platform)}  ${d.digest.slice(0, 19)}`, value: formatPlatform(d.platform) }));
+  const initial = options.find((o) => o.value === host || o.value.startsWith(`${host}/`))?.value ?? options[0]!.value;
+  const chosen = await prompter.select("Platform", options, initial);
+  return images.find((d) => formatPlatform(d.platform) === chosen)?.platform;
+}
+
+/** The whole session: platform, build steps, layers to peek, peek each, offer to save each. */
+export async function runInteractive(ctx: Context, ref: Parameters<Context["client"]["fetchManifest"]>[0], prompter: Prompter): Promise<void> {
+  const platform = await choosePlatform(ctx, ref, prompter);
+  const img = await ctx.client.resolveImage(ref, platform);
+  const layers = img.manifest.image.layers;
+  const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
+  writeOut(`${formatReference(ref)}  ${img.manifest.digest}  ${platform ? formatPlatform(platform) : ""}`.trimEnd());
+  writeOut("Build steps:");
+  for (const s of steps) writeOut(`  [${s.index}] ${escapeName(s.createdBy || "-").slice(0, 160)} ${s.layer !== undefined ? `(layer ${s.layer}, ${humanSize(layers[s.layer]!.size)})` : "(metadata only)"}`);
+  if (steps.length === 0) layers.forEach((l, i) => writeOut(`  layer ${i}: ${l.digest} (${humanSize(l.size)})`));
+  let picked: number[] | undefined;
+  while (!picked) {
+    const answer = (await prompter.text(`Layers to peek (0-${layers.length - 1}, e.g. 0,2 or 1-3, or ALL)`, "ALL")).trim();
+    try {
+      picked = selectLayers(answer || "ALL", layers);
+    } catch (e) {
+      if (!(e instanceof LayerslayerError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+    }
+  }
+  const directory = defaultDirectory(ref);
+  for (const i of picked) {
+    await printLayer(ctx, ref, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy);
+    const desc = layers[i]!;
+    if (isForeignLayer(desc)) {
+      ctx.note(`layer ${i} is a foreign layer hosted outside the registry: not offered for download`);
+      continue;
+    }
+    if (!(await prompter.confirm(`Download layer ${i} (${humanSize(desc.size)})?`))) continue;
+    const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: false }) ? new ProgressBar(process.stderr) : undefined;
+    bar?.start(`layer ${i}`, desc.size);
+    const path = join(directory, blobFileName(desc));
+    try {
+      const r = await downloadBlob(
+        { client: ctx.client, ref, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i}` },
+        path,
+        bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {},
+      );
+      bar?.clear();
+      writeOut(`${r.status === "present" ? "present" : "saved"} ${escapeName(r.path)} (${humanSize(r.size)})`);
+    } catch (e) {
+      bar?.clear();
+      throw e;
+    }
+  }
+}
+
+export default defineCommand({
+  meta: { name: "interactive", description: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want" },
+  args: {
+    image: { type: "positional", required: true, description: "Image reference" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      throw new LayerslayerError("USAGE", "interactive needs a terminal; for scripts use inspect, peek and save");
+    }
+    if (ctx.json) throw new LayerslayerError("USAGE", "interactive does not print JSON; use peek --json");
+    try {
+      await runInteractive(ctx, ref, consolaPrompter());
+    } catch (e) {
+      if (e instanceof Cancelled) {
+        process.exitCode = 130;
+        return;
+      }
+      throw e;
+    }
+  },
+});

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setup } from "../../src/cli/common.ts";
+import { runInteractive, type Prompter } from "../../src/cli/interactive.ts";
+import { runCli } from "../support/cli.ts";
+import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+
+/** Answers prompts from a script and records what was asked. */
+function scripted(answers: (string | boolean)[]): Prompter & { asked: string[] } {
+  const asked: string[] = [];
+  const next = (m: string) => {
+    asked.push(m);
+    if (answers.length === 0) throw new Error(`unexpected prompt: ${m}`);
+    return answers.shift()!;
+  };
+  return {
+    asked,
+    select: async (m) => String(next(m)),
+    text: async (m) => String(next(m)),
+    confirm: async (m) => Boolean(next(m)),
+  };
+}
+
+async function captureStdout(fn: () => Promise<void>): Promise<string> {
+  const original = process.stdout.write.bind(process.stdout);
+  let out = "";
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = original;
+  }
+  return out;
+}
+
+describe("interactive session on a real registry", () => {
+  let reg: TestRegistry;
+  let arm: PushedImage;
+  let cwd: string;
+  const oldCwd = process.cwd();
+  beforeAll(async () => {
+    reg = await startRegistry();
+    const amd = await pushImage(reg, "int/app", "amd", { layers: [{ bytes: layerFrom([{ path: "amd.txt", content: "amd" }]) }] });
+    arm = await pushImage(reg, "int/app", "arm", {
+      layers: [{ bytes: layerFrom([{ path: "etc/arm-release", content: "arm" }]) }, { bytes: layerFrom([{ path: "app/bin", content: "bin" }]) }],
+      history: [{ created_by: "ADD arm.tar /" }, { created_by: "ENV A=1", empty_layer: true }, { created_by: "COPY app /app" }],
+      platform: { os: "linux", architecture: "arm64" },
+    });
+    await pushIndex(reg, "int/app", "v1", [
+      { image: amd, platform: { os: "linux", architecture: "amd64" } },
+      { image: arm, platform: { os: "linux", architecture: "arm64" } },
+    ]);
+    cwd = mkdtempSync(join(tmpdir(), "ls-int-"));
+    process.chdir(cwd);
+  });
+  afterAll(async () => {
+    process.chdir(oldCwd);
+    rmSync(cwd, { recursive: true, force: true });
+    await reg.stop();
+  });
+
+  test("platform, steps, layer choice with a bad answer first, peek, save one layer", async () => {
+    const { ref, ctx } = await setup({ image: `${reg.host}/int/app:v1`, quiet: true });
+    const p = scripted(["linux/arm64", "7", "1", true]);
+    const out = await captureStdout(() => runInteractive(ctx, ref, p));
+    expect(p.asked).toEqual([
+      "Platform",
+      "Layers to peek (0-1, e.g. 0,2 or 1-3, or ALL)",
+      "Layers to peek (0-1, e.g. 0,2 or 1-3, or ALL)",
+      expect.stringMatching(/^Download layer 1 \(\d+\)\?$/) as unknown as string,
+    ]);
+    expect(out).toContain("  [1] ENV A=1 (metadata only)");
+    expect(out).toContain("  [2] COPY app /app (layer 1,");
+    expect(out).toContain(`── layer 1/1 ${arm.layers[1]!.digest}`);
+    expect(out).toMatch(/ app\/bin\n/);
+    expect(out).not.toContain("arm-release");
+    const file = join("downloads", "int_app", "v1", `${arm.layers[1]!.digest.replace(":", "_")}.tar.gz`);
+    expect(out).toContain(`saved ${file}`);
+    expect(new Uint8Array(readFileSync(join(cwd, file)))).toEqual(arm.layers[1]!.bytes);
+  });
+
+  test("ALL peeks every layer; declining saves nothing", async () => {
+    const { ref, ctx } = await setup({ image: `${reg.host}/int/app:arm`, quiet: true });
+    const p = scripted(["", false, false]);
+    const out = await captureStdout(() => runInteractive(ctx, ref, p));
+    expect(p.asked.length).toBe(3); // no platform question for a single image
+    expect(out.match(/^── layer /gm)?.length).toBe(2);
+    expect(existsSync(join(cwd, "downloads", "int_app", "arm"))).toBe(false);
+  });
+
+  test("refuses politely without a terminal", async () => {
+    const r = await runCli(["interactive", `${reg.host}/int/app:v1`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("layerslayer: interactive needs a terminal; for scripts use inspect, peek and save\n");
+    const bare = await runCli([`${reg.host}/int/app:v1`]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain(`to explore an image on a terminal: layerslayer interactive ${reg.host}/int/app:v1`);
+  });
+
+  test("on a real terminal (tmux): typed answers, arrow keys and Enter drive the prompts", async () => {
+    const session = `ls-test-${process.pid}`;
+    const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cwd}/cache ${process.execPath} ${join(oldCwd, "src/cli/main.ts")} ${reg.host}/int/app:v1; echo EXIT=$?; sleep 30`;
+    expect(Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", cmd]).exitCode).toBe(0);
+    const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session, "-S", "-100"]).stdout.toString();
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 200; i++) {
+        if (re.test(screen())) return;
+        await Bun.sleep(50);
+      }
+      throw new Error(`screen never showed ${re}:\n${screen()}`);
+    };
+    try {
+      await waitFor(/Platform/);
+      // The host's platform is preselected; Down moves to the other one of the two.
+      Bun.spawnSync(["tmux", "send-keys", "-t", session, "Down", "Enter"]);
+      await waitFor(/Layers to peek/);
+      Bun.spawnSync(["tmux", "send-keys", "-t", session, "0", "Enter"]);
+      await waitFor(/Download layer 0/);
+      Bun.spawnSync(["tmux", "send-keys", "-t", session, "Left", "Enter"]); // move to Yes, confirm
+      await waitFor(/EXIT=\d+/);
+      const s = screen();
+      expect(s).toContain(process.arch === "arm64" ? "amd.txt" : "etc/arm-release");
+      expect(s).toMatch(/saved downloads\/int_app\/v1\/sha256_[0-9a-f]{64}\.tar\.gz/);
+      expect(s).not.toContain("app/bin"); // layer 1 was not asked for
+      expect(s).toContain("EXIT=0");
+    } finally {
+      Bun.spawnSync(["tmux", "kill-session", "-t", session]);
+    }
+  });
+});
