@@ -50,7 +50,7 @@ class Window {
   private start = 0;
 
   constructor(private readonly size: number) {
-    const slack = Math.min(Math.max(size, 1 << 20), 32 << 20);
+    const slack = Math.min(Math.max(size, 2 * MAX_BLOCK), 32 << 20);
     this.buf = new Uint8Array(size + slack);
   }
 

@@ -5,30 +5,20 @@
  * exactly how many compressed bytes were needed for everything up to its end. Several frames,
  * skippable frames and zero padding at the end are accepted; a stream cut short is not an error.
  *
- * fzstd 0.1.1 details this relies on (package.json pins the version):
- * - `Decompress` waits for 18 bytes before it parses a frame header, which would hold back the
- *   output of a small frame. So we give it an equivalent 18-byte header of our own (same window,
- *   4-byte dictionary id 0, 8-byte content size 0, no checksum flag) and then the blocks; the real
- *   header's content size and checksum are handled here.
- * - It calls `ondata` once per block, synchronously inside `push`.
- * - After each push that ends exactly at a block boundary it appends an empty view of the pushed
- *   chunk to its private `c` array and never clears it (its length counter `l` stays 0); we clear it,
- *   or it would grow by one entry, keeping a whole source chunk alive, per block.
- * - It does not verify the frame checksum, and it decodes most damaged blocks into wrong bytes
- *   without complaint, so we check the checksum (low 32 bits of XXH64 of the frame's content) when a
- *   frame has one, and the content size when its header gives it.
+ * fzstd decodes the blocks (zstd-blocks.ts). It does not verify the frame checksum, and it turns
+ * most damaged blocks into wrong bytes without complaint, so we check the checksum (low 32 bits of
+ * XXH64 of the frame's content) when a frame has one, and the content size when its header has it.
  */
 
-import { Decompress } from "fzstd";
 import { LayerslayerError } from "../errors.ts";
 import type { DecodedChunk } from "../types.ts";
 import { hexBytes } from "./gzip-header.ts";
 import { ByteReader } from "./reader.ts";
 import type { DecodeSummary } from "./types.ts";
 import { XxHash64 } from "./xxhash64.ts";
+import { MAX_BLOCK, ZstdFrameBlocks } from "./zstd-blocks.ts";
 
 export const ZSTD_MAGIC = 0xfd2fb528;
-const MAX_BLOCK = 128 * 1024;
 /** Largest window we accept (zstd's own decoder refuses more than 2^27 without --memory). */
 export const MAX_WINDOW = 128 * 1024 * 1024;
 
@@ -37,28 +27,10 @@ interface FrameHeader {
   /** Frame content size when the header carries it. */
   contentSize: number | undefined;
   checksum: boolean;
-  /** The 18-byte header we give fzstd instead. */
-  synthetic: Uint8Array;
-}
-
-interface DecompressPrivate {
-  c: Uint8Array[];
-  l: number;
 }
 
 function u32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-}
-
-/** Smallest Window_Descriptor byte whose window is at least `size`. */
-function windowDescriptor(size: number): number {
-  for (let exp = 0; exp < 32; exp++) {
-    const base = 2 ** (10 + exp);
-    for (let mant = 0; mant < 8; mant++) {
-      if (base + (base / 8) * mant >= size) return (exp << 3) | mant;
-    }
-  }
-  return 0xff;
 }
 
 /** Reads the rest of a frame header after its magic; null when the stream ends inside it. */
@@ -77,9 +49,8 @@ async function readFrameHeader(r: ByteReader, at: number): Promise<FrameHeader |
   if (!rest) return null;
   let pos = 0;
   let windowSize = 0;
-  let wd = 0;
   if (!singleSegment) {
-    wd = rest[pos++]!;
+    const wd = rest[pos++]!;
     const base = 2 ** (10 + (wd >> 3));
     windowSize = base + (base / 8) * (wd & 7);
   }
@@ -95,27 +66,14 @@ async function readFrameHeader(r: ByteReader, at: number): Promise<FrameHeader |
   if (dictId !== 0) {
     throw new LayerslayerError("UNSUPPORTED", `zstd frame at offset ${at} needs dictionary ${dictId}, which is not supported`);
   }
-  if (singleSegment) {
-    windowSize = contentSize ?? 0;
-    wd = windowDescriptor(windowSize);
-  }
+  if (singleSegment) windowSize = contentSize ?? 0;
   if (windowSize > MAX_WINDOW) {
     throw new LayerslayerError(
       "UNSUPPORTED",
       `zstd frame at offset ${at} needs a ${Math.ceil(windowSize / 2 ** 20)} MiB window, more than the ${MAX_WINDOW / 2 ** 20} MiB supported`,
     );
   }
-  // magic, FHD = 0xc3 (8-byte content size, 4-byte dictionary id, no single segment, no checksum),
-  // window descriptor, dictionary id 0, content size 0.
-  const synthetic = new Uint8Array(18);
-  synthetic.set([0x28, 0xb5, 0x2f, 0xfd, 0xc3, wd]);
-  return { windowSize, contentSize, checksum: checksum === 1, synthetic };
-}
-
-function corrupt(at: number, e: unknown): LayerslayerError {
-  if (e instanceof LayerslayerError) return e;
-  const why = e instanceof Error ? e.message : String(e);
-  return new LayerslayerError("CORRUPT", `invalid zstd data in the frame at offset ${at}: ${why}`, { cause: e });
+  return { windowSize, contentSize, checksum: checksum === 1 };
 }
 
 export interface ZstdOptions {
@@ -171,17 +129,7 @@ export async function* zstdDecode(
       }
       const header = await readFrameHeader(r, at);
       if (!header) break;
-      let produced: Uint8Array | null = null;
-      const dec = new Decompress((chunk) => {
-        produced = chunk;
-      });
-      const priv = dec as unknown as DecompressPrivate;
-      try {
-        dec.push(header.synthetic);
-      } catch (e) {
-        throw corrupt(at, e);
-      }
-      priv.c.length = 0;
+      const blocks = new ZstdFrameBlocks(header.windowSize, at);
       let frameSize = 0;
       const hash = header.checksum && verify ? new XxHash64() : null;
       for (;;) {
@@ -206,15 +154,7 @@ export async function* zstdDecode(
           block.set([v & 0xff, (v >> 8) & 0xff, v >> 16]);
           block.set(body, 3);
         }
-        produced = null;
-        try {
-          dec.push(block);
-        } catch (e) {
-          throw corrupt(at, e);
-        }
-        if (priv.l === 0) priv.c.length = 0;
-        const out = produced as Uint8Array | null;
-        if (!out) throw new Error(`zstdDecode: fzstd held back a whole block (frame at offset ${at})`);
+        const out = blocks.decode(block);
         frameSize += out.length;
         if (out.length > 0) {
           hash?.update(out);

@@ -82,7 +82,7 @@ describe("interactive session on a real registry", () => {
     expect(out).not.toContain("arm-release");
     const file = join("downloads", "int_app", "v1", `${arm.layers[1]!.digest.replace(":", "_")}.tar.gz`);
     expect(out).toContain(`saved ${file}`);
-    expect(new Uint8Array(readFileSync(join(cwd, file)))).toEqual(arm.layers[1]!.bytes);
+    expect(new Uint8Array(readFileSync(join(cwd, file)))).toEqual(new Uint8Array(arm.layers[1]!.bytes));
   });
 
   test("ALL peeks every layer; declining saves nothing", async () => {

@@ -93,7 +93,7 @@ describe("merged views on a real registry", () => {
     expect(r.stderr).toBe("");
     const ours = new Map<string, FsEntry>();
     const doc = JSON.parse(r.stdout);
-    const byPath = new Map<string, { type: string; size: number; linkname?: string }>(doc.entries.map((e: { path: string }) => [e.path, e]));
+    const byPath = new Map<string, { path: string; type: string; size: number; linkname?: string }>(doc.entries.map((e: { path: string }) => [e.path, e]));
     for (const e of doc.entries as { path: string; type: string; size: number; linkname?: string }[]) {
       let t = e;
       if (e.type === "hardlink") t = byPath.get(e.linkname!)!; // extracted as a regular file

@@ -103,6 +103,17 @@ describe("zstdDecode", () => {
     expect(empty.summary).toEqual({ compressedConsumed: 0, decompressed: 0, ended: false, members: 0 });
   });
 
+  test("window sizes from 128 KiB (window buffer compacted often) to 128 MiB (no per-block window copy)", async () => {
+    const big = concat([data, data.subarray(0, 200_000), sampleData(600_000, 23), data]);
+    for (const wlog of [17, 20, 27]) {
+      const frame = zstdPipe(big, [`--zstd=wlog=${wlog}`]);
+      expect(frame[5]! >> 3).toBe(wlog - 10); // the window descriptor says so
+      const { out, summary } = await collect(zstdDecode(chunked(frame, 65536)));
+      expect(out).toEqual(big);
+      expect(summary.ended).toBe(true);
+    }
+  });
+
   test("64 MiB of zeros come out in blocks of at most 128 KiB", async () => {
     const r = Bun.spawnSync(["sh", "-c", "head -c 67108864 /dev/zero | zstd -q -c"], { stdout: "pipe" });
     const bomb = new Uint8Array(r.stdout);
