@@ -8,12 +8,16 @@
  */
 
 import { gunzip } from "../../src/codec/gzip.ts";
+import { readTar } from "../../src/tar/reader.ts";
+import type { DecodedChunk } from "../../src/types.ts";
+import { capture } from "./proc.ts";
 
-export const INFLATE_VARIANTS = ["gunzip", "DecompressionStream-gzip", "Bun.gunzipSync"] as const;
+export const INFLATE_VARIANTS = ["gunzip", "gunzip+readTar", "DecompressionStream-gzip", "Bun.gunzipSync"] as const;
 export type InflateVariant = (typeof INFLATE_VARIANTS)[number];
 
 export const INFLATE_LABELS: Record<InflateVariant, string> = {
   gunzip: "ours: gunzip (src/codec/gzip.ts)",
+  "gunzip+readTar": "ours: gunzip → readTar (no network)",
   "DecompressionStream-gzip": 'Bun DecompressionStream("gzip")',
   "Bun.gunzipSync": "Bun.gunzipSync",
 };
@@ -42,6 +46,20 @@ async function once(v: InflateVariant, gz: Uint8Array<ArrayBuffer>): Promise<num
         const r = await g.next();
         if (r.done) return n;
         n += r.value.data.length;
+      }
+    }
+    case "gunzip+readTar": {
+      const counted = { n: 0 };
+      async function* count(src: AsyncGenerator<DecodedChunk, unknown>): AsyncGenerator<DecodedChunk> {
+        for await (const c of src) {
+          counted.n += c.data.length;
+          yield c;
+        }
+      }
+      const t = readTar(count(gunzip(chunks(gz))), { drain: true });
+      for (;;) {
+        const r = await t.next();
+        if (r.done) return counted.n;
       }
     }
     case "DecompressionStream-gzip": {
@@ -74,8 +92,7 @@ async function child(v: InflateVariant, file: string): Promise<void> {
 export async function inflateSpeeds(file: string): Promise<InflateResult[]> {
   const out: InflateResult[] = [];
   for (const v of INFLATE_VARIANTS) {
-    const proc = Bun.spawn([process.execPath, import.meta.path, "--child", v, file], { stdout: "pipe", stderr: "pipe" });
-    const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    const { code, stdout, stderr } = await capture([process.execPath, import.meta.path, "--child", v, file]);
     if (code !== 0) throw new Error(`inflate ${v} failed (${code}): ${stderr.slice(0, 500)}`);
     out.push(JSON.parse(stdout.trim().split("\n").pop() ?? "") as InflateResult);
   }

@@ -9,10 +9,39 @@ import { existsSync, readFileSync } from "node:fs";
 export const GNU_TIME = "/usr/bin/time";
 const HAVE_TIME = existsSync(GNU_TIME) && Bun.spawnSync([GNU_TIME, "-v", "true"], { stderr: "pipe" }).exitCode === 0;
 
+type Child = { pid: number; kill(sig?: number): void; exited: Promise<number> };
+
+/** Processes started here and not yet exited (with whether each leads its own process group). */
+const live = new Map<Child, boolean>();
+
+function track<T extends Child>(proc: T, group = false): T {
+  live.set(proc, group);
+  void proc.exited.finally(() => live.delete(proc));
+  return proc;
+}
+
+/**
+ * Stops the processes this module started that are still running, each by its own pid; a shell
+ * pipeline started in its own session (setsid) is stopped as a whole process group, since killing
+ * bash alone would leave its tar and gzip running.
+ */
+export function stopChildren(): void {
+  for (const [p, group] of live) {
+    try {
+      if (group) process.kill(-p.pid, "SIGTERM");
+      else p.kill();
+    } catch {}
+  }
+}
+
+const SETSID = existsSync("/usr/bin/setsid") ? "/usr/bin/setsid" : undefined;
+
 export interface Measured {
   ms: number;
   /** Peak resident set in KiB (the largest single process when /usr/bin/time is used). */
   rssKiB: number;
+  /** User + system CPU seconds of the command and its children (0 without GNU time). */
+  cpuS: number;
   code: number;
   stderr: string;
   /** With `lines`: newline count and the last line of stdout. */
@@ -63,13 +92,13 @@ async function tally(stream: ReadableStream<Uint8Array>): Promise<{ lines: numbe
 export async function measure(cmd: string[], opts: RunOptions & { lines?: boolean } = {}): Promise<Measured> {
   const argv = HAVE_TIME ? [GNU_TIME, "-v", ...cmd] : cmd;
   const t0 = performance.now();
-  const proc = Bun.spawn(argv, {
+  const proc = track(Bun.spawn(argv, {
     stdin: "ignore",
     stdout: opts.lines ? "pipe" : "ignore",
     stderr: "pipe",
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-  });
+  }));
   let polled = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   if (!HAVE_TIME) timer = setInterval(() => (polled = Math.max(polled, vmHWM(proc.pid))), 5);
@@ -78,40 +107,50 @@ export async function measure(cmd: string[], opts: RunOptions & { lines?: boolea
   const ms = performance.now() - t0;
   if (timer) clearInterval(timer);
   let rssKiB = polled;
+  let cpuS = 0;
   let err = stderr;
   if (HAVE_TIME) {
     const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
     rssKiB = m ? Number(m[1]) : 0;
+    const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+    const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+    cpuS = Number(user?.[1] ?? 0) + Number(sys?.[1] ?? 0);
     // GNU time appends its report after the command's own stderr; keep only the command's part.
     const at = stderr.lastIndexOf("\tCommand being timed:");
     err = at >= 0 ? stderr.slice(0, at) : stderr;
     // "Command exited with non-zero status N" is GNU time's line, not the command's.
     err = err.replace(/^Command exited with non-zero status \d+\n?/m, "");
   }
-  return { ms, rssKiB, code, stderr: err.trim(), ...(counted ?? {}) };
+  return { ms, rssKiB, cpuS, code, stderr: err.trim(), ...(counted ?? {}) };
 }
 
 /** Best (lowest) wall time of `n` runs; the largest peak RSS seen. Throws if a run fails. */
-export async function bestOf(n: number, cmd: string[], opts: RunOptions = {}): Promise<{ bestMs: number; allMs: number[]; rssKiB: number }> {
+export async function bestOf(n: number, cmd: string[], opts: RunOptions = {}): Promise<{ bestMs: number; allMs: number[]; rssKiB: number; cpuS: number }> {
   const all: Measured[] = [];
   for (let i = 0; i < n; i++) {
     const m = await measure(cmd, opts);
     if (m.code !== 0) throw new Error(`${cmd.join(" ")} exited ${m.code}: ${m.stderr.slice(0, 500)}`);
     all.push(m);
   }
-  return { bestMs: Math.min(...all.map((m) => m.ms)), allMs: all.map((m) => m.ms), rssKiB: Math.max(...all.map((m) => m.rssKiB)) };
+  const best = all.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { bestMs: best.ms, allMs: all.map((m) => m.ms), rssKiB: Math.max(...all.map((m) => m.rssKiB)), cpuS: best.cpuS };
 }
 
-/** Runs a command and collects stdout as text. */
-export async function capture(cmd: string[], opts: RunOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+/**
+ * Runs a command and collects stdout as text. With `group`, in a session of its own (setsid does not
+ * fork here: a child of ours is never a group leader, so its pid is the group's id).
+ */
+export async function capture(cmd: string[], opts: RunOptions & { group?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const group = !!opts.group && SETSID !== undefined;
+  const argv = group ? [SETSID!, ...cmd] : cmd;
+  const proc = track(Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) }), group);
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   return { code, stdout, stderr };
 }
 
 /** Runs a shell pipeline; throws with its stderr when it fails. */
 export async function sh(script: string, opts: RunOptions = {}): Promise<string> {
-  const r = await capture(["bash", "-o", "pipefail", "-c", script], opts);
+  const r = await capture(["bash", "-o", "pipefail", "-c", script], { ...opts, group: true });
   if (r.code !== 0) throw new Error(`shell step failed (${r.code}): ${script}\n${r.stderr.slice(0, 1000)}`);
   return r.stdout;
 }

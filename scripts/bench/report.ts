@@ -4,7 +4,10 @@ export type Cell = string | number;
 
 /** A markdown table with columns padded to line up in a terminal too. Numbers align right. */
 export function table(head: string[], rows: Cell[][]): string {
-  const text = rows.map((r) => r.map((c) => String(c)));
+  // A "|" inside a cell would end it, even inside backticks: GitHub's tables take "\\|".
+  const esc = (c: Cell) => String(c).replace(/\|/g, "\\|");
+  head = head.map(esc);
+  const text = rows.map((r) => r.map(esc));
   const widths = head.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? "").length)));
   const right = head.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number" || /^[\d.,]+( ?[×%a-zA-Z/]+)?$/.test(String(r[i] ?? ""))));
   const fmt = (cells: string[]) =>

@@ -10,9 +10,12 @@ import { digestAlgorithm, digestOf } from "../registry/digest.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { decodeEntries, encodeEntries, entriesLookValid } from "./listing-codec.ts";
 import { cacheFile, defaultCacheDir } from "./paths.ts";
+import { classify, explain, ForeignDatabase, warning, type Problem } from "./problems.ts";
 
 /** Bump when the tables change: a database with another version is emptied and recreated. */
 export const SCHEMA_VERSION = 1;
+/** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
+export const APPLICATION_ID = 0x4c534c59;
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 
 export interface CachedListing {
@@ -103,38 +106,6 @@ function verified(digest: string, bytes: Uint8Array): boolean {
   }
 }
 
-type Problem = "corrupt" | "locked" | "unwritable" | "other";
-
-function classify(e: unknown): Problem {
-  const code = String((e as { code?: unknown })?.code ?? "");
-  if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) return "corrupt";
-  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "locked";
-  if (/^SQLITE_(CANTOPEN|READONLY|PERM|AUTH|FULL|IOERR)/.test(code) || /^E(ACCES|PERM|NOTDIR|ROFS|EXIST|ISDIR|NOSPC|DQUOT)$/.test(code)) return "unwritable";
-  return "other";
-}
-
-/** Why the cache cannot be used, in one line. */
-function describe(kind: Problem, path: string, e: unknown): string {
-  const why = ((e as Error)?.message ?? String(e)).split("\n")[0];
-  switch (kind) {
-    case "corrupt":
-      return `the cache ${path} is not a usable database (${why})`;
-    case "locked":
-      return `the cache ${path} is locked by another process (${why})`;
-    case "unwritable":
-      return `the cache ${path} cannot be opened or written (${why})`;
-    default:
-      return `the cache ${path} failed (${why})`;
-  }
-}
-
-/** The warning for a command that goes on without the cache. */
-function warning(kind: Problem, reason: string): string {
-  const hint =
-    kind === "corrupt" ? '; "layerslayer cache clear" removes it' : kind === "unwritable" ? "; set LAYERSLAYER_CACHE_DIR or use --no-cache" : "";
-  return `${reason}; running without it${hint}`;
-}
-
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -207,23 +178,34 @@ class SqliteCache implements CacheStore {
     }
   }
 
-  /** Creates the tables, or recreates them when another schema version wrote the file. */
+  /**
+   * Creates the tables in a new file, or recreates them when another schema version of ours wrote
+   * it. A file with tables but without our application id is left alone (someone else's database).
+   */
   private migrate(db: Database): void {
-    const version = () => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-    if (version() === SCHEMA_VERSION) return;
+    const current = () => {
+      const v = db.query("PRAGMA user_version").get() as { user_version: number };
+      const a = db.query("PRAGMA application_id").get() as { application_id: number };
+      return { version: v.user_version, appId: a.application_id };
+    };
+    const ok = (c: { version: number; appId: number }) => c.version === SCHEMA_VERSION && c.appId === APPLICATION_ID;
+    if (ok(current())) return;
     db.transaction(() => {
       // Another process may have done it while this one waited for the write lock.
-      if (version() === SCHEMA_VERSION) return;
+      const c = current();
+      if (ok(c)) return;
       const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
+      if (c.appId !== APPLICATION_ID && tables.length > 0) throw new ForeignDatabase("it holds other tables; it was left untouched");
       for (const t of tables) db.exec(`DROP TABLE "${t.name.replaceAll('"', '""')}"`);
       db.exec(TABLES);
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
     }).immediate();
   }
 
   private fail(e: unknown): void {
     const kind = classify(e);
-    this.failure = { kind, message: describe(kind, this.path, e) };
+    this.failure = { kind, message: explain(kind, this.path, e) };
     this.closeDb();
     this.warn(warning(kind, this.failure.message));
   }

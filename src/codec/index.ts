@@ -12,8 +12,8 @@ import { zstdDecode } from "./zstd.ts";
 
 export type { CodecName, DecodeSummary } from "./types.ts";
 export { codecFor, codecFromMediaType, identifyOther, sniff, SNIFF_BYTES } from "./sniff.ts";
-export { gunzip } from "./gzip.ts";
-export { zstdDecode } from "./zstd.ts";
+export { gunzip, type GunzipOptions } from "./gzip.ts";
+export { MAX_WINDOW, zstdDecode, type ZstdOptions } from "./zstd.ts";
 export { passthrough } from "./plain.ts";
 
 export type LayerSummary = DecodeSummary & { codec: CodecName };

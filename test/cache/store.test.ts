@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeEntries, encodeEntries } from "../../src/cache/listing-codec.ts";
 import { defaultCacheDir } from "../../src/cache/paths.ts";
-import { openCache, SCHEMA_VERSION, type CacheStore } from "../../src/cache/store.ts";
+import { APPLICATION_ID, openCache, SCHEMA_VERSION, type CacheStore } from "../../src/cache/store.ts";
 import type { Entry } from "../../src/types.ts";
 import { fakeDigest, holdLock, manyEntries, sha256, statsFor, tempDir } from "./helpers.ts";
 
@@ -254,10 +254,10 @@ describe("failures degrade to no cache with one warning", () => {
 });
 
 describe("schema and concurrency", () => {
-  test("a database of another schema version is recreated", () => {
+  test("a cache of another schema version is recreated", () => {
     const dir = tempDir();
     const db = new Database(join(dir, "cache.sqlite"), { create: true });
-    db.exec("CREATE TABLE listings (whatever TEXT); CREATE TABLE old_stuff (x); PRAGMA user_version = 99;");
+    db.exec(`CREATE TABLE listings (whatever TEXT); CREATE TABLE old_stuff (x); PRAGMA user_version = 99; PRAGMA application_id = ${APPLICATION_ID};`);
     db.close();
     const { store, warnings } = open(dir);
     expect(store.putListing(statsFor(fakeDigest(1), VARIED), VARIED)).toBe(true);
@@ -268,6 +268,21 @@ describe("schema and concurrency", () => {
     expect((check.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
     expect((check.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
     expect(check.query("SELECT name FROM sqlite_master WHERE name = 'old_stuff'").get()).toBeNull();
+    check.close();
+  });
+
+  test("someone else's database (tables, no application id of ours) is left untouched: a warning, not a wipe", () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, "cache.sqlite"), { create: true });
+    db.exec("CREATE TABLE precious (x); INSERT INTO precious VALUES (42);");
+    db.close();
+    const { store, warnings } = open(dir);
+    expect(store.putBlob(sha256("x"), "t", json("x"))).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("is not a layerslayer cache");
+    expect(store.clear().problem).toContain("is not a layerslayer cache");
+    const check = new Database(join(dir, "cache.sqlite"));
+    expect(check.query("SELECT x FROM precious").get()).toEqual({ x: 42 });
     check.close();
   });
 

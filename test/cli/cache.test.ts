@@ -81,6 +81,18 @@ describe("the cache in front of the registry", () => {
     expect(byDigest.code).toBe(0);
     expect(byDigest.gets).toEqual([]);
   });
+
+  test("a tag pushed again is seen at once (nothing is cached by tag)", async () => {
+    const dir = tempDir();
+    const push = (id: string) => pushImage(reg, "c/moving", "latest", { layers: [{ bytes: layerFrom([{ path: "id", content: id }]) }] });
+    const one = await push("one");
+    const a = await run(["inspect", `${proxy.host}/c/moving:latest`, "--json"], dir);
+    expect(JSON.parse(a.stdout).digest).toBe(one.digest);
+    const two = await push("two");
+    expect(two.digest).not.toBe(one.digest);
+    const b = await run(["inspect", `${proxy.host}/c/moving:latest`, "--json"], dir);
+    expect(JSON.parse(b.stdout).digest).toBe(two.digest);
+  });
 });
 
 describe("a broken cache never breaks a command", () => {

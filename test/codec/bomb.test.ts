@@ -35,6 +35,7 @@ test("200 MiB of gzip'd zeros decode with bounded memory", async () => {
   let peak = start;
   let total = 0;
   let biggest = 0;
+  let over4MiB = 0;
   let consumed = 0;
   const gen = gunzip(zeroBomb(BOMB_MIB));
   for (;;) {
@@ -47,6 +48,7 @@ test("200 MiB of gzip'd zeros decode with bounded memory", async () => {
     }
     total += r.value.data.length;
     biggest = Math.max(biggest, r.value.data.length);
+    if (r.value.data.length > 4 * MiB) over4MiB++;
     expect(r.value.compressedConsumed).toBeGreaterThanOrEqual(consumed);
     consumed = r.value.compressedConsumed;
     // Spot-check the content without keeping it.
@@ -57,6 +59,9 @@ test("200 MiB of gzip'd zeros decode with bounded memory", async () => {
   console.log(`bomb: RSS grew by ${growth.toFixed(0)} MiB at most; largest chunk ${(biggest / MiB).toFixed(1)} MiB`);
   expect(total).toBe(BOMB_MIB * MiB);
   expect(consumed).toBeLessThan(250_000);
+  // One 16 KiB slice can make 16.5 MiB; after that the slices shrink to keep chunks near 1 MiB.
   expect(biggest).toBeLessThanOrEqual(17 * MiB);
-  expect(growth).toBeLessThan(120);
+  expect(over4MiB).toBeLessThanOrEqual(1);
+  // Keeping the output would take 200 MiB; what is measured is garbage not yet collected.
+  expect(growth).toBeLessThan(160);
 });

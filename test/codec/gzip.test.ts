@@ -73,9 +73,9 @@ describe("gunzip: members", () => {
   });
 
   test("the chunk carrying a member's last output is attributed inside that member", async () => {
+    // The last output needs the deflate data up to its end, not the 8-byte trailer.
     const { chunks } = await collect(gunzip(chunked(bunGz, 1 << 20)));
-    expect(chunks.at(-1)!.consumed).toBeLessThanOrEqual(bunGz.length - 8);
-    expect(chunks.at(-1)!.consumed).toBeGreaterThan(bunGz.length - 8 - 4);
+    expect(chunks.at(-1)!.consumed).toBe(bunGz.length - 8);
   });
 });
 
@@ -151,7 +151,7 @@ describe("gunzip: truncation", () => {
     for (let i = 0; i <= 40; i++) cuts.add(i); // inside the first header
     for (let i = a.length - 12; i <= a.length + 14; i++) cuts.add(i); // trailer, next header
     for (let i = stream.length - 10; i < stream.length; i++) cuts.add(i); // last trailer
-    for (let i = 0; i < 150; i++) cuts.add(Math.floor((i / 150) * stream.length)); // deflate data
+    for (let i = 0; i < 100; i++) cuts.add(Math.floor((i / 100) * stream.length)); // deflate data
     for (const cut of cuts) {
       const { out, summary } = await collect(gunzip(chunked(stream.subarray(0, cut), 5000)));
       expect(out).toEqual(full.subarray(0, out.length));

@@ -128,7 +128,7 @@ describe("compressedConsumed is exact", () => {
       prev = c.consumed;
     }
     // Every chunk near the member boundaries and in the stored member, a sample elsewhere.
-    const picked = chunks.filter((c, i) => i % 7 === 0 || (c.end > parts[0]!.length - 50 && c.end < parts[0]!.length + 3100));
+    const picked = chunks.filter((c, i) => i % 13 === 0 || (c.end > parts[0]!.length - 50 && c.end < parts[0]!.length + 3100));
     expect(picked.length).toBeGreaterThan(100);
     for (const c of picked) {
       expect(await decodePrefix(c.consumed)).toEqual(full.subarray(0, c.end));
@@ -139,7 +139,8 @@ describe("compressedConsumed is exact", () => {
   test("any slicing: the first N bytes always suffice for the output reported at N", async () => {
     for (const slice of [3, 64, 1000, 16384]) {
       const { chunks } = await collect(gunzip(chunked(stream, 997), { sliceSize: slice }));
-      for (const c of chunks) {
+      const step = Math.ceil(chunks.length / 150);
+      for (const c of chunks.filter((_, i) => i % step === 0 || i === chunks.length - 1)) {
         const got = await decodePrefix(c.consumed);
         expect(got.length).toBeGreaterThanOrEqual(c.end);
         expect(got.subarray(0, c.end)).toEqual(full.subarray(0, c.end));

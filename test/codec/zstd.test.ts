@@ -114,8 +114,8 @@ describe("zstdDecode", () => {
     }
   });
 
-  test("64 MiB of zeros come out in blocks of at most 128 KiB", async () => {
-    const r = Bun.spawnSync(["sh", "-c", "head -c 67108864 /dev/zero | zstd -q -c"], { stdout: "pipe" });
+  test("32 MiB of zeros come out in blocks of at most 128 KiB", async () => {
+    const r = Bun.spawnSync(["sh", "-c", "head -c 33554432 /dev/zero | zstd -q -c"], { stdout: "pipe" });
     const bomb = new Uint8Array(r.stdout);
     expect(bomb.length).toBeLessThan(10_000);
     let total = 0;
@@ -123,7 +123,7 @@ describe("zstdDecode", () => {
       expect(c.data.length).toBeLessThanOrEqual(128 * 1024);
       total += c.data.length;
     }
-    expect(total).toBe(64 << 20);
+    expect(total).toBe(32 << 20);
   });
 });
 
@@ -166,8 +166,8 @@ describe("zstdDecode: bad input", () => {
 
   test("damaged data in a frame with a checksum is always caught, as CORRUPT", async () => {
     const frame = zstdPipe(data); // no content size: only the checksum can tell
-    for (let i = 0; i < 40; i++) {
-      const at = 12 + Math.floor((i / 40) * (frame.length - 20));
+    for (let i = 0; i < 16; i++) {
+      const at = 12 + Math.floor((i / 16) * (frame.length - 20));
       const bad = frame.slice();
       bad[at]! ^= 0x5a;
       await expectCode(collect(zstdDecode(chunked(bad, 8192))), "CORRUPT");
