@@ -3,7 +3,6 @@ import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "no
 import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
-import type { ListingStore } from "../image/load.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
 
@@ -69,7 +68,7 @@ export default defineCommand({
     const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
     if (ctx.json && !args.output) throw new LayerslayerError("USAGE", "cat --json needs -o FILE (the file's bytes go to stdout otherwise)");
     const img = await ctx.client.resolveImage(ref, ctx.platform);
-    const cache = ctx.useCache ? (ctx as Context & { cache?: ListingStore }).cache : undefined;
+    const cache = ctx.useCache ? ctx.cache : undefined;
     const file = args.output ? new FileSink(args.output) : undefined;
     let result: ExtractResult;
     try {

@@ -1,4 +1,4 @@
-import { loadListings, type LayerListing, type ListingStore } from "../image/load.ts";
+import { loadListings, type LayerListing } from "../image/load.ts";
 import { MergedTree } from "../image/merge.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import type { ResolvedImage } from "../registry/client.ts";
@@ -13,9 +13,6 @@ export interface ImageView {
   stepOfLayer: (Step | undefined)[];
 }
 
-function cacheOf(ctx: Context): ListingStore | undefined {
-  return ctx.useCache ? (ctx as Context & { cache?: ListingStore }).cache : undefined;
-}
 
 /** Resolves the image and loads the complete listing of every layer (cache first) into a merged tree. */
 export async function openImageView(ctx: Context, ref: ImageRef, layers?: number[]): Promise<ImageView> {
@@ -25,7 +22,7 @@ export async function openImageView(ctx: Context, ref: ImageRef, layers?: number
   const tty = process.stderr.isTTY && !ctx.quiet && !ctx.json;
   let done = 0;
   const listings = await loadListings(ctx.client, ref, img, indexes, {
-    ...(cacheOf(ctx) ? { cache: cacheOf(ctx)! } : {}),
+    ...(ctx.useCache ? { cache: ctx.cache } : {}),
     onLayer: () => {
       done++;
       if (tty) process.stderr.write(`\r\x1b[2Kreading layers: ${done}/${indexes.length}`);

@@ -26,6 +26,7 @@ export const DEFAULT_SLICE = 16 * 1024;
  */
 const TARGET_OUTPUT = 1024 * 1024;
 const MIN_SLICE = 256;
+const FIRST_SLICE = 1024;
 
 export interface GunzipOptions {
   /** Compressed bytes per fflate push (tests use 1 to check exactness byte by byte). */
@@ -45,7 +46,8 @@ export async function* gunzip(
   options: GunzipOptions = {},
 ): AsyncGenerator<DecodedChunk, DecodeSummary> {
   const maxSlice = Math.max(1, Math.floor(options.sliceSize ?? DEFAULT_SLICE));
-  let slice = maxSlice;
+  // Start small and double while the output stays small: the very first push of a bomb is bounded too.
+  let slice = Math.min(maxSlice, FIRST_SLICE);
   const r = new ByteReader(source);
   let members = 0;
   let decompressed = 0;
