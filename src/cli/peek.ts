@@ -1,14 +1,14 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
-import { streamLayer } from "../layer/stream.ts";
+import { streamLayer, type LayerResult } from "../layer/stream.ts";
 import { alignHistory } from "../registry/config.ts";
 import { escapeName, humanSize, parseSize } from "../output/format.ts";
 import { entryJson } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import type { Descriptor } from "../registry/manifest.ts";
-import type { LayerStats } from "../types.ts";
+import type { Entry, LayerStats } from "../types.ts";
 import { globalArgs, setup, type Context, type GlobalArgs } from "./common.ts";
 
 export const DEFAULT_BUDGET = 256 * 1024;
@@ -45,26 +45,39 @@ export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly D
     out(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
   }
   const widths = streamWidths();
-  const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
   let buffer = "";
-  let result;
-  for (;;) {
-    const next = await gen.next();
-    if (next.done) {
-      result = next.value;
-      break;
-    }
-    if (next.value.kind !== "entry") continue;
-    buffer += ctx.json ? `${JSON.stringify(entryJson(next.value.entry))}\n` : `${lsLine(next.value.entry, { widths })}\n`;
+  const print = (e: Entry) => {
+    buffer += ctx.json ? `${JSON.stringify(entryJson(e))}\n` : `${lsLine(e, { widths })}\n`;
     if (buffer.length > 16384) {
       out(buffer);
       buffer = "";
     }
+  };
+  // A complete listing in the cache answers any budget, with nothing downloaded.
+  const hit = ctx.useCache ? ctx.cache.getListing(desc.digest) : undefined;
+  let result: LayerResult;
+  if (hit) {
+    for (const e of hit.entries) print({ ...e, layer: i });
+    result = { stats: { ...hit.stats, bytesDownloaded: 0 } };
+  } else {
+    const entries: Entry[] = [];
+    const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
+    for (;;) {
+      const next = await gen.next();
+      if (next.done) {
+        result = next.value;
+        break;
+      }
+      if (next.value.kind !== "entry") continue;
+      entries.push(next.value.entry);
+      print(next.value.entry);
+    }
+    if (ctx.useCache && result.stats.complete && !result.error) ctx.cache.putListing(result.stats, entries);
   }
   out(buffer);
   const { stats, error } = result;
-  if (ctx.json) out(`${JSON.stringify({ stats: { layer: i, ...stats, ...(error ? { error: error.message } : {}) } })}\n`);
-  else out(`${statsLine(stats)}\n`);
+  if (ctx.json) out(`${JSON.stringify({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } })}\n`);
+  else out(`${statsLine(stats)}${hit ? " (from the cache)" : ""}\n`);
   if (error) process.stderr.write(`layerslayer: layer ${i}: ${error.message}\n`);
   return result;
 }
