@@ -21,6 +21,11 @@ export interface ReadBlobOptions {
   signal?: AbortSignal;
   /** First ranged request size; later ones double up to maxChunk. */
   firstChunk?: number;
+  /**
+   * Use growing ranged requests even without a budget, for a reader that may stop early (cat): an
+   * open-ended request would let the registry send, and the socket buffer, far more than is used.
+   */
+  ranged?: boolean;
   maxChunk?: number;
   /** Verify the digest when the whole blob was read from byte 0. */
   verify?: boolean;
@@ -89,7 +94,7 @@ export class BlobReader {
         break;
       }
       // Without a budget ask for everything left in one request; with one, in growing chunks.
-      const want = this.opts.budget === undefined ? Infinity : Math.min(chunk, allowed);
+      const want = this.opts.budget === undefined && !this.opts.ranged ? Infinity : Math.min(chunk, allowed);
       const endInclusive = want === Infinity ? undefined : this.pos + want - 1;
       chunk = Math.min(chunk * 2, maxChunk);
       const res = await this.src.client.blob(this.src.ref, this.src.digest, {

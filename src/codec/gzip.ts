@@ -54,24 +54,10 @@ export async function* gunzip(
   let ended = false;
   try {
     for (;;) {
-      if (members > 0) {
-        // Between members: the next member, zero padding to the end, or the end itself.
-        const next = await r.peek();
-        if (next < 0) {
-          ended = true;
-          break;
-        }
-        if (next === 0) {
-          const at = await r.skipZeros();
-          if (at < 0) {
-            ended = true;
-            break;
-          }
-          throw new LayerslayerError(
-            "CORRUPT",
-            `non-zero byte at offset ${at} in the zero padding after gzip member ${members}`,
-          );
-        }
+      // Between members: the next member, zero padding to the end, or the end itself.
+      if (members > 0 && (await r.endsAfter(`gzip member ${members}`))) {
+        ended = true;
+        break;
       }
       const memberStart = r.offset;
       const header = await readGzipHeader(r, members);

@@ -7,6 +7,8 @@
  * streams and file streams don't).
  */
 
+import { LayerslayerError } from "../errors.ts";
+
 const EMPTY = new Uint8Array(0);
 
 export class ByteReader {
@@ -104,6 +106,19 @@ export class ByteReader {
   async peek(): Promise<number> {
     if (this.pos >= this.buf.length && !(await this.fill())) return -1;
     return this.buf[this.pos]!;
+  }
+
+  /**
+   * Between two members or frames: true when the stream ends here, or is only zero padding to its
+   * end; false when another member follows. Non-zero bytes after zero padding are CORRUPT.
+   */
+  async endsAfter(what: string): Promise<boolean> {
+    const next = await this.peek();
+    if (next < 0) return true;
+    if (next !== 0) return false;
+    const at = await this.skipZeros();
+    if (at < 0) return true;
+    throw new LayerslayerError("CORRUPT", `non-zero byte at offset ${at} in the zero padding after ${what}`);
   }
 
   /**

@@ -92,20 +92,9 @@ export async function* zstdDecode(
   let ended = false;
   try {
     frames: for (;;) {
-      if (members > 0) {
-        const next = await r.peek();
-        if (next < 0) {
-          ended = true;
-          break;
-        }
-        if (next === 0) {
-          const at = await r.skipZeros();
-          if (at < 0) {
-            ended = true;
-            break;
-          }
-          throw new LayerslayerError("CORRUPT", `non-zero byte at offset ${at} in the zero padding after zstd frame ${members}`);
-        }
+      if (members > 0 && (await r.endsAfter(`zstd frame ${members}`))) {
+        ended = true;
+        break;
       }
       const at = r.offset;
       const magicBytes = await r.read(4);

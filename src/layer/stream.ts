@@ -12,7 +12,10 @@ export interface LayerStreamOptions {
   budget?: number;
   /** Entries whose content should be streamed as "data" events (for cat). */
   wantContent?: (e: Entry) => boolean;
-  /** End the stream (and the download) as soon as one wanted entry's content is complete. */
+  /**
+   * End the stream (and the download) as soon as one wanted entry's content is complete; the blob
+   * is then read in growing ranges, so little is fetched past that point.
+   */
   stopAfterContent?: boolean;
   signal?: AbortSignal;
   firstChunk?: number;
@@ -72,6 +75,7 @@ export async function* streamLayer(
       ...(opts.budget !== undefined ? { budget: opts.budget } : { verify: true }),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
+      ...(opts.stopAfterContent ? { ranged: true } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     },
   );

@@ -9,19 +9,11 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob, sha256 } from "../support/push.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { noise } from "../support/bytes.ts";
 
 /** File contents as a plain Uint8Array, comparable with toEqual. */
 const fileBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-function randomBytes(n: number, seed = 11): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 describe("file names for blobs", () => {
   test("extensions by media type", () => {
@@ -68,7 +60,7 @@ describe("downloadBlob on a real registry", () => {
   let proxy: FaultProxy;
   let dir: string;
   const dirs: string[] = [];
-  const blob = randomBytes(700_001);
+  const blob = noise(700_001);
   let digest: string;
   beforeAll(async () => {
     reg = await startRegistry();

@@ -6,16 +6,8 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob } from "../support/push.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { noise as randomBytes } from "../support/bytes.ts";
 
-function randomBytes(n: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 async function readAll(reader: BlobReader): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];

@@ -7,19 +7,11 @@ import { isolatedHome, MAIN, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { noise } from "../support/bytes.ts";
 
 /** File contents as a plain Uint8Array, comparable with toEqual. */
 const fileBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 const fileOf = (l: { digest: string }, ext: string) => `${l.digest.replace(":", "_")}${ext}`;
 const EXT = [".tar.gz", ".tar.zst", ".tar"];

@@ -209,8 +209,8 @@ describe("merged views on a real registry", () => {
     const d = JSON.parse(r.stdout);
     expect(d.layer).toBe(1);
     expect(d.layerSize).toBe(big.layers[1]!.size);
-    if (d.bytesDownloaded >= big.layers[1]!.size / 20) console.error("cat downloaded", d);
-    expect(d.bytesDownloaded).toBeLessThan(big.layers[1]!.size / 20);
+    // Ranged reads stop with the file: one small range of a 9 MB layer, not the stream a single GET would buffer.
+    expect(d.bytesDownloaded).toBeLessThan(big.layers[1]!.size / 50);
     expect(d.totalDownloaded).toBe(d.bytesDownloaded);
     expect(require("node:fs").statSync("/dev/null").isCharacterDevice()).toBe(true); // written in place, not replaced
     const bin = await runCli(["cat", `${reg.host}/views/big:v1`, "/data/blob-007"]);

@@ -3,6 +3,7 @@
 import { expect } from "bun:test";
 import { LayerslayerError } from "../../src/errors.ts";
 import type { DecodedChunk } from "../../src/types.ts";
+import { concatBytes } from "../support/bytes.ts";
 
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -42,15 +43,7 @@ export async function collect<S>(gen: AsyncGenerator<DecodedChunk, S>): Promise<
   }
 }
 
-export function concat(parts: Uint8Array[]): Bytes {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export const concat = (parts: Uint8Array[]): Bytes => concatBytes(parts);
 
 /** Deterministic xorshift PRNG in [0, 1). */
 export function prng(seed: number): () => number {

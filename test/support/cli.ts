@@ -26,7 +26,8 @@ export async function runCli(args: string[], opts: { stdin?: string; env?: Recor
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: isolatedHome,
-      XDG_CACHE_HOME: join(isolatedHome, "cache"),
+      // A fresh cache per run, so no test sees listings another one left; cache tests pass their own.
+      XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), "ls-cache-")),
       NO_COLOR: "1",
       ...opts.env,
     },

@@ -1,6 +1,7 @@
 /** Test helpers for the tar stage: chunked sources, listing, hand-built headers. */
 import { readTar, type ReadTarOptions, type TarEvent, type TarSummary } from "../../src/tar/reader.ts";
 import type { DecodedChunk, Entry } from "../../src/types.ts";
+import { concatBytes } from "../support/bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -69,13 +70,7 @@ export function listBytes(bytes: Uint8Array, size = 65536, opts?: ReadTarOptions
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Pad to a multiple of 512 with zeros. */
