@@ -69,7 +69,7 @@ export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly D
         break;
       }
       if (next.value.kind !== "entry") continue;
-      entries.push(next.value.entry);
+      if (ctx.useCache) entries.push(next.value.entry);
       print(next.value.entry);
     }
     if (ctx.useCache && result.stats.complete && !result.error) ctx.cache.putListing(result.stats, entries);
