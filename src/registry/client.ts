@@ -15,6 +15,8 @@ export interface BlobCache {
 }
 
 export interface ClientOptions extends TransportOptions {
+  /** Tags asked for per page of the tag list (the registry may send fewer and a Link to the next page). */
+  tagPageSize?: number;
   /** Consulted for manifests asked for by digest and for configs; fed with everything fetched (by its digest). */
   blobCache?: BlobCache;
 }
@@ -145,7 +147,7 @@ export class RegistryClient {
   async listTags(ref: ImageRef): Promise<string[]> {
     const what = `${ref.registry}/${ref.repository}`;
     const tags: string[] = [];
-    let path: string | undefined = `/v2/${ref.repository}/tags/list?n=1000`;
+    let path: string | undefined = `/v2/${ref.repository}/tags/list?n=${this.options.tagPageSize ?? 1000}`;
     for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
       const res = await this.transport(ref.registry).request(path, { headers: { Accept: "application/json" }, scope: scopeOf(ref) });
       if (!res.ok) throw await responseError(res, `${what} tags`);

@@ -107,3 +107,26 @@ describe("blob redirects to another host", () => {
     expect(reg.redirect!.requests.at(-1)!.authorization).toBeNull();
   });
 });
+
+describe("tag list pagination on a real registry", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    const layer = layerFrom([{ path: "f", content: "f" }]);
+    for (const tag of ["a", "b", "c", "d", "e"]) await pushImage(reg, "p/app", tag, { layers: [{ bytes: layer }] });
+    proxy = startFaultProxy(reg.url);
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+
+  test("Link headers are followed page by page until every tag is listed", async () => {
+    const c = new RegistryClient({ ...quick, tagPageSize: 2 });
+    const tags = await c.listTags(parseReference(`${proxy.host}/p/app`, { allowBare: true }));
+    expect(tags.slice().sort()).toEqual(["a", "b", "c", "d", "e"]); // each once, in the registry's order
+    const pages = proxy.requests.filter((r) => r.path.endsWith("/tags/list"));
+    expect(pages.length).toBe(3);
+  });
+});
