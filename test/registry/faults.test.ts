@@ -123,10 +123,19 @@ describe("tag list pagination on a real registry", () => {
   });
 
   test("Link headers are followed page by page until every tag is listed", async () => {
+    // distribution 2.8 sends every tag at once (it ignores n for tags), so the first page and its
+    // Link come from the proxy; the next page is the real registry's answer.
+    let served = false;
+    proxy.rule = (req) =>
+      !served && req.url.includes("/tags/list") && (served = true)
+        ? { kind: "status", status: 200, headers: { "Content-Type": "application/json", Link: '</v2/p/app/tags/list?n=2&last=old2>; rel="next"' }, body: JSON.stringify({ name: "p/app", tags: ["old1", "old2"] }) }
+        : undefined;
     const c = new RegistryClient({ ...quick, tagPageSize: 2 });
     const tags = await c.listTags(parseReference(`${proxy.host}/p/app`, { allowBare: true }));
-    expect(tags.slice().sort()).toEqual(["a", "b", "c", "d", "e"]); // each once, in the registry's order
+    expect(tags.slice(0, 2)).toEqual(["old1", "old2"]);
+    expect(tags.slice(2).sort()).toEqual(["a", "b", "c", "d", "e"]);
     const pages = proxy.requests.filter((r) => r.path.endsWith("/tags/list"));
-    expect(pages.length).toBe(3);
+    expect(pages.length).toBe(2);
   });
+
 });
