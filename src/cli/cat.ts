@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { escapeName, humanSize } from "../output/format.ts";
-import { globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
 
 /**
  * Writes to a temp file beside `target` and renames it into place only when everything arrived.
@@ -59,7 +59,7 @@ function report(ctx: Context, r: ExtractResult): void {
 export default defineCommand({
   meta: { name: "cat", description: "Print one file of the image (alias carve): stops downloading the moment the file is complete" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     path: { type: "positional", required: true, description: "Path in the image, e.g. /etc/passwd" },
     output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically) instead of stdout" },
     ...globalArgs,

@@ -6,6 +6,11 @@ import { RegistryClient } from "../registry/client.ts";
 import { dockerConfigCredentials } from "../registry/docker-config.ts";
 import { parsePlatform, type Platform } from "../registry/manifest.ts";
 
+/** The IMAGE argument of every image command. */
+export const imageArg = {
+  image: { type: "positional", required: true, description: "Image reference, e.g. alpine:3.20 or localhost:5000/team/app:v1" },
+} as const;
+
 /** Options every command takes. */
 export const globalArgs = {
   platform: { type: "string", valueHint: "os/arch[/variant]", description: "Platform to pick from a multi-platform image (default: linux/<this machine's arch>)" },

@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
-import { globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "config", description: "Print the image config blob byte for byte" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     ...globalArgs,
   },
   async run({ args }) {

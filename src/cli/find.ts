@@ -4,7 +4,7 @@ import { globToRegExp, userRegExp } from "../image/glob.ts";
 import type { HistoryEvent } from "../image/merge.ts";
 import { escapeName, formatTable, humanSize, modeString } from "../output/format.ts";
 import type { EntryType } from "../types.ts";
-import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 
 const TYPE_LETTERS: Record<string, EntryType[]> = {
@@ -19,7 +19,7 @@ const TYPE_LETTERS: Record<string, EntryType[]> = {
 export default defineCommand({
   meta: { name: "find", description: "Find paths in every layer: where each was added, modified, deleted or hidden" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     pattern: { type: "positional", required: true, description: "Glob (*, ?, **, [..]); without '/' it matches base names" },
     regex: { type: "boolean", description: "PATTERN is a regular expression searched in /path" },
     type: { type: "string", valueHint: "f|d|l|c|b|p", description: "Only entries of this type" },

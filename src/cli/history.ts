@@ -1,12 +1,12 @@
 import { defineCommand } from "citty";
 import { alignHistory } from "../registry/config.ts";
 import { escapeName } from "../output/format.ts";
-import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "history", description: "List the build steps of an image and the layer each one produced" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     ...globalArgs,
   },
   async run({ args }) {

@@ -1,5 +1,7 @@
 import { loadListings, type LayerListing } from "../image/load.ts";
+import { LayerslayerError } from "../errors.ts";
 import { MergedTree } from "../image/merge.ts";
+import { selectLayers } from "../image/select.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import type { ResolvedImage } from "../registry/client.ts";
 import { alignHistory, type Step } from "../registry/config.ts";
@@ -14,11 +16,14 @@ export interface ImageView {
 }
 
 
-/** Resolves the image and loads the complete listing of every layer (cache first) into a merged tree. */
-export async function openImageView(ctx: Context, ref: ImageRef, layers?: number[]): Promise<ImageView> {
+/**
+ * Resolves the image and loads the complete listing of its layers (cache first) into a merged
+ * tree: every layer, or those a `--layer` value names.
+ */
+export async function openImageView(ctx: Context, ref: ImageRef, opts: { layer?: string; single?: boolean } = {}): Promise<ImageView> {
   const img = await ctx.client.resolveImage(ref, ctx.platform);
-  const all = img.manifest.image.layers.map((_, i) => i);
-  const indexes = layers ?? all;
+  const indexes = selectLayers(opts.layer, img.manifest.image.layers);
+  if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
   const tty = process.stderr.isTTY && !ctx.quiet && !ctx.json;
   let done = 0;
   const listings = await loadListings(ctx.client, ref, img, indexes, {

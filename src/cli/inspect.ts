@@ -4,7 +4,7 @@ import { alignHistory } from "../registry/config.ts";
 import { formatPlatform } from "../registry/manifest.ts";
 import type { ResolvedImage } from "../registry/client.ts";
 import { escapeName, formatTable, humanSize } from "../output/format.ts";
-import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 export function imagePlatform(img: ResolvedImage): string {
   if (img.platform) return formatPlatform(img.platform);
@@ -85,7 +85,7 @@ function renderText(d: ReturnType<typeof describeImage>): string {
 export default defineCommand({
   meta: { name: "inspect", description: "Show an image's digest, platform, config and layers with the build step of each" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference, e.g. alpine:3.20" },
+    ...imageArg,
     ...globalArgs,
   },
   async run({ args }) {

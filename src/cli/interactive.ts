@@ -8,7 +8,7 @@ import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { formatReference } from "../ref/reference.ts";
 import { alignHistory } from "../registry/config.ts";
 import { formatPlatform, hostPlatform, imageEntries, parseManifest, type Platform } from "../registry/manifest.ts";
-import { globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
 import { DEFAULT_BUDGET, printLayer } from "./peek.ts";
 import { defaultDirectory } from "./save.ts";
 
@@ -121,7 +121,7 @@ export async function runInteractive(ctx: Context, ref: Parameters<Context["clie
 export default defineCommand({
   meta: { name: "interactive", description: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     ...globalArgs,
   },
   async run({ args }) {

@@ -3,12 +3,11 @@ import { LayerslayerError } from "../errors.ts";
 import type { MergedNode, MergedTree } from "../image/merge.ts";
 import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
-import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../output/format.ts";
 import { entryJson } from "../output/json.ts";
 import { lsLines, type LsRow } from "../output/ls.ts";
 import { renderTree, treeFromPaths, treeSummary } from "../output/tree.ts";
-import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 
 const MARKERS = { modified: "O", deleted: "D", hidden: "H" } as const;
@@ -43,7 +42,7 @@ function historyRows(tree: MergedTree, dir: string): LsRow[] {
 export default defineCommand({
   meta: { name: "ls", description: "List a directory of the image's merged filesystem (whiteouts applied)" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     path: { type: "positional", required: false, description: "Directory or file in the image (default /)" },
     long: { type: "boolean", alias: "l", description: "Long format, with the layer that gave each entry" },
     recursive: { type: "boolean", alias: "R", description: "Everything below the directory" },
@@ -55,14 +54,8 @@ export default defineCommand({
   },
   async run({ args }) {
     const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
-    let layers: number[] | undefined;
-    if (args.layer !== undefined) {
-      const img = await ctx.client.resolveImage(ref, ctx.platform);
-      layers = selectLayers(args.layer, img.manifest.image.layers);
-      if (layers.length !== 1) throw new LayerslayerError("USAGE", "ls --layer takes one layer");
-    }
-    const view = await openImageView(ctx, ref, layers);
-    const { tree } = view;
+    const { tree, listings } = await openImageView(ctx, ref, args.layer === undefined ? {} : { layer: args.layer, single: true });
+    const layer = args.layer !== undefined ? listings[0]?.index : undefined;
     const target = resolvePath(tree, args.path ?? "/", { followFinal: true });
     const dir = target.path;
     const isDir = target.node.entry.type === "dir";
@@ -71,7 +64,7 @@ export default defineCommand({
     if (ctx.json) {
       printJson({
         path: dir === ROOT ? "/" : `/${dir}`,
-        ...(layers ? { layer: layers[0] } : {}),
+        ...(layer !== undefined ? { layer } : {}),
         entries: nodes.map(nodeJson),
         ...(args.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: e.path, layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
       });

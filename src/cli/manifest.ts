@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
-import { globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "manifest", description: "Print the resolved image manifest byte for byte (--index: the index itself)" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     index: { type: "boolean", description: "Print the index (manifest list) the reference names instead" },
     ...globalArgs,
   },

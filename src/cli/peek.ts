@@ -9,7 +9,7 @@ import { lsLine, streamWidths } from "../output/ls.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import type { Descriptor } from "../registry/manifest.ts";
 import type { Entry, LayerStats } from "../types.ts";
-import { globalArgs, setup, type Context, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, setup, type Context, type GlobalArgs } from "./common.ts";
 
 export const DEFAULT_BUDGET = 256 * 1024;
 
@@ -85,7 +85,7 @@ export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly D
 export default defineCommand({
   meta: { name: "peek", description: "List the files in an image's layers, downloading only a budget of compressed bytes" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     layer: { type: "string", alias: "l", valueHint: "N|sha256:…|all", description: "Layer(s) to peek: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
     ...budgetArgs,
     ...globalArgs,

@@ -3,12 +3,12 @@ import { formatPlatform, isAttestation, parseManifest } from "../registry/manife
 import { formatReference } from "../ref/reference.ts";
 import { parseConfig } from "../registry/config.ts";
 import { formatTable, humanSize } from "../output/format.ts";
-import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "platforms", description: "List the platforms a multi-platform image offers" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     all: { type: "boolean", description: "Also list attestation and other non-image entries" },
     ...globalArgs,
   },

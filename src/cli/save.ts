@@ -6,7 +6,7 @@ import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import type { ImageRef } from "../ref/reference.ts";
-import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 /** `./downloads/<repository, "/" → "_">/<digest or tag, ":" → "_">`. */
 export function defaultDirectory(ref: ImageRef): string {
@@ -29,7 +29,7 @@ const EXIT_INTERRUPTED = 130;
 export default defineCommand({
   meta: { name: "save", description: "Download layer blobs, verified against their digests, resuming partial downloads" },
   args: {
-    image: { type: "positional", required: true, description: "Image reference" },
+    ...imageArg,
     layer: { type: "string", alias: "l", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
     output: { type: "string", alias: "o", valueHint: "DIR", description: "Directory to save into (default ./downloads/<repository>/<tag or digest>)" },
     ...globalArgs,

@@ -146,6 +146,9 @@ describe("merged views on a real registry", () => {
     expect(paths).toContain("opt/app/config/c.conf");
     expect(paths).not.toContain("etc/passwd");
     expect(paths.some((p: string) => p.includes(".wh."))).toBe(false);
+    const two = await runCli(["ls", ref(), "/", "--layer", "0,1"]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toBe("layerslayer: --layer 0,1: names 2 layers; give one\n");
   });
 
   test("find reports added, modified, deleted and hidden with the build step", async () => {
