@@ -70,6 +70,12 @@ export default defineCommand({
     const img = await ctx.client.resolveImage(ref, ctx.platform);
     const cache = ctx.useCache ? ctx.cache : undefined;
     const file = args.output ? new FileSink(args.output) : undefined;
+    // Ctrl-C must not leave the temp file behind (nor anything under the final name).
+    const onInterrupt = () => {
+      file?.abandon();
+      process.exit(130);
+    };
+    process.once("SIGINT", onInterrupt);
     let result: ExtractResult;
     try {
       result = await extractFile(ctx.client, ref, img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), cache ? { cache } : {});
@@ -77,6 +83,8 @@ export default defineCommand({
     } catch (e) {
       file?.abandon();
       throw e;
+    } finally {
+      process.off("SIGINT", onInterrupt);
     }
     if (ctx.json) {
       printJson({ path: `/${result.path}`, output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, rmSync, existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../support/cli.ts";
+import { MAIN, runCli } from "../support/cli.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
 import { compress, gnuTar, makeTree, pushImage, type FileSpec, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { referenceRootfs, walkRootfs, type FsEntry } from "../support/rootfs.ts";
@@ -218,6 +219,26 @@ describe("merged views on a real registry", () => {
     expect(require("node:fs").statSync("/dev/null").isCharacterDevice()).toBe(true); // written in place, not replaced
     const bin = await runCli(["cat", `${reg.host}/views/big:v1`, "/data/blob-007"]);
     expect(bin.bytes.byteLength).toBe(30_000);
+  });
+
+  test("Ctrl-C during cat -o leaves neither the file nor its temp file", async () => {
+    const proxy = startFaultProxy(reg.url);
+    const dir = mkdtempSync(join(tmpdir(), "ls-cat-int-"));
+    let blobGets = 0;
+    proxy.rule = (req) => (req.method === "GET" && req.url.includes("/blobs/") && !req.url.includes(big.configDigest) && ++blobGets === 3 ? { kind: "stall", afterBytes: 1000 } : undefined);
+    try {
+      const proc = Bun.spawn([process.execPath, MAIN, "cat", `${proxy.host}/views/big:v1`, "/data/blob-050", "-o", join(dir, "out.bin"), "--no-cache"], { stdout: "pipe", stderr: "pipe" });
+      const deadline = Date.now() + 10_000;
+      while (blobGets < 3 && Date.now() < deadline) await Bun.sleep(20);
+      await Bun.sleep(200);
+      expect(readdirSync(dir).length).toBe(1); // the temp file, while the transfer hangs
+      proc.kill("SIGINT");
+      expect(await proc.exited).toBe(130);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      proxy.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("binary content comes out byte for byte", async () => {

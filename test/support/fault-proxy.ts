@@ -7,6 +7,7 @@ export type Fault =
   | { kind: "tamper"; change: (bytes: Uint8Array) => Uint8Array; keepHeaders?: boolean }
   | { kind: "ignoreRange" }
   | { kind: "cut"; afterBytes: number }
+  | { kind: "stall"; afterBytes: number }
   | { kind: "dropChallenge" };
 
 export interface FaultProxy {
@@ -48,6 +49,16 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
         outHeaders.set("content-length", String(bytes.byteLength));
         if (!fault.keepHeaders) outHeaders.delete("docker-content-digest");
         return new Response(bytes, { status: upstream.status, headers: outHeaders });
+      }
+      if (fault?.kind === "stall" && upstream.body) {
+        // Send the first bytes, then nothing more and never close (a hung transfer).
+        const bytes = new Uint8Array(await upstream.arrayBuffer()).subarray(0, fault.afterBytes);
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(bytes);
+          },
+        });
+        return new Response(body, { status: upstream.status, headers: outHeaders });
       }
       if (fault?.kind === "cut" && upstream.body) {
         // Send the promised length but close the stream early: the client sees a truncated body.
