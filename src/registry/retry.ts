@@ -31,8 +31,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Turns a fetch failure into a one-line NETWORK error naming the host and the cause. */
-export function networkError(e: unknown, url: string, timeoutMs: number): LayerslayerError {
+/**
+ * Turns a fetch failure into a one-line NETWORK error naming the host and the cause; `permanent`
+ * when trying again cannot help (a certificate the client does not trust, a name that does not resolve).
+ */
+export function networkError(e: unknown, url: string, timeoutMs: number): { error: LayerslayerError; permanent: boolean } {
   let host = url;
   try {
     host = new URL(url).host;
@@ -40,10 +43,16 @@ export function networkError(e: unknown, url: string, timeoutMs: number): Layers
   const err = e as { code?: string; message?: string; name?: string };
   const code = err?.code ?? "";
   let why = err?.message ?? String(e);
+  let permanent = false;
   if (code === "ConnectionRefused" || code === "ECONNREFUSED" || /connection refused|unable to connect/i.test(why)) why = "connection refused";
   else if (code === "ConnectionClosed" || code === "ECONNRESET" || /socket|reset|closed/i.test(why)) why = "connection closed unexpectedly";
   else if (why === "timeout" || err?.name === "TimeoutError") why = `no answer within ${Math.round(timeoutMs / 1000)} s`;
-  else if (/certificate|tls|ssl/i.test(why) || /CERT|TLS|SSL/.test(code)) why = `TLS error (${why}); --insecure skips verification`;
-  else if (code === "ENOTFOUND" || /dns|getaddrinfo|resolve/i.test(why)) why = "host name not found";
-  return new LayerslayerError("NETWORK", `cannot reach ${host}: ${why}`, { cause: e });
+  else if (/certificate|tls|ssl/i.test(why) || /CERT|TLS|SSL/.test(code)) {
+    why = `TLS error (${why}); --insecure skips verification`;
+    permanent = true;
+  } else if (code === "ENOTFOUND" || /dns|getaddrinfo|resolve/i.test(why)) {
+    why = "host name not found";
+    permanent = true;
+  }
+  return { error: new LayerslayerError("NETWORK", `cannot reach ${host}: ${why}`, { cause: e }), permanent };
 }

@@ -40,7 +40,8 @@ export function redactUrl(url: string): string {
 /** HTTP to one registry: scheme choice, auth challenge, tokens, retries, redirects without credential leaks. */
 export class Transport {
   readonly registry: string;
-  readonly baseUrl: string;
+  /** scheme://host: http for loopback hosts until a TLS-only server says otherwise (see ping). */
+  baseUrl: string;
   private readonly auth: Authenticator;
   private challenge: Challenge | undefined;
   private pinged: Promise<void> | undefined;
@@ -104,7 +105,17 @@ export class Transport {
   /** Learns the registry's challenge once, from `GET /v2/`. */
   private ping(): Promise<void> {
     this.pinged ??= (async () => {
-      const res = await this.send(`${this.baseUrl}/v2/`, { headers: { "User-Agent": USER_AGENT } }, undefined);
+      let res = await this.send(`${this.baseUrl}/v2/`, { headers: { "User-Agent": USER_AGENT } }, undefined);
+      if (res.status === 400 && this.baseUrl.startsWith("http:") && !this.opts.plainHttp) {
+        // A loopback registry that speaks only TLS answers plain HTTP with 400 ("Client sent an
+        // HTTP request to an HTTPS server"): use HTTPS, as docker does for localhost.
+        const text = (await res.text()).slice(0, 200);
+        if (/HTTPS/i.test(text)) {
+          this.baseUrl = this.baseUrl.replace(/^http:/, "https:");
+          this.opts.log?.(`${this.registry} speaks HTTPS only; switching`);
+          res = await this.send(`${this.baseUrl}/v2/`, { headers: { "User-Agent": USER_AGENT } }, undefined);
+        }
+      }
       await discard(res);
       if (res.status === 401) this.challenge = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
       else if (res.status === 404) {
@@ -139,8 +150,8 @@ export class Transport {
         }
       } catch (e) {
         if (e instanceof LayerslayerError || signal?.aborted) throw e;
-        const err = networkError(e, current, this.opts.headersTimeoutMs);
-        if (attempt >= this.opts.retries) throw err;
+        const { error: err, permanent } = networkError(e, current, this.opts.headersTimeoutMs);
+        if (permanent || attempt >= this.opts.retries) throw err;
         const delay = retryDelay(attempt, this.opts.retryBaseMs, null);
         this.opts.log?.(`${err.message}; retrying in ${delay} ms`);
         await sleep(delay, signal);

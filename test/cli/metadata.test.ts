@@ -189,3 +189,23 @@ describe("docker config credentials", () => {
     expect(none.code).toBe(3);
   });
 });
+
+describe("a loopback registry that speaks only TLS", () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry({ tls: true });
+    await pushImage(reg, "tls/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/tls", content: "tls" }]) }] });
+  });
+  afterAll(() => reg.stop());
+
+  test("is reached over HTTPS; its self-signed certificate needs --insecure or a trusted CA", async () => {
+    const refused = await runCli(["tags", `${reg.host}/tls/app`]);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toMatch(/^layerslayer: cannot reach 127\.0\.0\.1:\d+: TLS error \(.*\); --insecure skips verification\n$/);
+    const insecure = await runCli(["tags", `${reg.host}/tls/app`, "--insecure"]);
+    expect(insecure.stdout).toBe("v1\n");
+    const trusted = await runCli(["cat", `${reg.host}/tls/app:v1`, "/etc/tls"], { env: { NODE_EXTRA_CA_CERTS: reg.certPath! } });
+    expect(trusted.stderr).toMatch(/^\/etc\/tls: 3 from layer 0/);
+    expect(trusted.stdout).toBe("tls");
+  });
+});

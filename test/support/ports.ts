@@ -10,7 +10,7 @@ export async function waitFor(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, { tls: { rejectUnauthorized: false } } as RequestInit);
       await res.body?.cancel();
       return;
     } catch (e) {

@@ -16,6 +16,8 @@ export interface TestRegistry {
   token?: TokenServer;
   /** Where blob GETs are redirected to, when started with `redirect`. */
   redirect?: { url: string; requests: { path: string; authorization: string | null; range: string | null }[] };
+  /** The self-signed certificate of a TLS registry. */
+  certPath?: string;
   /** A header that lets the test harness push (admin credentials). */
   pushAuth(repo: string): Promise<Record<string, string>>;
   stop(): Promise<void>;
@@ -27,6 +29,8 @@ export interface StartOptions {
   redirect?: boolean;
   /** Anonymous pull on these repository prefixes (token registry). */
   anonymousPull?: string[];
+  /** Serve HTTPS only, with a self-signed certificate for 127.0.0.1 (its PEM path is `certPath`). */
+  tls?: boolean;
 }
 
 export const ADMIN = { username: "admin", password: "admin-secret" };
@@ -67,6 +71,17 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
     "http:",
     `  addr: 127.0.0.1:${port}`,
   ];
+  let certPath: string | undefined;
+  if (opts.tls) {
+    certPath = join(dir, "tls-cert.pem");
+    const keyPath = join(dir, "tls-key.pem");
+    const gen = Bun.spawnSync(
+      ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+      { stderr: "pipe" },
+    );
+    if (gen.exitCode !== 0) throw new Error(`openssl failed: ${gen.stderr.toString()}`);
+    lines.push("  tls:", `    certificate: ${certPath}`, `    key: ${keyPath}`);
+  }
   if (auth === "token") {
     token = startTokenServer({ service: "layerslayer-test", issuer: "layerslayer-test-issuer", users, anonymousPull: opts.anonymousPull });
     lines.push("auth:", "  token:", `    realm: ${token.realm}`, "    service: layerslayer-test", "    issuer: layerslayer-test-issuer", `    rootcertbundle: ${token.certPath}`);
@@ -111,7 +126,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
   const configPath = join(dir, "config.yml");
   writeFileSync(configPath, lines.join("\n") + "\n");
   const proc = Bun.spawn([registryBinary(), "serve", configPath], { stdout: "ignore", stderr: "pipe" });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? "https" : "http"}://127.0.0.1:${port}`;
   try {
     await waitFor(`${url}/v2/`);
   } catch (e) {
@@ -137,6 +152,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
     users,
     ...(token ? { token } : {}),
     ...(redirect ? { redirect } : {}),
+    ...(certPath ? { certPath } : {}),
     pushAuth,
     async stop() {
       proc.kill();
