@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
@@ -86,6 +87,7 @@ describe("layers on a real registry, every format and codec", () => {
     for (const format of ["ustar", "gnu", "pax"] as const) {
       const root = makeTree(tree(format));
       const tar = gnuTar(root, format);
+      rmSync(root, { recursive: true, force: true });
       await add(`${format}.gz`, tar, compress(tar, "gzip"), "application/vnd.oci.image.layer.v1.tar+gzip");
       if (format === "pax") {
         await add("pax.zst", tar, compress(tar, "zstd"), "application/vnd.oci.image.layer.v1.tar+zstd");
