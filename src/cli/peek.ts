@@ -6,6 +6,7 @@ import { alignHistory } from "../registry/config.ts";
 import { escapeName, humanSize, parseSize } from "../output/format.ts";
 import { entryJson } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
+import { writeInOrder } from "../output/ordered.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import type { Descriptor } from "../registry/manifest.ts";
 import type { Entry, LayerStats } from "../types.ts";
@@ -35,21 +36,20 @@ export function statsLine(s: LayerStats): string {
 }
 
 /**
- * Peeks one layer and prints it as it is decoded: a heading, ls -l lines (or NDJSON), a stats
- * line. Returns the stats and the error that cut the layer short, if any (already reported).
+ * Peeks one layer and hands its text to `write` as it is decoded: a heading, ls -l lines (or
+ * NDJSON), a stats line. Returns the stats and the error that cut the layer short, if any.
  */
-export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined): Promise<{ stats: LayerStats; error?: LayerslayerError }> {
+export async function peekLayerText(ctx: Context, ref: ImageRef, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => void): Promise<LayerResult> {
   const desc = layers[i]!;
-  const out = (s: string) => process.stdout.write(s);
   if (!ctx.json) {
-    out(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
+    write(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
   }
   const widths = streamWidths();
   let buffer = "";
   const print = (e: Entry) => {
     buffer += ctx.json ? `${JSON.stringify(entryJson(e))}\n` : `${lsLine(e, { widths })}\n`;
     if (buffer.length > 16384) {
-      out(buffer);
+      write(buffer);
       buffer = "";
     }
   };
@@ -61,26 +61,46 @@ export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly D
     result = { stats: { ...hit.stats, bytesDownloaded: 0 } };
   } else {
     const entries: Entry[] = [];
-    const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        result = next.value;
-        break;
+    let gen;
+    try {
+      gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
+      for (;;) {
+        const next = await gen.next();
+        if (next.done) {
+          result = next.value;
+          break;
+        }
+        if (next.value.kind !== "entry") continue;
+        if (ctx.useCache) entries.push(next.value.entry);
+        print(next.value.entry);
       }
-      if (next.value.kind !== "entry") continue;
-      if (ctx.useCache) entries.push(next.value.entry);
-      print(next.value.entry);
+    } catch (e) {
+      // A layer that cannot be read at all (foreign, refused) is reported like one cut short.
+      if (!(e instanceof LayerslayerError)) throw e;
+      result = { stats: { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: 0, complete: false }, error: e };
     }
     if (ctx.useCache && result.stats.complete && !result.error) ctx.cache.putListing(result.stats, entries);
   }
-  out(buffer);
+  write(buffer);
   const { stats, error } = result;
-  if (ctx.json) out(`${JSON.stringify({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } })}\n`);
-  else out(`${statsLine(stats)}${hit ? " (from the cache)" : ""}\n`);
-  if (error) process.stderr.write(`layerslayer: layer ${i}: ${error.message}\n`);
+  if (ctx.json) write(`${JSON.stringify({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } })}\n`);
+  else write(`${statsLine(stats)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }
+
+function reportError(i: number, error: LayerslayerError | undefined): void {
+  if (error) process.stderr.write(`layerslayer: layer ${i}: ${error.message}\n`);
+}
+
+/** One layer, printed on stdout as it is decoded (the interactive session uses it). */
+export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined): Promise<LayerResult> {
+  const result = await peekLayerText(ctx, ref, layers, i, budget, step, (t) => process.stdout.write(t));
+  reportError(i, result.error);
+  return result;
+}
+
+/** Layers downloaded at once by `peek` of several layers (output stays in layer order). */
+const PEEK_CONCURRENCY = 3;
 
 export default defineCommand({
   meta: { name: "peek", description: "List the files in an image's layers, downloading only a budget of compressed bytes" },
@@ -98,10 +118,15 @@ export default defineCommand({
     const picked = selectLayers(args.layer, layers);
     const { stepOfLayer } = alignHistory(img.config, layers.length);
     let failure: LayerslayerError | undefined;
-    for (const i of picked) {
-      const { error } = await printLayer(ctx, ref, layers, i, budget, stepOfLayer[i]?.createdBy);
-      failure ??= error;
-    }
+    await writeInOrder(
+      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, ref, layers, i, budget, stepOfLayer[i]?.createdBy, emit)),
+      PEEK_CONCURRENCY,
+      (text) => process.stdout.write(text),
+      (result, n) => {
+        reportError(picked[n]!, result.error);
+        failure ??= result.error;
+      },
+    );
     if (failure) process.exitCode = failure.exitCode;
   },
 });
