@@ -31,11 +31,27 @@ export interface ReadBlobOptions {
   verify?: boolean;
   /** Attempts to resume after a broken transfer before giving up. */
   resumeAttempts?: number;
+  /** A transfer that sends nothing for this long counts as broken (and is resumed). */
+  idleTimeoutMs?: number;
   onProgress?: (downloaded: number, total: number | undefined) => void;
 }
 
 const DEFAULT_FIRST = 256 * 1024;
 const DEFAULT_MAX = 8 * 1024 * 1024;
+const DEFAULT_IDLE_MS = 60_000;
+
+/** One read of a body, failing when nothing arrives in time (a hung transfer). */
+async function readWithin<R>(read: () => Promise<R>, ms: number): Promise<R> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no data for ${Math.round(ms / 1000)} s`)), ms);
+  });
+  try {
+    return await Promise.race([read(), idle]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function parseContentRange(v: string | null): { start: number; end: number; total?: number } | undefined {
   const m = v ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim()) : null;
@@ -81,7 +97,10 @@ export class BlobReader {
     const hasher = this.opts.verify && this.pos === 0 ? new DigestHasher(digestAlgorithm(this.src.digest)) : undefined;
     let chunk = this.opts.firstChunk ?? DEFAULT_FIRST;
     const maxChunk = this.opts.maxChunk ?? DEFAULT_MAX;
+    // Broken transfers are resumed; the allowance grows with the bytes that did arrive (a long,
+    // flaky download may resume often), so one that trickles a byte and hangs again still ends.
     let failures = 0;
+    const resumeLimit = () => maxFailures + Math.floor(this.pos / (1 << 20));
     const maxFailures = this.opts.resumeAttempts ?? 5;
     while (!this.reachedEnd) {
       const allowed = this.allowance();
@@ -137,11 +156,11 @@ export class BlobReader {
         for (;;) {
           let r: Awaited<ReturnType<typeof reader.read>>;
           try {
-            r = await reader.read();
+            r = await readWithin(() => reader.read(), this.opts.idleTimeoutMs ?? DEFAULT_IDLE_MS);
           } catch (e) {
             if (this.opts.signal?.aborted) throw e;
             failures++;
-            if (failures > maxFailures) {
+            if (failures > resumeLimit()) {
               throw new LayerslayerError("NETWORK", `${this.what()}: the transfer broke off at byte ${this.pos} and could not be resumed`, { cause: e });
             }
             break; // resume with a new ranged request from this.pos
@@ -154,7 +173,7 @@ export class BlobReader {
               }
             } else {
               failures++;
-              if (failures > maxFailures) throw new LayerslayerError("NETWORK", `${this.what()}: the registry kept closing the transfer early at byte ${this.pos}`);
+              if (failures > resumeLimit()) throw new LayerslayerError("NETWORK", `${this.what()}: the registry kept closing the transfer early at byte ${this.pos}`);
             }
             break;
           }
@@ -176,7 +195,6 @@ export class BlobReader {
           if (data.byteLength > 0) {
             this.pos += data.byteLength;
             this.bytesDownloaded += data.byteLength;
-            failures = 0;
             hasher?.update(data);
             this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
             yield data;

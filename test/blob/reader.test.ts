@@ -145,3 +145,40 @@ describe("blob reads through a CDN redirect", () => {
     expect(reqs.every((q) => q.authorization === null)).toBe(true);
   });
 });
+
+describe("a transfer that hangs", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  const blob = randomBytes(300_000, 5);
+  let digest: string;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    digest = await pushBlob(reg, "hang/test", blob);
+    proxy = startFaultProxy(reg.url);
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+
+  test("is resumed from the byte reached once it has sent nothing for the idle timeout", async () => {
+    let stalls = 0;
+    proxy.rule = (req) => (req.url.includes("/blobs/") && stalls++ === 0 ? { kind: "stall", afterBytes: 50_000 } : undefined);
+    const r = new BlobReader({ client: new RegistryClient({ retries: 1, retryBaseMs: 5 }), ref: parseReference(`${proxy.host}/hang/test`), digest }, { verify: true, idleTimeoutMs: 300 });
+    const started = Date.now();
+    expect(await readAll(r)).toEqual(blob);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const ranges = proxy.requests.filter((q) => q.path.includes("/blobs/")).map((q) => q.range);
+    expect(ranges[0]).toBe("bytes=0-");
+    expect(ranges.length).toBe(2);
+    expect(Number(/^bytes=(\d+)-$/.exec(ranges[1] ?? "")?.[1])).toBeGreaterThan(0);
+  });
+
+  test("that keeps hanging ends in a NETWORK error", async () => {
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "stall", afterBytes: 1 } : undefined); // a byte, then nothing
+    const r = new BlobReader({ client: new RegistryClient({ retries: 1, retryBaseMs: 5 }), ref: parseReference(`${proxy.host}/hang/test`), digest }, { idleTimeoutMs: 100, resumeAttempts: 2 });
+    const err = (await readAll(r).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("NETWORK");
+    expect(err.message).toContain("could not be resumed");
+  });
+});
