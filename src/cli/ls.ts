@@ -79,7 +79,7 @@ export default defineCommand({
       writeOut([...renderTree(root), "", treeSummary(root)].join("\n"));
       return;
     }
-    const name = (n: MergedNode) => (!isDir ? n.path : args.recursive ? relative(n.path, dir) : baseName(n.path));
+    const name = (n: MergedNode) => (!isDir ? `/${n.path}` : args.recursive ? relative(n.path, dir) : baseName(n.path));
     let lines: string[];
     if (args.history && isDir && !args.recursive) lines = lsLines(historyRows(tree, dir), opts);
     else if (args.long) lines = lsLines(nodes.map((n) => ({ entry: n.entry, name: name(n), layer: n.layer })), opts);
