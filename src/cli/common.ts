@@ -17,9 +17,9 @@ export const globalArgs = {
   json: { type: "boolean", description: "Print JSON (NDJSON for streams) and nothing else on stdout" },
   username: { type: "string", alias: "u", description: "Registry user name (or LAYERSLAYER_USERNAME)" },
   "password-stdin": { type: "boolean", description: "Read the password from standard input (or LAYERSLAYER_PASSWORD)" },
-  "plain-http": { type: "boolean", description: "Use HTTP instead of HTTPS (automatic for localhost and 127.0.0.0/8)" },
+  "plain-http": { type: "boolean", description: "Use HTTP instead of HTTPS (automatic for localhost, 127.0.0.0/8 and ::1 unless they speak only TLS)" },
   insecure: { type: "boolean", description: "Skip TLS certificate verification" },
-  cache: { type: "boolean", default: true, negativeDescription: "Do not read or write the local listing cache" },
+  cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
   quiet: { type: "boolean", alias: "q", description: "Print no progress or notices on stderr" },
   verbose: { type: "boolean", description: "Log HTTP requests (never credentials) and error details on stderr" },
 } as const;

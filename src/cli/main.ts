@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { defineCommand, runCommand, showUsage, type ArgDef, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, renderUsage, runCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
 import { EXIT_CODES, LayerslayerError } from "../errors.ts";
 import { version } from "../version.ts";
 
@@ -73,6 +73,13 @@ async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<stri
   return out;
 }
 
+/** Usage text on stdout; colours only on a terminal. */
+async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<void> {
+  const text = await renderUsage(cmd, parent);
+  const plain = !process.stdout.isTTY || process.env.NO_COLOR !== undefined;
+  process.stdout.write(`${plain ? text.replace(/\x1b\[[0-9;]*m/g, "") : text}\n`);
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h") {
@@ -84,22 +91,22 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   let loader = commands[name];
-  let rest2 = rest;
+  let cmdArgs = rest;
   if (!loader && !name.startsWith("-") && process.stdin.isTTY && process.stdout.isTTY) {
     // `layerslayer IMAGE` on a terminal: the guided session.
     loader = commands.interactive!;
-    rest2 = argv;
+    cmdArgs = argv;
   }
   if (!loader) {
     const hint = /[/:.]/.test(name) ? `; to explore an image on a terminal: layerslayer interactive ${name}` : "";
     throw new LayerslayerError("USAGE", `unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}${hint}`);
   }
   const cmd = await loader();
-  if (rest2.includes("--help") || rest2.includes("-h")) {
+  if (cmdArgs.includes("--help") || cmdArgs.includes("-h")) {
     await showUsage(cmd, main);
     return 0;
   }
-  const args = await checkFlags(cmd, rest2);
+  const args = await checkFlags(cmd, cmdArgs);
   await runCommand(cmd, { rawArgs: args });
   // A command that finished its output but met a failure on the way sets process.exitCode.
   return Number(process.exitCode ?? 0);
