@@ -2,7 +2,7 @@ import { openCache, type CacheStore } from "../cache/store.ts";
 import { LayerslayerError } from "../errors.ts";
 import { parseReference, type ImageRef } from "../ref/reference.ts";
 import type { Credentials } from "../registry/auth.ts";
-import { RegistryClient } from "../registry/client.ts";
+import { RegistryClient, type ResolvedImage } from "../registry/client.ts";
 import { dockerConfigCredentials } from "../registry/docker-config.ts";
 import { parsePlatform, type Platform } from "../registry/manifest.ts";
 
@@ -113,4 +113,10 @@ export async function setup(args: GlobalArgs & { image?: string }, opts: { allow
     },
   };
   return { ref, ctx };
+}
+
+/** setup() and the image the reference resolves to (the platform chosen from an index). */
+export async function setupImage(args: GlobalArgs & { image?: string }): Promise<{ ref: ImageRef; ctx: Context; img: ResolvedImage }> {
+  const { ref, ctx } = await setup(args);
+  return { ref, ctx, img: await ctx.client.resolveImage(ref, ctx.platform) };
 }

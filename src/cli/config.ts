@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { imageArg, globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "config", description: "Print the image config blob byte for byte" },
@@ -8,8 +8,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
-    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     if (ctx.json) printJson({ digest: img.manifest.image.config.digest, mediaType: img.manifest.image.config.mediaType, config: img.config });
     else process.stdout.write(img.configBytes);
   },

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { alignHistory } from "../registry/config.ts";
 import { escapeName } from "../output/format.ts";
-import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "history", description: "List the build steps of an image and the layer each one produced" },
@@ -10,8 +10,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
-    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const layers = img.manifest.image.layers;
     const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
     if (ctx.json) {

@@ -4,7 +4,7 @@ import { alignHistory } from "../registry/config.ts";
 import { formatPlatform } from "../registry/manifest.ts";
 import type { ResolvedImage } from "../registry/client.ts";
 import { escapeName, formatTable, humanSize } from "../output/format.ts";
-import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 export function imagePlatform(img: ResolvedImage): string {
   if (img.platform) return formatPlatform(img.platform);
@@ -89,8 +89,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
-    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const d = describeImage(img);
     if (ctx.json) printJson(d);
     else writeOut(renderText(d));

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
-import { imageArg, globalArgs, printJson, setup, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "manifest", description: "Print the resolved image manifest byte for byte (--index: the index itself)" },
@@ -10,8 +10,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
-    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const chosen = args.index ? img.index : img.manifest;
     if (!chosen) throw new LayerslayerError("USAGE", `${args.image} names a single image, not an index`);
     if (ctx.json) {
