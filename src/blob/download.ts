@@ -80,11 +80,6 @@ export function blobFileName(desc: Pick<Descriptor, "digest" | "mediaType">): st
   return `${m[1]}_${m[2]}${extensionFor(desc.mediaType)}`;
 }
 
-/** Foreign (non-distributable) layers live outside the registry, at URLs we do not fetch. */
-export function isForeignLayer(desc: Pick<Descriptor, "mediaType" | "urls">): boolean {
-  return !!desc.urls?.length && /nondistributable|foreign/.test(desc.mediaType);
-}
-
 /** The temp file a download of `path` writes to (and resumes from): `.<name>.partial` beside it. */
 export function partialPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.partial`);

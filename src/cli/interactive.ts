@@ -1,13 +1,13 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
-import { blobFileName, downloadBlob, isForeignLayer } from "../blob/download.ts";
+import { blobFileName, downloadBlob } from "../blob/download.ts";
 import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { formatReference } from "../ref/reference.ts";
 import { alignHistory } from "../registry/config.ts";
-import { formatPlatform, hostPlatform, imageEntries, parseManifest, type Platform } from "../registry/manifest.ts";
+import { formatPlatform, hostPlatform, imageEntries, isForeignLayer, parseManifest, type Platform } from "../registry/manifest.ts";
 import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
 import { DEFAULT_BUDGET, printLayer } from "./peek.ts";
 import { defaultDirectory } from "./save.ts";

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
-import { blobFileName, downloadBlob, isForeignLayer, partialPathFor, type DownloadStatus } from "../blob/download.ts";
+import { blobFileName, downloadBlob, partialPathFor, type DownloadStatus } from "../blob/download.ts";
 import { LayerslayerError } from "../errors.ts";
+import { isForeignLayer } from "../registry/manifest.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";

@@ -3,7 +3,8 @@ import { decodeLayer } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import type { RegistryClient } from "../registry/client.ts";
-import type { Descriptor } from "../registry/manifest.ts";
+import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
+import { escapeName } from "../output/format.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
 
@@ -65,9 +66,9 @@ export async function* streamLayer(
   index: number,
   opts: LayerStreamOptions = {},
 ): AsyncGenerator<TarEvent, LayerResult> {
-  if (layer.urls?.length && /nondistributable|foreign/.test(layer.mediaType)) {
+  if (isForeignLayer(layer)) {
     // Foreign layers live outside the registry; we do not fetch arbitrary URLs.
-    throw new LayerslayerError("UNSUPPORTED", `layer ${index} is a foreign layer hosted at ${layer.urls[0]}, not in the registry`);
+    throw new LayerslayerError("UNSUPPORTED", `layer ${index} is a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
   }
   const blob = new BlobReader(
     { client, ref, digest: layer.digest, size: layer.size },

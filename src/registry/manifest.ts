@@ -103,6 +103,11 @@ export function isAttestation(d: Descriptor): boolean {
   );
 }
 
+/** A layer stored outside the registry (Windows base layers): `urls` and a non-distributable type. */
+export function isForeignLayer(desc: Pick<Descriptor, "mediaType" | "urls">): boolean {
+  return !!desc.urls?.length && /nondistributable|foreign/.test(desc.mediaType);
+}
+
 /** The image entries of an index: attestations and non-image artifacts left out. */
 export function imageEntries(index: IndexManifest): Descriptor[] {
   return index.manifests.filter((d) => !isAttestation(d) && (isImageManifestType(d.mediaType) || isIndexType(d.mediaType) || !d.mediaType));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { blobFileName, downloadBlob, extensionFor, isForeignLayer, partialPathFor, type DownloadProgress } from "../../src/blob/download.ts";
+import { blobFileName, downloadBlob, extensionFor, partialPathFor, type DownloadProgress } from "../../src/blob/download.ts";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
@@ -41,13 +41,6 @@ describe("file names for blobs", () => {
       })();
       expect(err).toBeInstanceOf(LayerslayerError);
     }
-  });
-
-  test("foreign layers need both urls and a non-distributable type", () => {
-    expect(isForeignLayer({ mediaType: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", urls: ["https://x/y"] })).toBe(true);
-    expect(isForeignLayer({ mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", urls: ["https://x/y"] })).toBe(true);
-    expect(isForeignLayer({ mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" })).toBe(false);
-    expect(isForeignLayer({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", urls: ["https://x/y"] })).toBe(false);
   });
 
   test("the temp file sits beside the target, hidden", () => {

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { parseChallenges, pickChallenge } from "../../src/registry/challenge.ts";
 import { nextLink } from "../../src/registry/client.ts";
-import { choosePlatform, parsePlatform } from "../../src/registry/manifest.ts";
+import { choosePlatform, isForeignLayer, parsePlatform } from "../../src/registry/manifest.ts";
 import { retryDelay } from "../../src/registry/retry.ts";
 
 test("bearer challenge with quoted commas in scope", () => {
@@ -52,4 +52,11 @@ test("platform parsing and variant defaults", () => {
   expect(choosePlatform(index, { os: "linux", architecture: "arm", variant: "v6" }, "x").digest).toBe("sha256:a");
   expect(choosePlatform(index, { os: "linux", architecture: "arm64", variant: "v8" }, "x").digest).toBe("sha256:c");
   expect(() => choosePlatform(index, { os: "windows", architecture: "amd64" }, "x")).toThrow(/available: linux\/arm\/v6, linux\/arm\/v7, linux\/arm64$/);
+});
+
+test("foreign layers need both urls and a non-distributable type", () => {
+  expect(isForeignLayer({ mediaType: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", urls: ["https://x/y"] })).toBe(true);
+  expect(isForeignLayer({ mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", urls: ["https://x/y"] })).toBe(true);
+  expect(isForeignLayer({ mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" })).toBe(false);
+  expect(isForeignLayer({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", urls: ["https://x/y"] })).toBe(false);
 });
