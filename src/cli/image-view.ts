@@ -1,6 +1,6 @@
-import { loadListings, type LayerListing } from "../image/load.ts";
+import { loadListings, mergeListings, type LayerListing } from "../image/load.ts";
 import { LayerslayerError } from "../errors.ts";
-import { MergedTree } from "../image/merge.ts";
+import type { MergedTree } from "../image/merge.ts";
 import { selectLayers } from "../image/select.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import type { ResolvedImage } from "../registry/client.ts";
@@ -34,8 +34,7 @@ export async function openImageView(ctx: Context, ref: ImageRef, opts: { layer?:
     },
   });
   if (tty) process.stderr.write("\r\x1b[2K");
-  const tree = new MergedTree();
-  for (const l of listings) tree.addLayer(l.entries, l.index);
+  const tree = mergeListings(listings);
   const downloaded = listings.reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const cached = listings.filter((l) => l.cached).length;
   if (ctx.verbose) ctx.note(`${listings.length} layer listings: ${cached} from the cache, ${humanSize(downloaded)} downloaded`);

@@ -61,9 +61,8 @@ export async function peekLayerText(ctx: Context, ref: ImageRef, layers: readonl
     result = { stats: { ...hit.stats, bytesDownloaded: 0 } };
   } else {
     const entries: Entry[] = [];
-    let gen;
     try {
-      gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
+      const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
       for (;;) {
         const next = await gen.next();
         if (next.done) {

@@ -46,13 +46,13 @@ export async function extractFile(client: RegistryClient, ref: ImageRef, img: Re
   let hops = 0;
   let total = 0;
 
-  /** Streams layer `index` until `want` content ends (or the end, collecting the listing). */
-  const pass = async (index: number, probe: LayerProbe | undefined, want: (e: Entry) => boolean): Promise<{ got?: Entry; downloaded: number; size: number }> => {
+  /** Streams layer `index` until the content of the first entry `want` takes ends (or to the end, collecting the listing). */
+  const pass = async (index: number, want: (e: Entry) => boolean): Promise<{ got?: Entry; downloaded: number; size: number }> => {
     const desc = layers[index]!;
     const entries: Entry[] = [];
     let got: Entry | undefined;
     const gen = streamLayer(client, ref, desc, index, {
-      wantContent: (e) => (probe ? probe.observe(e) : want(e)),
+      wantContent: want,
       ...(opts.signal ? { signal: opts.signal } : {}),
       firstChunk: 64 * 1024,
       stopAfterContent: true,
@@ -83,6 +83,7 @@ export async function extractFile(client: RegistryClient, ref: ImageRef, img: Re
     return { ...(got ? { got } : {}), downloaded, size: stats?.layerSize ?? desc.size };
   };
 
+  const fail = (code: "NOT_FOUND" | "USAGE", why: string) => new LayerslayerError(code, `${show(start)}${start === path ? "" : ` (${show(path)})`}: ${why}`);
   for (;;) {
     let redirected = false;
     for (let index = layers.length - 1; index >= 0; index--) {
@@ -92,10 +93,9 @@ export async function extractFile(client: RegistryClient, ref: ImageRef, img: Re
       if (known) outcome = probeListing(path, known);
       else {
         const probe = new LayerProbe(path);
-        streamed = await pass(index, probe, () => false);
+        streamed = await pass(index, (e) => probe.observe(e));
         outcome = streamed.got ? { kind: "file", entry: streamed.got } : probe.outcome();
       }
-      const fail = (code: "NOT_FOUND" | "USAGE", why: string) => new LayerslayerError(code, `${show(start)}${start === path ? "" : ` (${show(path)})`}: ${why}`);
       switch (outcome.kind) {
         case "none":
           continue;
@@ -114,7 +114,7 @@ export async function extractFile(client: RegistryClient, ref: ImageRef, img: Re
           }
           const wanted = target?.path ?? name;
           if (target && target.type !== "file" && target.type !== "contiguous") throw fail("USAGE", `is a hard link to ${show(wanted)}, which is not a regular file`);
-          const res = await pass(index, undefined, (e) => e.path === wanted && (e.type === "file" || e.type === "contiguous"));
+          const res = await pass(index, (e) => e.path === wanted && (e.type === "file" || e.type === "contiguous"));
           if (!res.got) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
           return { path, layer: index, entry: res.got, size: res.got.size, bytesDownloaded: res.downloaded, totalDownloaded: total, layerSize: res.size };
         }
@@ -135,8 +135,6 @@ export async function extractFile(client: RegistryClient, ref: ImageRef, img: Re
       }
       if (redirected) break;
     }
-    if (!redirected) {
-      throw new LayerslayerError("NOT_FOUND", `${show(start)}${start === path ? "" : ` (${show(path)})`}: no such file in the image`);
-    }
+    if (!redirected) throw fail("NOT_FOUND", "no such file in the image");
   }
 }

@@ -69,11 +69,16 @@ export async function loadListings(client: RegistryClient, ref: ImageRef, img: R
   return out;
 }
 
+/** The merged filesystem of the given listings, bottom to top. */
+export function mergeListings(listings: readonly LayerListing[]): MergedTree {
+  const tree = new MergedTree();
+  for (const l of listings) tree.addLayer(l.entries, l.index);
+  return tree;
+}
+
 /** The merged filesystem of the whole image (every layer, bottom to top). */
 export async function loadMergedTree(client: RegistryClient, ref: ImageRef, img: ResolvedImage, opts: LoadOptions = {}): Promise<{ tree: MergedTree; listings: LayerListing[] }> {
   const indexes = img.manifest.image.layers.map((_, i) => i);
   const listings = await loadListings(client, ref, img, indexes, opts);
-  const tree = new MergedTree();
-  for (const l of listings) tree.addLayer(l.entries, l.index);
-  return { tree, listings };
+  return { tree: mergeListings(listings), listings };
 }
