@@ -3,9 +3,10 @@
  *   bun scripts/build.ts            → dist/layerslayer (this machine)
  *   bun scripts/build.ts --all      → dist/layerslayer-<os>-<arch>[-musl][.exe] for every release target
  *   bun scripts/build.ts --target bun-linux-arm64 [--target …] [--outdir DIR]
+ * Every run also writes DIR/SHA256SUMS for the binaries it built (`sha256sum -c SHA256SUMS` checks them).
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 
 export const TARGETS = [
   "bun-linux-x64",
@@ -36,6 +37,13 @@ async function build(target: string | undefined): Promise<string> {
   return out;
 }
 
+/** The `sha256sum` line of one file (two spaces: text mode, as sha256sum writes it). */
+async function checksumLine(path: string): Promise<string> {
+  const hasher = new Bun.CryptoHasher("sha256");
+  for await (const chunk of Bun.file(path).stream()) hasher.update(chunk);
+  return `${hasher.digest("hex")}  ${basename(path)}\n`;
+}
+
 if (import.meta.main) {
   const argv = process.argv.slice(2);
   const targets: (string | undefined)[] = [];
@@ -50,8 +58,12 @@ if (import.meta.main) {
   }
   if (targets.length === 0) targets.push(undefined);
   mkdirSync(dist, { recursive: true });
+  const sums: string[] = [];
   for (const t of targets) {
     const out = await build(t);
+    sums.push(await checksumLine(out));
     console.log(`built ${out}`);
   }
+  writeFileSync(join(dist, "SHA256SUMS"), sums.join(""));
+  console.log(`wrote ${join(dist, "SHA256SUMS")}`);
 }

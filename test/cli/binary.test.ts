@@ -37,6 +37,22 @@ describe("the compiled binary behaves exactly like the source", () => {
     ["history"],
   ];
 
+  test("the build writes SHA256SUMS that sha256sum -c accepts, and that catch a changed byte", async () => {
+    const sums = await Bun.file(join(out, "SHA256SUMS")).text();
+    expect(sums).toMatch(/^[0-9a-f]{64}  layerslayer\n$/);
+    expect(Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: out }).exitCode).toBe(0);
+    const tampered = mkdtempSync(join(tmpdir(), "ls-sums-"));
+    try {
+      const bytes = new Uint8Array(await Bun.file(bin).arrayBuffer());
+      bytes[bytes.length >> 1] ^= 1;
+      await Bun.write(join(tampered, "layerslayer"), bytes);
+      await Bun.write(join(tampered, "SHA256SUMS"), sums);
+      expect(Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: tampered, stdout: "pipe", stderr: "pipe" }).exitCode).not.toBe(0);
+    } finally {
+      rmSync(tampered, { recursive: true, force: true });
+    }
+  });
+
   test("same stdout, stderr and exit code for every command", async () => {
     for (const args of cases(reg.host)) {
       const [src, binr] = await Promise.all([runCli(args), runCli(args, { bin })]);
