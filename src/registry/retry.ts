@@ -35,7 +35,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Turns a fetch failure into a one-line NETWORK error naming the host and the cause; `permanent`
  * when trying again cannot help (a certificate the client does not trust, a name that does not resolve).
  */
-export function networkError(e: unknown, url: string, timeoutMs: number): { error: LayerslayerError; permanent: boolean } {
+export function networkError(e: unknown, url: string, timeoutMs: number, proxy?: string): { error: LayerslayerError; permanent: boolean } {
   let host = url;
   try {
     host = new URL(url).host;
@@ -54,5 +54,6 @@ export function networkError(e: unknown, url: string, timeoutMs: number): { erro
     why = "host name not found";
     permanent = true;
   }
-  return { error: new LayerslayerError("NETWORK", `cannot reach ${host}: ${why}`, { cause: e }), permanent };
+  const through = proxy ? ` through the proxy ${proxy}` : "";
+  return { error: new LayerslayerError("NETWORK", `cannot reach ${host}${through}: ${why}`, { cause: e }), permanent };
 }

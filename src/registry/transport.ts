@@ -3,6 +3,7 @@ import { LayerslayerError } from "../errors.ts";
 import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
+import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
 import { retryDelay, sleep, isRetryableStatus, networkError } from "./retry.ts";
 
 export interface TransportOptions {
@@ -17,6 +18,8 @@ export interface TransportOptions {
   maxRetryAfterMs?: number;
   /** Time allowed until response headers arrive. */
   headersTimeoutMs?: number;
+  /** Forward proxies (default: this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY); loopback hosts never use one. */
+  proxy?: ProxySettings;
   log?: (message: string) => void;
 }
 
@@ -58,6 +61,7 @@ export class Transport {
       retryBaseMs: options.retryBaseMs ?? 250,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
       headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
+      proxy: options.proxy ?? proxySettings(takeProxyEnvironment()),
       log: options.log,
     };
     this.auth = new Authenticator(registry, options.credentials, (url, init) => this.send(url, init, undefined));
@@ -150,7 +154,8 @@ export class Transport {
         }
       } catch (e) {
         if (e instanceof LayerslayerError || signal?.aborted) throw e;
-        const { error: err, permanent } = networkError(e, current, this.opts.headersTimeoutMs);
+        const proxy = proxyFor(new URL(current), this.opts.proxy);
+        const { error: err, permanent } = networkError(e, current, this.opts.headersTimeoutMs, proxy && describeProxy(proxy));
         if (permanent || attempt >= this.opts.retries) throw err;
         const delay = retryDelay(attempt, this.opts.retryBaseMs, null);
         this.opts.log?.(`${err.message}; retrying in ${delay} ms`);
@@ -172,14 +177,16 @@ export class Transport {
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new Error("timeout")), this.opts.headersTimeoutMs);
+    const proxy = proxyFor(new URL(url), this.opts.proxy);
     try {
       const res = await fetch(url, {
         ...init,
         redirect: "manual",
         signal: controller.signal,
+        ...(proxy ? { proxy } : {}),
         ...(this.opts.insecure ? { tls: { rejectUnauthorized: false } } : {}),
       } as RequestInit);
-      this.opts.log?.(`${init.method ?? "GET"} ${redactUrl(url)} → ${res.status}`);
+      this.opts.log?.(`${init.method ?? "GET"} ${redactUrl(url)} → ${res.status}${proxy ? ` (through ${describeProxy(proxy)})` : ""}`);
       return res;
     } finally {
       clearTimeout(timer);
