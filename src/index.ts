@@ -10,12 +10,15 @@ import type { MergedTree } from "./image/merge.ts";
 import { selectLayers } from "./image/select.ts";
 import { streamLayer, type LayerResult } from "./layer/stream.ts";
 import { parseReference, type ImageRef } from "./ref/reference.ts";
-import { RegistryClient, type ClientOptions, type ResolvedImage } from "./registry/client.ts";
+import { RegistryClient, type ClientOptions } from "./registry/client.ts";
 import type { Platform } from "./registry/manifest.ts";
+import { RegistrySource } from "./source/registry.ts";
+import { resolveImage, type ResolvedImage } from "./source/resolve.ts";
+import type { ImageSource } from "./source/source.ts";
 import type { Entry, LayerStats } from "./types.ts";
 
-export { LayerslayerError, parseReference, RegistryClient };
-export type { Entry, ExtractResult, ImageRef, LayerResult, LayerStats, MergedTree, Platform, ResolvedImage };
+export { LayerslayerError, parseReference, RegistryClient, RegistrySource, resolveImage };
+export type { Entry, ExtractResult, ImageRef, ImageSource, LayerResult, LayerStats, MergedTree, Platform, ResolvedImage };
 
 export interface ImageOptions extends ClientOptions {
   platform?: Platform;
@@ -26,11 +29,10 @@ export interface ImageOptions extends ClientOptions {
   cache?: ListingStore;
 }
 
-async function open(ref: string | ImageRef, opts: ImageOptions): Promise<{ ref: ImageRef; client: RegistryClient; image: ResolvedImage }> {
+async function open(ref: string | ImageRef, opts: ImageOptions): Promise<ResolvedImage> {
+  if (opts.image) return opts.image;
   const r = typeof ref === "string" ? parseReference(ref) : ref;
-  const client = opts.client ?? new RegistryClient(opts);
-  const image = opts.image ?? (await client.resolveImage(r, opts.platform));
-  return { ref: r, client, image };
+  return resolveImage(new RegistrySource(opts.client ?? new RegistryClient(opts), r), opts.platform);
 }
 
 /**
@@ -39,11 +41,11 @@ async function open(ref: string | ImageRef, opts: ImageOptions): Promise<{ ref: 
  * A layer cut short by corrupt data throws after yielding every entry found before it.
  */
 export async function* peekLayer(ref: string | ImageRef, layer: number | string, opts: ImageOptions & { budget?: number } = {}): AsyncGenerator<Entry, LayerStats> {
-  const { ref: r, client, image } = await open(ref, opts);
+  const image = await open(ref, opts);
   const layers = image.manifest.image.layers;
   const [index] = selectLayers(String(layer), layers);
   if (index === undefined) throw new LayerslayerError("USAGE", `no layer ${layer}`);
-  const gen = streamLayer(client, r, layers[index]!, index, opts.budget === undefined ? {} : { budget: opts.budget });
+  const gen = streamLayer(image.source, layers[index]!, index, opts.budget === undefined ? {} : { budget: opts.budget });
   for (;;) {
     const next = await gen.next();
     if (next.done) {
@@ -56,14 +58,14 @@ export async function* peekLayer(ref: string | ImageRef, layer: number | string,
 
 /** The merged filesystem of the image (complete listings of every layer, whiteouts applied). */
 export async function mergedTree(ref: string | ImageRef, opts: ImageOptions = {}): Promise<MergedTree> {
-  const { ref: r, client, image } = await open(ref, opts);
-  return (await loadMergedTree(client, r, image, opts.cache ? { cache: opts.cache } : {})).tree;
+  const image = await open(ref, opts);
+  return (await loadMergedTree(image, opts.cache ? { cache: opts.cache } : {})).tree;
 }
 
 /** One file of the merged image, as bytes (for big files use the CLI's streaming `cat`). */
 export async function readFile(ref: string | ImageRef, path: string, opts: ImageOptions = {}): Promise<{ bytes: Uint8Array; result: ExtractResult }> {
-  const { ref: r, client, image } = await open(ref, opts);
+  const image = await open(ref, opts);
   const parts: Uint8Array[] = [];
-  const result = await extractFile(client, r, image, path, (c) => void parts.push(c.slice()), opts.cache ? { cache: opts.cache } : {});
+  const result = await extractFile(image, path, (c) => void parts.push(c.slice()), opts.cache ? { cache: opts.cache } : {});
   return { bytes: new Uint8Array(Buffer.concat(parts)), result };
 }

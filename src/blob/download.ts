@@ -6,15 +6,13 @@
 import { lstat, mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isLayerslayerError, LayerslayerError } from "../errors.ts";
-import type { ImageRef } from "../ref/reference.ts";
-import type { RegistryClient } from "../registry/client.ts";
 import { DigestHasher, digestAlgorithm } from "../registry/digest.ts";
 import type { Descriptor } from "../registry/manifest.ts";
+import type { ImageSource } from "../source/source.ts";
 import { BlobReader } from "./reader.ts";
 
 export interface DownloadSource {
-  client: RegistryClient;
-  ref: ImageRef;
+  source: ImageSource;
   digest: string;
   /** The descriptor's size: the file must have exactly this many bytes. */
   size: number;
@@ -161,7 +159,7 @@ async function fetchInto(src: DownloadSource, partial: string, start: number, op
   try {
     if (written < src.size) {
       const reader = new BlobReader(
-        { client: src.client, ref: src.ref, digest: src.digest, size: src.size },
+        { source: src.source, digest: src.digest, size: src.size },
         { start, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.resumeAttempts !== undefined ? { resumeAttempts: opts.resumeAttempts } : {}) },
       );
       for await (const chunk of reader.chunks()) {

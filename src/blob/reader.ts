@@ -1,13 +1,9 @@
-import { discard } from "../registry/body.ts";
 import { LayerslayerError } from "../errors.ts";
-import type { ImageRef } from "../ref/reference.ts";
-import type { RegistryClient } from "../registry/client.ts";
 import { DigestHasher, digestAlgorithm } from "../registry/digest.ts";
-import { responseError } from "../registry/errors.ts";
+import type { ImageSource } from "../source/source.ts";
 
 export interface BlobSource {
-  client: RegistryClient;
-  ref: ImageRef;
+  source: ImageSource;
   digest: string;
   /** Size from the descriptor, when known. */
   size?: number;
@@ -53,12 +49,6 @@ async function readWithin<R>(read: () => Promise<R>, ms: number): Promise<R> {
   }
 }
 
-function parseContentRange(v: string | null): { start: number; end: number; total?: number } | undefined {
-  const m = v ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim()) : null;
-  if (!m) return undefined;
-  return { start: Number(m[1]), end: Number(m[2]), ...(m[3] !== "*" ? { total: Number(m[3]) } : {}) };
-}
-
 /**
  * Reads a blob in ranged requests, never downloading more than the budget. Works with servers that
  * ignore Range (200: read what is allowed, then abort), resumes broken transfers from the exact byte
@@ -85,7 +75,7 @@ export class BlobReader {
   }
 
   private what(): string {
-    return `${this.src.ref.registry}/${this.src.ref.repository}@${this.src.digest}`;
+    return `${this.src.source.name}@${this.src.digest}`;
   }
 
   /** Bytes still allowed by the budget (Infinity without one). */
@@ -114,44 +104,23 @@ export class BlobReader {
       }
       // Without a budget ask for everything left in one request; with one, in growing chunks.
       const want = this.opts.budget === undefined && !this.opts.ranged ? Infinity : Math.min(chunk, allowed);
-      const endInclusive = want === Infinity ? undefined : this.pos + want - 1;
+      const end = want === Infinity ? undefined : Math.min(this.pos + want, this.totalSize ?? Infinity);
       chunk = Math.min(chunk * 2, maxChunk);
-      const res = await this.src.client.blob(this.src.ref, this.src.digest, {
-        range: [this.pos, endInclusive === undefined ? undefined : Math.min(endInclusive, (this.totalSize ?? Infinity) - 1)],
-        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      });
-      if (res.status === 416) {
-        // Never read a 416 body as data: it only says the start is past the end.
-        await discard(res);
-        const cr = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
-        if (cr) this.totalSize = Number(cr[1]);
+      const part = await this.src.source.readBlob(this.src.digest, this.pos, end, this.opts.signal);
+      if (part.size !== undefined) this.totalSize = part.size;
+      if (!part.body) {
+        // Nothing at or past this.pos: the end, unless the blob is known to be longer.
         if (this.totalSize !== undefined && this.pos < this.totalSize) {
           throw new LayerslayerError("CORRUPT", `${this.what()}: the registry refused bytes ${this.pos}- of a ${this.totalSize}-byte blob`);
         }
         this.reachedEnd = true;
         break;
       }
-      if (res.status !== 200 && res.status !== 206) throw await responseError(res, this.what());
-      let skip = 0;
-      let stopAt: number; // absolute position (exclusive) up to which this response is read
-      if (res.status === 206) {
-        const cr = parseContentRange(res.headers.get("content-range"));
-        if (!cr || cr.start !== this.pos) {
-          await discard(res);
-          throw new LayerslayerError("CORRUPT", `${this.what()}: the registry answered a range request with the wrong range`);
-        }
-        if (cr.total !== undefined) this.totalSize = cr.total;
-        stopAt = cr.end + 1;
-      } else {
-        // The server ignored Range and sends the whole blob: skip what we already have, read
-        // on until the budget or the end, then abort.
-        const len = Number(res.headers.get("content-length") ?? NaN);
-        if (Number.isFinite(len)) this.totalSize = len;
-        skip = this.pos;
-        stopAt = Infinity;
-      }
-      if (!res.body) throw new LayerslayerError("NETWORK", `${this.what()}: empty response body`);
-      const reader = res.body.getReader();
+      // A source that ignores the range sends from an earlier byte: skip what we already have,
+      // read on until the budget or the end, then abort.
+      let skip = this.pos - part.start;
+      const stopAt = part.end ?? Infinity; // absolute position (exclusive) up to which this body is read
+      const reader = part.body.getReader();
       try {
         for (;;) {
           let r: Awaited<ReturnType<typeof reader.read>>;

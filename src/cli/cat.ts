@@ -4,6 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { escapeName, humanSize } from "../output/format.ts";
+import { resolveImage } from "../source/resolve.ts";
 import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
 
 /**
@@ -65,9 +66,9 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (ctx.json && !args.output) throw new LayerslayerError("USAGE", "cat --json needs -o FILE (the file's bytes go to stdout otherwise)");
-    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const img = await resolveImage(source, ctx.platform);
     const cache = ctx.useCache ? ctx.cache : undefined;
     const file = args.output ? new FileSink(args.output) : undefined;
     // Ctrl-C must not leave the temp file behind (nor anything under the final name).
@@ -78,7 +79,7 @@ export default defineCommand({
     process.once("SIGINT", onInterrupt);
     let result: ExtractResult;
     try {
-      result = await extractFile(ctx.client, ref, img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), cache ? { cache } : {});
+      result = await extractFile(img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), cache ? { cache } : {});
       file?.commit();
     } catch (e) {
       file?.abandon();

@@ -2,9 +2,12 @@ import { openCache, type CacheStore } from "../cache/store.ts";
 import { LayerslayerError } from "../errors.ts";
 import { parseReference, type ImageRef } from "../ref/reference.ts";
 import type { Credentials } from "../registry/auth.ts";
-import { RegistryClient, type ResolvedImage } from "../registry/client.ts";
+import { RegistryClient } from "../registry/client.ts";
 import { dockerConfigCredentials } from "../registry/docker-config.ts";
 import { parsePlatform, type Platform } from "../registry/manifest.ts";
+import { RegistrySource } from "../source/registry.ts";
+import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
+import type { ImageSource } from "../source/source.ts";
 
 /** The IMAGE argument of every image command. */
 export const imageArg = {
@@ -37,7 +40,6 @@ export interface GlobalArgs {
 }
 
 export interface Context {
-  client: RegistryClient;
   platform?: Platform;
   json: boolean;
   quiet: boolean;
@@ -78,8 +80,8 @@ export function printJson(value: unknown): void {
   writeOut(JSON.stringify(value, null, 2));
 }
 
-/** Parses the image argument and builds the client and options for it. */
-export async function setup(args: GlobalArgs & { image?: string }, opts: { allowBare?: boolean } = {}): Promise<{ ref: ImageRef; ctx: Context }> {
+/** Parses a registry reference (the image argument) and builds the registry client and options for it. */
+export async function setupRegistry(args: GlobalArgs & { image?: string }, opts: { allowBare?: boolean } = {}): Promise<{ ref: ImageRef; client: RegistryClient; ctx: Context }> {
   if (!args.image) throw new LayerslayerError("USAGE", "an image reference is required, e.g. alpine:3.20 or localhost:5000/app:v1");
   const ref = parseReference(args.image, opts);
   const verbose = !!args.verbose;
@@ -101,7 +103,6 @@ export async function setup(args: GlobalArgs & { image?: string }, opts: { allow
     ...(useCache ? { blobCache: cache } : {}),
   });
   const ctx: Context = {
-    client,
     ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
     json: !!args.json,
     quiet,
@@ -112,11 +113,17 @@ export async function setup(args: GlobalArgs & { image?: string }, opts: { allow
       if (!quiet) process.stderr.write(`${m}\n`);
     },
   };
-  return { ref, ctx };
+  return { ref, client, ctx };
+}
+
+/** Parses the image argument and opens the source of its bytes, with the options for it. */
+export async function setup(args: GlobalArgs & { image?: string }): Promise<{ source: ImageSource; ctx: Context }> {
+  const { ref, client, ctx } = await setupRegistry(args);
+  return { source: new RegistrySource(client, ref), ctx };
 }
 
 /** setup() and the image the reference resolves to (the platform chosen from an index). */
-export async function setupImage(args: GlobalArgs & { image?: string }): Promise<{ ref: ImageRef; ctx: Context; img: ResolvedImage }> {
-  const { ref, ctx } = await setup(args);
-  return { ref, ctx, img: await ctx.client.resolveImage(ref, ctx.platform) };
+export async function setupImage(args: GlobalArgs & { image?: string }): Promise<{ source: ImageSource; ctx: Context; img: ResolvedImage }> {
+  const { source, ctx } = await setup(args);
+  return { source, ctx, img: await resolveImage(source, ctx.platform) };
 }

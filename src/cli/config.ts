@@ -8,7 +8,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
+    const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     if (ctx.json) printJson({ digest: img.manifest.image.config.digest, mediaType: img.manifest.image.config.mediaType, config: img.config });
     else process.stdout.write(img.configBytes);
   },

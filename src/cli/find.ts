@@ -27,13 +27,13 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const types = args.type === undefined ? undefined : TYPE_LETTERS[args.type];
     if (args.type !== undefined && !types) throw new LayerslayerError("USAGE", `--type ${args.type}: expected one of f, d, l, c, b, p`);
     const pattern = args.pattern as string;
     const re = args.regex ? userRegExp(pattern) : globToRegExp(pattern);
     const test = args.regex ? (p: string) => re.test(`/${p}`) : (p: string) => re.test(p);
-    const { tree, stepOfLayer } = await openImageView(ctx, ref);
+    const { tree, stepOfLayer } = await openImageView(ctx, source);
     const hits: HistoryEvent[] = tree
       .events()
       .filter((e) => !e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && (!args.present || tree.has(e.path)))

@@ -10,7 +10,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
+    const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const layers = img.manifest.image.layers;
     const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
     if (ctx.json) {

@@ -2,8 +2,8 @@ import { loadListings, mergeListings, type LayerListing } from "../image/load.ts
 import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
 import { selectLayers } from "../image/select.ts";
-import type { ImageRef } from "../ref/reference.ts";
-import type { ResolvedImage } from "../registry/client.ts";
+import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
+import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../registry/config.ts";
 import { humanSize } from "../output/format.ts";
 import type { Context } from "./common.ts";
@@ -20,13 +20,13 @@ export interface ImageView {
  * Resolves the image and loads the complete listing of its layers (cache first) into a merged
  * tree: every layer, or those a `--layer` value names.
  */
-export async function openImageView(ctx: Context, ref: ImageRef, opts: { layer?: string; single?: boolean } = {}): Promise<ImageView> {
-  const img = await ctx.client.resolveImage(ref, ctx.platform);
+export async function openImageView(ctx: Context, source: ImageSource, opts: { layer?: string; single?: boolean } = {}): Promise<ImageView> {
+  const img = await resolveImage(source, ctx.platform);
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
   const tty = process.stderr.isTTY && !ctx.quiet && !ctx.json;
   let done = 0;
-  const listings = await loadListings(ctx.client, ref, img, indexes, {
+  const listings = await loadListings(img, indexes, {
     ...(ctx.useCache ? { cache: ctx.cache } : {}),
     onLayer: () => {
       done++;

@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
-import { formatReference } from "../ref/reference.ts";
 import { alignHistory } from "../registry/config.ts";
 import { formatPlatform } from "../registry/manifest.ts";
-import type { ResolvedImage } from "../registry/client.ts";
+import type { ResolvedImage } from "../source/resolve.ts";
 import { escapeName, formatTable, humanSize } from "../output/format.ts";
 import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
@@ -17,7 +16,7 @@ export function describeImage(img: ResolvedImage) {
   const { stepOfLayer } = alignHistory(img.config, img.manifest.image.layers.length);
   const c = img.config.config ?? {};
   return {
-    reference: formatReference(img.ref),
+    reference: img.source.reference,
     digest: img.manifest.digest,
     mediaType: img.manifest.mediaType,
     ...(img.index ? { index: { digest: img.index.digest, mediaType: img.index.mediaType } } : {}),
@@ -89,7 +88,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
+    const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const d = describeImage(img);
     if (ctx.json) printJson(d);
     else writeOut(renderText(d));

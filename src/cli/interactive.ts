@@ -5,9 +5,10 @@ import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
-import { formatReference } from "../ref/reference.ts";
 import { alignHistory } from "../registry/config.ts";
 import { formatPlatform, hostPlatform, imageEntries, isForeignLayer, parseManifest, type Platform } from "../registry/manifest.ts";
+import { resolveImage } from "../source/resolve.ts";
+import type { ImageSource } from "../source/source.ts";
 import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
 import { DEFAULT_BUDGET, printLayer } from "./peek.ts";
 import { defaultDirectory } from "./save.ts";
@@ -57,10 +58,10 @@ export function consolaPrompter(): Prompter {
 }
 
 /** Chooses the platform: asks only when the reference names an index with several images. */
-async function choosePlatform(ctx: Context, ref: Parameters<Context["client"]["fetchManifest"]>[0], prompter: Prompter): Promise<Platform | undefined> {
+async function choosePlatform(ctx: Context, source: ImageSource, prompter: Prompter): Promise<Platform | undefined> {
   if (ctx.platform) return ctx.platform;
-  const top = await ctx.client.fetchManifest(ref);
-  const parsed = parseManifest(top.bytes, top.mediaType, formatReference(ref));
+  const top = await source.manifest();
+  const parsed = parseManifest(top.bytes, top.mediaType, source.reference);
   if (parsed.kind !== "index") return undefined;
   const images = imageEntries(parsed.index);
   if (images.length <= 1) return undefined;
@@ -72,12 +73,12 @@ async function choosePlatform(ctx: Context, ref: Parameters<Context["client"]["f
 }
 
 /** The whole session: platform, build steps, layers to peek, peek each, offer to save each. */
-export async function runInteractive(ctx: Context, ref: Parameters<Context["client"]["fetchManifest"]>[0], prompter: Prompter): Promise<void> {
-  const platform = await choosePlatform(ctx, ref, prompter);
-  const img = await ctx.client.resolveImage(ref, platform);
+export async function runInteractive(ctx: Context, source: ImageSource, prompter: Prompter): Promise<void> {
+  const platform = await choosePlatform(ctx, source, prompter);
+  const img = await resolveImage(source, platform);
   const layers = img.manifest.image.layers;
   const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
-  writeOut(`${formatReference(ref)}  ${img.manifest.digest}  ${platform ? formatPlatform(platform) : ""}`.trimEnd());
+  writeOut(`${source.reference}  ${img.manifest.digest}  ${platform ? formatPlatform(platform) : ""}`.trimEnd());
   writeOut("Build steps:");
   for (const s of steps) writeOut(`  [${s.index}] ${escapeName(s.createdBy || "-").slice(0, 160)} ${s.layer !== undefined ? `(layer ${s.layer}, ${humanSize(layers[s.layer]!.size)})` : "(metadata only)"}`);
   if (steps.length === 0) layers.forEach((l, i) => writeOut(`  layer ${i}: ${l.digest} (${humanSize(l.size)})`));
@@ -91,9 +92,9 @@ export async function runInteractive(ctx: Context, ref: Parameters<Context["clie
       process.stderr.write(`${e.message}\n`);
     }
   }
-  const directory = defaultDirectory(ref);
+  const directory = defaultDirectory(source);
   for (const i of picked) {
-    await printLayer(ctx, ref, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy);
+    await printLayer(ctx, source, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy);
     const desc = layers[i]!;
     if (isForeignLayer(desc)) {
       ctx.note(`layer ${i} is a foreign layer hosted outside the registry: not offered for download`);
@@ -105,7 +106,7 @@ export async function runInteractive(ctx: Context, ref: Parameters<Context["clie
     const path = join(directory, blobFileName(desc));
     try {
       const r = await downloadBlob(
-        { client: ctx.client, ref, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i}` },
+        { source, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i}` },
         path,
         bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {},
       );
@@ -125,13 +126,13 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new LayerslayerError("USAGE", "interactive needs a terminal; for scripts use inspect, peek and save");
     }
     if (ctx.json) throw new LayerslayerError("USAGE", "interactive does not print JSON; use peek --json");
     try {
-      await runInteractive(ctx, ref, consolaPrompter());
+      await runInteractive(ctx, source, consolaPrompter());
     } catch (e) {
       if (e instanceof Cancelled) {
         process.exitCode = 130;

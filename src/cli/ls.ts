@@ -53,8 +53,8 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
-    const { tree, listings } = await openImageView(ctx, ref, args.layer === undefined ? {} : { layer: args.layer, single: true });
+    const { source, ctx } = await setup(args as GlobalArgs & { image: string });
+    const { tree, listings } = await openImageView(ctx, source, args.layer === undefined ? {} : { layer: args.layer, single: true });
     const layer = args.layer !== undefined ? listings[0]?.index : undefined;
     const target = resolvePath(tree, args.path ?? "/", { followFinal: true });
     const dir = target.path;

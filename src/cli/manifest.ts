@@ -10,7 +10,7 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx, img } = await setupImage(args as GlobalArgs & { image: string });
+    const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const chosen = args.index ? img.index : img.manifest;
     if (!chosen) throw new LayerslayerError("USAGE", `${args.image} names a single image, not an index`);
     if (ctx.json) {

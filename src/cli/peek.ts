@@ -7,8 +7,9 @@ import { escapeName, humanSize, parseSize } from "../output/format.ts";
 import { entryJson } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
 import { writeInOrder } from "../output/ordered.ts";
-import type { ImageRef } from "../ref/reference.ts";
 import type { Descriptor } from "../registry/manifest.ts";
+import { resolveImage } from "../source/resolve.ts";
+import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { imageArg, globalArgs, setup, type Context, type GlobalArgs } from "./common.ts";
 
@@ -39,7 +40,7 @@ export function statsLine(s: LayerStats): string {
  * Peeks one layer and hands its text to `write` as it is decoded: a heading, ls -l lines (or
  * NDJSON), a stats line. Returns the stats and the error that cut the layer short, if any.
  */
-export async function peekLayerText(ctx: Context, ref: ImageRef, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => void): Promise<LayerResult> {
+export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => void): Promise<LayerResult> {
   const desc = layers[i]!;
   if (!ctx.json) {
     write(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
@@ -62,7 +63,7 @@ export async function peekLayerText(ctx: Context, ref: ImageRef, layers: readonl
   } else {
     const entries: Entry[] = [];
     try {
-      const gen = streamLayer(ctx.client, ref, desc, i, budget === undefined ? {} : { budget });
+      const gen = streamLayer(source, desc, i, budget === undefined ? {} : { budget });
       for (;;) {
         const next = await gen.next();
         if (next.done) {
@@ -92,8 +93,8 @@ function reportError(i: number, error: LayerslayerError | undefined): void {
 }
 
 /** One layer, printed on stdout as it is decoded (the interactive session uses it). */
-export async function printLayer(ctx: Context, ref: ImageRef, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined): Promise<LayerResult> {
-  const result = await peekLayerText(ctx, ref, layers, i, budget, step, (t) => process.stdout.write(t));
+export async function printLayer(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined): Promise<LayerResult> {
+  const result = await peekLayerText(ctx, source, layers, i, budget, step, (t) => process.stdout.write(t));
   reportError(i, result.error);
   return result;
 }
@@ -110,15 +111,15 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const budget = budgetFrom(args);
-    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const img = await resolveImage(source, ctx.platform);
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);
     const { stepOfLayer } = alignHistory(img.config, layers.length);
     let failure: LayerslayerError | undefined;
     await writeInOrder(
-      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, ref, layers, i, budget, stepOfLayer[i]?.createdBy, emit)),
+      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit)),
       PEEK_CONCURRENCY,
       (text) => process.stdout.write(text),
       (result, n) => {

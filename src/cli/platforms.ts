@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { formatPlatform, isAttestation, parseManifest } from "../registry/manifest.ts";
-import { formatReference } from "../ref/reference.ts";
 import { parseConfig } from "../registry/config.ts";
+import { MAX_CONFIG_BYTES } from "../source/resolve.ts";
 import { formatTable, humanSize } from "../output/format.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
@@ -13,21 +13,21 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
-    const top = await ctx.client.fetchManifest(ref);
-    const parsed = parseManifest(top.bytes, top.mediaType, formatReference(ref));
+    const { source, ctx } = await setup(args as GlobalArgs & { image: string });
+    const top = await source.manifest();
+    const parsed = parseManifest(top.bytes, top.mediaType, source.reference);
     let rows: { platform: string; digest: string; size: number; mediaType: string; attestation: boolean }[];
     if (parsed.kind === "index") {
       rows = parsed.index.manifests
         .map((d) => ({ platform: formatPlatform(d.platform), digest: d.digest, size: d.size, mediaType: d.mediaType, attestation: isAttestation(d) }))
         .filter((r) => args.all || !r.attestation);
     } else {
-      const cfg = parseConfig(await ctx.client.fetchBlobBytes(ref, parsed.image.config.digest, 16 << 20, "image config"), formatReference(ref));
+      const cfg = parseConfig(await source.blobBytes(parsed.image.config.digest, MAX_CONFIG_BYTES, "image config"), source.reference);
       const platform = cfg.os && cfg.architecture ? `${cfg.os}/${cfg.architecture}${cfg.variant ? `/${cfg.variant}` : ""}` : "unknown";
       rows = [{ platform, digest: top.digest, size: top.bytes.byteLength, mediaType: parsed.image.mediaType, attestation: false }];
     }
     if (ctx.json) {
-      printJson({ reference: formatReference(ref), digest: top.digest, index: parsed.kind === "index", platforms: rows });
+      printJson({ reference: source.reference, digest: top.digest, index: parsed.kind === "index", platforms: rows });
       return;
     }
     const table = [["PLATFORM", "DIGEST", "SIZE"], ...rows.map((r) => [r.platform + (r.attestation ? " (attestation)" : ""), r.digest, humanSize(r.size)])];

@@ -6,13 +6,13 @@ import { isForeignLayer } from "../registry/manifest.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
-import type { ImageRef } from "../ref/reference.ts";
+import { resolveImage } from "../source/resolve.ts";
+import type { ImageSource } from "../source/source.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 /** `./downloads/<repository, "/" → "_">/<digest or tag, ":" → "_">`. */
-export function defaultDirectory(ref: ImageRef): string {
-  const version = (ref.digest ?? ref.tag ?? "latest").replaceAll(":", "_");
-  return join("downloads", ref.repository.replaceAll("/", "_"), version);
+export function defaultDirectory(source: ImageSource): string {
+  return join("downloads", source.repository.replaceAll("/", "_"), source.version.replaceAll(":", "_"));
 }
 
 export interface SavedLayer {
@@ -36,10 +36,10 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string });
+    const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (args.output !== undefined && args.output.trim() === "") throw new LayerslayerError("USAGE", "-o/--output needs a directory");
-    const directory = args.output ?? defaultDirectory(ref);
-    const img = await ctx.client.resolveImage(ref, ctx.platform);
+    const directory = args.output ?? defaultDirectory(source);
+    const img = await resolveImage(source, ctx.platform);
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);
 
@@ -62,7 +62,7 @@ export default defineCommand({
         current = path;
         bar?.start(`layer ${i}/${last} ${desc.digest.slice(0, 19)}`, desc.size);
         const r = await downloadBlob(
-          { client: ctx.client, ref, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i} (${desc.digest})` },
+          { source, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i} (${desc.digest})` },
           path,
           { signal: controller.signal, ...(bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {}) },
         );

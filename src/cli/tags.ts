@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../output/format.ts";
 import { formatReference } from "../ref/reference.ts";
-import { globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { globalArgs, printJson, setupRegistry, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "tags", description: "List the tags of a repository" },
@@ -11,9 +11,9 @@ export default defineCommand({
     ...globalArgs,
   },
   async run({ args }) {
-    const { ref, ctx } = await setup(args as GlobalArgs & { image: string }, { allowBare: true });
+    const { ref, client, ctx } = await setupRegistry(args as GlobalArgs & { image: string }, { allowBare: true });
     if (ref.digest) throw new LayerslayerError("USAGE", "tags takes a repository, not a digest reference");
-    const tags = await ctx.client.listTags(ref);
+    const tags = await client.listTags(ref);
     if (ctx.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags });
     else if (tags.length) writeOut(tags.map(escapeName).join("\n"));
   },

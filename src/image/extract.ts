@@ -1,8 +1,7 @@
 import { LayerslayerError } from "../errors.ts";
 import { streamLayer } from "../layer/stream.ts";
 import { escapeName } from "../output/format.ts";
-import type { ImageRef } from "../ref/reference.ts";
-import type { RegistryClient, ResolvedImage } from "../registry/client.ts";
+import type { ResolvedImage } from "../source/resolve.ts";
 import type { Entry } from "../types.ts";
 import type { ListingStore } from "./load.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
@@ -38,7 +37,7 @@ function show(p: string): string {
  * honouring whiteouts, and streams its bytes to `sink`. A layer whose listing is cached is checked
  * without a download; otherwise the layer is read only until the file's content is complete.
  */
-export async function extractFile(client: RegistryClient, ref: ImageRef, img: ResolvedImage, asked: string, sink: Sink, opts: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractFile(img: ResolvedImage, asked: string, sink: Sink, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const layers = img.manifest.image.layers;
   const seen = new Map<number, Entry[]>(); // complete listings read during this call
   const start = cleanPath(asked);
@@ -51,7 +50,7 @@ export async function extractFile(client: RegistryClient, ref: ImageRef, img: Re
     const desc = layers[index]!;
     const entries: Entry[] = [];
     let got: Entry | undefined;
-    const gen = streamLayer(client, ref, desc, index, {
+    const gen = streamLayer(img.source, desc, index, {
       wantContent: want,
       ...(opts.signal ? { signal: opts.signal } : {}),
       firstChunk: 64 * 1024,

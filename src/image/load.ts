@@ -1,7 +1,6 @@
 import { LayerslayerError } from "../errors.ts";
 import { streamLayer } from "../layer/stream.ts";
-import type { ImageRef } from "../ref/reference.ts";
-import type { RegistryClient, ResolvedImage } from "../registry/client.ts";
+import type { ResolvedImage } from "../source/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { MergedTree } from "./merge.ts";
 
@@ -30,7 +29,7 @@ export interface LoadOptions {
  * The complete listing of one layer: from the cache when it has it, else downloaded whole (and then
  * stored). A merged view needs complete listings, so an error here is an error of the command.
  */
-export async function loadListing(client: RegistryClient, ref: ImageRef, img: ResolvedImage, index: number, cache?: ListingStore): Promise<LayerListing> {
+export async function loadListing(img: ResolvedImage, index: number, cache?: ListingStore): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const hit = cache?.getListing(desc.digest);
@@ -38,7 +37,7 @@ export async function loadListing(client: RegistryClient, ref: ImageRef, img: Re
     return { index, entries: hit.entries.map((e) => ({ ...e, layer: index })), stats: { ...hit.stats, bytesDownloaded: 0 }, cached: true };
   }
   const entries: Entry[] = [];
-  const gen = streamLayer(client, ref, desc, index);
+  const gen = streamLayer(img.source, desc, index);
   for (;;) {
     const next = await gen.next();
     if (next.done) {
@@ -53,13 +52,13 @@ export async function loadListing(client: RegistryClient, ref: ImageRef, img: Re
 }
 
 /** Complete listings of the given layers, a few at a time, in index order. */
-export async function loadListings(client: RegistryClient, ref: ImageRef, img: ResolvedImage, indexes: number[], opts: LoadOptions = {}): Promise<LayerListing[]> {
+export async function loadListings(img: ResolvedImage, indexes: number[], opts: LoadOptions = {}): Promise<LayerListing[]> {
   const out: LayerListing[] = new Array(indexes.length);
   let next = 0;
   const worker = async () => {
     while (next < indexes.length) {
       const slot = next++;
-      const listing = await loadListing(client, ref, img, indexes[slot]!, opts.cache);
+      const listing = await loadListing(img, indexes[slot]!, opts.cache);
       out[slot] = listing;
       opts.onLayer?.(listing);
     }
@@ -77,8 +76,8 @@ export function mergeListings(listings: readonly LayerListing[]): MergedTree {
 }
 
 /** The merged filesystem of the whole image (every layer, bottom to top). */
-export async function loadMergedTree(client: RegistryClient, ref: ImageRef, img: ResolvedImage, opts: LoadOptions = {}): Promise<{ tree: MergedTree; listings: LayerListing[] }> {
+export async function loadMergedTree(img: ResolvedImage, opts: LoadOptions = {}): Promise<{ tree: MergedTree; listings: LayerListing[] }> {
   const indexes = img.manifest.image.layers.map((_, i) => i);
-  const listings = await loadListings(client, ref, img, indexes, opts);
+  const listings = await loadListings(img, indexes, opts);
   return { tree: mergeListings(listings), listings };
 }

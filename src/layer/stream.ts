@@ -1,10 +1,9 @@
 import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
 import { decodeLayer } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
-import type { ImageRef } from "../ref/reference.ts";
-import type { RegistryClient } from "../registry/client.ts";
 import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
 import { escapeName } from "../output/format.ts";
+import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
 
@@ -60,8 +59,7 @@ async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: 
  * is returned beside the stats, so nothing found before it is lost.
  */
 export async function* streamLayer(
-  client: RegistryClient,
-  ref: ImageRef,
+  source: ImageSource,
   layer: Descriptor,
   index: number,
   opts: LayerStreamOptions = {},
@@ -71,7 +69,7 @@ export async function* streamLayer(
     throw new LayerslayerError("UNSUPPORTED", `layer ${index} is a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
   }
   const blob = new BlobReader(
-    { client, ref, digest: layer.digest, size: layer.size },
+    { source, digest: layer.digest, size: layer.size },
     {
       ...(opts.budget !== undefined ? { budget: opts.budget } : { verify: true }),
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -1,10 +1,9 @@
 import { LayerslayerError } from "../errors.ts";
-import { formatReference, manifestReference, type ImageRef } from "../ref/reference.ts";
+import { manifestReference, type ImageRef } from "../ref/reference.ts";
 import { readBounded } from "./body.ts";
-import { parseConfig, type ImageConfig } from "./config.ts";
 import { digestAlgorithm, digestOf } from "./digest.ts";
 import { responseError } from "./errors.ts";
-import { choosePlatform, MAX_MANIFEST_BYTES, parseManifest, type Descriptor, type ImageManifest, type IndexManifest, type Platform } from "./manifest.ts";
+import { MAX_MANIFEST_BYTES } from "./manifest.ts";
 import { MANIFEST_ACCEPT } from "./mediatypes.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
@@ -27,18 +26,6 @@ export interface FetchedManifest {
   bytes: Uint8Array;
 }
 
-export interface ResolvedImage {
-  ref: ImageRef;
-  /** The index the reference named, when it named one. */
-  index?: FetchedManifest & { index: IndexManifest };
-  manifest: FetchedManifest & { image: ImageManifest };
-  /** The platform entry chosen from the index (absent for a single-image reference). */
-  platform?: Platform;
-  config: ImageConfig;
-  configBytes: Uint8Array;
-}
-
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_TAG_PAGES = 1000;
 
 function scopeOf(ref: ImageRef): string {
@@ -84,37 +71,6 @@ export class RegistryClient {
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
     this.options.blobCache?.putBlob(digest, mediaType, bytes);
     return { digest, mediaType, bytes };
-  }
-
-  /** Resolves a reference to one image manifest and its config, choosing a platform from an index. */
-  async resolveImage(ref: ImageRef, platform?: Platform): Promise<ResolvedImage> {
-    const top = await this.fetchManifest(ref);
-    const what = formatReference(ref);
-    const parsed = parseManifest(top.bytes, top.mediaType, what);
-    let index: ResolvedImage["index"];
-    let manifest: FetchedManifest & { image: ImageManifest };
-    let chosen: Platform | undefined;
-    if (parsed.kind === "index") {
-      index = { ...top, index: parsed.index };
-      let desc: Descriptor = choosePlatform(parsed.index, platform, what);
-      chosen = desc.platform;
-      let fetched = await this.fetchManifest(ref, desc.digest);
-      let inner = parseManifest(fetched.bytes, fetched.mediaType, `${what}@${desc.digest}`);
-      // An index may nest another index (rare): descend once more.
-      if (inner.kind === "index") {
-        desc = choosePlatform(inner.index, platform, what);
-        chosen = desc.platform ?? chosen;
-        fetched = await this.fetchManifest(ref, desc.digest);
-        inner = parseManifest(fetched.bytes, fetched.mediaType, `${what}@${desc.digest}`);
-      }
-      if (inner.kind !== "image") throw new LayerslayerError("UNSUPPORTED", `${what}: indexes nested more than twice are not supported`);
-      manifest = { ...fetched, mediaType: inner.image.mediaType, image: inner.image };
-    } else {
-      manifest = { ...top, mediaType: parsed.image.mediaType, image: parsed.image };
-    }
-    const configBytes = await this.fetchBlobBytes(ref, manifest.image.config.digest, MAX_CONFIG_BYTES, "image config");
-    const config = parseConfig(configBytes, what);
-    return { ref, ...(index ? { index } : {}), manifest, ...(chosen ? { platform: chosen } : {}), config, configBytes };
   }
 
   /** A small blob (config), read whole and checked against its digest. */

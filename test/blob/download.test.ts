@@ -6,6 +6,7 @@ import { blobFileName, downloadBlob, extensionFor, partialPathFor, type Download
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
+import { RegistrySource } from "../../src/source/registry.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob, sha256 } from "../support/push.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
@@ -73,8 +74,7 @@ describe("downloadBlob on a real registry", () => {
 
   const client = new RegistryClient({ retries: 1, retryBaseMs: 5 });
   const src = (over: { size?: number; digest?: string } = {}) => ({
-    client,
-    ref: parseReference(`${proxy.host}/dl/test`),
+    source: new RegistrySource(client, parseReference(`${proxy.host}/dl/test`)),
     digest: over.digest ?? digest,
     size: over.size ?? blob.byteLength,
     label: "layer 3",

@@ -3,6 +3,7 @@ import { BlobReader, type ReadBlobOptions } from "../../src/blob/reader.ts";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
+import { RegistrySource } from "../../src/source/registry.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob } from "../support/push.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
@@ -30,8 +31,7 @@ describe("ranged, budgeted blob reads on a real registry", () => {
     await reg.stop();
   });
   const src = (host: string, size?: number) => ({
-    client: new RegistryClient({ credentials: READER, retries: 2, retryBaseMs: 5 }),
-    ref: parseReference(`${host}/blob/test`),
+    source: new RegistrySource(new RegistryClient({ credentials: READER, retries: 2, retryBaseMs: 5 }), parseReference(`${host}/blob/test`)),
     digest,
     ...(size !== undefined ? { size } : {}),
   });
@@ -137,7 +137,7 @@ describe("blob reads through a CDN redirect", () => {
   });
   afterAll(() => reg.stop());
   test("budgeted ranges follow the redirect without credentials", async () => {
-    const r = new BlobReader({ client: new RegistryClient({ credentials: READER }), ref: parseReference(`${reg.host}/cdn/test`), digest }, { budget: 100_000, firstChunk: 40_000 });
+    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ credentials: READER }), parseReference(`${reg.host}/cdn/test`)), digest }, { budget: 100_000, firstChunk: 40_000 });
     expect(await readAll(r)).toEqual(blob.subarray(0, 100_000));
     expect(r.bytesDownloaded).toBe(100_000);
     const reqs = reg.redirect!.requests;
@@ -164,7 +164,7 @@ describe("a transfer that hangs", () => {
   test("is resumed from the byte reached once it has sent nothing for the idle timeout", async () => {
     let stalls = 0;
     proxy.rule = (req) => (req.url.includes("/blobs/") && stalls++ === 0 ? { kind: "stall", afterBytes: 50_000 } : undefined);
-    const r = new BlobReader({ client: new RegistryClient({ retries: 1, retryBaseMs: 5 }), ref: parseReference(`${proxy.host}/hang/test`), digest }, { verify: true, idleTimeoutMs: 300 });
+    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { verify: true, idleTimeoutMs: 300 });
     const started = Date.now();
     expect(await readAll(r)).toEqual(blob);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -176,7 +176,7 @@ describe("a transfer that hangs", () => {
 
   test("that keeps hanging ends in a NETWORK error", async () => {
     proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "stall", afterBytes: 1 } : undefined); // a byte, then nothing
-    const r = new BlobReader({ client: new RegistryClient({ retries: 1, retryBaseMs: 5 }), ref: parseReference(`${proxy.host}/hang/test`), digest }, { idleTimeoutMs: 100, resumeAttempts: 2 });
+    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { idleTimeoutMs: 100, resumeAttempts: 2 });
     const err = (await readAll(r).catch((e) => e)) as LayerslayerError;
     expect(err.code).toBe("NETWORK");
     expect(err.message).toContain("could not be resumed");

@@ -66,9 +66,9 @@ describe("interactive session on a real registry", () => {
   });
 
   test("platform, steps, layer choice with a bad answer first, peek, save one layer", async () => {
-    const { ref, ctx } = await setup({ image: `${reg.host}/int/app:v1`, quiet: true });
+    const { source, ctx } = await setup({ image: `${reg.host}/int/app:v1`, quiet: true });
     const p = scripted(["linux/arm64", "7", "1", true]);
-    const out = await captureStdout(() => runInteractive(ctx, ref, p));
+    const out = await captureStdout(() => runInteractive(ctx, source, p));
     expect(p.asked).toEqual([
       "Platform",
       "Layers to peek (0-1, e.g. 0,2 or 1-3, or ALL)",
@@ -86,9 +86,9 @@ describe("interactive session on a real registry", () => {
   });
 
   test("ALL peeks every layer; declining saves nothing", async () => {
-    const { ref, ctx } = await setup({ image: `${reg.host}/int/app:arm`, quiet: true });
+    const { source, ctx } = await setup({ image: `${reg.host}/int/app:arm`, quiet: true });
     const p = scripted(["", false, false]);
-    const out = await captureStdout(() => runInteractive(ctx, ref, p));
+    const out = await captureStdout(() => runInteractive(ctx, source, p));
     expect(p.asked.length).toBe(3); // no platform question for a single image
     expect(out.match(/^── layer /gm)?.length).toBe(2);
     expect(existsSync(join(cwd, "downloads", "int_app", "arm"))).toBe(false);

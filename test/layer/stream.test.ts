@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
+import { RegistrySource } from "../../src/source/registry.ts";
 import type { Descriptor } from "../../src/registry/manifest.ts";
 import type { Entry } from "../../src/types.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
@@ -74,7 +75,7 @@ describe("layers on a real registry, every format and codec", () => {
   const peek = (name: string, budget?: number, host?: string) => {
     const b = blobs.get(name)!;
     const r = host ? parseReference(`${host}/layers/test`) : ref();
-    return collect(streamLayer(client, r, b.desc, 0, budget === undefined ? {} : { budget, firstChunk: 8192 }));
+    return collect(streamLayer(new RegistrySource(client, r), b.desc, 0, budget === undefined ? {} : { budget, firstChunk: 8192 }));
   };
 
   beforeAll(async () => {
@@ -180,7 +181,7 @@ describe("layers on a real registry, every format and codec", () => {
     const at = Math.floor(bad.byteLength * 0.6);
     bad[at] = bad[at]! ^ 0x55;
     const digest = await pushBlob(reg, "layers/test", bad);
-    const { entries, result } = await collect(streamLayer(client, ref(), { mediaType: b.desc.mediaType, digest, size: bad.byteLength }, 0));
+    const { entries, result } = await collect(streamLayer(new RegistrySource(client, ref()), { mediaType: b.desc.mediaType, digest, size: bad.byteLength }, 0));
     expect(result.error?.code).toBe("CORRUPT");
     expect(result.stats.complete).toBe(false);
     const full = (await peek("pax.gz")).entries;
@@ -192,7 +193,7 @@ describe("layers on a real registry, every format and codec", () => {
   test("a layer that is neither gzip, zstd nor tar is UNSUPPORTED, naming what it is", async () => {
     const bytes = new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2, 3, 4, 5, 6, 7, 8]);
     const digest = await pushBlob(reg, "layers/test", bytes);
-    const run = collect(streamLayer(client, ref(), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
+    const run = collect(streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
     const out = await run.catch((e) => ({ thrown: e }));
     const err = "thrown" in out ? out.thrown : out.result.error;
     expect(err.code).toBe("UNSUPPORTED");
@@ -204,7 +205,7 @@ describe("layers on a real registry, every format and codec", () => {
     const tar = concat(header({ name: "small.txt", size: 3 }), padBlock(new TextEncoder().encode("abc")), header({ name: "huge.img", size: base256(size), magic: "gnu" }), new Uint8Array(4096));
     const bytes = compress(tar, "gzip");
     const digest = await pushBlob(reg, "layers/test", bytes);
-    const { entries, result } = await collect(streamLayer(client, ref(), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
+    const { entries, result } = await collect(streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
     expect(entries.map((e) => [e.path, e.size])).toEqual([["small.txt", 3], ["huge.img", Number(size)]]);
     expect(result.stats.complete).toBe(false);
     expect(result.error).toBeUndefined();
@@ -213,7 +214,7 @@ describe("layers on a real registry, every format and codec", () => {
   test("an empty layer (just the end-of-archive) is complete with zero entries", async () => {
     const bytes = compress(END, "gzip");
     const digest = await pushBlob(reg, "layers/test", bytes);
-    const { entries, result } = await collect(streamLayer(client, ref(), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
+    const { entries, result } = await collect(streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
     expect(entries).toEqual([]);
     expect(result.stats.complete).toBe(true);
   });

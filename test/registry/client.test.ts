@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
+import { RegistrySource } from "../../src/source/registry.ts";
+import { resolveImage } from "../../src/source/resolve.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
 import { ADMIN, READER, startRegistry, type TestRegistry } from "../support/registry.ts";
@@ -48,7 +50,7 @@ for (const auth of ["none", "token", "htpasswd"] as const) {
 
     test("resolves an index to the host platform, never the attestation", async () => {
       const client = new RegistryClient({ ...quick, credentials: creds });
-      const img = await client.resolveImage(parseReference(`${reg.host}/team/app:multi`), { os: "linux", architecture: "amd64" });
+      const img = await resolveImage(new RegistrySource(client, parseReference(`${reg.host}/team/app:multi`)), { os: "linux", architecture: "amd64" });
       expect(img.index?.digest).toBe(pushed.index.digest);
       expect(img.manifest.digest).toBe(pushed.amd.digest);
       expect(img.config.history?.length).toBe(2);
@@ -56,10 +58,10 @@ for (const auth of ["none", "token", "htpasswd"] as const) {
 
     test("chooses arm64 by --platform and lists platforms when none match", async () => {
       const client = new RegistryClient({ ...quick, credentials: creds });
-      const img = await client.resolveImage(parseReference(`${reg.host}/team/app:multi`), { os: "linux", architecture: "arm64" });
+      const img = await resolveImage(new RegistrySource(client, parseReference(`${reg.host}/team/app:multi`)), { os: "linux", architecture: "arm64" });
       expect(img.manifest.digest).toBe(pushed.arm.digest);
       await expectError(
-        client.resolveImage(parseReference(`${reg.host}/team/app:multi`), { os: "linux", architecture: "s390x" }),
+        resolveImage(new RegistrySource(client, parseReference(`${reg.host}/team/app:multi`)), { os: "linux", architecture: "s390x" }),
         "NOT_FOUND",
         /available: linux\/amd64, linux\/arm64\/v8$/,
       );
@@ -106,14 +108,14 @@ describe("token auth specifics", () => {
 
   test("anonymous pull works where the token server allows it", async () => {
     const client = new RegistryClient(quick);
-    const img = await client.resolveImage(parseReference(`${reg.host}/public/app:v1`));
+    const img = await resolveImage(new RegistrySource(client, parseReference(`${reg.host}/public/app:v1`)));
     expect(img.manifest.image.layers.length).toBe(1);
   });
 
   test("one token per scope is reused until it expires", async () => {
     const client = new RegistryClient({ ...quick, credentials: READER });
     const before = reg.token!.requests.length;
-    await client.resolveImage(parseReference(`${reg.host}/private/app:v1`));
+    await resolveImage(new RegistrySource(client, parseReference(`${reg.host}/private/app:v1`)));
     await client.fetchManifest(parseReference(`${reg.host}/private/app:v1`));
     expect(reg.token!.requests.length - before).toBe(1);
     expect(reg.token!.requests.at(-1)).toEqual({ scope: "repository:private/app:pull", user: "reader", authorized: true });
@@ -167,7 +169,7 @@ describe("manifest integrity and legacy types", () => {
   test("a Docker manifest list is read as an index", async () => {
     const a = await pushImage(reg, "d/list", "a", { format: "docker", layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
     await pushIndex(reg, "d/list", "l", [{ image: a, platform: { os: "linux", architecture: "amd64" } }], { format: "docker" });
-    const img = await new RegistryClient(quick).resolveImage(parseReference(`${reg.host}/d/list:l`));
+    const img = await resolveImage(new RegistrySource(new RegistryClient(quick), parseReference(`${reg.host}/d/list:l`)));
     expect(img.index?.mediaType).toBe("application/vnd.docker.distribution.manifest.list.v2+json");
     expect(img.manifest.digest).toBe(a.digest);
   });
@@ -176,7 +178,7 @@ describe("manifest integrity and legacy types", () => {
     await pushManifest(reg, "x/y", JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { digest: "sha256:" + "1".repeat(64), size: 2, mediaType: "application/vnd.oci.image.config.v1+json" }, layers: [] }), "application/vnd.oci.image.manifest.v1+json", "noconfig").catch((e) => e);
     const client = new RegistryClient(quick);
     // The registry refuses manifests whose blobs are unknown; either way the client must not crash.
-    const r = await client.resolveImage(parseReference(`${reg.host}/x/y:noconfig`)).catch((e) => e);
+    const r = await resolveImage(new RegistrySource(client, parseReference(`${reg.host}/x/y:noconfig`))).catch((e) => e);
     expect(r).toBeInstanceOf(LayerslayerError);
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
+import { RegistrySource } from "../../src/source/registry.ts";
+import { resolveImage } from "../../src/source/resolve.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
@@ -92,7 +94,7 @@ describe("blob redirects to another host", () => {
 
   test("the config is fetched through the redirect and credentials do not follow it", async () => {
     const c = new RegistryClient({ ...quick, credentials: READER });
-    const resolved = await c.resolveImage(parseReference(`${reg.host}/r/app:v1`));
+    const resolved = await resolveImage(new RegistrySource(c, parseReference(`${reg.host}/r/app:v1`)));
     expect(resolved.manifest.image.config.digest).toBe(img.configDigest);
     expect(reg.redirect!.requests.length).toBeGreaterThan(0);
     for (const r of reg.redirect!.requests) expect(r.authorization).toBeNull();

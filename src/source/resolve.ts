@@ -1,0 +1,53 @@
+/**
+ * What every source shares: from the manifest a reference names to one image (a platform chosen
+ * from an index), its config and history. A source only provides manifests and blobs.
+ */
+import { LayerslayerError } from "../errors.ts";
+import { parseConfig, type ImageConfig } from "../registry/config.ts";
+import { choosePlatform, parseManifest, type Descriptor, type ImageManifest, type IndexManifest, type Platform } from "../registry/manifest.ts";
+import type { FetchedManifest, ImageSource } from "./source.ts";
+
+export interface ResolvedImage {
+  /** Where the image's bytes come from. */
+  source: ImageSource;
+  /** The index the reference named, when it named one. */
+  index?: FetchedManifest & { index: IndexManifest };
+  manifest: FetchedManifest & { image: ImageManifest };
+  /** The platform entry chosen from the index (absent for a single-image reference). */
+  platform?: Platform;
+  config: ImageConfig;
+  configBytes: Uint8Array;
+}
+
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+/** Resolves the source's reference to one image manifest and its config, choosing a platform from an index. */
+export async function resolveImage(source: ImageSource, platform?: Platform): Promise<ResolvedImage> {
+  const top = await source.manifest();
+  const what = source.reference;
+  const parsed = parseManifest(top.bytes, top.mediaType, what);
+  let index: ResolvedImage["index"];
+  let manifest: FetchedManifest & { image: ImageManifest };
+  let chosen: Platform | undefined;
+  if (parsed.kind === "index") {
+    index = { ...top, index: parsed.index };
+    let desc: Descriptor = choosePlatform(parsed.index, platform, what);
+    chosen = desc.platform;
+    let fetched = await source.manifest(desc.digest);
+    let inner = parseManifest(fetched.bytes, fetched.mediaType, `${what}@${desc.digest}`);
+    // An index may nest another index (rare): descend once more.
+    if (inner.kind === "index") {
+      desc = choosePlatform(inner.index, platform, what);
+      chosen = desc.platform ?? chosen;
+      fetched = await source.manifest(desc.digest);
+      inner = parseManifest(fetched.bytes, fetched.mediaType, `${what}@${desc.digest}`);
+    }
+    if (inner.kind !== "image") throw new LayerslayerError("UNSUPPORTED", `${what}: indexes nested more than twice are not supported`);
+    manifest = { ...fetched, mediaType: inner.image.mediaType, image: inner.image };
+  } else {
+    manifest = { ...top, mediaType: parsed.image.mediaType, image: parsed.image };
+  }
+  const configBytes = await source.blobBytes(manifest.image.config.digest, MAX_CONFIG_BYTES, "image config");
+  const config = parseConfig(configBytes, what);
+  return { source, ...(index ? { index } : {}), manifest, ...(chosen ? { platform: chosen } : {}), config, configBytes };
+}

@@ -1,0 +1,38 @@
+/**
+ * Where an image's bytes come from. A source resolves the reference it was opened with to manifest
+ * bytes (verified against their digest), reads small blobs whole (verified), and reads any byte
+ * range of a blob as a stream. Everything above (blob reader, layers, views, cache, CLI) works on
+ * this interface and never learns whether the bytes live in a registry, a layout directory or an
+ * archive; shared derivations (platform choice, config, history) are in resolve.ts.
+ */
+import type { FetchedManifest } from "../registry/client.ts";
+
+export type { FetchedManifest };
+
+/** A byte range of a blob as the source delivers it. */
+export interface BlobPart {
+  /** Blob byte the body starts at: the start asked for, or 0 from a server that ignores ranges. */
+  start: number;
+  /** Blob byte (exclusive) the body ends at; undefined when the body runs to the blob's end. */
+  end?: number;
+  /** The blob's size, when the source knows it. */
+  size?: number;
+  /** The bytes; null when the start asked for is at or past the blob's end. */
+  body: ReadableStream<Uint8Array> | null;
+}
+
+export interface ImageSource {
+  /** The image as the user named it, normalised ("127.0.0.1:5000/team/app:v1", "oci:/data/app:v1"). */
+  readonly reference: string;
+  /** Where the blobs live, for messages: "<name>@<digest>" names one ("127.0.0.1:5000/team/app"). */
+  readonly name: string;
+  /** A repository-like name and the tag or digest asked for (save's default directory). */
+  readonly repository: string;
+  readonly version: string;
+  /** The manifest or index the reference names, or (with a digest) the one with that digest; verified. */
+  manifest(digest?: string): Promise<FetchedManifest>;
+  /** A small blob (a config) read whole, at most `limit` bytes, verified against its digest. */
+  blobBytes(digest: string, limit: number, label?: string): Promise<Uint8Array>;
+  /** Bytes [start, end) of a blob (to its end when `end` is undefined). */
+  readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart>;
+}
