@@ -4,11 +4,11 @@
 #   image tools), postgresql (a throwaway cluster for the shared database), tinyproxy (a real
 #   forward proxy), golang-go with containerd's estargz package (builds eStargz test layers),
 #   GNU tar, gzip, zstd, openssl, curl, python3 (tarfile as a reference reader), and tmux (a real
-#   terminal for the interactive session).
+#   terminal for the interactive session), zsh and fish (the completion scripts are run by the real shells).
 # Installs what is missing with apt-get when run as root on Debian; otherwise says what to install.
 set -euo pipefail
 packages=(docker-registry skopeo umoci postgresql tinyproxy golang-go golang-github-containerd-stargz-snapshotter-dev
-  zstd openssl tar gzip curl tmux python3)
+  zstd openssl tar gzip curl tmux python3 zsh fish)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

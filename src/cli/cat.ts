@@ -5,6 +5,7 @@ import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { resolveImage } from "../source/resolve.ts";
+import { absolutePath } from "../output/json.ts";
 import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
 
 /**
@@ -62,7 +63,7 @@ export default defineCommand({
   args: {
     ...imageArg,
     path: { type: "positional", required: true, description: "Path in the image, e.g. /etc/passwd" },
-    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically) instead of stdout" },
+    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically) instead of stdout (default: stdout)" },
     ...globalArgs,
   },
   async run({ args }) {
@@ -88,7 +89,7 @@ export default defineCommand({
       process.off("SIGINT", onInterrupt);
     }
     if (ctx.json) {
-      printJson({ path: `/${result.path}`, output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize });
+      printJson({ path: absolutePath(result.path), output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize });
     } else report(ctx, result);
   },
 });

@@ -8,6 +8,7 @@ import { parsePlatform, type Platform } from "../registry/manifest.ts";
 import { RegistrySource } from "../source/registry.ts";
 import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
+import { jsonDocument } from "../output/json.ts";
 
 /** The IMAGE argument of every image command. */
 export const imageArg = {
@@ -18,12 +19,12 @@ export const imageArg = {
 export const globalArgs = {
   platform: { type: "string", valueHint: "os/arch[/variant]", description: "Platform to pick from a multi-platform image (default: linux/<this machine's arch>)" },
   json: { type: "boolean", description: "Print JSON (NDJSON for streams) and nothing else on stdout" },
-  username: { type: "string", alias: "u", description: "Registry user name (or LAYERSLAYER_USERNAME)" },
+  username: { type: "string", alias: "u", description: "Registry user name (or LAYERSLAYER_USERNAME; default: the saved login for the registry, else anonymous)" },
   "password-stdin": { type: "boolean", description: "Read the password from standard input (or LAYERSLAYER_PASSWORD)" },
   "plain-http": { type: "boolean", description: "Use HTTP instead of HTTPS (automatic for localhost, 127.0.0.0/8 and ::1 unless they speak only TLS)" },
   insecure: { type: "boolean", description: "Skip TLS certificate verification" },
   cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
-  quiet: { type: "boolean", alias: "q", description: "Print no progress or notices on stderr" },
+  quiet: { type: "boolean", alias: "q", description: "Results only: no progress or notices on stderr, no headings or summaries on stdout" },
   verbose: { type: "boolean", description: "Log HTTP requests (never credentials) and error details on stderr" },
 } as const;
 
@@ -76,8 +77,9 @@ export function writeOut(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
-export function printJson(value: unknown): void {
-  writeOut(JSON.stringify(value, null, 2));
+/** One JSON document on stdout, with its `schema` version first (docs/json.md). */
+export function printJson(value: object): void {
+  process.stdout.write(jsonDocument(value));
 }
 
 /** Parses a registry reference (the image argument) and builds the registry client and options for it. */

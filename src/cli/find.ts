@@ -3,6 +3,7 @@ import { LayerslayerError } from "../errors.ts";
 import { globToRegExp, userRegExp } from "../image/glob.ts";
 import type { HistoryEvent } from "../image/merge.ts";
 import { escapeName, formatTable, humanSize, modeString } from "../output/format.ts";
+import { absolutePath } from "../output/json.ts";
 import type { EntryType } from "../types.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
@@ -22,7 +23,7 @@ export default defineCommand({
     ...imageArg,
     pattern: { type: "positional", required: true, description: "Glob (*, ?, **, [..]); without '/' it matches base names" },
     regex: { type: "boolean", description: "PATTERN is a regular expression searched in /path" },
-    type: { type: "string", valueHint: "f|d|l|c|b|p", description: "Only entries of this type" },
+    type: { type: "string", valueHint: "f|d|l|c|b|p", description: "Only entries of this type (default: every type)" },
     present: { type: "boolean", description: "Only paths that exist in the final image" },
     ...globalArgs,
   },
@@ -43,14 +44,14 @@ export default defineCommand({
       printJson({
         pattern,
         hits: hits.map((e) => ({
-          path: `/${e.path}`,
+          path: absolutePath(e.path),
           layer: e.layer,
           action: e.action,
           type: e.entry.type,
           size: e.entry.size,
           createdBy: stepOfLayer[e.layer]?.createdBy ?? null,
           present: tree.get(e.path)?.layer === e.layer && e.action !== "deleted" && e.action !== "hidden",
-          ...(e.by ? { by: `/${e.by}` } : {}),
+          ...(e.by ? { by: absolutePath(e.by) } : {}),
         })),
       });
       return;

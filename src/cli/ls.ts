@@ -4,7 +4,7 @@ import type { MergedNode, MergedTree } from "../image/merge.ts";
 import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName } from "../output/format.ts";
-import { entryJson } from "../output/json.ts";
+import { absolutePath, entryJson } from "../output/json.ts";
 import { lsLines, type LsRow } from "../output/ls.ts";
 import { renderTree, treeFromPaths, treeSummary } from "../output/tree.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
@@ -18,7 +18,7 @@ function relative(path: string, dir: string): string {
 
 function nodeJson(n: MergedNode) {
   return {
-    ...entryJson({ ...n.entry, layer: n.layer }),
+    ...entryJson({ ...n.entry, layer: n.layer }, absolutePath(n.path)),
     ...(n.implied ? { implied: true } : {}),
     ...(n.replaced.length ? { replaced: n.replaced.map((e) => ({ layer: e.layer, type: e.type, size: e.size })) } : {}),
   };
@@ -47,7 +47,7 @@ export default defineCommand({
     long: { type: "boolean", alias: "l", description: "Long format, with the layer that gave each entry" },
     recursive: { type: "boolean", alias: "R", description: "Everything below the directory" },
     tree: { type: "boolean", description: "Draw the directory as a tree" },
-    layer: { type: "string", valueHint: "N", description: "One layer alone, not merged" },
+    layer: { type: "string", alias: "L", valueHint: "N", description: "One layer alone, not merged (default: every layer, merged)" },
     history: { type: "boolean", description: "Also show overridden (O), deleted (D) and hidden (H) entries of lower layers" },
     human: { type: "boolean", description: "Sizes like 1.5K, 23M" },
     ...globalArgs,
@@ -63,10 +63,10 @@ export default defineCommand({
     const opts = { human: !!args.human };
     if (ctx.json) {
       printJson({
-        path: dir === ROOT ? "/" : `/${dir}`,
+        path: absolutePath(dir),
         ...(layer !== undefined ? { layer } : {}),
         entries: nodes.map(nodeJson),
-        ...(args.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: e.path, layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
+        ...(args.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: absolutePath(e.path), layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
       });
       return;
     }
@@ -74,7 +74,7 @@ export default defineCommand({
       if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
       const root = treeFromPaths(
         nodes.map((n) => ({ path: relative(n.path, dir), dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: ` -> ${escapeName(n.entry.linkname ?? "")}` } : {}) })),
-        dir === ROOT ? "/" : `/${dir}`,
+        absolutePath(dir),
       );
       writeOut([...renderTree(root), "", treeSummary(root)].join("\n"));
       return;

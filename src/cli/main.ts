@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { defineCommand, renderUsage, runCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, runCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
 import { EXIT_CODES, LayerslayerError } from "../errors.ts";
 import { version } from "../version.ts";
 
@@ -21,6 +21,7 @@ export const commands: Record<string, Loader> = {
   save: () => import("./save.ts").then((m) => m.default),
   interactive: () => import("./interactive.ts").then((m) => m.default),
   cache: () => import("./cache.ts").then((m) => m.default),
+  completion: () => import("./completion.ts").then((m) => m.default),
 };
 
 const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)
@@ -28,7 +29,7 @@ const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_COD
   .join(", ")}`;
 
 const main = defineCommand({
-  meta: { name: "layerslayer", version, description: `Look inside container images in a remote registry without pulling them.\n\n${EXIT_HELP}` },
+  meta: { name: "layerslayer", version, description: `Look inside container images in a remote registry without pulling them.\n\n${EXIT_HELP}\n\n\`layerslayer help COMMAND\` (or COMMAND --help) shows a command's options, defaults and examples.` },
   subCommands: commands,
 });
 
@@ -36,7 +37,7 @@ const main = defineCommand({
  * Rejects options the command does not define, naming the first one, and returns the arguments
  * with "--opt -1" joined into "--opt=-1" so a negative value is not read as a flag.
  */
-async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<string[]> {
+export async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<string[]> {
   const def = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) as ArgsDef | undefined;
   const known = new Map<string, ArgDef["type"]>([["help", "boolean"], ["h", "boolean"]]);
   const canonical = new Map<string, string>();
@@ -73,11 +74,21 @@ async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<stri
   return out;
 }
 
-/** Usage text on stdout; colours only on a terminal. */
-async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<void> {
-  const text = await renderUsage(cmd, parent);
-  const plain = !process.stdout.isTTY || process.env.NO_COLOR !== undefined;
-  process.stdout.write(`${plain ? text.replace(/\x1b\[[0-9;]*m/g, "") : text}\n`);
+async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>, name?: string): Promise<void> {
+  const help = await import("./help.ts");
+  await help.showUsage(cmd, parent, name);
+}
+
+/** `help [COMMAND]`: the usage of the tool, or of one command (as COMMAND --help prints it). */
+async function help(name: string | undefined): Promise<number> {
+  if (!name) {
+    await showUsage(main);
+    return 0;
+  }
+  const loader = commands[name];
+  if (!loader) throw new LayerslayerError("USAGE", `help: unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}`);
+  await showUsage(await loader(), main, name);
+  return 0;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -90,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
+  if (name === "help") return await help(rest.find((a) => !a.startsWith("-")));
   let loader = commands[name];
   let cmdArgs = rest;
   if (!loader && !name.startsWith("-") && process.stdin.isTTY && process.stdout.isTTY) {
@@ -103,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cmd = await loader();
   if (cmdArgs.includes("--help") || cmdArgs.includes("-h")) {
-    await showUsage(cmd, main);
+    await showUsage(cmd, main, name);
     return 0;
   }
   const args = await checkFlags(cmd, cmdArgs);

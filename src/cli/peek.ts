@@ -4,7 +4,7 @@ import { selectLayers } from "../image/select.ts";
 import { streamLayer, type LayerResult } from "../layer/stream.ts";
 import { alignHistory } from "../registry/config.ts";
 import { escapeName, humanSize, parseSize } from "../output/format.ts";
-import { entryJson } from "../output/json.ts";
+import { entryJson, ndjsonLine } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import type { Descriptor } from "../registry/manifest.ts";
@@ -38,17 +38,19 @@ export function statsLine(s: LayerStats): string {
 
 /**
  * Peeks one layer and hands its text to `write` as it is decoded: a heading, ls -l lines (or
- * NDJSON), a stats line. Returns the stats and the error that cut the layer short, if any.
+ * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. Returns the stats
+ * and the error that cut the layer short, if any.
  */
-export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => void): Promise<LayerResult> {
+export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => void, entriesOnly = false): Promise<LayerResult> {
   const desc = layers[i]!;
-  if (!ctx.json) {
+  const framed = !ctx.json && !entriesOnly;
+  if (framed) {
     write(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
   }
   const widths = streamWidths();
   let buffer = "";
   const print = (e: Entry) => {
-    buffer += ctx.json ? `${JSON.stringify(entryJson(e))}\n` : `${lsLine(e, { widths })}\n`;
+    buffer += ctx.json ? ndjsonLine(entryJson(e)) : `${lsLine(e, { widths })}\n`;
     if (buffer.length > 16384) {
       write(buffer);
       buffer = "";
@@ -83,8 +85,8 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   }
   write(buffer);
   const { stats, error } = result;
-  if (ctx.json) write(`${JSON.stringify({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } })}\n`);
-  else write(`${statsLine(stats)}${hit ? " (from the cache)" : ""}\n`);
+  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
+  else if (framed) write(`${statsLine(stats)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }
 
@@ -106,7 +108,7 @@ export default defineCommand({
   meta: { name: "peek", description: "List the files in an image's layers, downloading only a budget of compressed bytes" },
   args: {
     ...imageArg,
-    layer: { type: "string", alias: "l", valueHint: "N|sha256:…|all", description: "Layer(s) to peek: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
+    layer: { type: "string", alias: "L", valueHint: "N|sha256:…|all", description: "Layer(s) to peek: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
     ...budgetArgs,
     ...globalArgs,
   },
@@ -119,7 +121,7 @@ export default defineCommand({
     const { stepOfLayer } = alignHistory(img.config, layers.length);
     let failure: LayerslayerError | undefined;
     await writeInOrder(
-      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit)),
+      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit, ctx.quiet)),
       PEEK_CONCURRENCY,
       (text) => process.stdout.write(text),
       (result, n) => {

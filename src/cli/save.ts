@@ -31,7 +31,7 @@ export default defineCommand({
   meta: { name: "save", description: "Download layer blobs, verified against their digests, resuming partial downloads" },
   args: {
     ...imageArg,
-    layer: { type: "string", alias: "l", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
+    layer: { type: "string", alias: "L", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
     output: { type: "string", alias: "o", valueHint: "DIR", description: "Directory to save into (default ./downloads/<repository>/<tag or digest>)" },
     ...globalArgs,
   },

@@ -1,8 +1,31 @@
 /**
  * JSON shapes for `--json` (NDJSON: one object per line). Strings are raw (not terminal-escaped):
- * JSON.stringify escapes control characters, and consumers are programs.
+ * JSON.stringify escapes control characters, and consumers are programs. Every shape is
+ * documented in docs/json.md.
  */
+import { normalizeEntryPath, ROOT } from "../image/paths.ts";
 import type { Entry } from "../types.ts";
+
+/**
+ * The version of every JSON document and NDJSON record we print (its `schema` field). It changes
+ * only when a field is removed or changes meaning; new fields may appear without it.
+ */
+export const JSON_SCHEMA = 1;
+
+/** A clean image path ("etc/passwd", "." for the root) as JSON shows it: absolute ("/etc/passwd", "/"). */
+export function absolutePath(clean: string): string {
+  return clean === ROOT ? "/" : `/${clean}`;
+}
+
+/**
+ * A layer member's own name as JSON shows it: normalized like the merged view normalizes it, and
+ * absolute ("./usr//bin/" → "/usr/bin"). A name that climbs above the root ("../x") has no place
+ * in the image and is shown as it is.
+ */
+export function layerPath(raw: string): string {
+  const clean = normalizeEntryPath(raw);
+  return clean === undefined ? raw : absolutePath(clean);
+}
 
 export interface EntryJson {
   layer?: number;
@@ -43,11 +66,15 @@ export function isoTime(seconds: number): string | null {
   return `${base}.${String(micros).padStart(6, "0").replace(/0+$/, "")}Z`;
 }
 
-/** The NDJSON object of an entry; undefined fields are left out. Key order is stable. */
-export function entryJson(entry: Entry): EntryJson {
+/**
+ * The JSON object of an entry; undefined fields are left out. Key order is stable. `path` is the
+ * absolute path to show (merged views pass the entry's place in the image); by default the
+ * entry's own name, normalized (layerPath).
+ */
+export function entryJson(entry: Entry, path = layerPath(entry.path)): EntryJson {
   const out: Partial<EntryJson> = {};
   if (entry.layer !== undefined) out.layer = entry.layer;
-  out.path = entry.path;
+  out.path = path;
   out.type = entry.type;
   out.mode = entry.mode;
   out.size = entry.size;
@@ -56,7 +83,8 @@ export function entryJson(entry: Entry): EntryJson {
   if (entry.uname !== undefined) out.uname = entry.uname;
   if (entry.gname !== undefined) out.gname = entry.gname;
   out.mtime = isoTime(entry.mtime);
-  if (entry.linkname !== undefined) out.linkname = entry.linkname;
+  // A hard link names another member (a path in the image, shown like `path`); a symlink's target is its own text.
+  if (entry.linkname !== undefined) out.linkname = entry.type === "hardlink" ? layerPath(entry.linkname) : entry.linkname;
   if (entry.type === "char" || entry.type === "block") {
     if (entry.devmajor !== undefined) out.devmajor = entry.devmajor;
     if (entry.devminor !== undefined) out.devminor = entry.devminor;
@@ -64,7 +92,12 @@ export function entryJson(entry: Entry): EntryJson {
   return out as EntryJson;
 }
 
-/** One NDJSON line (with its "\n"). */
-export function ndjsonLine(value: unknown): string {
-  return `${JSON.stringify(value)}\n`;
+/** One NDJSON record (with its "\n"), versioned like every document. */
+export function ndjsonLine(value: object): string {
+  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value })}\n`;
+}
+
+/** One JSON document, versioned, pretty-printed (with its "\n"). */
+export function jsonDocument(value: object): string {
+  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value }, null, 2)}\n`;
 }

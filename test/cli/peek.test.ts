@@ -46,8 +46,9 @@ describe("peek on a real registry", () => {
   test("--json: NDJSON entries and one stats object per layer, nothing else", async () => {
     const r = await runCli(["peek", `${reg.host}/peek/app:v1`, "--json", "--layer", "0", "--full"]);
     const docs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    const su = docs.find((d) => d.path === "bin/su");
-    expect(su).toEqual({ layer: 0, path: "bin/su", type: "file", mode: 0o4755, size: 1, uid: 0, gid: 0, mtime: "2024-03-01T12:34:56Z" });
+    expect(docs.every((d) => d.schema === 1)).toBe(true);
+    const su = docs.find((d) => d.path === "/bin/su");
+    expect(su).toEqual({ schema: 1, layer: 0, path: "/bin/su", type: "file", mode: 0o4755, size: 1, uid: 0, gid: 0, mtime: "2024-03-01T12:34:56Z" });
     const stats = docs.filter((d) => d.stats);
     expect(stats.length).toBe(1);
     expect(stats[0].stats).toMatchObject({ layer: 0, digest: img.layers[0]!.digest, layerSize: img.layers[0]!.size, bytesDownloaded: img.layers[0]!.size, complete: true, entries: docs.length - 1 });
@@ -68,12 +69,23 @@ describe("peek on a real registry", () => {
 
   test("--layer by digest prefix and by negative index", async () => {
     const byDigest = await runCli(["peek", `${reg.host}/peek/app:v1`, "--layer", img.layers[2]!.digest.slice(7, 19), "--json"]);
-    expect(byDigest.stdout).toContain('"path":"app/index.js"');
-    const last = await runCli(["peek", `${reg.host}/peek/app:v1`, "-l", "-1", "--json"]);
+    expect(byDigest.stdout).toContain('"path":"/app/index.js"');
+    const last = await runCli(["peek", `${reg.host}/peek/app:v1`, "-L", "-1", "--json"]);
     expect(last.stdout).toBe(byDigest.stdout);
     const bad = await runCli(["peek", `${reg.host}/peek/app:v1`, "--layer", "7"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("layerslayer: --layer 7: the image has 3 layers (0-2)\n");
+  });
+
+  test("-q: exactly one line per entry on stdout, no heading or summary", async () => {
+    const full = await runCli(["peek", `${reg.host}/peek/app:v1`, "--full", "--json"]);
+    const entries = full.stdout.trim().split("\n").filter((l) => !l.includes('"stats"')).length;
+    const quiet = await runCli(["peek", `${reg.host}/peek/app:v1`, "--full", "-q"]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe("");
+    const lines = quiet.stdout.trimEnd().split("\n");
+    expect(lines.length).toBe(entries);
+    for (const l of lines) expect(l).toMatch(/^[-dlcbps][-rwxsStT]{9} /);
   });
 
   test("bad budgets are usage errors", async () => {

@@ -67,7 +67,7 @@ describe("save on a real registry", () => {
     const rel = join("downloads", "save_app", "v1", fileOf(img.layers[2]!, ".tar"));
     expect(r.stdout).toBe(`saved ${rel} (${humanSize(img.layers[2]!.size)})\n`);
     expect(fileBytes(readFileSync(join(work, rel)))).toEqual(img.layers[2]!.bytes);
-    const pinned = await runCli(["save", `${reg.host}/save/app@${img.digest}`, "-l", "-1"], { cwd: work });
+    const pinned = await runCli(["save", `${reg.host}/save/app@${img.digest}`, "-L", "-1"], { cwd: work });
     expect(pinned.code).toBe(0);
     expect(existsSync(join(work, "downloads", "save_app", img.digest.replace(":", "_"), fileOf(img.layers[2]!, ".tar")))).toBe(true);
   });
@@ -81,7 +81,7 @@ describe("save on a real registry", () => {
     expect(again.code).toBe(0);
     expect(blobGets()).toEqual([]);
     expect(JSON.parse(again.stdout).layers.map((l: { status: string }) => l.status)).toEqual(["present", "present", "present"]);
-    const text = await runCli(["save", image(), "-o", out, "-l", "0"]);
+    const text = await runCli(["save", image(), "-o", out, "-L", "0"]);
     expect(text.stdout).toBe(`present ${join(out, fileOf(img.layers[0]!, ".tar.gz"))} (${humanSize(img.layers[0]!.size)})\n`);
   });
 
@@ -91,6 +91,7 @@ describe("save on a real registry", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual({
+      schema: 1,
       directory: out,
       layers: [0, 2].map((i) => ({ index: i, digest: img.layers[i]!.digest, path: join(out, fileOf(img.layers[i]!, EXT[i]!)), size: img.layers[i]!.size, status: "saved" })),
     });
@@ -102,7 +103,7 @@ describe("save on a real registry", () => {
     const l = img.layers[0]!;
     const n = 123_457;
     writeFileSync(join(out, `.${fileOf(l, ".tar.gz")}.partial`), l.bytes.subarray(0, n));
-    const r = await runCli(["save", image(), "-o", out, "-l", "0", "--json"]);
+    const r = await runCli(["save", image(), "-o", out, "-L", "0", "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).layers[0].status).toBe("resumed");
     expect(r.stderr).toBe(`layer 0: resumed a partial download at byte ${n}\n`);
@@ -118,7 +119,7 @@ describe("save on a real registry", () => {
       req.url.endsWith(l.digest)
         ? { kind: "tamper", change: (b) => { const c = b.slice(); c[b.byteLength - 1] = c[b.byteLength - 1]! ^ 0x40; return c; } }
         : undefined;
-    const r = await runCli(["save", image(), "-o", out, "-l", "1"]);
+    const r = await runCli(["save", image(), "-o", out, "-L", "1"]);
     expect(r.code).toBe(7);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(new RegExp(`^layerslayer: layer 1 \\(${l.digest}\\): the downloaded bytes hash to sha256:[0-9a-f]{64}, not the digest ${l.digest}; nothing was saved\\n$`));
@@ -131,7 +132,7 @@ describe("save on a real registry", () => {
     const l = img.layers[2]!;
     const path = join(out, fileOf(l, ".tar"));
     writeFileSync(path, "not the layer");
-    const r = await runCli(["save", image(), "-o", out, "-l", "2"]);
+    const r = await runCli(["save", image(), "-o", out, "-L", "2"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`saved ${path} (${humanSize(l.size)})\n`);
     expect(fileBytes(readFileSync(path))).toEqual(l.bytes);
@@ -194,7 +195,7 @@ describe("save on a real registry", () => {
     try {
       const out = join(work, "int");
       const partial = join(out, `.${fileOf(l, ".tar.gz")}.partial`);
-      const proc = Bun.spawn([process.execPath, MAIN, "save", `127.0.0.1:${stall.port}/save/app:v1`, "-o", out, "-l", "0"], {
+      const proc = Bun.spawn([process.execPath, MAIN, "save", `127.0.0.1:${stall.port}/save/app:v1`, "-o", out, "-L", "0"], {
         stdout: "pipe",
         stderr: "pipe",
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: isolatedHome, XDG_CACHE_HOME: join(isolatedHome, "cache") },
@@ -208,7 +209,7 @@ describe("save on a real registry", () => {
       expect(stderr).toBe(`layerslayer: interrupted; the partial download is kept in ${partial}: run the command again to resume\n`);
       expect(readdirSync(out)).toEqual([`.${fileOf(l, ".tar.gz")}.partial`]);
       expect(fileBytes(readFileSync(partial))).toEqual(l.bytes.subarray(0, 100_000));
-      const again = await runCli(["save", image(), "-o", out, "-l", "0", "--json", "-q"]);
+      const again = await runCli(["save", image(), "-o", out, "-L", "0", "--json", "-q"]);
       expect(again.code).toBe(0);
       expect(again.stderr).toBe("");
       expect(JSON.parse(again.stdout).layers[0].status).toBe("resumed");
@@ -221,7 +222,7 @@ describe("save on a real registry", () => {
 
   test("on a terminal, progress is drawn on stderr and cleared; -q draws none", async () => {
     const out = join(work, "tty");
-    const cmd = (extra: string) => `'${process.execPath}' '${MAIN}' save ${image()} -o '${out}' -l 0 ${extra} > '${join(work, "stdout.txt")}'`;
+    const cmd = (extra: string) => `'${process.execPath}' '${MAIN}' save ${image()} -o '${out}' -L 0 ${extra} > '${join(work, "stdout.txt")}'`;
     // Asynchronous: the proxy answering the CLI runs in this process.
     const run = async (extra: string) => {
       const p = Bun.spawn(["script", "-qec", cmd(extra), "/dev/null"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: isolatedHome, COLUMNS: "100", TERM: "dumb" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });

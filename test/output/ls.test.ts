@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { entryJson, isoTime, ndjsonLine } from "../../src/output/json.ts";
+import { absolutePath, entryJson, isoTime, JSON_SCHEMA, jsonDocument, layerPath, ndjsonLine } from "../../src/output/json.ts";
 import { lsCells, lsLine, lsLines, streamWidths } from "../../src/output/ls.ts";
 import { renderTree, treeFromPaths, treeSummary } from "../../src/output/tree.ts";
 import { dir, file, hard, mk, sym } from "../image/helpers.ts";
@@ -89,10 +89,27 @@ describe("json", () => {
     const e = sym("bin", "usr/bin", { layer: 2, uname: "root", mode: 0o777 });
     const j = entryJson(e);
     expect(Object.keys(j)).toEqual(["layer", "path", "type", "mode", "size", "uid", "gid", "uname", "mtime", "linkname"]);
-    expect(j).toEqual({ layer: 2, path: "bin", type: "symlink", mode: 0o777, size: 0, uid: 0, gid: 0, uname: "root", mtime: "2023-11-14T22:13:20Z", linkname: "usr/bin" });
+    expect(j).toEqual({ layer: 2, path: "/bin", type: "symlink", mode: 0o777, size: 0, uid: 0, gid: 0, uname: "root", mtime: "2023-11-14T22:13:20Z", linkname: "usr/bin" });
     expect("headerOffset" in j).toBe(false);
     expect(Object.keys(entryJson(file("f")))).not.toContain("layer");
     expect(entryJson(mk("dev/null", "char", { devmajor: 1, devminor: 3 }))).toMatchObject({ devmajor: 1, devminor: 3 });
+  });
+
+  test("paths are absolute and normalized like the merged view's; a hard link's target too, a symlink's text not", () => {
+    expect(layerPath("./usr//bin/")).toBe("/usr/bin");
+    expect(layerPath("etc/passwd")).toBe("/etc/passwd");
+    expect(layerPath("./")).toBe("/");
+    expect(layerPath("a/../../x")).toBe("a/../../x");
+    expect(absolutePath(".")).toBe("/");
+    expect(entryJson(file("f"), "/merged/place").path).toBe("/merged/place");
+    expect(entryJson(mk("bin/b", "hardlink", { linkname: "./bin//a" })).linkname).toBe("/bin/a");
+    expect(entryJson(sym("lib", "./usr//lib")).linkname).toBe("./usr//lib");
+  });
+
+  test("every record and document carries the schema version first", () => {
+    expect(Object.keys(JSON.parse(ndjsonLine({ stats: {} })))).toEqual(["schema", "stats"]);
+    expect(JSON.parse(jsonDocument({ a: 1 }))).toEqual({ schema: JSON_SCHEMA, a: 1 });
+    expect(jsonDocument({ a: 1 }).endsWith("}\n")).toBe(true);
   });
 
   test("mtime with fractions", () => {
@@ -109,6 +126,6 @@ describe("json", () => {
     const line = ndjsonLine(entryJson(file("a\x1bb")));
     expect(line.endsWith("\n")).toBe(true);
     expect(line).not.toContain("\x1b");
-    expect(JSON.parse(line).path).toBe("a\x1bb");
+    expect(JSON.parse(line).path).toBe("/a\x1bb");
   });
 });

@@ -1,0 +1,46 @@
+/**
+ * Usage text: citty's rendering of a command's arguments (with their defaults), followed by real
+ * examples of the command. The examples are checked by the test suite against each command's own
+ * argument definitions, so they cannot name an option that does not exist.
+ */
+import { renderUsage, type CommandDef } from "citty";
+
+/** Two or three real invocations of each command (without the leading "layerslayer"). */
+export const EXAMPLES: Record<string, string[]> = {
+  inspect: ["inspect alpine:3.20", "inspect ghcr.io/org/app@sha256:… --platform linux/arm64 --json"],
+  history: ["history nginx:1.27", "history localhost:5000/team/app:v1 --json"],
+  manifest: ["manifest alpine:3.20", "manifest alpine:3.20 --index", "manifest alpine:3.20 --json | jq .manifest.layers"],
+  config: ["config alpine:3.20", "config alpine:3.20 --json | jq .config.config.Env"],
+  platforms: ["platforms alpine:3.20", "platforms alpine:3.20 --all --json"],
+  tags: ["tags alpine", "tags localhost:5000/team/app --json"],
+  peek: ["peek alpine:3.20", "peek nginx:1.27 --layer -1 --budget 64K", "peek alpine:3.20 -L 0 --full -q | grep etc/"],
+  ls: ["ls alpine:3.20 /etc -l", "ls nginx:1.27 /usr/share/nginx --tree", "ls alpine:3.20 / -R --history --json"],
+  find: ["find alpine:3.20 '*release*'", "find nginx:1.27 '^/etc/.*\\.conf$' --regex --type f --present"],
+  cat: ["cat alpine:3.20 /etc/os-release", "cat nginx:1.27 /usr/sbin/nginx -o nginx", "cat alpine:3.20 /etc/passwd --no-cache"],
+  save: ["save alpine:3.20", "save nginx:1.27 --layer -1 -o layers/ --json"],
+  interactive: ["interactive alpine:3.20", "interactive localhost:5000/team/app:v1 --platform linux/arm64"],
+  cache: ["cache info", "cache clear", "cache --json info"],
+  help: ["help", "help peek"],
+  completion: ["completion bash > /etc/bash_completion.d/layerslayer", "completion zsh > \"${fpath[1]}/_layerslayer\"", "completion fish > ~/.config/fish/completions/layerslayer.fish"],
+};
+EXAMPLES.carve = EXAMPLES.cat!.map((e) => e.replace(/^cat /, "carve "));
+
+/** The EXAMPLES section of a command's usage ("" for one without examples). */
+export function examplesText(name: string): string {
+  const list = EXAMPLES[name];
+  if (!list?.length) return "";
+  return `\nEXAMPLES\n\n${list.map((e) => `  layerslayer ${e}`).join("\n")}\n`;
+}
+
+/** The usage of a command (or of the whole tool) as printed by --help and `help`. */
+export async function usageText(cmd: CommandDef<any>, parent?: CommandDef<any>, name?: string): Promise<string> {
+  const text = await renderUsage(cmd, parent);
+  return `${text.trimEnd()}\n${name ? examplesText(name) : ""}`;
+}
+
+/** Usage text on stdout; colours only on a terminal. */
+export async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>, name?: string): Promise<void> {
+  const text = await usageText(cmd, parent, name);
+  const plain = !process.stdout.isTTY || process.env.NO_COLOR !== undefined;
+  process.stdout.write(`${plain ? text.replace(/\x1b\[[0-9;]*m/g, "") : text}`);
+}
