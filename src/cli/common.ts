@@ -86,10 +86,15 @@ export function printJson(value: object): void {
 export async function setupRegistry(args: GlobalArgs & { image?: string }, opts: { allowBare?: boolean } = {}): Promise<{ ref: ImageRef; client: RegistryClient; ctx: Context }> {
   if (!args.image) throw new LayerslayerError("USAGE", "an image reference is required, e.g. alpine:3.20 or localhost:5000/app:v1");
   const ref = parseReference(args.image, opts);
+  return { ref, ...(await registryContext(args, ref.registry)) };
+}
+
+/** The registry client and the options for the commands on `registry`. */
+export async function registryContext(args: GlobalArgs, registry: string): Promise<{ client: RegistryClient; ctx: Context }> {
   const verbose = !!args.verbose;
   const quiet = !!args.quiet;
   const log = verbose ? (m: string) => process.stderr.write(`· ${m}\n`) : undefined;
-  const credentials = await credentialsFrom(args, ref.registry);
+  const credentials = await credentialsFrom(args, registry);
   const useCache = args.cache !== false;
   const cache = openCache({
     enabled: useCache,
@@ -115,7 +120,7 @@ export async function setupRegistry(args: GlobalArgs & { image?: string }, opts:
       if (!quiet) process.stderr.write(`${m}\n`);
     },
   };
-  return { ref, client, ctx };
+  return { client, ctx };
 }
 
 /** Parses the image argument and opens the source of its bytes, with the options for it. */

@@ -13,6 +13,7 @@ export const commands: Record<string, Loader> = {
   config: () => import("./config.ts").then((m) => m.default),
   platforms: () => import("./platforms.ts").then((m) => m.default),
   tags: () => import("./tags.ts").then((m) => m.default),
+  catalog: () => import("./catalog.ts").then((m) => m.default),
   peek: () => import("./peek.ts").then((m) => m.default),
   ls: () => import("./ls.ts").then((m) => m.default),
   find: () => import("./find.ts").then((m) => m.default),

@@ -106,10 +106,27 @@ export function parseReference(input: string, opts: { allowBare?: boolean } = {}
   }
   if (rest.length > 255) throw bad(input, "the repository name is longer than 255 characters");
   let repository = rest;
-  if (registry === "index.docker.io" || registry === "registry-1.docker.io") registry = DEFAULT_REGISTRY;
+  registry = canonicalRegistry(registry);
   if (registry === DEFAULT_REGISTRY && components.length === 1) repository = `library/${rest}`;
   if (!tag && !digest && !opts.allowBare) tag = DEFAULT_TAG;
   return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+
+/** Docker Hub's other names are docker.io. */
+export function canonicalRegistry(host: string): string {
+  return host === "index.docker.io" || host === "registry-1.docker.io" ? DEFAULT_REGISTRY : host;
+}
+
+/**
+ * Parses a registry name given on its own (`catalog REGISTRY`): `host[:port]`, `[v6]:port`,
+ * optionally written as a URL (`https://host/`, as `docker login` accepts it).
+ */
+export function parseRegistry(input: string): string {
+  const s = input.trim().replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+  if (s === "" || /[\s/@]/.test(s) || !validHost(s)) {
+    throw new LayerslayerError("USAGE", `invalid registry "${input}": expected host[:port], e.g. localhost:5000 or ghcr.io`);
+  }
+  return canonicalRegistry(s.toLowerCase());
 }
 
 /** The host that serves the registry API for a registry name. */

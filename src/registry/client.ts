@@ -5,6 +5,7 @@ import { digestAlgorithm, digestOf } from "./digest.ts";
 import { responseError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES } from "./manifest.ts";
 import { MANIFEST_ACCEPT } from "./mediatypes.ts";
+import { namePages } from "./pages.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
 /** Manifests and configs by digest (src/cache/store.ts implements it). */
@@ -26,7 +27,9 @@ export interface FetchedManifest {
   bytes: Uint8Array;
 }
 
-const MAX_TAG_PAGES = 1000;
+/** The most names distribution sends in one page of `_catalog`. */
+export const CATALOG_PAGE_SIZE = 1000;
+export const CATALOG_SCOPE = "registry:catalog:*";
 
 function scopeOf(ref: ImageRef): string {
   return `repository:${ref.repository}:pull`;
@@ -101,35 +104,21 @@ export class RegistryClient {
 
   /** Every tag of a repository, following `Link: <…>; rel="next"` pagination. */
   async listTags(ref: ImageRef): Promise<string[]> {
-    const what = `${ref.registry}/${ref.repository}`;
     const tags: string[] = [];
-    let path: string | undefined = `/v2/${ref.repository}/tags/list?n=${this.options.tagPageSize ?? 1000}`;
-    for (let page = 0; path && page < MAX_TAG_PAGES; page++) {
-      const res = await this.transport(ref.registry).request(path, { headers: { Accept: "application/json" }, scope: scopeOf(ref) });
-      if (!res.ok) throw await responseError(res, `${what} tags`);
-      const body = await readBounded(res, MAX_MANIFEST_BYTES, `${what} tags`);
-      let doc: { tags?: unknown };
-      try {
-        doc = JSON.parse(new TextDecoder().decode(body)) as { tags?: unknown };
-      } catch {
-        throw new LayerslayerError("CORRUPT", `${what}: the tag list is not valid JSON`);
-      }
-      if (Array.isArray(doc.tags)) for (const t of doc.tags) if (typeof t === "string") tags.push(t);
-      path = nextLink(res.headers.get("link"), this.transport(ref.registry).baseUrl);
-    }
+    const pages = namePages(this.transport(ref.registry), `/v2/${ref.repository}/tags/list?n=${this.options.tagPageSize ?? 1000}`, {
+      scope: scopeOf(ref),
+      what: `${ref.registry}/${ref.repository} tags`,
+      field: "tags",
+    });
+    for await (const page of pages) tags.push(...page);
     return tags;
   }
-}
 
-/** The path of a `rel="next"` Link, made relative to the registry's base URL. */
-export function nextLink(header: string | null, baseUrl: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(/,(?=\s*<)/)) {
-    const m = /<([^>]*)>\s*;(.*)/.exec(part);
-    if (!m || !/rel="?next"?/.test(m[2]!)) continue;
-    const url = new URL(m[1]!, baseUrl);
-    if (url.origin !== new URL(baseUrl).origin) return undefined;
-    return `${url.pathname}${url.search}`;
+  /**
+   * The registry's repositories (`/v2/_catalog`), a page at a time. Distribution sends at most
+   * 1000 names a page and refuses a larger `n`.
+   */
+  catalog(registry: string, pageSize = CATALOG_PAGE_SIZE): AsyncGenerator<string[]> {
+    return namePages(this.transport(registry), `/v2/_catalog?n=${pageSize}`, { scope: CATALOG_SCOPE, what: `${registry} catalog`, field: "repositories" });
   }
-  return undefined;
 }

@@ -93,10 +93,12 @@ export class Transport {
   }
 
   private authError(scope: string | undefined): LayerslayerError {
-    const what = scope ? scope.split(":").slice(1, -1).join(":") : "";
+    const [type, ...rest] = scope ? scope.split(":") : [];
+    const name = rest.slice(0, -1).join(":");
+    const what = type === "registry" && name === "catalog" ? " to list the catalog" : name ? ` to pull ${name}` : "";
     return new LayerslayerError(
       "AUTH",
-      `${this.registry}: not authorized${what ? ` to pull ${what}` : ""}; check the credentials (-u/--username with --password-stdin, or LAYERSLAYER_USERNAME/LAYERSLAYER_PASSWORD)`,
+      `${this.registry}: not authorized${what}; check the credentials (-u/--username with --password-stdin, or LAYERSLAYER_USERNAME/LAYERSLAYER_PASSWORD)`,
     );
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { apiHost, formatReference, isLoopback, manifestReference, parseReference } from "../../src/ref/reference.ts";
+import { apiHost, formatReference, isLoopback, manifestReference, parseReference, parseRegistry } from "../../src/ref/reference.ts";
 
 const D = `sha256:${"ab".repeat(32)}`;
 
@@ -59,4 +59,12 @@ test("apiHost maps docker.io to its API host only", () => {
 test("isLoopback", () => {
   for (const h of ["localhost", "localhost:5000", "127.0.0.1", "127.3.4.5:80", "[::1]:5000", "[::1]"]) expect(isLoopback(h)).toBe(true);
   for (const h of ["docker.io", "10.0.0.1:5000", "128.0.0.1", "localhost.example.com"]) expect(isLoopback(h)).toBe(false);
+});
+
+test("a registry on its own: host[:port], [v6]:port, or written as a URL; Docker Hub's names are docker.io", () => {
+  expect(parseRegistry("localhost:5000")).toBe("localhost:5000");
+  expect(parseRegistry("https://Registry.Example.com/")).toBe("registry.example.com");
+  expect(parseRegistry("[::1]:5000")).toBe("[::1]:5000");
+  expect(parseRegistry("index.docker.io")).toBe("docker.io");
+  for (const bad of ["", "a b", "host/repo", "host:99999", "user@host"]) expect(() => parseRegistry(bad)).toThrow(/^invalid registry/);
 });

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { parseChallenges, pickChallenge } from "../../src/registry/challenge.ts";
-import { nextLink } from "../../src/registry/client.ts";
+import { nextLink } from "../../src/registry/pages.ts";
 import { choosePlatform, isForeignLayer, parsePlatform } from "../../src/registry/manifest.ts";
 import { retryDelay } from "../../src/registry/retry.ts";
 

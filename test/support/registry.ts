@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitFor } from "./ports.ts";
@@ -31,6 +31,8 @@ export interface StartOptions {
   anonymousPull?: string[];
   /** Serve HTTPS only, with a self-signed certificate for 127.0.0.1 (its PEM path is `certPath`). */
   tls?: boolean;
+  /** Keep the storage in memory (/dev/shm, when there is one), for tests that write thousands of files. */
+  inMemory?: boolean;
 }
 
 export const ADMIN = { username: "admin", password: "admin-secret" };
@@ -52,7 +54,7 @@ function basicHeader(u: string, p: string): string {
 /** Starts Debian's docker-registry (CNCF distribution 2.8) on a free loopback port with temp storage. */
 export async function startRegistry(opts: StartOptions = {}): Promise<TestRegistry> {
   const auth = opts.auth ?? "none";
-  const dir = mkdtempSync(join(tmpdir(), "ls-registry-"));
+  const dir = mkdtempSync(join(opts.inMemory && existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "ls-registry-"));
   const storage = join(dir, "storage");
   const port = freePort();
   const users = { [ADMIN.username]: ADMIN.password, [READER.username]: READER.password };

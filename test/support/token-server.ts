@@ -93,8 +93,10 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
         const [type, ...mid] = s.split(":");
         const actions = (mid.pop() ?? "").split(",");
         const name = mid.join(":");
-        if (type !== "repository") continue;
-        const allowed = user ? actions : (opts.anonymousPull ?? []).some((p) => name.startsWith(p)) ? actions.filter((a) => a === "pull") : [];
+        if (type !== "repository" && type !== "registry") continue;
+        // Users get what they ask for (the catalog included); anonymous users may only pull the open prefixes.
+        const open = type === "repository" && (opts.anonymousPull ?? []).some((p) => name.startsWith(p));
+        const allowed = user ? actions : open ? actions.filter((a) => a === "pull") : [];
         access.push({ type, name, actions: allowed });
       }
       const now = Math.floor(Date.now() / 1000);

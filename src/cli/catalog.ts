@@ -1,0 +1,106 @@
+import { defineCommand } from "citty";
+import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../output/format.ts";
+import { writeInOrder } from "../output/ordered.ts";
+import { parseReference, parseRegistry } from "../ref/reference.ts";
+import { CATALOG_PAGE_SIZE, type RegistryClient } from "../registry/client.ts";
+import { globalArgs, printJson, registryContext, type GlobalArgs } from "./common.ts";
+
+/** Tag lists fetched at once by `catalog --tags` (output stays in catalog order). */
+const TAGS_CONCURRENCY = 8;
+
+interface Repository {
+  name: string;
+  tags?: string[];
+  error?: LayerslayerError;
+}
+
+function asError(e: unknown): LayerslayerError {
+  return e instanceof LayerslayerError ? e : new LayerslayerError("NETWORK", String((e as Error)?.message ?? e));
+}
+
+/** A repository's tags; a name the catalog sent that is not a repository name is never put in a URL. */
+async function tagsOf(client: RegistryClient, registry: string, name: string): Promise<Repository> {
+  try {
+    const ref = parseReference(`${registry}/${name}`, { allowBare: true });
+    if (ref.repository !== name || ref.tag || ref.digest) throw new LayerslayerError("CORRUPT", `the catalog lists "${escapeName(name)}", which is not a repository name`);
+    return { name, tags: await client.listTags(ref) };
+  } catch (e) {
+    return { name, error: asError(e) };
+  }
+}
+
+function pageSizeFrom(value: string | undefined): number {
+  if (value === undefined) return CATALOG_PAGE_SIZE;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new LayerslayerError("USAGE", `--page-size must be a positive whole number, not "${value}"`);
+  return n;
+}
+
+function textLines(repo: Repository): string {
+  if (!repo.tags) return "";
+  const name = escapeName(repo.name);
+  if (repo.tags.length === 0) return `${name}\n`;
+  return repo.tags.map((t) => `${name}:${escapeName(t)}\n`).join("");
+}
+
+export default defineCommand({
+  meta: { name: "catalog", description: "List every repository of a registry (and with --tags, every tag)" },
+  args: {
+    registry: { type: "positional", required: true, description: "Registry, e.g. localhost:5000 or registry.example.com" },
+    tags: { type: "boolean", description: "List each repository's tags too: one REPOSITORY:TAG a line" },
+    "page-size": { type: "string", valueHint: "N", description: `Repositories asked for per page (default ${CATALOG_PAGE_SIZE}, distribution's maximum)` },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const registry = parseRegistry(args.registry);
+    const pageSize = pageSizeFrom(args["page-size"]);
+    const { client, ctx } = await registryContext(args as GlobalArgs, registry);
+    const found: Repository[] = [];
+    let failure: LayerslayerError | undefined;
+    const fail = (e: LayerslayerError, name?: string) => {
+      process.stderr.write(`layerslayer: ${name ? `${escapeName(name)}: ` : ""}${e.message}\n`);
+      failure ??= e;
+    };
+    let pages = 0;
+    try {
+      for await (const page of client.catalog(registry, pageSize)) {
+        pages++;
+        if (!args.tags) {
+          found.push(...page.map((name) => ({ name })));
+          if (!ctx.json && page.length) process.stdout.write(page.map((n) => `${escapeName(n)}\n`).join(""));
+          continue;
+        }
+        await writeInOrder(
+          page.map((name) => async (emit: (text: string) => void) => {
+            const repo = await tagsOf(client, registry, name);
+            if (!ctx.json) emit(textLines(repo));
+            return repo;
+          }),
+          TAGS_CONCURRENCY,
+          (text) => process.stdout.write(text),
+          (repo) => {
+            found.push(repo);
+            if (repo.error) fail(repo.error, repo.name);
+          },
+        );
+      }
+    } catch (e) {
+      let err = asError(e);
+      if (pages === 0 && err.code === "NOT_FOUND") {
+        err = new LayerslayerError("UNSUPPORTED", `${registry} does not offer a catalog (GET /v2/_catalog answered 404)`);
+      }
+      // Nothing listed before the failure is lost: it is printed (the JSON says the list is incomplete).
+      if (!ctx.json || found.length === 0) throw err;
+      fail(err);
+    }
+    if (ctx.json) {
+      printJson({
+        registry,
+        repositories: args.tags ? found.map((r) => ({ name: r.name, ...(r.tags ? { tags: r.tags } : { error: r.error!.message }) })) : found.map((r) => r.name),
+        ...(failure ? { complete: false } : {}),
+      });
+    }
+    if (failure) process.exitCode = failure.exitCode;
+  },
+});

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { runCli } from "../support/cli.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { layerFrom, pushImage } from "../support/fixtures.ts";
+import { pushManifest } from "../support/push.ts";
+import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+
+/** More repositories than distribution sends in one page (1000). */
+const MANY = 1003;
+
+/** Every file under `dir` (relative path → bytes). */
+function readTree(dir: string): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>();
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const full = join(e.parentPath, e.name);
+    files.set(full.slice(dir.length + 1), readFileSync(full));
+  }
+  return files;
+}
+
+describe("catalog on a real registry with more than one page of repositories", () => {
+  let reg: TestRegistry;
+  let expected: string[];
+  beforeAll(async () => {
+    reg = await startRegistry({ inMemory: true });
+    const img = await pushImage(reg, "base/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f", content: "x" }]) }] });
+    await pushManifest(reg, "base/app", img.manifest, img.mediaType, "v2");
+    // A repository on disk is its directory of links to the shared blobs: copying one that was
+    // pushed makes more real repositories as fast as the disk allows.
+    const repos = join(reg.storage, "docker/registry/v2/repositories");
+    const tree = readTree(join(repos, "base/app"));
+    const names: string[] = [];
+    for (let i = 0; i < MANY; i++) {
+      const name = `many/r${String(i).padStart(4, "0")}`;
+      for (const [rel, bytes] of tree) {
+        const file = join(repos, name, rel);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, bytes);
+      }
+      names.push(name);
+    }
+    expected = ["base/app", ...names].sort();
+  });
+  afterAll(() => reg.stop());
+
+  test("lists every repository, following the Link to the second page", async () => {
+    const r = await runCli(["catalog", reg.host, "--verbose"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n").slice(0, -1)).toEqual(expected);
+    const pages = r.stderr.split("\n").filter((l) => l.includes("/v2/_catalog"));
+    expect(pages).toHaveLength(2);
+  });
+
+  test("--page-size asks for smaller pages and gets the same list; --json", async () => {
+    const r = await runCli(["catalog", reg.host, "--page-size", "250", "--json", "--verbose"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ schema: 1, registry: reg.host, repositories: expected });
+    expect(r.stderr.split("\n").filter((l) => l.includes("/v2/_catalog"))).toHaveLength(5);
+  });
+
+  test("--tags lists each repository's tags, in catalog order", async () => {
+    const r = await runCli(["catalog", `http://${reg.host}/`, "--tags", "--page-size", "400"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n").slice(0, -1);
+    // Repositories in catalog order; tags in the order the registry lists them (its directory order).
+    expect([...new Set(lines.map((l) => l.split(":")[0]))]).toEqual(expected);
+    expect(lines.toSorted()).toEqual(expected.flatMap((n) => [`${n}:v1`, `${n}:v2`]));
+    const json = await runCli(["catalog", reg.host, "--tags", "--json"]);
+    const doc = JSON.parse(json.stdout) as { repositories: { name: string; tags: string[] }[] };
+    expect(doc.repositories).toHaveLength(expected.length);
+    expect({ ...doc.repositories[0], tags: doc.repositories[0]!.tags.toSorted() }).toEqual({ name: "base/app", tags: ["v1", "v2"] });
+  });
+
+  test("a page size the registry refuses is its error, on one line", async () => {
+    const r = await runCli(["catalog", reg.host, "--page-size", "1001"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^layerslayer: 127\.0\.0\.1:\d+ catalog: .*PAGINATION_NUMBER_INVALID.*\n$/);
+    expect((await runCli(["catalog", reg.host, "--page-size", "0"])).code).toBe(2);
+    expect((await runCli(["catalog", "not a host"])).code).toBe(2);
+  });
+});
+
+describe("catalog refused or cut short", () => {
+  let reg: TestRegistry;
+  let open: TestRegistry;
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: "token" });
+    open = await startRegistry();
+    for (const name of ["a/one", "b/two", "c/three"]) {
+      await pushImage(reg, name, "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
+      await pushImage(open, name, "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
+    }
+    proxy = startFaultProxy(open.url);
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+    await open.stop();
+  });
+
+  test("a token registry refuses anonymous users the catalog (exit 3) and gives it to a user", async () => {
+    const anon = await runCli(["catalog", reg.host]);
+    expect(anon.code).toBe(3);
+    expect(anon.stderr).toMatch(/^layerslayer: 127\.0\.0\.1:\d+: not authorized to list the catalog; /);
+    const user = await runCli(["catalog", reg.host, "-u", READER.username, "--password-stdin"], { stdin: READER.password });
+    expect(user.stdout).toBe("a/one\nb/two\nc/three\n");
+    expect(reg.token!.requests.some((q) => q.scope === "registry:catalog:*" && q.user === READER.username)).toBe(true);
+  });
+
+  test("a registry without the catalog API is UNSUPPORTED (exit 8)", async () => {
+    proxy.rule = (req) => (new URL(req.url).pathname === "/v2/_catalog" ? { kind: "status", status: 404, body: '{"errors":[{"code":"NOT_FOUND"}]}' } : undefined);
+    const r = await runCli(["catalog", proxy.host]);
+    expect(r.code).toBe(8);
+    expect(r.stderr).toBe(`layerslayer: ${proxy.host} does not offer a catalog (GET /v2/_catalog answered 404)\n`);
+  });
+
+  test("a page that fails keeps the pages before it, in text and in JSON", async () => {
+    proxy.rule = (req) => (new URL(req.url).searchParams.has("last") ? { kind: "status", status: 403 } : undefined);
+    const r = await runCli(["catalog", proxy.host, "--page-size", "2"]);
+    expect(r.stdout).toBe("a/one\nb/two\n");
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`layerslayer: ${proxy.host} catalog: access denied (HTTP 403)\n`);
+    const j = await runCli(["catalog", proxy.host, "--page-size", "2", "--json"]);
+    expect(JSON.parse(j.stdout)).toEqual({ schema: 1, registry: proxy.host, repositories: ["a/one", "b/two"], complete: false });
+    expect(j.code).toBe(3);
+  });
+
+  test("--tags: a repository whose tags fail is reported, the others are listed", async () => {
+    proxy.rule = (req) => (new URL(req.url).pathname === "/v2/b/two/tags/list" ? { kind: "status", status: 403 } : undefined);
+    const r = await runCli(["catalog", proxy.host, "--tags"]);
+    expect(r.stdout).toBe("a/one:v1\nc/three:v1\n");
+    expect(r.stderr).toBe(`layerslayer: b/two: ${proxy.host}/b/two tags: access denied (HTTP 403)\n`);
+    expect(r.code).toBe(3);
+  });
+});
