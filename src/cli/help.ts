@@ -13,6 +13,7 @@ export const EXAMPLES: Record<string, string[]> = {
   config: ["config alpine:3.20", "config alpine:3.20 --json | jq .config.config.Env"],
   platforms: ["platforms alpine:3.20", "platforms alpine:3.20 --all --json"],
   tags: ["tags alpine", "tags localhost:5000/team/app --json"],
+  catalog: ["catalog localhost:5000", "catalog registry.example.com --tags", "catalog localhost:5000 --tags --json --page-size 100"],
   peek: ["peek alpine:3.20", "peek nginx:1.27 --layer -1 --budget 64K", "peek alpine:3.20 -L 0 --full -q | grep etc/"],
   ls: ["ls alpine:3.20 /etc -l", "ls nginx:1.27 /usr/share/nginx --tree", "ls alpine:3.20 / -R --history --json"],
   find: ["find alpine:3.20 '*release*'", "find nginx:1.27 '^/etc/.*\\.conf$' --regex --type f --present"],
