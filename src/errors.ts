@@ -38,3 +38,28 @@ export class LayerslayerError extends Error {
 export function isLayerslayerError(e: unknown): e is LayerslayerError {
   return e instanceof LayerslayerError;
 }
+
+/**
+ * A message as printed: one line, every control character shown as `\xNN` or `\uNNNN`. The last
+ * guard before stderr; server- and layer-supplied text is escaped where it enters a message.
+ */
+export function printable(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** The messages of an error's causes, outermost first (at most `depth`), for --verbose. */
+export function causeChain(e: unknown, depth = 5): string[] {
+  const out: string[] = [];
+  let cause = (e as { cause?: unknown } | undefined)?.cause;
+  while (cause !== undefined && cause !== null && out.length < depth) {
+    const c = cause as { message?: unknown; code?: unknown; name?: unknown };
+    const text = typeof c.message === "string" ? c.message : String(cause);
+    const code = typeof c.code === "string" && !text.includes(c.code) ? ` (${c.code})` : "";
+    out.push(printable(`${text}${code}`));
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import { openCache, type CacheStore } from "../cache/store.ts";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
 import { parseReference, type ImageRef } from "../ref/reference.ts";
 import type { Credentials } from "../registry/auth.ts";
 import { RegistryClient } from "../registry/client.ts";
@@ -93,7 +93,8 @@ export async function setupRegistry(args: GlobalArgs & { image?: string }, opts:
 export async function registryContext(args: GlobalArgs, registry: string): Promise<{ client: RegistryClient; ctx: Context }> {
   const verbose = !!args.verbose;
   const quiet = !!args.quiet;
-  const log = verbose ? (m: string) => process.stderr.write(`· ${m}\n`) : undefined;
+  const log = verbose ? (m: string) => process.stderr.write(`· ${printable(m)}
+`) : undefined;
   const credentials = await credentialsFrom(args, registry);
   const useCache = args.cache !== false;
   const cache = openCache({

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
 import { blobFileName, downloadBlob } from "../blob/download.ts";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
@@ -89,7 +89,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
       picked = selectLayers(answer || "ALL", layers);
     } catch (e) {
       if (!(e instanceof LayerslayerError)) throw e;
-      process.stderr.write(`${e.message}\n`);
+      process.stderr.write(`${printable(e.message)}\n`);
     }
   }
   const directory = defaultDirectory(source);

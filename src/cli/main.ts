@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { defineCommand, runCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
-import { EXIT_CODES, LayerslayerError } from "../errors.ts";
+import { causeChain, EXIT_CODES, LayerslayerError, printable } from "../errors.ts";
 import { version } from "../version.ts";
 
 type Loader = () => Promise<CommandDef<any>>;
@@ -127,9 +127,10 @@ export async function run(argv: string[]): Promise<number> {
 
 function report(e: unknown, verbose: boolean): number {
   if (e instanceof LayerslayerError) {
-    process.stderr.write(`layerslayer: ${e.message}\n`);
-    if (verbose && e.detail) process.stderr.write(`${e.detail}\n`);
-    if (verbose && e.cause) process.stderr.write(`cause: ${String((e.cause as Error)?.stack ?? e.cause)}\n`);
+    process.stderr.write(`layerslayer: ${printable(e.message)}\n`);
+    if (verbose && e.detail) process.stderr.write(`${printable(e.detail)}\n`);
+    // The cause chain, one line each: what the runtime said, never a stack.
+    if (verbose) for (const line of causeChain(e)) process.stderr.write(`  cause: ${line}\n`);
     return e.exitCode;
   }
   const err = e as { name?: string; code?: string; message?: string; stack?: string };
@@ -139,7 +140,7 @@ function report(e: unknown, verbose: boolean): number {
     return EXIT_CODES.USAGE;
   }
   if (err?.code === "EPIPE") return 0;
-  process.stderr.write(`layerslayer: internal error: ${err?.message ?? String(e)}\n`);
+  process.stderr.write(`layerslayer: internal error: ${printable(err?.message ?? String(e))}\n`);
   if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
   return 1;
 }

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { streamLayer, type LayerResult } from "../layer/stream.ts";
 import { alignHistory } from "../registry/config.ts";
@@ -91,7 +91,7 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
 }
 
 function reportError(i: number, error: LayerslayerError | undefined): void {
-  if (error) process.stderr.write(`layerslayer: layer ${i}: ${error.message}\n`);
+  if (error) process.stderr.write(`layerslayer: layer ${i}: ${printable(error.message)}\n`);
 }
 
 /** One layer, printed on stdout as it is decoded (the interactive session uses it). */

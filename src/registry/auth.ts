@@ -1,6 +1,8 @@
 import { discard } from "./body.ts";
 import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../output/format.ts";
 import type { Challenge } from "./challenge.ts";
+import { fetchableUrl } from "./url-policy.ts";
 
 export interface Credentials {
   username: string;
@@ -12,7 +14,11 @@ interface CachedToken {
   expiresAt: number;
 }
 
-export type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
+/** GETs a URL and reads its body whole (at most `limit` bytes); the body is empty for a non-2xx answer. */
+export type Fetcher = (url: string, init: RequestInit, limit: number, what: string) => Promise<{ res: Response; bytes: Uint8Array }>;
+
+/** A token reply is a small JSON object; anything bigger is not one. */
+const MAX_TOKEN_REPLY = 1024 * 1024;
 
 function basic(c: Credentials): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`, "utf8").toString("base64")}`;
@@ -54,24 +60,19 @@ export class Authenticator {
   private async fetchToken(challenge: Challenge, scope: string | undefined): Promise<CachedToken> {
     const realm = challenge.params.realm;
     if (!realm) throw new LayerslayerError("AUTH", `${this.registry} sent a bearer challenge without a realm`);
-    let url: URL;
-    try {
-      url = new URL(realm);
-    } catch {
-      throw new LayerslayerError("AUTH", `${this.registry} sent a bearer challenge with an invalid realm`);
-    }
+    const url = fetchableUrl(realm, `${this.registry}: token realm`, "AUTH");
     if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
     if (scope) url.searchParams.set("scope", scope);
     if (this.credentials) url.searchParams.set("account", this.credentials.username);
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.credentials) headers.Authorization = basic(this.credentials);
-    const res = await this.fetcher(url.toString(), { headers });
+    const { res, bytes } = await this.fetcher(url.toString(), { headers }, MAX_TOKEN_REPLY, `${this.registry}: token service`);
     if (res.status === 401 || res.status === 403) {
       await discard(res);
       throw new LayerslayerError(
         "AUTH",
         this.credentials
-          ? `${this.registry}: the token service refused the credentials of "${this.credentials.username}"`
+          ? `${this.registry}: the token service refused the credentials of "${escapeName(this.credentials.username)}"`
           : `${this.registry}: anonymous access was refused; log in with -u/--username and --password-stdin`,
       );
     }
@@ -79,15 +80,25 @@ export class Authenticator {
       await discard(res);
       throw new LayerslayerError("AUTH", `${this.registry}: the token service answered HTTP ${res.status}`);
     }
-    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
+    return this.parseTokenReply(bytes);
+  }
+
+  /** A token reply: a JSON object with `token` (or `access_token`), a string of visible ASCII. */
+  private parseTokenReply(bytes: Uint8Array): CachedToken {
+    const bad = (why: string) => new LayerslayerError("AUTH", `${this.registry}: the token service sent ${why}`);
+    let body: unknown;
     try {
-      body = (await res.json()) as typeof body;
+      body = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
-      throw new LayerslayerError("AUTH", `${this.registry}: the token service sent a reply that is not JSON`);
+      throw bad("a reply that is not JSON");
     }
-    const token = typeof body.token === "string" ? body.token : typeof body.access_token === "string" ? body.access_token : "";
-    if (!token) throw new LayerslayerError("AUTH", `${this.registry}: the token service sent no token`);
-    const lifetime = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) throw bad(`${body === null ? "null" : Array.isArray(body) ? "an array" : `a ${typeof body}`} instead of a JSON object`);
+    const reply = body as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    const token = typeof reply.token === "string" && reply.token ? reply.token : typeof reply.access_token === "string" ? reply.access_token : "";
+    if (!token) throw bad("no token");
+    // It goes into an Authorization header: visible ASCII only (no control characters, no line breaks).
+    if (!/^[\x21-\x7e]+$/.test(token)) throw bad("a token with characters a header cannot carry (control characters, spaces or non-ASCII)");
+    const lifetime = typeof reply.expires_in === "number" && Number.isFinite(reply.expires_in) && reply.expires_in > 0 ? reply.expires_in : 60;
     // Take a margin so a token is never used in its last seconds.
     const expiresAt = this.now() + Math.max(1, lifetime - Math.min(10, lifetime / 4)) * 1000;
     return { token, expiresAt };

@@ -1,6 +1,10 @@
 import { LayerslayerError } from "../errors.ts";
 
-/** Reads a whole response body, refusing anything over `limit` bytes (untrusted servers). */
+/**
+ * Reads a whole response body, refusing anything over `limit` bytes (untrusted servers). A body
+ * that breaks off (a reset, or fewer bytes than its Content-Length) is a NETWORK error, which
+ * `Transport.fetchBytes` retries.
+ */
 export async function readBounded(res: Response, limit: number, what: string): Promise<Uint8Array> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
@@ -10,13 +14,24 @@ export async function readBounded(res: Response, limit: number, what: string): P
   if (!res.body) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of res.body) {
-    total += chunk.byteLength;
-    if (total > limit) {
-      throw new LayerslayerError("CORRUPT", `${what}: more than the ${limit} bytes allowed`);
+  const broke = (cause?: unknown) =>
+    new LayerslayerError("NETWORK", `${what}: the transfer broke off after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ""} bytes`, cause === undefined ? undefined : { cause });
+  try {
+    for await (const chunk of res.body) {
+      total += chunk.byteLength;
+      if (total > limit) {
+        throw new LayerslayerError("CORRUPT", `${what}: more than the ${limit} bytes allowed`);
+      }
+      parts.push(chunk);
     }
-    parts.push(chunk);
+  } catch (e) {
+    if (e instanceof LayerslayerError) {
+      await discard(res);
+      throw e;
+    }
+    throw broke(e);
   }
+  if (Number.isFinite(declared) && total < declared) throw broke();
   const out = new Uint8Array(total);
   let off = 0;
   for (const p of parts) {

@@ -1,6 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
 import { manifestReference, type ImageRef } from "../ref/reference.ts";
-import { readBounded } from "./body.ts";
 import { digestAlgorithm, digestOf } from "./digest.ts";
 import { responseError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES } from "./manifest.ts";
@@ -55,12 +54,9 @@ export class RegistryClient {
     // A digest names immutable bytes (the cache checks them against it); a tag may move: never cached by tag.
     const cached = reference.includes(":") ? this.options.blobCache?.getBlob(reference) : undefined;
     if (cached && cached.bytes.byteLength <= MAX_MANIFEST_BYTES) return { digest: reference, mediaType: cached.mediaType, bytes: cached.bytes };
-    const res = await this.transport(ref.registry).request(`/v2/${ref.repository}/manifests/${reference}`, {
-      headers: { Accept: MANIFEST_ACCEPT },
-      scope: scopeOf(ref),
-    });
+    const path = `/v2/${ref.repository}/manifests/${reference}`;
+    const { res, bytes } = await this.transport(ref.registry).fetchBytes(path, { headers: { Accept: MANIFEST_ACCEPT }, scope: scopeOf(ref) }, MAX_MANIFEST_BYTES, `${what} manifest`);
     if (!res.ok) throw await responseError(res, what);
-    const bytes = await readBounded(res, MAX_MANIFEST_BYTES, `${what} manifest`);
     const claimed = res.headers.get("docker-content-digest");
     const expected = reference.includes(":") ? reference : undefined;
     const algo = expected ? digestAlgorithm(expected) : "sha256";
@@ -81,9 +77,8 @@ export class RegistryClient {
     const what = `${ref.registry}/${ref.repository}@${digest} (${label})`;
     const cached = this.options.blobCache?.getBlob(digest);
     if (cached && cached.bytes.byteLength <= limit) return cached.bytes;
-    const res = await this.blob(ref, digest);
+    const { res, bytes } = await this.transport(ref.registry).fetchBytes(`/v2/${ref.repository}/blobs/${digest}`, { scope: scopeOf(ref) }, limit, what);
     if (!res.ok) throw await responseError(res, what);
-    const bytes = await readBounded(res, limit, what);
     const got = digestOf(bytes, digestAlgorithm(digest));
     if (got !== digest) throw new LayerslayerError("CORRUPT", `${what}: the bytes hash to ${got}, not ${digest}`);
     this.options.blobCache?.putBlob(digest, (res.headers.get("content-type") ?? "").split(";")[0]!.trim(), bytes);

@@ -1,5 +1,4 @@
 import { LayerslayerError } from "../errors.ts";
-import { readBounded } from "./body.ts";
 import { responseError } from "./errors.ts";
 import type { Transport } from "./transport.ts";
 
@@ -28,9 +27,8 @@ export async function* namePages(transport: Transport, firstPath: string, opts: 
   let path: string | undefined = firstPath;
   for (let page = 0; path && page < MAX_PAGES && !seen.has(path); page++) {
     seen.add(path);
-    const res = await transport.request(path, { headers: { Accept: "application/json" }, scope: opts.scope });
+    const { res, bytes: body } = await transport.fetchBytes(path, { headers: { Accept: "application/json" }, scope: opts.scope }, MAX_PAGE_BYTES, opts.what);
     if (!res.ok) throw await responseError(res, opts.what);
-    const body = await readBounded(res, MAX_PAGE_BYTES, opts.what);
     let doc: Record<string, unknown>;
     try {
       doc = JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;

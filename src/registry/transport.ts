@@ -1,9 +1,10 @@
-import { discard } from "./body.ts";
+import { discard, readBounded } from "./body.ts";
 import { LayerslayerError } from "../errors.ts";
 import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
+import { fetchableUrl, redactUrl, showUrl } from "./url-policy.ts";
 import { retryDelay, sleep, isRetryableStatus, networkError } from "./retry.ts";
 
 export interface TransportOptions {
@@ -34,11 +35,6 @@ export interface RequestOptions {
 const MAX_REDIRECTS = 10;
 const USER_AGENT = "layerslayer/0.1";
 
-/** Strips the query (signed URLs carry secrets) for logs and messages. */
-export function redactUrl(url: string): string {
-  const q = url.indexOf("?");
-  return q < 0 ? url : `${url.slice(0, q)}?…`;
-}
 
 /** HTTP to one registry: scheme choice, auth challenge, tokens, retries, redirects without credential leaks. */
 export class Transport {
@@ -64,7 +60,7 @@ export class Transport {
       proxy: options.proxy ?? proxySettings(takeProxyEnvironment()),
       log: options.log,
     };
-    this.auth = new Authenticator(registry, options.credentials, (url, init) => this.send(url, init, undefined));
+    this.auth = new Authenticator(registry, options.credentials, (url, init, limit, what) => this.readWhole(() => this.send(url, init, undefined), limit, what, undefined));
   }
 
   /**
@@ -90,6 +86,30 @@ export class Transport {
       throw this.authError(options.scope);
     }
     return res;
+  }
+
+  /**
+   * `request` for a small document (manifest, config, tag list) read whole, at most `limit` bytes.
+   * A body that breaks off is fetched again, up to the same number of retries as a failed request,
+   * then fails with NETWORK. An answer other than 2xx comes back unread, for the caller's error.
+   */
+  fetchBytes(path: string, options: RequestOptions, limit: number, what: string): Promise<{ res: Response; bytes: Uint8Array }> {
+    return this.readWhole(() => this.request(path, options), limit, what, options.signal);
+  }
+
+  private async readWhole(get: () => Promise<Response>, limit: number, what: string, signal: AbortSignal | undefined): Promise<{ res: Response; bytes: Uint8Array }> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await get();
+      if (!res.ok) return { res, bytes: new Uint8Array(0) };
+      try {
+        return { res, bytes: await readBounded(res, limit, what) };
+      } catch (e) {
+        if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || attempt >= this.opts.retries || signal?.aborted) throw e;
+        const delay = retryDelay(attempt, this.opts.retryBaseMs, null);
+        this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
+        await sleep(delay, signal);
+      }
+    }
   }
 
   private authError(scope: string | undefined): LayerslayerError {
@@ -138,7 +158,7 @@ export class Transport {
    * Authorization header never leaves the registry's origin (or the token realm it was meant for).
    */
   private async send(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
-    const requestOrigin = new URL(url).origin;
+    const requestOrigin = fetchableUrl(url, this.registry, "NETWORK").origin;
     for (let attempt = 0; ; attempt++) {
       let current = url;
       let res: Response | undefined;
@@ -151,7 +171,7 @@ export class Transport {
           if (res.status < 300 || res.status > 399 || res.status === 304 || !location) break;
           await discard(res);
           if (hop >= MAX_REDIRECTS) throw new LayerslayerError("NETWORK", `${this.registry}: too many redirects`);
-          current = new URL(location, current).toString();
+          current = this.redirectTarget(location, current).toString();
           this.opts.log?.(`redirect → ${redactUrl(current)}`);
         }
       } catch (e) {
@@ -172,6 +192,24 @@ export class Transport {
       this.opts.log?.(`HTTP ${res.status} from ${redactUrl(current)}; retrying in ${delay} ms`);
       await sleep(delay, signal);
     }
+  }
+
+  /**
+   * Where a redirect leads: http(s) only, and never from https down to plain http unless plain
+   * HTTP is allowed there (see plainHttpAllowed).
+   */
+  private redirectTarget(location: string, from: string): URL {
+    const what = `${this.registry}: redirect`;
+    const next = fetchableUrl(location, what, "NETWORK", from);
+    if (new URL(from).protocol === "https:" && next.protocol === "http:" && !this.plainHttpAllowed(next.host)) {
+      throw new LayerslayerError("NETWORK", `${what}: refusing to go from https to plain http (${showUrl(next.origin)}); plain HTTP is allowed only for the registry's own host, with --plain-http`);
+    }
+    return next;
+  }
+
+  /** Plain HTTP is allowed only for the registry's own host, and only when it may speak it (--plain-http, or loopback). */
+  private plainHttpAllowed(host: string): boolean {
+    return host === apiHost(this.registry) && (this.opts.plainHttp || isLoopback(this.registry));
   }
 
   private async fetchOnce(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {

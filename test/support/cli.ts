@@ -38,3 +38,16 @@ export async function runCli(args: string[], opts: { stdin?: string; env?: Recor
   const bytes = new Uint8Array(out);
   return { code, stdout: new TextDecoder().decode(bytes), stderr, bytes };
 }
+
+/**
+ * The single line a failed command printed on stderr (without its newline). Throws when stderr is
+ * not exactly one line starting "layerslayer: ", or holds a control character or a stack frame.
+ */
+export function errorLine(r: CliResult): string {
+  const text = r.stderr;
+  if (!text.endsWith("\n") || text.indexOf("\n") !== text.length - 1) throw new Error(`stderr is not one line: ${JSON.stringify(text)}`);
+  const line = text.slice(0, -1);
+  if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(line)) throw new Error(`stderr holds a control character: ${JSON.stringify(line)}`);
+  if (!line.startsWith("layerslayer: ") || line.startsWith("layerslayer: internal error")) throw new Error(`not an expected error: ${line}`);
+  return line;
+}

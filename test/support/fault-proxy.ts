@@ -164,7 +164,7 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
     socket.on("error", () => {});
     let buf = Buffer.alloc(0);
     let handled = false;
-    socket.on("data", (chunk) => {
+    socket.on("data", (chunk: Buffer) => {
       if (handled) return;
       buf = Buffer.concat([buf, chunk]);
       const end = buf.indexOf("\r\n\r\n");
