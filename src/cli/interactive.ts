@@ -10,50 +10,24 @@ import { formatPlatform, hostPlatform, imageEntries, isForeignLayer, parseManife
 import { resolveImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
-import { DEFAULT_BUDGET, printLayer } from "./peek.ts";
+import { page } from "./pager.ts";
+import { DEFAULT_BUDGET, peekLayerText } from "./peek.ts";
+import { confirm, PromptCancelled, select, text, type Terminal } from "./prompt.ts";
 import { defaultDirectory } from "./save.ts";
 
-/** The questions the session asks; a terminal answers them through consola, tests through a script. */
+/** The questions the session asks; a terminal answers them (src/cli/prompt.ts), tests through a script. */
 export interface Prompter {
   select(message: string, options: { label: string; value: string }[], initial: string): Promise<string>;
   text(message: string, initial: string): Promise<string>;
   confirm(message: string): Promise<boolean>;
 }
 
-/** Ctrl-C at a prompt ends the session quietly. */
-class Cancelled extends Error {}
-
-export function consolaPrompter(): Prompter {
-  const ask = async <T>(p: Promise<unknown>): Promise<T> => {
-    const v = await p;
-    if (typeof v === "symbol") throw new Cancelled();
-    return v as T;
-  };
+/** The prompts on the real terminal. */
+export function terminalPrompter(term: Terminal = { input: process.stdin, output: process.stdout }): Prompter {
   return {
-    async select(message, options, initial) {
-      const { consola } = await import("consola");
-      return ask(consola.prompt(message, { type: "select", options, initial, cancel: "symbol" }));
-    },
-    // consola's text prompt does not take typed input under Bun (its readline value stays empty),
-    // so lines are read with node:readline in cooked mode.
-    async text(message, initial) {
-      const { createInterface } = await import("node:readline/promises");
-      const rl = createInterface({ input: process.stdin, output: process.stdout });
-      const controller = new AbortController();
-      rl.on("SIGINT", () => controller.abort());
-      try {
-        const answer = await rl.question(`? ${message} (${initial}) `, { signal: controller.signal });
-        return answer.trim() === "" ? initial : answer;
-      } catch {
-        throw new Cancelled();
-      } finally {
-        rl.close();
-      }
-    },
-    async confirm(message) {
-      const { consola } = await import("consola");
-      return ask(consola.prompt(message, { type: "confirm", initial: false, cancel: "symbol" }));
-    },
+    select: (message, options, initial) => select(term, message, options, initial),
+    text: (message, initial) => text(term, message, initial),
+    confirm: (message) => confirm(term, message),
   };
 }
 
@@ -73,7 +47,7 @@ async function choosePlatform(ctx: Context, source: ImageSource, prompter: Promp
 }
 
 /** The whole session: platform, build steps, layers to peek, peek each, offer to save each. */
-export async function runInteractive(ctx: Context, source: ImageSource, prompter: Prompter): Promise<void> {
+export async function runInteractive(ctx: Context, source: ImageSource, prompter: Prompter, term: Terminal = { input: process.stdin, output: process.stdout }): Promise<void> {
   const platform = await choosePlatform(ctx, source, prompter);
   const img = await resolveImage(source, platform);
   const layers = img.manifest.image.layers;
@@ -94,7 +68,11 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
   }
   const directory = defaultDirectory(source);
   for (const i of picked) {
-    await printLayer(ctx, source, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy);
+    // A layer's listing is read whole (it is budgeted), then shown a page at a time when it is long.
+    let listing = "";
+    const peeked = await peekLayerText(ctx, source, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy, (t) => (listing += t));
+    await page(term, listing);
+    if (peeked.error) process.stderr.write(`layerslayer: layer ${i}: ${peeked.error.message}\n`);
     const desc = layers[i]!;
     if (isForeignLayer(desc)) {
       ctx.note(`layer ${i} is a foreign layer hosted outside the registry: not offered for download`);
@@ -132,9 +110,9 @@ export default defineCommand({
     }
     if (ctx.json) throw new LayerslayerError("USAGE", "interactive does not print JSON; use peek --json");
     try {
-      await runInteractive(ctx, source, consolaPrompter());
+      await runInteractive(ctx, source, terminalPrompter());
     } catch (e) {
-      if (e instanceof Cancelled) {
+      if (e instanceof PromptCancelled) {
         process.exitCode = 130;
         return;
       }

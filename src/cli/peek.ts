@@ -94,13 +94,6 @@ function reportError(i: number, error: LayerslayerError | undefined): void {
   if (error) process.stderr.write(`layerslayer: layer ${i}: ${printable(error.message)}\n`);
 }
 
-/** One layer, printed on stdout as it is decoded (the interactive session uses it). */
-export async function printLayer(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined): Promise<LayerResult> {
-  const result = await peekLayerText(ctx, source, layers, i, budget, step, (t) => process.stdout.write(t));
-  reportError(i, result.error);
-  return result;
-}
-
 /** Layers downloaded at once by `peek` of several layers (output stays in layer order). */
 const PEEK_CONCURRENCY = 3;
 

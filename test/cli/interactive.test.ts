@@ -103,11 +103,12 @@ describe("interactive session on a real registry", () => {
     expect(bare.stderr).toContain(`to explore an image on a terminal: layerslayer interactive ${reg.host}/int/app:v1`);
   });
 
-  test("on a real terminal (tmux): typed answers, arrow keys and Enter drive the prompts", async () => {
-    const session = `ls-test-${process.pid}`;
-    const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cwd}/cache ${process.execPath} ${join(oldCwd, "src/cli/main.ts")} ${reg.host}/int/app:v1; echo EXIT=$?; sleep 30`;
-    expect(Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", cmd]).exitCode).toBe(0);
-    const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session, "-S", "-100"]).stdout.toString();
+  /** The CLI in a real terminal (tmux) of the given height; keys are sent, the screen is read. */
+  async function onTerminal(args: string, body: (t: { keys: (...k: string[]) => void; screen: () => string; waitFor: (re: RegExp) => Promise<void> }) => Promise<void>, opts: { rows?: number; env?: string } = {}) {
+    const session = `ls-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cwd}/cache ${opts.env ?? ""} ${process.execPath} ${join(oldCwd, "src/cli/main.ts")} ${args}; echo EXIT=$?; sleep 30`;
+    expect(Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", String(opts.rows ?? 50), "env", "-u", "PAGER", "sh", "-c", cmd]).exitCode).toBe(0);
+    const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session, "-S", "-1000"]).stdout.toString();
     const waitFor = async (re: RegExp) => {
       for (let i = 0; i < 200; i++) {
         if (re.test(screen())) return;
@@ -116,21 +117,76 @@ describe("interactive session on a real registry", () => {
       throw new Error(`screen never showed ${re}:\n${screen()}`);
     };
     try {
+      await body({ keys: (...k) => Bun.spawnSync(["tmux", "send-keys", "-t", session, ...k]), screen, waitFor });
+    } finally {
+      Bun.spawnSync(["tmux", "kill-session", "-t", session]);
+    }
+  }
+
+  test("on a real terminal (tmux): typed answers, arrow keys and Enter drive the prompts; answered prompts leave one line each", async () => {
+    await onTerminal(`${reg.host}/int/app:v1`, async ({ keys, screen, waitFor }) => {
       await waitFor(/Platform/);
       // The host's platform is preselected; Down moves to the other one of the two.
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "Down", "Enter"]);
+      keys("Down", "Enter");
       await waitFor(/Layers to peek/);
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "0", "Enter"]);
+      keys("0", "Enter");
       await waitFor(/Download layer 0/);
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "Left", "Enter"]); // move to Yes, confirm
+      keys("Left", "Enter"); // move to Yes, confirm
       await waitFor(/EXIT=\d+/);
       const s = screen();
       expect(s).toContain(process.arch === "arm64" ? "amd.txt" : "etc/arm-release");
       expect(s).toMatch(/saved downloads\/int_app\/v1\/sha256_[0-9a-f]{64}\.tar\.gz/);
       expect(s).not.toContain("app/bin"); // layer 1 was not asked for
       expect(s).toContain("EXIT=0");
-    } finally {
-      Bun.spawnSync(["tmux", "kill-session", "-t", session]);
-    }
+      // No stale prompt lines: each question is on the screen once, as its answer.
+      const other = process.arch === "arm64" ? "linux/amd64" : "linux/arm64";
+      expect(s.match(/Platform/g)?.length).toBe(1);
+      expect(s).toMatch(new RegExp(`^✔ Platform ${other}  sha256:[0-9a-f]{12}$`, "m"));
+      expect(s.match(/Download layer 0/g)?.length).toBe(1);
+      expect(s).toMatch(/^✔ Download layer 0 \(\d+\)\? Yes$/m);
+      expect(s).not.toMatch(/^\? (Platform|Download)/m);
+    });
+  });
+
+  test("a long listing is paged on a terminal: the built-in pager, or $PAGER when set", async () => {
+    const files = Array.from({ length: 150 }, (_, i) => ({ path: `many/f${String(i).padStart(3, "0")}`, content: "x" }));
+    await pushImage(reg, "int/many", "v1", { layers: [{ bytes: layerFrom(files) }] });
+    await onTerminal(
+      `${reg.host}/int/many:v1`,
+      async ({ keys, screen, waitFor }) => {
+        await waitFor(/Layers to peek/);
+        keys("Enter");
+        await waitFor(/-- more \(19\/15\d lines\) --/);
+        expect(screen()).not.toContain("many/f100");
+        keys("Space");
+        await waitFor(/-- more \(38\/15\d lines\) --/);
+        keys("Enter");
+        await waitFor(/-- more \(39\/15\d lines\) --/);
+        keys("q");
+        await waitFor(/Download layer 0/);
+        expect(screen()).not.toContain("-- more");
+        expect(screen()).not.toContain("many/f149");
+        keys("n");
+        await waitFor(/EXIT=0/);
+      },
+      { rows: 20 },
+    );
+    const paged = join(cwd, "paged.txt");
+    await onTerminal(
+      `${reg.host}/int/many:v1`,
+      async ({ keys, screen, waitFor }) => {
+        await waitFor(/Layers to peek/);
+        keys("Enter");
+        await waitFor(/Download layer 0/);
+        expect(screen()).not.toContain("many/f000");
+        keys("n");
+        await waitFor(/EXIT=0/);
+      },
+      { rows: 20, env: `PAGER='cat > ${paged}'` },
+    );
+    const text = readFileSync(paged, "utf8");
+    expect(text).toContain("many/f000");
+    expect(text).toContain("many/f149");
+    expect(text).toMatch(/complete( \(from the cache\))?\n$/);
   });
 });
