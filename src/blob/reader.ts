@@ -1,6 +1,6 @@
 import { LayerslayerError } from "../errors.ts";
 import { DigestHasher, digestAlgorithm } from "../registry/digest.ts";
-import type { ImageSource } from "../source/source.ts";
+import { RangeFault, type BlobPart, type ImageSource } from "../source/source.ts";
 
 export interface BlobSource {
   source: ImageSource;
@@ -25,7 +25,7 @@ export interface ReadBlobOptions {
   maxChunk?: number;
   /** Verify the digest when the whole blob was read from byte 0. */
   verify?: boolean;
-  /** Attempts to resume after a broken transfer before giving up. */
+  /** Bad answers (broken transfers, wrong ranges) tolerated before giving up; default MAX_FAULTS_PER_BLOB. */
   resumeAttempts?: number;
   /** A transfer that sends nothing for this long counts as broken (and is resumed). */
   idleTimeoutMs?: number;
@@ -35,6 +35,28 @@ export interface ReadBlobOptions {
 const DEFAULT_FIRST = 256 * 1024;
 const DEFAULT_MAX = 8 * 1024 * 1024;
 const DEFAULT_IDLE_MS = 60_000;
+const MiB = 1024 * 1024;
+
+/**
+ * Answers that are not what was asked for, tolerated per blob before giving up: a range that
+ * starts past the byte asked for, an empty or backwards range, a size other than the descriptor's,
+ * a body cut short, reset or stalled. One more is allowed per MiB that did arrive, so a long but
+ * flaky download still finishes; one that trickles a byte and breaks again does not.
+ */
+export const MAX_FAULTS_PER_BLOB = 5;
+
+/**
+ * The hard bound on requests for one blob: REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB per MiB of
+ * the blob. A read that gets what it asks for needs at most ~6 + size/8 MiB of them (ranges double
+ * from 256 KiB to 8 MiB) and faults add at most MAX_FAULTS_PER_BLOB + size/1 MiB, so only a server
+ * that keeps answering with much less than asked (under ~512 KiB a request) ever meets it.
+ */
+export const REQUEST_LIMIT = { base: 16, perMiB: 2 } as const;
+
+/** Requests allowed for a blob of `size` bytes (the base alone while the size is unknown). */
+export function requestLimit(size: number | undefined): number {
+  return REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB * Math.ceil((size ?? 0) / MiB);
+}
 
 /** One read of a body, failing when nothing arrives in time (a hung transfer). */
 async function readWithin<R>(read: () => Promise<R>, ms: number): Promise<R> {
@@ -61,6 +83,8 @@ export class BlobReader {
   reachedEnd = false;
   /** True when reading stopped because the budget was spent. */
   budgetReached = false;
+  /** True when every byte of the blob was read from byte 0 and hashed to its digest (needs `verify`). */
+  verified = false;
   private pos: number;
 
   constructor(
@@ -83,15 +107,39 @@ export class BlobReader {
     return this.opts.budget === undefined ? Infinity : this.opts.budget - this.bytesDownloaded;
   }
 
+  /**
+   * Why a part is not what was asked for (bytes from `pos`), or undefined when it is usable. A
+   * whole-blob answer (no end: a server that ignores Range) starts at 0 and its first bytes are skipped.
+   */
+  private checkPart(part: BlobPart): string | undefined {
+    const declared = this.src.size;
+    if (part.size !== undefined && declared !== undefined && part.size !== declared) {
+      return `the registry gives the blob's size as ${part.size} bytes, the descriptor ${declared}`;
+    }
+    const total = part.size ?? this.totalSize;
+    if (!part.body) {
+      return total !== undefined && this.pos < total ? `the registry refused bytes ${this.pos}- of a ${total}-byte blob` : undefined;
+    }
+    // A ranged answer (it has an end) must start where asked; only a whole-blob answer starts earlier.
+    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos)) return `the registry answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
+    if (part.end !== undefined && part.end <= part.start) return `the registry answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
+    return undefined;
+  }
+
   async *chunks(): AsyncGenerator<Uint8Array, void> {
     const hasher = this.opts.verify && this.pos === 0 ? new DigestHasher(digestAlgorithm(this.src.digest)) : undefined;
     let chunk = this.opts.firstChunk ?? DEFAULT_FIRST;
     const maxChunk = this.opts.maxChunk ?? DEFAULT_MAX;
-    // Broken transfers are resumed; the allowance grows with the bytes that did arrive (a long,
-    // flaky download may resume often), so one that trickles a byte and hangs again still ends.
-    let failures = 0;
-    const resumeLimit = () => maxFailures + Math.floor(this.pos / (1 << 20));
-    const maxFailures = this.opts.resumeAttempts ?? 5;
+    const maxFaults = this.opts.resumeAttempts ?? MAX_FAULTS_PER_BLOB;
+    let faults = 0;
+    let requests = 0;
+    /** Counts a fault; past the allowance, the last one is the error (CORRUPT for wrong answers, NETWORK for broken transfers). */
+    const fault = (code: "CORRUPT" | "NETWORK", why: string, cause?: unknown): void => {
+      faults++;
+      if (faults > maxFaults + Math.floor(this.pos / MiB)) {
+        throw new LayerslayerError(code, `${this.what()}: ${why}${faults > 1 ? ` (${faults} bad answers, giving up)` : ""}`, cause === undefined ? undefined : { cause });
+      }
+    };
     while (!this.reachedEnd) {
       const allowed = this.allowance();
       if (allowed <= 0) {
@@ -102,18 +150,31 @@ export class BlobReader {
         this.reachedEnd = true;
         break;
       }
+      if (++requests > requestLimit(this.src.size ?? this.totalSize)) {
+        throw new LayerslayerError("NETWORK", `${this.what()}: gave up after ${requests - 1} requests for one blob at byte ${this.pos} (the registry keeps sending less than asked)`);
+      }
       // Without a budget ask for everything left in one request; with one, in growing chunks.
       const want = this.opts.budget === undefined && !this.opts.ranged ? Infinity : Math.min(chunk, allowed);
       const end = want === Infinity ? undefined : Math.min(this.pos + want, this.totalSize ?? Infinity);
       chunk = Math.min(chunk * 2, maxChunk);
-      const part = await this.src.source.readBlob(this.src.digest, this.pos, end, this.opts.signal);
+      let part: BlobPart;
+      try {
+        part = await this.src.source.readBlob(this.src.digest, this.pos, end, this.opts.signal);
+      } catch (e) {
+        if (!(e instanceof RangeFault)) throw e;
+        const prefix = `${this.what()}: `;
+        fault("CORRUPT", e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
+        continue;
+      }
+      const bad = this.checkPart(part);
+      if (bad) {
+        await part.body?.cancel().catch(() => {});
+        fault("CORRUPT", bad);
+        continue;
+      }
       if (part.size !== undefined) this.totalSize = part.size;
       if (!part.body) {
-        // Nothing at or past this.pos: the end, unless the blob is known to be longer.
-        if (this.totalSize !== undefined && this.pos < this.totalSize) {
-          throw new LayerslayerError("CORRUPT", `${this.what()}: the registry refused bytes ${this.pos}- of a ${this.totalSize}-byte blob`);
-        }
-        this.reachedEnd = true;
+        this.reachedEnd = true; // nothing at or past this.pos, and the blob is not known to be longer
         break;
       }
       // A source that ignores the range sends from an earlier byte: skip what we already have,
@@ -128,21 +189,16 @@ export class BlobReader {
             r = await readWithin(() => reader.read(), this.opts.idleTimeoutMs ?? DEFAULT_IDLE_MS);
           } catch (e) {
             if (this.opts.signal?.aborted) throw e;
-            failures++;
-            if (failures > resumeLimit()) {
-              throw new LayerslayerError("NETWORK", `${this.what()}: the transfer broke off at byte ${this.pos} and could not be resumed`, { cause: e });
-            }
+            fault("NETWORK", `the transfer broke off at byte ${this.pos} and could not be resumed`, e);
             break; // resume with a new ranged request from this.pos
           }
           if (r.done) {
-            if (stopAt === Infinity || this.pos >= stopAt) {
-              if (stopAt === Infinity) {
-                this.reachedEnd = true;
-                this.totalSize = this.pos;
-              }
-            } else {
-              failures++;
-              if (failures > resumeLimit()) throw new LayerslayerError("NETWORK", `${this.what()}: the registry kept closing the transfer early at byte ${this.pos}`);
+            const short = this.pos < Math.min(stopAt, this.totalSize ?? Infinity);
+            if (short && (stopAt !== Infinity || this.totalSize !== undefined)) {
+              fault("NETWORK", `the registry kept closing the transfer early at byte ${this.pos}`);
+            } else if (stopAt === Infinity) {
+              this.reachedEnd = true;
+              this.totalSize = this.pos;
             }
             break;
           }
@@ -185,6 +241,7 @@ export class BlobReader {
     if (hasher && this.reachedEnd) {
       const got = hasher.digest();
       if (got !== this.src.digest) throw new LayerslayerError("CORRUPT", `${this.what()}: the blob's bytes hash to ${got}, not its digest`);
+      this.verified = true;
     }
   }
 }

@@ -5,11 +5,27 @@
  * this interface and never learns whether the bytes live in a registry, a layout directory or an
  * archive; shared derivations (platform choice, config, history) are in resolve.ts.
  */
+import { LayerslayerError } from "../errors.ts";
 import type { FetchedManifest } from "../registry/client.ts";
 
 export type { FetchedManifest };
 
-/** A byte range of a blob as the source delivers it. */
+/**
+ * Thrown by `readBlob` when the answer cannot be read as a byte range at all (a 206 without a
+ * usable Content-Range): a fault of that one answer, which the blob reader retries a bounded
+ * number of times like any other answer that is not what it asked for.
+ */
+export class RangeFault extends LayerslayerError {
+  constructor(message: string) {
+    super("CORRUPT", message);
+  }
+}
+
+/**
+ * A byte range of a blob as the source delivers it: what the source says it sends, which the blob
+ * reader checks against what it asked for (a start past the one asked, an empty or backwards
+ * range, a size other than the descriptor's are faults).
+ */
 export interface BlobPart {
   /** Blob byte the body starts at: the start asked for, or 0 from a server that ignores ranges. */
   start: number;
@@ -33,6 +49,6 @@ export interface ImageSource {
   manifest(digest?: string): Promise<FetchedManifest>;
   /** A small blob (a config) read whole, at most `limit` bytes, verified against its digest. */
   blobBytes(digest: string, limit: number, label?: string): Promise<Uint8Array>;
-  /** Bytes [start, end) of a blob (to its end when `end` is undefined). */
+  /** Bytes [start, end) of a blob (to its end when `end` is undefined); may throw RangeFault. */
   readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart>;
 }
