@@ -49,4 +49,9 @@ export interface LayerStats {
   entries: number;
   /** True only when the tar end-of-archive was reached. */
   complete: boolean;
+  /**
+   * What the entries' `compressedOffset` are: "exact" (to the byte) or "bounded" (an upper bound:
+   * a native decoder read the layer). Absent when no decoder ran (nothing was read).
+   */
+  offsets?: "exact" | "bounded";
 }

@@ -1,22 +1,49 @@
 /**
- * The decoder stage: compressed layer bytes in, tar bytes out, each chunk tagged with the exact
- * number of compressed bytes consumed to produce everything up to its end.
+ * The decoder stage: compressed layer bytes in, tar bytes out, each chunk tagged with the
+ * compressed bytes consumed to produce everything up to its end: exactly, or as an upper bound,
+ * depending on the decoder (see `OffsetPrecision`).
+ *
+ * Decoders form a set: per codec an exact one (our framing around fflate or fzstd: every offset to
+ * the byte, needed for a byte budget, entry offsets and checkpoints) and, for gzip and zstd, a
+ * native one (Bun's zlib and libzstd: several times faster, offsets bounded). The caller says what
+ * it needs; `chooseDecoder` gives the fastest decoder that provides it. Both kinds check the same
+ * things (gzip CRC32/ISIZE of every member, zstd checksums and content sizes, framing, zero padding)
+ * and list the same entries; test/codec/differential.test.ts holds them to it.
  */
 
 import type { DecodedChunk } from "../types.ts";
-import { gunzip } from "./gzip.ts";
 import { passthrough } from "./plain.ts";
 import { codecFor, SNIFF_BYTES } from "./sniff.ts";
-import type { CodecName, DecodeSummary } from "./types.ts";
-import { zstdDecode } from "./zstd.ts";
+import type { CodecName, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
 
-export type { CodecName, DecodeSummary } from "./types.ts";
+export type { CodecName, DecodeFn, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
 export { codecFor, codecFromMediaType, identifyOther, sniff, SNIFF_BYTES } from "./sniff.ts";
-export { gunzip, type GunzipOptions } from "./gzip.ts";
-export { MAX_WINDOW, zstdDecode, type ZstdOptions } from "./zstd.ts";
 export { passthrough } from "./plain.ts";
 
-export type LayerSummary = DecodeSummary & { codec: CodecName };
+/** Every decoder, fastest first within a codec. */
+export const DECODERS: readonly Decoder[] = [
+  { codec: "gzip", offsets: "bounded", name: "zlib", load: () => import("./native-gzip.ts").then((m) => m.nativeGunzip) },
+  { codec: "gzip", offsets: "exact", name: "fflate", load: () => import("./gzip.ts").then((m) => (s) => m.gunzip(s)) },
+  { codec: "zstd", offsets: "bounded", name: "libzstd", load: () => import("./native-zstd.ts").then((m) => m.nativeZstd) },
+  { codec: "zstd", offsets: "exact", name: "fzstd", load: () => import("./zstd.ts").then((m) => (s) => m.zstdDecode(s)) },
+  { codec: "tar", offsets: "exact", name: "plain", load: async () => passthrough },
+];
+
+/** The fastest decoder for `codec` whose offsets are what `need` asks for (exact ones satisfy "bounded"). */
+export function chooseDecoder(codec: CodecName, need: OffsetPrecision): Decoder {
+  const d = DECODERS.find((x) => x.codec === codec && (need === "bounded" || x.offsets === "exact"));
+  if (!d) throw new Error(`no ${need} decoder for ${codec}`);
+  return d;
+}
+
+export type LayerSummary = DecodeSummary & { codec: CodecName; offsets: OffsetPrecision; decoder: string };
+
+export interface DecodeLayerOptions {
+  /** What the chunks' `compressedConsumed` must be (default "exact"). */
+  offsets?: OffsetPrecision;
+  /** Told which decoder was chosen, before it starts. */
+  onDecoder?: (decoder: Decoder) => void;
+}
 
 /** Whether a source iterator has finished or been closed (so nobody closes it twice). */
 interface SourceState {
@@ -52,14 +79,16 @@ async function* prefixed(
 
 /**
  * Decodes one layer blob. Reads up to `SNIFF_BYTES` first to choose the codec by magic bytes
- * (`mediaType` only matters when the blob is too short to tell), then streams. Stopping the
- * iteration early (break, return(), a throw in the consumer) closes `source`, which aborts the
- * download behind it. Throws UNSUPPORTED for a format we can't decode, CORRUPT for bad data; a
- * source that ends early is not an error (`ended: false` in the summary).
+ * (`mediaType` only matters when the blob is too short to tell), then streams through the decoder
+ * `chooseDecoder` picks for the offsets asked for. Stopping the iteration early (break, return(), a
+ * throw in the consumer) closes `source`, which aborts the download behind it. Throws UNSUPPORTED
+ * for a format we can't decode, CORRUPT for bad data; a source that ends early is not an error
+ * (`ended: false` in the summary).
  */
 export async function* decodeLayer(
   source: AsyncIterable<Uint8Array>,
   mediaType: string,
+  options: DecodeLayerOptions = {},
 ): AsyncGenerator<DecodedChunk, LayerSummary> {
   const it = source[Symbol.asyncIterator]();
   const state: SourceState = { closed: false };
@@ -85,10 +114,11 @@ export async function* decodeLayer(
       at += part.length;
     }
     const codec = codecFor(first, mediaType);
-    const input = prefixed(head, it, state);
-    const decoder = codec === "gzip" ? gunzip(input) : codec === "zstd" ? zstdDecode(input) : passthrough(input);
-    const summary = yield* decoder;
-    return { ...summary, codec };
+    const decoder = chooseDecoder(codec, options.offsets ?? "exact");
+    options.onDecoder?.(decoder);
+    const decode = await decoder.load();
+    const summary = yield* decode(prefixed(head, it, state));
+    return { ...summary, codec, offsets: decoder.offsets, decoder: decoder.name };
   } finally {
     // The codec closes its input on every way out; this covers the ways out before it started.
     await closeSource(it, state);

@@ -1,7 +1,17 @@
 /** Shapes shared by the decoders in src/codec. */
 
+import type { DecodedChunk } from "../types.ts";
+
 /** The layer encodings we can decode. */
 export type CodecName = "gzip" | "zstd" | "tar";
+
+/**
+ * What the `compressedConsumed` of a decoder's chunks means. "exact": the compressed bytes needed
+ * to produce everything up to the chunk's end, to the byte (what a byte budget, an entry's offset
+ * or a checkpoint needs). "bounded": an upper bound, the bytes the decoder had taken in when the
+ * chunk came out (enough for a listing, a cache fill, a progress figure).
+ */
+export type OffsetPrecision = "exact" | "bounded";
 
 /**
  * What a decoder returns when its source is exhausted (the generator's return value).
@@ -19,6 +29,21 @@ export interface DecodeSummary {
    * has no framing, so the passthrough reports true: there the tar end-of-archive decides.
    */
   ended: boolean;
-  /** Complete gzip members or zstd frames (skippable frames included); 0 for uncompressed tar. */
-  members: number;
+  /**
+   * Complete gzip members or zstd frames (skippable frames included); 0 for uncompressed tar.
+   * Absent when the decoder does not see member boundaries (native gzip).
+   */
+  members?: number;
+}
+
+export type DecodeFn = (source: AsyncIterable<Uint8Array>) => AsyncGenerator<DecodedChunk, DecodeSummary>;
+
+/** One member of the decoder set: what it decodes, what its offsets mean, how to load it. */
+export interface Decoder {
+  codec: CodecName;
+  offsets: OffsetPrecision;
+  /** A short name for logs and benchmarks: "fflate", "zlib", "fzstd", "libzstd", "plain". */
+  name: string;
+  /** Loads the implementation (a dynamic import: a command loads only the decoders it uses). */
+  load(): Promise<DecodeFn>;
 }

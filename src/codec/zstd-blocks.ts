@@ -23,8 +23,7 @@
 
 import { Decompress } from "fzstd";
 import { LayerslayerError } from "../errors.ts";
-
-export const MAX_BLOCK = 128 * 1024;
+import { MAX_BLOCK } from "./zstd-frames.ts";
 
 /** magic, FHD 0xc3, window descriptor 0 (1 KiB), dictionary id 0, content size 0 */
 const SYNTHETIC_HEADER = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0xc3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);

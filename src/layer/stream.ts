@@ -1,5 +1,5 @@
 import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
-import { decodeLayer } from "../codec/index.ts";
+import { decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
 import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
 import { escapeName } from "../output/format.ts";
@@ -18,6 +18,11 @@ export interface LayerStreamOptions {
    */
   stopAfterContent?: boolean;
   signal?: AbortSignal;
+  /**
+   * What the entries' `compressedOffset` must be. Default: "exact" with a budget (the budget is
+   * metered on exact offsets), else "bounded", which lets the native decoders read the layer.
+   */
+  offsets?: OffsetPrecision;
   firstChunk?: number;
   onProgress?: ReadBlobOptions["onProgress"];
 }
@@ -79,10 +84,12 @@ export async function* streamLayer(
     },
   );
   const decoded = { bytes: 0 };
+  let chosen: Decoder | undefined;
   let entries = 0;
   let complete = false;
   let error: LayerslayerError | undefined;
-  const tar = readTar(metered(decodeLayer(blob.chunks(), layer.mediaType), decoded), {
+  const offsets = opts.offsets ?? (opts.budget !== undefined ? "exact" : "bounded");
+  const tar = readTar(metered(decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d) }), decoded), {
     layer: index,
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
   });
@@ -112,6 +119,7 @@ export async function* streamLayer(
     bytesDecompressed: decoded.bytes,
     entries,
     complete: complete && !error,
+    ...(chosen ? { offsets: chosen.offsets } : {}),
   };
   return { stats, ...(error ? { error } : {}) };
 }

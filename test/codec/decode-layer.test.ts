@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { decodeLayer, gunzip, passthrough, zstdDecode } from "../../src/codec/index.ts";
+import { chooseDecoder, decodeLayer, passthrough, type OffsetPrecision } from "../../src/codec/index.ts";
+import { gunzip } from "../../src/codec/gzip.ts";
+import { nativeGunzip } from "../../src/codec/native-gzip.ts";
+import { nativeZstd } from "../../src/codec/native-zstd.ts";
+import { zstdDecode } from "../../src/codec/zstd.ts";
 import { chunked, collect, concat, expectCode, run, sampleData } from "./helpers.ts";
 
 const OCI = "application/vnd.oci.image.layer.v1.tar";
@@ -25,17 +29,27 @@ function tracked(data: Uint8Array, size: number) {
 }
 
 describe("decodeLayer", () => {
-  test("each codec, sniffed from a source that hands over one byte at a time", async () => {
-    for (const [input, mt, codec] of [
-      [gz, `${OCI}+gzip`, "gzip"],
-      [zst, `${OCI}+zstd`, "zstd"],
-      [tarBytes, OCI, "tar"],
-    ] as const) {
-      const { out, chunks, summary } = await collect(decodeLayer(chunked(input, input === tarBytes ? 1 : 7), mt));
-      expect(out).toEqual(tarBytes);
-      expect(summary).toEqual({ compressedConsumed: input.length, decompressed: tarBytes.length, ended: true, members: codec === "tar" ? 0 : 1, codec });
-      expect(chunks.at(-1)!.consumed).toBeLessThanOrEqual(input.length);
+  test("each codec, sniffed from a source that hands over one byte at a time, by each decoder", async () => {
+    for (const offsets of ["exact", "bounded"] as const) {
+      for (const [input, mt, codec] of [
+        [gz, `${OCI}+gzip`, "gzip"],
+        [zst, `${OCI}+zstd`, "zstd"],
+        [tarBytes, OCI, "tar"],
+      ] as const) {
+        const { out, chunks, summary } = await collect(decodeLayer(chunked(input, input === tarBytes ? 1 : 7), mt, { offsets }));
+        expect(out).toEqual(tarBytes);
+        const d = chooseDecoder(codec, offsets);
+        const members = codec === "tar" ? 0 : d.name === "zlib" ? undefined : 1;
+        expect(summary).toEqual({ compressedConsumed: input.length, decompressed: tarBytes.length, ended: true, members, codec, offsets: d.offsets, decoder: d.name });
+        expect(chunks.at(-1)!.consumed).toBeLessThanOrEqual(input.length);
+      }
     }
+  });
+
+  test("the decoder set: exact decoders for every codec, native ones for gzip and zstd when bounded offsets will do", () => {
+    const names = (need: OffsetPrecision) => (["gzip", "zstd", "tar"] as const).map((c) => `${chooseDecoder(c, need).name}:${chooseDecoder(c, need).offsets}`);
+    expect(names("exact")).toEqual(["fflate:exact", "fzstd:exact", "plain:exact"]);
+    expect(names("bounded")).toEqual(["zlib:bounded", "libzstd:bounded", "plain:exact"]);
   });
 
   test("a mislabeled layer is decoded by what it is", async () => {
@@ -48,13 +62,17 @@ describe("decodeLayer", () => {
 
   test("an empty source, and one that is only empty chunks", async () => {
     const a = await collect(decodeLayer(chunked(new Uint8Array(0)), `${OCI}+gzip`));
-    expect(a.summary).toEqual({ compressedConsumed: 0, decompressed: 0, ended: false, members: 0, codec: "gzip" });
+    expect(a.summary).toEqual({ compressedConsumed: 0, decompressed: 0, ended: false, members: 0, codec: "gzip", offsets: "exact", decoder: "fflate" });
+    const n = await collect(decodeLayer(chunked(new Uint8Array(0)), `${OCI}+gzip`, { offsets: "bounded" }));
+    expect(n.summary).toEqual({ compressedConsumed: 0, decompressed: 0, ended: false, codec: "gzip", offsets: "bounded", decoder: "zlib" });
+    const zs = await collect(decodeLayer(chunked(new Uint8Array(0)), `${OCI}+zstd`, { offsets: "bounded" }));
+    expect(zs.summary).toEqual({ compressedConsumed: 0, decompressed: 0, ended: false, members: 0, codec: "zstd", offsets: "bounded", decoder: "libzstd" });
     async function* empties() {
       yield new Uint8Array(0);
       yield new Uint8Array(0);
     }
     const b = await collect(decodeLayer(empties(), OCI));
-    expect(b.summary).toEqual({ compressedConsumed: 0, decompressed: 0, ended: true, members: 0, codec: "tar" });
+    expect(b.summary).toEqual({ compressedConsumed: 0, decompressed: 0, ended: true, members: 0, codec: "tar", offsets: "exact", decoder: "plain" });
   });
 
   test("a source cut short decodes what is there", async () => {
@@ -98,7 +116,9 @@ describe("decodeLayer", () => {
     const big = sampleData(500_000);
     for (const [decode, input] of [
       [gunzip, Bun.gzipSync(big)],
+      [nativeGunzip, Bun.gzipSync(big)],
       [zstdDecode, run(["zstd", "-q", "-c"], big)],
+      [nativeZstd, run(["zstd", "-q", "-c"], big)],
       [passthrough, big],
     ] as const) {
       const t = tracked(input, 1000);
@@ -114,10 +134,12 @@ describe("decodeLayer", () => {
     expect(bz.state.closed).toBe(true);
     const bad = Bun.gzipSync(sampleData(200_000));
     bad[bad.length - 8]! ^= 1;
-    const t = tracked(concat([bad, new Uint8Array(10_000).fill(1)]), 4096);
-    await expectCode(collect(decodeLayer(t.source, OCI)), "CORRUPT", /CRC32/);
-    expect(t.state.closed).toBe(true);
-    expect(t.state.finished).toBe(false);
+    for (const offsets of ["exact", "bounded"] as const) {
+      const t = tracked(concat([bad, new Uint8Array(100_000).fill(1)]), 4096);
+      await expectCode(collect(decodeLayer(t.source, OCI, { offsets })), "CORRUPT", /CRC32/);
+      expect(t.state.closed).toBe(true);
+      expect(t.state.finished).toBe(false);
+    }
   });
 
   test("a source that throws: the error comes through unchanged", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import { decodeLayer } from "../../src/codec/index.ts";
 import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
@@ -127,6 +128,24 @@ describe("layers on a real registry, every format and codec", () => {
       expect(entries.at(-1)!.compressedOffset).toBeLessThanOrEqual(result.stats.bytesDownloaded);
     });
   }
+
+  test("full listings through the native decoders equal the exact ones, on every layer", async () => {
+    for (const [name, b] of blobs) {
+      const exact = await collect(streamLayer(new RegistrySource(client, ref()), b.desc, 0, { offsets: "exact" }));
+      const native = await collect(streamLayer(new RegistrySource(client, ref()), b.desc, 0));
+      const strip = (es: Entry[]) => es.map(({ compressedOffset: _c, ...rest }) => rest);
+      expect(native.result.stats.offsets).toBe(name.endsWith(".tar") ? "exact" : "bounded");
+      expect(exact.result.stats.offsets).toBe("exact");
+      expect(strip(native.entries)).toEqual(strip(exact.entries));
+      expect({ ...native.result.stats, offsets: "x" }).toEqual({ ...exact.result.stats, offsets: "x" });
+      // A bounded offset is an upper bound: that many compressed bytes decode past the entry's header.
+      for (const e of [native.entries[0]!, native.entries[native.entries.length >> 1]!, native.entries.at(-1)!]) {
+        let decoded = 0;
+        for await (const c of decodeLayer((async function* () { yield b.bytes.subarray(0, e.compressedOffset); })(), b.desc.mediaType)) decoded += c.data.length;
+        expect({ name, path: e.path, ok: decoded >= e.headerOffset + 512 }).toEqual({ name, path: e.path, ok: true });
+      }
+    }
+  });
 
   for (const name of ["pax.gz", "pax.zst", "pax.multi.gz", "pax.tar", "gnu.gz"]) {
     test(`${name}: budgets that cut anywhere list a prefix, never overspend, never lose an entry whose bytes arrived`, async () => {
