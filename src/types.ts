@@ -8,7 +8,9 @@ export type EntryType =
   | "char"
   | "block"
   | "fifo"
-  | "contiguous";
+  | "contiguous"
+  /** A PAX global header ('g'): listed as the archive has it (as Go returns it), applied to nothing. */
+  | "pax-global";
 
 /** One tar entry, after PAX/GNU meta headers were applied to it. */
 export interface Entry {
@@ -47,11 +49,16 @@ export interface LayerStats {
   bytesDownloaded: number;
   bytesDecompressed: number;
   entries: number;
-  /** True only when the tar end-of-archive was reached. */
+  /**
+   * True when the listing is the whole layer: the tar end-of-archive marker was reached, or the
+   * whole layer was read (digest checked) and it ends cleanly without the marker (`noEndMarker`).
+   */
   complete: boolean;
   /**
    * What the entries' `compressedOffset` are: "exact" (to the byte) or "bounded" (an upper bound:
    * a native decoder read the layer). Absent when no decoder ran (nothing was read).
    */
   offsets?: "exact" | "bounded";
+  /** Complete, but the archive has no end-of-archive marker (Go and GNU tar accept that). */
+  noEndMarker?: boolean;
 }

@@ -13,7 +13,7 @@ const FORMAT = 1;
 const ZSTD_LEVEL = 3;
 const DELTA_FIELDS = ["mtime", "headerOffset", "compressedOffset"] as const;
 
-const TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous"];
+const TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous", "pax-global"];
 const TYPE_CODE = new Map<string, number>(TYPES.map((t, i) => [t, i]));
 
 const NUMBER_FIELDS = ["mode", "size", "uid", "gid", "mtime", "headerOffset", "compressedOffset"] as const;

@@ -32,7 +32,7 @@ export function budgetFrom(args: { budget?: string; full?: boolean }): number | 
 
 export function statsLine(s: LayerStats): string {
   const pct = s.layerSize > 0 ? ` (${((100 * s.bytesDownloaded) / s.layerSize).toFixed(s.bytesDownloaded === s.layerSize ? 0 : 1)}%)` : "";
-  const state = s.complete ? "complete" : s.bytesDownloaded >= s.layerSize ? "partial (incomplete archive)" : "partial (budget reached)";
+  const state = s.complete ? (s.noEndMarker ? "complete (no end-of-archive marker)" : "complete") : s.bytesDownloaded >= s.layerSize ? "partial (incomplete archive)" : "partial (budget reached)";
   return `downloaded ${humanSize(s.bytesDownloaded)} of ${humanSize(s.layerSize)}${pct}, decompressed ${humanSize(s.bytesDecompressed)}, ${s.entries} entries, ${state}`;
 }
 

@@ -87,6 +87,7 @@ export async function* streamLayer(
   let chosen: Decoder | undefined;
   let entries = 0;
   let complete = false;
+  let noEndMarker = false;
   let error: LayerslayerError | undefined;
   const offsets = opts.offsets ?? (opts.budget !== undefined ? "exact" : "bounded");
   const tar = readTar(metered(decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d) }), decoded), {
@@ -98,6 +99,12 @@ export async function* streamLayer(
       const next = await tar.next();
       if (next.done) {
         complete = next.value.complete;
+        if (!complete && opts.budget === undefined) {
+          // The whole layer was read and its digest checked: judge its end as Go does.
+          if (!next.value.cleanEnd) throw new LayerslayerError("CORRUPT", "the tar archive is truncated (it ends inside a member)");
+          complete = true;
+          noEndMarker = true;
+        }
         break;
       }
       if (next.value.kind === "entry") entries++;
@@ -109,7 +116,7 @@ export async function* streamLayer(
     error = e;
   } finally {
     // Closing the tar reader closes the decoder and aborts the download (a consumer may stop early).
-    await tar.return({ complete: false, entries: 0, tarBytes: 0 });
+    await tar.return({ complete: false, cleanEnd: false, entries: 0, tarBytes: 0 });
   }
   const stats: LayerStats = {
     digest: layer.digest,
@@ -121,5 +128,6 @@ export async function* streamLayer(
     complete: complete && !error,
     ...(chosen ? { offsets: chosen.offsets } : {}),
   };
+  if (noEndMarker && stats.complete) stats.noEndMarker = true;
   return { stats, ...(error ? { error } : {}) };
 }

@@ -16,6 +16,7 @@ const TYPE_LETTER: Record<EntryType, string> = {
   char: "c",
   block: "b",
   fifo: "p",
+  "pax-global": "g", // a PAX global header, listed as the archive has it (GNU tar -tv shows "g" too)
 };
 
 /** ls -l mode column: "drwxr-xr-x", "-rwsr-xr-x", "drwxrwxrwt", "-rwSr--r--" ... */

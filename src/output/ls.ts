@@ -36,6 +36,7 @@ function nameCell(entry: Entry, name: string | undefined, classify: boolean): st
   if (classify && entry.type === "dir" && !out.endsWith("/")) out += "/";
   if (entry.type === "symlink") out += ` -> ${escapeName(entry.linkname ?? "")}`;
   else if (entry.type === "hardlink") out += ` link to ${escapeName(entry.linkname ?? "")}`;
+  else if (entry.type === "pax-global") out += " (PAX global header)";
   return out;
 }
 

@@ -11,6 +11,7 @@
  */
 import { LayerslayerError } from "../errors.ts";
 import type { EntryType } from "../types.ts";
+import { decodeName } from "./text.ts";
 
 export const BLOCK = 512;
 
@@ -26,6 +27,7 @@ export const TF = {
   FIFO: 0x36, // '6'
   CONT: 0x37, // '7'
   PAX: 0x78, // 'x'
+  PAX_SOLARIS: 0x58, // 'X' (Solaris/star spelling of 'x')
   PAX_GLOBAL: 0x67, // 'g'
   GNU_LONGNAME: 0x4c, // 'L'
   GNU_LONGLINK: 0x4b, // 'K'
@@ -61,18 +63,16 @@ export interface TarHeader {
   sparse?: { map: SparseSegment[]; extended: boolean; realSize: number };
 }
 
-const utf8 = new TextDecoder("utf-8");
-
 export function corrupt(what: string, offset: number): LayerslayerError {
   return new LayerslayerError("CORRUPT", `${what} at tar offset ${offset}`);
 }
 
-/** Decode a NUL-terminated (or field-filling) string field as UTF-8 (invalid bytes become U+FFFD). */
+/** Decode a NUL-terminated (or field-filling) string field, byte for byte (text.ts). */
 export function cString(b: Uint8Array, start: number, len: number): string {
   const limit = start + len;
   let end = start;
   while (end < limit && b[end] !== 0) end++;
-  return end === start ? "" : utf8.decode(b.subarray(start, end));
+  return end === start ? "" : decodeName(b.subarray(start, end));
 }
 
 /** Like cString, for fields that repeat from header to header (user and group names): reuses the last string. */
@@ -90,7 +90,7 @@ class FieldCache {
       while (i < n && this.bytes[i] === b[start + i]) i++;
       if (i === n) return this.value;
     }
-    this.value = n === 0 ? "" : utf8.decode(b.subarray(start, end));
+    this.value = n === 0 ? "" : decodeName(b.subarray(start, end));
     if (n <= this.bytes.length) {
       this.bytes.set(b.subarray(start, end));
       this.len = n;
@@ -101,16 +101,12 @@ class FieldCache {
 const unameCache = new FieldCache();
 const gnameCache = new FieldCache();
 
-/** Decode a whole byte range as UTF-8. */
-export function utf8Decode(b: Uint8Array): string {
-  return utf8.decode(b);
-}
-
 /**
- * A numeric header field: octal text (leading spaces/NULs allowed, ended by space or NUL or the
- * field's end), or GNU base-256 (high bit of the first byte set; bit 0x40 set means negative,
- * two's complement). Values beyond 2^53 come back inexact: callers that need exactness check
- * Number.isSafeInteger. An all-blank field is 0. Anything else is CORRUPT.
+ * A numeric header field, as Go's archive/tar reads it: GNU base-256 when the high bit of the
+ * first byte is set (bit 0x40 set means negative, two's complement; the value must fit in 63
+ * bits), else octal text: spaces and NULs trimmed from both ends, cut at the first NUL left, then
+ * nothing but octal digits ("" is 0). Values beyond 2^53 come back inexact: callers that need
+ * exactness check Number.isSafeInteger. Anything else is CORRUPT.
  */
 export function parseNumeric(
   b: Uint8Array,
@@ -123,26 +119,27 @@ export function parseNumeric(
   if (first & 0x80) {
     const inv = first & 0x40 ? 0xff : 0;
     let x = 0;
+    let high = 0; // bits above the low 63 (exact, unlike x)
     for (let i = 0; i < len; i++) {
       let c = b[start + i]! ^ inv;
       if (i === 0) c &= 0x7f;
+      if (i < len - 8) high |= c;
+      else if (i === len - 8) high |= c & 0x80;
       x = x * 256 + c;
     }
+    if (high !== 0) throw corrupt(`numeric ${field} field out of range in tar header`, offset);
     return inv ? -x - 1 : x;
   }
-  const end = start + len;
   let i = start;
+  let end = start + len;
   while (i < end && (b[i] === 0x20 || b[i] === 0)) i++;
+  while (end > i && (b[end - 1] === 0x20 || b[end - 1] === 0)) end--;
   let v = 0;
-  while (i < end) {
+  for (; i < end; i++) {
     const c = b[i]!;
-    if (c < 0x30 || c > 0x37) break;
+    if (c === 0) break;
+    if (c < 0x30 || c > 0x37) throw corrupt(`invalid numeric ${field} field in tar header`, offset);
     v = v * 8 + (c - 0x30);
-    i++;
-  }
-  // GNU tar's rule: what follows the digits must be a terminator (or the field's end).
-  if (i < end && b[i] !== 0x20 && b[i] !== 0) {
-    throw corrupt(`invalid numeric ${field} field in tar header`, offset);
   }
   return v;
 }
@@ -175,6 +172,7 @@ function scratchSum(): number {
  * checksum field itself counted as eight spaces.
  */
 function scratchChecksumOk(total: number, offset: number): boolean {
+  if (scratch[148]! & 0x80) return false; // the checksum is octal text only
   let field = 0;
   for (let i = 148; i < 156; i++) field += scratch[i]!;
   const unsigned = total - field + 8 * 0x20;
@@ -204,6 +202,17 @@ export function detectFormat(b: Uint8Array, start: number): HeaderFormat {
   return "v7";
 }
 
+/** GNU atime/ctime (345..357, 357..369): each either unset (first byte NUL) or a number. */
+function gnuTimesParse(b: Uint8Array, offset: number): boolean {
+  try {
+    if (b[345] !== 0) parseNumeric(b, 345, 12, "atime", offset);
+    if (b[357] !== 0) parseNumeric(b, 357, 12, "ctime", offset);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Parse the header block at b[start..start+512] found at tar offset `offset`.
  * Returns null for an all-zero block (end-of-archive marker). Throws CORRUPT on a bad checksum
@@ -219,10 +228,16 @@ export function parseHeader(block: Uint8Array, blockStart: number, offset: numbe
   const format = detectFormat(b, start);
   const typeflag = b[start + 156]!;
   let name = cString(b, start, 100);
+  let prefix = "";
   if (format === "ustar" || format === "star") {
-    const prefix = cString(b, start + 345, format === "star" ? 131 : 155);
-    if (prefix !== "") name = `${prefix}/${name}`;
+    prefix = cString(b, start + 345, format === "star" ? 131 : 155);
+  } else if (format === "gnu" && !gnuTimesParse(b, offset)) {
+    // Go before 1.8 wrote a ustar prefix into GNU headers (over atime/ctime); Go still reads it
+    // back when those fields are not numbers and the prefix is ASCII.
+    const p = cString(b, start + 345, 155);
+    if (!/[^\x00-\x7f]/.test(p)) prefix = p;
   }
+  if (prefix !== "") name = `${prefix}/${name}`;
   const h: TarHeader = {
     name,
     mode: parseNumeric(b, start + 100, 8, "mode", offset),
@@ -241,12 +256,16 @@ export function parseHeader(block: Uint8Array, blockStart: number, offset: numbe
   if (format !== "v7") {
     h.uname = unameCache.get(b, start + 265, 32);
     h.gname = gnameCache.get(b, start + 297, 32);
-    if (typeflag === TF.CHR || typeflag === TF.BLK) {
-      h.devmajor = parseNumeric(b, start + 329, 8, "devmajor", offset);
-      h.devminor = parseNumeric(b, start + 337, 8, "devminor", offset);
+    // Go reads the device numbers (and star's times) of every entry: garbage there is an error.
+    h.devmajor = parseNumeric(b, start + 329, 8, "devmajor", offset);
+    h.devminor = parseNumeric(b, start + 337, 8, "devminor", offset);
+    if (format === "star") {
+      parseNumeric(b, start + 476, 12, "atime", offset);
+      parseNumeric(b, start + 488, 12, "ctime", offset);
     }
   }
-  if (typeflag === TF.GNU_SPARSE && format === "gnu") {
+  if (typeflag === TF.GNU_SPARSE) {
+    if (format !== "gnu") throw corrupt("old GNU sparse entry in a non-GNU header", offset);
     const map: SparseSegment[] = [];
     readSparseMap(b, start + 386, 4, map, offset);
     h.sparse = {
@@ -295,8 +314,11 @@ export function isHeaderOnly(typeflag: number): boolean {
   return typeflag >= TF.LINK && typeflag <= TF.FIFO;
 }
 
-/** Map a type flag to the entry type word. Unknown flags are regular files (POSIX). */
-export function entryTypeOf(typeflag: number, name: string): EntryType {
+/**
+ * Map a type flag to the entry type word. Unknown flags are regular files (POSIX). The old v7
+ * flag ('\0') must already be resolved (see entry.ts: a directory when the name ends in "/").
+ */
+export function entryTypeOf(typeflag: number): EntryType {
   switch (typeflag) {
     case TF.LINK:
       return "hardlink";
@@ -313,10 +335,6 @@ export function entryTypeOf(typeflag: number, name: string): EntryType {
       return "fifo";
     case TF.CONT:
       return "contiguous";
-    case TF.REG:
-    case TF.AREG:
-      // Old v7 (and some GNU) archives mark directories only by a trailing slash.
-      return name.endsWith("/") ? "dir" : "file";
     default:
       return "file";
   }

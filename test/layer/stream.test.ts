@@ -219,7 +219,7 @@ describe("layers on a real registry, every format and codec", () => {
     expect(err.message).toMatch(/bzip2/);
   });
 
-  test("a file over 8 GiB declared in base-256 is listed with its size; the listing is partial", async () => {
+  test("a file over 8 GiB declared in base-256 is listed with its size; the whole layer ends inside it: CORRUPT, entries kept", async () => {
     const size = 9n * 1024n ** 3n;
     const tar = concat(header({ name: "small.txt", size: 3 }), padBlock(new TextEncoder().encode("abc")), header({ name: "huge.img", size: base256(size), magic: "gnu" }), new Uint8Array(4096));
     const bytes = compress(tar, "gzip");
@@ -227,7 +227,23 @@ describe("layers on a real registry, every format and codec", () => {
     const { entries, result } = await collect(streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
     expect(entries.map((e) => [e.path, e.size])).toEqual([["small.txt", 3], ["huge.img", Number(size)]]);
     expect(result.stats.complete).toBe(false);
-    expect(result.error).toBeUndefined();
+    expect(result.error?.code).toBe("CORRUPT");
+    expect(result.error?.message).toContain("truncated");
+  });
+
+  test("a whole layer that ends at a member boundary without the end marker is complete (as Go reads it), and says so; a budgeted read of it is not", async () => {
+    const tar = concat(header({ name: "a.txt", size: 3 }), padBlock(new TextEncoder().encode("abc")), header({ name: "b" }));
+    for (const codec of ["gzip", "zstd"] as const) {
+      const bytes = compress(tar, codec);
+      const digest = await pushBlob(reg, "layers/test", bytes);
+      const desc = { mediaType: `application/vnd.oci.image.layer.v1.tar+${codec}`, digest, size: bytes.byteLength };
+      const whole = await collect(streamLayer(new RegistrySource(client, ref()), desc, 0));
+      expect(whole.entries.map((e) => e.path)).toEqual(["a.txt", "b"]);
+      expect(whole.result.error).toBeUndefined();
+      expect([whole.result.stats.complete, whole.result.stats.noEndMarker]).toEqual([true, true]);
+      const budgeted = await collect(streamLayer(new RegistrySource(client, ref()), desc, 0, { budget: bytes.byteLength + 100 }));
+      expect(budgeted.result.stats.complete).toBe(false);
+    }
   });
 
   test("an empty layer (just the end-of-archive) is complete with zero entries", async () => {

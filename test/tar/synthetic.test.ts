@@ -32,7 +32,7 @@ describe("sizes", () => {
       const r = await listBytes(tar, size, { wantContent: () => true });
       expect(r.error).toBeUndefined();
       expect(r.entries.map((e) => [e.path, e.size])).toEqual([["big.bin", big]]);
-      expect(r.summary).toEqual({ complete: false, entries: 1, tarBytes: 1512 });
+      expect(r.summary).toEqual({ complete: false, cleanEnd: false, entries: 1, tarBytes: 1512 });
       const data = r.events.filter((e) => e.kind === "data");
       expect(data.reduce((n, e) => n + (e.kind === "data" ? e.chunk.length : 0), 0)).toBe(1000);
       expect(data.some((e) => e.kind === "data" && e.done)).toBe(false);
@@ -78,7 +78,7 @@ describe("sizes", () => {
 });
 
 describe("meta headers", () => {
-  test("PAX global headers apply to following entries; 'x' overrides; empty value falls back to the header", async () => {
+  test("PAX global headers are entries of their own and apply to nothing (Go); 'x' overrides; empty value falls back to the header", async () => {
     const parts = [
       paxMember([["uname", "gu"], ["mtime", "1234.5"], ["uid", "42"], ["comment", "x=y\nz"]], "g"),
       member({ name: "a", uname: "root", uid: 1 }),
@@ -86,22 +86,75 @@ describe("meta headers", () => {
       member({ name: "b", uname: "root", uid: 2 }),
       paxMember([["uid", ""]]),
       member({ name: "c", uid: 5 }),
-      paxMember([["uid", "43"]], "g"),
+      paxMember([["uid", "43"], ["path", "renamed"]], "g"),
       member({ name: "d", uid: 6 }),
       END,
     ];
     const tar = concat(...parts);
     const r = await listBytes(tar, 7);
     expect(r.error).toBeUndefined();
-    expect(r.entries.map((e) => [e.path, e.uname, e.uid, e.mtime])).toEqual([
-      ["a", "gu", 42, 1234.5],
-      ["b-from-pax", "own", 42, 1234.5],
-      ["c", "gu", 5, 1234.5],
-      ["d", "gu", 43, 1234.5],
+    expect(r.entries.map((e) => [e.path, e.type, e.uname, e.uid])).toEqual([
+      ["PaxHeader", "pax-global", undefined, 0],
+      ["a", "file", "root", 1],
+      ["b-from-pax", "file", "own", 2],
+      ["c", "file", undefined, 5],
+      ["renamed", "pax-global", undefined, 0],
+      ["d", "file", undefined, 6],
     ]);
-    // headerOffset: 'g' is not part of an entry, 'x' is.
+    // headerOffset: a 'g' is its own entry, an 'x' belongs to the entry after it.
     const off = (i: number) => parts.slice(0, i).reduce((n, p) => n + p.length, 0);
-    expect(r.entries.map((e) => e.headerOffset)).toEqual([off(1), off(2), off(4), off(7)]);
+    expect(r.entries.map((e) => e.headerOffset)).toEqual([off(0), off(1), off(2), off(4), off(6), off(7)]);
+  });
+
+  test("several PAX headers before one entry: the last replaces the earlier ones whole (Go); 'X' is read as 'x'", async () => {
+    const solaris = paxMember([["path", "from-X"]]);
+    solaris[156] = "X".charCodeAt(0);
+    // fix the checksum after changing the type flag
+    solaris.fill(0x20, 148, 156);
+    const sum = solaris.subarray(0, 512).reduce((a, c) => a + c, 0);
+    solaris.set(new TextEncoder().encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+    const tar = concat(
+      paxMember([["path", "first"], ["uid", "7"]]),
+      paxMember([["gid", "9"]]),
+      member({ name: "a", uid: 1, gid: 2 }),
+      solaris,
+      member({ name: "b" }),
+      END,
+    );
+    const r = await listBytes(tar);
+    expect(r.error).toBeUndefined();
+    expect(r.entries.map((e) => [e.path, e.uid, e.gid])).toEqual([
+      ["a", 1, 9],
+      ["from-X", 0, 0],
+    ]);
+  });
+
+  test("a global header drops the meta headers pending before it (Go)", async () => {
+    const tar = concat(paxMember([["path", "lost"]]), gnuLongMember("lost-too"), paxMember([["comment", "c"]], "g"), member({ name: "kept" }), END);
+    const r = await listBytes(tar);
+    expect(r.entries.map((e) => [e.path, e.type])).toEqual([
+      ["PaxHeader", "pax-global"],
+      ["kept", "file"],
+    ]);
+  });
+
+  test("invalid PAX records and values are CORRUPT; the entries before them are kept", async () => {
+    const bad: Array<[string, Uint8Array]> = [
+      ["NUL in path", paxMember([["path", "a\0b"]])],
+      ["NUL in linkpath", paxMember([["linkpath", "a\0b"]])],
+      ["NUL in a key", paxMember([["SCHILY.xattr.a\0", "v"]])],
+      ["bad mtime", paxMember([["mtime", "12:00"]])],
+      ["bad atime", paxMember([["atime", "x"]])],
+      ["bad size", paxMember([["size", "10k"]])],
+      ["bad uid", paxMember([["uid", "root"]])],
+      ["bad gid", paxMember([["gid", "1.0"]])],
+      ["length mismatch", member({ name: "PaxHeader", typeflag: "x" }, bytesOf("12 path=ab\n"))],
+    ];
+    for (const [why, meta] of bad) {
+      const r = await listBytes(concat(member({ name: "before" }), meta, member({ name: "after" }), END));
+      expect([why, r.entries.map((e) => e.path)]).toEqual([why, ["before"]]);
+      expect([why, (r.error as LayerslayerError | undefined)?.code]).toEqual([why, "CORRUPT"]);
+    }
   });
 
   test("PAX mtime with fraction, negative, uid/gid/uname/gname/linkpath", async () => {
@@ -170,6 +223,25 @@ describe("meta headers", () => {
 });
 
 describe("types and names", () => {
+  test("v7 '\\0' names ending in '/' are directories without data whatever their size says; '0' ones are files with data (Go)", async () => {
+    const tar = concat(
+      header({ name: "olddir/", typeflag: "\0", magic: "v7", size: 600 }),
+      member({ name: "regdir/", typeflag: "0" }, bytesOf("data")),
+      paxMember([["path", "paxdir/"]]),
+      header({ name: "x", typeflag: "\0", size: 3000 }),
+      member({ name: "last" }),
+      END,
+    );
+    const r = await listBytes(tar, 100);
+    expect(r.error).toBeUndefined();
+    expect(r.entries.map((e) => [e.path, e.type, e.size])).toEqual([
+      ["olddir", "dir", 0],
+      ["regdir", "file", 4],
+      ["paxdir", "dir", 0],
+      ["last", "file", 0],
+    ]);
+  });
+
   test("unknown type flags are listed as files and their data skipped; v7 trailing-slash dirs; devices", async () => {
     const tar = concat(
       member({ name: "weird", typeflag: "Z" }, bytesOf("hello")),
@@ -203,22 +275,30 @@ describe("end of archive", () => {
     const tar = concat(two, END, new Uint8Array(8192));
     const stats: SourceStats = { pulled: 0, closed: false, finished: false };
     const r = await list(chunked(tar, 512, stats));
-    expect(r.summary).toEqual({ complete: true, entries: 2, tarBytes: two.length + 1024 });
+    expect(r.summary).toEqual({ complete: true, cleanEnd: false, entries: 2, tarBytes: two.length + 1024 });
     expect(stats.closed).toBe(true);
     expect(stats.finished).toBe(false);
     const d: SourceStats = { pulled: 0, closed: false, finished: false };
     const drained = await list(chunked(tar, 512, d), { drain: true });
-    expect(drained.summary).toEqual({ complete: true, entries: 2, tarBytes: tar.length });
+    expect(drained.summary).toEqual({ complete: true, cleanEnd: false, entries: 2, tarBytes: tar.length });
     expect(d.finished).toBe(true);
   });
 
-  test("one zero block then end of input is complete; no zero block is not", async () => {
+  test("one zero block then end of input is complete; a zero block and a partial one is not; a clean end without the marker is said so", async () => {
     expect((await listBytes(concat(two, new Uint8Array(512)), 100)).summary!.complete).toBe(true);
-    expect((await listBytes(concat(two, new Uint8Array(700)), 100)).summary!.complete).toBe(true);
+    const partial = (await listBytes(concat(two, new Uint8Array(700)), 100)).summary!;
+    expect([partial.complete, partial.cleanEnd]).toEqual([false, false]);
     const none = await listBytes(two, 100);
     expect(none.error).toBeUndefined();
-    expect(none.summary).toEqual({ complete: false, entries: 2, tarBytes: two.length });
-    expect((await listBytes(new Uint8Array(0))).summary).toEqual({ complete: false, entries: 0, tarBytes: 0 });
+    expect(none.summary).toEqual({ complete: false, cleanEnd: true, entries: 2, tarBytes: two.length });
+    expect((await listBytes(new Uint8Array(0))).summary).toEqual({ complete: false, cleanEnd: true, entries: 0, tarBytes: 0 });
+    // Inside the padding after the last member's data: clean for Go; inside its data or a header: not.
+    const a = member({ name: "a" }, content(600));
+    expect((await listBytes(a.subarray(0, 512 + 600 + 10))).summary!.cleanEnd).toBe(true);
+    expect((await listBytes(a.subarray(0, 512 + 599))).summary!.cleanEnd).toBe(false);
+    expect((await listBytes(concat(a, new Uint8Array(100).fill(1)))).summary!.cleanEnd).toBe(false);
+    // A dangling meta header at the end is dropped, as Go does.
+    expect((await listBytes(concat(a, paxMember([["path", "x"]])))).summary!.cleanEnd).toBe(true);
   });
 
   test("a lone zero block followed by a header is CORRUPT", async () => {
