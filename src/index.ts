@@ -12,12 +12,14 @@ import { streamLayer, type LayerResult } from "./layer/stream.ts";
 import { parseReference, type ImageRef } from "./ref/reference.ts";
 import { RegistryClient, type ClientOptions } from "./registry/client.ts";
 import type { Platform } from "./registry/manifest.ts";
+import { openSource } from "./source/open.ts";
 import { RegistrySource } from "./source/registry.ts";
+import { parseImageName, type ImageName } from "./ref/name.ts";
 import { resolveImage, type ResolvedImage } from "./source/resolve.ts";
 import type { ImageSource } from "./source/source.ts";
 import type { Entry, LayerStats } from "./types.ts";
 
-export { LayerslayerError, parseReference, RegistryClient, RegistrySource, resolveImage };
+export { LayerslayerError, openSource, parseImageName, parseReference, RegistryClient, RegistrySource, resolveImage };
 export type { Entry, ExtractResult, ImageRef, ImageSource, LayerResult, LayerStats, MergedTree, Platform, ResolvedImage };
 
 export interface ImageOptions extends ClientOptions {
@@ -29,10 +31,11 @@ export interface ImageOptions extends ClientOptions {
   cache?: ListingStore;
 }
 
+/** A registry reference, or a local image named like skopeo names them (oci:DIR:TAG, oci-archive:FILE, docker-archive:FILE:REF). */
 async function open(ref: string | ImageRef, opts: ImageOptions): Promise<ResolvedImage> {
   if (opts.image) return opts.image;
-  const r = typeof ref === "string" ? parseReference(ref) : ref;
-  return resolveImage(new RegistrySource(opts.client ?? new RegistryClient(opts), r), opts.platform);
+  const name: ImageName = typeof ref === "string" ? parseImageName(ref) : { transport: "registry", ref };
+  return resolveImage(await openSource(name, () => opts.client ?? new RegistryClient(opts)), opts.platform);
 }
 
 /**

@@ -1,11 +1,13 @@
 import { openCache, type CacheStore } from "../cache/store.ts";
 import { LayerslayerError, printable } from "../errors.ts";
-import { parseReference, type ImageRef } from "../ref/reference.ts";
+import { parseImageName, type ImageName } from "../ref/name.ts";
+import type { ImageRef } from "../ref/reference.ts";
 import type { Credentials } from "../registry/auth.ts";
 import { RegistryClient } from "../registry/client.ts";
 import { dockerConfigCredentials } from "../registry/docker-config.ts";
 import { parsePlatform, type Platform } from "../registry/manifest.ts";
-import { RegistrySource } from "../source/registry.ts";
+import { openSource } from "../source/open.ts";
+import { escapeName } from "../output/format.ts";
 import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { jsonDocument } from "../output/json.ts";
@@ -82,20 +84,21 @@ export function printJson(value: object): void {
   process.stdout.write(jsonDocument(value));
 }
 
-/** Parses a registry reference (the image argument) and builds the registry client and options for it. */
-export async function setupRegistry(args: GlobalArgs & { image?: string }, opts: { allowBare?: boolean } = {}): Promise<{ ref: ImageRef; client: RegistryClient; ctx: Context }> {
+function imageName(args: { image?: string }, opts: { allowBare?: boolean } = {}): ImageName {
   if (!args.image) throw new LayerslayerError("USAGE", "an image reference is required, e.g. alpine:3.20 or localhost:5000/app:v1");
-  const ref = parseReference(args.image, opts);
-  return { ref, ...(await registryContext(args, ref.registry)) };
+  return parseImageName(args.image, opts);
 }
 
-/** The registry client and the options for the commands on `registry`. */
-export async function registryContext(args: GlobalArgs, registry: string): Promise<{ client: RegistryClient; ctx: Context }> {
-  const verbose = !!args.verbose;
+/** For registry-only commands (tags): the repository reference, its client and the options. A local image is a usage error. */
+export async function setupRegistry(args: GlobalArgs & { image?: string }, opts: { allowBare?: boolean } = {}): Promise<{ ref: ImageRef; client: RegistryClient; ctx: Context }> {
+  const name = imageName(args, opts);
+  if (name.transport !== "registry") throw new LayerslayerError("USAGE", `${escapeName(args.image ?? "")} is a local image (${name.transport}:); this command works on a registry repository`);
+  return { ref: name.ref, ...(await registryContext(args, name.ref.registry)) };
+}
+
+/** The options every command shares, and the local cache (opened lazily). */
+function makeContext(args: GlobalArgs): Context {
   const quiet = !!args.quiet;
-  const log = verbose ? (m: string) => process.stderr.write(`· ${printable(m)}
-`) : undefined;
-  const credentials = await credentialsFrom(args, registry);
   const useCache = args.cache !== false;
   const cache = openCache({
     enabled: useCache,
@@ -103,31 +106,41 @@ export async function registryContext(args: GlobalArgs, registry: string): Promi
       if (!quiet) process.stderr.write(`layerslayer: warning: ${m}\n`);
     },
   });
-  const client = new RegistryClient({
-    plainHttp: !!args["plain-http"],
-    insecure: !!args.insecure,
-    ...(credentials ? { credentials } : {}),
-    ...(log ? { log } : {}),
-    ...(useCache ? { blobCache: cache } : {}),
-  });
-  const ctx: Context = {
+  return {
     ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
     json: !!args.json,
     quiet,
-    verbose,
+    verbose: !!args.verbose,
     useCache,
     cache,
     note: (m) => {
       if (!quiet) process.stderr.write(`${m}\n`);
     },
   };
+}
+
+/** The registry client and the options for the commands on `registry`. */
+export async function registryContext(args: GlobalArgs, registry: string): Promise<{ client: RegistryClient; ctx: Context }> {
+  const ctx = makeContext(args);
+  const log = ctx.verbose ? (m: string) => process.stderr.write(`· ${printable(m)}\n`) : undefined;
+  const credentials = await credentialsFrom(args, registry);
+  const client = new RegistryClient({
+    plainHttp: !!args["plain-http"],
+    insecure: !!args.insecure,
+    ...(credentials ? { credentials } : {}),
+    ...(log ? { log } : {}),
+    ...(ctx.useCache ? { blobCache: ctx.cache } : {}),
+  });
   return { client, ctx };
 }
 
-/** Parses the image argument and opens the source of its bytes, with the options for it. */
+/** Parses the image argument (a registry reference, oci:, oci-archive:, docker-archive:) and opens the source of its bytes. */
 export async function setup(args: GlobalArgs & { image?: string }): Promise<{ source: ImageSource; ctx: Context }> {
-  const { ref, client, ctx } = await setupRegistry(args);
-  return { source: new RegistrySource(client, ref), ctx };
+  const name = imageName(args);
+  // Credentials and the registry client only for a registry name.
+  const registry = name.transport === "registry" ? await registryContext(args, name.ref.registry) : undefined;
+  const ctx = registry?.ctx ?? makeContext(args);
+  return { source: await openSource(name, () => registry!.client), ctx };
 }
 
 /** setup() and the image the reference resolves to (the platform chosen from an index). */

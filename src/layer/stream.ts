@@ -92,6 +92,9 @@ export async function* streamLayer(
   const offsets = opts.offsets ?? (opts.budget !== undefined ? "exact" : "bounded");
   const tar = readTar(metered(decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d) }), decoded), {
     layer: index,
+    // A whole read goes on past the end-of-archive marker to the blob's last byte, so its digest
+    // is checked (a plain tar, as docker save writes, ends with padding the tar reader needs not read).
+    ...(opts.budget === undefined && !opts.stopAfterContent ? { drain: true } : {}),
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
   });
   try {

@@ -1,0 +1,192 @@
+/**
+ * Local images made by skopeo from the test registry (oci:, oci-archive:, docker-archive:, and the
+ * OCI form of docker save built from a layout) read exactly like the registry image, and bad local
+ * input gives one line and the right exit code.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli, type CliResult } from "../support/cli.ts";
+import { layerFrom, pushImage, type FileSpec, type PushedImage } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+
+const BASE: FileSpec[] = [
+  { path: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\n" },
+  { path: "etc/group", content: "root:x:0:\n" },
+  { path: "bin/sh", content: "#!/bin/busybox sh\n", mode: 0o755 },
+  { path: "bin/ls", hardlink: "bin/sh" },
+  { path: "lib", symlink: "usr/lib" },
+  { path: "usr/lib/os-release", content: "ID=local\nVERSION_ID=9\n" },
+  { path: "usr/share/big.bin", content: crypto.getRandomValues(new Uint8Array(200_000)) },
+];
+const TOP: FileSpec[] = [
+  { path: "etc/.wh.group", content: "" },
+  { path: "etc/motd", content: "welcome to the local image\n" },
+  { path: "app/run.sh", content: "#!/bin/sh\necho run\n", mode: 0o755 },
+];
+
+function skopeo(args: string[]): void {
+  const p = Bun.spawnSync(["skopeo", "copy", "--quiet", "--src-tls-verify=false", ...args]);
+  if (p.exitCode !== 0) throw new Error(`skopeo copy ${args.join(" ")}: ${p.stderr.toString()}`);
+}
+
+function tarDir(dir: string, out: string): void {
+  const p = Bun.spawnSync(["tar", "-C", dir, "-cf", out, "."]);
+  if (p.exitCode !== 0) throw new Error(p.stderr.toString());
+}
+
+describe("local images made by skopeo", () => {
+  let reg: TestRegistry;
+  let work: string;
+  let oci: PushedImage; // gzip + zstd layers: kept as they are by oci: and oci-archive:
+  let plain: PushedImage; // plain tar layers, as docker save writes them
+  const at = (name: string) => join(work, name);
+  const registry = (repo: string) => `${reg.host}/${repo}:v1`;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    work = mkdtempSync(join(tmpdir(), "ls-local-"));
+    oci = await pushImage(reg, "local/oci", "v1", {
+      layers: [{ bytes: layerFrom(BASE) }, { bytes: layerFrom(TOP, { compression: "zstd" }), compression: "zstd" }],
+      history: [{ created_by: "ADD base.tar /" }, { created_by: "ENV X=1", empty_layer: true }, { created_by: "COPY app /app" }],
+    });
+    plain = await pushImage(reg, "local/plain", "v1", {
+      format: "docker",
+      layers: [{ bytes: layerFrom(BASE, { compression: "none" }), compression: "none" }, { bytes: layerFrom(TOP, { compression: "none" }), compression: "none" }],
+    });
+    skopeo([`docker://${registry("local/oci")}`, `oci:${at("layout")}:v1`]);
+    skopeo([`docker://${registry("local/plain")}`, `oci:${at("layout")}:plain`]);
+    skopeo([`docker://${registry("local/oci")}`, `oci-archive:${at("oci.tar")}:v1`]);
+    skopeo([`docker://${registry("local/plain")}`, `docker-archive:${at("docker.tar")}:local/plain:v1`]);
+    // The OCI form newer docker save writes: a layout, index entries named by
+    // io.containerd.image.name, and manifest.json beside it.
+    const form = at("docker-oci");
+    mkdirSync(form);
+    skopeo([`docker://${registry("local/oci")}`, `oci:${form}:v1`]);
+    const index = JSON.parse(readFileSync(join(form, "index.json"), "utf8"));
+    index.manifests[0].annotations = { "io.containerd.image.name": "docker.io/local/app:v1", "org.opencontainers.image.ref.name": "v1" };
+    writeFileSync(join(form, "index.json"), JSON.stringify(index));
+    const manifest = JSON.parse(readFileSync(join(form, "blobs", ...index.manifests[0].digest.split(":")), "utf8"));
+    const blob = (d: { digest: string }) => `blobs/${d.digest.replace(":", "/")}`;
+    writeFileSync(join(form, "manifest.json"), JSON.stringify([{ Config: blob(manifest.config), RepoTags: ["local/app:v1"], Layers: manifest.layers.map(blob) }]));
+    tarDir(form, at("docker-oci.tar"));
+  }, 60_000);
+  afterAll(async () => {
+    await reg.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  // What the registry image prints, run once per command.
+  const fromRegistry = new Map<string, Promise<CliResult>>();
+  const same = async (args: (image: string) => string[], image: string, local: string) => {
+    const key = JSON.stringify(args(image));
+    if (!fromRegistry.has(key)) fromRegistry.set(key, runCli(args(image)));
+    const [want, got] = await Promise.all([fromRegistry.get(key)!, runCli(args(local))]);
+    expect(want.code).toBe(0);
+    expect(want.stdout.length).toBeGreaterThan(0);
+    expect({ code: got.code, stderr: got.stderr, stdout: got.stdout }).toEqual({ code: 0, stderr: got.stderr, stdout: want.stdout });
+    return got;
+  };
+
+  const forms = () => [
+    { local: `oci:${at("layout")}:v1`, image: registry("local/oci") },
+    { local: `oci-archive:${at("oci.tar")}:v1`, image: registry("local/oci") },
+    { local: `docker-archive:${at("docker.tar")}:local/plain:v1`, image: registry("local/plain") },
+    { local: `docker-archive:${at("docker-oci.tar")}:local/app:v1`, image: registry("local/oci") },
+  ];
+
+  test("ls -R, cat and peek --full print exactly what they print for the registry image", async () => {
+    for (const { local, image } of forms()) {
+      await same((i) => ["ls", i, "/", "-R", "-l"], image, local);
+      const cat = await same((i) => ["cat", i, "/lib/os-release"], image, local);
+      expect(cat.stdout).toBe("ID=local\nVERSION_ID=9\n");
+      const big = await same((i) => ["cat", i, "/usr/share/big.bin"], image, local);
+      expect(big.bytes.byteLength).toBe(200_000);
+      const peek = await same((i) => ["peek", i, "--full"], image, local);
+      expect(peek.stdout).toContain("etc/.wh.group");
+      expect(peek.stdout.match(/, complete\n/g)?.length).toBe(2);
+    }
+  }, 60_000);
+
+  test("inspect, history, manifest, config, find work on each form; a layout keeps the registry's bytes", async () => {
+    const layout = `oci:${at("layout")}:v1`;
+    await same((i) => ["manifest", i], registry("local/oci"), layout);
+    await same((i) => ["config", i], registry("local/oci"), layout);
+    await same((i) => ["history", i], registry("local/oci"), layout);
+    await same((i) => ["find", i, "*.sh"], registry("local/oci"), `oci-archive:${at("oci.tar")}`);
+    const inspect = await runCli(["inspect", layout, "--json"]);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ reference: layout, digest: oci.digest, layers: oci.layers.map((l) => ({ digest: l.digest, size: l.size })) });
+    // By digest instead of tag.
+    const byDigest = await runCli(["inspect", `oci:${at("layout")}@${oci.digest}`, "--json"]);
+    expect(JSON.parse(byDigest.stdout).digest).toBe(oci.digest);
+    // docker save's legacy form: the layers are the plain tars, named by their diff_ids.
+    const legacy = JSON.parse((await runCli(["inspect", `docker-archive:${at("docker.tar")}`, "--json"])).stdout);
+    expect(legacy.layers.map((l: { digest: string }) => l.digest)).toEqual(plain.layers.map((l) => l.digest));
+    const platforms = await runCli(["platforms", `docker-archive:${at("docker-oci.tar")}`]);
+    expect(platforms.stdout).toMatch(/^linux\/amd64 +sha256:/m);
+  });
+
+  test("save writes the layers verified, named by digest, under the local image's name", async () => {
+    const out = at("saved");
+    const r = await runCli(["save", `oci-archive:${at("oci.tar")}:v1`, "-o", out]);
+    expect(r.code).toBe(0);
+    for (const l of oci.layers) {
+      const file = readdirSync(out).find((f) => f.startsWith(l.digest.replace(":", "_")))!;
+      expect(new Uint8Array(readFileSync(join(out, file)))).toEqual(new Uint8Array(l.bytes));
+    }
+    const legacy = await runCli(["save", `docker-archive:${at("docker.tar")}:local/plain:v1`, "--layer", "0"], { cwd: work });
+    expect(legacy.code).toBe(0);
+    expect(new Uint8Array(readFileSync(join(work, "downloads", "local_plain", "v1", `${plain.layers[0]!.digest.replace(":", "_")}.tar`)))).toEqual(new Uint8Array(plain.layers[0]!.bytes));
+  });
+
+  test("bad local input: one line, the right exit code", async () => {
+    const broken = at("broken");
+    mkdirSync(broken);
+    writeFileSync(at("not-a-tar.tar"), "just text, no tar header here\n".repeat(40));
+    const cases: [string[], number, RegExp][] = [
+      [["ls", `oci:${at("missing")}`], 4, /missing: no such file or directory$/],
+      [["ls", `oci:${broken}:v1`], 4, /not an OCI image layout \(no index\.json\)$/],
+      [["ls", `oci:${at("layout")}:nope`], 4, /no image tagged "nope" \(tags: v1, plain\)$/],
+      [["ls", `oci:${at("layout")}`], 2, /holds 2 images; name one with :TAG or @sha256:…/],
+      [["ls", `oci:${at("layout")}@sha256:${"0".repeat(64)}`], 4, /no such file|missing/],
+      [["ls", `oci:${at("oci.tar")}`], 2, /not a directory/],
+      [["ls", `oci-archive:${at("missing.tar")}`], 4, /missing\.tar: no such file or directory$/],
+      [["ls", `oci-archive:${at("not-a-tar.tar")}`], 7, /not a tar archive$/],
+      [["ls", `docker-archive:${at("docker.tar")}:local/other:v1`], 4, /holds no image docker\.io\/local\/other:v1 \(it holds: docker\.io\/local\/plain:v1\)$/],
+      [["tags", `oci:${at("layout")}`], 2, /is a local image \(oci:\); this command works on a registry repository$/],
+      [["ls", "oci:"], 2, /the path is missing$/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await runCli(args);
+      expect({ args, code: r.code, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ args, code, lines: 1 });
+      expect(r.stderr.trimEnd()).toMatch(message);
+    }
+  });
+
+  test("a digest mismatch inside an archive or a layout is CORRUPT (exit 7)", async () => {
+    // A layer of the legacy archive, one byte of a file's content changed in place.
+    const bytes = new Uint8Array(readFileSync(at("docker.tar")));
+    const needle = new TextEncoder().encode("welcome to the local image");
+    let pos = -1;
+    for (let i = 0; i + needle.length <= bytes.length && pos < 0; i++) if (needle.every((b, k) => bytes[i + k] === b)) pos = i;
+    expect(pos).toBeGreaterThan(0);
+    bytes[pos] = "W".charCodeAt(0);
+    writeFileSync(at("tampered.tar"), bytes);
+    const r = await runCli(["ls", `docker-archive:${at("tampered.tar")}`, "/", "-R"]);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/^layerslayer: layer 1: .*the blob's bytes hash to sha256:[0-9a-f]{64}, not its digest\n$/);
+    // The config of a layout, changed: refused before anything is listed.
+    const copy = at("layout-tampered");
+    cpSync(at("layout"), copy, { recursive: true });
+    const configPath = join(copy, "blobs", ...oci.configDigest.split(":"));
+    writeFileSync(configPath, readFileSync(configPath, "utf8").replace("ADD base.tar", "ADD evil.tar"));
+    const c = await runCli(["inspect", `oci:${copy}:v1`]);
+    expect(c.code).toBe(7);
+    expect(c.stderr).toMatch(/\(image config\): the bytes hash to sha256:[0-9a-f]{64}, not sha256:/);
+  });
+
+  test("docker:// names a registry like a plain reference", async () => {
+    await same((i) => ["ls", i, "/etc"], registry("local/oci"), `docker://${registry("local/oci")}`);
+  });
+});
