@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../output/format.ts";
 import { BLOCK, parseHeader, TF } from "../tar/header.ts";
-import { gnuLongName, MAX_META_SIZE, paxGet, parsePax, paxSize, type PaxRecords } from "../tar/pax.ts";
+import { gnuLongName, MAX_META_SIZE, paxGet, paxInt, parsePax, type PaxRecords } from "../tar/pax.ts";
 import { fileRange, localError, type LocalFiles } from "./files.ts";
 
 interface Member {
@@ -75,7 +75,7 @@ export class ArchiveFiles implements LocalFiles {
         }
         if (h === null) break;
         const dataAt = pos + BLOCK;
-        const size = paxSize(pax, "size", pos) ?? h.size;
+        const size = paxInt(pax, "size", pos) ?? h.size;
         if (!Number.isSafeInteger(size) || size < 0 || dataAt + size > fileSize) {
           throw new LayerslayerError("CORRUPT", `${shown}: the archive is truncated (a member at byte ${pos} runs past its end)`);
         }
