@@ -30,6 +30,11 @@ export const globalArgs = {
   verbose: { type: "boolean", description: "Log HTTP requests (never credentials) and error details on stderr" },
 } as const;
 
+/** Where scan and search keep their records. */
+export const dbArg = {
+  db: { type: "string", valueHint: "URL|FILE", description: "The database: postgres://… or a SQLite file (or LAYERSLAYER_DB; default: database.sqlite in the cache directory)" },
+} as const;
+
 export interface GlobalArgs {
   platform?: string;
   json?: boolean;

@@ -1,21 +1,11 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
-import { globToRegExp, userRegExp } from "../image/glob.ts";
+import { globToRegExp, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
 import type { HistoryEvent } from "../image/merge.ts";
 import { escapeName, formatTable, humanSize, modeString } from "../output/format.ts";
 import { absolutePath } from "../output/json.ts";
-import type { EntryType } from "../types.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
-
-const TYPE_LETTERS: Record<string, EntryType[]> = {
-  f: ["file", "contiguous", "hardlink"],
-  d: ["dir"],
-  l: ["symlink"],
-  c: ["char"],
-  b: ["block"],
-  p: ["fifo"],
-};
 
 export default defineCommand({
   meta: { name: "find", description: "Find paths in every layer: where each was added, modified, deleted or hidden" },

@@ -22,6 +22,8 @@ export const commands: Record<string, Loader> = {
   save: () => import("./save.ts").then((m) => m.default),
   interactive: () => import("./interactive.ts").then((m) => m.default),
   cache: () => import("./cache.ts").then((m) => m.default),
+  scan: () => import("./scan.ts").then((m) => m.default),
+  search: () => import("./search.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
 };
 

@@ -3,7 +3,7 @@ import { LayerslayerError, printable } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { streamLayer, type LayerResult } from "../layer/stream.ts";
 import { alignHistory } from "../registry/config.ts";
-import { escapeName, humanSize, parseSize } from "../output/format.ts";
+import { escapeName, humanSize } from "../output/format.ts";
 import { entryJson, ndjsonLine } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
 import { writeInOrder } from "../output/ordered.ts";
@@ -11,24 +11,10 @@ import type { Descriptor } from "../registry/manifest.ts";
 import { resolveImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
+import { budgetArgs, budgetFrom } from "./budget.ts";
 import { imageArg, globalArgs, setup, type Context, type GlobalArgs } from "./common.ts";
 
-export const DEFAULT_BUDGET = 256 * 1024;
-
-export const budgetArgs = {
-  budget: { type: "string", valueHint: "SIZE", description: "Compressed bytes to download per layer, e.g. 64K, 1M, 1MiB (default 256K)" },
-  full: { type: "boolean", description: "Download whole layers: a complete listing" },
-} as const;
-
-/** The budget the flags ask for: undefined means the whole layer. */
-export function budgetFrom(args: { budget?: string; full?: boolean }): number | undefined {
-  if (args.full && args.budget !== undefined) throw new LayerslayerError("USAGE", "--full and --budget cannot be used together");
-  if (args.full) return undefined;
-  if (args.budget === undefined) return DEFAULT_BUDGET;
-  const n = parseSize(args.budget, "--budget");
-  if (n <= 0) throw new LayerslayerError("USAGE", "--budget must be more than 0");
-  return n;
-}
+export { DEFAULT_BUDGET } from "./budget.ts";
 
 export function statsLine(s: LayerStats): string {
   const pct = s.layerSize > 0 ? ` (${((100 * s.bytesDownloaded) / s.layerSize).toFixed(s.bytesDownloaded === s.layerSize ? 0 : 1)}%)` : "";

@@ -1,4 +1,15 @@
 import { LayerslayerError } from "../errors.ts";
+import type { EntryType } from "../types.ts";
+
+/** The entry types a `--type` letter selects (as in find(1); f takes hard links and contiguous files too). */
+export const TYPE_LETTERS: Record<string, EntryType[]> = {
+  f: ["file", "contiguous", "hardlink"],
+  d: ["dir"],
+  l: ["symlink"],
+  c: ["char"],
+  b: ["block"],
+  p: ["fifo"],
+};
 
 /**
  * Compiles a glob into a RegExp over clean image paths ("etc/passwd"):

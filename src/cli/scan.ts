@@ -1,0 +1,124 @@
+import { defineCommand } from "citty";
+import { openDatabase } from "../db/open.ts";
+import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
+import { escapeName, humanSize } from "../output/format.ts";
+import { ndjsonLine } from "../output/json.ts";
+import { progressEnabled } from "../output/progress.ts";
+import { parseReference, parseRegistry } from "../ref/reference.ts";
+import { parsePlatform } from "../registry/manifest.ts";
+import { scanReference, type ImageOutcome } from "../scan/image.ts";
+import { Limiter, mapLimited } from "../scan/limit.ts";
+import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
+import { budgetArgs, budgetFrom } from "./budget.ts";
+import { dbArg, globalArgs, registryContext, type GlobalArgs } from "./common.ts";
+
+const DEFAULT_CONCURRENCY = 4;
+const MAX_CONCURRENCY = 64;
+
+function concurrencyFrom(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_CONCURRENCY;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new LayerslayerError("USAGE", `--concurrency ${escapeName(text)}: expected a whole number from 1 to ${MAX_CONCURRENCY}`);
+  return n;
+}
+
+function outcomeJson(o: ImageOutcome): Record<string, unknown> {
+  return {
+    reference: o.reference,
+    platform: o.platform,
+    digest: o.digest ?? null,
+    layers: o.layers,
+    layersRead: o.layersRead,
+    layersSkipped: o.layersSkipped,
+    partialLayers: o.partialLayers,
+    bytesDownloaded: o.bytesDownloaded,
+    entries: o.entries,
+    ...(o.error ? { error: o.error } : {}),
+  };
+}
+
+function outcomeLine(o: ImageOutcome): string {
+  const name = `${escapeName(o.reference)}${o.platform ? ` ${escapeName(o.platform)}` : ""}`;
+  // Messages about a whole reference usually start with it already.
+  if (o.error && o.layers === 0) return `failed  ${o.error.message.startsWith(o.reference) ? escapeName(o.error.message) : `${name}: ${escapeName(o.error.message)}`}`;
+  const state = o.partialLayers ? `${o.partialLayers} partial` : "complete";
+  const tail = o.error ? `; ${escapeName(o.error.message)}` : "";
+  return `${o.error ? "failed " : "scanned"} ${name}: ${o.layers} layers (${o.layersRead} read, ${o.layersSkipped} already recorded, ${state}), ${o.entries} entries, downloaded ${humanSize(o.bytesDownloaded)}${tail}`;
+}
+
+export default defineCommand({
+  meta: { name: "scan", description: "Record many images (config, history, the listing of every layer) in the database for `search`" },
+  args: {
+    refs: { type: "positional", required: false, description: "Image references (more may follow)" },
+    from: { type: "string", valueHint: "FILE|-", description: "Read references from a file, one per line (- for standard input; default: none)" },
+    catalog: { type: "string", valueHint: "REGISTRY", description: "Scan the repositories of a registry's catalog (their :latest, or every tag with --all-tags; default: none)" },
+    match: { type: "string", valueHint: "GLOB", description: "With --catalog: only repositories matching the glob (default: every repository)" },
+    "all-tags": { type: "boolean", description: "With --catalog: every tag of each repository" },
+    "all-platforms": { type: "boolean", description: "Every platform of a multi-platform image (default: one, see --platform)" },
+    ...budgetArgs,
+    concurrency: { type: "string", valueHint: "N", description: `Images and layers read at once (default ${DEFAULT_CONCURRENCY})` },
+    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N (stable hash of each reference); with N alone, I comes from $JOB_COMPLETION_INDEX or --shard-from-env (default: everything)" },
+    "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index (default: JOB_COMPLETION_INDEX)" },
+    ...dbArg,
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const a = args as typeof args & GlobalArgs & { _: string[] };
+    const budget = budgetFrom(a);
+    const concurrency = concurrencyFrom(a.concurrency);
+    if (a.platform && a["all-platforms"]) throw new LayerslayerError("USAGE", "--platform and --all-platforms cannot be used together");
+    if ((a.match || a["all-tags"]) && !a.catalog) throw new LayerslayerError("USAGE", "--match and --all-tags go with --catalog REGISTRY");
+    const shard = parseShard(a.shard, a["shard-from-env"]);
+    const platform = a["all-platforms"] ? ("all" as const) : a.platform ? parsePlatform(a.platform) : undefined;
+    const named = [...(a._ ?? [])];
+    if (a.from !== undefined) named.push(...(await readList(a.from)));
+    const catalog = a.catalog ? parseRegistry(a.catalog) : undefined;
+    const { client, ctx } = await registryContext(a, catalog ?? (named[0] ? safeRegistry(named[0]) : "docker.io"));
+    if (catalog) named.push(...(await catalogReferences(client, catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"] })));
+    if (named.length === 0) throw new LayerslayerError("USAGE", "nothing to scan: name images, --from FILE, or --catalog REGISTRY");
+    const refs = selectShard(named, shard);
+    const db = await openDatabase(a.db);
+    const progress = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json });
+    let done = 0;
+    let failed = 0;
+    let bytes = 0;
+    const draw = () => {
+      if (progress) process.stderr.write(`\r\x1b[Kscan: ${done}/${refs.length} references, ${failed} failed, ${humanSize(bytes)} downloaded`);
+    };
+    const outcomes: ImageOutcome[] = [];
+    try {
+      const layers = new Limiter(concurrency);
+      const reading = new Map();
+      await mapLimited(refs, concurrency, async (text) => {
+        const results = await scanReference({ client, db, budget, platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
+        done++;
+        for (const o of results) {
+          outcomes.push(o);
+          if (o.error) failed++;
+          if (progress) process.stderr.write("\r\x1b[K");
+          if (ctx.json) process.stdout.write(ndjsonLine(outcomeJson(o)));
+          else process.stdout.write(`${outcomeLine(o)}\n`);
+        }
+        draw();
+      });
+    } finally {
+      if (progress) process.stderr.write("\r\x1b[K");
+      await db.close();
+    }
+    const downloaded = outcomes.reduce((n, o) => n + o.bytesDownloaded, 0);
+    const images = outcomes.length;
+    const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
+    if (!ctx.quiet || failed > 0) process.stderr.write(`${summary}\n`);
+    // The exit code of the first failure (in reference order).
+    const first = outcomes.find((o) => o.error);
+    if (first) process.exitCode = EXIT_CODES[first.error!.code as ErrorCode] ?? 1;
+  },
+});
+
+function safeRegistry(text: string): string {
+  try {
+    return parseReference(text).registry;
+  } catch {
+    return "docker.io";
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The database: what `scan` records about many images and what `search` reads back. Named so to
+ * keep it apart from OCI image indexes (and from the listing cache in src/cache). Two
+ * implementations with the same schema and the same answers: SQLite (bun:sqlite, one file, the
+ * default) and PostgreSQL (Bun's SQL client, for many workers at once). Nothing above this
+ * interface knows which one it has.
+ *
+ * Layers are keyed by digest and shared by every image that has them; a path is stored as a
+ * directory id and a name id (both de-duplicated across the whole database). An image keeps its
+ * layer list and the few facts of its merged view that are not "added and still there" (see
+ * changes.ts).
+ */
+import type { Entry, EntryType, LayerStats } from "../types.ts";
+
+/** How much of a layer is recorded: complete, or the compressed bytes a budgeted read covered. */
+export interface LayerState {
+  digest: string;
+  complete: boolean;
+  bytesDownloaded: number;
+  layerSize: number;
+  entries: number;
+}
+
+/** What happened to a path in one layer of an image's merged view. */
+export type ChangeAction = "added" | "modified" | "deleted" | "hidden";
+/** What became of an added/modified entry by the top of the image. */
+export type Fate = "present" | "replaced" | "deleted" | "hidden";
+
+/**
+ * One fact of an image's merged view that a plain layer listing does not say: an entry that
+ * modified a lower one or did not survive to the top, or a path a whiteout/opaque dir removed.
+ */
+export interface Change {
+  position: number;
+  path: string;
+  action: ChangeAction;
+  /** added/modified only. */
+  fate?: Fate;
+  /** The layer of the fate (replaced/deleted/hidden). */
+  fatePosition?: number;
+  /** deleted/hidden: the entry that went away. */
+  entry?: Pick<Entry, "type" | "mode" | "size">;
+}
+
+export interface ImageRecord {
+  /** The reference as scanned (canonical form). */
+  reference: string;
+  /** os/arch[/variant], "" when nothing says. */
+  platform: string;
+  indexDigest?: string;
+  manifestDigest: string;
+  configDigest: string;
+  configBytes: Uint8Array;
+  /** Layer digests, bottom first (each recorded with putLayer before). */
+  layers: string[];
+  changes: Change[];
+}
+
+export interface FailureRecord {
+  reference: string;
+  platform: string;
+  code: string;
+  message: string;
+}
+
+/** Path candidates for a search: entries whose dir or name id is listed (a superset; callers filter). */
+export interface Candidates {
+  dirs: number[];
+  names: number[];
+  /** Entries whose dir is in `splitDirs` AND name in `splitNames`. */
+  splitDirs: number[];
+  splitNames: number[];
+}
+
+/** One candidate hit as stored; presentation and exact filtering happen above the interface. */
+export interface HitRow {
+  reference: string;
+  platform: string;
+  manifestDigest: string;
+  position: number;
+  layerDigest: string;
+  layerComplete: boolean;
+  dir: string;
+  name: string;
+  type: EntryType;
+  mode: number;
+  size: number;
+  linkname: string | null;
+  action: ChangeAction;
+  fate: Fate | null;
+  fatePosition: number | null;
+  /** Order of the entry in its layer's tar (0 for removals). */
+  seq: number;
+}
+
+export interface ImageSummary {
+  reference: string;
+  platform: string;
+  manifestDigest: string | null;
+  layers: number;
+  errorCode: string | null;
+  error: string | null;
+}
+
+export interface ScanDatabase {
+  /** "sqlite:PATH" or the PostgreSQL URL without its password. */
+  readonly location: string;
+  /** What is recorded for these layer digests. */
+  layerStates(digests: readonly string[]): Promise<Map<string, LayerState>>;
+  /**
+   * Records a layer's listing unless one at the same or better completeness is there already
+   * (checked again under a lock, so concurrent writers keep the best). Returns whether it wrote.
+   */
+  putLayer(stats: LayerStats, entries: readonly Entry[], error?: string): Promise<boolean>;
+  /** The recorded entries of a layer, in tar order (path, type, mode, size, uid, gid, mtime, linkname). */
+  layerEntries(digest: string): Promise<Entry[]>;
+  /** Records (or replaces) an image for its reference and platform. */
+  putImage(image: ImageRecord): Promise<void>;
+  /** Records (or replaces) a failed image. */
+  putFailure(failure: FailureRecord): Promise<void>;
+  /** Every distinct directory ("" for the root, else "a/b") and name, with their ids. */
+  directories(): Promise<Map<number, string>>;
+  names(): Promise<Map<number, string>>;
+  /** Ids of names containing `text` (exact substring, case-sensitive). */
+  namesContaining(text: string): Promise<number[]>;
+  /** Ids of directories whose path with a leading "/" contains `text`. */
+  dirsContaining(text: string): Promise<number[]>;
+  /** Every distinct (directory id, name id) of recorded entries. */
+  paths(): Promise<[number, number][]>;
+  /** Entries (and deleted/hidden changes) of recorded images that match the candidates. */
+  hits(c: Candidates): Promise<HitRow[]>;
+  images(): Promise<ImageSummary[]>;
+  close(): Promise<void>;
+}
+
+const TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous"];
+const ACTIONS: readonly ChangeAction[] = ["added", "modified", "deleted", "hidden"];
+const FATES: readonly Fate[] = ["present", "replaced", "deleted", "hidden"];
+
+/** Small integer codes stored for the words above (the same in both databases). */
+export const codes = {
+  type: (t: EntryType) => TYPES.indexOf(t),
+  typeOf: (n: number) => TYPES[n] ?? "file",
+  action: (a: ChangeAction) => ACTIONS.indexOf(a),
+  actionOf: (n: number) => ACTIONS[n] ?? "added",
+  fate: (f: Fate) => FATES.indexOf(f),
+  fateOf: (n: number) => FATES[n] ?? "present",
+};
+
+/** A path split the way the database stores it: "a/b/c" → dir "a/b", name "c"; "c" → dir "", name "c". */
+export function splitPath(path: string): { dir: string; name: string } {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? { dir: "", name: path } : { dir: path.slice(0, i), name: path.slice(i + 1) };
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === "" ? name : `${dir}/${name}`;
+}
+
+/** Is the recorded state at least as good as what a read with `budget` (undefined = full) would give? */
+export function satisfies(state: LayerState | undefined, budget: number | undefined): boolean {
+  if (!state) return false;
+  if (state.complete) return true;
+  // A read that covered the whole blob cannot get better by reading again.
+  if (state.bytesDownloaded >= state.layerSize) return true;
+  return budget !== undefined && state.bytesDownloaded >= Math.min(budget, state.layerSize);
+}
+
+/** Does a new read (`next`) improve on what is recorded (`prev`)? */
+export function improves(prev: LayerState | undefined, next: Pick<LayerState, "complete" | "bytesDownloaded">): boolean {
+  if (!prev) return true;
+  if (prev.complete) return false;
+  if (next.complete) return true;
+  return next.bytesDownloaded > prev.bytesDownloaded;
+}

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ImageOutcome } from "../../src/scan/image.ts";
+import { MAIN, runCli } from "../support/cli.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { startPostgres, type TestPostgres } from "../support/postgres.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { pushScanImages, type ScanFixture } from "./scan-fixtures.ts";
+
+let reg: TestRegistry;
+let pg: TestPostgres;
+let fx: ScanFixture;
+let proxy: FaultProxy;
+const dir = mkdtempSync(join(tmpdir(), "ls-scan-"));
+
+type Record = ImageOutcome & { digest: string | null };
+
+function records(stdout: string): Record[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record)
+    .sort((a, b) => (a.reference + a.platform < b.reference + b.platform ? -1 : 1));
+}
+
+/** Layer blob GETs that went through the proxy (configs and manifests not counted). */
+function layerGets(): number {
+  const layers = new Set([fx.app1, fx.app2, fx.app3, fx.big].flatMap((i) => i.layers.map((l) => l.digest)));
+  return proxy.requests.filter((r) => r.method === "GET" && layers.has(r.path.split("/").pop()!)).length;
+}
+
+beforeAll(async () => {
+  [reg, pg] = await Promise.all([startRegistry(), startPostgres()]);
+  fx = await pushScanImages(reg);
+  proxy = startFaultProxy(reg.url);
+});
+
+afterAll(async () => {
+  proxy?.stop();
+  await Promise.all([reg?.stop(), pg?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const via = (ref: string) => ref.replace(reg.host, proxy.host);
+
+test("a list scan records every image; a failing one is recorded, the scan goes on, the exit code and summary say so", async () => {
+  const db = join(dir, "list.sqlite");
+  const list = join(dir, "list.txt");
+  writeFileSync(list, `# images\n${via(fx.refs.app2)}\n\n${via(fx.refs.missing)}\n`);
+  const r = await runCli(["scan", via(fx.refs.app1), "--from", list, "--full", "--json", "--db", db]);
+  expect(r.code).toBe(4);
+  const recs = records(r.stdout);
+  expect(recs.map((x) => [x.reference.replace(proxy.host, ""), x.platform, x.layers, x.partialLayers, x.error?.code ?? null])).toEqual([
+    ["/team/app1:v1", "linux/amd64", 2, 0, null],
+    ["/team/app2:v1", "linux/amd64", 2, 0, null],
+    ["/team/nothere:v1", "", 0, 0, "NOT_FOUND"],
+  ]);
+  // The shared base layer is read once, not once per image.
+  expect(recs[0]!.layersRead + recs[1]!.layersRead).toBe(3);
+  expect(recs[0]!.digest).toBe(fx.app1.digest);
+  expect(r.stderr).toContain("3 images from 3 references: 2 recorded, 1 failed");
+
+  // A re-scan downloads no layer byte.
+  const before = layerGets();
+  const again = await runCli(["scan", via(fx.refs.app1), via(fx.refs.app2), "--json", "--db", db]);
+  expect(again.code).toBe(0);
+  for (const rec of records(again.stdout)) {
+    expect(rec.bytesDownloaded).toBe(0);
+    expect(rec.layersSkipped).toBe(rec.layers);
+  }
+  expect(layerGets()).toBe(before);
+});
+
+test("completeness: a budgeted record is upgraded by --full, and a complete one serves any budget", async () => {
+  const db = join(dir, "budget.sqlite");
+  const first = records((await runCli(["scan", via(fx.refs.big), "--budget", "4K", "--json", "--db", db])).stdout)[0]!;
+  expect(first.partialLayers).toBe(1);
+  expect(first.bytesDownloaded).toBe(4096);
+  // Same budget again: nothing read. A bigger one: read again.
+  expect(records((await runCli(["scan", via(fx.refs.big), "--budget", "4K", "--json", "--db", db])).stdout)[0]!.layersSkipped).toBe(1);
+  const bigger = records((await runCli(["scan", via(fx.refs.big), "--budget", "8K", "--json", "--db", db])).stdout)[0]!;
+  expect([bigger.layersRead, bigger.bytesDownloaded]).toEqual([1, 8192]);
+  const full = records((await runCli(["scan", via(fx.refs.big), "--full", "--json", "--db", db])).stdout)[0]!;
+  expect([full.layersRead, full.partialLayers, full.entries]).toEqual([1, 0, 5]);
+  const after = records((await runCli(["scan", via(fx.refs.big), "--budget", "1K", "--json", "--db", db])).stdout)[0]!;
+  expect([after.layersSkipped, after.partialLayers, after.bytesDownloaded, after.entries]).toEqual([1, 0, 0, 5]);
+});
+
+test("a catalog scan with --match, --all-tags and --all-platforms", async () => {
+  const db = join(dir, "catalog.sqlite");
+  const r = await runCli(["scan", "--catalog", reg.host, "--match", "team/app*", "--all-tags", "--json", "--db", db]);
+  expect(r.code).toBe(0);
+  expect(records(r.stdout).map((x) => x.reference.slice(reg.host.length))).toEqual(["/team/app1:latest", "/team/app1:v1", "/team/app2:v1"]);
+  const multi = await runCli(["scan", fx.refs.multi, "--all-platforms", "--json", "--db", db]);
+  expect(records(multi.stdout).map((x) => [x.platform, x.layers])).toEqual([
+    ["linux/amd64", 2],
+    ["linux/arm64", 1],
+  ]);
+  const latest = await runCli(["scan", "--catalog", reg.host, "--match", "other/*", "--json", "--db", db]);
+  expect(records(latest.stdout).map((x) => x.reference.slice(reg.host.length))).toEqual(["/other/app3:latest"]);
+});
+
+test("two shards written at once into PostgreSQL equal the unsharded scan in SQLite", async () => {
+  const refs = Object.values(fx.refs).filter((r) => r !== fx.refs.missing);
+  const list = join(dir, "all.txt");
+  writeFileSync(list, refs.join("\n"));
+  const sqlite = join(dir, "whole.sqlite");
+  expect((await runCli(["scan", "--from", list, "--budget", "8K", "-q", "--db", sqlite])).code).toBe(0);
+  const url = await pg.newDatabase("shards");
+  const shard = (i: number) => runCli(["scan", "--from", list, "--budget", "8K", "--shard", "2", "--json", "--db", url], { env: { JOB_COMPLETION_INDEX: String(i) } });
+  const [a, b] = await Promise.all([shard(0), shard(1)]);
+  expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, "", ""].map((x, i) => (i < 2 ? x : expect.stringContaining("shard"))) as never);
+  const ra = records(a.stdout).map((x) => x.reference);
+  const rb = records(b.stdout).map((x) => x.reference);
+  expect(ra.filter((x) => rb.includes(x))).toEqual([]);
+  expect(new Set([...ra, ...rb])).toEqual(new Set(refs));
+  for (const args of [["/"], ["id_rsa"], ["\\.bin$", "--regex"]]) {
+    const fromPg = await runCli(["search", ...args, "--json", "--db", url]);
+    const fromSqlite = await runCli(["search", ...args, "--json", "--db", sqlite]);
+    expect(JSON.parse(fromPg.stdout).hits.length).toBeGreaterThan(0);
+    expect(fromPg.stdout).toBe(fromSqlite.stdout);
+  }
+});
+
+test("--shard-from-env, and usage errors", async () => {
+  const url = await pg.newDatabase("env");
+  const r = await runCli(["scan", fx.refs.app1, fx.refs.app2, fx.refs.app3, "--shard", "3", "--shard-from-env", "MY_INDEX", "--json", "--db", url], { env: { MY_INDEX: "1" } });
+  expect(r.code).toBe(0);
+  const none = await runCli(["scan", fx.refs.app1, "--shard", "3", "--db", url]);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toContain("JOB_COMPLETION_INDEX");
+  const out = await runCli(["scan", fx.refs.app1, "--shard", "3/3", "--db", url]);
+  expect(out.code).toBe(2);
+  expect((await runCli(["scan", "--db", url])).code).toBe(2);
+  expect((await runCli(["scan", fx.refs.app1, "--concurrency", "0", "--db", url])).code).toBe(2);
+  const down = await runCli(["scan", fx.refs.app1, "--db", "postgres://postgres@127.0.0.1:1/x", "-q"]);
+  expect(down.code).toBe(6);
+  expect(down.stderr.trim().split("\n")).toHaveLength(1);
+});
+
+test("the main usage lists scan and search", async () => {
+  const proc = Bun.spawnSync([process.execPath, MAIN, "--help"]);
+  expect(proc.stdout.toString()).toContain("scan");
+  expect(proc.stdout.toString()).toContain("search");
+});
