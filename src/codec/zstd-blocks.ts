@@ -23,6 +23,7 @@
 
 import { Decompress } from "fzstd";
 import { LayerslayerError } from "../errors.ts";
+import { ZstdBlockCheck } from "./zstd-check.ts";
 import { MAX_BLOCK } from "./zstd-frames.ts";
 
 /** magic, FHD 0xc3, window descriptor 0 (1 KiB), dictionary id 0, content size 0 */
@@ -78,6 +79,8 @@ export class ZstdFrameBlocks {
   private readonly state: FrameState;
   private readonly window: Window;
   private produced: Uint8Array | null = null;
+  /** Walks compressed blocks before fzstd does (zstd-check.ts says why). */
+  private readonly checker = new ZstdBlockCheck();
 
   /** `at` is the frame's offset in the stream (for messages only). */
   constructor(windowSize: number, private readonly at: number) {
@@ -107,6 +110,7 @@ export class ZstdFrameBlocks {
    */
   decode(block: Uint8Array): Uint8Array {
     this.produced = null;
+    if (((block[0]! >> 1) & 3) === 2) this.checker.check(block, this.at);
     try {
       this.dec.push(block);
     } catch (e) {
