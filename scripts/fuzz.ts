@@ -17,7 +17,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildCorpus } from "./fuzz/corpus.ts";
-import { caseSeed, prng } from "./fuzz/mutate.ts";
+import { prng } from "../test/support/bytes.ts";
+import { caseSeed } from "./fuzz/mutate.ts";
 import { runCase, type FuzzCase } from "./fuzz/target.ts";
 
 interface Options {

@@ -6,6 +6,7 @@
  */
 import { rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { concatBytes } from "../../test/support/bytes.ts";
 import { gnuTar, makeTree, type FileSpec, type TarFormat } from "../../test/support/fixtures.ts";
 
 export interface Seed {
@@ -81,15 +82,7 @@ function tool(cmd: string[], input: Uint8Array): Uint8Array {
   return new Uint8Array(r.stdout);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 /** A zstd skippable frame (magic 0x184D2A50..5F) holding `n` bytes. */
 function skippable(n: number): Uint8Array {

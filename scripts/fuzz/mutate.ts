@@ -4,19 +4,6 @@
  * Everything is driven by one seeded PRNG, so a case is reproduced from its number alone.
  */
 
-/** Deterministic xorshift32 in [0, 1). */
-export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
-
 /** The PRNG seed of case `i` of a run with seed `seed` (a cheap integer hash, well spread). */
 export function caseSeed(seed: number, i: number): number {
   let h = Math.imul(seed ^ 0x85ebca6b, 0xc2b2ae35) ^ Math.imul(i + 1, 0x27d4eb2f);

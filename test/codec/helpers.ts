@@ -3,7 +3,9 @@
 import { expect } from "bun:test";
 import { LayerslayerError } from "../../src/errors.ts";
 import type { DecodedChunk } from "../../src/types.ts";
-import { concatBytes } from "../support/bytes.ts";
+import { concatBytes, prng } from "../support/bytes.ts";
+
+export { prng };
 
 export type Bytes = Uint8Array<ArrayBuffer>;
 
@@ -45,18 +47,6 @@ export async function collect<S>(gen: AsyncGenerator<DecodedChunk, S>): Promise<
 
 export const concat = (parts: Uint8Array[]): Bytes => concatBytes(parts);
 
-/** Deterministic xorshift PRNG in [0, 1). */
-export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 const WORDS = "usr lib bin etc share doc python3 site-packages __init__.py README LICENSE node_modules index.js the of and".split(" ");
 

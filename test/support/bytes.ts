@@ -21,3 +21,16 @@ export function noise(n: number, seed = 7): Uint8Array<ArrayBuffer> {
   }
   return out;
 }
+
+/** Deterministic xorshift PRNG in [0, 1). */
+export function prng(seed: number): () => number {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
