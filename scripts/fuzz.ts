@@ -1,7 +1,8 @@
 /**
  * Fuzz harness for the decode and tar path: mutated gzip, zstd and tar inputs (bit flips,
  * truncation, splices of real layers built from fixtures, junk header fields) run through the
- * decoders and the tar reader. A case passes when the path ends normally or with our own typed
+ * decoders (the exact ones, fflate and fzstd, and the native ones, zlib and libzstd) and the tar
+ * reader. A case passes when the path ends normally or with our own typed
  * error (LayerslayerError) whose message is one printable line; any other exception, a broken
  * offset invariant, or a case slower than its limit is a failure. Deterministic: case i of seed S
  * is always the same input, so `--case i` replays one.

@@ -4,7 +4,11 @@
  * in pieces of random sizes. Returns normally when the path ended or threw our own typed error;
  * anything else (another exception, a broken offset invariant) is thrown to the harness.
  */
-import { decodeLayer, gunzip, zstdDecode } from "../../src/codec/index.ts";
+import { decodeLayer } from "../../src/codec/index.ts";
+import { gunzip } from "../../src/codec/gzip.ts";
+import { nativeGunzip } from "../../src/codec/native-gzip.ts";
+import { nativeZstd } from "../../src/codec/native-zstd.ts";
+import { zstdDecode } from "../../src/codec/zstd.ts";
 import { LayerslayerError } from "../../src/errors.ts";
 import { readTar } from "../../src/tar/reader.ts";
 import type { DecodedChunk } from "../../src/types.ts";
@@ -78,13 +82,15 @@ export async function runCase(rnd: Rng, seeds: readonly Seed[]): Promise<FuzzCas
   try {
     if (mode === 3) {
       // A decoder alone, whatever the magic says.
-      const dec = rnd() < 0.5 ? gunzip(pieces(rnd, input)) : zstdDecode(pieces(rnd, input));
+      const dec = [gunzip, zstdDecode, nativeGunzip, nativeZstd][int(rnd, 4)]!(pieces(rnd, input));
       for await (const _ of checked(dec, input.length)) {
       }
       return fuzz;
     }
     const wantAll = rnd() < 0.5;
-    const tar = readTar(checked(decodeLayer(pieces(rnd, input), MEDIA_TYPES[int(rnd, MEDIA_TYPES.length)]!), input.length), {
+    // The exact decoders (fflate, fzstd) or the native ones (zlib, libzstd).
+    const offsets = rnd() < 0.7 ? "exact" : "bounded";
+    const tar = readTar(checked(decodeLayer(pieces(rnd, input), MEDIA_TYPES[int(rnd, MEDIA_TYPES.length)]!, { offsets }), input.length), {
       layer: 0,
       drain: rnd() < 0.3,
       ...(wantAll ? { wantContent: () => true } : {}),
