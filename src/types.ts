@@ -51,7 +51,8 @@ export interface LayerStats {
   entries: number;
   /**
    * True when the listing is the whole layer: the tar end-of-archive marker was reached, or the
-   * whole layer was read (digest checked) and it ends cleanly without the marker (`noEndMarker`).
+   * whole layer was read (digest checked) and it ends cleanly without the marker (`noEndMarker`),
+   * or the layer's whole TOC was read (`toc`).
    */
   complete: boolean;
   /**
@@ -61,4 +62,12 @@ export interface LayerStats {
   offsets?: "exact" | "bounded";
   /** Complete, but the archive has no end-of-archive marker (Go and GNU tar accept that). */
   noEndMarker?: boolean;
+  /** Set when the listing came from the layer's table of contents instead of its tar stream. */
+  toc?: {
+    format: "estargz" | "zstd:chunked";
+    /** Compressed bytes of the TOC. */
+    bytes: number;
+    /** The TOC was checked against the digest in the layer's annotations. */
+    checked: boolean;
+  };
 }

@@ -30,6 +30,12 @@ export interface ReadBlobOptions {
   /** A transfer that sends nothing for this long counts as broken (and is resumed). */
   idleTimeoutMs?: number;
   onProgress?: (downloaded: number, total: number | undefined) => void;
+  /**
+   * The blob's last bytes, already downloaded (a tail read that looked for a TOC footer): served
+   * from memory instead of being downloaded again, and not counted in `bytesDownloaded`. Needs the
+   * size.
+   */
+  tail?: Uint8Array;
 }
 
 const DEFAULT_FIRST = 256 * 1024;
@@ -140,7 +146,25 @@ export class BlobReader {
         throw new LayerslayerError(code, `${this.what()}: ${why}${faults > 1 ? ` (${faults} bad answers, giving up)` : ""}`, cause === undefined ? undefined : { cause });
       }
     };
+    const tail = this.opts.tail && this.totalSize !== undefined && this.opts.tail.length <= this.totalSize ? this.opts.tail : undefined;
+    // Where downloading stops: the tail's first byte, or the blob's end.
+    const netEnd = () => (tail ? this.totalSize! - tail.length : (this.totalSize ?? Infinity));
     while (!this.reachedEnd) {
+      if (tail && this.pos >= netEnd()) {
+        const rest = tail.subarray(this.pos - netEnd());
+        const part = rest.subarray(0, Math.max(0, Math.min(rest.length, this.allowance())));
+        if (part.length > 0) {
+          this.pos += part.length;
+          hasher?.update(part);
+          yield part;
+        }
+        if (part.length < rest.length) {
+          this.budgetReached = true;
+          return;
+        }
+        this.reachedEnd = true;
+        break;
+      }
       const allowed = this.allowance();
       if (allowed <= 0) {
         this.budgetReached = true;
@@ -155,7 +179,7 @@ export class BlobReader {
       }
       // Without a budget ask for everything left in one request; with one, in growing chunks.
       const want = this.opts.budget === undefined && !this.opts.ranged ? Infinity : Math.min(chunk, allowed);
-      const end = want === Infinity ? undefined : Math.min(this.pos + want, this.totalSize ?? Infinity);
+      const end = want === Infinity ? (tail ? netEnd() : undefined) : Math.min(this.pos + want, netEnd());
       chunk = Math.min(chunk * 2, maxChunk);
       let part: BlobPart;
       try {
@@ -215,7 +239,7 @@ export class BlobReader {
             }
             if (data.byteLength === 0) continue;
           }
-          const limit = Math.min(this.allowance(), stopAt - this.pos, (this.totalSize ?? Infinity) - this.pos);
+          const limit = Math.min(this.allowance(), stopAt - this.pos, netEnd() - this.pos);
           if (data.byteLength > limit) data = data.subarray(0, limit);
           if (data.byteLength > 0) {
             this.pos += data.byteLength;
@@ -224,8 +248,8 @@ export class BlobReader {
             this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
             yield data;
           }
-          if (this.totalSize !== undefined && this.pos >= this.totalSize) {
-            this.reachedEnd = true;
+          if (this.pos >= netEnd()) {
+            if (!tail) this.reachedEnd = true;
             break;
           }
           if (this.pos >= stopAt) break;

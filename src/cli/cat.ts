@@ -6,6 +6,7 @@ import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { resolveImage } from "../source/resolve.ts";
 import { absolutePath } from "../output/json.ts";
+import { formatName } from "../toc/index.ts";
 import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
 
 /**
@@ -55,7 +56,8 @@ function stdoutSink(): (chunk: Uint8Array) => Promise<void> {
 function report(ctx: Context, r: ExtractResult): void {
   const pct = r.layerSize > 0 ? ` (${((100 * r.bytesDownloaded) / r.layerSize).toFixed(1)}%)` : "";
   const extra = r.totalDownloaded > r.bytesDownloaded ? `; ${humanSize(r.totalDownloaded)} in all` : "";
-  ctx.note(`/${escapeName(r.path)}: ${humanSize(r.size)} from layer ${r.layer}, downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(r.layerSize)}${pct}${extra}`);
+  const toc = r.toc ? `; read by the ${formatName(r.toc.format)} TOC's chunks, ${r.toc.checked ? "every chunk checked against its digest" : "unverified: the TOC gives no digests"}` : "";
+  ctx.note(`/${escapeName(r.path)}: ${humanSize(r.size)} from layer ${r.layer}, downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(r.layerSize)}${pct}${extra}${toc}`);
 }
 
 export default defineCommand({
@@ -80,7 +82,7 @@ export default defineCommand({
     process.once("SIGINT", onInterrupt);
     let result: ExtractResult;
     try {
-      result = await extractFile(img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), cache ? { cache } : {});
+      result = await extractFile(img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache } : {}), onWarning: ctx.warn });
       file?.commit();
     } catch (e) {
       file?.abandon();
@@ -89,7 +91,7 @@ export default defineCommand({
       process.off("SIGINT", onInterrupt);
     }
     if (ctx.json) {
-      printJson({ path: absolutePath(result.path), output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize });
+      printJson({ path: absolutePath(result.path), output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize, ...(result.toc ? { toc: result.toc } : {}) });
     } else report(ctx, result);
   },
 });

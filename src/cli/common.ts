@@ -57,6 +57,8 @@ export interface Context {
   cache: CacheStore;
   /** Progress and notices on stderr (suppressed by -q and --json never touches stdout). */
   note(message: string): void;
+  /** A warning on stderr ("layerslayer: warning: …"), suppressed by -q. */
+  warn(message: string): void;
 }
 
 async function readStdin(): Promise<string> {
@@ -105,12 +107,10 @@ export async function setupRegistry(args: GlobalArgs & { image?: string }, opts:
 function makeContext(args: GlobalArgs): Context {
   const quiet = !!args.quiet;
   const useCache = args.cache !== false;
-  const cache = openCache({
-    enabled: useCache,
-    warn: (m) => {
-      if (!quiet) process.stderr.write(`layerslayer: warning: ${m}\n`);
-    },
-  });
+  const warn = (m: string) => {
+    if (!quiet) process.stderr.write(`layerslayer: warning: ${m}\n`);
+  };
+  const cache = openCache({ enabled: useCache, warn });
   return {
     ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
     json: !!args.json,
@@ -121,6 +121,7 @@ function makeContext(args: GlobalArgs): Context {
     note: (m) => {
       if (!quiet) process.stderr.write(`${m}\n`);
     },
+    warn,
   };
 }
 

@@ -28,6 +28,10 @@ export async function openImageView(ctx: Context, source: ImageSource, opts: { l
   let done = 0;
   const listings = await loadListings(img, indexes, {
     ...(ctx.useCache ? { cache: ctx.cache } : {}),
+    onWarning: (m) => {
+      if (tty) process.stderr.write("\r\x1b[2K");
+      ctx.warn(m);
+    },
     onLayer: () => {
       done++;
       if (tty) process.stderr.write(`\r\x1b[2Kreading layers: ${done}/${indexes.length}`);

@@ -7,6 +7,7 @@ import { escapeName, humanSize } from "../output/format.ts";
 import { entryJson, ndjsonLine } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
 import { writeInOrder } from "../output/ordered.ts";
+import { formatName } from "../toc/index.ts";
 import type { Descriptor } from "../registry/manifest.ts";
 import { resolveImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
@@ -16,9 +17,14 @@ import { imageArg, globalArgs, setup, type Context, type GlobalArgs } from "./co
 
 export { DEFAULT_BUDGET } from "./budget.ts";
 
+/** Where a listing from a TOC came from, for the stats line. */
+export function tocSource(toc: NonNullable<LayerStats["toc"]>): string {
+  return `from the ${formatName(toc.format)} TOC, ${humanSize(toc.bytes)}, ${toc.checked ? "checked against the layer's annotation" : "unchecked: no digest announced"}`;
+}
+
 export function statsLine(s: LayerStats): string {
   const pct = s.layerSize > 0 ? ` (${((100 * s.bytesDownloaded) / s.layerSize).toFixed(s.bytesDownloaded === s.layerSize ? 0 : 1)}%)` : "";
-  const state = s.complete ? (s.noEndMarker ? "complete (no end-of-archive marker)" : "complete") : s.bytesDownloaded >= s.layerSize ? "partial (incomplete archive)" : "partial (budget reached)";
+  const state = s.complete ? `complete${s.toc ? ` (${tocSource(s.toc)})` : s.noEndMarker ? " (no end-of-archive marker)" : ""}` : s.bytesDownloaded >= s.layerSize ? "partial (incomplete archive)" : "partial (budget reached)";
   return `downloaded ${humanSize(s.bytesDownloaded)} of ${humanSize(s.layerSize)}${pct}, decompressed ${humanSize(s.bytesDecompressed)}, ${s.entries} entries, ${state}`;
 }
 
@@ -51,7 +57,7 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   } else {
     const entries: Entry[] = [];
     try {
-      const gen = streamLayer(source, desc, i, budget === undefined ? {} : { budget });
+      const gen = streamLayer(source, desc, i, budget === undefined ? { onWarning: ctx.warn } : { budget });
       for (;;) {
         const next = await gen.next();
         if (next.done) {

@@ -1,7 +1,10 @@
+import { RangeReader } from "../blob/range.ts";
 import { LayerslayerError } from "../errors.ts";
 import { streamLayer } from "../layer/stream.ts";
 import { escapeName } from "../output/format.ts";
 import type { ResolvedImage } from "../source/resolve.ts";
+import { isForeignLayer } from "../registry/manifest.ts";
+import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocFormat, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
 import type { ListingStore } from "./load.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
@@ -19,11 +22,18 @@ export interface ExtractResult {
   /** Compressed bytes downloaded in all, upper layers' listings included. */
   totalDownloaded: number;
   layerSize: number;
+  /**
+   * Set when the content was read by the layer's TOC chunks; `checked` is true when every byte was
+   * checked against a digest the TOC gives (otherwise the bytes are unverified).
+   */
+  toc?: { format: TocFormat; checked: boolean };
 }
 
 export interface ExtractOptions {
   cache?: ListingStore;
   signal?: AbortSignal;
+  /** Told when a layer's announced TOC cannot be used (the layer is then read the ordinary way). */
+  onWarning?: (message: string) => void;
 }
 
 type Sink = (chunk: Uint8Array) => void | Promise<void>;
@@ -71,8 +81,9 @@ export async function extractFile(img: ResolvedImage, asked: string, sink: Sink,
       }
     }
     const stats = result?.stats;
-    const downloaded = stats?.bytesDownloaded ?? 0;
-    total += downloaded;
+    total += stats?.bytesDownloaded ?? 0;
+    // The layer's cost includes the tail read that looked for a TOC.
+    const downloaded = (stats?.bytesDownloaded ?? 0) + (tocs.get(index)?.spent ?? 0);
     if (result?.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
     if (!got && stats?.complete) {
       seen.set(index, entries);
@@ -82,11 +93,63 @@ export async function extractFile(img: ResolvedImage, asked: string, sink: Sink,
     return { ...(got ? { got } : {}), downloaded, size: stats?.layerSize ?? desc.size };
   };
 
+  const tocs = new Map<number, { toc?: LayerToc; spent: number }>(); // TOCs looked for during this call
+  const blobOf = (index: number) => ({ source: img.source, digest: layers[index]!.digest, size: layers[index]!.size });
+
+  /** The layer's TOC, looked for once per call: a small tail read (or the annotations), then the TOC. */
+  const tocOf = async (index: number): Promise<LayerToc | undefined> => {
+    const had = tocs.get(index);
+    if (had) return had.toc;
+    const desc = layers[index]!;
+    const ranges = new RangeReader(blobOf(index), opts.signal);
+    let search: TocSearch = {};
+    if (!isForeignLayer(desc)) {
+      try {
+        search = await findToc((s, e) => ranges.read(s, e), desc);
+      } catch (e) {
+        // An unreadable tail: the ordinary read says what is wrong, if anything.
+        if (!(e instanceof LayerslayerError)) throw e;
+      }
+    }
+    total += ranges.bytesDownloaded;
+    if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
+    tocs.set(index, { ...(search.toc ? { toc: search.toc } : {}), spent: ranges.bytesDownloaded });
+    if (search.toc) {
+      for (const e of search.toc.entries) e.layer = index;
+      seen.set(index, search.toc.entries);
+      opts.cache?.putListing(tocLayerStats(desc, search.toc, ranges.bytesDownloaded), search.toc.entries);
+    }
+    return search.toc;
+  };
+
+  /** Streams a regular file of a TOC layer to `sink` by its chunks; undefined when the TOC has no content for it. */
+  const viaToc = async (index: number, toc: LayerToc, entry: Entry): Promise<{ downloaded: number; checked: boolean } | undefined> => {
+    const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
+    const content = own && toc.content.get(own);
+    if (!content) return undefined;
+    const ranges = new RangeReader(blobOf(index), opts.signal);
+    const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, show(entry.path));
+    try {
+      for (;;) {
+        const next = await gen.next();
+        if (next.done) return { downloaded: (tocs.get(index)?.spent ?? 0) + ranges.bytesDownloaded, checked: next.value.checked };
+        await sink(next.value);
+      }
+    } catch (e) {
+      if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`);
+      throw e;
+    } finally {
+      total += ranges.bytesDownloaded;
+    }
+  };
+
   const fail = (code: "NOT_FOUND" | "USAGE", why: string) => new LayerslayerError(code, `${show(start)}${start === path ? "" : ` (${show(path)})`}: ${why}`);
   for (;;) {
     let redirected = false;
     for (let index = layers.length - 1; index >= 0; index--) {
-      const known = seen.get(index) ?? opts.cache?.getListing(layers[index]!.digest)?.entries;
+      const cached = seen.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      let known = seen.get(index) ?? cached?.entries;
+      if (!known && (await tocOf(index))) known = seen.get(index);
       let outcome: Outcome;
       let streamed: { got?: Entry; downloaded: number; size: number } | undefined;
       if (known) outcome = probeListing(path, known);
@@ -113,6 +176,11 @@ export async function extractFile(img: ResolvedImage, asked: string, sink: Sink,
           }
           const wanted = target?.path ?? name;
           if (target && target.type !== "file" && target.type !== "contiguous") throw fail("USAGE", `is a hard link to ${show(wanted)}, which is not a regular file`);
+          const toc = tocs.get(index)?.toc ?? (cached?.stats.toc ? await tocOf(index) : undefined);
+          const read = toc && target ? await viaToc(index, toc, target) : undefined;
+          if (read && target) {
+            return { path, layer: index, entry: target, size: target.size, bytesDownloaded: read.downloaded, totalDownloaded: total, layerSize: layers[index]!.size, toc: { format: toc!.format, checked: read.checked } };
+          }
           const res = await pass(index, (e) => e.path === wanted && (e.type === "file" || e.type === "contiguous"));
           if (!res.got) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
           return { path, layer: index, entry: res.got, size: res.got.size, bytesDownloaded: res.downloaded, totalDownloaded: total, layerSize: res.size };

@@ -23,13 +23,15 @@ export interface LoadOptions {
   /** Layers downloaded at once. */
   concurrency?: number;
   onLayer?: (listing: LayerListing) => void;
+  /** Told when a layer's announced TOC cannot be used (the layer is then read whole). */
+  onWarning?: (message: string) => void;
 }
 
 /**
  * The complete listing of one layer: from the cache when it has it, else downloaded whole (and then
  * stored). A merged view needs complete listings, so an error here is an error of the command.
  */
-export async function loadListing(img: ResolvedImage, index: number, cache?: ListingStore): Promise<LayerListing> {
+export async function loadListing(img: ResolvedImage, index: number, cache?: ListingStore, onWarning?: (message: string) => void): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const hit = cache?.getListing(desc.digest);
@@ -37,7 +39,7 @@ export async function loadListing(img: ResolvedImage, index: number, cache?: Lis
     return { index, entries: hit.entries.map((e) => ({ ...e, layer: index })), stats: { ...hit.stats, bytesDownloaded: 0 }, cached: true };
   }
   const entries: Entry[] = [];
-  const gen = streamLayer(img.source, desc, index);
+  const gen = streamLayer(img.source, desc, index, onWarning ? { onWarning } : {});
   for (;;) {
     const next = await gen.next();
     if (next.done) {
@@ -58,7 +60,7 @@ export async function loadListings(img: ResolvedImage, indexes: number[], opts: 
   const worker = async () => {
     while (next < indexes.length) {
       const slot = next++;
-      const listing = await loadListing(img, indexes[slot]!, opts.cache);
+      const listing = await loadListing(img, indexes[slot]!, opts.cache, opts.onWarning);
       out[slot] = listing;
       opts.onLayer?.(listing);
     }

@@ -1,3 +1,4 @@
+import { RangeReader } from "../blob/range.ts";
 import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
 import { decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -5,6 +6,7 @@ import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
 import { escapeName } from "../output/format.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
+import { ANNOTATION, ESTARGZ_OWN, findToc, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
 
 export interface LayerStreamOptions {
@@ -25,12 +27,23 @@ export interface LayerStreamOptions {
   offsets?: OffsetPrecision;
   firstChunk?: number;
   onProgress?: ReadBlobOptions["onProgress"];
+  /** A complete listing (no budget, no content) comes from the layer's TOC when it has one; false turns that off. */
+  useToc?: boolean;
+  /** Told when an announced TOC cannot be used (the layer is then read the ordinary way). */
+  onWarning?: (message: string) => void;
 }
 
 /** What a layer read ended with: the stats, and the error that cut it short, if any. */
 export interface LayerResult {
   stats: LayerStats;
   error?: LayerslayerError;
+  /** The TOC the listing came from. */
+  toc?: LayerToc;
+}
+
+/** A landmark eStargz puts first: a one-byte regular file at the root. */
+function isLandmark(e: Entry): boolean {
+  return (e.path === ".prefetch.landmark" || e.path === ".no.prefetch.landmark") && e.type === "file" && e.size === 1;
 }
 
 /**
@@ -73,9 +86,32 @@ export async function* streamLayer(
     // Foreign layers live outside the registry; we do not fetch arbitrary URLs.
     throw new LayerslayerError("UNSUPPORTED", `layer ${index} is a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
   }
+  const src = { source, digest: layer.digest, size: layer.size };
+  let search: TocSearch = {};
+  let searched = 0;
+  if (opts.budget === undefined && !opts.wantContent && opts.useToc !== false) {
+    const ranges = new RangeReader(src, opts.signal);
+    try {
+      search = await findToc((start, end) => ranges.read(start, end), layer);
+    } catch (e) {
+      // The tail could not be read: the ordinary read says what is wrong, if anything.
+      if (!(e instanceof LayerslayerError)) throw e;
+    }
+    searched = ranges.bytesDownloaded;
+    if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
+    if (search.toc) {
+      const toc = search.toc;
+      for (const entry of toc.entries) {
+        entry.layer = index;
+        yield { kind: "entry", entry };
+      }
+      return { stats: tocLayerStats(layer, toc, searched), toc };
+    }
+  }
   const blob = new BlobReader(
-    { source, digest: layer.digest, size: layer.size },
+    src,
     {
+      ...(search.tail ? { tail: search.tail } : {}),
       ...(opts.budget !== undefined ? { budget: opts.budget } : { verify: true }),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
@@ -97,6 +133,9 @@ export async function* streamLayer(
     ...(opts.budget === undefined && !opts.stopAfterContent ? { drain: true } : {}),
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
   });
+  // eStargz adds entries for itself (a landmark first, the TOC last): not the image's files.
+  let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined;
+  let first = true;
   try {
     for (;;) {
       const next = await tar.next();
@@ -110,7 +149,13 @@ export async function* streamLayer(
         }
         break;
       }
-      if (next.value.kind === "entry") entries++;
+      if (next.value.kind === "entry") {
+        const e = next.value.entry;
+        if (first && isLandmark(e)) estargz = true;
+        first = false;
+        if (estargz && ESTARGZ_OWN.has(e.path)) continue;
+        entries++;
+      }
       yield next.value;
       if (opts.stopAfterContent && next.value.kind === "data" && next.value.done) break;
     }
@@ -125,7 +170,7 @@ export async function* streamLayer(
     digest: layer.digest,
     mediaType: layer.mediaType,
     layerSize: blob.totalSize ?? layer.size,
-    bytesDownloaded: blob.bytesDownloaded,
+    bytesDownloaded: blob.bytesDownloaded + searched,
     bytesDecompressed: decoded.bytes,
     entries,
     complete: complete && !error,

@@ -84,6 +84,8 @@ export interface LayerInput {
   compression?: "gzip" | "zstd" | "none";
   /** Override the media type written into the manifest. */
   mediaType?: string;
+  /** The layer descriptor's annotations. */
+  annotations?: Record<string, string>;
 }
 
 export interface HistoryInput {
@@ -99,7 +101,7 @@ export interface PushedImage {
   manifest: string;
   config: string;
   configDigest: string;
-  layers: { digest: string; size: number; mediaType: string; bytes: Uint8Array }[];
+  layers: { digest: string; size: number; mediaType: string; bytes: Uint8Array; annotations?: Record<string, string> }[];
 }
 
 /** Pushes a single-platform image (OCI or Docker v2) with the given layers, history and platform. */
@@ -120,7 +122,7 @@ export async function pushImage(
   const layers = [] as PushedImage["layers"];
   for (const l of opts.layers) {
     const digest = await pushBlob(reg, repo, l.bytes);
-    layers.push({ digest, size: l.bytes.byteLength, mediaType: l.mediaType ?? LAYER_TYPES[format][l.compression ?? "gzip"], bytes: l.bytes });
+    layers.push({ digest, size: l.bytes.byteLength, mediaType: l.mediaType ?? LAYER_TYPES[format][l.compression ?? "gzip"], bytes: l.bytes, ...(l.annotations ? { annotations: l.annotations } : {}) });
   }
   const history = opts.history ?? opts.layers.map((_, i) => ({ created_by: `/bin/sh -c #(nop) ADD layer-${i}.tar /` }));
   const configDoc = {
@@ -146,7 +148,7 @@ export async function pushImage(
         digest: configDigest,
         size: configBytes.byteLength,
       },
-      layers: layers.map(({ digest, size, mediaType }) => ({ mediaType, digest, size })),
+      layers: layers.map(({ digest, size, mediaType, annotations }) => ({ mediaType, digest, size, ...(annotations ? { annotations } : {}) })),
     },
     null,
     3,

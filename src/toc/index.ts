@@ -1,0 +1,37 @@
+/**
+ * Tables of contents in layers (eStargz, zstd:chunked): find one with a small read of the blob's
+ * tail or from the annotations, check it, list the layer from it, and read a file by its chunks.
+ */
+export { readTocContent, type ContentResult } from "./content.ts";
+export { ESTARGZ_OWN } from "./entries.ts";
+export { ANNOTATION, parseFooter, TAIL_BYTES } from "./footer.ts";
+export { findToc, mayHaveToc, type LayerDescription, type TocSearch } from "./locate.ts";
+export { readToc, type RangeRead } from "./read.ts";
+export type { LayerToc, TocChunk, TocContent, TocFormat, TocLocation, TocStats } from "./types.ts";
+
+import type { LayerStats } from "../types.ts";
+import type { LayerToc, TocStats } from "./types.ts";
+
+/** The stats of a complete listing read from a TOC for `downloaded` bytes (tail and TOC). */
+export function tocLayerStats(desc: { digest: string; mediaType: string; size: number }, toc: LayerToc, downloaded: number): LayerStats {
+  return {
+    digest: desc.digest,
+    mediaType: desc.mediaType,
+    layerSize: desc.size,
+    bytesDownloaded: downloaded,
+    bytesDecompressed: toc.jsonBytes,
+    entries: toc.entries.length,
+    complete: true,
+    toc: tocStats(toc),
+  };
+}
+
+/** What stats say about a listing that came from a TOC. */
+export function tocStats(toc: LayerToc): TocStats {
+  return { format: toc.format, bytes: toc.tocBytes, checked: toc.checked };
+}
+
+/** "eStargz" / "zstd:chunked", for messages. */
+export function formatName(f: LayerToc["format"]): string {
+  return f === "estargz" ? "eStargz" : "zstd:chunked";
+}
