@@ -8,7 +8,7 @@ import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocFormat, 
 import type { Entry } from "../types.ts";
 import type { ListingStore } from "./load.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
-import { cleanPath, ROOT } from "./paths.ts";
+import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
 import { MAX_SYMLINK_HOPS } from "./resolve.ts";
 
 export interface ExtractResult {
@@ -37,6 +37,24 @@ export interface ExtractOptions {
 }
 
 type Sink = (chunk: Uint8Array) => void | Promise<void>;
+
+/** What `cat` says an entry is when it is not a regular file. */
+const TYPE_WORDS: Record<Entry["type"], string> = {
+  file: "a regular file",
+  contiguous: "a regular file",
+  dir: "a directory",
+  symlink: "a symbolic link",
+  hardlink: "a hard link",
+  char: "a character device",
+  block: "a block device",
+  fifo: "a fifo",
+  "pax-global": "a PAX global header",
+};
+
+const isRegular = (e: Entry): boolean => e.type === "file" || e.type === "contiguous";
+
+/** The member is at clean path `p` (the member's own name cleaned by the rules every view uses). */
+const isAt = (e: Entry, p: string): boolean => e.path === p || normalizeEntryPath(e.path) === p;
 
 function show(p: string): string {
   return escapeName(p === ROOT ? "/" : `/${p}`);
@@ -165,23 +183,26 @@ export async function extractFile(img: ResolvedImage, asked: string, sink: Sink,
         case "hardlink": {
           let target = outcome.kind === "file" ? outcome.entry : undefined;
           if (streamed?.got) return { path, layer: index, entry: streamed.got, size: streamed.got.size, bytesDownloaded: streamed.downloaded, totalDownloaded: total, layerSize: streamed.size };
-          let name = outcome.kind === "hardlink" ? outcome.target : path;
+          let name = outcome.kind === "hardlink" ? (normalizeEntryPath(outcome.target) ?? "") : path;
           // A hard link names an earlier member of the same layer (itself possibly a link).
           for (let n = 0; !target && n < MAX_SYMLINK_HOPS; n++) {
             const list = seen.get(index) ?? known ?? [];
-            const t = list.find((e) => e.path === name && e.type !== "hardlink") ?? list.find((e) => e.path === name);
+            const t = list.find((e) => isAt(e, name) && e.type !== "hardlink") ?? list.find((e) => isAt(e, name));
             if (!t) break;
-            if (t.type === "hardlink") name = t.linkname ?? "";
+            if (t.type === "hardlink") name = normalizeEntryPath(t.linkname ?? "") ?? "";
             else target = t;
           }
-          const wanted = target?.path ?? name;
-          if (target && target.type !== "file" && target.type !== "contiguous") throw fail("USAGE", `is a hard link to ${show(wanted)}, which is not a regular file`);
+          const wanted = target ? (normalizeEntryPath(target.path) ?? name) : name;
+          if (target && !isRegular(target)) {
+            const what = TYPE_WORDS[target.type];
+            throw fail("USAGE", outcome.kind === "hardlink" ? `is a hard link to ${show(wanted)}, which is ${what}` : `is ${what}`);
+          }
           const toc = tocs.get(index)?.toc ?? (cached?.stats.toc ? await tocOf(index) : undefined);
           const read = toc && target ? await viaToc(index, toc, target) : undefined;
           if (read && target) {
             return { path, layer: index, entry: target, size: target.size, bytesDownloaded: read.downloaded, totalDownloaded: total, layerSize: layers[index]!.size, toc: { format: toc!.format, checked: read.checked } };
           }
-          const res = await pass(index, (e) => e.path === wanted && (e.type === "file" || e.type === "contiguous"));
+          const res = await pass(index, (e) => isRegular(e) && isAt(e, wanted));
           if (!res.got) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
           return { path, layer: index, entry: res.got, size: res.got.size, bytesDownloaded: res.downloaded, totalDownloaded: total, layerSize: res.size };
         }

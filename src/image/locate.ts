@@ -1,5 +1,5 @@
 import type { Entry } from "../types.ts";
-import { cleanPath, parentOf, ROOT } from "./paths.ts";
+import { classifyMember, cleanPath, isAtOrUnder, isUnder, parentOf, ROOT } from "./paths.ts";
 
 /**
  * What one layer does to a path, for reading a file from the top layer down without a merged view
@@ -13,7 +13,7 @@ import { cleanPath, parentOf, ROOT } from "./paths.ts";
  *   hidden   an opaque marker here hides a parent's lower contents
  *   none     the layer does not touch the path: look in the layer below
  * An entry of the layer at the path or at a parent wins over the layer's own whiteouts, which
- * only act on lower layers.
+ * only act on lower layers. What a member is and where it sits comes from paths.ts, as for ls.
  */
 export type Outcome =
   | { kind: "file"; entry: Entry }
@@ -24,13 +24,6 @@ export type Outcome =
   | { kind: "deleted"; by: string }
   | { kind: "hidden"; by: string }
   | { kind: "none" };
-
-const WH = ".wh.";
-const OPAQUE = ".wh..wh..opq";
-
-function isUnder(path: string, dir: string): boolean {
-  return dir === ROOT ? path !== ROOT : path.startsWith(`${dir}/`);
-}
 
 /** Where a symlink at `linkPath` with target `target` leads, with `rest` appended. */
 export function followLink(linkPath: string, target: string, rest: string): string {
@@ -52,23 +45,22 @@ export class LayerProbe {
   /** Looks at an entry; true when its content is the file wanted (stream it now). */
   observe(e: Entry): boolean {
     const p = this.path;
-    const name = e.path.slice(e.path.lastIndexOf("/") + 1);
-    if (name.startsWith(WH)) {
-      const dir = parentOf(e.path) ?? ROOT;
-      if (name === OPAQUE) {
-        if (isUnder(p, dir)) this.hiddenBy ??= e.path;
-      } else {
-        const victim = dir === ROOT ? name.slice(WH.length) : `${dir}/${name.slice(WH.length)}`;
-        if (victim === p || isUnder(p, victim)) this.deletedBy ??= e.path;
-      }
+    const m = classifyMember(e);
+    if (m.kind === "whiteout") {
+      if (isAtOrUnder(p, m.target)) this.deletedBy ??= m.path;
       return false;
     }
-    if (e.path === p) {
-      this.exact = e;
+    if (m.kind === "opaque") {
+      if (isUnder(p, m.target)) this.hiddenBy ??= m.path;
+      return false;
+    }
+    if (m.kind !== "entry") return false;
+    if (m.path === p) {
+      this.exact = { ...e, path: m.path };
       return !this.blocker && (e.type === "file" || e.type === "contiguous");
     }
-    if (isUnder(p, e.path) && e.type !== "dir") {
-      if (!this.blocker || e.path.length < this.blocker.path.length) this.blocker = e;
+    if (isUnder(p, m.path) && e.type !== "dir") {
+      if (!this.blocker || m.path.length < this.blocker.path.length) this.blocker = { ...e, path: m.path };
     }
     return false;
   }

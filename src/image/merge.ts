@@ -11,6 +11,8 @@
  *   phase 2), which is exactly "whiteouts only apply to lower layers".
  * - Other `.wh..wh.*` names are aufs metadata: ignored (recorded in `whiteouts()` as "meta").
  *   Whiteout entries never appear as nodes; a whiteout of a missing path is a no-op.
+ *   What a member is (entry, whiteout, opaque marker, …) is decided by `classifyMember` in
+ *   paths.ts, the same rules the file locator behind `cat` uses. PAX global headers are no files.
  * - A non-directory over a directory removes the directory's whole subtree; a directory over a
  *   non-directory replaces it; a directory over a directory keeps the lower children and takes
  *   the upper metadata.
@@ -30,7 +32,7 @@
  */
 import type { Entry } from "../types.ts";
 import type { Anomaly, HardlinkTarget, HistoryEvent, HistoryRecord, MergedNode, WhiteoutRecord } from "./model.ts";
-import { baseName, cleanPath, compareNames, joinPath, normalizeEntryPath, parentOf, ROOT } from "./paths.ts";
+import { baseName, classifyMember, cleanPath, compareNames, normalizeEntryPath, parentOf, ROOT } from "./paths.ts";
 
 export type { Anomaly, HardlinkTarget, HistoryAction, HistoryEvent, HistoryRecord, MergedNode, WhiteoutRecord } from "./model.ts";
 
@@ -50,17 +52,10 @@ interface Node {
 
 type MutableEvent = { -readonly [K in keyof HistoryEvent]: HistoryEvent[K] };
 
-const WH_PREFIX = ".wh.";
-const WH_META_PREFIX = ".wh..wh.";
-const WH_OPAQUE = ".wh..wh..opq";
 const MAX_HARDLINK_HOPS = 40;
 
 function impliedEntry(path: string, layer: number): Entry {
   return { path, type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0, mtime: 0, layer, headerOffset: -1, compressedOffset: -1 };
-}
-
-function hasWhiteoutComponent(p: string): boolean {
-  return p.startsWith(WH_PREFIX) || p.includes(`/${WH_PREFIX}`);
 }
 
 export class MergedTree {
@@ -108,33 +103,25 @@ export class MergedTree {
     // Phase 1: whiteouts and opaque markers, against lower layers only.
     const adds: Array<[string, Entry]> = [];
     for (const entry of entries) {
-      const path = normalizeEntryPath(entry.path);
-      if (path === undefined) {
-        this.anomalyList.push({ layer, path: entry.path, reason: "path climbs above the image root" });
-        continue;
-      }
-      if (!hasWhiteoutComponent(path)) {
-        adds.push([path, entry]);
-        continue;
-      }
-      const dir = parentOf(path) ?? ROOT;
-      const name = baseName(path);
-      if (dir !== ROOT && hasWhiteoutComponent(dir)) {
-        // Members of aufs metadata dirs (".wh..wh.plnk/...") are bookkeeping; anything else is odd.
-        if (!dir.startsWith(WH_META_PREFIX) && !dir.includes(`/${WH_META_PREFIX}`)) {
-          this.anomalyList.push({ layer, path, reason: "member inside a whiteout name" });
-        }
-      } else if (name === WH_OPAQUE) {
-        this.applyOpaque(path, dir, layer);
-      } else if (name.startsWith(WH_META_PREFIX)) {
-        this.whiteoutList.push({ layer, path, kind: "meta", removed: 0 });
-      } else {
-        const victim = name.slice(WH_PREFIX.length);
-        if (victim === "" || victim === "." || victim === "..") {
-          this.anomalyList.push({ layer, path, reason: "whiteout names no file" });
-        } else {
-          this.applyWhiteout(path, joinPath(dir, victim), layer);
-        }
+      const m = classifyMember(entry);
+      switch (m.kind) {
+        case "entry":
+          adds.push([m.path, entry]);
+          break;
+        case "anomaly":
+          this.anomalyList.push({ layer, path: normalizeEntryPath(entry.path) ?? entry.path, reason: m.reason });
+          break;
+        case "opaque":
+          this.applyOpaque(m.path, m.target, layer);
+          break;
+        case "meta":
+          this.whiteoutList.push({ layer, path: m.path, kind: "meta", removed: 0 });
+          break;
+        case "whiteout":
+          this.applyWhiteout(m.path, m.target, layer);
+          break;
+        case "ignored":
+          break;
       }
     }
 

@@ -1,9 +1,13 @@
 /**
- * Path helpers for the merged image view.
+ * What a path is in the image, and what a layer member does to it: the one set of rules behind
+ * every view (the merged tree in merge.ts, the file locator behind `cat` in locate.ts/extract.ts).
  *
  * Paths are relative to the image root, without a leading "/" or "./", without a trailing "/",
- * and without "." or ".." components ("etc/passwd"). The root itself is ".".
+ * and without empty, "." or ".." components ("etc/passwd"). The root itself is ".". Names are
+ * compared as the exact strings the tar stage made of their bytes (tar/text.ts), so two names
+ * that differ in one byte are two paths.
  */
+import type { Entry } from "../types.ts";
 
 export const ROOT = ".";
 
@@ -67,4 +71,65 @@ export function joinPath(dir: string, name: string): string {
 /** Code-unit order: deterministic and locale-free (like `LC_ALL=C ls`). */
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------- members and whiteouts
+
+export const WH_PREFIX = ".wh.";
+export const WH_META_PREFIX = ".wh..wh.";
+export const WH_OPAQUE = ".wh..wh..opq";
+
+/** True when a component of the clean path `p` is a whiteout name (".wh.…"). */
+export function hasWhiteoutComponent(p: string): boolean {
+  return p.startsWith(WH_PREFIX) || p.includes(`/${WH_PREFIX}`);
+}
+
+function underMetaDir(dir: string): boolean {
+  return dir.startsWith(WH_META_PREFIX) || dir.includes(`/${WH_META_PREFIX}`);
+}
+
+/**
+ * What one layer member does (OCI image spec, overlay semantics):
+ *   entry     a file, directory, link or device at `path`
+ *   whiteout  `dir/.wh.NAME`: deletes `target` (= dir/NAME) and what is under it, in lower layers
+ *   opaque    `dir/.wh..wh..opq`: hides what lower layers put in `target` (= dir)
+ *   meta      another `.wh..wh.*` name (aufs bookkeeping such as ".wh..wh.plnk"): no effect
+ *   ignored   not part of the filesystem: a PAX global header, or a member inside an aufs
+ *             bookkeeping directory (".wh..wh.plnk/123")
+ *   anomaly   no place in the image: climbs above the root, sits inside a whiteout name, a
+ *             whiteout that names nothing (`reason` says which)
+ */
+export type Member =
+  | { kind: "entry"; path: string }
+  | { kind: "whiteout"; path: string; target: string }
+  | { kind: "opaque"; path: string; target: string }
+  | { kind: "meta"; path: string }
+  | { kind: "ignored" }
+  | { kind: "anomaly"; reason: string };
+
+export function classifyMember(entry: Entry): Member {
+  if (entry.type === "pax-global") return { kind: "ignored" };
+  const path = normalizeEntryPath(entry.path);
+  if (path === undefined) return { kind: "anomaly", reason: "path climbs above the image root" };
+  if (!hasWhiteoutComponent(path)) return { kind: "entry", path };
+  const dir = parentOf(path) ?? ROOT;
+  const name = baseName(path);
+  if (dir !== ROOT && hasWhiteoutComponent(dir)) {
+    return underMetaDir(dir) ? { kind: "ignored" } : { kind: "anomaly", reason: "member inside a whiteout name" };
+  }
+  if (name === WH_OPAQUE) return { kind: "opaque", path, target: dir };
+  if (name.startsWith(WH_META_PREFIX)) return { kind: "meta", path };
+  const victim = name.slice(WH_PREFIX.length);
+  if (victim === "" || victim === "." || victim === "..") return { kind: "anomaly", reason: "whiteout names no file" };
+  return { kind: "whiteout", path, target: joinPath(dir, victim) };
+}
+
+/** True when `path` is `dir` itself or below it (both clean). */
+export function isAtOrUnder(path: string, dir: string): boolean {
+  return dir === ROOT || path === dir || path.startsWith(`${dir}/`);
+}
+
+/** True when `path` is strictly below `dir` (both clean). */
+export function isUnder(path: string, dir: string): boolean {
+  return dir === ROOT ? path !== ROOT : path.startsWith(`${dir}/`);
 }
