@@ -9,6 +9,7 @@
 import { LayerslayerError } from "../errors.ts";
 import type { DecodedChunk } from "../types.ts";
 import { readGzipHeader } from "./gzip-header.ts";
+import type { Checkpoint, CheckpointSink } from "./checkpoint.ts";
 import { type InflaterOptions, RawInflater } from "./inflate.ts";
 import { ByteReader } from "./reader.ts";
 import type { DecodeSummary } from "./types.ts";
@@ -33,7 +34,24 @@ export interface GunzipOptions {
   sliceSize?: number;
   /** fflate tuning switches, only for measuring their effect (scripts/codec-speed.ts). */
   inflater?: InflaterOptions;
+  /** Record checkpoints (deflate block boundaries) about every `every` bytes of output. */
+  checkpoints?: CheckpointSink;
+  /**
+   * Start at this checkpoint: the source yields the blob from byte `bit >> 3` on, and offsets
+   * (compressed and decoded) count from the blob's and the tar's start as if read from byte 0.
+   */
+  resume?: Checkpoint;
 }
+
+/**
+ * While a checkpoint is due, input goes in pieces of COARSE_SLICE; when a block ends inside one
+ * (the block tables change), the inflater goes back and takes the same bytes in FINE_SLICE pieces.
+ * fflate stops between blocks only when its input runs out inside a block header (dynamic headers
+ * are ~60-120 bytes), so pieces this small land there at nearly every block boundary, and only a
+ * few KiB per checkpoint go in small pieces (each push copies fflate's 32 KiB window).
+ */
+const COARSE_SLICE = 4096;
+const FINE_SLICE = 48;
 
 const crc32 = (data: Uint8Array, crc: number): number => Bun.hash.crc32(data, crc) >>> 0;
 
@@ -49,9 +67,14 @@ export async function* gunzip(
   // Start small and double while the output stays small: the very first push of a bomb is bounded too.
   let slice = Math.min(maxSlice, FIRST_SLICE);
   const r = new ByteReader(source);
+  const resume = options.resume;
+  const sink = options.checkpoints;
   let members = 0;
-  let decompressed = 0;
+  let decompressed = resume ? resume.out : 0;
   let ended = false;
+  let nextCheckpoint = sink ? decompressed + sink.every : Infinity;
+  if (resume) r.offset = Math.floor(resume.bit / 8);
+  let pending = resume; // the first member is entered in the middle, at the checkpoint
   try {
     for (;;) {
       // Between members: the next member, zero padding to the end, or the end itself.
@@ -59,17 +82,33 @@ export async function* gunzip(
         ended = true;
         break;
       }
-      const memberStart = r.offset;
-      const header = await readGzipHeader(r, members);
-      if (!header) break;
+      const resuming = pending;
+      pending = undefined;
+      const memberStart = resuming ? resuming.member : r.offset;
+      if (!resuming) {
+        const header = await readGzipHeader(r, members);
+        if (!header) break;
+      }
       const deflateStart = r.offset;
-      const inflater = new RawInflater(options.inflater);
-      let crc = 0;
-      let size = 0;
+      const inflater = new RawInflater(options.inflater, resuming ? { window: resuming.window, bit: resuming.bit } : undefined);
+      let crc = resuming ? resuming.crc : 0;
+      let size = resuming ? resuming.size : 0;
+      let fine = 0; // bytes still to push in small pieces, looking for a block boundary
       while (!inflater.finished) {
-        const input = await r.readUpTo(slice);
+        const due = decompressed >= nextCheckpoint;
+        const coarse = due && fine === 0;
+        const input = await r.readUpTo(!due ? slice : coarse ? Math.min(slice, COARSE_SLICE) : Math.min(fine, FINE_SLICE));
         if (!input) break;
+        if (due && !coarse) fine -= input.length;
+        const mark = coarse ? inflater.mark() : undefined;
         const out = inflater.push(input);
+        if (mark && !inflater.finished && !inflater.atBlockBoundary && inflater.blockTables !== mark.s.l) {
+          // A block ended inside this piece: take it again in small pieces, to stop at that boundary.
+          inflater.rewind(mark);
+          r.unread(input.length);
+          fine = input.length;
+          continue;
+        }
         if (out.length > TARGET_OUTPUT) {
           slice = Math.min(maxSlice, Math.max(MIN_SLICE, Math.floor((input.length * TARGET_OUTPUT) / out.length)));
         } else if (slice < maxSlice) slice = Math.min(maxSlice, slice * 2);
@@ -84,8 +123,12 @@ export async function* gunzip(
           crc = crc32(out, crc);
           size += out.length;
           decompressed += out.length;
-          yield { data: out, compressedConsumed: deflateStart + inflater.bytesConsumed };
         }
+        if (sink && decompressed >= nextCheckpoint && inflater.atBlockBoundary) {
+          sink.add({ bit: deflateStart * 8 + inflater.bitsConsumed, out: decompressed, member: memberStart, crc, size, window: inflater.window() });
+          nextCheckpoint = decompressed + sink.every;
+        }
+        if (out.length > 0) yield { data: out, compressedConsumed: deflateStart + inflater.bytesConsumed };
       }
       if (!inflater.finished) break;
       const trailer = await r.read(8);

@@ -64,6 +64,15 @@ export interface InflaterOptions {
   noScratch?: boolean;
 }
 
+/**
+ * Starting in the middle of a deflate stream, at a block boundary: the window (the output's last
+ * 32 KiB, the dictionary) and the boundary's bit within the first byte pushed (0-7).
+ */
+export interface InflateResume {
+  window: Uint8Array;
+  bit: number;
+}
+
 /** Checks that an fflate Inflate still looks like the one in 0.8.3; throws a plain Error if not. */
 function internals(inf: Inflate): InflatePrivate {
   const priv = inf as unknown as Partial<InflatePrivate>;
@@ -82,6 +91,14 @@ function internals(inf: Inflate): InflatePrivate {
   return priv as InflatePrivate;
 }
 
+export interface InflateMark {
+  s: InflateState;
+  p: Uint8Array;
+  o: Uint8Array;
+  d: boolean;
+  pushed: number;
+}
+
 /** One raw DEFLATE stream. */
 export class RawInflater {
   private readonly priv: InflatePrivate;
@@ -91,16 +108,52 @@ export class RawInflater {
   /** Compressed bytes pushed so far. */
   pushed = 0;
 
-  constructor(opts: InflaterOptions = {}) {
+  constructor(opts: InflaterOptions = {}, resume?: InflateResume) {
     this.useScratch = !opts.noScratch;
-    this.inf = new Inflate((chunk) => {
+    const ondata = (chunk: Uint8Array) => {
       this.out = chunk;
-    });
+    };
+    this.inf = resume ? new Inflate({ dictionary: resume.window }, ondata) : new Inflate(ondata);
     this.priv = internals(this.inf);
     if (!opts.stockState) {
       this.priv.s = { i: 0, b: this.priv.s.b, l: null, p: 0, f: 0, m: 0, d: null, n: 0 };
       this.priv.d = false;
     }
+    // fflate reads the next block header from bit s.p of its pending input.
+    if (resume) this.priv.s.p = resume.bit & 7;
+  }
+
+  /**
+   * The inflater's state before a push, to go back to. fflate replaces (never mutates) its pending
+   * input and window arrays on each push and keeps per-block tables immutable, so references suffice.
+   */
+  mark(): InflateMark {
+    const p = this.priv;
+    return { s: { ...p.s }, p: p.p, o: p.o, d: p.d, pushed: this.pushed };
+  }
+
+  rewind(m: InflateMark): void {
+    Object.assign(this.priv.s, m.s);
+    this.priv.p = m.p;
+    this.priv.o = m.o;
+    this.priv.d = m.d;
+    this.pushed = m.pushed;
+  }
+
+  /** The current block's decoding tables (null between blocks): a new object when a new block starts. */
+  get blockTables(): object | null {
+    return this.priv.s.l;
+  }
+
+  /** True between two blocks (not inside one, and not past the final one): a checkpoint can be made here. */
+  get atBlockBoundary(): boolean {
+    const s = this.priv.s;
+    return !s.l && !s.f;
+  }
+
+  /** A copy of the last 32 KiB (or fewer) of output: the dictionary a resumed inflater needs. */
+  window(): Uint8Array {
+    return this.priv.o.slice(0, this.priv.s.b);
   }
 
   /**
