@@ -1,9 +1,16 @@
 /**
  * Whole-blob download to a file: streamed into a temp file beside the target, digest and size
- * checked while streaming, renamed into place only when verified. A partial temp file is resumed
- * with a Range from its length; a verified target is left alone ("present").
+ * checked while streaming, renamed into place only when verified. A verified target is left alone
+ * ("present").
+ *
+ * Several processes may save the same blob into the same directory at once: each writes its own
+ * temp file (`.<name>.<pid>-<random>.tmp`), and the last atomic rename of a verified file wins, so
+ * the target is always one whole verified file and no two writers share a file. Resuming goes
+ * through one well-known file, `.<name>.partial`: a download adopts it by renaming it to its own
+ * temp name (atomic: one process gets it, the others start from byte 0) and continues it with a
+ * Range from its length; an interrupted download hands its temp file back under that name.
  */
-import { lstat, mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isLayerslayerError, LayerslayerError } from "../errors.ts";
 import { DigestHasher, digestAlgorithm } from "../registry/digest.ts";
@@ -81,6 +88,61 @@ export function blobFileName(desc: Pick<Descriptor, "digest" | "mediaType">): st
 /** The temp file a download of `path` writes to (and resumes from): `.<name>.partial` beside it. */
 export function partialPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.partial`);
+}
+
+/** A temp name that only this call writes, beside `path`. */
+export function privateTempFor(path: string): string {
+  const tag = `${process.pid}-${crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36)}`;
+  return join(dirname(path), `.${basename(path)}.${tag}.tmp`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/** Removes temp files of `path` left by processes that no longer run (killed with SIGKILL, a crash). */
+async function removeDeadTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-[0-9a-z]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (m && !processAlive(Number(m[1]))) await rm(join(dirname(path), name), { force: true });
+  }
+}
+
+/** Takes the resumable `.partial` file for this call (renamed to `mine`); its length, 0 when there was none. */
+async function adoptPartial(partial: string, mine: string, size: number): Promise<number> {
+  if ((await regularFileSize(partial, true)) === undefined) return 0;
+  try {
+    await rename(partial, mine);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") return 0; // another process took it first
+    throw e;
+  }
+  const start = (await regularFileSize(mine, true)) ?? 0;
+  if (start <= size) return start;
+  await rm(mine, { force: true });
+  return 0;
+}
+
+/** After an interruption: what this call downloaded becomes the resumable `.partial` (or goes, when empty). */
+async function handBack(mine: string, partial: string): Promise<void> {
+  try {
+    if (((await regularFileSize(mine, true)) ?? 0) > 0) await rename(mine, partial);
+    else await rm(mine, { force: true });
+  } catch {
+    await rm(mine, { force: true }).catch(() => {});
+  }
 }
 
 /** Size of a regular file, undefined when absent; anything else at the path (link, dir) is removed or refused. */
@@ -206,6 +268,7 @@ async function download(src: DownloadSource, path: string, opts: DownloadOptions
   digestAlgorithm(src.digest);
   await mkdir(dirname(path), { recursive: true });
   const partial = partialPathFor(path);
+  await removeDeadTemps(path);
 
   if ((await regularFileSize(path, true)) !== undefined) {
     if (await verifiedFile(src, path, opts)) {
@@ -216,29 +279,32 @@ async function download(src: DownloadSource, path: string, opts: DownloadOptions
     await rm(path, { force: true });
   }
 
-  let start = (await regularFileSize(partial, true)) ?? 0;
-  if (start > src.size) {
-    await rm(partial, { force: true });
-    start = 0;
-  }
+  const mine = privateTempFor(path);
+  const start = await adoptPartial(partial, mine, src.size);
   const counter = { bytes: 0 };
   try {
-    const downloaded = await fetchInto(src, partial, start, opts, counter);
-    await rename(partial, path);
-    return { status: start > 0 ? "resumed" : "saved", path, size: src.size, bytesDownloaded: downloaded, ...(start > 0 ? { resumedFrom: start } : {}) };
+    try {
+      const downloaded = await fetchInto(src, mine, start, opts, counter);
+      await rename(mine, path);
+      return { status: start > 0 ? "resumed" : "saved", path, size: src.size, bytesDownloaded: downloaded, ...(start > 0 ? { resumedFrom: start } : {}) };
+    } catch (e) {
+      // A resumed file that does not verify may owe it to bad old bytes: start over once.
+      if (!(start > 0 && opts.retryFromScratch !== false && isLayerslayerError(e) && e.code === "CORRUPT")) throw e;
+    }
+    await fetchInto(src, mine, 0, opts, counter);
+    await rename(mine, path);
+    return { status: "saved", path, size: src.size, bytesDownloaded: counter.bytes };
   } catch (e) {
-    // A resumed file that does not verify may owe it to bad old bytes: start over once.
-    if (!(start > 0 && opts.retryFromScratch !== false && isLayerslayerError(e) && e.code === "CORRUPT")) throw e;
+    // Interrupted or cut off: keep what arrived for the next run (a CORRUPT file was already removed).
+    await handBack(mine, partial);
+    throw e;
   }
-  await fetchInto(src, partial, 0, opts, counter);
-  await rename(partial, path);
-  return { status: "saved", path, size: src.size, bytesDownloaded: counter.bytes };
 }
 
 /**
  * Downloads a blob to `path`, verified against its digest and size. Never leaves unverified bytes
- * under `path`: they go to `partialPathFor(path)` first, which an interrupted call leaves behind
- * for the next call to resume. A resumed download that fails verification is retried once from
+ * under `path`: they go to a temp file of this call first, which an interrupted call leaves behind
+ * as `partialPathFor(path)` for the next call to resume. A resumed download that fails verification is retried once from
  * byte 0 (unless `retryFromScratch` is false); a failed fresh one deletes its temp file and throws
  * CORRUPT. Aborting (via `signal`) rejects with the signal's reason and keeps the temp file.
  */

@@ -7,6 +7,7 @@ import { escapeName, humanSize } from "../output/format.ts";
 import { resolveImage } from "../source/resolve.ts";
 import { absolutePath } from "../output/json.ts";
 import { formatName } from "../toc/index.ts";
+import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
 
 /**
@@ -74,12 +75,11 @@ export default defineCommand({
     const img = await resolveImage(source, ctx.platform);
     const cache = ctx.useCache ? ctx.cache : undefined;
     const file = args.output ? new FileSink(args.output) : undefined;
-    // Ctrl-C must not leave the temp file behind (nor anything under the final name).
-    const onInterrupt = () => {
+    // Ctrl-C, kill or a closed terminal must not leave the temp file behind (nor anything under the final name).
+    const stopHandling = onStopSignal((_, exitCode) => {
       file?.abandon();
-      process.exit(130);
-    };
-    process.once("SIGINT", onInterrupt);
+      process.exit(exitCode);
+    });
     let result: ExtractResult;
     try {
       result = await extractFile(img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache } : {}), onWarning: ctx.warn });
@@ -88,7 +88,7 @@ export default defineCommand({
       file?.abandon();
       throw e;
     } finally {
-      process.off("SIGINT", onInterrupt);
+      stopHandling();
     }
     if (ctx.json) {
       printJson({ path: absolutePath(result.path), output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize, ...(result.toc ? { toc: result.toc } : {}) });

@@ -8,6 +8,7 @@ import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { resolveImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
+import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 /** `./downloads/<repository, "/" → "_">/<digest or tag, ":" → "_">`. */
@@ -23,9 +24,6 @@ export interface SavedLayer {
   status: DownloadStatus | "skipped";
   reason?: string;
 }
-
-/** Exit status of a run stopped by Ctrl-C (128 + SIGINT), like a shell. */
-const EXIT_INTERRUPTED = 130;
 
 export default defineCommand({
   meta: { name: "save", description: "Download layer blobs, verified against their digests, resuming partial downloads" },
@@ -43,9 +41,13 @@ export default defineCommand({
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);
 
+    // Ctrl-C, kill or a closed terminal: stop the transfer, keep its bytes for a resume, exit 128 + N.
     const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.on("SIGINT", onSigint);
+    let exitCode = 0;
+    const stopHandling = onStopSignal((_, code) => {
+      exitCode = code;
+      controller.abort();
+    });
     const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json }) ? new ProgressBar(process.stderr) : undefined;
     const results: SavedLayer[] = [];
     const last = layers.length - 1;
@@ -75,12 +77,12 @@ export default defineCommand({
       bar?.clear();
       if (controller.signal.aborted) {
         process.stderr.write(`layerslayer: interrupted${current ? `; the partial download is kept in ${escapeName(partialPathFor(current))}: run the command again to resume` : ""}\n`);
-        process.exitCode = EXIT_INTERRUPTED;
+        process.exitCode = exitCode;
         return;
       }
       throw e;
     } finally {
-      process.off("SIGINT", onSigint);
+      stopHandling();
     }
     if (ctx.json) printJson({ directory, layers: results });
   },

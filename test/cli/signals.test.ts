@@ -1,0 +1,170 @@
+/**
+ * Real processes against the real registry: several `save`s into one directory at once, and
+ * SIGINT/SIGTERM/SIGHUP in the middle of `save` and `cat -o` (the fault proxy stalls the blob so the
+ * signal lands mid-transfer).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { noise } from "../support/bytes.ts";
+import { isolatedHome, MAIN, runCli } from "../support/cli.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+
+const fileOf = (digest: string, ext: string) => `${digest.replace(":", "_")}${ext}`;
+const STALL_AT = 100_000;
+
+describe("concurrent saves and stop signals", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  let work: string;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.url);
+    img = await pushImage(reg, "sig/app", "v1", {
+      layers: [
+        { bytes: layerFrom([{ path: "big.bin", content: noise(600_000, 3) }]) },
+        { bytes: layerFrom([{ path: "etc/hostname", content: "box\n" }, { path: "more.bin", content: noise(300_000, 4) }], { compression: "zstd" }), compression: "zstd" },
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    proxy.rule = () => undefined;
+    work = mkdtempSync(join(tmpdir(), "ls-sig-"));
+    dirs.push(work);
+  });
+  const layer0 = () => img.layers[0]!.digest;
+  const stallLayer0 = () => {
+    proxy.rule = (req) => (req.method === "GET" && new URL(req.url).pathname.endsWith(layer0()) ? { kind: "stall", afterBytes: STALL_AT } : undefined);
+  };
+  const spawn = (args: string[]) =>
+    Bun.spawn([process.execPath, MAIN, ...args], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: isolatedHome, XDG_CACHE_HOME: join(work, "cache"), NO_COLOR: "1" },
+    });
+  /** Waits until a file in `dir` whose name passes `match` holds at least `bytes` bytes. */
+  async function waitForFile(dir: string, match: (name: string) => boolean, bytes: number): Promise<string> {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const name = existsSync(dir) ? readdirSync(dir).find(match) : undefined;
+      if (name && statSync(join(dir, name)).size >= bytes) return name;
+      await Bun.sleep(20);
+    }
+    throw new Error(`no file in ${dir} reached ${bytes} bytes`);
+  }
+  /** The process's exit code, or a failure when it does not exit within 10 s of the signal. */
+  async function exitWithin(proc: ReturnType<typeof spawn>): Promise<number> {
+    const timeout = Bun.sleep(10_000).then(() => "hung" as const);
+    const code = await Promise.race([proc.exited, timeout]);
+    if (code === "hung") {
+      proc.kill("SIGKILL");
+      throw new Error("the process did not exit within 10 s of the signal");
+    }
+    return code;
+  }
+
+  test("four saves of the same image into one directory at once: all succeed, one verified file per layer, no temp file", async () => {
+    // A registry that sends slowly, so the four transfers overlap.
+    let inFlight = 0;
+    let overlap = 0;
+    const slow = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const url = new URL(req.url);
+        const up = await fetch(`${reg.url}${url.pathname}${url.search}`, { method: req.method, headers: req.headers });
+        const headers = new Headers(up.headers);
+        headers.delete("content-encoding");
+        headers.delete("transfer-encoding");
+        if (req.method !== "GET" || !url.pathname.includes("/blobs/")) return new Response(up.body, { status: up.status, headers });
+        const bytes = new Uint8Array(await up.arrayBuffer());
+        inFlight++;
+        overlap = Math.max(overlap, inFlight);
+        const body = new ReadableStream<Uint8Array>({
+          async pull(c) {
+            const at = (body as unknown as { at?: number }).at ?? 0;
+            if (at >= bytes.length) {
+              inFlight--;
+              c.close();
+              return;
+            }
+            await Bun.sleep(5);
+            c.enqueue(bytes.subarray(at, at + 32 * 1024));
+            (body as unknown as { at?: number }).at = at + 32 * 1024;
+          },
+        });
+        return new Response(body, { status: up.status, headers });
+      },
+    });
+    try {
+      const out = join(work, "same");
+      const procs = Array.from({ length: 4 }, () => spawn(["save", `127.0.0.1:${slow.port}/sig/app:v1`, "-o", out]));
+      const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() })));
+      for (const r of results) expect(r).toEqual({ code: 0, stderr: "" });
+      expect(overlap).toBeGreaterThan(1);
+      const want = [fileOf(img.layers[0]!.digest, ".tar.gz"), fileOf(img.layers[1]!.digest, ".tar.zst")].sort();
+      expect(readdirSync(out).sort()).toEqual(want);
+      for (const l of img.layers) expect(sha256(readFileSync(join(out, fileOf(l.digest, l === img.layers[0] ? ".tar.gz" : ".tar.zst"))))).toBe(l.digest);
+    } finally {
+      slow.stop(true);
+    }
+  });
+
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    test(`save stopped by ${signal} mid-transfer: exit ${code}, its temp file handed back as the resumable partial, then resumed`, async () => {
+      stallLayer0();
+      const out = join(work, "out");
+      const proc = spawn(["save", `${proxy.host}/sig/app:v1`, "-o", out, "-L", "0"]);
+      await waitForFile(out, (n) => n.endsWith(".tmp"), STALL_AT);
+      proc.kill(signal);
+      expect(await exitWithin(proc)).toBe(code);
+      const partial = `.${fileOf(layer0(), ".tar.gz")}.partial`;
+      expect(await new Response(proc.stderr).text()).toBe(`layerslayer: interrupted; the partial download is kept in ${join(out, partial)}: run the command again to resume\n`);
+      expect(readdirSync(out)).toEqual([partial]);
+      proxy.rule = () => undefined;
+      const again = await runCli(["save", `${proxy.host}/sig/app:v1`, "-o", out, "-L", "0", "--json", "-q"]);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout).layers[0].status).toBe("resumed");
+      expect(readdirSync(out)).toEqual([fileOf(layer0(), ".tar.gz")]);
+    });
+  }
+
+  test("a save killed outright (SIGKILL) leaves a temp file the next save removes", async () => {
+    stallLayer0();
+    const out = join(work, "killed");
+    const proc = spawn(["save", `${proxy.host}/sig/app:v1`, "-o", out, "-L", "0"]);
+    const tmp = await waitForFile(out, (n) => n.endsWith(".tmp"), STALL_AT);
+    proc.kill("SIGKILL");
+    await proc.exited;
+    expect(readdirSync(out)).toEqual([tmp]);
+    proxy.rule = () => undefined;
+    const again = await runCli(["save", `${proxy.host}/sig/app:v1`, "-o", out, "-L", "0"]);
+    expect(again.code).toBe(0);
+    expect(readdirSync(out)).toEqual([fileOf(layer0(), ".tar.gz")]);
+  });
+
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    test(`cat -o stopped by ${signal} mid-transfer: exit ${code}, neither the temp file nor the target is left`, async () => {
+      stallLayer0();
+      const out = join(work, "cat");
+      const target = join(out, "big.bin");
+      const { mkdirSync } = await import("node:fs");
+      mkdirSync(out);
+      const proc = spawn(["cat", `${proxy.host}/sig/app:v1`, "/big.bin", "-o", target]);
+      await waitForFile(out, (n) => n.startsWith(".big.bin."), 1);
+      proc.kill(signal);
+      expect(await exitWithin(proc)).toBe(code);
+      expect(readdirSync(out)).toEqual([]);
+    });
+  }
+});
