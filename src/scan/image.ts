@@ -10,10 +10,10 @@ import { satisfies, type ScanDatabase } from "../db/database.ts";
 import { LayerslayerError } from "../errors.ts";
 import { MergedTree } from "../image/merge.ts";
 import { streamLayer } from "../layer/stream.ts";
-import { parseReference } from "../ref/reference.ts";
+import { parseImageName } from "../ref/name.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { formatPlatform, imageEntries, parseManifest, type Descriptor, type Platform } from "../registry/manifest.ts";
-import { RegistrySource } from "../source/registry.ts";
+import { openSource } from "../source/open.ts";
 import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
@@ -170,7 +170,7 @@ export async function scanReference(o: ScanImageOptions, text: string): Promise<
   let reference = text;
   const asked = o.platform && o.platform !== "all" ? formatPlatform(o.platform) : "";
   try {
-    const source = new RegistrySource(o.client, parseReference(text));
+    const source = await openSource(parseImageName(text), () => o.client);
     reference = source.reference;
     const platforms = await platformsOf(o, source);
     const outcomes: ImageOutcome[] = [];

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp } from "../image/glob.ts";
+import { formatImageName, parseImageName } from "../ref/name.ts";
 import { formatReference, parseReference } from "../ref/reference.ts";
 import type { RegistryClient } from "../registry/client.ts";
 
@@ -87,7 +88,7 @@ export function parseShard(flag: string | undefined, fromEnv: string | undefined
 export function shardOf(reference: string, count: number): number {
   let canonical = reference;
   try {
-    canonical = formatReference(parseReference(reference));
+    canonical = formatImageName(parseImageName(reference), formatReference);
   } catch {}
   const h = createHash("sha256").update(canonical).digest();
   return h.readUIntBE(0, 6) % count;

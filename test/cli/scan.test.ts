@@ -146,3 +146,15 @@ test("the main usage lists scan and search", async () => {
   expect(proc.stdout.toString()).toContain("scan");
   expect(proc.stdout.toString()).toContain("search");
 });
+
+test("a local OCI layout (made by skopeo) is scanned and searched like a registry image", async () => {
+  const layout = join(dir, "layout");
+  const p = Bun.spawnSync(["skopeo", "copy", "--quiet", "--src-tls-verify=false", `docker://${fx.refs.app1}`, `oci:${layout}:v1`]);
+  expect(p.exitCode).toBe(0);
+  const db = join(dir, "local.sqlite");
+  const r = await runCli(["scan", `oci:${layout}:v1`, "--full", "--json", "--db", db]);
+  expect(r.code).toBe(0);
+  expect(records(r.stdout).map((x) => [x.layers, x.error ?? null])).toEqual([[2, null]]);
+  const s = await runCli(["search", "id_rsa", "--json", "--db", db]);
+  expect(JSON.parse(s.stdout).hits.map((h: { reference: string; layer: number; action: string }) => `${h.reference} L${h.layer} ${h.action}`)).toEqual([`oci:${layout}:v1 L0 added`, `oci:${layout}:v1 L1 deleted`]);
+});
