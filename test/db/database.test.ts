@@ -89,3 +89,20 @@ test("concurrent writers of one layer in PostgreSQL keep the best listing", asyn
   expect(await writers[0]!.layerEntries(DIGEST)).toHaveLength(12);
   await Promise.all(writers.map((w) => w.close()));
 });
+
+test("an older database is migrated forward on open, once", async () => {
+  const { Database } = await import("bun:sqlite");
+  const { MIGRATIONS, MIGRATIONS_TABLE } = await import("../../src/db/schema.ts");
+  const file = join(dir, "old.sqlite");
+  const raw = new Database(file);
+  raw.exec(MIGRATIONS_TABLE);
+  raw.exec(MIGRATIONS[0]!.sqlite);
+  raw.exec("INSERT INTO schema_migrations (version) VALUES (1)");
+  raw.close();
+  const db = await openDatabase(file);
+  await db.close();
+  const check = new Database(file, { readonly: true });
+  expect((check.query("SELECT version FROM schema_migrations ORDER BY version").all() as { version: number }[]).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  expect((check.query("PRAGMA index_info(entries_dir)").all() as { name: string }[]).map((r) => r.name)).toEqual(["dir_id"]);
+  check.close();
+});

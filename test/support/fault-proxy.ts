@@ -48,6 +48,8 @@ export interface FaultProxy {
   requests: ProxyRequest[];
   /** Decides, per request, which faults to inject (n counts requests from 0). */
   rule: (req: Request, n: number) => Fault | Fault[] | undefined;
+  /** Milliseconds every request waits before it is answered (a registry far away); 0 by default. */
+  delayMs: number;
   stop(): void;
 }
 
@@ -111,6 +113,7 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
     url: "",
     requests: [],
     rule: () => undefined,
+    delayMs: 0,
     stop: () => {
       for (const s of sockets) s.destroy();
       server.close();
@@ -121,6 +124,7 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
     proxy.requests.push({ method, path: new URL(target, "http://x").pathname, range: reqHeaders.get("range"), authorization: reqHeaders.has("authorization") });
     const request = new Request(`${proxy.url}${target}`, { method, headers: reqHeaders });
     const got = proxy.rule(request, n++);
+    if (proxy.delayMs > 0) await Bun.sleep(proxy.delayMs);
     const faults = got === undefined ? [] : Array.isArray(got) ? got : [got];
     let reply: Answer;
     const fixed = faults.find((f) => f.kind === "status");
