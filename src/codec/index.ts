@@ -14,7 +14,8 @@
 import type { DecodedChunk } from "../types.ts";
 import { passthrough } from "./plain.ts";
 import { codecFor, SNIFF_BYTES } from "./sniff.ts";
-import type { CodecName, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
+import type { GunzipOptions } from "./gzip.ts";
+import type { CodecName, DecodeFn, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
 
 export type { CodecName, DecodeFn, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
 export { codecFor, codecFromMediaType, identifyOther, sniff, SNIFF_BYTES } from "./sniff.ts";
@@ -41,6 +42,8 @@ export type LayerSummary = DecodeSummary & { codec: CodecName; offsets: OffsetPr
 export interface DecodeLayerOptions {
   /** What the chunks' `compressedConsumed` must be (default "exact"). */
   offsets?: OffsetPrecision;
+  /** For a gzip layer: the exact decoder with these options (checkpoints to record). */
+  gzip?: GunzipOptions;
   /** Told which decoder was chosen, before it starts. */
   onDecoder?: (decoder: Decoder) => void;
 }
@@ -114,9 +117,10 @@ export async function* decodeLayer(
       at += part.length;
     }
     const codec = codecFor(first, mediaType);
-    const decoder = chooseDecoder(codec, options.offsets ?? "exact");
+    const gzip = codec === "gzip" ? options.gzip : undefined;
+    const decoder = chooseDecoder(codec, gzip ? "exact" : (options.offsets ?? "exact"));
     options.onDecoder?.(decoder);
-    const decode = await decoder.load();
+    const decode: DecodeFn = gzip ? await import("./gzip.ts").then((m) => (s: AsyncIterable<Uint8Array>) => m.gunzip(s, gzip)) : await decoder.load();
     const summary = yield* decode(prefixed(head, it, state));
     return { ...summary, codec, offsets: decoder.offsets, decoder: decoder.name };
   } finally {

@@ -1,11 +1,9 @@
-import { RangeReader } from "../blob/range.ts";
 import { LayerslayerError } from "../errors.ts";
-import { streamLayer } from "../layer/stream.ts";
 import { escapeName } from "../output/format.ts";
 import type { ResolvedImage } from "../source/resolve.ts";
-import { isForeignLayer } from "../registry/manifest.ts";
-import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocFormat, type TocSearch } from "../toc/index.ts";
+import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
+import { LayerAccess, type Sink } from "./layer-access.ts";
 import type { ListingStore } from "./load.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
 import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
@@ -36,7 +34,6 @@ export interface ExtractOptions {
   onWarning?: (message: string) => void;
 }
 
-type Sink = (chunk: Uint8Array) => void | Promise<void>;
 
 /** What `cat` says an entry is when it is not a regular file. */
 const TYPE_WORDS: Record<Entry["type"], string> = {
@@ -67,126 +64,58 @@ function show(p: string): string {
  */
 export async function extractFile(img: ResolvedImage, asked: string, sink: Sink, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const layers = img.manifest.image.layers;
-  const seen = new Map<number, Entry[]>(); // complete listings read during this call
+  const access = new LayerAccess(img, sink, opts);
   const start = cleanPath(asked);
   let path = start;
   let hops = 0;
-  let total = 0;
-
-  /** Streams layer `index` until the content of the first entry `want` takes ends (or to the end, collecting the listing). */
-  const pass = async (index: number, want: (e: Entry) => boolean): Promise<{ got?: Entry; downloaded: number; size: number }> => {
-    const desc = layers[index]!;
-    const entries: Entry[] = [];
-    let got: Entry | undefined;
-    const gen = streamLayer(img.source, desc, index, {
-      wantContent: want,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      firstChunk: 64 * 1024,
-      stopAfterContent: true,
-    });
-    let result;
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        result = next.value;
-        break;
-      }
-      const ev = next.value;
-      if (ev.kind === "entry") entries.push(ev.entry);
-      else {
-        await sink(ev.chunk);
-        if (ev.done) got = ev.entry;
-      }
-    }
-    const stats = result?.stats;
-    total += stats?.bytesDownloaded ?? 0;
-    // The layer's cost includes the tail read that looked for a TOC.
-    const downloaded = (stats?.bytesDownloaded ?? 0) + (tocs.get(index)?.spent ?? 0);
-    if (result?.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
-    if (!got && stats?.complete) {
-      seen.set(index, entries);
-      opts.cache?.putListing(stats, entries);
-    }
-    if (!got && stats && !stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
-    return { ...(got ? { got } : {}), downloaded, size: stats?.layerSize ?? desc.size };
-  };
-
-  const tocs = new Map<number, { toc?: LayerToc; spent: number }>(); // TOCs looked for during this call
-  const blobOf = (index: number) => ({ source: img.source, digest: layers[index]!.digest, size: layers[index]!.size });
-
-  /** The layer's TOC, looked for once per call: a small tail read (or the annotations), then the TOC. */
-  const tocOf = async (index: number): Promise<LayerToc | undefined> => {
-    const had = tocs.get(index);
-    if (had) return had.toc;
-    const desc = layers[index]!;
-    const ranges = new RangeReader(blobOf(index), opts.signal);
-    let search: TocSearch = {};
-    if (!isForeignLayer(desc)) {
-      try {
-        search = await findToc((s, e) => ranges.read(s, e), desc);
-      } catch (e) {
-        // An unreadable tail: the ordinary read says what is wrong, if anything.
-        if (!(e instanceof LayerslayerError)) throw e;
-      }
-    }
-    total += ranges.bytesDownloaded;
-    if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
-    tocs.set(index, { ...(search.toc ? { toc: search.toc } : {}), spent: ranges.bytesDownloaded });
-    if (search.toc) {
-      for (const e of search.toc.entries) e.layer = index;
-      seen.set(index, search.toc.entries);
-      opts.cache?.putListing(tocLayerStats(desc, search.toc, ranges.bytesDownloaded), search.toc.entries);
-    }
-    return search.toc;
-  };
-
-  /** Streams a regular file of a TOC layer to `sink` by its chunks; undefined when the TOC has no content for it. */
-  const viaToc = async (index: number, toc: LayerToc, entry: Entry): Promise<{ downloaded: number; checked: boolean } | undefined> => {
-    const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
-    const content = own && toc.content.get(own);
-    if (!content) return undefined;
-    const ranges = new RangeReader(blobOf(index), opts.signal);
-    const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, show(entry.path));
-    try {
-      for (;;) {
-        const next = await gen.next();
-        if (next.done) return { downloaded: (tocs.get(index)?.spent ?? 0) + ranges.bytesDownloaded, checked: next.value.checked };
-        await sink(next.value);
-      }
-    } catch (e) {
-      if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`);
-      throw e;
-    } finally {
-      total += ranges.bytesDownloaded;
-    }
-  };
+  const done = (index: number, entry: Entry, extra: Partial<ExtractResult> = {}): ExtractResult => ({
+    path,
+    layer: index,
+    entry,
+    size: entry.size,
+    bytesDownloaded: access.spentOn(index),
+    totalDownloaded: access.total,
+    layerSize: layers[index]!.size,
+    ...extra,
+  });
 
   const fail = (code: "NOT_FOUND" | "USAGE", why: string) => new LayerslayerError(code, `${show(start)}${start === path ? "" : ` (${show(path)})`}: ${why}`);
   for (;;) {
     let redirected = false;
     for (let index = layers.length - 1; index >= 0; index--) {
-      const cached = seen.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
-      let known = seen.get(index) ?? cached?.entries;
-      if (!known && (await tocOf(index))) known = seen.get(index);
-      let outcome: Outcome;
-      let streamed: { got?: Entry; downloaded: number; size: number } | undefined;
+      const cached = access.complete.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      let known = access.complete.get(index) ?? cached?.entries;
+      if (!known && (await access.toc(index))) known = access.complete.get(index);
+      let outcome: Outcome | undefined;
+      let got: Entry | undefined;
       if (known) outcome = probeListing(path, known);
       else {
-        const probe = new LayerProbe(path);
-        streamed = await pass(index, (e) => probe.observe(e));
-        outcome = streamed.got ? { kind: "file", entry: streamed.got } : probe.outcome();
+        // A layer read up to some point in this run: what it showed may settle the path already.
+        const prefix = access.prefixes.get(index);
+        const early = prefix ? probeListing(path, prefix) : undefined;
+        if (early && (early.kind === "file" || early.kind === "hardlink" || early.kind === "redirect")) {
+          outcome = early;
+          known = prefix;
+        } else {
+          const probe = new LayerProbe(path);
+          const res = await access.pass(index, (e) => probe.observe(e), () => probe.settled());
+          got = res.got;
+          outcome = got ? { kind: "file", entry: got } : probe.outcome();
+          known = access.complete.get(index) ?? access.prefixes.get(index);
+          if (!got && !res.complete && !probe.settled()) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
+        }
       }
       switch (outcome.kind) {
         case "none":
           continue;
         case "file":
         case "hardlink": {
+          if (got) return done(index, got);
           let target = outcome.kind === "file" ? outcome.entry : undefined;
-          if (streamed?.got) return { path, layer: index, entry: streamed.got, size: streamed.got.size, bytesDownloaded: streamed.downloaded, totalDownloaded: total, layerSize: streamed.size };
           let name = outcome.kind === "hardlink" ? (normalizeEntryPath(outcome.target) ?? "") : path;
           // A hard link names an earlier member of the same layer (itself possibly a link).
           for (let n = 0; !target && n < MAX_SYMLINK_HOPS; n++) {
-            const list = seen.get(index) ?? known ?? [];
+            const list = known ?? [];
             const t = list.find((e) => isAt(e, name) && e.type !== "hardlink") ?? list.find((e) => isAt(e, name));
             if (!t) break;
             if (t.type === "hardlink") name = normalizeEntryPath(t.linkname ?? "") ?? "";
@@ -197,14 +126,13 @@ export async function extractFile(img: ResolvedImage, asked: string, sink: Sink,
             const what = TYPE_WORDS[target.type];
             throw fail("USAGE", outcome.kind === "hardlink" ? `is a hard link to ${show(wanted)}, which is ${what}` : `is ${what}`);
           }
-          const toc = tocs.get(index)?.toc ?? (cached?.stats.toc ? await tocOf(index) : undefined);
-          const read = toc && target ? await viaToc(index, toc, target) : undefined;
-          if (read && target) {
-            return { path, layer: index, entry: target, size: target.size, bytesDownloaded: read.downloaded, totalDownloaded: total, layerSize: layers[index]!.size, toc: { format: toc!.format, checked: read.checked } };
-          }
-          const res = await pass(index, (e) => isRegular(e) && isAt(e, wanted));
-          if (!res.got) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
-          return { path, layer: index, entry: res.got, size: res.got.size, bytesDownloaded: res.downloaded, totalDownloaded: total, layerSize: res.size };
+          const toc = access.knownToc(index) ?? (cached?.stats.toc ? await access.toc(index) : undefined);
+          const read = toc && target ? await access.readByToc(index, toc, target, show(target.path)) : undefined;
+          if (read && target) return done(index, target, { toc: { format: toc!.format, checked: read.checked } });
+          const isIt = (e: Entry) => isRegular(e) && isAt(e, wanted);
+          const res = target ? await access.readEntry(index, target, isIt) : (await access.pass(index, isIt)).got;
+          if (!res) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
+          return done(index, res);
         }
         case "redirect":
           hops++;

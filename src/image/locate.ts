@@ -65,6 +65,16 @@ export class LayerProbe {
     return false;
   }
 
+  /**
+   * True once a symlink (at the path or a parent) or a hard link at the path decides where the
+   * content is: `cat` stops reading the layer there, as it stops after a file's content (a later
+   * member of the same layer with the same name is not looked for).
+   */
+  settled(): boolean {
+    if (this.blocker) return this.blocker.type === "symlink";
+    return this.exact?.type === "symlink" || this.exact?.type === "hardlink";
+  }
+
   outcome(): Outcome {
     const b = this.blocker;
     if (b) {

@@ -1,5 +1,6 @@
 import { RangeReader } from "../blob/range.ts";
 import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
+import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
 import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
@@ -31,6 +32,15 @@ export interface LayerStreamOptions {
   useToc?: boolean;
   /** Told when an announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
+  /** A gzip layer is decoded exactly and its checkpoints are recorded here. */
+  checkpoints?: CheckpointSink;
+  /**
+   * Start a gzip layer at `checkpoint` and read tar from `tarOffset` (an entry's header offset, at or
+   * after the checkpoint): only the compressed bytes from the checkpoint on are fetched.
+   */
+  resume?: { checkpoint: Checkpoint; tarOffset: number };
+  /** End the stream (and the download) right after an entry this says yes to. */
+  stopAfter?: (e: Entry) => boolean;
 }
 
 /** What a layer read ended with: the stats, and the error that cut it short, if any. */
@@ -71,6 +81,18 @@ async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: 
   }
 }
 
+/** Drops the first `skip` decoded bytes; the rest pass unchanged (with their compressed offsets). */
+async function* skipping(source: AsyncGenerator<DecodedChunk, unknown>, skip: number): AsyncGenerator<DecodedChunk, void> {
+  for await (const chunk of source) {
+    if (skip >= chunk.data.length) {
+      skip -= chunk.data.length;
+      continue;
+    }
+    yield skip > 0 ? { data: chunk.data.subarray(skip), compressedConsumed: chunk.compressedConsumed } : chunk;
+    skip = 0;
+  }
+}
+
 /**
  * One layer, end to end: ranged budgeted download → decoder → tar reader. Yields tar events as they
  * are decoded and returns the stats; an error after some entries (corrupt data, a broken network)
@@ -89,7 +111,7 @@ export async function* streamLayer(
   const src = { source, digest: layer.digest, size: layer.size };
   let search: TocSearch = {};
   let searched = 0;
-  if (opts.budget === undefined && !opts.wantContent && opts.useToc !== false) {
+  if (opts.budget === undefined && !opts.wantContent && !opts.resume && opts.useToc !== false) {
     const ranges = new RangeReader(src, opts.signal);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
@@ -112,7 +134,8 @@ export async function* streamLayer(
     src,
     {
       ...(search.tail ? { tail: search.tail } : {}),
-      ...(opts.budget !== undefined ? { budget: opts.budget } : { verify: true }),
+      ...(opts.budget !== undefined ? { budget: opts.budget } : opts.resume ? {} : { verify: true }),
+      ...(opts.resume ? { start: Math.floor(opts.resume.checkpoint.bit / 8) } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
       ...(opts.stopAfterContent ? { ranged: true } : {}),
@@ -126,7 +149,11 @@ export async function* streamLayer(
   let noEndMarker = false;
   let error: LayerslayerError | undefined;
   const offsets = opts.offsets ?? (opts.budget !== undefined ? "exact" : "bounded");
-  const tar = readTar(metered(decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d) }), decoded), {
+  const resume = opts.resume;
+  const decoder = resume
+    ? skipping((await import("../codec/gzip.ts")).gunzip(blob.chunks(), { resume: resume.checkpoint, ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}) }), resume.tarOffset - resume.checkpoint.out)
+    : decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: { checkpoints: opts.checkpoints } } : {}) });
+  const tar = readTar(metered(decoder, decoded), {
     layer: index,
     // A whole read goes on past the end-of-archive marker to the blob's last byte, so its digest
     // is checked (a plain tar, as docker save writes, ends with padding the tar reader needs not read).
@@ -135,7 +162,7 @@ export async function* streamLayer(
   });
   // eStargz adds entries for itself (a landmark first, the TOC last): not the image's files.
   let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined;
-  let first = true;
+  let first = !resume;
   try {
     for (;;) {
       const next = await tar.next();
@@ -151,6 +178,8 @@ export async function* streamLayer(
       }
       if (next.value.kind === "entry") {
         const e = next.value.entry;
+        // A read that started mid-layer counts tar offsets from its start.
+        if (resume) e.headerOffset += resume.tarOffset;
         if (first && isLandmark(e)) estargz = true;
         first = false;
         if (estargz && ESTARGZ_OWN.has(e.path)) continue;
@@ -158,6 +187,7 @@ export async function* streamLayer(
       }
       yield next.value;
       if (opts.stopAfterContent && next.value.kind === "data" && next.value.done) break;
+      if (opts.stopAfter && next.value.kind === "entry" && opts.stopAfter(next.value.entry)) break;
     }
   } catch (e) {
     if (!(e instanceof LayerslayerError)) throw e;

@@ -1,0 +1,186 @@
+/**
+ * How `cat` reads layers during one run, remembering what each read taught it: a layer's TOC (read
+ * a file by its chunks), its gzip checkpoints (start the next read near the file instead of at byte
+ * 0) and the entries seen so far (a layer read only up to some point still names what lies before).
+ */
+import { RangeReader } from "../blob/range.ts";
+import { CheckpointSet } from "../codec/checkpoint.ts";
+import { LayerslayerError } from "../errors.ts";
+import { streamLayer, type LayerStreamOptions } from "../layer/stream.ts";
+import { isForeignLayer } from "../registry/manifest.ts";
+import type { ResolvedImage } from "../source/resolve.ts";
+import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import type { Entry } from "../types.ts";
+import type { ListingStore } from "./load.ts";
+
+export type Sink = (chunk: Uint8Array) => void | Promise<void>;
+
+export interface AccessOptions {
+  cache?: ListingStore;
+  signal?: AbortSignal;
+  onWarning?: (message: string) => void;
+}
+
+export interface PassResult {
+  /** The entry whose content was streamed to the sink, if one was. */
+  got?: Entry;
+  /** Whether the pass read the layer's whole listing. */
+  complete: boolean;
+}
+
+export class LayerAccess {
+  /** Compressed bytes downloaded in this run, all layers. */
+  total = 0;
+  /** Complete listings learnt in this run. */
+  readonly complete = new Map<number, Entry[]>();
+  /** Entries of layers read only up to some point, in tar order. */
+  readonly prefixes = new Map<number, Entry[]>();
+  private readonly spent = new Map<number, number>();
+  private readonly tocs = new Map<number, LayerToc | null>();
+  private readonly checkpoints = new Map<number, CheckpointSet>();
+  private readonly layers: ResolvedImage["manifest"]["image"]["layers"];
+
+  constructor(
+    private readonly img: ResolvedImage,
+    private readonly sink: Sink,
+    private readonly opts: AccessOptions = {},
+  ) {
+    this.layers = img.manifest.image.layers;
+  }
+
+  /** Compressed bytes downloaded for layer `index` in this run. */
+  spentOn(index: number): number {
+    return this.spent.get(index) ?? 0;
+  }
+
+  private count(index: number, bytes: number): void {
+    this.total += bytes;
+    this.spent.set(index, this.spentOn(index) + bytes);
+  }
+
+  private blob(index: number) {
+    const d = this.layers[index]!;
+    return { source: this.img.source, digest: d.digest, size: d.size };
+  }
+
+  /** The layer's TOC, looked for once per run: a small tail read (or the annotations), then the TOC. */
+  async toc(index: number): Promise<LayerToc | undefined> {
+    const had = this.tocs.get(index);
+    if (had !== undefined) return had ?? undefined;
+    const desc = this.layers[index]!;
+    const ranges = new RangeReader(this.blob(index), this.opts.signal);
+    let search: TocSearch = {};
+    if (!isForeignLayer(desc)) {
+      try {
+        search = await findToc((s, e) => ranges.read(s, e), desc);
+      } catch (e) {
+        // An unreadable tail: the ordinary read says what is wrong, if anything.
+        if (!(e instanceof LayerslayerError)) throw e;
+      }
+    }
+    this.count(index, ranges.bytesDownloaded);
+    if (search.warning) this.opts.onWarning?.(`layer ${index}: ${search.warning}`);
+    this.tocs.set(index, search.toc ?? null);
+    if (search.toc) {
+      for (const e of search.toc.entries) e.layer = index;
+      this.complete.set(index, search.toc.entries);
+      this.opts.cache?.putListing(tocLayerStats(desc, search.toc, ranges.bytesDownloaded), search.toc.entries);
+    }
+    return search.toc;
+  }
+
+  /** The TOC already found for the layer in this run. */
+  knownToc(index: number): LayerToc | undefined {
+    return this.tocs.get(index) ?? undefined;
+  }
+
+  /** Streams a regular file of a TOC layer by its chunks; undefined when the TOC has no content for it. */
+  async readByToc(index: number, toc: LayerToc, entry: Entry, what: string): Promise<{ checked: boolean } | undefined> {
+    const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
+    const content = own && toc.content.get(own);
+    if (!content) return undefined;
+    const ranges = new RangeReader(this.blob(index), this.opts.signal);
+    const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
+    try {
+      for (;;) {
+        const next = await gen.next();
+        if (next.done) return { checked: next.value.checked };
+        await this.sink(next.value);
+      }
+    } catch (e) {
+      if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`);
+      throw e;
+    } finally {
+      this.count(index, ranges.bytesDownloaded);
+    }
+  }
+
+  private checkpointsOf(index: number): CheckpointSet {
+    let set = this.checkpoints.get(index);
+    if (!set) {
+      set = new CheckpointSet();
+      this.checkpoints.set(index, set);
+    }
+    return set;
+  }
+
+  /**
+   * Streams layer `index` (from byte 0, or from a checkpoint with `from`) until the content of the
+   * first entry `want` takes ends, until `stopAfter` says so, or to the end. Entries seen are kept
+   * (a complete listing is also cached); gzip checkpoints are recorded on the way.
+   */
+  async pass(index: number, want: (e: Entry) => boolean, stopAfter?: (e: Entry) => boolean, from?: LayerStreamOptions["resume"]): Promise<PassResult> {
+    const desc = this.layers[index]!;
+    const entries: Entry[] = [];
+    let got: Entry | undefined;
+    const gen = streamLayer(this.img.source, desc, index, {
+      wantContent: want,
+      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      firstChunk: 64 * 1024,
+      stopAfterContent: true,
+      checkpoints: this.checkpointsOf(index),
+      ...(stopAfter ? { stopAfter } : {}),
+      ...(from ? { resume: from } : {}),
+    });
+    let result;
+    for (;;) {
+      const next = await gen.next();
+      if (next.done) {
+        result = next.value;
+        break;
+      }
+      const ev = next.value;
+      if (ev.kind === "entry") entries.push(ev.entry);
+      else {
+        await this.sink(ev.chunk);
+        if (ev.done) got = ev.entry;
+      }
+    }
+    const stats = result.stats;
+    this.count(index, stats.bytesDownloaded);
+    if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
+    if (from) return { ...(got ? { got } : {}), complete: false };
+    if (stats.complete) {
+      this.complete.set(index, entries);
+      this.prefixes.delete(index);
+      this.opts.cache?.putListing(stats, entries);
+      return { ...(got ? { got } : {}), complete: true };
+    }
+    // Stopped early: what was seen is still true of the layer's beginning.
+    if ((this.prefixes.get(index)?.length ?? 0) < entries.length) this.prefixes.set(index, entries);
+    return { ...(got ? { got } : {}), complete: false };
+  }
+
+  /**
+   * Streams the regular file `entry` of layer `index` (its header offset known from a listing),
+   * starting at the last checkpoint before it when the run has one, else from byte 0.
+   */
+  async readEntry(index: number, entry: Entry, isIt: (e: Entry) => boolean): Promise<Entry | undefined> {
+    const cp = entry.headerOffset >= 0 ? this.checkpoints.get(index)?.before(entry.headerOffset) : undefined;
+    if (cp) {
+      const res = await this.pass(index, isIt, undefined, { checkpoint: cp, tarOffset: entry.headerOffset });
+      if (res.got) return res.got;
+    }
+    return (await this.pass(index, isIt)).got;
+  }
+}
