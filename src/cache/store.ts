@@ -8,12 +8,12 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { digestAlgorithm, digestOf } from "../registry/digest.ts";
 import type { Entry, LayerStats } from "../types.ts";
-import { decodeEntries, encodeEntries, entriesLookValid } from "./listing-codec.ts";
+import { NO_WRITER, PartWriter, readListing, LISTING_TABLES, type ListingWriter, type StoredListing, type UseDb } from "./listing-parts.ts";
 import { cacheFile, defaultCacheDir } from "./paths.ts";
 import { classify, explain, ForeignDatabase, warning, type Problem } from "./problems.ts";
 
 /** Bump when the tables change: a database with another version is emptied and recreated. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
 export const APPLICATION_ID = 0x4c534c59;
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
@@ -58,11 +58,18 @@ export interface BlobCache {
   putBlob(digest: string, mediaType: string, bytes: Uint8Array): boolean;
 }
 
+export type { ListingWriter, StoredListing } from "./listing-parts.ts";
+
 /** What listing commands need. */
 export interface ListingCache {
+  /** A whole listing in memory (small layers; streaming commands use `readListing`). */
   getListing(digest: string): CachedListing | undefined;
+  /** A listing part by part, never all of it in memory. */
+  readListing(digest: string): StoredListing | undefined;
   /** Stores a complete listing (refused, returning false, when `stats.complete` is not true). */
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean;
+  /** Stores a listing as it streams, in parts (see listing-parts.ts). */
+  beginListing(digest: string): ListingWriter;
 }
 
 export interface CacheStore extends BlobCache, ListingCache {
@@ -129,14 +136,7 @@ function exists(path: string): boolean {
   }
 }
 
-const TABLES = `
-CREATE TABLE listings (
-  digest TEXT PRIMARY KEY,
-  stats TEXT NOT NULL,
-  entry_count INTEGER NOT NULL,
-  data BLOB NOT NULL,
-  created INTEGER NOT NULL
-) WITHOUT ROWID;
+const TABLES = `${LISTING_TABLES}
 CREATE TABLE blobs (
   digest TEXT PRIMARY KEY,
   media_type TEXT NOT NULL,
@@ -229,39 +229,32 @@ class SqliteCache implements CacheStore {
     }
   }
 
+  private readonly useDb: UseDb = (fallback, fn) => this.use(fallback, fn);
+
+  readListing(digest: string): StoredListing | undefined {
+    return isDigest(digest) ? readListing(this.useDb, digest) : undefined;
+  }
+
   getListing(digest: string): CachedListing | undefined {
-    if (!isDigest(digest)) return undefined;
-    return this.use(undefined, (db) => {
-      const row = db.query("SELECT stats, data FROM listings WHERE digest = ?").get(digest) as { stats: string; data: Uint8Array } | null;
-      if (!row) return undefined;
-      const entries = decodeEntries(row.data);
-      let stats: LayerStats | undefined;
-      try {
-        stats = JSON.parse(row.stats) as LayerStats;
-      } catch {}
-      if (!entries || !stats || stats.complete !== true || stats.digest !== digest || stats.entries !== entries.length) {
-        db.query("DELETE FROM listings WHERE digest = ?").run(digest);
-        return undefined;
-      }
-      return { entries, stats };
-    });
+    const stored = this.readListing(digest);
+    if (!stored) return undefined;
+    const entries: Entry[] = [];
+    const gen = stored.parts();
+    for (let r = gen.next(); ; r = gen.next()) {
+      if (r.done) return r.value ? { entries, stats: stored.stats } : undefined;
+      for (const e of r.value) entries.push(e);
+    }
+  }
+
+  beginListing(digest: string): ListingWriter {
+    return isDigest(digest) && this.open() ? new PartWriter(this.useDb, digest) : NO_WRITER;
   }
 
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean {
-    if (stats.complete !== true || !isDigest(stats.digest) || stats.entries !== entries.length || !entriesLookValid(entries)) return false;
-    if (!this.open()) return false;
-    const data = encodeEntries(entries);
-    const row = JSON.stringify({ ...stats });
-    return this.use(false, (db) => {
-      db.query("INSERT OR REPLACE INTO listings (digest, stats, entry_count, data, created) VALUES (?, ?, ?, ?, ?)").run(
-        stats.digest,
-        row,
-        entries.length,
-        data,
-        Math.floor(Date.now() / 1000),
-      );
-      return true;
-    });
+    if (stats.complete !== true || stats.entries !== entries.length) return false;
+    const w = this.beginListing(stats.digest);
+    for (const e of entries) w.add(e);
+    return w.finish(stats);
   }
 
   getBlob(digest: string): CachedBlob | undefined {
@@ -315,7 +308,7 @@ class SqliteCache implements CacheStore {
     const counts = this.use(undefined, (db) =>
       db.transaction(() => {
         const c = this.counts(db);
-        db.exec("DELETE FROM listings; DELETE FROM blobs;");
+        db.exec("DELETE FROM listings; DELETE FROM listing_parts; DELETE FROM blobs;");
         return c;
       }).immediate(),
     );
@@ -347,6 +340,12 @@ class NoCache implements CacheStore {
   constructor(readonly path: string) {}
   getListing(): undefined {
     return undefined;
+  }
+  readListing(): undefined {
+    return undefined;
+  }
+  beginListing(): ListingWriter {
+    return NO_WRITER;
   }
   putListing(): boolean {
     return false;

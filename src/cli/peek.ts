@@ -48,14 +48,26 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
       buffer = "";
     }
   };
-  // A complete listing in the cache answers any budget, with nothing downloaded.
-  const hit = ctx.useCache ? ctx.cache.getListing(desc.digest) : undefined;
-  let result: LayerResult;
-  if (hit) {
-    for (const e of hit.entries) print({ ...e, layer: i });
-    result = { stats: { ...hit.stats, bytesDownloaded: 0 } };
-  } else {
-    const entries: Entry[] = [];
+  // A complete listing in the cache answers any budget, with nothing downloaded. It is read part
+  // by part; should a part turn out damaged, the rest comes from the registry.
+  const stored = ctx.useCache ? ctx.cache.readListing(desc.digest) : undefined;
+  let hit = false;
+  let printedFromCache = 0;
+  let result: LayerResult | undefined;
+  if (stored) {
+    const parts = stored.parts();
+    let r = parts.next();
+    for (; !r.done; r = parts.next()) {
+      for (const e of r.value) print({ ...e, layer: i });
+      printedFromCache += r.value.length;
+    }
+    hit = r.value;
+    if (hit) result = { stats: { ...stored.stats, bytesDownloaded: 0 } };
+  }
+  if (!result) {
+    // Entries go to the cache in parts as they stream: memory does not grow with the layer.
+    const writer = ctx.useCache ? ctx.cache.beginListing(desc.digest) : undefined;
+    let seen = 0;
     try {
       const gen = streamLayer(source, desc, i, budget === undefined ? { onWarning: ctx.warn } : { budget });
       for (;;) {
@@ -65,15 +77,17 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
           break;
         }
         if (next.value.kind !== "entry") continue;
-        if (ctx.useCache) entries.push(next.value.entry);
-        print(next.value.entry);
+        writer?.add(next.value.entry);
+        if (seen++ >= printedFromCache) print(next.value.entry);
       }
     } catch (e) {
+      writer?.abort();
       // A layer that cannot be read at all (foreign, refused) is reported like one cut short.
       if (!(e instanceof LayerslayerError)) throw e;
       result = { stats: { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: 0, complete: false }, error: e };
     }
-    if (ctx.useCache && result.stats.complete && !result.error) ctx.cache.putListing(result.stats, entries);
+    if (result.stats.complete && !result.error) writer?.finish(result.stats);
+    else writer?.abort();
   }
   write(buffer);
   const { stats, error } = result;

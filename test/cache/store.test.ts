@@ -67,7 +67,7 @@ describe("listings", () => {
     const digest = fakeDigest(4);
     store.putListing(statsFor(digest, VARIED), VARIED);
     const db = new Database(join(dir, "cache.sqlite"));
-    db.query("UPDATE listings SET data = ? WHERE digest = ?").run(new Uint8Array([1, 2, 3]), digest);
+    db.query("UPDATE listing_parts SET data = ? WHERE digest = ?").run(new Uint8Array([1, 2, 3]), digest);
     db.close();
     expect(store.getListing(digest)).toBeUndefined();
     expect(store.info().listings).toBe(0);
