@@ -129,14 +129,14 @@ export class LayerAccess {
    * first entry `want` takes ends, until `stopAfter` says so, or to the end. Entries seen are kept
    * (a complete listing is also cached); gzip checkpoints are recorded on the way.
    */
-  async pass(index: number, want: (e: Entry) => boolean, stopAfter?: (e: Entry) => boolean, from?: LayerStreamOptions["resume"]): Promise<PassResult> {
+  async pass(index: number, want: (e: Entry) => boolean, stopAfter?: (e: Entry) => boolean, from?: LayerStreamOptions["resume"], firstChunk = 64 * 1024): Promise<PassResult> {
     const desc = this.layers[index]!;
     const entries: Entry[] = [];
     let got: Entry | undefined;
     const gen = streamLayer(this.img.source, desc, index, {
       wantContent: want,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      firstChunk: 64 * 1024,
+      firstChunk,
       stopAfterContent: true,
       checkpoints: this.checkpointsOf(index),
       ...(stopAfter ? { stopAfter } : {}),
@@ -176,9 +176,14 @@ export class LayerAccess {
    * starting at the last checkpoint before it when the run has one, else from byte 0.
    */
   async readEntry(index: number, entry: Entry, isIt: (e: Entry) => boolean): Promise<Entry | undefined> {
-    const cp = entry.headerOffset >= 0 ? this.checkpoints.get(index)?.before(entry.headerOffset) : undefined;
-    if (cp) {
-      const res = await this.pass(index, isIt, undefined, { checkpoint: cp, tarOffset: entry.headerOffset });
+    const set = this.checkpoints.get(index);
+    const cp = entry.headerOffset >= 0 ? set?.before(entry.headerOffset) : undefined;
+    if (set && cp) {
+      // A checkpoint past the file's end bounds the compressed bytes needed: ask for exactly those.
+      const end = entry.headerOffset + entry.size + 3 * 512;
+      const next = set.list.find((c) => c.out >= end);
+      const need = next ? Math.floor(next.bit / 8) + 1 - Math.floor(cp.bit / 8) : undefined;
+      const res = await this.pass(index, isIt, undefined, { checkpoint: cp, tarOffset: entry.headerOffset }, need);
       if (res.got) return res.got;
     }
     return (await this.pass(index, isIt)).got;
