@@ -70,11 +70,27 @@ export default defineCommand({
     if ((a.match || a["all-tags"]) && !a.catalog) throw new LayerslayerError("USAGE", "--match and --all-tags go with --catalog REGISTRY");
     const shard = parseShard(a.shard, a["shard-from-env"]);
     const platform = a["all-platforms"] ? ("all" as const) : a.platform ? parsePlatform(a.platform) : undefined;
+    if (a["password-stdin"] && a.from === "-") throw new LayerslayerError("USAGE", "--password-stdin and --from - both want standard input");
+    if (a["password-stdin"]) {
+      // Read once for every registry's client (each would otherwise read standard input again).
+      const password = (await Bun.stdin.text()).replace(/\r?\n$/, "");
+      if (!password) throw new LayerslayerError("USAGE", "--password-stdin was given but standard input was empty");
+      process.env.LAYERSLAYER_PASSWORD = password;
+      a["password-stdin"] = false;
+    }
     const named = [...(a._ ?? [])];
     if (a.from !== undefined) named.push(...(await readList(a.from)));
     const catalog = a.catalog ? parseRegistry(a.catalog) : undefined;
-    const { client, ctx } = await registryContext(a, catalog ?? (named[0] ? safeRegistry(named[0]) : "docker.io"));
-    if (catalog) named.push(...(await catalogReferences(client, catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"] })));
+    // One client per registry, so each gets its own credentials (never another registry's).
+    const clients = new Map<string, ReturnType<typeof registryContext>>();
+    const contextOf = (registry: string) => {
+      let c = clients.get(registry);
+      if (!c) clients.set(registry, (c = registryContext(a, registry)));
+      return c;
+    };
+    const clientFor = async (registry: string) => (await contextOf(registry)).client;
+    const { ctx } = await contextOf(catalog ?? (named[0] ? safeRegistry(named[0]) : "docker.io"));
+    if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"] })));
     if (named.length === 0) throw new LayerslayerError("USAGE", "nothing to scan: name images, --from FILE, or --catalog REGISTRY");
     const refs = selectShard(named, shard);
     const db = await openDatabase(a.db);
@@ -90,7 +106,7 @@ export default defineCommand({
       const layers = new Limiter(concurrency);
       const reading = new Map();
       await mapLimited(refs, concurrency, async (text) => {
-        const results = await scanReference({ client, db, budget, platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
+        const results = await scanReference({ clientFor, db, budget, platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
         done++;
         for (const o of results) {
           outcomes.push(o);

@@ -20,7 +20,8 @@ import type { Entry, LayerStats } from "../types.ts";
 import type { Limiter } from "./limit.ts";
 
 export interface ScanImageOptions {
-  client: RegistryClient;
+  /** The client for a registry (each with that registry's own credentials). */
+  clientFor: (registry: string) => Promise<RegistryClient>;
   db: ScanDatabase;
   /** Compressed bytes per layer; undefined = whole layers. */
   budget: number | undefined;
@@ -170,7 +171,9 @@ export async function scanReference(o: ScanImageOptions, text: string): Promise<
   let reference = text;
   const asked = o.platform && o.platform !== "all" ? formatPlatform(o.platform) : "";
   try {
-    const source = await openSource(parseImageName(text), () => o.client);
+    const name = parseImageName(text);
+    const client = name.transport === "registry" ? await o.clientFor(name.ref.registry) : undefined;
+    const source = await openSource(name, () => client!);
     reference = source.reference;
     const platforms = await platformsOf(o, source);
     const outcomes: ImageOutcome[] = [];

@@ -5,6 +5,7 @@
  */
 import type { Candidates, ChangeAction, Fate, HitRow, ScanDatabase } from "../db/database.ts";
 import type { EntryType } from "../types.ts";
+import { requiredLiteral } from "./literal.ts";
 
 export interface SearchQuery {
   pattern: string;
@@ -105,7 +106,9 @@ function compare(a: SearchHit, b: SearchHit): number {
 }
 
 export async function search(db: ScanDatabase, q: SearchQuery): Promise<SearchHit[]> {
-  const candidates = q.regex ? await regexCandidates(db, q.regex) : await substringCandidates(db, q.pattern);
+  // A regex with a literal every match contains is narrowed like a substring search first.
+  const literal = q.regex ? requiredLiteral(q.regex.source) : q.pattern;
+  const candidates = literal !== undefined ? await substringCandidates(db, literal) : await regexCandidates(db, q.regex!);
   const test = q.regex ? (p: string) => q.regex!.test(p) : (p: string) => p.includes(q.pattern);
   // The same path twice in one layer (a tar may repeat a member) is one hit: the last one, as in the merged view.
   const rows = (await db.hits(candidates)).sort((a, b) => b.seq - a.seq);
