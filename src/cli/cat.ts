@@ -3,7 +3,7 @@ import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "no
 import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
-import { escapeName, humanSize } from "../output/format.ts";
+import { escapeName, humanSize, unescapeName } from "../output/format.ts";
 import { resolveImage } from "../source/resolve.ts";
 import { absolutePath } from "../output/json.ts";
 import { formatName } from "../toc/index.ts";
@@ -82,7 +82,7 @@ export default defineCommand({
     });
     let result: ExtractResult;
     try {
-      result = await extractFile(img, args.path as string, file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache } : {}), onWarning: ctx.warn });
+      result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache } : {}), onWarning: ctx.warn });
       file?.commit();
     } catch (e) {
       file?.abandon();

@@ -3,7 +3,7 @@ import { LayerslayerError } from "../errors.ts";
 import type { MergedNode, MergedTree } from "../image/merge.ts";
 import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName, unescapeName } from "../output/format.ts";
 import { absolutePath, entryJson } from "../output/json.ts";
 import { lsLines, type LsRow } from "../output/ls.ts";
 import { renderTree, treeFromPaths, treeSummary } from "../output/tree.ts";
@@ -56,7 +56,7 @@ export default defineCommand({
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const { tree, listings } = await openImageView(ctx, source, args.layer === undefined ? {} : { layer: args.layer, single: true });
     const layer = args.layer !== undefined ? listings[0]?.index : undefined;
-    const target = resolvePath(tree, args.path ?? "/", { followFinal: true });
+    const target = resolvePath(tree, unescapeName(args.path ?? "/"), { followFinal: true });
     const dir = target.path;
     const isDir = target.node.entry.type === "dir";
     const nodes: MergedNode[] = !isDir ? [target.node] : args.recursive || args.tree ? [...tree.walk(dir)] : tree.list(dir);

@@ -1,5 +1,8 @@
 import { LayerslayerError } from "../errors.ts";
+import { unescapeName } from "../output/format.ts";
 import type { EntryType } from "../types.ts";
+
+const hex4 = (n: number): string => n.toString(16).padStart(4, "0");
 
 /** The entry types a `--type` letter selects (as in find(1); f takes hard links and contiguous files too). */
 export const TYPE_LETTERS: Record<string, EntryType[]> = {
@@ -16,6 +19,8 @@ export const TYPE_LETTERS: Record<string, EntryType[]> = {
  *   *  any run of characters but "/"     ?  one character but "/"
  *   ** any run of characters, "/" too (as a whole component, "a/**\/b" also matches "a/b")
  *   [abc] [a-z] [!x] [^x]  a character class      \x  a literal x
+ *   \\ \n \t \r \xHH \uHHHH  a name as `ls` prints it (output/format.ts unescapeName): "\x80" is
+ *   the byte 0x80 of a name that is not UTF-8
  * A pattern without "/" matches the base name anywhere (like `find -name`); with "/" it matches
  * the whole path, a leading "/" being optional.
  */
@@ -42,7 +47,11 @@ export function globToRegExp(pattern: string): RegExp {
       re += `[${body.replace(/\\/g, "\\\\")}]`;
       i = end;
     } else if (c === "\\" && i + 1 < p.length) {
-      re += escapeRe(p[++i]!);
+      const run = LS_ESCAPES.exec(p.slice(i));
+      if (run) {
+        re += escapeRe(unescapeName(run[0]));
+        i += run[0].length - 1;
+      } else re += escapeRe(p[++i]!);
     } else re += escapeRe(c);
   }
   const source = anchored ? `^${re}$` : `(?:^|/)${re}$`;
@@ -53,14 +62,21 @@ export function globToRegExp(pattern: string): RegExp {
   }
 }
 
+/** A run of the escapes `ls` prints, at the start of a string. */
+const LS_ESCAPES = /^(?:\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[\\ntr]))+/;
+
 function escapeRe(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
-/** A user's --regex, searched in "/"+path. */
+/**
+ * A user's --regex, searched in "/"+path. "\xHH" from 80 to ff means the byte of a name that is
+ * not UTF-8, as `ls` prints it (JavaScript would read U+0080..U+00FF, which `ls` prints as \u0080).
+ */
 export function userRegExp(source: string): RegExp {
+  const rewritten = source.replace(/\\(x[89a-fA-F][0-9a-fA-F]|[^])/g, (m, esc: string) => (esc.length === 3 ? `\\u${hex4(0xdc00 + parseInt(esc.slice(1), 16))}` : m));
   try {
-    return new RegExp(source, "u");
+    return new RegExp(rewritten, "u");
   } catch (e) {
     throw new LayerslayerError("USAGE", `invalid regular expression: ${(e as Error).message}`);
   }

@@ -4,7 +4,9 @@
  * documented in docs/json.md.
  */
 import { normalizeEntryPath, ROOT } from "../image/paths.ts";
+import { encodeName, hasRawBytes } from "../tar/text.ts";
 import type { Entry } from "../types.ts";
+import { escapeName } from "./format.ts";
 
 /**
  * The version of every JSON document and NDJSON record we print (its `schema` field). It changes
@@ -94,10 +96,34 @@ export function entryJson(entry: Entry, path = layerPath(entry.path)): EntryJson
 
 /** One NDJSON record (with its "\n"), versioned like every document. */
 export function ndjsonLine(value: object): string {
-  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value })}\n`;
+  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value }, rawNames)}\n`;
 }
 
 /** One JSON document, versioned, pretty-printed (with its "\n"). */
 export function jsonDocument(value: object): string {
-  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value }, null, 2)}\n`;
+  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value }, rawNames, 2)}\n`;
+}
+
+/**
+ * Names that are not UTF-8 (a path, a link target, a user name with bytes kept as U+DC80..U+DCFF,
+ * see tar/text.ts) cannot be JSON text as they are. Such a string `k` is written in the escaped
+ * form `ls` prints (which `cat`, `find` and `ls PATH` accept), and `kRaw` beside it holds its
+ * exact bytes in base64. Names that are UTF-8 are written as they are, with no `kRaw`.
+ */
+function rawNames(this: unknown, _key: string, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "string" || !hasRawBytes(v)) continue;
+    out ??= {};
+    out[k] = escapeName(v);
+    out[`${k}Raw`] = Buffer.from(encodeName(v)).toString("base64");
+  }
+  if (!out) return value;
+  const merged: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    merged[k] = k in out ? out[k] : v;
+    if (`${k}Raw` in out) merged[`${k}Raw`] = out[`${k}Raw`];
+  }
+  return merged;
 }

@@ -30,3 +30,15 @@ test("bad patterns are usage errors", () => {
   expect(() => globToRegExp("[abc")).toThrow(/unclosed/);
   expect(() => userRegExp("(")).toThrow(/invalid regular expression/);
 });
+
+test("escapes as ls prints them name bytes of names that are not UTF-8, in globs and in --regex", () => {
+  expect(globToRegExp("caf\\xe9").test("dir/caf\udce9")).toBe(true);
+  expect(globToRegExp("caf\\xe9").test("dir/café")).toBe(false);
+  expect(globToRegExp("caf\\xc3\\xa9").test("dir/café")).toBe(true);
+  expect(globToRegExp("*\\x80*").test("a\udc80b")).toBe(true);
+  expect(globToRegExp("a\\\\b").test("a\\b")).toBe(true);
+  expect(globToRegExp("a\\*").test("a*")).toBe(true);
+  expect(userRegExp("\\x80$").test("/a\udc80")).toBe(true);
+  expect(userRegExp("\\x80$").test("/a\u0080")).toBe(false);
+  expect(userRegExp("\\\\x80$").test("/a\\x80")).toBe(true);
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isLayerslayerError } from "../../src/errors.ts";
-import { escapeName, formatTable, formatTime, humanSize, modeString, parseSize } from "../../src/output/format.ts";
+import { escapeName, unescapeName, formatTable, formatTime, humanSize, modeString, parseSize } from "../../src/output/format.ts";
 
 describe("modeString", () => {
   test("types and permissions", () => {
@@ -110,6 +110,26 @@ describe("escapeName", () => {
     expect(escapeName("plain/path.txt")).toBe("plain/path.txt");
     expect(escapeName("x\ud800y")).toBe("x\\ud800y");
     expect(escapeName("x\udc00")).toBe("x\\udc00");
+  });
+
+  test("bytes of names that are not UTF-8 print as \\xHH, the byte itself", () => {
+    expect(escapeName("caf\udce9")).toBe("caf\\xe9");
+    expect(escapeName("\udcff\udc80")).toBe("\\xff\\x80");
+  });
+});
+
+describe("unescapeName reads back what escapeName prints", () => {
+  test("round trip over controls, backslashes, raw bytes, bidi marks, unicode", () => {
+    const names = ["plain", "a\\b", "a\\\\x80", "caf\udce9", "\x1b[31m", "tab\there", "nl\n", "\u202eevil", "héllo 😀", "\u009b", "x\udc80\udcff", "\\"];
+    for (const n of names) expect([n, unescapeName(escapeName(n))]).toEqual([n, n]);
+  });
+
+  test("bytes are put together: \\xc3\\xa9 is é; a backslash before anything else is itself", () => {
+    expect(unescapeName("caf\\xc3\\xa9")).toBe("café");
+    expect(unescapeName("a\\qb")).toBe("a\\qb");
+    expect(unescapeName("C:\\dir")).toBe("C:\\dir");
+    expect(unescapeName("end\\")).toBe("end\\");
+    expect(unescapeName("\\x80")).toBe("\udc80");
   });
 });
 

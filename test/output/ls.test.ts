@@ -128,4 +128,16 @@ describe("json", () => {
     expect(line).not.toContain("\x1b");
     expect(JSON.parse(line).path).toBe("/a\x1bb");
   });
+
+  test("names that are not UTF-8: the escaped form ls prints, and the exact bytes in base64 beside it", () => {
+    const e = sym("caf\udce9/x", "t\udcff\n");
+    const rec = JSON.parse(ndjsonLine({ entry: entryJson(e) }));
+    expect(rec.entry.path).toBe("/caf\\xe9/x");
+    expect(Buffer.from(rec.entry.pathRaw, "base64")).toEqual(Buffer.from([0x2f, 0x63, 0x61, 0x66, 0xe9, 0x2f, 0x78]));
+    expect(rec.entry.linkname).toBe("t\\xff\\n");
+    expect(Buffer.from(rec.entry.linknameRaw, "base64")).toEqual(Buffer.from([0x74, 0xff, 0x0a]));
+    expect(Object.keys(rec.entry).slice(0, 3)).toEqual(["path", "pathRaw", "type"]);
+    const plain = JSON.parse(jsonDocument({ path: "/café" }));
+    expect(plain).toEqual({ schema: JSON_SCHEMA, path: "/café" });
+  });
 });
