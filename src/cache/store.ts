@@ -4,6 +4,7 @@
  * unwritable directory) turns the cache off for the rest of the process with one warning: the cache
  * can make a command faster, never make it fail.
  */
+import { LAYER_INDEX_TABLES, readLayerIndex, writeLayerIndex, type LayerIndex } from "./layer-index.ts";
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { digestAlgorithm, digestOf } from "../registry/digest.ts";
@@ -13,7 +14,7 @@ import { cacheFile, defaultCacheDir } from "./paths.ts";
 import { classify, explain, ForeignDatabase, warning, type Problem } from "./problems.ts";
 
 /** Bump when the tables change: a database with another version is emptied and recreated. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
 export const APPLICATION_ID = 0x4c534c59;
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
@@ -70,6 +71,9 @@ export interface ListingCache {
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean;
   /** Stores a listing as it streams, in parts (see listing-parts.ts). */
   beginListing(digest: string): ListingWriter;
+  /** A layer's checkpoints and partial listing (see layer-index.ts). */
+  getLayerIndex(digest: string): LayerIndex | undefined;
+  putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean;
 }
 
 export interface CacheStore extends BlobCache, ListingCache {
@@ -136,7 +140,7 @@ function exists(path: string): boolean {
   }
 }
 
-const TABLES = `${LISTING_TABLES}
+const TABLES = `${LISTING_TABLES}${LAYER_INDEX_TABLES}
 CREATE TABLE blobs (
   digest TEXT PRIMARY KEY,
   media_type TEXT NOT NULL,
@@ -250,6 +254,14 @@ class SqliteCache implements CacheStore {
     return isDigest(digest) && this.open() ? new PartWriter(this.useDb, digest) : NO_WRITER;
   }
 
+  getLayerIndex(digest: string): LayerIndex | undefined {
+    return isDigest(digest) ? readLayerIndex(this.useDb, digest) : undefined;
+  }
+
+  putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean {
+    return isDigest(digest) && this.open() ? writeLayerIndex(this.useDb, digest, index, layerSize) : false;
+  }
+
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean {
     if (stats.complete !== true || stats.entries !== entries.length) return false;
     const w = this.beginListing(stats.digest);
@@ -308,7 +320,7 @@ class SqliteCache implements CacheStore {
     const counts = this.use(undefined, (db) =>
       db.transaction(() => {
         const c = this.counts(db);
-        db.exec("DELETE FROM listings; DELETE FROM listing_parts; DELETE FROM blobs;");
+        db.exec("DELETE FROM listings; DELETE FROM listing_parts; DELETE FROM blobs; DELETE FROM layer_index;");
         return c;
       }).immediate(),
     );
@@ -348,6 +360,12 @@ class NoCache implements CacheStore {
     return NO_WRITER;
   }
   putListing(): boolean {
+    return false;
+  }
+  getLayerIndex(): undefined {
+    return undefined;
+  }
+  putLayerIndex(): boolean {
     return false;
   }
   getBlob(): undefined {

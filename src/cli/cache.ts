@@ -2,7 +2,11 @@ import { defineCommand } from "citty";
 import { openCache, type CacheInfo, type CacheStore, type ClearResult } from "../cache/store.ts";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName, humanSize } from "../output/format.ts";
-import { globalArgs, printJson, writeOut } from "./common.ts";
+import { selectLayers } from "../image/select.ts";
+import { warmLayer, type WarmResult } from "../image/warm.ts";
+import { ProgressBar, progressEnabled } from "../output/progress.ts";
+import { isForeignLayer } from "../registry/manifest.ts";
+import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 /** The global options that mean something here (the rest name an image or a registry). */
 const cacheArgs = {
@@ -90,11 +94,49 @@ const clear = defineCommand({
   },
 });
 
+const warm = defineCommand({
+  meta: { name: "warm", description: "Read every layer once and keep its complete listing and gzip checkpoints, so later cat reads start near the file" },
+  args: {
+    ...imageArg,
+    layer: { type: "string", alias: "L", valueHint: "N|sha256:…|all", description: "Layer(s) to warm: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
+    ...globalArgs,
+  },
+  async run({ args }) {
+    const { ctx, img } = await setupImage({ ...parentArgs, ...(args as GlobalArgs & { image: string }) });
+    if (!ctx.useCache) throw new LayerslayerError("USAGE", "cache warm fills the cache: it cannot run with --no-cache");
+    const layers = img.manifest.image.layers;
+    const picked = selectLayers(args.layer as string | undefined, layers);
+    const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json }) ? new ProgressBar(process.stderr) : undefined;
+    const results: WarmResult[] = [];
+    try {
+      for (const i of picked) {
+        const desc = layers[i]!;
+        if (isForeignLayer(desc)) {
+          ctx.note(`layer ${i}: skipped: a foreign layer, not in the registry`);
+          continue;
+        }
+        bar?.start(`layer ${i}/${layers.length - 1} ${desc.digest.slice(0, 19)}`, desc.size);
+        const r = await warmLayer(img, i, ctx.cache, { onWarning: ctx.warn, ...(bar ? { onProgress: (d: number) => bar.update(d, d) } : {}) });
+        bar?.clear();
+        results.push(r);
+        if (!ctx.json) {
+          const how = r.status === "cached" ? "already in the cache" : `downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(desc.size)}`;
+          const what = r.from === "toc" ? "listing from its TOC" : `${plural(r.checkpoints, "checkpoint")}`;
+          writeOut(`layer ${i} ${desc.digest}: ${plural(r.entries, "entry", "entries")}, ${what}, ${how}`);
+        }
+      }
+    } finally {
+      bar?.clear();
+    }
+    if (ctx.json) printJson({ layers: results });
+  },
+});
+
 export default defineCommand({
-  meta: { name: "cache", description: "Show or clear the local cache of layer listings, manifests and configs" },
+  meta: { name: "cache", description: "Show, clear or warm the local cache of layer listings, checkpoints, manifests and configs" },
   args: cacheArgs,
   setup({ args }) {
     parentArgs = { json: !!args.json, quiet: !!args.quiet, verbose: !!args.verbose };
   },
-  subCommands: { info, clear },
+  subCommands: { info, clear, warm },
 });

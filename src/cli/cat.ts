@@ -82,7 +82,7 @@ export default defineCommand({
     });
     let result: ExtractResult;
     try {
-      result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache } : {}), onWarning: ctx.warn });
+      result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn });
       file?.commit();
     } catch (e) {
       file?.abandon();

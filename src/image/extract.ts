@@ -3,7 +3,7 @@ import { escapeName } from "../output/format.ts";
 import type { ResolvedImage } from "../source/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
-import { LayerAccess, type Sink } from "./layer-access.ts";
+import { LayerAccess, type IndexStore, type Sink } from "./layer-access.ts";
 import type { ListingStore } from "./load.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
 import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
@@ -29,6 +29,8 @@ export interface ExtractResult {
 
 export interface ExtractOptions {
   cache?: ListingStore;
+  /** Layers' checkpoints and partial listings, kept between runs. */
+  indexes?: IndexStore;
   signal?: AbortSignal;
   /** Told when a layer's announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
@@ -63,8 +65,17 @@ function show(p: string): string {
  * without a download; otherwise the layer is read only until the file's content is complete.
  */
 export async function extractFile(img: ResolvedImage, asked: string, sink: Sink, opts: ExtractOptions = {}): Promise<ExtractResult> {
-  const layers = img.manifest.image.layers;
   const access = new LayerAccess(img, sink, opts);
+  try {
+    return await locateFile(img, asked, access, opts);
+  } finally {
+    access.save();
+  }
+}
+
+/** The search itself: top layer down, following symlinks, reading the file through `access`. */
+async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess, opts: ExtractOptions): Promise<ExtractResult> {
+  const layers = img.manifest.image.layers;
   const start = cleanPath(asked);
   let path = start;
   let hops = 0;
@@ -91,7 +102,7 @@ export async function extractFile(img: ResolvedImage, asked: string, sink: Sink,
       if (known) outcome = probeListing(path, known);
       else {
         // A layer read up to some point in this run: what it showed may settle the path already.
-        const prefix = access.prefixes.get(index);
+        const prefix = access.prefixOf(index);
         const early = prefix ? probeListing(path, prefix) : undefined;
         if (early && (early.kind === "file" || early.kind === "hardlink" || early.kind === "redirect")) {
           outcome = early;

@@ -4,6 +4,7 @@
  * 0) and the entries seen so far (a layer read only up to some point still names what lies before).
  */
 import { RangeReader } from "../blob/range.ts";
+import type { LayerIndex } from "../cache/layer-index.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import { streamLayer, type LayerStreamOptions } from "../layer/stream.ts";
@@ -15,8 +16,15 @@ import type { ListingStore } from "./load.ts";
 
 export type Sink = (chunk: Uint8Array) => void | Promise<void>;
 
+/** Where layers' checkpoints and partial listings are kept between runs (src/cache/layer-index.ts). */
+export interface IndexStore {
+  getLayerIndex(digest: string): LayerIndex | undefined;
+  putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean;
+}
+
 export interface AccessOptions {
   cache?: ListingStore;
+  indexes?: IndexStore;
   signal?: AbortSignal;
   onWarning?: (message: string) => void;
 }
@@ -38,6 +46,8 @@ export class LayerAccess {
   private readonly spent = new Map<number, number>();
   private readonly tocs = new Map<number, LayerToc | null>();
   private readonly checkpoints = new Map<number, CheckpointSet>();
+  /** Layers whose index (checkpoints, partial listing) grew in this run: saved by `save()`. */
+  private readonly dirty = new Set<number>();
   private readonly layers: ResolvedImage["manifest"]["image"]["layers"];
 
   constructor(
@@ -115,13 +125,39 @@ export class LayerAccess {
     }
   }
 
+  /** The layer's checkpoints: those of earlier runs (from the cache) and this one's. */
   private checkpointsOf(index: number): CheckpointSet {
     let set = this.checkpoints.get(index);
     if (!set) {
       set = new CheckpointSet();
       this.checkpoints.set(index, set);
+      const stored = this.opts.indexes?.getLayerIndex(this.layers[index]!.digest);
+      for (const cp of stored?.checkpoints ?? []) set.add(cp);
+      if (stored?.prefix && !this.complete.has(index)) {
+        for (const e of stored.prefix) e.layer = index;
+        this.prefixes.set(index, stored.prefix);
+      }
     }
     return set;
+  }
+
+  /** Entries of the layer's beginning known from this run or an earlier one (the layer read only in part). */
+  prefixOf(index: number): Entry[] | undefined {
+    this.checkpointsOf(index);
+    return this.prefixes.get(index);
+  }
+
+  /** Keeps what this run learnt about each layer's checkpoints for the next runs. */
+  save(): void {
+    const store = this.opts.indexes;
+    if (!store) return;
+    for (const index of this.dirty) {
+      const set = this.checkpoints.get(index);
+      if (!set || set.list.length === 0) continue;
+      const prefix = this.complete.has(index) ? undefined : this.prefixes.get(index);
+      store.putLayerIndex(this.layers[index]!.digest, { checkpoints: set.list, ...(prefix ? { prefix } : {}) }, this.layers[index]!.size);
+    }
+    this.dirty.clear();
   }
 
   /**
@@ -158,6 +194,7 @@ export class LayerAccess {
     }
     const stats = result.stats;
     this.count(index, stats.bytesDownloaded);
+    this.dirty.add(index);
     if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
     if (from) return { ...(got ? { got } : {}), complete: false };
     if (stats.complete) {
@@ -176,9 +213,9 @@ export class LayerAccess {
    * starting at the last checkpoint before it when the run has one, else from byte 0.
    */
   async readEntry(index: number, entry: Entry, isIt: (e: Entry) => boolean): Promise<Entry | undefined> {
-    const set = this.checkpoints.get(index);
-    const cp = entry.headerOffset >= 0 ? set?.before(entry.headerOffset) : undefined;
-    if (set && cp) {
+    const set = this.checkpointsOf(index);
+    const cp = entry.headerOffset >= 0 ? set.before(entry.headerOffset) : undefined;
+    if (cp) {
       // A checkpoint past the file's end bounds the compressed bytes needed: ask for exactly those.
       const end = entry.headerOffset + entry.size + 3 * 512;
       const next = set.list.find((c) => c.out >= end);

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../support/cli.ts";
 import { CheckpointSet } from "../../src/codec/checkpoint.ts";
 import { gunzip } from "../../src/codec/gzip.ts";
 import { readFile } from "../../src/index.ts";
@@ -80,5 +84,45 @@ describe("cat from gzip checkpoints", () => {
     const target = entries.find((e) => e.path === "usr/lib/os-release")!;
     expect(result.bytesDownloaded).toBeLessThan(link.compressedOffset + target.compressedOffset);
     expect(result.totalDownloaded).toBe(result.bytesDownloaded);
+  });
+});
+
+describe("checkpoints kept between runs", () => {
+  test("a later cat of a file before the symlink costs at most about one checkpoint span (the run's partial listing and checkpoints are cached)", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "ls-ra-cache-"));
+    try {
+      const env = { XDG_CACHE_HOME: cacheDir };
+      const first = await runCli(["cat", `${reg.host}/ra/rootfs:v1`, "/etc/os-release", "--json", "-o", "/dev/null"], { env });
+      expect(first.code).toBe(0);
+      const later = await runCli(["cat", `${reg.host}/ra/rootfs:v1`, "/usr/share/b5.txt", "--json", "-o", join(cacheDir, "b5.txt")], { env });
+      expect(later.code).toBe(0);
+      expect(Buffer.compare(readFileSync(join(cacheDir, "b5.txt")), Buffer.from(sampleData(512 * 1024, 205)))).toBe(0);
+      // (Read from byte 0 it would cost about 2 MB of this 2.8 MB layer.)
+      expect(JSON.parse(later.stdout).bytesDownloaded).toBeLessThanOrEqual(600 * 1024);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  test("after cache warm, cat of the layer's last file costs at most 2 MiB, and the checkpoints take at most 3 % of the layer", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "ls-ra-cache-"));
+    try {
+      const env = { XDG_CACHE_HOME: cacheDir };
+      const warm = await runCli(["cache", "warm", `${reg.host}/ra/rootfs:v1`], { env });
+      expect(warm.stderr).toBe("");
+      expect(warm.code).toBe(0);
+      expect(warm.stdout).toMatch(/^layer 0 sha256:[0-9a-f]{64}: 32 entries, \d+ checkpoints, downloaded /);
+      const again = await runCli(["cache", "warm", `${reg.host}/ra/rootfs:v1`, "--json"], { env });
+      expect(JSON.parse(again.stdout).layers[0]).toMatchObject({ status: "cached", bytesDownloaded: 0 });
+      const last = await runCli(["cat", `${reg.host}/ra/rootfs:v1`, "/var/last.txt", "--json", "-o", "/dev/null"], { env });
+      expect(last.code).toBe(0);
+      expect(JSON.parse(last.stdout).bytesDownloaded).toBeLessThanOrEqual(600 * 1024);
+      const db = new Database(join(cacheDir, "layerslayer", "cache.sqlite"), { readonly: true });
+      const row = db.query("SELECT length(checkpoints) AS n FROM layer_index").get() as { n: number };
+      db.close();
+      expect(row.n).toBeLessThanOrEqual(0.03 * layer.length);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * `cache warm`: one pass over each layer that leaves in the cache everything later reads need, its
+ * complete listing (from the TOC when the layer has one) and, for a gzip layer, its checkpoints, so
+ * `cat` of any file later starts at most one checkpoint span before it.
+ */
+import { CheckpointSet } from "../codec/checkpoint.ts";
+import { LayerslayerError } from "../errors.ts";
+import { streamLayer } from "../layer/stream.ts";
+import type { ResolvedImage } from "../source/resolve.ts";
+import type { LayerStats } from "../types.ts";
+import type { IndexStore } from "./layer-access.ts";
+
+/** What warming needs of the cache. */
+export interface WarmStore extends IndexStore {
+  readListing(digest: string): { stats: LayerStats } | undefined;
+  beginListing(digest: string): { add(e: import("../types.ts").Entry): void; finish(stats: LayerStats): boolean; abort(): void };
+}
+
+export interface WarmResult {
+  index: number;
+  digest: string;
+  /** "warmed" (read now), "cached" (listing and checkpoints were there already). */
+  status: "warmed" | "cached";
+  entries: number;
+  bytesDownloaded: number;
+  checkpoints: number;
+  /** Where the listing came from: "toc" (the layer's TOC) or "stream" (the layer itself). */
+  from: "toc" | "stream";
+}
+
+export interface WarmOptions {
+  signal?: AbortSignal;
+  onProgress?: (downloaded: number, total: number | undefined) => void;
+  onWarning?: (message: string) => void;
+}
+
+/** Warms layer `index`: complete listing plus checkpoints, unless the cache has them already. */
+export async function warmLayer(img: ResolvedImage, index: number, store: WarmStore, opts: WarmOptions = {}): Promise<WarmResult> {
+  const desc = img.manifest.image.layers[index];
+  if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
+  const have = store.readListing(desc.digest);
+  const indexed = store.getLayerIndex(desc.digest);
+  if (have && (have.stats.toc || (indexed && !indexed.prefix))) {
+    return { index, digest: desc.digest, status: "cached", entries: have.stats.entries, bytesDownloaded: 0, checkpoints: indexed?.checkpoints.length ?? 0, from: have.stats.toc ? "toc" : "stream" };
+  }
+  const set = new CheckpointSet();
+  const writer = store.beginListing(desc.digest);
+  const gen = streamLayer(img.source, desc, index, {
+    offsets: "exact",
+    checkpoints: set,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  });
+  try {
+    for (;;) {
+      const next = await gen.next();
+      if (next.done) {
+        const { stats, error } = next.value;
+        if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
+        if (!stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
+        writer.finish(stats);
+        if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
+        return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: stats.toc ? "toc" : "stream" };
+      }
+      if (next.value.kind === "entry") writer.add(next.value.entry);
+    }
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+}
