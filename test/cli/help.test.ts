@@ -81,7 +81,7 @@ describe("completion scripts, generated from the command tree", () => {
     expect(complete("layerslayer", "pe")).toEqual(["peek"]);
     expect(complete("layerslayer", "peek", "img", "--bu")).toEqual(["--budget"]);
     expect(complete("layerslayer", "find", "img", "x", "--type", "")).toEqual(["f", "d", "l", "c", "b", "p"]);
-    expect(complete("layerslayer", "cache", "")).toEqual(["info", "clear"]);
+    expect(complete("layerslayer", "cache", "")).toEqual(["info", "clear", "warm"]);
     expect(complete("layerslayer", "completion", "")).toEqual(["bash", "zsh", "fish"]);
     // Every option of every command is offered.
     for (const c of await commandTree()) {
