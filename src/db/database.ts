@@ -19,6 +19,8 @@ export interface LayerState {
   bytesDownloaded: number;
   layerSize: number;
   entries: number;
+  /** The read ended in an error (corrupt data, a cut connection): never final, read again next time. */
+  failed: boolean;
 }
 
 /** What happened to a path in one layer of an image's merged view. */
@@ -161,15 +163,17 @@ export function joinPath(dir: string, name: string): string {
 export function satisfies(state: LayerState | undefined, budget: number | undefined): boolean {
   if (!state) return false;
   if (state.complete) return true;
+  if (state.failed) return false;
   // A read that covered the whole blob cannot get better by reading again.
   if (state.bytesDownloaded >= state.layerSize) return true;
   return budget !== undefined && state.bytesDownloaded >= Math.min(budget, state.layerSize);
 }
 
 /** Does a new read (`next`) improve on what is recorded (`prev`)? */
-export function improves(prev: LayerState | undefined, next: Pick<LayerState, "complete" | "bytesDownloaded">): boolean {
+export function improves(prev: LayerState | undefined, next: Pick<LayerState, "complete" | "bytesDownloaded" | "failed">): boolean {
   if (!prev) return true;
   if (prev.complete) return false;
   if (next.complete) return true;
+  if (prev.failed !== next.failed) return prev.failed;
   return next.bytesDownloaded > prev.bytesDownloaded;
 }

@@ -10,7 +10,7 @@ import { LayerslayerError } from "../errors.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { improves, type Candidates, type FailureRecord, type HitRow, type ImageRecord, type ImageSummary, type LayerState, type ScanDatabase } from "./database.ts";
 import { entryHitsSql, IMAGES_SQL, removalHitsSql } from "./queries.ts";
-import { changeRows, distinctParts, entryFromRow, entryRows, hitFromRow, imageFromRow, type PathParts } from "./rows.ts";
+import { changeRows, distinctParts, entryFromRow, entryRows, hitFromRow, imageFromRow, LAYER_STATE_COLUMNS, layerStateFromRow, type PathParts } from "./rows.ts";
 import { MIGRATIONS_TABLE, pending } from "./schema.ts";
 
 /** pg_advisory_xact_lock key for migrations ("LSLY"). */
@@ -120,8 +120,8 @@ export class PostgresDatabase implements ScanDatabase {
 
   layerStates(digests: readonly string[]): Promise<Map<string, LayerState>> {
     return this.use(async () => {
-      const rows = (await this.sql`SELECT digest, complete, bytes_downloaded, size, entry_count FROM layers WHERE digest = ANY(${[...digests]}::text[])`) as Record<string, unknown>[];
-      return new Map(rows.map((r) => [String(r.digest), { digest: String(r.digest), complete: Number(r.complete) === 1, bytesDownloaded: Number(r.bytes_downloaded), layerSize: Number(r.size), entries: Number(r.entry_count) }]));
+      const rows = (await this.sql.unsafe(`SELECT ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = ANY($1::text[])`, [[...digests]])) as Record<string, unknown>[];
+      return new Map(rows.map((r) => [String(r.digest), layerStateFromRow(r)]));
     });
   }
 
@@ -133,10 +133,10 @@ export class PostgresDatabase implements ScanDatabase {
         // The row exists (maybe empty) before it is locked, so concurrent writers of one layer queue on it.
         await tx`INSERT INTO layers (digest, media_type, size, complete, bytes_downloaded, bytes_decompressed, entry_count)
                  VALUES (${stats.digest}, ${stats.mediaType}, ${stats.layerSize}, 0, -1, 0, 0) ON CONFLICT (digest) DO NOTHING`;
-        const [prev] = (await tx`SELECT id, complete, bytes_downloaded, size, entry_count FROM layers WHERE digest = ${stats.digest} FOR UPDATE`) as Record<string, unknown>[];
-        const prevState: LayerState | undefined =
-          Number(prev!.bytes_downloaded) < 0 ? undefined : { digest: stats.digest, complete: Number(prev!.complete) === 1, bytesDownloaded: Number(prev!.bytes_downloaded), layerSize: Number(prev!.size), entries: Number(prev!.entry_count) };
-        if (prevState && !improves(prevState, stats)) return false;
+        const [prev] = (await tx.unsafe(`SELECT id, ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = $1 FOR UPDATE`, [stats.digest])) as Record<string, unknown>[];
+        // bytes_downloaded -1: the placeholder row just inserted, nothing recorded yet.
+        const prevState = Number(prev!.bytes_downloaded) < 0 ? undefined : layerStateFromRow(prev!);
+        if (prevState && !improves(prevState, { ...stats, failed: error !== undefined })) return false;
         const layerId = Number(prev!.id);
         await tx`DELETE FROM entries WHERE layer_id = ${layerId}`;
         await tx`UPDATE layers SET media_type = ${stats.mediaType}, size = ${stats.layerSize}, complete = ${stats.complete ? 1 : 0},

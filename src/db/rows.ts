@@ -4,7 +4,7 @@
  */
 import { normalizeEntryPath } from "../image/paths.ts";
 import type { Entry } from "../types.ts";
-import { codes, splitPath, type Change, type HitRow, type ImageSummary } from "./database.ts";
+import { codes, splitPath, type Change, type HitRow, type ImageSummary, type LayerState } from "./database.ts";
 
 /** The path an entry is stored under: normalised ("./etc/" → "etc"); a path climbing out is kept as it is. */
 export function storedPath(path: string): string {
@@ -142,5 +142,19 @@ export function imageFromRow(r: Record<string, unknown>): ImageSummary {
     layers: Number(r.layers),
     errorCode: text(r.error_code),
     error: text(r.error),
+  };
+}
+
+/** The columns of `layers` a LayerState is read from. */
+export const LAYER_STATE_COLUMNS = "digest, complete, bytes_downloaded, size, entry_count, error";
+
+export function layerStateFromRow(r: Record<string, unknown>): LayerState {
+  return {
+    digest: String(r.digest),
+    complete: Number(r.complete) === 1,
+    bytesDownloaded: Number(r.bytes_downloaded),
+    layerSize: Number(r.size),
+    entries: Number(r.entry_count),
+    failed: r.error !== null && r.error !== undefined,
   };
 }

@@ -10,23 +10,11 @@ import { LayerslayerError } from "../errors.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { improves, type Candidates, type FailureRecord, type HitRow, type ImageRecord, type ImageSummary, type LayerState, type ScanDatabase } from "./database.ts";
 import { entryHitsSql, IMAGES_SQL, removalHitsSql } from "./queries.ts";
-import { changeRows, distinctParts, entryFromRow, entryRows, hitFromRow, imageFromRow, type PathParts } from "./rows.ts";
+import { changeRows, distinctParts, entryFromRow, entryRows, hitFromRow, imageFromRow, LAYER_STATE_COLUMNS, layerStateFromRow, type PathParts } from "./rows.ts";
 import { MIGRATIONS_TABLE, pending } from "./schema.ts";
 
 const BUSY_TIMEOUT_MS = 30_000;
 
-interface LayerRow {
-  id: number;
-  digest: string;
-  complete: number;
-  bytes_downloaded: number;
-  size: number;
-  entry_count: number;
-}
-
-function stateOf(r: LayerRow): LayerState {
-  return { digest: r.digest, complete: r.complete === 1, bytesDownloaded: r.bytes_downloaded, layerSize: r.size, entries: r.entry_count };
-}
 
 export class SqliteDatabase implements ScanDatabase {
   readonly location: string;
@@ -82,10 +70,10 @@ export class SqliteDatabase implements ScanDatabase {
 
   async layerStates(digests: readonly string[]): Promise<Map<string, LayerState>> {
     const out = new Map<string, LayerState>();
-    const q = this.db.query("SELECT id, digest, complete, bytes_downloaded, size, entry_count FROM layers WHERE digest = ?");
+    const q = this.db.query(`SELECT ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = ?`);
     for (const d of digests) {
-      const r = q.get(d) as LayerRow | null;
-      if (r) out.set(d, stateOf(r));
+      const r = q.get(d) as Record<string, unknown> | null;
+      if (r) out.set(d, layerStateFromRow(r));
     }
     return out;
   }
@@ -93,8 +81,8 @@ export class SqliteDatabase implements ScanDatabase {
   async putLayer(stats: LayerStats, entries: readonly Entry[], error?: string): Promise<boolean> {
     const rows = entryRows(entries);
     return this.db.transaction(() => {
-      const prev = this.db.query("SELECT id, digest, complete, bytes_downloaded, size, entry_count FROM layers WHERE digest = ?").get(stats.digest) as LayerRow | null;
-      if (prev && !improves(stateOf(prev), stats)) return false;
+      const prev = this.db.query(`SELECT id, ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = ?`).get(stats.digest) as (Record<string, unknown> & { id: number }) | null;
+      if (prev && !improves(layerStateFromRow(prev), { ...stats, failed: error !== undefined })) return false;
       const ids = this.ids(rows);
       const values = [stats.mediaType, stats.layerSize, stats.complete ? 1 : 0, stats.bytesDownloaded, stats.bytesDecompressed, entries.length, error ?? null] as const;
       let layerId: number;

@@ -177,3 +177,23 @@ test("each registry of a scan gets its own saved credentials; --password-stdin i
     await locked.stop();
   }
 });
+
+test("a corrupt layer: what was read is recorded, the image is marked failed, the scan goes on, exit 7", async () => {
+  const db = join(dir, "corrupt.sqlite");
+  const bad = fx.app1.layers[1]!.digest;
+  proxy.rule = (req) => (new URL(req.url).pathname.endsWith(bad) ? { kind: "flip", offsets: [40, 41, 42] } : undefined);
+  try {
+    const r = await runCli(["scan", via(fx.refs.app1), via(fx.refs.app3), "--full", "--json", "--db", db]);
+    expect(r.code).toBe(7);
+    const [app3, app1] = records(r.stdout);
+    expect(app1!.error?.code).toBe("CORRUPT");
+    expect(app1!.error?.message).toContain("layer 1");
+    expect(app3!.error).toBeUndefined();
+    expect(r.stderr).toContain("2 images from 2 references: 1 recorded, 1 failed");
+  } finally {
+    proxy.rule = () => undefined;
+  }
+  // The base layer was recorded whole; the damaged one is read again on the next scan, and now it is fine.
+  const again = records((await runCli(["scan", via(fx.refs.app1), "--full", "--json", "--db", db])).stdout)[0]!;
+  expect([again.layersSkipped, again.layersRead, again.error ?? null]).toEqual([1, 1, null]);
+});

@@ -34,15 +34,20 @@ function entries(n: number): Entry[] {
 }
 
 test("completeness order: complete > more bytes > fewer bytes; a whole-blob read is as good as it gets", () => {
-  const partial = { digest: DIGEST, complete: false, bytesDownloaded: 500, layerSize: 1000, entries: 3 };
+  const partial = { digest: DIGEST, complete: false, bytesDownloaded: 500, layerSize: 1000, entries: 3, failed: false };
   expect(satisfies(partial, 400)).toBe(true);
   expect(satisfies(partial, 600)).toBe(false);
   expect(satisfies(partial, undefined)).toBe(false);
   expect(satisfies({ ...partial, bytesDownloaded: 1000 }, undefined)).toBe(true);
   expect(satisfies({ ...partial, complete: true }, undefined)).toBe(true);
-  expect(improves(partial, { complete: false, bytesDownloaded: 500 })).toBe(false);
-  expect(improves(partial, { complete: false, bytesDownloaded: 501 })).toBe(true);
-  expect(improves({ ...partial, complete: true }, { complete: true, bytesDownloaded: 1000 })).toBe(false);
+  expect(improves(partial, { complete: false, bytesDownloaded: 500, failed: false })).toBe(false);
+  expect(improves(partial, { complete: false, bytesDownloaded: 501, failed: false })).toBe(true);
+  expect(improves({ ...partial, complete: true }, { complete: true, bytesDownloaded: 1000, failed: false })).toBe(false);
+  // A read that ended in an error is never final, and any clean read replaces it.
+  expect(satisfies({ ...partial, bytesDownloaded: 1000, failed: true }, undefined)).toBe(false);
+  expect(satisfies({ ...partial, failed: true }, 100)).toBe(false);
+  expect(improves({ ...partial, failed: true }, { complete: false, bytesDownloaded: 100, failed: false })).toBe(true);
+  expect(improves(partial, { complete: false, bytesDownloaded: 900, failed: true })).toBe(false);
 });
 
 test("the location: a postgres URL, a file, or the cache directory; passwords never shown", () => {
@@ -70,7 +75,7 @@ describe.each(["sqlite", "postgres"])("%s", (kind) => {
     const back = await db.layerEntries(DIGEST);
     expect(back.map((e) => e.path)).toEqual(["d0/f0", "d1/f1", "d2/f2", "d0/f3", "d1/f4", "d2/f5", "d0/f6"]);
     expect(back[0]).toMatchObject({ type: "file", mode: 0o600, size: 0, mtime: 1, linkname: "x" });
-    expect((await db.layerStates([DIGEST, "sha256:none"])).get(DIGEST)).toEqual({ digest: DIGEST, complete: true, bytesDownloaded: 1000, layerSize: 1000, entries: 7 });
+    expect((await db.layerStates([DIGEST, "sha256:none"])).get(DIGEST)).toEqual({ digest: DIGEST, complete: true, bytesDownloaded: 1000, layerSize: 1000, entries: 7, failed: false });
   });
 
   test("the schema is applied once: opening again changes nothing", async () => {
