@@ -102,6 +102,7 @@ export default defineCommand({
       if (progress) process.stderr.write(`\r\x1b[Kscan: ${done}/${refs.length} references, ${failed} failed, ${humanSize(bytes)} downloaded`);
     };
     const outcomes: ImageOutcome[] = [];
+    draw();
     try {
       const layers = new Limiter(concurrency);
       const reading = new Map();

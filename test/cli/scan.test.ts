@@ -197,3 +197,23 @@ test("a corrupt layer: what was read is recorded, the image is marked failed, th
   const again = records((await runCli(["scan", via(fx.refs.app1), "--full", "--json", "--db", db])).stdout)[0]!;
   expect([again.layersSkipped, again.layersRead, again.error ?? null]).toEqual([1, 1, null]);
 });
+
+test("on a terminal a progress line counts references on stderr; -q and --json draw none", async () => {
+  const db = join(dir, "tty.sqlite");
+  const run = async (extra: string) => {
+    const cmd = `'${process.execPath}' '${MAIN}' scan ${fx.refs.app1} ${fx.refs.app2} --db '${db}' ${extra} > '${join(dir, "tty-out.txt")}'`;
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, XDG_CACHE_HOME: dir, TERM: "dumb" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [code, tty] = await Promise.all([p.exited, new Response(p.stdout).text()]);
+    return { code, tty };
+  };
+  const r = await run("");
+  expect(r.code).toBe(0);
+  expect(r.tty).toContain("\r\x1b[Kscan: 0/2 references, 0 failed");
+  expect(r.tty).toContain("\r\x1b[Kscan: 2/2 references, 0 failed");
+  expect(r.tty).toContain("\r\x1b[K2 images from 2 references: 2 recorded, 0 failed");
+  for (const extra of ["-q", "--json"]) {
+    const quiet = await run(extra);
+    expect(quiet.code).toBe(0);
+    expect(quiet.tty).not.toContain("scan: ");
+  }
+});
