@@ -8,7 +8,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, type CliResult } from "../support/cli.ts";
-import { layerFrom, pushImage, type FileSpec, type PushedImage } from "../support/fixtures.ts";
+import { readFile as readImageFile } from "../../src/index.ts";
+import { layerFrom, pushImage, pushIndex, type FileSpec, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
 const BASE: FileSpec[] = [
@@ -55,7 +56,14 @@ describe("local images made by skopeo", () => {
       format: "docker",
       layers: [{ bytes: layerFrom(BASE, { compression: "none" }), compression: "none" }, { bytes: layerFrom(TOP, { compression: "none" }), compression: "none" }],
     });
+    const arm = await pushImage(reg, "local/multi", undefined, { layers: [{ bytes: layerFrom([{ path: "etc/arch", content: "arm64\n" }]) }], platform: { os: "linux", architecture: "arm64", variant: "v8" } });
+    const amd = await pushImage(reg, "local/multi", undefined, { layers: [{ bytes: oci.layers[0]!.bytes }] });
+    await pushIndex(reg, "local/multi", "v1", [
+      { image: amd, platform: { os: "linux", architecture: "amd64" } },
+      { image: arm, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+    ]);
     skopeo([`docker://${registry("local/oci")}`, `oci:${at("layout")}:v1`]);
+    skopeo(["--all", `docker://${registry("local/multi")}`, `oci:${at("layout")}:multi`]);
     skopeo([`docker://${registry("local/plain")}`, `oci:${at("layout")}:plain`]);
     skopeo([`docker://${registry("local/oci")}`, `oci-archive:${at("oci.tar")}:v1`]);
     skopeo([`docker://${registry("local/plain")}`, `docker-archive:${at("docker.tar")}:local/plain:v1`]);
@@ -147,12 +155,13 @@ describe("local images made by skopeo", () => {
     const cases: [string[], number, RegExp][] = [
       [["ls", `oci:${at("missing")}`], 4, /missing: no such file or directory$/],
       [["ls", `oci:${broken}:v1`], 4, /not an OCI image layout \(no index\.json\)$/],
-      [["ls", `oci:${at("layout")}:nope`], 4, /no image tagged "nope" \(tags: v1, plain\)$/],
-      [["ls", `oci:${at("layout")}`], 2, /holds 2 images; name one with :TAG or @sha256:…/],
+      [["ls", `oci:${at("layout")}:nope`], 4, /no image tagged "nope" \(tags: v1, multi, plain\)$/],
+      [["ls", `oci:${at("layout")}`], 2, /holds 3 images; name one with :TAG or @sha256:…/],
       [["ls", `oci:${at("layout")}@sha256:${"0".repeat(64)}`], 4, /no such file|missing/],
       [["ls", `oci:${at("oci.tar")}`], 2, /not a directory/],
       [["ls", `oci-archive:${at("missing.tar")}`], 4, /missing\.tar: no such file or directory$/],
       [["ls", `oci-archive:${at("not-a-tar.tar")}`], 7, /not a tar archive$/],
+      [["ls", `oci-archive:${broken}`], 9, /broken: not a regular file$/],
       [["ls", `docker-archive:${at("docker.tar")}:local/other:v1`], 4, /holds no image docker\.io\/local\/other:v1 \(it holds: docker\.io\/local\/plain:v1\)$/],
       [["tags", `oci:${at("layout")}`], 2, /is a local image \(oci:\); this command works on a registry repository$/],
       [["ls", "oci:"], 2, /the path is missing$/],
@@ -184,6 +193,27 @@ describe("local images made by skopeo", () => {
     const c = await runCli(["inspect", `oci:${copy}:v1`]);
     expect(c.code).toBe(7);
     expect(c.stderr).toMatch(/\(image config\): the bytes hash to sha256:[0-9a-f]{64}, not sha256:/);
+  });
+
+  test("a budgeted peek reads the same bytes from a file as from the registry", async () => {
+    for (const local of [`oci:${at("layout")}:v1`, `oci-archive:${at("oci.tar")}:v1`]) {
+      const r = await same((i) => ["peek", i, "--budget", "2K"], registry("local/oci"), local);
+      expect(r.stdout).toMatch(/^downloaded 2\.0K of 197K \(1\.0%\), decompressed \d+K, \d+ entries, partial \(budget reached\)$/m);
+    }
+  });
+
+  test("a multi-platform index in a layout: platforms, and --platform picks the image", async () => {
+    const multi = `oci:${at("layout")}:multi`;
+    await same((i) => ["platforms", i], registry("local/multi"), multi);
+    const arm = await same((i) => ["cat", i, "/etc/arch", "--platform", "linux/arm64"], registry("local/multi"), multi);
+    expect(arm.stdout).toBe("arm64\n");
+    await same((i) => ["ls", i, "/etc", "--platform", "linux/amd64"], registry("local/multi"), multi);
+  });
+
+  test("the library reads local images by the same names", async () => {
+    const { bytes, result } = await readImageFile(`docker-archive:${at("docker.tar")}:local/plain:v1`, "/etc/motd");
+    expect(new TextDecoder().decode(bytes)).toBe("welcome to the local image\n");
+    expect(result.layer).toBe(1);
   });
 
   test("docker:// names a registry like a plain reference", async () => {
