@@ -6,7 +6,7 @@ import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../output/format.ts";
 import { absolutePath, entryJson } from "../output/json.ts";
 import { lsLines, type LsRow } from "../output/ls.ts";
-import { renderTree, treeFromPaths, treeSummary } from "../output/tree.ts";
+import { renderTree, treeFromWalk, treeSummary } from "../output/tree.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 
@@ -72,10 +72,8 @@ export default defineCommand({
     }
     if (args.tree) {
       if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
-      const root = treeFromPaths(
-        nodes.map((n) => ({ path: relative(n.path, dir), dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: ` -> ${escapeName(n.entry.linkname ?? "")}` } : {}) })),
-        absolutePath(dir),
-      );
+      const walked = [...tree.walkWithDepth(dir)].map(({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: ` -> ${escapeName(n.entry.linkname ?? "")}` } : {}) }));
+      const root = treeFromWalk(walked, absolutePath(dir));
       writeOut([...renderTree(root), "", treeSummary(root)].join("\n"));
       return;
     }

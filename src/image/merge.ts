@@ -162,15 +162,23 @@ export class MergedTree {
 
   /** Every node below `dirPath` (not itself), depth-first, pre-order, children sorted by name. */
   *walk(dirPath: string = ROOT): Generator<MergedNode> {
+    for (const { node } of this.walkWithDepth(dirPath)) yield node;
+  }
+
+  /**
+   * `walk` with each node's depth below `dirPath` (1 for its children). Iterative, so a path of any
+   * number of components is walked in time linear in the nodes (no recursion limit, no path splitting).
+   */
+  *walkWithDepth(dirPath: string = ROOT): Generator<{ node: MergedNode; depth: number }> {
     const start = this.nodes.get(cleanPath(dirPath));
     if (!start?.children) return;
-    const stack: Node[] = [...start.children.values()].sort((a, b) => compareNames(b.name, a.name));
+    const stack: Array<[Node, number]> = [...start.children.values()].sort((a, b) => compareNames(b.name, a.name)).map((n) => [n, 1]);
     while (stack.length > 0) {
-      const node = stack.pop()!;
-      yield node;
+      const [node, depth] = stack.pop()!;
+      yield { node, depth };
       if (node.children && node.children.size > 0) {
         const kids = [...node.children.values()].sort((a, b) => compareNames(b.name, a.name));
-        for (const kid of kids) stack.push(kid);
+        for (const kid of kids) stack.push([kid, depth + 1]);
       }
     }
   }

@@ -80,6 +80,37 @@ export function treeFromPaths(items: Iterable<string | TreeItem>, rootName = "."
   return root;
 }
 
+/** One node of a pre-order walk: its depth below the root (1 for the root's children). */
+export interface WalkItem {
+  depth: number;
+  name: string;
+  suffix?: string;
+  dir?: boolean;
+}
+
+/**
+ * Build a tree from a pre-order walk that gives each node's depth (children already in the order
+ * to show). Linear in the nodes, whatever the depth: no path is split or looked up.
+ */
+export function treeFromWalk(items: Iterable<WalkItem>, rootName = "."): TreeNode {
+  const root: TreeNode = { name: rootName, dir: true, children: [] };
+  // chain[d] is the node at depth d on the way to the current one.
+  const chain: TreeNode[] = [root];
+  for (const item of items) {
+    if (item.depth < 1 || item.depth > chain.length) throw new Error(`treeFromWalk: depth ${item.depth} after depth ${chain.length - 1}`);
+    chain.length = item.depth;
+    const node: TreeNode = { name: item.name };
+    if (item.suffix !== undefined) node.suffix = item.suffix;
+    if (item.dir) {
+      node.dir = true;
+      node.children = [];
+    }
+    (chain[item.depth - 1]!.children ??= []).push(node);
+    chain.push(node);
+  }
+  return root;
+}
+
 function isTreeNode(x: TreeNode | Iterable<string | TreeItem>): x is TreeNode {
   return typeof (x as TreeNode).name === "string" && !(Symbol.iterator in x);
 }
