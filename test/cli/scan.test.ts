@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openDatabase } from "../../src/db/open.ts";
 import type { ImageOutcome } from "../../src/scan/image.ts";
 import { MAIN, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
@@ -63,6 +64,15 @@ test("a list scan records every image; a failing one is recorded, the scan goes 
   expect(recs[0]!.layersRead + recs[1]!.layersRead).toBe(3);
   expect(recs[0]!.digest).toBe(fx.app1.digest);
   expect(r.stderr).toContain("3 images from 3 references: 2 recorded, 1 failed");
+  // The failure is in the database too, beside the recorded images.
+  const opened = await openDatabase(db);
+  const images = (await opened.images()).sort((a, b) => (a.reference < b.reference ? -1 : 1));
+  await opened.close();
+  expect(images.map((i) => [i.reference.replace(proxy.host, ""), i.layers, i.errorCode])).toEqual([
+    ["/team/app1:v1", 2, null],
+    ["/team/app2:v1", 2, null],
+    ["/team/nothere:v1", 0, "NOT_FOUND"],
+  ]);
 
   // A re-scan downloads no layer byte.
   const before = layerGets();
