@@ -73,24 +73,17 @@ describe("listings", () => {
     expect(store.info().listings).toBe(0);
   });
 
-  test("100k entries: put and get each well under a second, stored compactly", () => {
+  test("100k entries: stored compactly and read back exactly", () => {
     const { store } = open();
     const entries = manyEntries(100_000);
     const digest = fakeDigest(5);
-    let t = performance.now();
     expect(store.putListing(statsFor(digest, entries), entries)).toBe(true);
-    const put = performance.now() - t;
-    t = performance.now();
     const got = store.getListing(digest)!;
-    const get = performance.now() - t;
     expect(got.entries.length).toBe(100_000);
     expect(got.entries[99_999]).toStrictEqual(entries[99_999]!);
     expect(got.entries[97]).toStrictEqual(entries[97]!);
-    const size = store.info().sizeBytes;
-    console.log(`100k entries: put ${put.toFixed(0)} ms, get ${get.toFixed(0)} ms, ${(size / 1024).toFixed(0)} KiB on disk`);
-    expect(put).toBeLessThan(1000);
-    expect(get).toBeLessThan(1000);
-    expect(size).toBeLessThan(2 * 1024 * 1024);
+    // Speed is the benchmark's business (npm run bench); size is a property of the encoding.
+    expect(store.info().sizeBytes).toBeLessThan(2 * 1024 * 1024);
   });
 
   test("the codec keeps fractions exact (no delta coding of non-integers)", () => {
