@@ -20,6 +20,18 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   IO: 9,
 };
 
+/** What each code is, in words, for summaries ("stopped by a network error"). */
+export const ERROR_KINDS: Record<ErrorCode, string> = {
+  USAGE: "a usage error",
+  AUTH: "an authentication error",
+  NOT_FOUND: "a missing blob",
+  RATE_LIMIT: "rate limiting",
+  NETWORK: "a network error",
+  CORRUPT: "corrupt data",
+  UNSUPPORTED: "an unsupported format",
+  IO: "a local I/O error",
+};
+
 export class LayerslayerError extends Error {
   readonly code: ErrorCode;
   /** Extra detail shown only with --verbose (never credentials). */

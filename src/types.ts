@@ -50,11 +50,13 @@ export interface LayerStats {
   bytesDecompressed: number;
   entries: number;
   /**
-   * True when the listing is the whole layer: the tar end-of-archive marker was reached, or the
-   * whole layer was read (digest checked) and it ends cleanly without the marker (`noEndMarker`),
-   * or the layer's whole TOC was read (`toc`).
+   * True when the listing is the whole layer: the whole blob was read and hashed to its digest and
+   * the tar end-of-archive marker was reached (or it ends cleanly without it: `noEndMarker`), or the
+   * layer's whole TOC was read (`toc`). Only verified listings are cached.
    */
   complete: boolean;
+  /** Every byte of the blob was read (gzip trailers and padding after the end of the archive included) and hashed to its digest. */
+  verified: boolean;
   /**
    * What the entries' `compressedOffset` are: "exact" (to the byte) or "bounded" (an upper bound:
    * a native decoder read the layer). Absent when no decoder ran (nothing was read).

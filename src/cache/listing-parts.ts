@@ -88,7 +88,8 @@ export class PartWriter implements ListingWriter {
   }
 
   finish(stats: LayerStats): boolean {
-    if (stats.complete !== true || stats.digest !== this.digest || stats.entries !== this.count) {
+    // Only a complete, verified listing is ever stored.
+    if (stats.complete !== true || stats.verified !== true || stats.digest !== this.digest || stats.entries !== this.count) {
       this.abort();
       return false;
     }
@@ -137,7 +138,7 @@ export function readListing(use: UseDb, digest: string): StoredListing | undefin
       stats = JSON.parse(row.stats) as LayerStats;
     } catch {}
     const drop = () => use(undefined, (d) => void d.query("DELETE FROM listings WHERE digest = ?").run(digest));
-    if (!stats || stats.complete !== true || stats.digest !== digest || stats.entries !== row.entry_count) {
+    if (!stats || stats.complete !== true || stats.verified !== true || stats.digest !== digest || stats.entries !== row.entry_count) {
       drop();
       return undefined;
     }

@@ -67,7 +67,7 @@ export interface ListingCache {
   getListing(digest: string): CachedListing | undefined;
   /** A listing part by part, never all of it in memory. */
   readListing(digest: string): StoredListing | undefined;
-  /** Stores a complete listing (refused, returning false, when `stats.complete` is not true). */
+  /** Stores a complete, verified listing (refused, returning false, when `stats.complete` or `stats.verified` is not true). */
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean;
   /** Stores a listing as it streams, in parts (see listing-parts.ts). */
   beginListing(digest: string): ListingWriter;
@@ -263,7 +263,7 @@ class SqliteCache implements CacheStore {
   }
 
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean {
-    if (stats.complete !== true || stats.entries !== entries.length) return false;
+    if (stats.complete !== true || stats.verified !== true || stats.entries !== entries.length) return false;
     const w = this.beginListing(stats.digest);
     for (const e of entries) w.add(e);
     return w.finish(stats);

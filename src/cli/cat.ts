@@ -57,8 +57,12 @@ function stdoutSink(): (chunk: Uint8Array) => Promise<void> {
 function report(ctx: Context, r: ExtractResult): void {
   const pct = r.layerSize > 0 ? ` (${((100 * r.bytesDownloaded) / r.layerSize).toFixed(1)}%)` : "";
   const extra = r.totalDownloaded > r.bytesDownloaded ? `; ${humanSize(r.totalDownloaded)} in all` : "";
-  const toc = r.toc ? `; read by the ${formatName(r.toc.format)} TOC's chunks, ${r.toc.checked ? "every chunk checked against its digest" : "unverified: the TOC gives no digests"}` : "";
-  ctx.note(`/${escapeName(r.path)}: ${humanSize(r.size)} from layer ${r.layer}, downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(r.layerSize)}${pct}${extra}${toc}`);
+  const check = r.toc
+    ? `; read by the ${formatName(r.toc.format)} TOC's chunks, ${r.toc.checked ? "every chunk checked against its digest" : "unverified: the TOC gives no digests"}`
+    : r.verified
+      ? ", layer verified"
+      : "; unverified: stopped before the end of the layer (--verify reads on and checks it)";
+  ctx.note(`/${escapeName(r.path)}: ${humanSize(r.size)} from layer ${r.layer}, downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(r.layerSize)}${pct}${extra}${check}`);
 }
 
 export default defineCommand({
@@ -67,6 +71,7 @@ export default defineCommand({
     ...imageArg,
     path: { type: "positional", required: true, description: "Path in the image, e.g. /etc/passwd" },
     output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically) instead of stdout (default: stdout)" },
+    verify: { type: "boolean", description: "Read the layer on to its end and check its digest before succeeding (-o is written only then; stdout gets the bytes as they come and the exit status says)" },
     ...globalArgs,
   },
   async run({ args }) {
@@ -82,7 +87,7 @@ export default defineCommand({
     });
     let result: ExtractResult;
     try {
-      result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn });
+      result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn, ...(args.verify ? { verify: true } : {}) });
       file?.commit();
     } catch (e) {
       file?.abandon();
@@ -91,7 +96,7 @@ export default defineCommand({
       stopHandling();
     }
     if (ctx.json) {
-      printJson({ path: absolutePath(result.path), output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize, ...(result.toc ? { toc: result.toc } : {}) });
+      printJson({ path: absolutePath(result.path), output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize, verified: result.verified, ...(result.toc ? { toc: result.toc } : {}) });
     } else report(ctx, result);
   },
 });

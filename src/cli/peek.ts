@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { LayerslayerError, printable } from "../errors.ts";
+import { ERROR_KINDS, LayerslayerError, printable } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { streamLayer, type LayerResult } from "../layer/stream.ts";
 import { alignHistory } from "../registry/config.ts";
@@ -22,9 +22,19 @@ export function tocSource(toc: NonNullable<LayerStats["toc"]>): string {
   return `from the ${formatName(toc.format)} TOC, ${humanSize(toc.bytes)}, ${toc.checked ? "checked against the layer's annotation" : "unchecked: no digest announced"}`;
 }
 
-export function statsLine(s: LayerStats): string {
+/**
+ * The summary of one layer. "complete" only for a listing read to the blob's end and verified;
+ * after an error it names the error (the budget was not what stopped it).
+ */
+export function statsLine(s: LayerStats, error?: LayerslayerError): string {
   const pct = s.layerSize > 0 ? ` (${((100 * s.bytesDownloaded) / s.layerSize).toFixed(s.bytesDownloaded === s.layerSize ? 0 : 1)}%)` : "";
-  const state = s.complete ? `complete${s.toc ? ` (${tocSource(s.toc)})` : s.noEndMarker ? " (no end-of-archive marker)" : ""}` : s.bytesDownloaded >= s.layerSize ? "partial (incomplete archive)" : "partial (budget reached)";
+  const state = error
+    ? `partial (stopped by ${ERROR_KINDS[error.code]})`
+    : s.complete
+      ? `complete${s.toc ? ` (${tocSource(s.toc)})` : s.noEndMarker ? " (no end-of-archive marker)" : ""}`
+      : s.bytesDownloaded >= s.layerSize
+        ? "partial (incomplete archive)"
+        : "partial (budget reached)";
   return `downloaded ${humanSize(s.bytesDownloaded)} of ${humanSize(s.layerSize)}${pct}, decompressed ${humanSize(s.bytesDecompressed)}, ${s.entries} entries, ${state}`;
 }
 
@@ -84,15 +94,16 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
       writer?.abort();
       // A layer that cannot be read at all (foreign, refused) is reported like one cut short.
       if (!(e instanceof LayerslayerError)) throw e;
-      result = { stats: { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: 0, complete: false }, error: e };
+      result = { stats: { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: 0, complete: false, verified: false }, error: e };
     }
-    if (result.stats.complete && !result.error) writer?.finish(result.stats);
+    // Only a listing read to the end and verified is stored (the store refuses anything else too).
+    if (result.stats.complete && result.stats.verified && !result.error) writer?.finish(result.stats);
     else writer?.abort();
   }
   write(buffer);
   const { stats, error } = result;
   if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
-  else if (framed) write(`${statsLine(stats)}${hit ? " (from the cache)" : ""}\n`);
+  else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }
 

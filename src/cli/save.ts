@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { blobFileName, downloadBlob, partialPathFor, type DownloadStatus } from "../blob/download.ts";
 import { LayerslayerError } from "../errors.ts";
 import { isForeignLayer } from "../registry/manifest.ts";
+import { checkForeignUrls } from "../registry/url-policy.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
@@ -56,6 +57,7 @@ export default defineCommand({
       for (const i of picked) {
         const desc = layers[i]!;
         if (isForeignLayer(desc)) {
+          checkForeignUrls(desc.urls, `layer ${i}: foreign layer URL`);
           ctx.note(`layer ${i}: skipped: a foreign layer hosted at ${escapeName(desc.urls![0]!)}, not in the registry`);
           results.push({ index: i, digest: desc.digest, size: desc.size, status: "skipped", reason: "foreign layer" });
           continue;

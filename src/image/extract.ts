@@ -25,6 +25,8 @@ export interface ExtractResult {
    * checked against a digest the TOC gives (otherwise the bytes are unverified).
    */
   toc?: { format: TocFormat; checked: boolean };
+  /** The layer that held the file was read to its end and hashed to its digest. */
+  verified: boolean;
 }
 
 export interface ExtractOptions {
@@ -34,6 +36,11 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Told when a layer's announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
+  /**
+   * Read the layer that holds the file from byte 0 on to its end and check its digest before
+   * returning (never by TOC chunks or from a checkpoint); CORRUPT when it does not verify.
+   */
+  verify?: boolean;
 }
 
 
@@ -62,7 +69,8 @@ function show(p: string): string {
 /**
  * Reads one file of the merged image, from the top layer down, following the image's symlinks and
  * honouring whiteouts, and streams its bytes to `sink`. A layer whose listing is cached is checked
- * without a download; otherwise the layer is read only until the file's content is complete.
+ * without a download; otherwise the layer is read only until the file's content is complete
+ * (unverified), or with `verify` to its end (verified, or CORRUPT).
  */
 export async function extractFile(img: ResolvedImage, asked: string, sink: Sink, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const access = new LayerAccess(img, sink, opts);
@@ -79,7 +87,11 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
   const start = cleanPath(asked);
   let path = start;
   let hops = 0;
-  const done = (index: number, entry: Entry, extra: Partial<ExtractResult> = {}): ExtractResult => ({
+  const done = (index: number, entry: Entry, extra: Partial<ExtractResult> = {}): ExtractResult => {
+    if (opts.verify && !extra.verified) throw new LayerslayerError("CORRUPT", `layer ${index}: read to its end but not verified`);
+    return { ...result(index, entry), verified: false, ...extra };
+  };
+  const result = (index: number, entry: Entry): Omit<ExtractResult, "verified"> => ({
     path,
     layer: index,
     entry,
@@ -87,7 +99,6 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
     bytesDownloaded: access.spentOn(index),
     totalDownloaded: access.total,
     layerSize: layers[index]!.size,
-    ...extra,
   });
 
   const fail = (code: "NOT_FOUND" | "USAGE", why: string) => new LayerslayerError(code, `${show(start)}${start === path ? "" : ` (${show(path)})`}: ${why}`);
@@ -99,6 +110,7 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
       if (!known && (await access.toc(index))) known = access.complete.get(index);
       let outcome: Outcome | undefined;
       let got: Entry | undefined;
+      let gotVerified = false;
       if (known) outcome = probeListing(path, known);
       else {
         // A layer read up to some point in this run: what it showed may settle the path already.
@@ -111,6 +123,7 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
           const probe = new LayerProbe(path);
           const res = await access.pass(index, (e) => probe.observe(e), () => probe.settled());
           got = res.got;
+          gotVerified = res.verified;
           outcome = got ? { kind: "file", entry: got } : probe.outcome();
           known = access.complete.get(index) ?? access.prefixes.get(index);
           if (!got && !res.complete && !probe.settled()) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
@@ -121,7 +134,7 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
           continue;
         case "file":
         case "hardlink": {
-          if (got) return done(index, got);
+          if (got) return done(index, got, { verified: gotVerified });
           let target = outcome.kind === "file" ? outcome.entry : undefined;
           let name = outcome.kind === "hardlink" ? (normalizeEntryPath(outcome.target) ?? "") : path;
           // A hard link names an earlier member of the same layer (itself possibly a link).
@@ -138,12 +151,14 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
             throw fail("USAGE", outcome.kind === "hardlink" ? `is a hard link to ${show(wanted)}, which is ${what}` : `is ${what}`);
           }
           const toc = access.knownToc(index) ?? (cached?.stats.toc ? await access.toc(index) : undefined);
-          const read = toc && target ? await access.readByToc(index, toc, target, show(target.path)) : undefined;
+          const read = toc && target && !opts.verify ? await access.readByToc(index, toc, target, show(target.path)) : undefined;
           if (read && target) return done(index, target, { toc: { format: toc!.format, checked: read.checked } });
           const isIt = (e: Entry) => isRegular(e) && isAt(e, wanted);
-          const res = target ? await access.readEntry(index, target, isIt) : (await access.pass(index, isIt)).got;
+          // Verifying reads the layer from byte 0 to its end; otherwise from the nearest checkpoint.
+          const whole = target && !opts.verify ? undefined : await access.pass(index, isIt);
+          const res = whole ? whole.got : await access.readEntry(index, target!, isIt);
           if (!res) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
-          return done(index, res);
+          return done(index, res, { verified: !!whole?.verified });
         }
         case "redirect":
           hops++;

@@ -27,6 +27,8 @@ export interface AccessOptions {
   indexes?: IndexStore;
   signal?: AbortSignal;
   onWarning?: (message: string) => void;
+  /** A pass that delivers a file's content reads on to the layer's end (and so checks its digest). */
+  verify?: boolean;
 }
 
 export interface PassResult {
@@ -34,6 +36,8 @@ export interface PassResult {
   got?: Entry;
   /** Whether the pass read the layer's whole listing. */
   complete: boolean;
+  /** Whether the pass read the whole blob and it hashed to its digest. */
+  verified: boolean;
 }
 
 export class LayerAccess {
@@ -169,13 +173,15 @@ export class LayerAccess {
     const desc = this.layers[index]!;
     const entries: Entry[] = [];
     let got: Entry | undefined;
+    const verify = !!this.opts.verify && !from;
     const gen = streamLayer(this.img.source, desc, index, {
-      wantContent: want,
+      // One file's content only: a pass that reads on to verify lists later entries, never delivers them.
+      wantContent: (e) => !got && want(e),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
       firstChunk,
-      stopAfterContent: true,
+      stopAfterContent: !verify,
       checkpoints: this.checkpointsOf(index),
-      ...(stopAfter ? { stopAfter } : {}),
+      ...(stopAfter ? { stopAfter: (e: Entry) => !(verify && got) && stopAfter(e) } : {}),
       ...(from ? { resume: from } : {}),
     });
     let result;
@@ -196,16 +202,16 @@ export class LayerAccess {
     this.count(index, stats.bytesDownloaded);
     this.dirty.add(index);
     if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
-    if (from) return { ...(got ? { got } : {}), complete: false };
+    if (from) return { ...(got ? { got } : {}), complete: false, verified: false };
     if (stats.complete) {
       this.complete.set(index, entries);
       this.prefixes.delete(index);
       this.opts.cache?.putListing(stats, entries);
-      return { ...(got ? { got } : {}), complete: true };
+      return { ...(got ? { got } : {}), complete: true, verified: stats.verified };
     }
     // Stopped early: what was seen is still true of the layer's beginning.
     if ((this.prefixes.get(index)?.length ?? 0) < entries.length) this.prefixes.set(index, entries);
-    return { ...(got ? { got } : {}), complete: false };
+    return { ...(got ? { got } : {}), complete: false, verified: false };
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
 import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
+import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../output/format.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
@@ -106,6 +107,7 @@ export async function* streamLayer(
 ): AsyncGenerator<TarEvent, LayerResult> {
   if (isForeignLayer(layer)) {
     // Foreign layers live outside the registry; we do not fetch arbitrary URLs.
+    checkForeignUrls(layer.urls, "foreign layer URL");
     throw new LayerslayerError("UNSUPPORTED", `layer ${index} is a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
   }
   const src = { source, digest: layer.digest, size: layer.size };
@@ -134,7 +136,9 @@ export async function* streamLayer(
     src,
     {
       ...(search.tail ? { tail: search.tail } : {}),
-      ...(opts.budget !== undefined ? { budget: opts.budget } : opts.resume ? {} : { verify: true }),
+      ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
+      // Hashed whenever the read starts at byte 0: one that reaches the end is verified, whatever its budget.
+      verify: true,
       ...(opts.resume ? { start: Math.floor(opts.resume.checkpoint.bit / 8) } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
@@ -155,10 +159,11 @@ export async function* streamLayer(
     : decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: { checkpoints: opts.checkpoints } } : {}) });
   const tar = readTar(metered(decoder, decoded), {
     layer: index,
-    // A whole read goes on past the end-of-archive marker to the blob's last byte, so its digest
-    // is checked (a plain tar, as docker save writes, ends with padding the tar reader needs not read).
-    ...(opts.budget === undefined && !opts.stopAfterContent ? { drain: true } : {}),
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
+    // On past the end-of-archive marker to the blob's last byte (within the budget, if any): the
+    // decoder checks the last trailer, padding (a plain tar as docker save writes it) is read, and
+    // the blob reader checks the digest, so a read that reaches the end is verified.
+    drain: true,
   });
   // eStargz adds entries for itself (a landmark first, the TOC last): not the image's files.
   let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined;
@@ -203,7 +208,8 @@ export async function* streamLayer(
     bytesDownloaded: blob.bytesDownloaded + searched,
     bytesDecompressed: decoded.bytes,
     entries,
-    complete: complete && !error,
+    complete: complete && blob.verified && !error,
+    verified: blob.verified && !error,
     ...(chosen ? { offsets: chosen.offsets } : {}),
   };
   if (noEndMarker && stats.complete) stats.noEndMarker = true;

@@ -46,3 +46,11 @@ export function fetchableUrl(raw: string, what: string, code: ErrorCode, base?: 
   }
   return url;
 }
+
+/**
+ * The URLs of a foreign layer, as a manifest gives them: never fetched, but one with a scheme other
+ * than http(s) marks a hostile manifest, refused (NETWORK) wherever a foreign layer is met.
+ */
+export function checkForeignUrls(urls: readonly string[] | undefined, what: string): void {
+  for (const url of urls ?? []) fetchableUrl(url, what, "NETWORK");
+}

@@ -78,7 +78,7 @@ async function readLayer(o: ScanImageOptions, source: ImageSource, desc: Descrip
     }
   } catch (e) {
     if (!(e instanceof LayerslayerError)) throw e;
-    const stats: LayerStats = { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: entries.length, complete: false };
+    const stats: LayerStats = { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: entries.length, complete: false, verified: false };
     return { stats, entries, error: e };
   }
 }

@@ -22,6 +22,9 @@ export function tocLayerStats(desc: { digest: string; mediaType: string; size: n
     bytesDecompressed: toc.jsonBytes,
     entries: toc.entries.length,
     complete: true,
+    // The listing is verified when the TOC hashed to the digest the (verified) manifest announces;
+    // the blob itself was not read (only verified listings are cached).
+    verified: toc.checked,
     toc: tocStats(toc),
   };
 }

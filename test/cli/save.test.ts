@@ -168,6 +168,28 @@ describe("save on a real registry", () => {
     expect(proxy.requests.some((q) => q.path.includes("/x") || q.path.endsWith(foreignDigest))).toBe(false);
   });
 
+  test("a foreign layer whose URL is not http(s): save and peek refuse it, exit 6, one line", async () => {
+    const foreignDigest = sha256("a hostile foreign layer");
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: img.configDigest, size: new TextEncoder().encode(img.config).byteLength },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", digest: foreignDigest, size: 100, urls: ["file:///etc/passwd"] }],
+    });
+    proxy.rule = (req) =>
+      req.url.endsWith("/save/app/manifests/hostile")
+        ? { kind: "status", status: 200, body: manifest, headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json", "Docker-Content-Digest": sha256(manifest) } }
+        : undefined;
+    const out = join(work, "hostile");
+    const save = await runCli(["save", `${proxy.host}/save/app:hostile`, "-o", out]);
+    expect(save.code).toBe(6);
+    expect(save.stderr).toBe("layerslayer: layer 0: foreign layer URL: refusing a file: URL (only http and https are fetched)\n");
+    const peek = await runCli(["peek", `${proxy.host}/save/app:hostile`]);
+    expect(peek.code).toBe(6);
+    expect(peek.stderr).toBe("layerslayer: layer 0: foreign layer URL: refusing a file: URL (only http and https are fetched)\n");
+    expect(peek.stdout).toMatch(/, 0 entries, partial \(stopped by a network error\)\n$/);
+  });
+
   test("Ctrl-C mid-download: exit 130, the temp file kept, no final file; the next run resumes", async () => {
     const l = img.layers[0]!;
     // A registry front that sends 100 000 bytes of the big blob, then stalls until stopped.

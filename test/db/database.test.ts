@@ -26,7 +26,7 @@ afterAll(async () => {
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
 function stats(complete: boolean, bytesDownloaded: number, entries: number): LayerStats {
-  return { digest: DIGEST, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: 1000, bytesDownloaded, bytesDecompressed: 4 * bytesDownloaded, entries, complete };
+  return { digest: DIGEST, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: 1000, bytesDownloaded, bytesDecompressed: 4 * bytesDownloaded, entries, complete, verified: complete };
 }
 
 function entries(n: number): Entry[] {

@@ -1,0 +1,154 @@
+/** Complete ⇔ verified: whole reads go to the blob's last byte and check it; nothing unverified is cached or called complete. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { humanSize } from "../../src/output/format.ts";
+import { errorLine, runCli } from "../support/cli.ts";
+import { noise } from "../support/bytes.ts";
+import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
+import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+
+describe("verification through a proxy that alters bytes of the real registry's blobs", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  const dirs: string[] = [];
+  const files = Array.from({ length: 60 }, (_, i) => ({ path: `usr/share/f${String(i).padStart(3, "0")}`, content: noise(3000, i) }));
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.url);
+    img = await pushImage(reg, "v/app", "v1", {
+      layers: [
+        { bytes: layerFrom([{ path: "etc/motd", content: "hello from layer 0\n" }, ...files]) },
+        { bytes: layerFrom([{ path: "opt/tool", content: "tool\n" }], { compression: "none" }), compression: "none" },
+      ],
+    });
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const image = () => `${proxy.host}/v/app:v1`;
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), "ls-verify-"));
+    dirs.push(d);
+    return d;
+  };
+  /** Flips the blob's byte at `offset` in whatever range of it a response carries. */
+  const flipBlobByte = (layer: number, offset: number) => {
+    const { digest } = img.layers[layer]!;
+    proxy.rule = (req): Fault | undefined => {
+      if (!req.url.includes(`/blobs/${digest}`)) return undefined;
+      const start = Number(/bytes=(\d+)-/.exec(req.headers.get("range") ?? "")?.[1] ?? 0);
+      return { kind: "flip", offsets: [offset - start] };
+    };
+  };
+  const cachedListings = async (cache: string) => {
+    const r = await runCli(["cache", "info", "--json"], { env: { XDG_CACHE_HOME: cache } });
+    if (r.code !== 0) throw new Error(`cache info: ${r.stderr}`);
+    return JSON.parse(r.stdout).listings as number;
+  };
+  const statsOf = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!).stats;
+
+  test("a whole read is verified, complete and cached; a budgeted one is neither and is not cached", async () => {
+    proxy.rule = () => undefined;
+    const cache = tmp();
+    const part = await runCli(["peek", image(), "--layer", "0", "--budget", "8K", "--json"], { env: { XDG_CACHE_HOME: cache } });
+    expect(part.code).toBe(0);
+    expect(statsOf(part.stdout)).toMatchObject({ complete: false, verified: false, bytesDownloaded: 8192 });
+    expect(await cachedListings(cache)).toBe(0);
+    const full = await runCli(["peek", image(), "--layer", "0", "--full", "--json"], { env: { XDG_CACHE_HOME: cache } });
+    expect(statsOf(full.stdout)).toMatchObject({ complete: true, verified: true, bytesDownloaded: img.layers[0]!.size, entries: files.length + 5 });
+    expect(await cachedListings(cache)).toBe(1);
+  });
+
+  test("a flipped byte in the padding after the end-of-archive: exit 7, every entry printed, named in the stats line, nothing cached", async () => {
+    const layer = img.layers[1]!;
+    flipBlobByte(1, layer.size - 1); // GNU tar pads to 10 KiB records: this byte comes after the end marker
+    const cache = tmp();
+    const r = await runCli(["peek", image(), "--layer", "1", "--full"], { env: { XDG_CACHE_HOME: cache } });
+    expect(r.code).toBe(7);
+    expect(r.stdout).toContain(" opt/tool\n");
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/, 3 entries, partial \(stopped by corrupt data\)$/);
+    expect(errorLine(r)).toContain(`layer 1: ${proxy.host}/v/app@${layer.digest}: the blob's bytes hash to sha256:`);
+    expect(await cachedListings(cache)).toBe(0);
+  });
+
+  test("a flipped byte in the last gzip trailer (CRC32, then ISIZE): exit 7, nothing cached", async () => {
+    const size = img.layers[0]!.size;
+    for (const [offset, why] of [[size - 8, "CRC32 mismatch"], [size - 1, "mismatch"]] as const) {
+      flipBlobByte(0, offset);
+      const cache = tmp();
+      const r = await runCli(["peek", image(), "--layer", "0", "--full", "--json"], { env: { XDG_CACHE_HOME: cache } });
+      expect(r.code).toBe(7);
+      expect(errorLine(r)).toContain(why);
+      expect(statsOf(r.stdout)).toMatchObject({ complete: false, verified: false, entries: files.length + 5 });
+      expect(await cachedListings(cache)).toBe(0);
+      const ls = await runCli(["ls", image(), "/usr/share"], { env: { XDG_CACHE_HOME: cache } });
+      expect(ls.code).toBe(7);
+      expect(errorLine(ls)).toContain(why);
+      // Layer 1 verified and may be cached; layer 0 is not: read again from the registry.
+      proxy.rule = () => undefined;
+      const again = await runCli(["peek", image(), "--layer", "0", "--json"], { env: { XDG_CACHE_HOME: cache } });
+      expect(statsOf(again.stdout).cached).toBeUndefined();
+    }
+  });
+
+  test("a network error mid-layer: exit 6, the entries before it printed, the stats line names the error", async () => {
+    const { digest } = img.layers[0]!;
+    proxy.rule = (req) => {
+      if (!req.url.includes(`/blobs/${digest}`)) return undefined;
+      // The first answer breaks off after 60 KB; every resume breaks at once.
+      return { kind: "reset", afterBytes: (req.headers.get("range") ?? "").startsWith("bytes=0-") ? 60_000 : 0 };
+    };
+    const r = await runCli(["peek", image(), "--layer", "0", "--full"]);
+    expect(r.code).toBe(6);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.at(-1)).toMatch(/^downloaded [\d.]+K of [\d.]+K \([\d.]+%\), .*, (\d+) entries, partial \(stopped by a network error\)$/);
+    const n = Number(/, (\d+) entries/.exec(lines.at(-1)!)![1]);
+    expect(n).toBeGreaterThan(5);
+    expect(lines.length).toBe(n + 2); // heading, n entries, stats
+    expect(errorLine(r)).toContain("could not be resumed");
+  });
+
+  test("cat says when it stopped before the end; --verify reads on and says verified", async () => {
+    proxy.rule = () => undefined;
+    const quick = await runCli(["cat", image(), "/etc/motd"]);
+    expect(quick.code).toBe(0);
+    expect(quick.stdout).toBe("hello from layer 0\n");
+    expect(quick.stderr).toContain("; unverified: stopped before the end of the layer (--verify reads on and checks it)");
+    const checked = await runCli(["cat", image(), "/etc/motd", "--verify"]);
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toBe("hello from layer 0\n");
+    expect(checked.stderr).toMatch(/, layer verified\n$/);
+    expect(checked.stderr).toContain(`from layer 0, downloaded ${humanSize(img.layers[0]!.size)} of ${humanSize(img.layers[0]!.size)} (100.0%)`);
+  });
+
+  test("cat --verify -o of a file whose layer does not verify: exit 7, no file, no temp file", async () => {
+    flipBlobByte(0, img.layers[0]!.size - 8);
+    const dir = tmp();
+    const out = join(dir, "motd");
+    const r = await runCli(["cat", image(), "/etc/motd", "--verify", "-o", out]);
+    expect(r.code).toBe(7);
+    expect(errorLine(r)).toContain("CRC32 mismatch");
+    expect(readdirSync(dir)).toEqual([]);
+    // Without --verify the file's own bytes are intact and written, and the summary says unverified.
+    const plain = await runCli(["cat", image(), "/etc/motd", "-o", out]);
+    expect(plain.code).toBe(0);
+    expect(readFileSync(out, "utf8")).toBe("hello from layer 0\n");
+    expect(plain.stderr).toContain("unverified");
+  });
+
+  test("cat reads an upper layer whole to look past it: a bad byte there is exit 7, -o leaves nothing", async () => {
+    flipBlobByte(1, img.layers[1]!.size - 1);
+    const dir = tmp();
+    const r = await runCli(["cat", image(), "/etc/motd", "-o", join(dir, "motd")]);
+    expect(r.code).toBe(7);
+    expect(errorLine(r)).toContain("the blob's bytes hash to");
+    expect(existsSync(join(dir, "motd"))).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
