@@ -81,19 +81,41 @@ export async function* driveNative(z: Transform, pieces: AsyncIterable<Piece>): 
   }
 
   try {
-    for await (const piece of pieces) {
-      if (failure) break;
-      if (piece.bytes.length === 0) continue;
-      // Before the write: the decoder may emit output synchronously inside it.
-      fed = piece.end;
-      const ok = z.write(piece.bytes);
-      yield* flush();
-      if (ok) continue;
-      // The decoder holds enough input: hand out what it decodes until it asks for more.
-      while (z.writableNeedDrain && !failure) {
+    let sourceFailed = false;
+    let sourceError: unknown;
+    try {
+      for await (const piece of pieces) {
+        if (failure) break;
+        if (piece.bytes.length === 0) continue;
+        // Before the write: the decoder may emit output synchronously inside it.
+        fed = piece.end;
+        const ok = z.write(piece.bytes);
+        yield* flush();
+        if (ok) continue;
+        // The decoder holds enough input: hand out what it decodes until it asks for more.
+        while (z.writableNeedDrain && !failure) {
+          await waitForEvent();
+          yield* flush();
+        }
+      }
+    } catch (e) {
+      sourceFailed = true;
+      sourceError = e;
+    }
+    if (sourceFailed) {
+      // The input broke off (a network error): what the bytes that did arrive decode to is real,
+      // so let the decoder finish them and hand that out before failing.
+      let flushed = false;
+      (z as Transform & { flush(done: () => void): void }).flush(() => {
+        flushed = true;
+        poke();
+      });
+      while (!flushed && !failure) {
         await waitForEvent();
         yield* flush();
       }
+      yield* flush();
+      throw sourceError;
     }
     if (!failure) {
       inputDone = true;
