@@ -95,7 +95,7 @@ export async function fill(file: string, total: number, shape: "releases" | "uni
         compressedOffset: 0,
       }));
       const digest = digestOf(`layer ${shape} ${layer++}`);
-      await db.putLayer({ digest, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: entries.length * 300, bytesDownloaded: entries.length * 300, bytesDecompressed: entries.length * 1000, entries: entries.length, complete: true }, entries);
+      await db.putLayer({ digest, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: entries.length * 300, bytesDownloaded: entries.length * 300, bytesDecompressed: entries.length * 1000, entries: entries.length, complete: true, verified: true }, entries);
       written += entries.length;
       pending.push({ digest, entries });
       if (pending.length === LAYERS_PER_IMAGE) await flushImage();
