@@ -4,7 +4,7 @@
  * input gives one line and the right exit code.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, type CliResult } from "../support/cli.ts";
@@ -79,6 +79,19 @@ describe("local images made by skopeo", () => {
     const blob = (d: { digest: string }) => `blobs/${d.digest.replace(":", "/")}`;
     writeFileSync(join(form, "manifest.json"), JSON.stringify([{ Config: blob(manifest.config), RepoTags: ["local/app:v1"], Layers: manifest.layers.map(blob) }]));
     tarDir(form, at("docker-oci.tar"));
+    // An older docker save layout whose layers are compressed and reached through links
+    // (<id>/layer.tar → ../<file>): digests are then hashed from the members themselves.
+    const old = at("docker-old");
+    mkdirSync(old);
+    writeFileSync(join(old, "config.json"), readFileSync(join(form, blob(manifest.config))));
+    const layers = manifest.layers.map((l: { digest: string }, i: number) => {
+      writeFileSync(join(old, `layer${i}.bin`), readFileSync(join(form, blob(l))));
+      mkdirSync(join(old, `id${i}`));
+      symlinkSync(`../layer${i}.bin`, join(old, `id${i}`, "layer.tar"));
+      return `id${i}/layer.tar`;
+    });
+    writeFileSync(join(old, "manifest.json"), JSON.stringify([{ Config: "config.json", RepoTags: null, Layers: layers }]));
+    tarDir(old, at("docker-old.tar"));
   }, 60_000);
   afterAll(async () => {
     await reg.stop();
@@ -102,6 +115,7 @@ describe("local images made by skopeo", () => {
     { local: `oci-archive:${at("oci.tar")}:v1`, image: registry("local/oci") },
     { local: `docker-archive:${at("docker.tar")}:local/plain:v1`, image: registry("local/plain") },
     { local: `docker-archive:${at("docker-oci.tar")}:local/app:v1`, image: registry("local/oci") },
+    { local: `docker-archive:${at("docker-old.tar")}`, image: registry("local/oci") },
   ];
 
   test("ls -R, cat and peek --full print exactly what they print for the registry image", async () => {
