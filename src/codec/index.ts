@@ -15,6 +15,7 @@ import type { DecodedChunk } from "../types.ts";
 import { passthrough } from "./plain.ts";
 import { codecFor, SNIFF_BYTES } from "./sniff.ts";
 import type { GunzipOptions } from "./gzip.ts";
+import type { ZstdOptions } from "./zstd.ts";
 import type { CodecName, DecodeFn, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
 
 export type { CodecName, DecodeFn, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
@@ -44,6 +45,8 @@ export interface DecodeLayerOptions {
   offsets?: OffsetPrecision;
   /** For a gzip layer: the exact decoder with these options (checkpoints to record). */
   gzip?: GunzipOptions;
+  /** For a zstd layer: the exact decoder with these options (frame starts to record). */
+  zstd?: ZstdOptions;
   /** Told which decoder was chosen, before it starts. */
   onDecoder?: (decoder: Decoder) => void;
 }
@@ -118,9 +121,14 @@ export async function* decodeLayer(
     }
     const codec = codecFor(first, mediaType);
     const gzip = codec === "gzip" ? options.gzip : undefined;
-    const decoder = chooseDecoder(codec, gzip ? "exact" : (options.offsets ?? "exact"));
+    const zstd = codec === "zstd" ? options.zstd : undefined;
+    const decoder = chooseDecoder(codec, gzip || zstd ? "exact" : (options.offsets ?? "exact"));
     options.onDecoder?.(decoder);
-    const decode: DecodeFn = gzip ? await import("./gzip.ts").then((m) => (s: AsyncIterable<Uint8Array>) => m.gunzip(s, gzip)) : await decoder.load();
+    const decode: DecodeFn = gzip
+      ? await import("./gzip.ts").then((m) => (s: AsyncIterable<Uint8Array>) => m.gunzip(s, gzip))
+      : zstd
+        ? await import("./zstd.ts").then((m) => (s: AsyncIterable<Uint8Array>) => m.zstdDecode(s, zstd))
+        : await decoder.load();
     const summary = yield* decode(prefixed(head, it, state));
     return { ...summary, codec, offsets: decoder.offsets, decoder: decoder.name };
   } finally {

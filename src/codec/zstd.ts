@@ -9,6 +9,7 @@
  * frame has one, and the content size when its header has it.
  */
 
+import type { Checkpoint, CheckpointSink } from "./checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { DecodedChunk } from "../types.ts";
 import { ByteReader } from "./reader.ts";
@@ -22,6 +23,14 @@ export { MAX_WINDOW, ZSTD_MAGIC } from "./zstd-frames.ts";
 export interface ZstdOptions {
   /** Check frame checksums (default true; costs about a fifth of the decoding speed). */
   verifyChecksum?: boolean;
+  /**
+   * Record frame starts as checkpoints about every `every` bytes of output: a layer of many frames
+   * (zstd:chunked, seekable zstd) can be read from the frame that holds a file. No window: frames
+   * are independent.
+   */
+  checkpoints?: CheckpointSink;
+  /** Start at this checkpoint (a frame start): the source yields the blob from byte `bit >> 3` on. */
+  resume?: Checkpoint;
 }
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, "0");
@@ -32,7 +41,10 @@ export async function* zstdDecode(
 ): AsyncGenerator<DecodedChunk, DecodeSummary> {
   const verify = options.verifyChecksum ?? true;
   const r = new ByteReader(source);
-  let decompressed = 0;
+  let decompressed = options.resume ? options.resume.out : 0;
+  if (options.resume) r.offset = Math.floor(options.resume.bit / 8);
+  const sink = options.checkpoints;
+  let nextCheckpoint = sink ? decompressed + sink.every : Infinity;
   let blocks: ZstdFrameBlocks | undefined;
   let hash: XxHash64 | null = null;
   let frameSize = 0;
@@ -43,6 +55,10 @@ export async function* zstdDecode(
       if (next.done) return { compressedConsumed: r.offset, decompressed, ended: next.value.ended, members: next.value.members };
       const piece = next.value;
       if (piece.kind === "frame") {
+        if (sink && decompressed >= nextCheckpoint) {
+          sink.add({ bit: piece.at * 8, out: decompressed, member: piece.at, crc: 0, size: 0, window: new Uint8Array(0) });
+          nextCheckpoint = decompressed + sink.every;
+        }
         blocks = new ZstdFrameBlocks(piece.header.windowSize, piece.at);
         hash = piece.header.checksum && verify ? new XxHash64() : null;
         frameSize = 0;

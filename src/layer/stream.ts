@@ -1,7 +1,7 @@
 import { RangeReader } from "../blob/range.ts";
 import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
-import { decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
+import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
 import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
@@ -82,6 +82,11 @@ async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: 
   }
 }
 
+/** A generator that becomes available later (a decoder loaded on demand). */
+async function* lazy<T>(gen: Promise<AsyncGenerator<T, unknown>>): AsyncGenerator<T, void> {
+  yield* await gen;
+}
+
 /** Drops the first `skip` decoded bytes; the rest pass unchanged (with their compressed offsets). */
 async function* skipping(source: AsyncGenerator<DecodedChunk, unknown>, skip: number): AsyncGenerator<DecodedChunk, void> {
   for await (const chunk of source) {
@@ -154,9 +159,15 @@ export async function* streamLayer(
   let error: LayerslayerError | undefined;
   const offsets = opts.offsets ?? (opts.budget !== undefined ? "exact" : "bounded");
   const resume = opts.resume;
-  const decoder = resume
-    ? skipping((await import("../codec/gzip.ts")).gunzip(blob.chunks(), { resume: resume.checkpoint, ...(opts.checkpoints ? { checkpoints: opts.checkpoints } : {}) }), resume.tarOffset - resume.checkpoint.out)
-    : decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: { checkpoints: opts.checkpoints } } : {}) });
+  const record = opts.checkpoints ? { checkpoints: opts.checkpoints } : {};
+  // A read from a checkpoint cannot sniff the codec (it starts mid-layer): the media type says it.
+  const resumed = (): AsyncGenerator<DecodedChunk, unknown> => {
+    const from = { resume: resume!.checkpoint, ...record };
+    const codec = codecFromMediaType(layer.mediaType);
+    const gen = codec === "zstd" ? import("../codec/zstd.ts").then((m) => m.zstdDecode(blob.chunks(), from)) : import("../codec/gzip.ts").then((m) => m.gunzip(blob.chunks(), from));
+    return skipping(lazy(gen), resume!.tarOffset - resume!.checkpoint.out);
+  };
+  const decoder = resume ? resumed() : decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: record, zstd: record } : {}) });
   const tar = readTar(metered(decoder, decoded), {
     layer: index,
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
