@@ -43,7 +43,7 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
  * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. Returns the stats
  * and the error that cut the layer short, if any.
  */
-export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => void, entriesOnly = false): Promise<LayerResult> {
+export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => unknown, entriesOnly = false): Promise<LayerResult> {
   const desc = layers[i]!;
   const framed = !ctx.json && !entriesOnly;
   if (framed) {
@@ -51,11 +51,13 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   }
   const widths = streamWidths();
   let buffer = "";
-  const print = (e: Entry) => {
+  // Returns a promise when the reader of the output is behind: awaiting it pauses the listing.
+  const print = (e: Entry): unknown => {
     buffer += ctx.json ? ndjsonLine(entryJson(e)) : `${lsLine(e, { widths })}\n`;
     if (buffer.length > 16384) {
-      write(buffer);
+      const text = buffer;
       buffer = "";
+      return write(text);
     }
   };
   // A complete listing in the cache answers any budget, with nothing downloaded. It is read part
@@ -68,7 +70,7 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
     const parts = stored.parts();
     let r = parts.next();
     for (; !r.done; r = parts.next()) {
-      for (const e of r.value) print({ ...e, layer: i });
+      for (const e of r.value) await print({ ...e, layer: i });
       printedFromCache += r.value.length;
     }
     hit = r.value;
@@ -88,7 +90,7 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
         }
         if (next.value.kind !== "entry") continue;
         writer?.add(next.value.entry);
-        if (seen++ >= printedFromCache) print(next.value.entry);
+        if (seen++ >= printedFromCache) await print(next.value.entry);
       }
     } catch (e) {
       writer?.abort();
@@ -105,6 +107,12 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
   else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
+}
+
+/** Writes to stdout; a promise when the pipe is full, resolved once it drained. */
+function toStdout(text: string): Promise<void> | undefined {
+  if (process.stdout.write(text)) return undefined;
+  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
 }
 
 function reportError(i: number, error: LayerslayerError | undefined): void {
@@ -133,7 +141,7 @@ export default defineCommand({
     await writeInOrder(
       picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit, ctx.quiet)),
       PEEK_CONCURRENCY,
-      (text) => process.stdout.write(text),
+      toStdout,
       (result, n) => {
         reportError(picked[n]!, result.error);
         failure ??= result.error;

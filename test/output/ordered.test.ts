@@ -61,3 +61,25 @@ test("a producer that throws stops the writing after the output before it", asyn
   await expect(run).rejects.toThrow("boom");
   expect(out).toBe("ok ");
 });
+
+test("a producer far ahead of a slow writer is paused: at most about HIGH_WATER characters wait", async () => {
+  const { HIGH_WATER } = await import("../../src/output/ordered.ts");
+  const piece = "x".repeat(256 * 1024);
+  let maxWaiting = 0;
+  let emitted = 0;
+  let written = 0;
+  const producer: Producer<number> = async (emit) => {
+    for (let i = 0; i < 64; i++) {
+      emitted += piece.length;
+      maxWaiting = Math.max(maxWaiting, emitted - written);
+      await emit(piece);
+    }
+    return 64;
+  };
+  await writeInOrder([producer], 1, async (t) => {
+    await Bun.sleep(1);
+    written += t.length;
+  }, () => {});
+  expect(written).toBe(64 * piece.length);
+  expect(maxWaiting).toBeLessThanOrEqual(HIGH_WATER + 2 * piece.length);
+});
