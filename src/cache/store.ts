@@ -99,6 +99,10 @@ export interface OpenCacheOptions {
 /** A store that opens its database on first use, or a no-op store when `enabled` is false. */
 export function openCache(opts: OpenCacheOptions): CacheStore {
   const dir = opts.dir ?? defaultCacheDir(opts.env ?? process.env);
+  if (dir === undefined) {
+    if (opts.enabled) opts.warn("no home directory (HOME is unset and this user has no passwd entry): the cache is off; LAYERSLAYER_CACHE_DIR or XDG_CACHE_HOME turns it on");
+    return new NoCache("");
+  }
   if (!opts.enabled) return new NoCache(cacheFile(dir));
   return new SqliteCache(dir, opts.warn, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
 }

@@ -2,15 +2,14 @@ import { openCache, type CacheStore } from "../cache/store.ts";
 import { LayerslayerError, printable } from "../errors.ts";
 import { parseImageName, type ImageName } from "../ref/name.ts";
 import type { ImageRef } from "../ref/reference.ts";
-import type { Credentials } from "../registry/auth.ts";
 import { RegistryClient } from "../registry/client.ts";
-import { dockerConfigCredentials } from "../registry/docker-config.ts";
 import { parsePlatform, type Platform } from "../registry/manifest.ts";
 import { openSource } from "../source/open.ts";
 import { escapeName } from "../output/format.ts";
 import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { jsonDocument } from "../output/json.ts";
+import { credentialsFrom } from "./credentials.ts";
 
 /** The IMAGE argument of every image command. */
 export const imageArg = {
@@ -22,7 +21,8 @@ export const globalArgs = {
   platform: { type: "string", valueHint: "os/arch[/variant]", description: "Platform to pick from a multi-platform image (default: linux/<this machine's arch>)" },
   json: { type: "boolean", description: "Print JSON (NDJSON for streams) and nothing else on stdout" },
   username: { type: "string", alias: "u", description: "Registry user name (or LAYERSLAYER_USERNAME; default: the saved login for the registry, else anonymous)" },
-  "password-stdin": { type: "boolean", description: "Read the password from standard input (or LAYERSLAYER_PASSWORD)" },
+  "password-stdin": { type: "boolean", description: "Read the password from standard input (or LAYERSLAYER_PASSWORD; on a terminal -u alone asks for it)" },
+  authfile: { type: "string", valueHint: "FILE", description: "Auth file to look in first (podman's auth.json or docker's config.json format); default: REGISTRY_AUTH_FILE, then podman's and docker's own" },
   "plain-http": { type: "boolean", description: "Use HTTP instead of HTTPS (automatic for localhost, 127.0.0.0/8 and ::1 unless they speak only TLS)" },
   insecure: { type: "boolean", description: "Skip TLS certificate verification" },
   cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
@@ -40,6 +40,7 @@ export interface GlobalArgs {
   json?: boolean;
   username?: string;
   "password-stdin"?: boolean;
+  authfile?: string;
   "plain-http"?: boolean;
   insecure?: boolean;
   cache?: boolean;
@@ -59,27 +60,6 @@ export interface Context {
   note(message: string): void;
   /** A warning on stderr ("layerslayer: warning: …"), suppressed by -q. */
   warn(message: string): void;
-}
-
-async function readStdin(): Promise<string> {
-  return await Bun.stdin.text();
-}
-
-/** Credentials from flags, environment, or docker's config file, in that order. */
-export async function credentialsFrom(args: GlobalArgs, registry: string, env = process.env): Promise<Credentials | undefined> {
-  const username = args.username ?? env.LAYERSLAYER_USERNAME;
-  if (args["password-stdin"]) {
-    if (!username) throw new LayerslayerError("USAGE", "--password-stdin needs -u/--username (or LAYERSLAYER_USERNAME)");
-    const password = (await readStdin()).replace(/\r?\n$/, "");
-    if (!password) throw new LayerslayerError("USAGE", "--password-stdin was given but standard input was empty");
-    return { username, password };
-  }
-  if (username) {
-    const password = env.LAYERSLAYER_PASSWORD;
-    if (password === undefined) throw new LayerslayerError("USAGE", `a password is needed for "${username}": use --password-stdin or LAYERSLAYER_PASSWORD`);
-    return { username, password };
-  }
-  return dockerConfigCredentials(registry, env);
 }
 
 export function writeOut(text: string): void {
@@ -133,7 +113,7 @@ export async function registryContext(args: GlobalArgs, registry: string): Promi
   const client = new RegistryClient({
     plainHttp: !!args["plain-http"],
     insecure: !!args.insecure,
-    ...(credentials ? { credentials } : {}),
+    credentials,
     ...(log ? { log } : {}),
     ...(ctx.useCache ? { blobCache: ctx.cache } : {}),
   });

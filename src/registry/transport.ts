@@ -1,7 +1,7 @@
 import { discard, readBounded } from "./body.ts";
 import { LayerslayerError } from "../errors.ts";
 import { apiHost, isLoopback } from "../ref/reference.ts";
-import { Authenticator, type Credentials } from "./auth.ts";
+import { Authenticator, type CredentialSource, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
 import { fetchableUrl, redactUrl, showUrl } from "./url-policy.ts";
@@ -10,7 +10,8 @@ import { retryDelay, sleep, isRetryableStatus, networkError } from "./retry.ts";
 export interface TransportOptions {
   plainHttp?: boolean;
   insecure?: boolean;
-  credentials?: Credentials;
+  /** A login, or where to look one up when the registry asks for it. */
+  credentials?: Credentials | CredentialSource;
   /** Attempts after the first one for network errors, 408, 429 and 5xx. */
   retries?: number;
   /** First backoff step in ms (doubles each time). */
@@ -118,7 +119,7 @@ export class Transport {
     const what = type === "registry" && name === "catalog" ? " to list the catalog" : name ? ` to pull ${name}` : "";
     return new LayerslayerError(
       "AUTH",
-      `${this.registry}: not authorized${what}; check the credentials (-u/--username with --password-stdin, or LAYERSLAYER_USERNAME/LAYERSLAYER_PASSWORD)`,
+      `${this.registry}: not authorized${what}; check the login (-u/--username, LAYERSLAYER_USERNAME/LAYERSLAYER_PASSWORD, --authfile, or docker/podman login)`,
     );
   }
 

@@ -37,6 +37,8 @@ export interface StartOptions {
 
 export const ADMIN = { username: "admin", password: "admin-secret" };
 export const READER = { username: "reader", password: "reader-pass: with spaces" };
+/** The identity (OAuth2 refresh) token the token registry's token service knows for READER. */
+export const READER_IDENTITY_TOKEN = "identity-token-of-reader";
 
 function which(cmd: string): boolean {
   return Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
@@ -85,7 +87,13 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
     lines.push("  tls:", `    certificate: ${certPath}`, `    key: ${keyPath}`);
   }
   if (auth === "token") {
-    token = startTokenServer({ service: "layerslayer-test", issuer: "layerslayer-test-issuer", users, anonymousPull: opts.anonymousPull });
+    token = startTokenServer({
+      service: "layerslayer-test",
+      issuer: "layerslayer-test-issuer",
+      users,
+      anonymousPull: opts.anonymousPull,
+      refreshTokens: { [READER_IDENTITY_TOKEN]: READER.username },
+    });
     lines.push("auth:", "  token:", `    realm: ${token.realm}`, "    service: layerslayer-test", "    issuer: layerslayer-test-issuer", `    rootcertbundle: ${token.certPath}`);
   } else if (auth === "htpasswd") {
     const htpasswd = join(dir, "htpasswd");

@@ -40,13 +40,15 @@ export interface TokenServerOptions {
   anonymousPull?: string[];
   /** Token lifetime the JWT carries (s). */
   lifetime?: number;
+  /** OAuth2 refresh tokens (docker's identity tokens) → the user each stands for. */
+  refreshTokens?: Record<string, string>;
 }
 
 export interface TokenServer {
   realm: string;
   certPath: string;
   /** Requests seen by the token endpoint (scope and account), for assertions. */
-  requests: { scope: string | null; user: string | null; authorized: boolean }[];
+  requests: { scope: string | null; user: string | null; authorized: boolean; grant?: "refresh_token"; clientId?: string | null }[];
   /** Makes the next N tokens already expired (beyond the registry's 60 s leeway). */
   expireNext(n: number): void;
   stop(): void;
@@ -72,9 +74,10 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    fetch(req) {
+    async fetch(req) {
       const url = new URL(req.url);
       if (url.pathname !== "/token") return new Response("not found", { status: 404 });
+      if (req.method === "POST") return refreshGrant(req);
       const scope = url.searchParams.get("scope");
       let user: string | null = null;
       const auth = req.headers.get("authorization");
@@ -88,28 +91,49 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
         user = u;
       }
       requests.push({ scope, user, authorized: true });
-      const access: { type: string; name: string; actions: string[] }[] = [];
-      for (const s of (scope ?? "").split(" ").filter(Boolean)) {
-        const [type, ...mid] = s.split(":");
-        const actions = (mid.pop() ?? "").split(",");
-        const name = mid.join(":");
-        if (type !== "repository" && type !== "registry") continue;
-        // Users get what they ask for (the catalog included); anonymous users may only pull the open prefixes.
-        const open = type === "repository" && (opts.anonymousPull ?? []).some((p) => name.startsWith(p));
-        const allowed = user ? actions : open ? actions.filter((a) => a === "pull") : [];
-        access.push({ type, name, actions: allowed });
-      }
-      const now = Math.floor(Date.now() / 1000);
-      const exp = expired > 0 ? now - 600 : now + lifetime;
-      if (expired > 0) expired--;
-      const header = { alg: "ES256", typ: "JWT", kid };
-      const claims = { iss: opts.issuer, sub: user ?? "", aud: opts.service, exp, nbf: now - 10, iat: now - 10, jti: crypto.randomUUID(), access };
-      const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-      const sig = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
-      const token = `${input}.${b64url(sig)}`;
+      const token = issue(user, scope);
       return Response.json({ token, access_token: token, expires_in: lifetime, issued_at: new Date().toISOString() });
     },
   });
+
+  /** The OAuth2 refresh-token grant (RFC 6749 §6), form-encoded, as docker sends identity tokens. */
+  async function refreshGrant(req: Request): Promise<Response> {
+    if (!(req.headers.get("content-type") ?? "").startsWith("application/x-www-form-urlencoded")) {
+      return Response.json({ error: "invalid_request" }, { status: 400 });
+    }
+    const form = new URLSearchParams(await req.text());
+    const scope = form.get("scope");
+    if (form.get("grant_type") !== "refresh_token") return Response.json({ error: "unsupported_grant_type" }, { status: 400 });
+    const clientId = form.get("client_id");
+    if (!clientId || form.get("service") !== opts.service) return Response.json({ error: "invalid_request" }, { status: 400 });
+    const user = opts.refreshTokens?.[form.get("refresh_token") ?? ""];
+    requests.push({ scope, user: user ?? null, authorized: !!user, grant: "refresh_token", clientId });
+    if (!user) return Response.json({ error: "invalid_grant" }, { status: 400 });
+    return Response.json({ access_token: issue(user, scope), expires_in: lifetime, scope: scope ?? "" });
+  }
+
+  /** A signed JWT granting `user` (null: anonymous) what it may have of `scope`. */
+  function issue(user: string | null, scope: string | null): string {
+    const access: { type: string; name: string; actions: string[] }[] = [];
+    for (const s of (scope ?? "").split(" ").filter(Boolean)) {
+      const [type, ...mid] = s.split(":");
+      const actions = (mid.pop() ?? "").split(",");
+      const name = mid.join(":");
+      if (type !== "repository" && type !== "registry") continue;
+      // Users get what they ask for (the catalog included); anonymous users may only pull the open prefixes.
+      const open = type === "repository" && (opts.anonymousPull ?? []).some((p) => name.startsWith(p));
+      const allowed = user ? actions : open ? actions.filter((a) => a === "pull") : [];
+      access.push({ type: type!, name, actions: allowed });
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const exp = expired > 0 ? now - 600 : now + lifetime;
+    if (expired > 0) expired--;
+    const header = { alg: "ES256", typ: "JWT", kid };
+    const claims = { iss: opts.issuer, sub: user ?? "", aud: opts.service, exp, nbf: now - 10, iat: now - 10, jti: crypto.randomUUID(), access };
+    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    const sig = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+    return `${input}.${b64url(sig)}`;
+  }
   return {
     realm: `http://127.0.0.1:${server.port}/token`,
     certPath,
