@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { MAIN, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { startTerminal } from "../support/tmux.ts";
 
 describe("logging in from the command line", () => {
   let reg: TestRegistry;
@@ -20,32 +21,23 @@ describe("logging in from the command line", () => {
   });
 
   test("-u alone on a terminal asks for the password without echoing it (tmux)", async () => {
-    const session = `ls-pw-${process.pid}`;
-    const cmd = `cd ${dir} && HOME=${dir} XDG_CACHE_HOME=${dir}/cache ${process.execPath} ${MAIN} cat ${reg.host}/c/app:v1 /etc/secret -u ${READER.username}; echo; echo EXIT=$?; sleep 30`;
-    expect(Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "20", cmd]).exitCode).toBe(0);
-    const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session]).stdout.toString();
-    const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 200; i++) {
-        if (re.test(screen())) return;
-        await Bun.sleep(50);
-      }
-      throw new Error(`screen never showed ${re}:\n${screen()}`);
-    };
+    const cmd = `cd ${dir} && HOME=${dir} XDG_CACHE_HOME=${dir}/cache ${process.execPath} ${MAIN} cat ${reg.host}/c/app:v1 /etc/secret -u ${READER.username}; code=$?; echo; echo EXIT=$code; sleep 30`;
+    const term = startTerminal(cmd, { height: 20 });
     try {
-      await waitFor(new RegExp(`Password for reader at ${reg.host.replace(/\./g, "\\.")}:`));
+      await term.waitFor(new RegExp(`Password for reader at ${reg.host.replace(/\./g, "\\.")}:`));
       // A typo first, erased with Backspace, then the password (spaces and a colon in it).
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "-l", "xy"]);
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "BSpace", "BSpace"]);
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "-l", READER.password]);
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "Enter"]);
-      await waitFor(/EXIT=\d+/);
-      const s = screen();
+      term.type("xy");
+      term.keys("BSpace", "BSpace");
+      term.type(READER.password);
+      term.keys("Enter");
+      await term.waitFor(/EXIT=\d+/);
+      const s = term.screen();
       expect(s).toContain("behind a login");
       expect(s).toContain("EXIT=0");
       expect(s).not.toContain("reader-pass");
       expect(s).not.toContain("xy");
     } finally {
-      Bun.spawnSync(["tmux", "kill-session", "-t", session]);
+      term.kill();
     }
   });
 

@@ -7,6 +7,7 @@ import { runInteractive, type Prompter } from "../../src/cli/interactive.ts";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { startTerminal, type Terminal } from "../support/tmux.ts";
 
 /** Answers prompts from a script and records what was asked. */
 function scripted(answers: (string | boolean)[]): Prompter & { asked: string[] } {
@@ -104,22 +105,13 @@ describe("interactive session on a real registry", () => {
   });
 
   /** The CLI in a real terminal (tmux) of the given height; keys are sent, the screen is read. */
-  async function onTerminal(args: string, body: (t: { keys: (...k: string[]) => void; screen: () => string; waitFor: (re: RegExp) => Promise<void> }) => Promise<void>, opts: { rows?: number; env?: string } = {}) {
-    const session = `ls-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  async function onTerminal(args: string, body: (t: Terminal) => Promise<void>, opts: { rows?: number; env?: string } = {}) {
     const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cwd}/cache ${opts.env ?? ""} ${process.execPath} ${join(oldCwd, "src/cli/main.ts")} ${args}; echo EXIT=$?; sleep 30`;
-    expect(Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", String(opts.rows ?? 50), "env", "-u", "PAGER", "sh", "-c", cmd]).exitCode).toBe(0);
-    const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session, "-S", "-1000"]).stdout.toString();
-    const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 200; i++) {
-        if (re.test(screen())) return;
-        await Bun.sleep(50);
-      }
-      throw new Error(`screen never showed ${re}:\n${screen()}`);
-    };
+    const term = startTerminal(["env", "-u", "PAGER", "sh", "-c", cmd], { height: opts.rows ?? 50 });
     try {
-      await body({ keys: (...k) => Bun.spawnSync(["tmux", "send-keys", "-t", session, ...k]), screen, waitFor });
+      await body(term);
     } finally {
-      Bun.spawnSync(["tmux", "kill-session", "-t", session]);
+      term.kill();
     }
   }
 
