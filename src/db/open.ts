@@ -11,7 +11,11 @@ export const DATABASE_FILE = "database.sqlite";
 
 export function databaseLocation(flag: string | undefined, env: Record<string, string | undefined> = process.env): { kind: "sqlite" | "postgres"; target: string } {
   const given = flag ?? env.LAYERSLAYER_DB;
-  if (given === undefined || given === "") return { kind: "sqlite", target: join(defaultCacheDir(env), DATABASE_FILE) };
+  if (given === undefined || given === "") {
+    const dir = defaultCacheDir(env);
+    if (!dir) throw new LayerslayerError("USAGE", "no home directory (HOME is unset and this user has no passwd entry): give the database with --db or LAYERSLAYER_DB");
+    return { kind: "sqlite", target: join(dir, DATABASE_FILE) };
+  }
   if (/^postgres(ql)?:\/\//i.test(given)) return { kind: "postgres", target: given };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) throw new LayerslayerError("USAGE", `--db: expected a postgres:// URL or a file path, not ${given.split(":")[0]}://…`);
   return { kind: "sqlite", target: given.replace(/^sqlite:/, "") };
