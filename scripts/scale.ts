@@ -68,7 +68,7 @@ function treeBytesPerEntry(n: number): number {
 
 async function run(label: string, args: string[], env: Record<string, string>): Promise<void> {
   const m = await measure([...cli, ...args], { env, lines: true });
-  const status = m.code === 0 ? "" : `  exit ${m.code}: ${m.stderr.split("\n")[0]}`;
+  const status = m.code === 0 ? "" : `  exit ${m.code}: ${m.stderr.split("\n").slice(-3).join(" | ")}`;
   console.log(`${label.padEnd(44)} ${secs(m.ms).padStart(9)} ${mib(m.rssKiB).padStart(11)} ${String(m.lines ?? 0).padStart(9)} lines${status}`);
 }
 

@@ -42,6 +42,7 @@ interface Node {
   entry: Entry;
   layer: number;
   implied: boolean;
+  /** NONE_REPLACED until something is replaced (most nodes never are: one shared empty array). */
   replaced: Entry[];
   target?: HardlinkTarget;
   /** Present exactly when entry.type === "dir". */
@@ -53,6 +54,14 @@ interface Node {
 type MutableEvent = { -readonly [K in keyof HistoryEvent]: HistoryEvent[K] };
 
 const MAX_HARDLINK_HOPS = 40;
+
+/** The `replaced` of every node that replaced nothing (never mutated: see addReplaced). */
+const NONE_REPLACED: Entry[] = [];
+
+function addReplaced(node: { replaced: Entry[] }, entry: Entry): void {
+  if (node.replaced === NONE_REPLACED) node.replaced = [entry];
+  else node.replaced.push(entry);
+}
 
 function impliedEntry(path: string, layer: number): Entry {
   return { path, type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0, mtime: 0, layer, headerOffset: -1, compressedOffset: -1 };
@@ -72,7 +81,7 @@ export class MergedTree {
   private layerEvents = new Map<string, MutableEvent>();
 
   constructor() {
-    this.root = { path: ROOT, name: ROOT, entry: impliedEntry(ROOT, 0), layer: 0, implied: true, replaced: [], children: new Map(), overLower: false };
+    this.root = { path: ROOT, name: ROOT, entry: impliedEntry(ROOT, 0), layer: 0, implied: true, replaced: NONE_REPLACED, children: new Map(), overLower: false };
     this.nodes.set(ROOT, this.root);
   }
 
@@ -307,7 +316,7 @@ export class MergedTree {
       }
       const root = this.root;
       const overLower = root.layer < layer || root.overLower;
-      if (!root.implied) root.replaced.push(root.entry);
+      if (!root.implied) addReplaced(root, root.entry);
       root.entry = entry;
       root.layer = layer;
       root.implied = false;
@@ -318,7 +327,7 @@ export class MergedTree {
     const name = baseName(path);
     const existing = parent.children!.get(name);
     if (!existing) {
-      const node: Node = { path, name, entry, layer, implied: false, replaced: [], overLower: false };
+      const node: Node = { path, name, entry, layer, implied: false, replaced: NONE_REPLACED, overLower: false };
       if (entry.type === "dir") node.children = new Map();
       parent.children!.set(name, node);
       this.nodes.set(path, node);
@@ -332,7 +341,7 @@ export class MergedTree {
     } else if (!existing.children && entry.type === "dir") {
       existing.children = new Map();
     }
-    if (!existing.implied) existing.replaced.push(existing.entry);
+    if (!existing.implied) addReplaced(existing, existing.entry);
     existing.entry = entry;
     existing.layer = layer;
     existing.implied = false;
@@ -361,7 +370,7 @@ export class MergedTree {
       const existing = parent.children!.get(name);
       const entry = impliedEntry(path, layer);
       if (!existing) {
-        const node: Node = { path, name, entry, layer, implied: true, replaced: [], children: new Map(), overLower: false };
+        const node: Node = { path, name, entry, layer, implied: true, replaced: NONE_REPLACED, children: new Map(), overLower: false };
         parent.children!.set(name, node);
         this.nodes.set(path, node);
         parent = node;
@@ -369,7 +378,7 @@ export class MergedTree {
       }
       // A non-directory in the way: an implied directory replaces it.
       const overLower = existing.layer < layer || existing.overLower;
-      if (!existing.implied) existing.replaced.push(existing.entry);
+      if (!existing.implied) addReplaced(existing, existing.entry);
       existing.entry = entry;
       existing.layer = layer;
       existing.implied = true;
