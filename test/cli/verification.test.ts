@@ -119,6 +119,17 @@ describe("verification through a proxy that alters bytes of the real registry's 
     expect(errorLine(r)).toContain("could not be resumed");
   });
 
+  test("a registry that answers every range with the wrong one: exit 7 after a bounded number of requests, one line", async () => {
+    const { digest } = img.layers[0]!;
+    proxy.requests.length = 0;
+    proxy.rule = (req) => (req.url.includes(`/blobs/${digest}`) ? { kind: "contentRange", start: 3 } : undefined);
+    const r = await runCli(["peek", image(), "--layer", "0", "--budget", "64K"]);
+    expect(r.code).toBe(7);
+    expect(errorLine(r)).toBe(`layerslayer: layer 0: ${proxy.host}/v/app@${digest}: the registry answered a request for bytes 0- with bytes 3- (6 bad answers, giving up)`);
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/, 0 entries, partial \(stopped by corrupt data\)$/);
+    expect(proxy.requests.filter((q) => q.path.endsWith(digest)).length).toBe(6);
+  });
+
   test("cat says when it stopped before the end; --verify reads on and says verified", async () => {
     proxy.rule = () => undefined;
     const quick = await runCli(["cat", image(), "/etc/motd"]);
