@@ -113,7 +113,7 @@ export async function* streamLayer(
   if (isForeignLayer(layer)) {
     // Foreign layers live outside the registry; we do not fetch arbitrary URLs.
     checkForeignUrls(layer.urls, "foreign layer URL");
-    throw new LayerslayerError("UNSUPPORTED", `layer ${index} is a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
+    throw new LayerslayerError("UNSUPPORTED", `a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
   }
   const src = { source, digest: layer.digest, size: layer.size };
   let search: TocSearch = {};

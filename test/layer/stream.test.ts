@@ -219,6 +219,16 @@ describe("layers on a real registry, every format and codec", () => {
     expect(err.message).toMatch(/bzip2/);
   });
 
+  test("a foreign layer is UNSUPPORTED and never fetched; the message leaves the layer's number to the caller", async () => {
+    const desc = { mediaType: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", digest: `sha256:${"ab".repeat(32)}`, size: 10, urls: ["https://example.invalid/layer.tar.gz"] };
+    const err = await collect(streamLayer(new RegistrySource(client, ref()), desc, 3)).then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(err.code).toBe("UNSUPPORTED");
+    expect(err.message).toBe("a foreign layer hosted at https://example.invalid/layer.tar.gz, not in the registry");
+  });
+
   test("a file over 8 GiB declared in base-256 is listed with its size; the whole layer ends inside it: CORRUPT, entries kept", async () => {
     const size = 9n * 1024n ** 3n;
     const tar = concat(header({ name: "small.txt", size: 3 }), padBlock(new TextEncoder().encode("abc")), header({ name: "huge.img", size: base256(size), magic: "gnu" }), new Uint8Array(4096));
