@@ -211,11 +211,15 @@ describe("native and exact decoders agree on cut and corrupt input", () => {
         if (exact.error || !native.error) {
           expect({ at, error: native.error }).toEqual({ at, error: exact.error });
         } else {
-          // fzstd checks nothing inside a frame without a checksum; libzstd notices more. Only there
-          // may the native path refuse what the exact one let through (as wrong bytes).
+          // The native path refused what the exact one let through. Either the exact path saw a
+          // stream cut short (ended: false: the flip hid a gzip member's end, so inflate ran on
+          // through the trailer and the input ran out mid-block; a whole-blob read reports that as
+          // corrupt too), or, in zstd without checksums, it produced wrong bytes fzstd does not check.
           expect({ at, error: native.error }).toEqual({ at, error: "CORRUPT" });
-          expect(enc).toBe("zstd multi-frame");
-          expect(exact.out).not.toEqual(tar);
+          if (exact.ended) {
+            expect(enc).toBe("zstd multi-frame");
+            expect(exact.out).not.toEqual(tar);
+          }
         }
         if (!exact.error && !native.error) {
           // Undetected: the flip hit bytes nothing checks (a skippable frame, zero padding), or it
