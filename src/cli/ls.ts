@@ -72,7 +72,7 @@ export default defineCommand({
     }
     if (args.tree) {
       if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
-      const walked = [...tree.walkWithDepth(dir)].map(({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: ` -> ${escapeName(n.entry.linkname ?? "")}` } : {}) }));
+      const walked = [...tree.walkWithDepth(dir)].map(({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}) }));
       const root = treeFromWalk(walked, absolutePath(dir));
       writeOut([...renderTree(root), "", treeSummary(root)].join("\n"));
       return;

@@ -43,6 +43,7 @@ const L0: FileSpec[] = [
   { path: "loop1", symlink: "loop2" },
   { path: "loop2", symlink: "/loop1" },
   { path: "etc/alternatives/editor", symlink: "../../usr/lib/os-release" },
+  { path: "etc/alternatives/pager", symlink: "/usr/bin/\x1b[31mless" },
 ];
 
 // Layer 1: deletions, a directory made opaque with its marker AFTER a new entry, dir → file, file → dir.
@@ -130,6 +131,14 @@ describe("merged views on a real registry", () => {
     expect(lines.find((l) => l.includes(" sh link to bin/ls"))).toMatch(/^L0 /);
     const viaLink = await runCli(["ls", ref(), "/lib"]);
     expect(viaLink.stdout.trim().split("\n")).toEqual(["libc.so", "os-release"]);
+  });
+
+  test("ls --tree shows a symlink's target once, escaped once", async () => {
+    const r = await runCli(["ls", ref(), "/etc/alternatives", "--tree"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("── editor -> ../../usr/lib/os-release\n");
+    expect(r.stdout).toContain("── pager -> /usr/bin/\\x1b[31mless\n");
+    expect(r.stdout).not.toContain("\x1b");
   });
 
   test("ls --history marks overridden, deleted and hidden entries", async () => {
