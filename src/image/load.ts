@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import { streamLayer } from "../layer/stream.ts";
+import { completeStats, streamLayer } from "../layer/stream.ts";
 import type { ResolvedImage } from "../source/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { MergedTree } from "./merge.ts";
@@ -43,9 +43,7 @@ export async function loadListing(img: ResolvedImage, index: number, cache?: Lis
   for (;;) {
     const next = await gen.next();
     if (next.done) {
-      const { stats, error } = next.value;
-      if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
-      if (!stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
+      const stats = completeStats(index, next.value);
       cache?.putListing(stats, entries);
       return { index, entries, stats, cached: false };
     }

@@ -5,7 +5,7 @@
  */
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
-import { streamLayer } from "../layer/stream.ts";
+import { completeStats, streamLayer } from "../layer/stream.ts";
 import type { ResolvedImage } from "../source/resolve.ts";
 import type { LayerStats } from "../types.ts";
 import type { IndexStore } from "./layer-access.ts";
@@ -56,9 +56,7 @@ export async function warmLayer(img: ResolvedImage, index: number, store: WarmSt
     for (;;) {
       const next = await gen.next();
       if (next.done) {
-        const { stats, error } = next.value;
-        if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
-        if (!stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
+        const stats = completeStats(index, next.value);
         writer.finish(stats);
         if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
         return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: stats.toc ? "toc" : "stream" };

@@ -44,6 +44,17 @@ export interface LayerStreamOptions {
   stopAfter?: (e: Entry) => boolean;
 }
 
+/**
+ * The stats of a whole-layer read that must have listed everything (a merged view, a cache
+ * warm-up): the read's error, or a tar that ends without its end-of-archive marker, becomes the
+ * error, named with the layer's index.
+ */
+export function completeStats(index: number, result: LayerResult): LayerStats {
+  if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
+  if (!result.stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
+  return result.stats;
+}
+
 /** What a layer read ended with: the stats, and the error that cut it short, if any. */
 export interface LayerResult {
   stats: LayerStats;
