@@ -33,7 +33,7 @@ export function cleanHex(b: Uint8Array): string {
   return Buffer.from(s === "" ? "." : s, "latin1").toString("hex");
 }
 
-function line(type: string, name: Uint8Array, size: number, link: Uint8Array | undefined): string {
+export function line(type: string, name: Uint8Array, size: number, link: Uint8Array | undefined): string {
   const hasSize = type === "file" || type === "contiguous";
   const l = type === "hardlink" ? ` -> ${cleanHex(link!)}` : type === "symlink" ? ` -> ${Buffer.from(link!).toString("hex")}` : "";
   return `${type} ${cleanHex(name)}${hasSize ? ` ${size}` : ""}${l}`;
