@@ -92,6 +92,13 @@ describe("listings", () => {
     const huge = [Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER].map((size, i) => ({ ...VARIED[0]!, path: `g${i}`, headerOffset: size }));
     expect(decodeEntries(encodeEntries(huge))).toStrictEqual(huge);
   });
+
+  test("the codec keeps names that are not UTF-8 byte for byte (escaped bytes, split surrogate pairs, global headers)", () => {
+    const names = ["caf\udce9", "caf\udce9x", "café", "caf\udcc3\udca9", "\udcff/\udc80", "😀a", "😁b", "x\udc80/link"];
+    const entries = names.map((path, i) => ({ ...VARIED[0]!, path, ...(i === 7 ? { type: "symlink" as const, linkname: "t\udcfe" } : {}) }));
+    entries.push({ ...VARIED[0]!, path: "pax_global_header", type: "pax-global" });
+    expect(decodeEntries(encodeEntries(entries))).toStrictEqual(entries);
+  });
 });
 
 describe("blobs", () => {
