@@ -29,7 +29,10 @@ function outName(target: string | undefined): string {
 
 async function build(target: string | undefined): Promise<string> {
   const out = join(dist, outName(target));
-  const args = [process.execPath, "build", "--compile", "--minify", "--sourcemap=none", join(root, "src/cli/main.ts"), "--outfile", out];
+  // --splitting: each command, decoder and the cache stay separate modules inside the binary, loaded
+  // on first use. Without it the one bundle costs every command the start-up of all of them
+  // (measured: `--version` 0.2-0.3 s and 38-41 MiB; split, 0.03 s and 30 MiB).
+  const args = [process.execPath, "build", "--compile", "--minify", "--splitting", "--sourcemap=none", join(root, "src/cli/main.ts"), "--outfile", out];
   if (target) args.push(`--target=${target}`);
   const proc = Bun.spawn(args, { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);

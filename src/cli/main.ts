@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { defineCommand, runCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
+import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { causeChain, EXIT_CODES, LayerslayerError, printable } from "../errors.ts";
 import { version } from "../version.ts";
 
@@ -31,10 +31,37 @@ const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_COD
   .map(([k, v]) => `${v} ${k.toLowerCase().replace("_", " ")}`)
   .join(", ")}`;
 
-const main = defineCommand({
+/**
+ * Each command's description, for the tool's own usage: `--help` then loads no command module (a
+ * quarter of the start-up time and memory). test/cli/help.test.ts checks every line against the
+ * command's own `meta.description`.
+ */
+export const SUMMARIES: Record<string, string> = {
+  inspect: "Show an image's digest, platform, config and layers with the build step of each",
+  history: "List the build steps of an image and the layer each one produced",
+  manifest: "Print the resolved image manifest byte for byte (--index: the index itself)",
+  config: "Print the image config blob byte for byte",
+  platforms: "List the platforms a multi-platform image offers",
+  tags: "List the tags of a repository",
+  catalog: "List every repository of a registry (and with --tags, every tag)",
+  peek: "List the files in an image's layers, downloading only a budget of compressed bytes",
+  ls: "List a directory of the image's merged filesystem (whiteouts applied)",
+  find: "Find paths in every layer: where each was added, modified, deleted or hidden",
+  cat: "Print one file of the image (alias carve): stops downloading the moment the file is complete",
+  carve: "Print one file of the image (alias carve): stops downloading the moment the file is complete",
+  save: "Download layer blobs, verified against their digests, resuming partial downloads",
+  interactive: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want",
+  cache: "Show, clear or warm the local cache of layer listings, checkpoints, manifests and configs",
+  scan: "Record many images (config, history, the listing of every layer) in the database for `search`",
+  search: "Search every image recorded by `scan` for paths containing PATTERN",
+  completion: "Print a shell completion script (bash, zsh or fish) for the whole command tree",
+};
+
+/** The tool as its usage shows it: its commands by name and description, none of them loaded. */
+const main: CommandDef<any> = {
   meta: { name: "layerslayer", version, description: `Look inside container images in a remote registry without pulling them.\n\n${EXIT_HELP}\n\n\`layerslayer help COMMAND\` (or COMMAND --help) shows a command's options, defaults and examples.` },
-  subCommands: commands,
-});
+  subCommands: Object.fromEntries(Object.entries(SUMMARIES).map(([name, description]) => [name, { meta: { name, description } }])),
+};
 
 /**
  * Rejects options the command does not define, naming the first one, and returns the arguments
@@ -101,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
     return name ? 0 : EXIT_CODES.USAGE;
   }
   if (name === "--version" || name === "-v") {
-    process.stdout.write(`${version}\n`);
+    await Bun.write(Bun.stdout, `${version}\n`);
     return 0;
   }
   if (name === "help") return await help(rest.find((a) => !a.startsWith("-")));
@@ -116,12 +143,18 @@ export async function run(argv: string[]): Promise<number> {
     const hint = /[/:.]/.test(name) ? `; to explore an image on a terminal: layerslayer interactive ${name}` : "";
     throw new LayerslayerError("USAGE", `unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}${hint}`);
   }
+  // Touching process.stdout sets up Node's stream machinery (~8 MiB, tens of ms): only a command
+  // needs it; usage and version go out through Bun.write.
+  process.stdout.on("error", (e: { code?: string }) => {
+    if (e.code === "EPIPE") process.exit(0);
+  });
   const cmd = await loader();
   if (cmdArgs.includes("--help") || cmdArgs.includes("-h")) {
     await showUsage(cmd, main, name);
     return 0;
   }
   const args = await checkFlags(cmd, cmdArgs);
+  const { runCommand } = await import("citty");
   await runCommand(cmd, { rawArgs: args });
   // A command that finished its output but met a failure on the way sets process.exitCode.
   return Number(process.exitCode ?? 0);
@@ -150,9 +183,6 @@ function report(e: unknown, verbose: boolean): number {
 if (import.meta.main) {
   const argv = process.argv.slice(2);
   const verbose = argv.includes("--verbose");
-  process.stdout.on("error", (e: { code?: string }) => {
-    if (e.code === "EPIPE") process.exit(0);
-  });
   let code: number;
   try {
     code = await run(argv);

@@ -14,6 +14,8 @@ describe("the compiled binary behaves exactly like the source", () => {
     reg = await startRegistry();
     const a = await pushImage(reg, "b/app", "a", { layers: [{ bytes: layerFrom([{ path: "etc/issue", content: "fixture\n" }]) }] });
     await pushIndex(reg, "b/app", "v1", [{ image: a, platform: { os: "linux", architecture: "amd64" } }]);
+    const files = Array.from({ length: 40 }, (_, i) => ({ path: `usr/share/f${i}`, content: "x".repeat(i * 100) }));
+    await pushImage(reg, "b/app", "z", { layers: [{ bytes: layerFrom(files, { compression: "zstd" }), compression: "zstd" }] });
     out = mkdtempSync(join(tmpdir(), "ls-bin-"));
     const build = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../scripts/build.ts"), "--outdir", out], { stderr: "pipe" });
     expect(build.exitCode).toBe(0);
@@ -35,6 +37,14 @@ describe("the compiled binary behaves exactly like the source", () => {
     ["inspect", `${host}/b/missing:v1`],
     ["inspect", "Bad/Ref"],
     ["history"],
+    // Usage without loading any command (a runtime that hung resolving every command at once).
+    ["--help"],
+    ["help"],
+    ["peek", "--help"],
+    // The native decoders (zlib, libzstd) and the exact ones inside the binary.
+    ["peek", `${host}/b/app:a`, "--full", "--no-cache"],
+    ["peek", `${host}/b/app:z`, "--full", "--no-cache"],
+    ["peek", `${host}/b/app:z`, "--budget", "100", "--no-cache"],
   ];
 
   test("the build writes SHA256SUMS that sha256sum -c accepts, and that catch a changed byte", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { commandTree, completionScript } from "../../src/cli/completion.ts";
 import { EXAMPLES } from "../../src/cli/help.ts";
-import { checkFlags, commands } from "../../src/cli/main.ts";
+import { checkFlags, commands, SUMMARIES } from "../../src/cli/main.ts";
 import { runCli } from "../support/cli.ts";
 
 /** The words of an example before any pipe or redirection, quotes removed. */
@@ -11,6 +11,16 @@ function words(example: string): string[] {
 }
 
 describe("help, examples and short flags", () => {
+  test("the tool's usage names every command with the command's own description (without loading any)", async () => {
+    expect(Object.keys(SUMMARIES)).toEqual(Object.keys(commands));
+    for (const [name, load] of Object.entries(commands)) {
+      const meta = (await load()).meta as { description?: string } | undefined;
+      expect({ name, description: SUMMARIES[name] }).toEqual({ name, description: meta?.description ?? "" });
+    }
+    const usage = await runCli(["--help"]);
+    for (const [name, description] of Object.entries(SUMMARIES)) expect(usage.stdout).toContain(`${name}    ${description}`);
+  });
+
   test("every command has two or three examples, each accepted by the command's own options", async () => {
     for (const [name, load] of Object.entries(commands)) {
       const list = EXAMPLES[name];
