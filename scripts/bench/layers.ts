@@ -1,7 +1,10 @@
 /**
- * Benchmark inputs: a real directory tree of this machine tarred by GNU tar and gzip'd by `gzip -6`
- * (built by streaming pipelines into temp files, never held in memory), pushed to the registry as
- * single-layer images by streaming the files.
+ * Benchmark inputs, built by streaming pipelines into temp files (never held in memory) and pushed
+ * to the registry as single-layer images by streaming the files:
+ * - a rootfs-sized layer: GNU tar of real directories of this machine (~150-250 MB of files),
+ *   as `gzip -6`, as `zstd -3`, and as a multi-member gzip (1 MiB of tar per member, like pigz
+ *   --independent or an estargz layer without its TOC);
+ * - a layer of 1,000,000 small entries written here (GNU tar would need the files on disk), `gzip -1`.
  */
 
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -10,14 +13,15 @@ import type { TestRegistry } from "../../test/support/registry.ts";
 import { q, sh } from "./proc.ts";
 
 const MB = 1e6;
-export const TREE_MIN = 40 * MB;
-export const TREE_MAX = 60 * MB;
+export const TREE_MIN = 150 * MB;
+export const TREE_MAX = 250 * MB;
 
 /**
  * Directories tried in order (relative to /, on Debian): many small text files first, then bigger
  * ones. Greedy: each one that still fits under TREE_MAX is taken, until TREE_MIN is reached.
  */
 const CANDIDATES = [
+  "usr/include",
   "usr/share/zoneinfo",
   "usr/share/perl",
   "usr/share/vim",
@@ -70,9 +74,10 @@ export interface LayerFile {
   path: string;
   /** Compressed size. */
   size: number;
-  /** Uncompressed (tar) size, from the gzip trailer's ISIZE (fine below 4 GiB). */
+  /** Uncompressed (tar) size. */
   tarSize: number;
   digest: string;
+  mediaType: string;
   buildMs: number;
 }
 
@@ -83,34 +88,109 @@ function tar(args: string): string {
   return `( tar ${TAR_OPTS} ${args} 2>/dev/null; [ $? -le 1 ] )`;
 }
 
-async function finish(path: string, t0: number): Promise<LayerFile> {
+export const LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
+export const LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
+
+async function finish(path: string, tarSize: number, mediaType: string, t0: number): Promise<LayerFile> {
   const file = Bun.file(path);
-  const size = file.size;
-  const trailer = new Uint8Array(await file.slice(size - 4, size).arrayBuffer());
-  const tarSize = new DataView(trailer.buffer).getUint32(0, true);
   const hasher = new Bun.CryptoHasher("sha256");
   for await (const chunk of file.stream()) hasher.update(chunk);
-  return { path, size, tarSize, digest: `sha256:${hasher.digest("hex")}`, buildMs: performance.now() - t0 };
+  return { path, size: file.size, tarSize, digest: `sha256:${hasher.digest("hex")}`, mediaType, buildMs: performance.now() - t0 };
 }
 
-/** The normal layer: GNU tar (default gnu format) of the tree, `gzip -6`. */
-export async function buildSmall(tree: Tree, out: string): Promise<LayerFile> {
+export interface RootfsLayers {
+  tarSize: number;
+  gzip: LayerFile;
+  zstd: LayerFile;
+  multi: LayerFile;
+  /** The uncompressed tar (for budget baselines: GNU tar on a prefix needs the compressed files only). */
+  tarPath: string;
+}
+
+/** The tree as one GNU tar (default gnu format), then compressed three ways in parallel. */
+export async function buildRootfs(tree: Tree, dir: string): Promise<RootfsLayers> {
   const t0 = performance.now();
-  await sh(`cd / && ${tar(`-cf - ${tree.dirs.map(q).join(" ")}`)} | gzip -6 > ${q(out)}`);
-  return finish(out, t0);
+  const tarPath = `${dir}/rootfs.tar`;
+  await sh(`cd / && ${tar(`-cf - ${tree.dirs.map(q).join(" ")}`)} > ${q(tarPath)}`);
+  const tarSize = Bun.file(tarPath).size;
+  const gz = `${dir}/rootfs.tar.gz`;
+  const zst = `${dir}/rootfs.tar.zst`;
+  const multi = `${dir}/rootfs.multi.tar.gz`;
+  await Promise.all([
+    sh(`gzip -6 -c ${q(tarPath)} > ${q(gz)}`),
+    sh(`zstd -q -3 -T1 -c ${q(tarPath)} > ${q(zst)}`),
+    // split runs gzip once per MiB of tar; the members' output goes to split's stdout, in order.
+    sh(`split -b 1M --filter='gzip -6' ${q(tarPath)} > ${q(multi)}`),
+  ]);
+  return {
+    tarSize,
+    tarPath,
+    gzip: await finish(gz, tarSize, LAYER_GZIP, t0),
+    zstd: await finish(zst, tarSize, LAYER_ZSTD, t0),
+    multi: await finish(multi, tarSize, LAYER_GZIP, t0),
+  };
 }
 
 /**
- * The big layer: `copies` copies of the tree under copyN/ prefixes in ONE archive (each copy's tar
- * with its end-of-archive blocks cut off, one end-of-archive at the end), `gzip -6`, all streamed.
- * Blocking factor 1 makes each tar end in exactly 1024 zero bytes. Symlink targets keep their text.
+ * A tar of `count` entries, written here as fast as possible: a directory per 1000 entries, every
+ * third file 20 bytes long, the rest empty (ustar headers, 100-byte names), then `gzip -1`.
  */
-export async function buildBig(tree: Tree, copies: number, out: string): Promise<LayerFile> {
+export async function buildMany(count: number, out: string): Promise<LayerFile> {
   const t0 = performance.now();
-  const one = (i: number) => `${tar(`-b1 --transform ${q(`s,^,copy${i}/,S`)} -cf - ${tree.dirs.map(q).join(" ")}`)} | head -c -1024`;
-  const body = Array.from({ length: copies }, (_, i) => one(i)).join("; ");
-  await sh(`cd / && { ${body}; head -c 1024 /dev/zero; } | gzip -6 > ${q(out)}`);
-  return finish(out, t0);
+  const proc = Bun.spawn(["bash", "-c", `gzip -1 > ${q(out)}`], { stdin: "pipe", stdout: "ignore", stderr: "pipe" });
+  const enc = new TextEncoder();
+  const template = new Uint8Array(512);
+  const put = (b: Uint8Array, at: number, s: string) => b.set(enc.encode(s), at);
+  put(template, 100, "0000644\0");
+  put(template, 108, "0000000\0");
+  put(template, 116, "0000000\0");
+  put(template, 136, "14566606400\0");
+  put(template, 257, "ustar\u000000");
+  put(template, 265, "root\0");
+  put(template, 297, "root\0");
+  const content = enc.encode("small file content\n\n");
+  let tarSize = 0;
+  const batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  const flush = async () => {
+    for (const b of batch) proc.stdin.write(b);
+    await proc.stdin.flush();
+    batch.length = 0;
+    batchBytes = 0;
+  };
+  const add = (b: Uint8Array) => {
+    batch.push(b);
+    batchBytes += b.length;
+    tarSize += b.length;
+  };
+  const header = (name: string, size: number, type: string) => {
+    const h = template.slice();
+    put(h, 0, name);
+    put(h, 124, `${size.toString(8).padStart(11, "0")}\0`);
+    h[156] = type.charCodeAt(0);
+    if (type === "5") put(h, 100, "0000755\0");
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += h[i]!;
+    put(h, 148, `${sum.toString(8).padStart(6, "0")}\0 `);
+    return h;
+  };
+  for (let i = 0; i < count; i++) {
+    if (i % 1000 === 0) add(header(`data/d${String(i / 1000).padStart(4, "0")}/`, 0, "5"));
+    const size = i % 3 === 0 ? 20 : 0;
+    add(header(`data/d${String(Math.floor(i / 1000)).padStart(4, "0")}/file-${String(i).padStart(7, "0")}.txt`, size, "0"));
+    if (size) {
+      const block = new Uint8Array(512);
+      block.set(content.subarray(0, 20));
+      add(block);
+    }
+    if (batchBytes >= 4 << 20) await flush();
+  }
+  add(new Uint8Array(1024));
+  await flush();
+  proc.stdin.end();
+  if ((await proc.exited) !== 0) throw new Error(`gzip -1 failed: ${await new Response(proc.stderr).text()}`);
+  return finish(out, tarSize, LAYER_GZIP, t0);
 }
 
 /** Streams a file up as a blob (monolithic POST + PUT). */
@@ -127,8 +207,6 @@ async function pushFile(reg: TestRegistry, repo: string, layer: LayerFile): Prom
   });
   if (put.status !== 201) throw new Error(`blob upload for ${repo}: HTTP ${put.status} ${await put.text()}`);
 }
-
-export const LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /** Pushes a one-layer OCI image; returns the reference to give the CLI and the blob's URL. */
 export async function pushLayerImage(reg: TestRegistry, repo: string, tag: string, layer: LayerFile): Promise<{ image: string; blobUrl: string }> {
@@ -147,7 +225,7 @@ export async function pushLayerImage(reg: TestRegistry, repo: string, tag: strin
     schemaVersion: 2,
     mediaType: "application/vnd.oci.image.manifest.v1+json",
     config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: configBytes.byteLength },
-    layers: [{ mediaType: LAYER_GZIP, digest: layer.digest, size: layer.size }],
+    layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
   });
   await pushManifest(reg, repo, manifest, "application/vnd.oci.image.manifest.v1+json", tag);
   return { image: `${reg.host}/${repo}:${tag}`, blobUrl: `${reg.url}/v2/${repo}/blobs/${layer.digest}` };

@@ -159,3 +159,39 @@ export async function sh(script: string, opts: RunOptions = {}): Promise<string>
 export function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+export interface Timed {
+  medianMs: number;
+  allMs: number[];
+  /** Largest peak RSS over the runs. */
+  rssKiB: number;
+  /** Median user+sys CPU seconds. */
+  cpuS: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Runs the commands round-robin `n` times (so a burst of load on this shared machine hits them all
+ * alike) and returns each one's median wall time and largest peak RSS. Throws if a run fails.
+ */
+export async function interleaved(n: number, cmds: { cmd: string[]; opts?: RunOptions }[]): Promise<Timed[]> {
+  const runs: Measured[][] = cmds.map(() => []);
+  for (let i = 0; i < n; i++) {
+    for (const [k, c] of cmds.entries()) {
+      const m = await measure(c.cmd, c.opts ?? {});
+      if (m.code !== 0) throw new Error(`${c.cmd.join(" ")} exited ${m.code}: ${m.stderr.slice(0, 500)}`);
+      runs[k]!.push(m);
+    }
+  }
+  return runs.map((ms) => ({
+    medianMs: median(ms.map((m) => m.ms)),
+    allMs: ms.map((m) => m.ms),
+    rssKiB: Math.max(...ms.map((m) => m.rssKiB)),
+    cpuS: median(ms.map((m) => m.cpuS)),
+  }));
+}
