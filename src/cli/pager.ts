@@ -3,8 +3,7 @@
  * the shell, like git and man run it), else through a small built-in pager. Off a terminal, or
  * when the text fits, it is written as it is.
  */
-import type { Terminal } from "./prompt.ts";
-import { splitKeys } from "./prompt.ts";
+import { readKeys, type Terminal } from "./prompt.ts";
 
 const CSI = "\x1b[";
 
@@ -54,41 +53,26 @@ async function external(pager: string, text: string, env: Record<string, string 
  * The "-- more --" line is redrawn in place and erased at the end.
  */
 async function builtIn(term: Terminal, lines: string[]): Promise<void> {
-  const { input, output } = term;
+  const { output } = term;
   let shown = Math.min(lines.length, pageLines(term));
-  output.write(`${lines.slice(0, shown).join("\n")}\n`);
   const more = () => output.write(`\r${CSI}K-- more (${shown}/${lines.length} lines) -- space: next page, enter: next line, q: stop`);
-  more();
-  const wasRaw = input.isRaw;
-  input.setRawMode?.(true);
-  input.resume();
+  const firstPage = () => {
+    output.write(`${lines.slice(0, shown).join("\n")}\n`);
+    more();
+  };
   try {
-    await new Promise<void>((resolve) => {
-      const onData = (chunk: Buffer) => {
-        for (const key of splitKeys(chunk.toString("utf8"))) {
-          if (key === "q" || key === "Q" || key === "\x03" || key === "\x1b") {
-            input.off("data", onData);
-            resolve();
-            return;
-          }
-          const step = key === " " || key === "f" ? pageLines(term) : key === "\r" || key === "\n" || key === "j" || key === "\x1b[B" ? 1 : 0;
-          if (step === 0) continue;
-          const to = Math.min(lines.length, shown + step);
-          output.write(`\r${CSI}K${lines.slice(shown, to).map((l) => `${l}\n`).join("")}`);
-          shown = to;
-          if (shown >= lines.length) {
-            input.off("data", onData);
-            resolve();
-            return;
-          }
-          more();
-        }
-      };
-      input.on("data", onData);
+    await readKeys(term, firstPage, (key) => {
+      if (key === "q" || key === "Q" || key === "\x03" || key === "\x1b") return true;
+      const step = key === " " || key === "f" ? pageLines(term) : key === "\r" || key === "\n" || key === "j" || key === "\x1b[B" ? 1 : 0;
+      if (step === 0) return undefined;
+      const to = Math.min(lines.length, shown + step);
+      output.write(`\r${CSI}K${lines.slice(shown, to).map((l) => `${l}\n`).join("")}`);
+      shown = to;
+      if (shown >= lines.length) return true;
+      more();
+      return undefined;
     });
   } finally {
     output.write(`\r${CSI}K`);
-    input.setRawMode?.(wasRaw ?? false);
-    input.pause();
   }
 }

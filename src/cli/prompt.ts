@@ -79,7 +79,7 @@ class Frame {
  * move the cursor under the prompt, which could then not be redrawn in place. Several keys in
  * one read (typed fast, or pasted) are handled one by one.
  */
-async function readKeys<T>(term: Terminal, draw: () => void, onKey: (key: string) => T | undefined): Promise<T> {
+export async function readKeys<T>(term: Terminal, draw: () => void, onKey: (key: string) => T | undefined): Promise<T> {
   const { input } = term;
   const wasRaw = input.isRaw;
   input.setRawMode?.(true);
