@@ -4,7 +4,9 @@
  * /proc/PID/status of the direct child (which misses the other processes of a pipeline).
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const GNU_TIME = "/usr/bin/time";
 const HAVE_TIME = existsSync(GNU_TIME) && Bun.spawnSync([GNU_TIME, "-v", "true"], { stderr: "pipe" }).exitCode === 0;
@@ -90,7 +92,11 @@ async function tally(stream: ReadableStream<Uint8Array>): Promise<{ lines: numbe
  * peak RSS.
  */
 export async function measure(cmd: string[], opts: RunOptions & { lines?: boolean } = {}): Promise<Measured> {
-  const argv = HAVE_TIME ? [GNU_TIME, "-v", ...cmd] : cmd;
+  // GNU time writes its report to a file of its own: the measured command (Bun) leaves the stderr
+  // pipe they share in non-blocking mode, and GNU time's report written there was cut short (exit 1).
+  const reportDir = HAVE_TIME ? mkdtempSync(join(tmpdir(), "bench-time-")) : "";
+  const report = join(reportDir, "time.txt");
+  const argv = HAVE_TIME ? [GNU_TIME, "-v", "-o", report, ...cmd] : cmd;
   const t0 = performance.now();
   const proc = track(Bun.spawn(argv, {
     stdin: "ignore",
@@ -110,16 +116,16 @@ export async function measure(cmd: string[], opts: RunOptions & { lines?: boolea
   let cpuS = 0;
   let err = stderr;
   if (HAVE_TIME) {
-    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+    let text = "";
+    try {
+      text = readFileSync(report, "utf8");
+    } catch {}
+    rmSync(reportDir, { recursive: true, force: true });
+    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
     rssKiB = m ? Number(m[1]) : 0;
-    const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
-    const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+    const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+    const sys = /System time \(seconds\): ([\d.]+)/.exec(text);
     cpuS = Number(user?.[1] ?? 0) + Number(sys?.[1] ?? 0);
-    // GNU time appends its report after the command's own stderr; keep only the command's part.
-    const at = stderr.lastIndexOf("\tCommand being timed:");
-    err = at >= 0 ? stderr.slice(0, at) : stderr;
-    // "Command exited with non-zero status N" is GNU time's line, not the command's.
-    err = err.replace(/^Command exited with non-zero status \d+\n?/m, "");
   }
   return { ms, rssKiB, cpuS, code, stderr: err.trim(), ...(counted ?? {}) };
 }
