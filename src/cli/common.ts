@@ -66,6 +66,26 @@ export function writeOut(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
+/**
+ * Writes lines to stdout in batches of about 64 KiB, waiting whenever the pipe is full: output of
+ * any length in bounded memory (the lines may come from a generator).
+ */
+export async function writeLines(lines: Iterable<string>): Promise<void> {
+  let batch = "";
+  for (const line of lines) {
+    batch += `${line}\n`;
+    if (batch.length >= 1 << 16) {
+      await toStdout(batch);
+      batch = "";
+    }
+  }
+  if (batch) await toStdout(batch);
+}
+
+function toStdout(text: string): Promise<void> | void {
+  if (!process.stdout.write(text)) return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
+}
+
 /** One JSON document on stdout, with its `schema` version first (docs/json.md). */
 export function printJson(value: object): void {
   process.stdout.write(jsonDocument(value));

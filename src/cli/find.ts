@@ -25,11 +25,11 @@ export default defineCommand({
     const re = args.regex ? userRegExp(pattern) : globToRegExp(pattern);
     const test = args.regex ? (p: string) => re.test(`/${p}`) : (p: string) => re.test(p);
     const { tree, stepOfLayer } = await openImageView(ctx, source);
-    const hits: HistoryEvent[] = tree
-      .events()
-      .filter((e) => !e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && (!args.present || tree.has(e.path)))
-      .slice()
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.layer - b.layer));
+    const hits: HistoryEvent[] = [];
+    for (const e of tree.events()) {
+      if (!e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && (!args.present || tree.has(e.path))) hits.push(e);
+    }
+    hits.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.layer - b.layer));
     if (ctx.json) {
       printJson({
         pattern,

@@ -5,12 +5,16 @@ import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../output/format.ts";
 import { absolutePath, entryJson } from "../output/json.ts";
-import { lsLines, type LsRow } from "../output/ls.ts";
+import { alignedLsLines, lsLines, type LsRow } from "../output/ls.ts";
 import { renderTree, treeFromWalk, treeSummary } from "../output/tree.ts";
-import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, setup, writeLines, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 
 const MARKERS = { modified: "O", deleted: "D", hidden: "H" } as const;
+
+function* map<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
+  for (const item of items) yield f(item);
+}
 
 function relative(path: string, dir: string): string {
   return dir === ROOT ? path : path.slice(dir.length + 1);
@@ -59,29 +63,30 @@ export default defineCommand({
     const target = resolvePath(tree, unescapeName(args.path ?? "/"), { followFinal: true });
     const dir = target.path;
     const isDir = target.node.entry.type === "dir";
-    const nodes: MergedNode[] = !isDir ? [target.node] : args.recursive || args.tree ? [...tree.walk(dir)] : tree.list(dir);
+    // Walked lazily: a listing of a million paths is written as it is walked, never held whole.
+    const nodes = (): Iterable<MergedNode> => (!isDir ? [target.node] : args.recursive || args.tree ? tree.walk(dir) : tree.list(dir));
     const opts = { human: !!args.human };
     if (ctx.json) {
       printJson({
         path: absolutePath(dir),
         ...(layer !== undefined ? { layer } : {}),
-        entries: nodes.map(nodeJson),
+        entries: Array.from(nodes(), nodeJson),
         ...(args.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: absolutePath(e.path), layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
       });
       return;
     }
     if (args.tree) {
       if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
-      const walked = [...tree.walkWithDepth(dir)].map(({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}) }));
+      const walked = map(tree.walkWithDepth(dir), ({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}) }));
       const root = treeFromWalk(walked, absolutePath(dir));
       writeOut([...renderTree(root), "", treeSummary(root)].join("\n"));
       return;
     }
     const name = (n: MergedNode) => (!isDir ? `/${n.path}` : args.recursive ? relative(n.path, dir) : baseName(n.path));
-    let lines: string[];
+    let lines: Iterable<string>;
     if (args.history && isDir && !args.recursive) lines = lsLines(historyRows(tree, dir), opts);
-    else if (args.long) lines = lsLines(nodes.map((n) => ({ entry: n.entry, name: name(n), layer: n.layer })), opts);
-    else lines = nodes.map((n) => escapeName(name(n)));
-    if (lines.length) writeOut(lines.join("\n"));
+    else if (args.long) lines = alignedLsLines(() => map(nodes(), (n) => ({ entry: n.entry, name: name(n), layer: n.layer })), opts);
+    else lines = map(nodes(), (n) => escapeName(name(n)));
+    await writeLines(lines);
   },
 });

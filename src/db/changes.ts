@@ -12,7 +12,7 @@ function fateOf(next: HistoryEvent | undefined): Fate {
 }
 
 /** The changes of a merged view, from its events (oldest first); synthesised parent directories are left out. */
-export function changesOf(events: readonly HistoryEvent[]): Change[] {
+export function changesOf(events: Iterable<HistoryEvent>): Change[] {
   const byPath = new Map<string, HistoryEvent[]>();
   for (const e of events) {
     const list = byPath.get(e.path);

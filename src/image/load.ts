@@ -1,18 +1,29 @@
+import type { ListingWriter, StoredListing } from "../cache/listing-parts.ts";
 import { LayerslayerError } from "../errors.ts";
 import { completeStats, streamLayer } from "../layer/stream.ts";
 import type { ResolvedImage } from "../source/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { MergedTree } from "./merge.ts";
+import { PackedEntries } from "./packed-entries.ts";
 
-/** The part of the cache that listings need (see src/cache/). */
+/**
+ * The part of the cache that listings need (see src/cache/). A store with `readListing` and
+ * `beginListing` is read and written part by part, never holding a whole listing.
+ */
 export interface ListingStore {
   getListing(digest: string): { entries: Entry[]; stats: LayerStats } | undefined;
   putListing(stats: LayerStats, entries: Entry[]): void;
+  readListing?(digest: string): StoredListing | undefined;
+  beginListing?(digest: string): ListingWriter;
 }
 
 export interface LayerListing {
   index: number;
-  entries: Entry[];
+  /**
+   * The layer's entries, in archive order; may be read more than once. Held compactly: read from
+   * the cache part by part when they came from it, else packed in memory (packed-entries.ts).
+   */
+  entries: Iterable<Entry>;
   stats: LayerStats;
   /** Served from the cache: no blob bytes were downloaded. */
   cached: boolean;
@@ -34,21 +45,50 @@ export interface LoadOptions {
 export async function loadListing(img: ResolvedImage, index: number, cache?: ListingStore, onWarning?: (message: string) => void): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
-  const hit = cache?.getListing(desc.digest);
+  const stored = cache?.readListing?.(desc.digest);
+  if (stored) return { index, entries: storedEntries(stored, index), stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true };
+  const hit = cache && !cache.readListing ? cache.getListing(desc.digest) : undefined;
   if (hit) {
     return { index, entries: hit.entries.map((e) => ({ ...e, layer: index })), stats: { ...hit.stats, bytesDownloaded: 0 }, cached: true };
   }
-  const entries: Entry[] = [];
+  const entries = new PackedEntries();
+  const writer = cache?.beginListing?.(desc.digest);
   const gen = streamLayer(img.source, desc, index, onWarning ? { onWarning } : {});
-  for (;;) {
-    const next = await gen.next();
-    if (next.done) {
-      const stats = completeStats(index, next.value);
-      cache?.putListing(stats, entries);
-      return { index, entries, stats, cached: false };
+  try {
+    for (;;) {
+      const next = await gen.next();
+      if (next.done) {
+        const stats = completeStats(index, next.value);
+        if (writer) writer.finish(stats);
+        else cache?.putListing(stats, [...entries]);
+        return { index, entries, stats, cached: false };
+      }
+      if (next.value.kind === "entry") {
+        entries.add(next.value.entry);
+        writer?.add(next.value.entry);
+      }
     }
-    if (next.value.kind === "entry") entries.push(next.value.entry);
+  } catch (e) {
+    writer?.abort();
+    throw e;
   }
+}
+
+/** A cached listing's entries, read part by part each time they are iterated. */
+function storedEntries(stored: StoredListing, index: number): Iterable<Entry> {
+  return {
+    *[Symbol.iterator]() {
+      const parts = stored.parts();
+      let r = parts.next();
+      for (; !r.done; r = parts.next()) {
+        for (const e of r.value) {
+          e.layer = index;
+          yield e;
+        }
+      }
+      if (!r.value) throw new LayerslayerError("IO", `the cached listing of layer ${index} was damaged and has been dropped from the cache: run the command again`);
+    },
+  };
 }
 
 /** Complete listings of the given layers, a few at a time, in index order. */

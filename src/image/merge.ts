@@ -29,60 +29,62 @@
  *
  * Layer indexes are the caller's (`addLayer(entries, index)`), default 0, 1, 2, ... in call order.
  * `Entry.layer` is not consulted.
+ *
+ * Storage is compact, for images of millions of entries: paths are numbered places (path-table.ts),
+ * entries are rows of columns (entry-table.ts), history is rows of columns (history-log.ts), and a
+ * place's state is a few typed-array cells. `MergedNode`s, `Entry`s and `HistoryEvent`s are built
+ * when asked for (equal each time, not the same objects); a layer's entries are read once and
+ * not kept.
  */
 import type { Entry } from "../types.ts";
-import type { Anomaly, HardlinkTarget, HistoryEvent, HistoryRecord, MergedNode, WhiteoutRecord } from "./model.ts";
+import { ensure } from "./columns.ts";
+import { EntryTable } from "./entry-table.ts";
+import { HistoryLog, impliedLayer, impliedRef, isImplied, type EventRow } from "./history-log.ts";
+import type { Anomaly, HistoryAction, HistoryEvent, HistoryRecord, MergedNode, WhiteoutRecord } from "./model.ts";
+import { NONE, PathTable, ROOT_SLOT } from "./path-table.ts";
 import { baseName, classifyMember, cleanPath, compareNames, normalizeEntryPath, parentOf, ROOT } from "./paths.ts";
 
 export type { Anomaly, HardlinkTarget, HistoryAction, HistoryEvent, HistoryRecord, MergedNode, WhiteoutRecord } from "./model.ts";
 
-interface Node {
-  path: string;
-  name: string;
-  entry: Entry;
-  layer: number;
-  implied: boolean;
-  /** NONE_REPLACED until something is replaced (most nodes never are: one shared empty array). */
-  replaced: Entry[];
-  target?: HardlinkTarget;
-  /** Present exactly when entry.type === "dir". */
-  children?: Map<string, Node>;
-  /** This node's creation in its layer replaced something from a lower layer. */
-  overLower: boolean;
-}
-
-type MutableEvent = { -readonly [K in keyof HistoryEvent]: HistoryEvent[K] };
+/** Slot flags: the path exists now; it is a directory; its creation in its layer replaced something lower. */
+const PRESENT = 1;
+const DIR = 2;
+const OVER_LOWER = 4;
 
 const MAX_HARDLINK_HOPS = 40;
-
-/** The `replaced` of every node that replaced nothing (never mutated: see addReplaced). */
-const NONE_REPLACED: Entry[] = [];
-
-function addReplaced(node: { replaced: Entry[] }, entry: Entry): void {
-  if (node.replaced === NONE_REPLACED) node.replaced = [entry];
-  else node.replaced.push(entry);
-}
 
 function impliedEntry(path: string, layer: number): Entry {
   return { path, type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0, mtime: 0, layer, headerOffset: -1, compressedOffset: -1 };
 }
 
+type MutableEvent = { -readonly [K in keyof HistoryEvent]: HistoryEvent[K] };
+
 export class MergedTree {
-  private readonly nodes = new Map<string, Node>();
-  private readonly root: Node;
-  private readonly eventList: MutableEvent[] = [];
+  private readonly paths = new PathTable();
+  private readonly table = new EntryTable();
+  private readonly log = new HistoryLog();
+  /** Per slot: PRESENT | DIR | OVER_LOWER. */
+  private flags = new Uint8Array(64);
+  /** Per slot: the layer that gave (or implied) its entry. */
+  private layerAt = new Int32Array(64);
+  /** Per slot: its entry, a table row or an implied reference (history-log.ts). */
+  private ref = new Int32Array(64);
+  /** Per slot: the last table row placed there (hardlinks resolve among their own layer's). */
+  private member = new Int32Array(64).fill(NONE);
+  /** Rows a slot's entry overrode, oldest first (few slots have any). */
+  private readonly replaced = new Map<number, number[]>();
+  /** Hardlink slots: the row holding the data. */
+  private readonly targets = new Map<number, number>();
   private readonly whiteoutList: WhiteoutRecord[] = [];
   private readonly anomalyList: Anomaly[] = [];
   private nextLayer = 0;
-  /** Lazily built indexes over eventList (dropped when a layer is added). */
-  private byPath?: Map<string, MutableEvent[]>;
-  private byParent?: Map<string, Set<string>>;
-  /** added/modified events of the layer being applied, by path (same-layer duplicates update them). */
-  private layerEvents = new Map<string, MutableEvent>();
+  private present = 1;
+  /** The parent directory of the last path given a slot (consecutive members share it). */
+  private lastParent = { path: ROOT, slot: ROOT_SLOT };
 
   constructor() {
-    this.root = { path: ROOT, name: ROOT, entry: impliedEntry(ROOT, 0), layer: 0, implied: true, replaced: NONE_REPLACED, children: new Map(), overLower: false };
-    this.nodes.set(ROOT, this.root);
+    this.flags[ROOT_SLOT] = PRESENT | DIR;
+    this.ref[ROOT_SLOT] = impliedRef(0);
   }
 
   /** Number of layers applied so far (the next default index). */
@@ -92,7 +94,7 @@ export class MergedTree {
 
   /** Number of merged paths, the root included. */
   get size(): number {
-    return this.nodes.size;
+    return this.present;
   }
 
   /** Apply one layer on top of the current view. `layer` must be above every earlier one. */
@@ -100,22 +102,22 @@ export class MergedTree {
     if (!Number.isInteger(layer) || layer < this.nextLayer) {
       throw new RangeError(`layer index ${layer} must be an integer >= ${this.nextLayer}`);
     }
-    if (this.nextLayer === 0 && this.root.implied) {
-      this.root.layer = layer;
-      this.root.entry = impliedEntry(ROOT, layer);
+    if (this.nextLayer === 0 && isImplied(this.ref[ROOT_SLOT]!)) {
+      this.layerAt[ROOT_SLOT] = layer;
+      this.ref[ROOT_SLOT] = impliedRef(layer);
     }
     this.nextLayer = layer + 1;
-    this.byPath = undefined;
-    this.byParent = undefined;
-    this.layerEvents = new Map();
 
-    // Phase 1: whiteouts and opaque markers, against lower layers only.
-    const adds: Array<[string, Entry]> = [];
+    // Phase 1: whiteouts and opaque markers, against lower layers only; entries into the table, and
+    // their paths into the path table (places that do not exist yet: the flags say so).
+    const rows: number[] = [];
+    const slots: number[] = [];
     for (const entry of entries) {
       const m = classifyMember(entry);
       switch (m.kind) {
         case "entry":
-          adds.push([m.path, entry]);
+          rows.push(this.table.add(entry, layer, m.path));
+          slots.push(this.slotOfPath(m.path));
           break;
         case "anomaly":
           this.anomalyList.push({ layer, path: normalizeEntryPath(entry.path) ?? entry.path, reason: m.reason });
@@ -135,38 +137,41 @@ export class MergedTree {
     }
 
     // Phase 2: the layer's own entries, in tar order.
-    const layerMembers = new Map<string, Entry>();
-    const pendingLinks: Array<[string, Entry]> = [];
-    for (const [path, entry] of adds) {
-      const node = this.place(path, entry, layer);
-      if (entry.type === "hardlink" && node.entry === entry) {
-        const target = this.findHardlinkTarget(layerMembers, entry);
-        if (target) node.target = { entry: target, layer };
-        else pendingLinks.push([path, entry]);
+    const pendingLinks: number[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k]!;
+      const slot = this.place(slots[k]!, row, layer);
+      if (this.table.typeOf(row) === "hardlink" && this.ref[slot] === row) {
+        const target = this.hardlinkTarget(row, layer);
+        if (target !== NONE) this.targets.set(slot, target);
+        else pendingLinks.push(row);
       }
-      layerMembers.set(path, entry);
+      this.member[slot] = row;
     }
-    for (const [path, entry] of pendingLinks) {
-      const node = this.nodes.get(path);
-      const target = this.findHardlinkTarget(layerMembers, entry);
-      if (node && node.entry === entry && target) node.target = { entry: target, layer };
+    for (const row of pendingLinks) {
+      const slot = this.table.slotOf(row);
+      const target = this.hardlinkTarget(row, layer);
+      if (this.ref[slot] === row && target !== NONE) this.targets.set(slot, target);
     }
-    this.layerEvents = new Map();
   }
 
   get(path: string): MergedNode | undefined {
-    return this.nodes.get(cleanPath(path));
+    const clean = cleanPath(path);
+    const slot = this.paths.lookup(clean);
+    return slot !== NONE && this.flags[slot]! & PRESENT ? this.node(slot, clean) : undefined;
   }
 
   has(path: string): boolean {
-    return this.nodes.has(cleanPath(path));
+    const slot = this.paths.lookup(cleanPath(path));
+    return slot !== NONE && (this.flags[slot]! & PRESENT) !== 0;
   }
 
   /** Direct children of a directory, sorted by name; [] when the path is missing or not a directory. */
   list(dirPath: string = ROOT): MergedNode[] {
-    const node = this.nodes.get(cleanPath(dirPath));
-    if (!node?.children) return [];
-    return [...node.children.values()].sort((a, b) => compareNames(a.name, b.name));
+    const dir = cleanPath(dirPath);
+    const slot = this.presentDir(dir);
+    if (slot === NONE) return [];
+    return this.sortedChildren(slot).map((c) => this.node(c.slot, joinUnder(dir, c.name), c.name));
   }
 
   /** Every node below `dirPath` (not itself), depth-first, pre-order, children sorted by name. */
@@ -179,27 +184,41 @@ export class MergedTree {
    * number of components is walked in time linear in the nodes (no recursion limit, no path splitting).
    */
   *walkWithDepth(dirPath: string = ROOT): Generator<{ node: MergedNode; depth: number }> {
-    const start = this.nodes.get(cleanPath(dirPath));
-    if (!start?.children) return;
-    const stack: Array<[Node, number]> = [...start.children.values()].sort((a, b) => compareNames(b.name, a.name)).map((n) => [n, 1]);
+    const dir = cleanPath(dirPath);
+    const start = this.presentDir(dir);
+    if (start === NONE) return;
+    const stack: Array<{ slot: number; depth: number; path: string; name: string }> = [];
+    const push = (slot: number, depth: number, path: string) => {
+      const kids = this.sortedChildren(slot);
+      for (let i = kids.length - 1; i >= 0; i--) stack.push({ slot: kids[i]!.slot, depth, path: joinUnder(path, kids[i]!.name), name: kids[i]!.name });
+    };
+    push(start, 1, dir);
     while (stack.length > 0) {
-      const [node, depth] = stack.pop()!;
-      yield { node, depth };
-      if (node.children && node.children.size > 0) {
-        const kids = [...node.children.values()].sort((a, b) => compareNames(b.name, a.name));
-        for (const kid of kids) stack.push([kid, depth + 1]);
-      }
+      const top = stack.pop()!;
+      yield { node: this.node(top.slot, top.path, top.name), depth: top.depth };
+      if (this.flags[top.slot]! & DIR) push(top.slot, top.depth + 1, top.path);
     }
   }
 
   /** Every change, layer by layer; within a layer deletions/hides first, then additions in tar order. */
-  events(): readonly HistoryEvent[] {
-    return this.eventList;
+  *events(): Generator<HistoryEvent> {
+    let parent = NONE;
+    let parentPath = "";
+    for (const row of this.log.all()) {
+      const p = this.paths.parentOf(row.slot);
+      if (p !== parent) {
+        parent = p;
+        parentPath = p === NONE ? "" : this.paths.pathOf(p);
+      }
+      yield this.event(row, p === NONE ? ROOT : joinUnder(parentPath, this.paths.nameOf(row.slot)));
+    }
   }
 
   /** What happened to one path, oldest first. */
   historyOf(path: string): readonly HistoryEvent[] {
-    return this.pathIndex().get(cleanPath(path)) ?? [];
+    const clean = cleanPath(path);
+    const slot = this.paths.lookup(clean);
+    return slot === NONE ? [] : [...this.log.ofSlot(slot)].map((r) => this.event(r, clean));
   }
 
   /**
@@ -208,13 +227,17 @@ export class MergedTree {
    */
   historyChildren(dirPath: string = ROOT): HistoryRecord[] {
     const dir = cleanPath(dirPath);
-    const names = new Set<string>(this.parentIndex().get(dir));
-    const node = this.nodes.get(dir);
-    if (node?.children) for (const kid of node.children.values()) names.add(kid.path);
-    const byPath = this.pathIndex();
-    return [...names]
-      .map((p) => ({ path: p, name: baseName(p), node: this.nodes.get(p) as MergedNode | undefined, events: byPath.get(p) ?? [] }))
-      .sort((a, b) => compareNames(a.name, b.name));
+    const slot = this.paths.lookup(dir);
+    if (slot === NONE) return [];
+    const out: HistoryRecord[] = [];
+    for (let c = this.paths.firstChildOf(slot); c !== NONE; c = this.paths.nextSiblingOf(c)) {
+      const here = (this.flags[c]! & PRESENT) !== 0;
+      if (!here && !this.log.hasEvents(c)) continue;
+      const name = this.paths.nameOf(c);
+      const path = joinUnder(dir, name);
+      out.push({ path, name, node: here ? this.node(c, path, name) : undefined, events: [...this.log.ofSlot(c)].map((r) => this.event(r, path)) });
+    }
+    return out.sort((a, b) => compareNames(a.name, b.name));
   }
 
   whiteouts(): readonly WhiteoutRecord[] {
@@ -227,180 +250,206 @@ export class MergedTree {
 
   // ---- internals ----
 
-  private pathIndex(): Map<string, MutableEvent[]> {
-    if (!this.byPath) {
-      const index = new Map<string, MutableEvent[]>();
-      for (const ev of this.eventList) {
-        const list = index.get(ev.path);
-        if (list) list.push(ev);
-        else index.set(ev.path, [ev]);
-      }
-      this.byPath = index;
-    }
-    return this.byPath;
+  private node(slot: number, path: string, name = slot === ROOT_SLOT ? ROOT : baseName(path)): MergedNode {
+    const ref = this.ref[slot]!;
+    const replaced = this.replaced.get(slot);
+    const target = this.targets.get(slot);
+    return {
+      path,
+      name,
+      entry: this.entryOf(ref, path),
+      layer: this.layerAt[slot]!,
+      implied: isImplied(ref),
+      replaced: replaced ? replaced.map((r) => this.table.get(r, path)) : [],
+      ...(target !== undefined ? { target: { entry: this.table.get(target, this.paths.pathOf(this.table.slotOf(target))), layer: this.table.layerOf(target) } } : {}),
+    };
   }
 
-  private parentIndex(): Map<string, Set<string>> {
-    if (!this.byParent) {
-      const index = new Map<string, Set<string>>();
-      for (const p of this.pathIndex().keys()) {
-        const parent = parentOf(p);
-        if (parent === undefined) continue;
-        const set = index.get(parent);
-        if (set) set.add(p);
-        else index.set(parent, new Set([p]));
-      }
-      this.byParent = index;
+  private entryOf(ref: number, path: string): Entry {
+    return isImplied(ref) ? impliedEntry(path, impliedLayer(ref)) : this.table.get(ref, path);
+  }
+
+  private event(row: EventRow, path: string): HistoryEvent {
+    const ev: MutableEvent = { path, layer: row.layer, action: row.action, entry: this.entryOf(row.ref, path) };
+    if (row.by !== undefined) ev.by = row.by;
+    if (isImplied(row.ref)) ev.implied = true;
+    return ev;
+  }
+
+  /** The slot of a present directory at a clean path, else NONE. */
+  private presentDir(dir: string): number {
+    const slot = this.paths.lookup(dir);
+    return slot !== NONE && (this.flags[slot]! & (PRESENT | DIR)) === (PRESENT | DIR) ? slot : NONE;
+  }
+
+  /** The present children of a slot with their names, sorted by name. */
+  private sortedChildren(slot: number): Array<{ slot: number; name: string }> {
+    const kids: Array<{ slot: number; name: string }> = [];
+    for (let c = this.paths.firstChildOf(slot); c !== NONE; c = this.paths.nextSiblingOf(c)) {
+      if (this.flags[c]! & PRESENT) kids.push({ slot: c, name: this.paths.nameOf(c) });
     }
-    return this.byParent;
+    return kids.sort((a, b) => compareNames(a.name, b.name));
+  }
+
+  /** A slot made (or found) in the path table, with room for it in the per-slot columns. */
+  private slotIn(parent: number, name: string): number {
+    const slot = this.paths.intern(parent, name);
+    if (slot >= this.flags.length) {
+      this.flags = ensure(this.flags, slot + 1);
+      this.layerAt = ensure(this.layerAt, slot + 1);
+      this.ref = ensure(this.ref, slot + 1);
+      this.member = ensure(this.member, slot + 1, NONE);
+    }
+    return slot;
+  }
+
+  private addReplaced(slot: number, ref: number): void {
+    const list = this.replaced.get(slot);
+    if (list) list.push(ref);
+    else this.replaced.set(slot, [ref]);
+  }
+
+  /** A slot (re)appears: nothing it had in an earlier life stays. */
+  private create(slot: number, flags: number, ref: number, layer: number): void {
+    this.flags[slot] = flags | PRESENT;
+    this.ref[slot] = ref;
+    this.layerAt[slot] = layer;
+    this.replaced.delete(slot);
+    this.targets.delete(slot);
+    this.present++;
+  }
+
+  /** An existing slot takes a new entry (a table row or an implied directory) in `layer`. */
+  private replace(slot: number, ref: number, layer: number, dir: boolean): void {
+    const f = this.flags[slot]!;
+    const overLower = this.layerAt[slot]! < layer || (f & OVER_LOWER) !== 0;
+    if (!isImplied(this.ref[slot]!)) this.addReplaced(slot, this.ref[slot]!);
+    this.ref[slot] = ref;
+    this.layerAt[slot] = layer;
+    this.flags[slot] = PRESENT | (dir ? DIR : 0) | (overLower ? OVER_LOWER : 0);
+    this.targets.delete(slot);
+    this.change(slot, layer, overLower ? "modified" : "added", ref);
   }
 
   private applyWhiteout(marker: string, victim: string, layer: number): void {
-    const node = this.nodes.get(victim);
-    let removed = 0;
-    if (node) removed = this.removeSubtree(node, true, "deleted", layer, marker);
+    const slot = this.paths.lookup(victim);
+    const removed = slot !== NONE && this.flags[slot]! & PRESENT ? this.removeSubtree(slot, true, "deleted", layer, marker) : 0;
     this.whiteoutList.push({ layer, path: marker, kind: "whiteout", target: victim, removed });
   }
 
   private applyOpaque(marker: string, dir: string, layer: number): void {
-    const node = this.nodes.get(dir);
-    let removed = 0;
-    if (node?.children) removed = this.removeSubtree(node, false, "hidden", layer, marker);
+    const slot = this.presentDir(dir);
+    const removed = slot !== NONE ? this.removeSubtree(slot, false, "hidden", layer, marker) : 0;
     this.whiteoutList.push({ layer, path: marker, kind: "opaque", target: dir, removed });
   }
 
-  /** Remove `node` (when includeSelf) and everything below it, recording one event per path. */
-  private removeSubtree(node: Node, includeSelf: boolean, action: "deleted" | "hidden", layer: number, by: string): number {
-    const stack: Node[] = includeSelf ? [node] : [...(node.children?.values() ?? [])];
-    let count = 0;
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      count++;
-      this.layerEvents.delete(n.path);
-      const ev: MutableEvent = { path: n.path, layer, action, entry: n.entry, by };
-      if (n.implied) ev.implied = true;
-      this.eventList.push(ev);
-      this.nodes.delete(n.path);
-      if (n.children) for (const kid of n.children.values()) stack.push(kid);
+  private pushPresentChildren(stack: number[], slot: number): void {
+    for (let c = this.paths.firstChildOf(slot); c !== NONE; c = this.paths.nextSiblingOf(c)) {
+      if (this.flags[c]! & PRESENT) stack.push(c);
     }
-    if (includeSelf) {
-      const parent = this.nodes.get(parentOf(node.path) ?? ROOT);
-      parent?.children?.delete(node.name);
-    } else {
-      node.children?.clear();
+  }
+
+  /** Remove `slot` (when includeSelf) and everything below it, recording one event per path. */
+  private removeSubtree(slot: number, includeSelf: boolean, action: "deleted" | "hidden", layer: number, by: string): number {
+    const stack: number[] = [];
+    if (includeSelf) stack.push(slot);
+    else this.pushPresentChildren(stack, slot);
+    let count = 0;
+    let cause = NONE;
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      count++;
+      if (cause === NONE) cause = this.log.cause(by);
+      this.log.add(s, layer, action, this.ref[s]!, cause);
+      const wasDir = (this.flags[s]! & DIR) !== 0;
+      this.flags[s] = 0;
+      this.present--;
+      if (wasDir) this.pushPresentChildren(stack, s);
     }
     return count;
   }
 
   /** Record an added/modified event, folding same-layer duplicates into one event. */
-  private recordChange(path: string, layer: number, action: "added" | "modified", entry: Entry, implied: boolean): void {
-    const existing = this.layerEvents.get(path);
-    if (existing) {
-      existing.entry = entry;
-      if (implied) existing.implied = true;
-      else delete existing.implied;
-      return;
-    }
-    const ev: MutableEvent = { path, layer, action, entry };
-    if (implied) ev.implied = true;
-    this.eventList.push(ev);
-    this.layerEvents.set(path, ev);
+  private change(slot: number, layer: number, action: HistoryAction, ref: number): void {
+    if (!this.log.fold(slot, layer, ref)) this.log.add(slot, layer, action, ref);
   }
 
-  /** Put a real entry at `path`, creating/replacing as the rules say. */
-  private place(path: string, entry: Entry, layer: number): Node {
-    if (path === ROOT) {
-      if (entry.type !== "dir") {
-        this.anomalyList.push({ layer, path, reason: `root member is a ${entry.type}, not a directory` });
-        return this.root;
+  /** The slot of a clean path, made (not yet present) when there is none. */
+  private slotOfPath(path: string): number {
+    if (path === ROOT) return ROOT_SLOT;
+    const dir = parentOf(path)!;
+    let parent = this.lastParent.slot;
+    if (dir !== this.lastParent.path) {
+      parent = ROOT_SLOT;
+      for (let from = 0; dir !== ROOT; ) {
+        const cut = dir.indexOf("/", from);
+        parent = this.slotIn(parent, cut < 0 ? dir.slice(from) : dir.slice(from, cut));
+        if (cut < 0) break;
+        from = cut + 1;
       }
-      const root = this.root;
-      const overLower = root.layer < layer || root.overLower;
-      if (!root.implied) addReplaced(root, root.entry);
-      root.entry = entry;
-      root.layer = layer;
-      root.implied = false;
-      root.overLower = overLower;
-      return root;
+      this.lastParent = { path: dir, slot: parent };
     }
-    const parent = this.ensureDir(parentOf(path) ?? ROOT, layer);
-    const name = baseName(path);
-    const existing = parent.children!.get(name);
-    if (!existing) {
-      const node: Node = { path, name, entry, layer, implied: false, replaced: NONE_REPLACED, overLower: false };
-      if (entry.type === "dir") node.children = new Map();
-      parent.children!.set(name, node);
-      this.nodes.set(path, node);
-      this.recordChange(path, layer, "added", entry, false);
-      return node;
-    }
-    const overLower = existing.layer < layer || existing.overLower;
-    if (existing.children && entry.type !== "dir") {
-      this.removeSubtree(existing, false, "deleted", layer, path);
-      existing.children = undefined;
-    } else if (!existing.children && entry.type === "dir") {
-      existing.children = new Map();
-    }
-    if (!existing.implied) addReplaced(existing, existing.entry);
-    existing.entry = entry;
-    existing.layer = layer;
-    existing.implied = false;
-    existing.overLower = overLower;
-    existing.target = undefined;
-    this.recordChange(path, layer, overLower ? "modified" : "added", entry, false);
-    return existing;
+    return this.slotIn(parent, baseName(path));
   }
 
-  /** The directory node at `dir`, synthesising missing (or non-directory) ancestors as implied dirs. */
-  private ensureDir(dir: string, layer: number): Node {
-    const found = this.nodes.get(dir);
-    if (found?.children) return found;
-    const missing: string[] = [];
-    let cur = dir;
-    for (;;) {
-      const n = this.nodes.get(cur);
-      if (n?.children) break;
-      missing.push(cur);
-      cur = parentOf(cur) ?? ROOT; // ROOT always has children, so this ends
+  /** Put a table row at its slot, creating/replacing as the rules say; returns the slot. */
+  private place(slot: number, row: number, layer: number): number {
+    const dir = this.table.typeOf(row) === "dir";
+    this.table.setSlot(row, slot);
+    if (slot === ROOT_SLOT) {
+      if (!dir) {
+        this.anomalyList.push({ layer, path: ROOT, reason: `root member is a ${this.table.typeOf(row)}, not a directory` });
+        return ROOT_SLOT;
+      }
+      const overLower = this.layerAt[ROOT_SLOT]! < layer || (this.flags[ROOT_SLOT]! & OVER_LOWER) !== 0;
+      if (!isImplied(this.ref[ROOT_SLOT]!)) this.addReplaced(ROOT_SLOT, this.ref[ROOT_SLOT]!);
+      this.ref[ROOT_SLOT] = row;
+      this.layerAt[ROOT_SLOT] = layer;
+      this.flags[ROOT_SLOT] = PRESENT | DIR | (overLower ? OVER_LOWER : 0);
+      return ROOT_SLOT;
     }
-    let parent = this.nodes.get(cur)!;
+    this.ensureDir(this.paths.parentOf(slot), layer);
+    const f = this.flags[slot]!;
+    if (!(f & PRESENT)) {
+      this.create(slot, dir ? DIR : 0, row, layer);
+      this.change(slot, layer, "added", row);
+      return slot;
+    }
+    if (f & DIR && !dir) this.removeSubtree(slot, false, "deleted", layer, this.paths.pathOf(slot));
+    this.replace(slot, row, layer, dir);
+    return slot;
+  }
+
+  /** Makes `slot` a present directory: it and missing (or non-directory) ancestors become implied dirs. */
+  private ensureDir(slot: number, layer: number): void {
+    const isDir = (s: number) => (this.flags[s]! & (PRESENT | DIR)) === (PRESENT | DIR);
+    if (isDir(slot)) return;
+    const missing: number[] = [];
+    for (let s = slot; !isDir(s); s = this.paths.parentOf(s)) missing.push(s); // the root is always a directory
     for (let i = missing.length - 1; i >= 0; i--) {
-      const path = missing[i]!;
-      const name = baseName(path);
-      const existing = parent.children!.get(name);
-      const entry = impliedEntry(path, layer);
-      if (!existing) {
-        const node: Node = { path, name, entry, layer, implied: true, replaced: NONE_REPLACED, children: new Map(), overLower: false };
-        parent.children!.set(name, node);
-        this.nodes.set(path, node);
-        parent = node;
-        continue;
-      }
+      const s = missing[i]!;
+      if (!(this.flags[s]! & PRESENT)) this.create(s, DIR, impliedRef(layer), layer);
       // A non-directory in the way: an implied directory replaces it.
-      const overLower = existing.layer < layer || existing.overLower;
-      if (!existing.implied) addReplaced(existing, existing.entry);
-      existing.entry = entry;
-      existing.layer = layer;
-      existing.implied = true;
-      existing.overLower = overLower;
-      existing.target = undefined;
-      existing.children = new Map();
-      this.recordChange(path, layer, overLower ? "modified" : "added", entry, true);
-      parent = existing;
+      else this.replace(s, impliedRef(layer), layer, true);
     }
-    return parent;
   }
 
-  private findHardlinkTarget(members: Map<string, Entry>, link: Entry): Entry | undefined {
-    let name = normalizeEntryPath(link.linkname ?? "");
+  /** The row a hardlink's data is in: the last earlier row at its target in its own layer (chains followed). */
+  private hardlinkTarget(link: number, layer: number): number {
+    let name = normalizeEntryPath(this.table.linknameOf(link) ?? "");
     for (let hop = 0; hop < MAX_HARDLINK_HOPS && name !== undefined && name !== ROOT; hop++) {
-      const target = members.get(name);
-      if (!target || target === link) return undefined;
-      if (target.type !== "hardlink") return target;
-      name = normalizeEntryPath(target.linkname ?? "");
+      const slot = this.paths.lookup(name);
+      const target = slot === NONE ? NONE : this.member[slot]!;
+      if (target === NONE || target === link || this.table.layerOf(target) !== layer) return NONE;
+      if (this.table.typeOf(target) !== "hardlink") return target;
+      name = normalizeEntryPath(this.table.linknameOf(target) ?? "");
     }
-    return undefined;
+    return NONE;
   }
+}
+
+function joinUnder(dir: string, name: string): string {
+  return dir === ROOT ? name : `${dir}/${name}`;
 }
 
 /** Merge whole layers, bottom (index 0) first. */

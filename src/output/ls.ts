@@ -5,7 +5,7 @@
  * "MAJOR, MINOR" in the size column, like ls. All untrusted text is escaped.
  */
 import type { Entry } from "../types.ts";
-import { escapeName, formatTable, formatTime, humanSize, modeString, type Align } from "./format.ts";
+import { columnWidths, escapeName, formatTable, formatTime, humanSize, modeString, type Align } from "./format.ts";
 
 export interface LsOptions {
   /** Sizes like `ls -lh`. */
@@ -73,18 +73,40 @@ export function streamWidths(opts: LsOptions = {}): number[] {
 /** Aligned lines for a whole listing (columns sized to fit every row, sizes right-aligned). */
 export function lsLines(rows: readonly (LsRow | Entry)[], opts: LsOptions = {}): string[] {
   const norm: LsRow[] = rows.map((r) => ("entry" in r ? r : { entry: r }));
-  const withLayer = norm.some((r) => r.layer !== undefined);
-  const withMarker = norm.some((r) => r.marker !== undefined);
+  return [...alignedLsLines(() => norm, opts)];
+}
+
+/**
+ * `lsLines` for a listing too big to hold as a table: `rows()` is walked twice, once to size the
+ * columns, once to make the lines, one at a time.
+ */
+export function* alignedLsLines(rows: () => Iterable<LsRow>, opts: LsOptions = {}): Generator<string> {
+  let withLayer = false;
+  let withMarker = false;
+  const widths = [0, 0];
+  const cellWidths: number[] = [];
+  for (const r of rows()) {
+    if (r.layer !== undefined) {
+      withLayer = true;
+      widths[0] = Math.max(widths[0]!, `L${r.layer}`.length);
+    }
+    if (r.marker !== undefined) {
+      withMarker = true;
+      widths[1] = Math.max(widths[1]!, columnWidths([[escapeName(r.marker)]])[0] ?? 0);
+    }
+    columnWidths([lsCells(r.entry, opts, r.name)]).forEach((w, i) => (cellWidths[i] = Math.max(cellWidths[i] ?? 0, w)));
+  }
   const align: Align[] = [];
-  if (withLayer) align.push("right");
-  if (withMarker) align.push("left");
+  const w: number[] = [];
+  if (withLayer) align.push("right"), w.push(widths[0]!);
+  if (withMarker) align.push("left"), w.push(widths[1]!);
   align.push(...LS_ALIGN);
-  const table = norm.map((r) => {
+  w.push(...cellWidths);
+  for (const r of rows()) {
     const cells: string[] = [];
     if (withLayer) cells.push(r.layer === undefined ? "" : `L${r.layer}`);
     if (withMarker) cells.push(escapeName(r.marker ?? ""));
     cells.push(...lsCells(r.entry, opts, r.name));
-    return cells;
-  });
-  return formatTable(table, align);
+    yield formatTable([cells], align, w)[0]!;
+  }
 }

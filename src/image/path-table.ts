@@ -1,0 +1,180 @@
+/**
+ * Every path the merged tree has ever seen, as numbered places ("slots"): a slot is a parent slot
+ * and a name, found again by an open-addressing hash of the two. Slot 0 is the root. A place is
+ * never forgotten (a path deleted by a whiteout keeps its slot, and its history), so a path has one
+ * slot for the life of the tree.
+ *
+ * Names are kept as bytes in one pool (Latin-1 when every code unit fits a byte; other names as
+ * strings beside it): a name costs its length plus a few bytes, not a string object holding on to
+ * the whole path it was cut from. Children of a slot are a linked list (first child, next sibling),
+ * oldest first.
+ */
+import { ensure } from "./columns.ts";
+import { ROOT } from "./paths.ts";
+
+export const ROOT_SLOT = 0;
+/** No slot. */
+export const NONE = -1;
+/** `nameStart` of a name kept as a string (in `wide`). */
+const WIDE = 0xffffffff;
+
+const seed = (parent: number, length: number) => Math.imul(parent ^ 0x9e3779b9, 0x85ebca6b) ^ length;
+const mix = (h: number, code: number) => Math.imul(h ^ code, 0x01000193);
+const finish = (h: number) => (h ^ (h >>> 15)) >>> 0;
+
+function hashName(parent: number, name: string): number {
+  let h = seed(parent, name.length);
+  for (let i = 0; i < name.length; i++) h = mix(h, name.charCodeAt(i));
+  return finish(h);
+}
+
+export class PathTable {
+  private n = 1;
+  private parent = new Int32Array(64).fill(NONE);
+  private nameStart = new Uint32Array(64);
+  private nameLength = new Uint32Array(64);
+  private firstChild = new Int32Array(64).fill(NONE);
+  private lastChild = new Int32Array(64).fill(NONE);
+  private nextSibling = new Int32Array(64).fill(NONE);
+  private pool = new Uint8Array(1024);
+  private poolUsed = 0;
+  private readonly wide = new Map<number, string>();
+  /** Slot + 1 per bucket (0 = empty); a power of two, at most half full. */
+  private buckets = new Int32Array(128);
+
+  /** Number of slots, the root included. */
+  get length(): number {
+    return this.n;
+  }
+
+  parentOf(slot: number): number {
+    return this.parent[slot]!;
+  }
+
+  nameOf(slot: number): string {
+    if (slot === ROOT_SLOT) return ROOT;
+    const start = this.nameStart[slot]!;
+    if (start === WIDE) return this.wide.get(slot)!;
+    const len = this.nameLength[slot]!;
+    // Short names one code at a time; longer ones through the pool's Latin-1 view.
+    if (len <= 16) {
+      let s = "";
+      for (let i = start; i < start + len; i++) s += String.fromCharCode(this.pool[i]!);
+      return s;
+    }
+    return Buffer.from(this.pool.buffer, this.pool.byteOffset + start, len).toString("latin1");
+  }
+
+  /** The clean path of a slot ("." for the root). */
+  pathOf(slot: number): string {
+    if (slot === ROOT_SLOT) return ROOT;
+    const parts: string[] = [];
+    for (let s = slot; s !== ROOT_SLOT; s = this.parent[s]!) parts.push(this.nameOf(s));
+    return parts.reverse().join("/");
+  }
+
+  /** The slot of `name` in `parent`, or NONE. */
+  child(parent: number, name: string): number {
+    const mask = this.buckets.length - 1;
+    for (let b = hashName(parent, name) & mask; ; b = (b + 1) & mask) {
+      const v = this.buckets[b]!;
+      if (v === 0) return NONE;
+      if (this.parent[v - 1] === parent && this.nameIs(v - 1, name)) return v - 1;
+    }
+  }
+
+  /** The slot of `name` in `parent`, made when there is none. */
+  intern(parent: number, name: string): number {
+    const found = this.child(parent, name);
+    if (found !== NONE) return found;
+    const slot = this.n++;
+    if (slot >= this.parent.length) this.grow(slot + 1);
+    this.parent[slot] = parent;
+    this.storeName(slot, name);
+    const last = this.lastChild[parent]!;
+    if (last === NONE) this.firstChild[parent] = slot;
+    else this.nextSibling[last] = slot;
+    this.lastChild[parent] = slot;
+    if (this.n * 2 > this.buckets.length) this.rehash();
+    else this.insert(slot);
+    return slot;
+  }
+
+  /** The slot of a clean path, or NONE when no such path was ever seen. */
+  lookup(path: string): number {
+    if (path === ROOT) return ROOT_SLOT;
+    let slot = ROOT_SLOT;
+    let from = 0;
+    for (;;) {
+      const cut = path.indexOf("/", from);
+      slot = this.child(slot, cut < 0 ? path.slice(from) : path.slice(from, cut));
+      if (slot === NONE || cut < 0) return slot;
+      from = cut + 1;
+    }
+  }
+
+  /** The first child slot ever made in `slot` (NONE when none); then `nextSiblingOf`. */
+  firstChildOf(slot: number): number {
+    return this.firstChild[slot]!;
+  }
+
+  nextSiblingOf(slot: number): number {
+    return this.nextSibling[slot]!;
+  }
+
+  private nameIs(slot: number, name: string): boolean {
+    const start = this.nameStart[slot]!;
+    if (start === WIDE) return this.wide.get(slot) === name;
+    const len = this.nameLength[slot]!;
+    if (len !== name.length) return false;
+    for (let i = 0; i < len; i++) if (this.pool[start + i] !== name.charCodeAt(i)) return false;
+    return true;
+  }
+
+  private storeName(slot: number, name: string): void {
+    for (let i = 0; i < name.length; i++) {
+      if (name.charCodeAt(i) > 0xff) {
+        this.nameStart[slot] = WIDE;
+        this.nameLength[slot] = name.length;
+        this.wide.set(slot, name);
+        return;
+      }
+    }
+    this.pool = ensure(this.pool, this.poolUsed + name.length);
+    for (let i = 0; i < name.length; i++) this.pool[this.poolUsed + i] = name.charCodeAt(i);
+    this.nameStart[slot] = this.poolUsed;
+    this.nameLength[slot] = name.length;
+    this.poolUsed += name.length;
+  }
+
+  /** hashName of a stored slot, from the pool (no string made). */
+  private hashOf(slot: number): number {
+    const start = this.nameStart[slot]!;
+    if (start === WIDE) return hashName(this.parent[slot]!, this.wide.get(slot)!);
+    const len = this.nameLength[slot]!;
+    let h = seed(this.parent[slot]!, len);
+    for (let i = start; i < start + len; i++) h = mix(h, this.pool[i]!);
+    return finish(h);
+  }
+
+  private insert(slot: number): void {
+    const mask = this.buckets.length - 1;
+    let b = this.hashOf(slot) & mask;
+    while (this.buckets[b] !== 0) b = (b + 1) & mask;
+    this.buckets[b] = slot + 1;
+  }
+
+  private rehash(): void {
+    this.buckets = new Int32Array(this.buckets.length * 2);
+    for (let s = 1; s < this.n; s++) this.insert(s);
+  }
+
+  private grow(need: number): void {
+    this.parent = ensure(this.parent, need, NONE);
+    this.nameStart = ensure(this.nameStart, need);
+    this.nameLength = ensure(this.nameLength, need);
+    this.firstChild = ensure(this.firstChild, need, NONE);
+    this.lastChild = ensure(this.lastChild, need, NONE);
+    this.nextSibling = ensure(this.nextSibling, need, NONE);
+  }
+}
