@@ -37,6 +37,7 @@
  * not kept.
  */
 import type { Entry } from "../types.ts";
+import { PacedCollector } from "./collect.ts";
 import { ensure } from "./columns.ts";
 import { EntryTable } from "./entry-table.ts";
 import { HistoryLog, impliedLayer, impliedRef, isImplied, type EventRow } from "./history-log.ts";
@@ -63,6 +64,7 @@ export class MergedTree {
   private readonly paths = new PathTable();
   private readonly table = new EntryTable();
   private readonly log = new HistoryLog();
+  private readonly gc = new PacedCollector();
   /** Per slot: PRESENT | DIR | OVER_LOWER. */
   private flags = new Uint8Array(64);
   /** Per slot: the layer that gave (or implied) its entry. */
@@ -113,6 +115,7 @@ export class MergedTree {
     const rows: number[] = [];
     const slots: number[] = [];
     for (const entry of entries) {
+      this.gc.tick();
       const m = classifyMember(entry);
       switch (m.kind) {
         case "entry":
@@ -140,6 +143,7 @@ export class MergedTree {
     const pendingLinks: number[] = [];
     for (let k = 0; k < rows.length; k++) {
       const row = rows[k]!;
+      this.gc.tick();
       const slot = this.place(slots[k]!, row, layer);
       if (this.table.typeOf(row) === "hardlink" && this.ref[slot] === row) {
         const target = this.hardlinkTarget(row, layer);
@@ -195,6 +199,7 @@ export class MergedTree {
     push(start, 1, dir);
     while (stack.length > 0) {
       const top = stack.pop()!;
+      this.gc.tick();
       yield { node: this.node(top.slot, top.path, top.name), depth: top.depth };
       if (this.flags[top.slot]! & DIR) push(top.slot, top.depth + 1, top.path);
     }
@@ -206,6 +211,7 @@ export class MergedTree {
     let parentPath = "";
     for (const row of this.log.all()) {
       const p = this.paths.parentOf(row.slot);
+      this.gc.tick();
       if (p !== parent) {
         parent = p;
         parentPath = p === NONE ? "" : this.paths.pathOf(p);
