@@ -16,9 +16,9 @@ import { passthrough } from "./plain.ts";
 import { codecFor, SNIFF_BYTES } from "./sniff.ts";
 import type { GunzipOptions } from "./gzip.ts";
 import type { ZstdOptions } from "./zstd.ts";
-import type { CodecName, DecodeFn, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
+import type { CodecName, DecodeFn, DecodeOptions, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
 
-export type { CodecName, DecodeFn, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
+export type { CodecName, DecodeFn, DecodeOptions, DecodeSummary, Decoder, OffsetPrecision } from "./types.ts";
 export { codecFor, codecFromMediaType, identifyOther, sniff, SNIFF_BYTES } from "./sniff.ts";
 export { passthrough } from "./plain.ts";
 
@@ -40,7 +40,7 @@ export function chooseDecoder(codec: CodecName, need: OffsetPrecision): Decoder 
 
 export type LayerSummary = DecodeSummary & { codec: CodecName; offsets: OffsetPrecision; decoder: string };
 
-export interface DecodeLayerOptions {
+export interface DecodeLayerOptions extends DecodeOptions {
   /** What the chunks' `compressedConsumed` must be (default "exact"). */
   offsets?: OffsetPrecision;
   /** For a gzip layer: the exact decoder with these options (checkpoints to record). */
@@ -129,7 +129,7 @@ export async function* decodeLayer(
       : zstd
         ? await import("./zstd.ts").then((m) => (s: AsyncIterable<Uint8Array>) => m.zstdDecode(s, zstd))
         : await decoder.load();
-    const summary = yield* decode(prefixed(head, it, state));
+    const summary = yield* decode(prefixed(head, it, state), options.transient ? { transient: true } : {});
     return { ...summary, codec, offsets: decoder.offsets, decoder: decoder.name };
   } finally {
     // The codec closes its input on every way out; this covers the ways out before it started.

@@ -7,16 +7,17 @@
  * not an error (`ended: false`), bad data is CORRUPT.
  */
 
-import { createGunzip } from "node:zlib";
+import { constants, createGunzip } from "node:zlib";
 import { LayerslayerError } from "../errors.ts";
 import type { DecodedChunk } from "../types.ts";
-import { driveNative, lastNonZero, NATIVE_CHUNK, nativeMessage, type Piece } from "./native.ts";
+import { lastNonZero, NATIVE_CHUNK, nativeMessage, type Piece } from "./native.ts";
+import { driveDecoder, type NativeOptions } from "./native-sync.ts";
 import type { DecodeSummary } from "./types.ts";
 
 /** zlib's words for the trailer checks, in the exact path's words. */
 const NAMED: Record<string, string> = { "incorrect data check": "CRC32 mismatch", "incorrect length check": "length (ISIZE) mismatch" };
 
-export async function* nativeGunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedChunk, DecodeSummary> {
+export async function* nativeGunzip(source: AsyncIterable<Uint8Array>, opts: NativeOptions = {}): AsyncGenerator<DecodedChunk, DecodeSummary> {
   const z = createGunzip({ chunkSize: NATIVE_CHUNK });
   let total = 0;
   let nonZero = -1; // offset of the last non-zero byte read
@@ -28,7 +29,7 @@ export async function* nativeGunzip(source: AsyncIterable<Uint8Array>): AsyncGen
       yield { bytes, end: total };
     }
   }
-  const end = yield* driveNative(z, pieces());
+  const end = yield* driveDecoder(z, pieces(), { flush: constants.Z_BLOCK, finish: constants.Z_FINISH, blocks: true }, opts);
   let ended = false;
   if (end.error) {
     const { message, code } = nativeMessage(end.error.error);
@@ -36,7 +37,7 @@ export async function* nativeGunzip(source: AsyncIterable<Uint8Array>): AsyncGen
     if (!(end.error.afterEnd && code === "Z_BUF_ERROR")) throw new LayerslayerError("CORRUPT", `gzip: ${NAMED[message] ?? `invalid data (${message})`}`, { cause: end.error.error });
   } else if (total > 0) {
     // zlib stopped after the last member it found: what follows must be zero padding.
-    const stop = z.bytesWritten;
+    const stop = end.consumed;
     if (nonZero >= stop) throw new LayerslayerError("CORRUPT", `non-zero byte at offset ${nonZero} in the zero padding after the last gzip member (offset ${stop})`);
     ended = true;
   }

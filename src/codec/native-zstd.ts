@@ -7,15 +7,16 @@
  * (`ended: false`), bad data is CORRUPT.
  */
 
-import { createZstdDecompress } from "node:zlib";
+import { constants, createZstdDecompress } from "node:zlib";
 import { LayerslayerError } from "../errors.ts";
 import type { DecodedChunk } from "../types.ts";
-import { driveNative, NATIVE_CHUNK, nativeMessage, type Piece } from "./native.ts";
+import { NATIVE_CHUNK, nativeMessage, type Piece } from "./native.ts";
+import { driveDecoder, type NativeOptions } from "./native-sync.ts";
 import { ByteReader } from "./reader.ts";
 import type { DecodeSummary } from "./types.ts";
 import { zstdFrames, type ZstdWalk } from "./zstd-frames.ts";
 
-export async function* nativeZstd(source: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedChunk, DecodeSummary> {
+export async function* nativeZstd(source: AsyncIterable<Uint8Array>, opts: NativeOptions = {}): AsyncGenerator<DecodedChunk, DecodeSummary> {
   const r = new ByteReader(source);
   const z = createZstdDecompress({ chunkSize: NATIVE_CHUNK });
   let walked: ZstdWalk = { ended: false, members: 0 };
@@ -35,7 +36,7 @@ export async function* nativeZstd(source: AsyncIterable<Uint8Array>): AsyncGener
       await r.close();
     }
   }
-  const end = yield* driveNative(z, pieces());
+  const end = yield* driveDecoder(z, pieces(), { flush: constants.ZSTD_e_continue, finish: constants.ZSTD_e_end }, opts);
   if (end.error) {
     const { message } = nativeMessage(end.error.error);
     throw new LayerslayerError("CORRUPT", `invalid zstd data: ${message}`, { cause: end.error.error });

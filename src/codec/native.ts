@@ -1,7 +1,8 @@
 /**
- * Drives one of Bun's native decompressors (a `node:zlib` Transform: gunzip or zstd) from async
- * code, as a generator of decoded chunks: compressed pieces are written in, decoded chunks come out
- * with back-pressure both ways, so memory stays bounded whatever the compression ratio.
+ * Drives one of Bun's native decompressors (a `node:zlib` Transform: gunzip or zstd) through its
+ * stream, as a generator of decoded chunks: compressed pieces are written in, decoded chunks come
+ * out with back-pressure both ways, so memory stays bounded whatever the compression ratio. The
+ * codecs use the faster sync driver (native-sync.ts) where the runtime allows it, this one elsewhere.
  *
  * The native decoders consume input ahead of their output in blocks of their own, so the offset a
  * chunk is tagged with is the compressed bytes written in when it came out: an upper bound on the

@@ -36,7 +36,16 @@ export interface DecodeSummary {
   members?: number;
 }
 
-export type DecodeFn = (source: AsyncIterable<Uint8Array>) => AsyncGenerator<DecodedChunk, DecodeSummary>;
+/** How a decoder may hand out its chunks. */
+export interface DecodeOptions {
+  /**
+   * The consumer copies whatever it keeps of a chunk before it asks for the next one, so a decoder
+   * may reuse one output buffer (the native ones do; the others ignore this).
+   */
+  transient?: boolean;
+}
+
+export type DecodeFn = (source: AsyncIterable<Uint8Array>, opts?: DecodeOptions) => AsyncGenerator<DecodedChunk, DecodeSummary>;
 
 /** One member of the decoder set: what it decodes, what its offsets mean, how to load it. */
 export interface Decoder {

@@ -178,7 +178,11 @@ export async function* streamLayer(
     const gen = codec === "zstd" ? import("../codec/zstd.ts").then((m) => m.zstdDecode(blob.chunks(), from)) : import("../codec/gzip.ts").then((m) => m.gunzip(blob.chunks(), from));
     return skipping(lazy(gen), resume!.tarOffset - resume!.checkpoint.out);
   };
-  const decoder = resume ? resumed() : decodeLayer(blob.chunks(), layer.mediaType, { offsets, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: record, zstd: record } : {}) });
+  // Without content the tar reader is the chunks' only reader, and it copies what it keeps.
+  const transient = !opts.wantContent;
+  const decoder = resume
+    ? resumed()
+    : decodeLayer(blob.chunks(), layer.mediaType, { offsets, transient, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: record, zstd: record } : {}) });
   const tar = readTar(metered(decoder, decoded), {
     layer: index,
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
