@@ -1,0 +1,164 @@
+/**
+ * The merged tree's storage and the operations its rules are made of (merge.ts has the rules):
+ * per place ("slot", path-table.ts) a few typed-array cells saying whether the path exists now,
+ * whether it is a directory, which entry it holds (a row of entry-table.ts, or a synthesised parent
+ * directory) and from which layer; the history of every change (history-log.ts). Nodes, entries
+ * and events are built from these when asked for.
+ */
+import type { Entry } from "../types.ts";
+import { PacedCollector } from "./collect.ts";
+import { ensure } from "./columns.ts";
+import { EntryTable } from "./entry-table.ts";
+import { HistoryLog, impliedLayer, impliedRef, isImplied, type EventRow } from "./history-log.ts";
+import type { HistoryAction, HistoryEvent, MergedNode } from "./model.ts";
+import { NONE, PathTable, ROOT_SLOT } from "./path-table.ts";
+import { baseName, compareNames, ROOT } from "./paths.ts";
+
+/** Slot flags: the path exists now; it is a directory; its creation in its layer replaced something lower. */
+export const PRESENT = 1;
+export const DIR = 2;
+export const OVER_LOWER = 4;
+
+function impliedEntry(path: string, layer: number): Entry {
+  return { path, type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0, mtime: 0, layer, headerOffset: -1, compressedOffset: -1 };
+}
+
+type MutableEvent = { -readonly [K in keyof HistoryEvent]: HistoryEvent[K] };
+
+export class TreeState {
+  protected readonly paths = new PathTable();
+  protected readonly table = new EntryTable();
+  protected readonly log = new HistoryLog();
+  protected readonly gc = new PacedCollector();
+  /** Per slot: PRESENT | DIR | OVER_LOWER. */
+  protected flags = new Uint8Array(64);
+  /** Per slot: the layer that gave (or implied) its entry. */
+  protected layerAt = new Int32Array(64);
+  /** Per slot: its entry, a table row or an implied reference (history-log.ts). */
+  protected ref = new Int32Array(64);
+  /** Per slot: the last table row placed there (hardlinks resolve among their own layer's). */
+  protected member = new Int32Array(64).fill(NONE);
+  /** Rows a slot's entry overrode, oldest first (few slots have any). */
+  protected readonly replaced = new Map<number, number[]>();
+  /** Hardlink slots: the row holding the data. */
+  protected readonly targets = new Map<number, number>();
+  /** Number of present slots, the root included. */
+  protected present = 1;
+
+  constructor() {
+    this.flags[ROOT_SLOT] = PRESENT | DIR;
+    this.ref[ROOT_SLOT] = impliedRef(0);
+  }
+
+  protected node(slot: number, path: string, name = slot === ROOT_SLOT ? ROOT : baseName(path)): MergedNode {
+    const ref = this.ref[slot]!;
+    const replaced = this.replaced.get(slot);
+    const target = this.targets.get(slot);
+    return {
+      path,
+      name,
+      entry: this.entryOf(ref, path),
+      layer: this.layerAt[slot]!,
+      implied: isImplied(ref),
+      replaced: replaced ? replaced.map((r) => this.table.get(r, path)) : [],
+      ...(target !== undefined ? { target: { entry: this.table.get(target, this.paths.pathOf(this.table.slotOf(target))), layer: this.table.layerOf(target) } } : {}),
+    };
+  }
+
+  protected entryOf(ref: number, path: string): Entry {
+    return isImplied(ref) ? impliedEntry(path, impliedLayer(ref)) : this.table.get(ref, path);
+  }
+
+  protected event(row: EventRow, path: string): HistoryEvent {
+    const ev: MutableEvent = { path, layer: row.layer, action: row.action, entry: this.entryOf(row.ref, path) };
+    if (row.by !== undefined) ev.by = row.by;
+    if (isImplied(row.ref)) ev.implied = true;
+    return ev;
+  }
+
+  /** The slot of a present directory at a clean path, else NONE. */
+  protected presentDir(dir: string): number {
+    const slot = this.paths.lookup(dir);
+    return slot !== NONE && (this.flags[slot]! & (PRESENT | DIR)) === (PRESENT | DIR) ? slot : NONE;
+  }
+
+  /** The present children of a slot with their names, sorted by name. */
+  protected sortedChildren(slot: number): Array<{ slot: number; name: string }> {
+    const kids: Array<{ slot: number; name: string }> = [];
+    for (let c = this.paths.firstChildOf(slot); c !== NONE; c = this.paths.nextSiblingOf(c)) {
+      if (this.flags[c]! & PRESENT) kids.push({ slot: c, name: this.paths.nameOf(c) });
+    }
+    return kids.sort((a, b) => compareNames(a.name, b.name));
+  }
+
+  /** A slot made (or found) in the path table, with room for it in the per-slot columns. */
+  protected slotIn(parent: number, name: string): number {
+    const slot = this.paths.intern(parent, name);
+    if (slot >= this.flags.length) {
+      this.flags = ensure(this.flags, slot + 1);
+      this.layerAt = ensure(this.layerAt, slot + 1);
+      this.ref = ensure(this.ref, slot + 1);
+      this.member = ensure(this.member, slot + 1, NONE);
+    }
+    return slot;
+  }
+
+  protected addReplaced(slot: number, ref: number): void {
+    const list = this.replaced.get(slot);
+    if (list) list.push(ref);
+    else this.replaced.set(slot, [ref]);
+  }
+
+  /** A slot (re)appears: nothing it had in an earlier life stays. */
+  protected create(slot: number, flags: number, ref: number, layer: number): void {
+    this.flags[slot] = flags | PRESENT;
+    this.ref[slot] = ref;
+    this.layerAt[slot] = layer;
+    this.replaced.delete(slot);
+    this.targets.delete(slot);
+    this.present++;
+  }
+
+  /** An existing slot takes a new entry (a table row or an implied directory) in `layer`. */
+  protected replace(slot: number, ref: number, layer: number, dir: boolean): void {
+    const f = this.flags[slot]!;
+    const overLower = this.layerAt[slot]! < layer || (f & OVER_LOWER) !== 0;
+    if (!isImplied(this.ref[slot]!)) this.addReplaced(slot, this.ref[slot]!);
+    this.ref[slot] = ref;
+    this.layerAt[slot] = layer;
+    this.flags[slot] = PRESENT | (dir ? DIR : 0) | (overLower ? OVER_LOWER : 0);
+    this.targets.delete(slot);
+    this.change(slot, layer, overLower ? "modified" : "added", ref);
+  }
+
+  protected pushPresentChildren(stack: number[], slot: number): void {
+    for (let c = this.paths.firstChildOf(slot); c !== NONE; c = this.paths.nextSiblingOf(c)) {
+      if (this.flags[c]! & PRESENT) stack.push(c);
+    }
+  }
+
+  /** Remove `slot` (when includeSelf) and everything below it, recording one event per path. */
+  protected removeSubtree(slot: number, includeSelf: boolean, action: "deleted" | "hidden", layer: number, by: string): number {
+    const stack: number[] = [];
+    if (includeSelf) stack.push(slot);
+    else this.pushPresentChildren(stack, slot);
+    let count = 0;
+    let cause = NONE;
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      count++;
+      if (cause === NONE) cause = this.log.cause(by);
+      this.log.add(s, layer, action, this.ref[s]!, cause);
+      const wasDir = (this.flags[s]! & DIR) !== 0;
+      this.flags[s] = 0;
+      this.present--;
+      if (wasDir) this.pushPresentChildren(stack, s);
+    }
+    return count;
+  }
+
+  /** Record an added/modified event, folding same-layer duplicates into one event. */
+  protected change(slot: number, layer: number, action: HistoryAction, ref: number): void {
+    if (!this.log.fold(slot, layer, ref)) this.log.add(slot, layer, action, ref);
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, test } from "bun:test";
+import { NONE, PathTable, ROOT_SLOT } from "../../src/image/path-table.ts";
+
+describe("PathTable", () => {
+  test("a slot per (parent, name), found again, with its path", () => {
+    const t = new PathTable();
+    const usr = t.intern(ROOT_SLOT, "usr");
+    const bin = t.intern(usr, "bin");
+    expect(t.intern(ROOT_SLOT, "usr")).toBe(usr);
+    expect(t.child(usr, "bin")).toBe(bin);
+    expect(t.child(ROOT_SLOT, "bin")).toBe(NONE);
+    expect(t.pathOf(bin)).toBe("usr/bin");
+    expect(t.pathOf(ROOT_SLOT)).toBe(".");
+    expect(t.lookup("usr/bin")).toBe(bin);
+    expect(t.lookup("usr/lib")).toBe(NONE);
+    expect(t.lookup(".")).toBe(ROOT_SLOT);
+    expect(t.length).toBe(3);
+  });
+
+  test("names of every kind come back exactly: long, non-Latin-1, escaped bytes, empty-looking", () => {
+    const t = new PathTable();
+    const names = ["x".repeat(300), "caf\u00e9", "\u65e5\u672c", "\udc80\udcff", " ", ".wh.a", "a\u0000b", "\u00ff\u0100"];
+    const slots = names.map((n) => t.intern(ROOT_SLOT, n));
+    expect(slots.map((s) => t.nameOf(s))).toStrictEqual(names);
+    expect(names.map((n) => t.child(ROOT_SLOT, n))).toStrictEqual(slots);
+    // Same bytes, different code units: "\u00e9" is not "e\u0301".
+    expect(t.child(ROOT_SLOT, "cafe\u0301")).toBe(NONE);
+  });
+
+  test("children in the order they were first seen; many slots survive growing and rehashing", () => {
+    const t = new PathTable();
+    const dir = t.intern(ROOT_SLOT, "d");
+    const kids: number[] = [];
+    for (let i = 0; i < 200_000; i++) kids.push(t.intern(dir, `n${i}`));
+    const seen: number[] = [];
+    for (let c = t.firstChildOf(dir); c !== NONE; c = t.nextSiblingOf(c)) seen.push(c);
+    expect(seen).toStrictEqual(kids);
+    for (const i of [0, 1, 99_999, 199_999]) {
+      expect(t.child(dir, `n${i}`)).toBe(kids[i]!);
+      expect(t.pathOf(kids[i]!)).toBe(`d/n${i}`);
+    }
+  });
+});
