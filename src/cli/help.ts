@@ -4,6 +4,7 @@
  * argument definitions, so they cannot name an option that does not exist.
  */
 import { renderUsage, type CommandDef } from "citty";
+import { writeUsage } from "./usage.ts";
 
 /** Two or three real invocations of each command (without the leading "layerslayer"). */
 export const EXAMPLES: Record<string, string[]> = {
@@ -41,14 +42,7 @@ export async function usageText(cmd: CommandDef<any>, parent?: CommandDef<any>, 
   return `${text.trimEnd()}\n${name ? examplesText(name) : ""}`;
 }
 
-/**
- * Usage text on stdout; colours only on a terminal. Written with Bun.write, not process.stdout,
- * and the terminal told by a stat of stdout, not node:tty: `--help` then never sets up Node's
- * stream machinery (6-8 MiB and tens of milliseconds, see main.ts). Any character device counts as
- * a terminal (/dev/null too, where colours harm nobody).
- */
+/** A command's usage on stdout (usage.ts writes it). */
 export async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>, name?: string): Promise<void> {
-  const text = await usageText(cmd, parent, name);
-  const plain = process.env.NO_COLOR !== undefined || !(await Bun.stdout.stat()).isCharacterDevice();
-  await Bun.write(Bun.stdout, `${plain ? text.replace(/\x1b\[[0-9;]*m/g, "") : text}`);
+  await writeUsage(await usageText(cmd, parent, name));
 }

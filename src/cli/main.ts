@@ -2,6 +2,7 @@
 import type { ArgDef, ArgsDef, CommandDef } from "citty";
 import { causeChain, EXIT_CODES, LayerslayerError, printable } from "../errors.ts";
 import { version } from "../version.ts";
+import type { ToolUsage } from "./usage.ts";
 
 type Loader = () => Promise<CommandDef<any>>;
 
@@ -58,8 +59,16 @@ export const SUMMARIES: Record<string, string> = {
 };
 
 /** The tool as its usage shows it: its commands by name and description, none of them loaded. */
-const main: CommandDef<any> = {
-  meta: { name: "layerslayer", version, description: `Look inside container images in a remote registry without pulling them.\n\n${EXIT_HELP}\n\n\`layerslayer help COMMAND\` (or COMMAND --help) shows a command's options, defaults and examples.` },
+export const TOOL: ToolUsage = {
+  name: "layerslayer",
+  version,
+  description: `Look inside container images in a remote registry without pulling them.\n\n${EXIT_HELP}\n\n\`layerslayer help COMMAND\` (or COMMAND --help) shows a command's options, defaults and examples.`,
+  commands: SUMMARIES,
+};
+
+/** The tool as citty sees it: the parent of every command's usage. */
+export const main: CommandDef<any> = {
+  meta: { name: TOOL.name, version, description: TOOL.description },
   subCommands: Object.fromEntries(Object.entries(SUMMARIES).map(([name, description]) => [name, { meta: { name, description } }])),
 };
 
@@ -109,10 +118,16 @@ async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>, name?: 
   await help.showUsage(cmd, parent, name);
 }
 
+/** The tool's own usage, rendered without citty (usage.ts). */
+async function showToolUsage(): Promise<void> {
+  const usage = await import("./usage.ts");
+  await usage.writeUsage(usage.toolUsageText(TOOL));
+}
+
 /** `help [COMMAND]`: the usage of the tool, or of one command (as COMMAND --help prints it). */
 async function help(name: string | undefined): Promise<number> {
   if (!name) {
-    await showUsage(main);
+    await showToolUsage();
     return 0;
   }
   const loader = commands[name];
@@ -124,7 +139,7 @@ async function help(name: string | undefined): Promise<number> {
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h") {
-    await showUsage(main);
+    await showToolUsage();
     return name ? 0 : EXIT_CODES.USAGE;
   }
   if (name === "--version" || name === "-v") {

@@ -1,5 +1,12 @@
-import { BlockList, isIP } from "node:net";
 import { isLoopback } from "../ref/reference.ts";
+
+type Net = typeof import("node:net");
+let net: Net | undefined;
+/**
+ * node:net, loaded on first use: only NO_PROXY matching needs it, and loading it costs every
+ * command about 3 MiB of memory.
+ */
+const loadNet = (): Net => (net ??= require("node:net") as Net);
 
 /**
  * Forward proxies as Go programs (docker, podman, skopeo) read them: `HTTPS_PROXY` for https URLs,
@@ -71,6 +78,7 @@ function defaultPort(url: URL): string {
 export function excluded(url: URL, noProxy: string): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
   const port = defaultPort(url);
+  const { BlockList, isIP } = loadNet();
   const hostIp = isIP(host);
   for (const raw of noProxy.split(/[,\s]+/)) {
     let entry = raw.trim().toLowerCase();

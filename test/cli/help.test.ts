@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { commandTree, completionScript } from "../../src/cli/completion.ts";
 import { EXAMPLES } from "../../src/cli/help.ts";
-import { checkFlags, commands, SUMMARIES } from "../../src/cli/main.ts";
+import { checkFlags, commands, main, SUMMARIES, TOOL } from "../../src/cli/main.ts";
+import { toolUsageText } from "../../src/cli/usage.ts";
+import { renderUsage } from "citty";
 import { runCli } from "../support/cli.ts";
 
 /** The words of an example before any pipe or redirection, quotes removed. */
@@ -19,6 +21,16 @@ describe("help, examples and short flags", () => {
     }
     const usage = await runCli(["--help"]);
     for (const [name, description] of Object.entries(SUMMARIES)) expect(usage.stdout).toContain(`${name}    ${description}`);
+  });
+
+  test("the tool's usage, rendered without citty, is citty's rendering to the byte", async () => {
+    const strip = (t: string) => t.replace(/\x1b\[[0-9;]*m/g, "");
+    const cittyText = `${(await renderUsage(main)).trimEnd()}\n`;
+    const ours = toolUsageText(TOOL);
+    expect(strip(ours)).toBe(strip(cittyText));
+    expect(strip(ours)).toContain("COMMANDS");
+    // Colours too, when citty (which decides once, as it loads) uses them.
+    if (cittyText.includes("\x1b[")) expect(ours).toBe(cittyText);
   });
 
   test("every command has two or three examples, each accepted by the command's own options", async () => {
