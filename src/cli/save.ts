@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { blobFileName, downloadBlob, partialPathFor, type DownloadStatus } from "../blob/download.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -32,6 +33,7 @@ export default defineCommand({
     ...imageArg,
     layer: { type: "string", alias: "L", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
     output: { type: "string", alias: "o", valueHint: "DIR", description: "Directory to save into (default ./downloads/<repository>/<tag or digest>)" },
+    "keep-partial": { type: "boolean", description: "When stopped by Ctrl-C, kill or a closed terminal, keep the bytes downloaded as a .partial file the next save resumes (default: removed)" },
     ...globalArgs,
   },
   async run({ args }) {
@@ -42,7 +44,8 @@ export default defineCommand({
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);
 
-    // Ctrl-C, kill or a closed terminal: stop the transfer, keep its bytes for a resume, exit 128 + N.
+    // Ctrl-C, kill or a closed terminal: stop the transfer, remove its temp file (or, with
+    // --keep-partial, keep its bytes for a resume), exit 128 + N.
     const controller = new AbortController();
     let exitCode = 0;
     const stopHandling = onStopSignal((_, code) => {
@@ -78,7 +81,16 @@ export default defineCommand({
     } catch (e) {
       bar?.clear();
       if (controller.signal.aborted) {
-        process.stderr.write(`layerslayer: interrupted${current ? `; the partial download is kept in ${escapeName(partialPathFor(current))}: run the command again to resume` : ""}\n`);
+        const partial = current ? partialPathFor(current) : undefined;
+        let said = "";
+        if (partial && existsSync(partial)) {
+          if (args["keep-partial"]) said = `; the partial download is kept in ${escapeName(partial)}: run the command again to resume`;
+          else {
+            rmSync(partial, { force: true });
+            said = "; the partial download was removed (--keep-partial keeps it for a resume)";
+          }
+        }
+        process.stderr.write(`layerslayer: interrupted${said}\n`);
         process.exitCode = exitCode;
         return;
       }

@@ -190,7 +190,7 @@ describe("save on a real registry", () => {
     expect(peek.stdout).toMatch(/, 0 entries, partial \(stopped by a network error\)\n$/);
   });
 
-  test("Ctrl-C mid-download: exit 130, the temp file kept, no final file; the next run resumes", async () => {
+  test("Ctrl-C mid-download with --keep-partial: exit 130, the temp file kept, no final file; the next run resumes", async () => {
     const l = img.layers[0]!;
     // A registry front that sends 100 000 bytes of the big blob, then stalls until stopped.
     const stall = Bun.serve({
@@ -217,7 +217,7 @@ describe("save on a real registry", () => {
     try {
       const out = join(work, "int");
       const partial = join(out, `.${fileOf(l, ".tar.gz")}.partial`);
-      const proc = Bun.spawn([process.execPath, MAIN, "save", `127.0.0.1:${stall.port}/save/app:v1`, "-o", out, "-L", "0"], {
+      const proc = Bun.spawn([process.execPath, MAIN, "save", `127.0.0.1:${stall.port}/save/app:v1`, "-o", out, "-L", "0", "--keep-partial"], {
         stdout: "pipe",
         stderr: "pipe",
         env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: isolatedHome, XDG_CACHE_HOME: join(isolatedHome, "cache") },

@@ -120,11 +120,24 @@ describe("concurrent saves and stop signals", () => {
     }
   });
 
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    test(`save stopped by ${signal} mid-transfer: exit ${code}, no temp file and no partial left`, async () => {
+      stallLayer0();
+      const out = join(work, `out-${signal}`);
+      const proc = spawn(["save", `${proxy.host}/sig/app:v1`, "-o", out, "-L", "0"]);
+      await waitForFile(out, (n) => n.endsWith(".tmp"), STALL_AT);
+      proc.kill(signal);
+      expect(await exitWithin(proc)).toBe(code);
+      expect(await new Response(proc.stderr).text()).toBe("layerslayer: interrupted; the partial download was removed (--keep-partial keeps it for a resume)\n");
+      expect(readdirSync(out)).toEqual([]);
+    });
+  }
+
   for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
-    test(`save stopped by ${signal} mid-transfer: exit ${code}, its temp file handed back as the resumable partial, then resumed`, async () => {
+    test(`save --keep-partial stopped by ${signal} mid-transfer: exit ${code}, its temp file handed back as the resumable partial, then resumed`, async () => {
       stallLayer0();
       const out = join(work, "out");
-      const proc = spawn(["save", `${proxy.host}/sig/app:v1`, "-o", out, "-L", "0"]);
+      const proc = spawn(["save", `${proxy.host}/sig/app:v1`, "-o", out, "-L", "0", "--keep-partial"]);
       await waitForFile(out, (n) => n.endsWith(".tmp"), STALL_AT);
       proc.kill(signal);
       expect(await exitWithin(proc)).toBe(code);
