@@ -2,7 +2,8 @@
  * Scale and pathological-tree measurements (not a test; nothing here asserts a time):
  *   1. peak RSS and wall time of `peek --full` of a one-layer image with N entries (default
  *      1,000,000) pushed to a local docker-registry, with the cache on (first run: streamed and
- *      stored in parts; second run: read back from the cache), then `ls -R` and `find` on it;
+ *      stored in parts; second run: read back from the cache), then `ls -R` (from the cache,
+ *      without it, filling it), `ls -lR` and `find` on it;
  *   2. bytes per entry of the merged tree (heap growth after a full GC, in this process);
  *   3. wall time of `ls --tree`, `ls -R` and `find` on a 10,000-component path, 100,000 entries in
  *      one directory and a chain of 1,000 symlinks.
@@ -87,6 +88,10 @@ async function main(): Promise<void> {
     await run("peek --full (from the cache)", ["peek", image, "--full"], env);
     await run("peek --full --no-cache", ["peek", image, "--full", "--no-cache"], env);
     await run("ls -R / (from the cache)", ["ls", image, "-R"], env);
+    await run("ls -R / --no-cache", ["ls", image, "-R", "--no-cache"], env);
+    await run("ls -R / (cache empty: read and stored)", ["ls", image, "-R"], { ...env, XDG_CACHE_HOME: join(work, "cache2") });
+    await run("ls -lR / (from the cache)", ["ls", image, "-lR"], env);
+    await run("ls -R --json / (from the cache)", ["ls", image, "-R", "--json"], env);
     await run("find '*.txt' (from the cache)", ["find", image, "*-99999*"], env);
 
     t = performance.now();

@@ -71,9 +71,18 @@ export function writeOut(text: string): void {
  * any length in bounded memory (the lines may come from a generator).
  */
 export async function writeLines(lines: Iterable<string>): Promise<void> {
+  await writeParts(withNewlines(lines));
+}
+
+function* withNewlines(lines: Iterable<string>): Generator<string> {
+  for (const line of lines) yield `${line}\n`;
+}
+
+/** Writes text given in pieces, like `writeLines` (nothing added between them). */
+export async function writeParts(parts: Iterable<string>): Promise<void> {
   let batch = "";
-  for (const line of lines) {
-    batch += `${line}\n`;
+  for (const part of parts) {
+    batch += part;
     if (batch.length >= 1 << 16) {
       await toStdout(batch);
       batch = "";

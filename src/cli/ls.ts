@@ -4,10 +4,10 @@ import type { MergedNode, MergedTree } from "../image/merge.ts";
 import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../output/format.ts";
-import { absolutePath, entryJson } from "../output/json.ts";
+import { absolutePath, entryJson, jsonDocumentParts } from "../output/json.ts";
 import { alignedLsLines, lsLines, type LsRow } from "../output/ls.ts";
 import { renderTree, treeFromWalk, treeSummary } from "../output/tree.ts";
-import { imageArg, globalArgs, printJson, setup, writeLines, writeOut, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, setup, writeLines, writeOut, writeParts, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 
 const MARKERS = { modified: "O", deleted: "D", hidden: "H" } as const;
@@ -67,12 +67,13 @@ export default defineCommand({
     const nodes = (): Iterable<MergedNode> => (!isDir ? [target.node] : args.recursive || args.tree ? tree.walk(dir) : tree.list(dir));
     const opts = { human: !!args.human };
     if (ctx.json) {
-      printJson({
+      const doc = {
         path: absolutePath(dir),
         ...(layer !== undefined ? { layer } : {}),
-        entries: Array.from(nodes(), nodeJson),
+        entries: [],
         ...(args.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: absolutePath(e.path), layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
-      });
+      };
+      await writeParts(jsonDocumentParts(doc, "entries", map(nodes(), nodeJson)));
       return;
     }
     if (args.tree) {

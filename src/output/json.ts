@@ -94,6 +94,28 @@ export function entryJson(entry: Entry, path = layerPath(entry.path)): EntryJson
   return out as EntryJson;
 }
 
+/** Marks where `jsonDocumentParts` puts the streamed array (a string no document holds). */
+const ARRAY_MARK = "\u0000items of the streamed array\u0000";
+
+/**
+ * `jsonDocument(value)` with `value[key]` = the items, written a piece at a time: the same text,
+ * byte for byte, without the whole array (or its text) in memory at once.
+ */
+export function* jsonDocumentParts(value: object, key: string, items: Iterable<object>): Generator<string> {
+  const whole = jsonDocument({ ...value, [key]: ARRAY_MARK });
+  const mark = JSON.stringify(ARRAY_MARK);
+  const at = whole.indexOf(mark);
+  yield whole.slice(0, at);
+  let first = true;
+  for (const item of items) {
+    const text = JSON.stringify(item, rawNames, 2).replaceAll("\n", "\n    ");
+    yield `${first ? "[\n" : ",\n"}    ${text}`;
+    first = false;
+  }
+  yield first ? "[]" : "\n  ]";
+  yield whole.slice(at + mark.length);
+}
+
 /** One NDJSON record (with its "\n"), versioned like every document. */
 export function ndjsonLine(value: object): string {
   return `${JSON.stringify({ schema: JSON_SCHEMA, ...value }, rawNames)}\n`;
