@@ -6,14 +6,18 @@ import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../output/format.ts";
 import { absolutePath, entryJson, jsonDocumentParts } from "../output/json.ts";
 import { alignedLsLines, lsLines, type LsRow } from "../output/ls.ts";
-import { renderTree, treeFromWalk, treeSummary } from "../output/tree.ts";
-import { imageArg, globalArgs, setup, writeLines, writeOut, writeParts, type GlobalArgs } from "./common.ts";
+import { treeFromWalk, treeLines, treeSummary } from "../output/tree.ts";
+import { imageArg, globalArgs, setup, writeLines, writeParts, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 
 const MARKERS = { modified: "O", deleted: "D", hidden: "H" } as const;
 
 function* map<T, U>(items: Iterable<T>, f: (item: T) => U): Generator<U> {
   for (const item of items) yield f(item);
+}
+
+function* chain<T>(...lists: Iterable<T>[]): Generator<T> {
+  for (const list of lists) yield* list;
 }
 
 function relative(path: string, dir: string): string {
@@ -80,7 +84,7 @@ export default defineCommand({
       if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
       const walked = map(tree.walkWithDepth(dir), ({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}) }));
       const root = treeFromWalk(walked, absolutePath(dir));
-      writeOut([...renderTree(root), "", treeSummary(root)].join("\n"));
+      await writeLines(chain(treeLines(root), ["", treeSummary(root)]));
       return;
     }
     const name = (n: MergedNode) => (!isDir ? `/${n.path}` : args.recursive ? relative(n.path, dir) : baseName(n.path));

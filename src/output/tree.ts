@@ -125,8 +125,13 @@ function label(node: TreeNode): string {
  * given paths, they go through `treeFromPaths` (sorted, root ".").
  */
 export function renderTree(input: TreeNode | Iterable<string | TreeItem>): string[] {
+  return [...treeLines(input)];
+}
+
+/** `renderTree`'s lines one at a time (a deep tree's lines are long: they are never all held). */
+export function* treeLines(input: TreeNode | Iterable<string | TreeItem>): Generator<string> {
   const root = isTreeNode(input) ? input : treeFromPaths(input);
-  const lines = [label(root)];
+  yield label(root);
   // Iterative pre-order walk: [node, prefix for its own line, prefix for its children].
   const stack: Array<[TreeNode, string, string]> = [];
   const pushChildren = (node: TreeNode, prefix: string): void => {
@@ -139,10 +144,9 @@ export function renderTree(input: TreeNode | Iterable<string | TreeItem>): strin
   pushChildren(root, "");
   while (stack.length > 0) {
     const [node, linePrefix, childPrefix] = stack.pop()!;
-    lines.push(linePrefix + label(node));
+    yield linePrefix + label(node);
     pushChildren(node, childPrefix);
   }
-  return lines;
 }
 
 /** tree(1)'s summary counts (the root not counted): "N directories, M files". */
