@@ -89,6 +89,9 @@ export default defineCommand({
       let err = asError(e);
       if (pages === 0 && err.code === "NOT_FOUND") {
         err = new LayerslayerError("UNSUPPORTED", `${registry} does not offer a catalog (GET /v2/_catalog answered 404)`);
+      } else if (pages === 0 && err.message.includes("PAGINATION_NUMBER_INVALID")) {
+        // The registry refuses the page size it was asked for: the user's choice, so a usage error.
+        err = new LayerslayerError("USAGE", `${err.message}: ask for smaller pages (--page-size; distribution allows at most ${CATALOG_PAGE_SIZE})`);
       }
       // Nothing listed before the failure is lost: it is printed (the JSON says the list is incomplete).
       if (!ctx.json || found.length === 0) throw err;

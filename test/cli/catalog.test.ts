@@ -74,10 +74,10 @@ describe("catalog on a real registry with more than one page of repositories", (
     expect({ ...doc.repositories[0], tags: doc.repositories[0]!.tags.toSorted() }).toEqual({ name: "base/app", tags: ["v1", "v2"] });
   });
 
-  test("a page size the registry refuses is its error, on one line", async () => {
+  test("a page size the registry refuses is its error, on one line, as a usage error", async () => {
     const r = await runCli(["catalog", reg.host, "--page-size", "1001"]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/^layerslayer: 127\.0\.0\.1:\d+ catalog: .*PAGINATION_NUMBER_INVALID.*\n$/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^layerslayer: 127\.0\.0\.1:\d+ catalog: .*PAGINATION_NUMBER_INVALID.*: ask for smaller pages \(--page-size; distribution allows at most 1000\)\n$/);
     expect((await runCli(["catalog", reg.host, "--page-size", "0"])).code).toBe(2);
     expect((await runCli(["catalog", "not a host"])).code).toBe(2);
   });
