@@ -1,5 +1,3 @@
-import { homedir } from "node:os";
-
 /**
  * The user's home directory: `HOME` (or `USERPROFILE` on Windows), else the password database's
  * entry for this user. Undefined when there is neither, as in a scratch container running as a
@@ -10,6 +8,8 @@ export function homeDirectory(env: Record<string, string | undefined> = process.
   const fromEnv = env.HOME || env.USERPROFILE;
   if (fromEnv) return fromEnv;
   try {
+    // Loaded only when needed: node:os counts the host's CPUs when it loads (~5 ms at start-up).
+    const { homedir } = require("node:os") as typeof import("node:os");
     return homedir() || undefined;
   } catch {
     return undefined;

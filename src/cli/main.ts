@@ -186,7 +186,9 @@ function report(e: unknown, verbose: boolean): number {
   const err = e as { name?: string; code?: string; message?: string; stack?: string };
   // citty's own usage errors (missing positional, unknown command).
   if (err?.name === "CLIError" || err?.code?.startsWith?.("E_")) {
-    process.stderr.write(`layerslayer: ${(err.message ?? "").replace(/\x1b\[[0-9;]*m/g, "")}; see --help\n`);
+    // citty ends some messages with a full stop ("No command specified."): ours follows without one.
+    const said = (err.message ?? "").replace(/\x1b\[[0-9;]*m/g, "").replace(/\.$/, "");
+    process.stderr.write(`layerslayer: ${printable(said)}; see --help\n`);
     return EXIT_CODES.USAGE;
   }
   if (err?.code === "EPIPE") return 0;

@@ -14,7 +14,9 @@ export const ROOT = ".";
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 function isClean(p: string): boolean {
-  return p !== "" && p[0] !== "/" && !p.endsWith("/") && !p.includes("//") && !DOT_SEGMENT.test(p);
+  if (p === "" || p[0] === "/" || p.endsWith("/") || p.includes("//")) return false;
+  // A "." or ".." component starts the path or follows a "/": most paths have neither.
+  return !((p[0] === "." || p.includes("/.")) && DOT_SEGMENT.test(p));
 }
 
 /**
