@@ -12,6 +12,13 @@ export type EntryType =
   /** A PAX global header ('g'): listed as the archive has it (as Go returns it), applied to nothing. */
   | "pax-global";
 
+/**
+ * Every entry type, in a fixed order: their indexes are the type codes stored in compact forms
+ * (the cache's listing encoding, the merged tree's entry table). Append only.
+ */
+export const ENTRY_TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous", "pax-global"];
+export const ENTRY_TYPE_CODE: ReadonlyMap<string, number> = new Map(ENTRY_TYPES.map((t, i) => [t, i]));
+
 /** One tar entry, after PAX/GNU meta headers were applied to it. */
 export interface Entry {
   path: string;

@@ -7,14 +7,14 @@
  * round-trip exactly).
  * Only the fields of `Entry` are kept; an optional field absent from an entry stays absent.
  */
-import type { Entry, EntryType } from "../types.ts";
+import { ENTRY_TYPE_CODE, ENTRY_TYPES, type Entry } from "../types.ts";
 
 const FORMAT = 1;
 const ZSTD_LEVEL = 3;
 const DELTA_FIELDS = ["mtime", "headerOffset", "compressedOffset"] as const;
 
-const TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous", "pax-global"];
-const TYPE_CODE = new Map<string, number>(TYPES.map((t, i) => [t, i]));
+const TYPES = ENTRY_TYPES;
+const TYPE_CODE = ENTRY_TYPE_CODE;
 
 const NUMBER_FIELDS = ["mode", "size", "uid", "gid", "mtime", "headerOffset", "compressedOffset"] as const;
 const OPTIONAL_STRINGS = ["uname", "gname", "linkname"] as const;

@@ -6,11 +6,11 @@
  * kept aside. Values that do not fit their column (a uid above 2^32, a mode above 0o177777, a
  * fractional layer) are kept aside too, so nothing is rounded.
  */
-import type { Entry, EntryType } from "../types.ts";
+import { ENTRY_TYPE_CODE, ENTRY_TYPES, type Entry, type EntryType } from "../types.ts";
 import { ensure } from "./columns.ts";
 
-const TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous", "pax-global"];
-const TYPE_CODE = new Map<string, number>(TYPES.map((t, i) => [t, i]));
+const TYPES = ENTRY_TYPES;
+const TYPE_CODE = ENTRY_TYPE_CODE;
 
 /** Fields of a row that did not fit their columns, or that few entries have. */
 type Aside = Partial<Pick<Entry, "path" | "mode" | "uid" | "gid" | "uname" | "gname" | "linkname" | "devmajor" | "devminor" | "layer">>;
