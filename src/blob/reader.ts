@@ -91,6 +91,8 @@ export class BlobReader {
   budgetReached = false;
   /** True when every byte of the blob was read from byte 0 and hashed to its digest (needs `verify`). */
   verified = false;
+  /** What the blob's bytes hashed to when every one arrived and they did not match its digest. */
+  private mismatch: string | undefined;
   private pos: number;
 
   constructor(
@@ -149,6 +151,8 @@ export class BlobReader {
     const tail = this.opts.tail && this.totalSize !== undefined && this.opts.tail.length <= this.totalSize ? this.opts.tail : undefined;
     // Where downloading stops: the tail's first byte, or the blob's end.
     const netEnd = () => (tail ? this.totalSize! - tail.length : (this.totalSize ?? Infinity));
+    /** The whole blob's digest, computed as soon as its last byte arrived. */
+    let earlyCheck: string | undefined;
     while (!this.reachedEnd) {
       if (tail && this.pos >= netEnd()) {
         const rest = tail.subarray(this.pos - netEnd());
@@ -245,6 +249,13 @@ export class BlobReader {
             this.pos += data.byteLength;
             this.bytesDownloaded += data.byteLength;
             hasher?.update(data);
+            // Every byte is here (the tail, if any, is in memory): check the digest now, since a
+            // reader that stops at this chunk (cat, once its file is out) never pulls again.
+            if (hasher && !earlyCheck && this.totalSize !== undefined && this.pos >= netEnd()) {
+              earlyCheck = hasher.digestWith(tail ?? new Uint8Array(0));
+              if (earlyCheck === this.src.digest) this.verified = true;
+              else this.mismatch = earlyCheck;
+            }
             this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
             yield data;
           }
@@ -264,8 +275,17 @@ export class BlobReader {
     }
     if (hasher && this.reachedEnd) {
       const got = hasher.digest();
-      if (got !== this.src.digest) throw new LayerslayerError("CORRUPT", `${this.what()}: the blob's bytes hash to ${got}, not its digest`);
+      if (got !== this.src.digest) throw this.hashError(got);
       this.verified = true;
     }
+  }
+
+  /** The error for a blob whose bytes all arrived and hashed to something else, if they did. */
+  digestError(): LayerslayerError | undefined {
+    return this.mismatch === undefined ? undefined : this.hashError(this.mismatch);
+  }
+
+  private hashError(got: string): LayerslayerError {
+    return new LayerslayerError("CORRUPT", `${this.what()}: the blob's bytes hash to ${got}, not its digest`);
   }
 }

@@ -155,10 +155,9 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
           if (read && target) return done(index, target, { toc: { format: toc!.format, checked: read.checked } });
           const isIt = (e: Entry) => isRegular(e) && isAt(e, wanted);
           // Verifying reads the layer from byte 0 to its end; otherwise from the nearest checkpoint.
-          const whole = target && !opts.verify ? undefined : await access.pass(index, isIt);
-          const res = whole ? whole.got : await access.readEntry(index, target!, isIt);
-          if (!res) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
-          return done(index, res, { verified: !!whole?.verified });
+          const streamed = target && !opts.verify ? await access.readEntry(index, target, isIt) : await access.pass(index, isIt);
+          if (!streamed.got) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
+          return done(index, streamed.got, { verified: streamed.verified });
         }
         case "redirect":
           hops++;

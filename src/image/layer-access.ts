@@ -209,16 +209,17 @@ export class LayerAccess {
       this.opts.cache?.putListing(stats, entries);
       return { ...(got ? { got } : {}), complete: true, verified: stats.verified };
     }
-    // Stopped early: what was seen is still true of the layer's beginning.
+    // Stopped early: what was seen is still true of the layer's beginning. The blob may still be
+    // verified: its bytes all arrived (in one answer) and hashed to its digest.
     if ((this.prefixes.get(index)?.length ?? 0) < entries.length) this.prefixes.set(index, entries);
-    return { ...(got ? { got } : {}), complete: false, verified: false };
+    return { ...(got ? { got } : {}), complete: false, verified: stats.verified };
   }
 
   /**
    * Streams the regular file `entry` of layer `index` (its header offset known from a listing),
    * starting at the last checkpoint before it when the run has one, else from byte 0.
    */
-  async readEntry(index: number, entry: Entry, isIt: (e: Entry) => boolean): Promise<Entry | undefined> {
+  async readEntry(index: number, entry: Entry, isIt: (e: Entry) => boolean): Promise<{ got?: Entry; verified: boolean }> {
     const set = this.checkpointsOf(index);
     const cp = entry.headerOffset >= 0 ? set.before(entry.headerOffset) : undefined;
     if (cp) {
@@ -227,8 +228,8 @@ export class LayerAccess {
       const next = set.list.find((c) => c.out >= end);
       const need = next ? Math.floor(next.bit / 8) + 1 - Math.floor(cp.bit / 8) : undefined;
       const res = await this.pass(index, isIt, undefined, { checkpoint: cp, tarOffset: entry.headerOffset }, need);
-      if (res.got) return res.got;
+      if (res.got) return res;
     }
-    return (await this.pass(index, isIt)).got;
+    return await this.pass(index, isIt);
   }
 }

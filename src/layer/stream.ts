@@ -231,6 +231,9 @@ export async function* streamLayer(
     // Closing the tar reader closes the decoder and aborts the download (a consumer may stop early).
     await tar.return({ complete: false, cleanEnd: false, entries: 0, tarBytes: 0 });
   }
+  // Every byte arrived (a small layer comes in one answer) though the read stopped early: bytes
+  // known to be altered are an error even so.
+  error ??= blob.digestError();
   const stats: LayerStats = {
     digest: layer.digest,
     mediaType: layer.mediaType,

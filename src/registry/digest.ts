@@ -28,4 +28,10 @@ export class DigestHasher {
   digest(): string {
     return `${this.algo}:${this.hasher.digest("hex")}`;
   }
+  /** The digest of what was hashed so far plus `rest`, leaving this hasher as it was. */
+  digestWith(rest: Uint8Array): string {
+    const copy = this.hasher.copy();
+    copy.update(rest);
+    return `${this.algo}:${copy.digest("hex")}`;
+  }
 }

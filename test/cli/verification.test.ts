@@ -144,6 +144,21 @@ describe("verification through a proxy that alters bytes of the real registry's 
     expect(checked.stderr).toMatch(new RegExp(`from layer 0, downloaded [\\d.]+K of ${humanSize(img.layers[0]!.size)} \\(10\\d\\.\\d%\\)`));
   });
 
+  test("cat of a file in a layer that arrived whole: verified without --verify; a bad byte after the file is exit 7, -o leaves nothing", async () => {
+    proxy.rule = () => undefined;
+    const whole = await runCli(["cat", image(), "/opt/tool", "--no-cache"]);
+    expect(whole.code).toBe(0);
+    expect(whole.stdout).toBe("tool\n");
+    expect(whole.stderr).toMatch(new RegExp(`from layer 1, downloaded ${humanSize(img.layers[1]!.size)} of ${humanSize(img.layers[1]!.size)} \\(100\\.0%\\), layer verified\n$`));
+    // The end-of-archive blocks are after the file: the file's bytes are intact, the blob is not.
+    flipBlobByte(1, img.layers[1]!.size - 1);
+    const dir = tmp();
+    const bad = await runCli(["cat", image(), "/opt/tool", "--no-cache", "-o", join(dir, "tool")]);
+    expect(bad.code).toBe(7);
+    expect(errorLine(bad)).toMatch(/^layerslayer: layer 1: .*: the blob's bytes hash to sha256:[0-9a-f]{64}, not its digest$/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   test("cat --verify -o of a file whose layer does not verify: exit 7, no file, no temp file", async () => {
     flipBlobByte(0, img.layers[0]!.size - 8);
     const dir = tmp();
