@@ -11,9 +11,10 @@ import { resolveImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
 import { page } from "./pager.ts";
-import { DEFAULT_BUDGET, peekLayerText } from "./peek.ts";
+import { DEFAULT_BUDGET } from "./budget.ts";
+import { peekLayerText } from "./peek-layer.ts";
 import { confirm, PromptCancelled, select, text, type Terminal } from "./prompt.ts";
-import { defaultDirectory } from "./save.ts";
+import { defaultDirectory } from "./downloads.ts";
 
 /** The questions the session asks; a terminal answers them (src/cli/prompt.ts), tests through a script. */
 export interface Prompter {

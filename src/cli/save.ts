@@ -9,14 +9,9 @@ import { selectLayers } from "../image/select.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { resolveImage } from "../source/resolve.ts";
-import type { ImageSource } from "../source/source.ts";
+import { defaultDirectory } from "./downloads.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
-
-/** `./downloads/<repository, "/" → "_">/<digest or tag, ":" → "_">`. */
-export function defaultDirectory(source: ImageSource): string {
-  return join("downloads", source.repository.replaceAll("/", "_"), source.version.replaceAll(":", "_"));
-}
 
 export interface SavedLayer {
   index: number;
