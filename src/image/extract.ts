@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import type { ResolvedImage } from "../source/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";

@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import { unescapeName } from "../output/format.ts";
+import { unescapeName } from "../names.ts";
 import type { EntryType } from "../types.ts";
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, "0");
@@ -19,7 +19,7 @@ export const TYPE_LETTERS: Record<string, EntryType[]> = {
  *   *  any run of characters but "/"     ?  one character but "/"
  *   ** any run of characters, "/" too (as a whole component, "a/**\/b" also matches "a/b")
  *   [abc] [a-z] [!x] [^x]  a character class      \x  a literal x
- *   \\ \n \t \r \xHH \uHHHH  a name as `ls` prints it (output/format.ts unescapeName): "\x80" is
+ *   \\ \n \t \r \xHH \uHHHH  a name as `ls` prints it (names.ts unescapeName): "\x80" is
  *   the byte 0x80 of a name that is not UTF-8
  * A pattern without "/" matches the base name anywhere (like `find -name`); with "/" it matches
  * the whole path, a leading "/" being optional.

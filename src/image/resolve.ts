@@ -17,7 +17,7 @@
  *   links are broken, which is a property of the image content.
  */
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import type { HistoryEvent, MergedNode } from "./merge.ts";
 import { ROOT } from "./paths.ts";
 

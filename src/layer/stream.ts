@@ -5,7 +5,7 @@ import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } f
 import { LayerslayerError } from "../errors.ts";
 import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
 import { ANNOTATION, ESTARGZ_OWN, findToc, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";

@@ -1,6 +1,6 @@
 import { discard } from "./body.ts";
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import type { Challenge } from "./challenge.ts";
 import { fetchableUrl } from "./url-policy.ts";
 

@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import type { Credentials } from "./auth.ts";
 import { takeProxyEnvironment } from "./proxy.ts";
 

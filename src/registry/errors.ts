@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 
 /** Reads a registry error body ({"errors":[{code,message}]}) if there is one, bounded. */
 async function registryMessage(res: Response): Promise<string> {

@@ -5,7 +5,7 @@
  * where the user allowed plain HTTP.
  */
 import { LayerslayerError, type ErrorCode } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 
 /** Strips the query (signed URLs carry secrets) for logs and messages. */
 export function redactUrl(url: string): string {

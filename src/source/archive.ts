@@ -6,7 +6,7 @@
 import { open } from "node:fs/promises";
 import { posix } from "node:path";
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { BLOCK, parseHeader, TF } from "../tar/header.ts";
 import { gnuLongName, MAX_META_SIZE, paxGet, paxInt, parsePax, type PaxRecords } from "../tar/pax.ts";
 import { fileRange, localError, type LocalFiles } from "./files.ts";

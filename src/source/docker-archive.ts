@@ -5,7 +5,7 @@
  * (an OCI layout plus `manifest.json`; images named by the `io.containerd.image.name` annotation).
  */
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { formatReference, parseReference, type ImageRef } from "../ref/reference.ts";
 import { DigestHasher, digestOf } from "../registry/digest.ts";
 import { MAX_MANIFEST_BYTES, type Descriptor } from "../registry/manifest.ts";

@@ -6,7 +6,7 @@
 import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 
 export interface LocalFiles {
   /** The directory or archive, for messages. */

@@ -5,7 +5,7 @@
  * or by digest; without either, the layout must hold exactly one image.
  */
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { MAX_MANIFEST_BYTES, type Descriptor } from "../registry/manifest.ts";
 import type { LocalFiles } from "./files.ts";
 import { layoutBlobPath, readSmall, type LocalImage } from "./local.ts";

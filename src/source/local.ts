@@ -5,7 +5,7 @@
  * whole read against the digest, exactly as for a registry).
  */
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { parseDigest } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../registry/digest.ts";
 import { MAX_MANIFEST_BYTES } from "../registry/manifest.ts";

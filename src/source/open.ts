@@ -12,7 +12,7 @@ import { RegistrySource } from "./registry.ts";
 import type { ImageSource } from "./source.ts";
 import { stat } from "node:fs/promises";
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 
 /** "app" for "/data/app.tar" or "/data/app/": save's default directory name for a local image. */
 function repositoryOf(path: string): string {

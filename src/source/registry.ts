@@ -8,7 +8,7 @@ import { formatReference, type ImageRef } from "../ref/reference.ts";
 import { discard } from "../registry/body.ts";
 import type { FetchedManifest, RegistryClient } from "../registry/client.ts";
 import { responseError } from "../registry/errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { RangeFault, type BlobPart, type ImageSource } from "./source.ts";
 
 function parseContentRange(v: string | null): { start: number; end: number; total?: number } | undefined {

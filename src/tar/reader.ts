@@ -24,7 +24,7 @@
  * (the caller knows whether the input was the whole layer or a budget ran out). A bad header
  * throws CORRUPT after every good entry before it was yielded.
  */
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import type { DecodedChunk, Entry } from "../types.ts";
 import { buildEntry, globalEntry, validSparseMap, type BuiltEntry, type MetaState } from "./entry.ts";
 import { BLOCK, corrupt, isZeroBlock, parseHeader, parseSparseExtension, TF, type TarHeader } from "./header.ts";

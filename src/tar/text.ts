@@ -6,7 +6,7 @@
  * (0x80 → U+DC80). Valid UTF-8 never decodes to a lone surrogate, so the mapping is one to one:
  * equal strings ⇔ equal bytes, and `encodeName(decodeName(b))` gives back `b` exactly.
  *
- * Output escapes those surrogates as `\xNN` (output/format.ts), `--json` adds the raw bytes in
+ * Output escapes those surrogates as `\xNN` (names.ts), `--json` adds the raw bytes in
  * base64 (output/json.ts), and paths typed by users are read back in the same escaped form.
  */
 
