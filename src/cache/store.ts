@@ -12,9 +12,11 @@ import type { Entry, LayerStats } from "../types.ts";
 import { NO_WRITER, PartWriter, readListing, LISTING_TABLES, type ListingWriter, type StoredListing, type UseDb } from "./listing-parts.ts";
 import { cacheFile, defaultCacheDir } from "./paths.ts";
 import { classify, explain, ForeignDatabase, warning, type Problem } from "./problems.ts";
+import { NoCache } from "./no-cache.ts";
+import { readTree, TREE_TABLES, writeTree } from "./trees.ts";
 
 /** Bump when the tables change: a database with another version is emptied and recreated. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
 export const APPLICATION_ID = 0x4c534c59;
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
@@ -76,7 +78,13 @@ export interface ListingCache {
   putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean;
 }
 
-export interface CacheStore extends BlobCache, ListingCache {
+/** Merged trees by key (derived data: see image/tree-codec.ts). */
+export interface TreeCache {
+  getTree(key: string): Uint8Array | undefined;
+  putTree(key: string, data: Uint8Array): boolean;
+}
+
+export interface CacheStore extends BlobCache, ListingCache, TreeCache {
   /** The database file (where it would be, for a disabled cache). */
   readonly path: string;
   /** False for the no-op store (`--no-cache`). */
@@ -144,7 +152,7 @@ function exists(path: string): boolean {
   }
 }
 
-const TABLES = `${LISTING_TABLES}${LAYER_INDEX_TABLES}
+const TABLES = `${LISTING_TABLES}${LAYER_INDEX_TABLES}${TREE_TABLES}
 CREATE TABLE blobs (
   digest TEXT PRIMARY KEY,
   media_type TEXT NOT NULL,
@@ -262,6 +270,14 @@ class SqliteCache implements CacheStore {
     return isDigest(digest) ? readLayerIndex(this.useDb, digest) : undefined;
   }
 
+  getTree(key: string): Uint8Array | undefined {
+    return readTree(this.useDb, key);
+  }
+
+  putTree(key: string, data: Uint8Array): boolean {
+    return writeTree(this.useDb, key, data);
+  }
+
   putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean {
     return isDigest(digest) && this.open() ? writeLayerIndex(this.useDb, digest, index, layerSize) : false;
   }
@@ -324,7 +340,7 @@ class SqliteCache implements CacheStore {
     const counts = this.use(undefined, (db) =>
       db.transaction(() => {
         const c = this.counts(db);
-        db.exec("DELETE FROM listings; DELETE FROM listing_parts; DELETE FROM blobs; DELETE FROM layer_index;");
+        db.exec("DELETE FROM listings; DELETE FROM listing_parts; DELETE FROM blobs; DELETE FROM layer_index; DELETE FROM trees;");
         return c;
       }).immediate(),
     );
@@ -348,41 +364,4 @@ class SqliteCache implements CacheStore {
   close(): void {
     this.closeDb();
   }
-}
-
-/** `--no-cache`: remembers nothing. */
-class NoCache implements CacheStore {
-  readonly enabled = false;
-  constructor(readonly path: string) {}
-  getListing(): undefined {
-    return undefined;
-  }
-  readListing(): undefined {
-    return undefined;
-  }
-  beginListing(): ListingWriter {
-    return NO_WRITER;
-  }
-  putListing(): boolean {
-    return false;
-  }
-  getLayerIndex(): undefined {
-    return undefined;
-  }
-  putLayerIndex(): boolean {
-    return false;
-  }
-  getBlob(): undefined {
-    return undefined;
-  }
-  putBlob(): boolean {
-    return false;
-  }
-  info(): CacheInfo {
-    return { path: this.path, sizeBytes: 0, listings: 0, blobs: 0, entries: 0, problem: "the cache is turned off" };
-  }
-  clear(): ClearResult {
-    return { path: this.path, listings: 0, blobs: 0, entries: 0, bytesFreed: 0, problem: "the cache is turned off" };
-  }
-  close(): void {}
 }

@@ -1,6 +1,7 @@
-import { loadListings, mergeListings, type LayerListing } from "../image/load.ts";
+import { loadListings, mergeListings } from "../image/load.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
+import { decodeTree, encodeTree, treeKey } from "../image/tree-codec.ts";
 import { selectLayers } from "../image/select.ts";
 import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
@@ -11,10 +12,13 @@ import type { Context } from "./common.ts";
 export interface ImageView {
   img: ResolvedImage;
   tree: MergedTree;
-  listings: LayerListing[];
+  /** The layers merged, by index, bottom first. */
+  layers: number[];
   stepOfLayer: (Step | undefined)[];
 }
 
+/** Trees up to this many paths are kept in the cache (a larger one is rebuilt from its listings). */
+const MAX_CACHED_TREE = 250_000;
 
 /**
  * Resolves the image and loads the complete listing of its layers (cache first) into a merged
@@ -24,6 +28,15 @@ export async function openImageView(ctx: Context, source: ImageSource, opts: { l
   const img = await resolveImage(source, ctx.platform);
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
+  const stepOfLayer = alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer;
+  // The merged tree of the same layers, kept from an earlier run: no listing is read at all.
+  const key = treeKey(indexes.map((i) => [i, img.manifest.image.layers[i]!.digest] as const));
+  const kept = ctx.useCache ? ctx.cache.getTree(key) : undefined;
+  const keptTree = kept ? decodeTree(kept) : undefined;
+  if (keptTree) {
+    if (ctx.verbose) ctx.note(`the merged tree of ${indexes.length} layers from the cache`);
+    return { img, tree: keptTree, layers: indexes, stepOfLayer };
+  }
   const tty = process.stderr.isTTY && !ctx.quiet && !ctx.json;
   let done = 0;
   const listings = await loadListings(img, indexes, {
@@ -39,8 +52,14 @@ export async function openImageView(ctx: Context, source: ImageSource, opts: { l
   });
   if (tty) process.stderr.write("\r\x1b[2K");
   const tree = mergeListings(listings);
+  // Kept only when made of verified listings (as listings are: a TOC's listing, not checked
+  // against the blob, is not), and not too large to store.
+  if (ctx.useCache && tree.size <= MAX_CACHED_TREE && listings.every((l) => l.stats.verified)) {
+    const bytes = encodeTree(tree);
+    if (bytes) ctx.cache.putTree(key, bytes);
+  }
   const downloaded = listings.reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const cached = listings.filter((l) => l.cached).length;
   if (ctx.verbose) ctx.note(`${listings.length} layer listings: ${cached} from the cache, ${humanSize(downloaded)} downloaded`);
-  return { img, tree, listings, stepOfLayer: alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer };
+  return { img, tree, layers: indexes, stepOfLayer };
 }

@@ -62,8 +62,8 @@ export default defineCommand({
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
-    const { tree, listings } = await openImageView(ctx, source, args.layer === undefined ? {} : { layer: args.layer, single: true });
-    const layer = args.layer !== undefined ? listings[0]?.index : undefined;
+    const { tree, layers } = await openImageView(ctx, source, args.layer === undefined ? {} : { layer: args.layer, single: true });
+    const layer = args.layer !== undefined ? layers[0] : undefined;
     const target = resolvePath(tree, unescapeName(args.path ?? "/"), { followFinal: true });
     const dir = target.path;
     const isDir = target.node.entry.type === "dir";

@@ -132,6 +132,53 @@ export class EntryTable {
     return e;
   }
 
+  /** Everything the table holds, for storing it (tree-codec.ts); `fromState` makes it again. */
+  state() {
+    const n = this.n;
+    return {
+      n,
+      names: this.names.slice(1),
+      aside: [...this.aside],
+      type: this.type.subarray(0, n),
+      mode: this.mode.subarray(0, n),
+      uid: this.uid.subarray(0, n),
+      gid: this.gid.subarray(0, n),
+      size: this.size.subarray(0, n),
+      mtime: this.mtime.subarray(0, n),
+      headerOffset: this.headerOffset.subarray(0, n),
+      compressedOffset: this.compressedOffset.subarray(0, n),
+      ownLayer: this.ownLayer.subarray(0, n),
+      appliedLayer: this.appliedLayer.subarray(0, n),
+      slot: this.slot.subarray(0, n),
+      uname: this.uname.subarray(0, n),
+      gname: this.gname.subarray(0, n),
+    };
+  }
+
+  static fromState(s: ReturnType<EntryTable["state"]>): EntryTable {
+    const t = new EntryTable();
+    t.n = s.n;
+    for (const name of s.names) {
+      t.nameIds.set(name, t.names.length);
+      t.names.push(name);
+    }
+    for (const [i, extra] of s.aside) t.aside.set(i, extra);
+    t.type = s.type;
+    t.mode = s.mode;
+    t.uid = s.uid;
+    t.gid = s.gid;
+    t.size = s.size;
+    t.mtime = s.mtime;
+    t.headerOffset = s.headerOffset;
+    t.compressedOffset = s.compressedOffset;
+    t.ownLayer = s.ownLayer;
+    t.appliedLayer = s.appliedLayer;
+    t.slot = s.slot;
+    t.uname = s.uname;
+    t.gname = s.gname;
+    return t;
+  }
+
   private nameId(name: string | undefined, tooMany: () => void): number {
     if (name === undefined) return NO_NAME;
     let id = this.nameIds.get(name);

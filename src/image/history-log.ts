@@ -97,6 +97,38 @@ export class HistoryLog {
     for (let i = 0; i < this.n; i++) yield this.row(i);
   }
 
+  /** Everything the log holds, for storing it (tree-codec.ts); `fromState` makes it again. */
+  state() {
+    const n = this.n;
+    return {
+      n,
+      causes: this.causes.slice(),
+      slot: this.slot.subarray(0, n),
+      layer: this.layer.subarray(0, n),
+      action: this.action.subarray(0, n),
+      ref: this.ref.subarray(0, n),
+      by: this.by.subarray(0, n),
+      next: this.next.subarray(0, n),
+      first: this.first,
+      last: this.last,
+    };
+  }
+
+  static fromState(s: ReturnType<HistoryLog["state"]>): HistoryLog {
+    const log = new HistoryLog();
+    log.n = s.n;
+    log.causes.push(...s.causes);
+    log.slot = s.slot;
+    log.layer = s.layer;
+    log.action = s.action;
+    log.ref = s.ref;
+    log.by = s.by;
+    log.next = s.next;
+    log.first = s.first;
+    log.last = s.last;
+    return log;
+  }
+
   private grow(need: number): void {
     this.slot = ensure(this.slot, need);
     this.layer = ensure(this.layer, need);

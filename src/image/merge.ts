@@ -47,12 +47,29 @@ export type { Anomaly, HardlinkTarget, HistoryAction, HistoryEvent, HistoryRecor
 
 const MAX_HARDLINK_HOPS = 40;
 
+/** What a tree holds, as `state()` gives it. */
+export type TreeData = ReturnType<MergedTree["state"]>;
+
 export class MergedTree extends TreeState {
   private readonly whiteoutList: WhiteoutRecord[] = [];
   private readonly anomalyList: Anomaly[] = [];
   private nextLayer = 0;
   /** The parent directory of the last path given a slot (consecutive members share it). */
   private lastParent = { path: ROOT, slot: ROOT_SLOT };
+
+  /** Everything the tree holds, for storing it (tree-codec.ts); `fromState` makes it again. */
+  state() {
+    return { ...this.baseState(), whiteouts: this.whiteoutList.slice(), anomalies: this.anomalyList.slice(), nextLayer: this.nextLayer };
+  }
+
+  static fromState(s: TreeData): MergedTree {
+    const tree = new MergedTree();
+    tree.restoreBase(s);
+    tree.whiteoutList.push(...s.whiteouts);
+    tree.anomalyList.push(...s.anomalies);
+    tree.nextLayer = s.nextLayer;
+    return tree;
+  }
 
   /** Number of layers applied so far (the next default index). */
   get layerCount(): number {

@@ -122,6 +122,40 @@ export class PathTable {
     return this.nextSibling[slot]!;
   }
 
+  /** Everything the table holds, for storing it (tree-codec.ts); `fromState` makes it again. */
+  state() {
+    const n = this.n;
+    return {
+      n,
+      poolUsed: this.poolUsed,
+      wide: [...this.wide],
+      parent: this.parent.subarray(0, n),
+      nameStart: this.nameStart.subarray(0, n),
+      nameLength: this.nameLength.subarray(0, n),
+      firstChild: this.firstChild.subarray(0, n),
+      lastChild: this.lastChild.subarray(0, n),
+      nextSibling: this.nextSibling.subarray(0, n),
+      pool: this.pool.subarray(0, this.poolUsed),
+      buckets: this.buckets,
+    };
+  }
+
+  static fromState(s: ReturnType<PathTable["state"]>): PathTable {
+    const t = new PathTable();
+    t.n = s.n;
+    t.poolUsed = s.poolUsed;
+    for (const [slot, name] of s.wide) t.wide.set(slot, name);
+    t.parent = s.parent;
+    t.nameStart = s.nameStart;
+    t.nameLength = s.nameLength;
+    t.firstChild = s.firstChild;
+    t.lastChild = s.lastChild;
+    t.nextSibling = s.nextSibling;
+    t.pool = s.pool;
+    t.buckets = s.buckets;
+    return t;
+  }
+
   private nameIs(slot: number, name: string): boolean {
     const start = this.nameStart[slot]!;
     if (start === WIDE) return this.wide.get(slot) === name;

@@ -26,9 +26,9 @@ function impliedEntry(path: string, layer: number): Entry {
 type MutableEvent = { -readonly [K in keyof HistoryEvent]: HistoryEvent[K] };
 
 export class TreeState {
-  protected readonly paths = new PathTable();
-  protected readonly table = new EntryTable();
-  protected readonly log = new HistoryLog();
+  protected paths = new PathTable();
+  protected table = new EntryTable();
+  protected log = new HistoryLog();
   protected readonly gc = new PacedCollector();
   /** Per slot: PRESENT | DIR | OVER_LOWER. */
   protected flags = new Uint8Array(64);
@@ -48,6 +48,36 @@ export class TreeState {
   constructor() {
     this.flags[ROOT_SLOT] = PRESENT | DIR;
     this.ref[ROOT_SLOT] = impliedRef(0);
+  }
+
+  /** Everything this part of the tree holds, for storing it (tree-codec.ts). */
+  protected baseState() {
+    const n = this.paths.length;
+    return {
+      paths: this.paths.state(),
+      table: this.table.state(),
+      log: this.log.state(),
+      present: this.present,
+      flags: this.flags.subarray(0, n),
+      layerAt: this.layerAt.subarray(0, n),
+      ref: this.ref.subarray(0, n),
+      member: this.member.subarray(0, n),
+      replaced: [...this.replaced],
+      targets: [...this.targets],
+    };
+  }
+
+  protected restoreBase(s: ReturnType<TreeState["baseState"]>): void {
+    this.paths = PathTable.fromState(s.paths);
+    this.table = EntryTable.fromState(s.table);
+    this.log = HistoryLog.fromState(s.log);
+    this.present = s.present;
+    this.flags = s.flags;
+    this.layerAt = s.layerAt;
+    this.ref = s.ref;
+    this.member = s.member;
+    for (const [slot, rows] of s.replaced) this.replaced.set(slot, rows);
+    for (const [slot, row] of s.targets) this.targets.set(slot, row);
   }
 
   protected node(slot: number, path: string, name = slot === ROOT_SLOT ? ROOT : baseName(path)): MergedNode {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +39,34 @@ describe("the listing cache on a real registry", () => {
     expect(blobBytes()).toBe(afterFirst); // manifest by tag is fetched, no blob is
     await runCli(["ls", image(), "/", "--no-cache"], { env });
     expect(blobBytes()).toBeGreaterThan(afterFirst);
+  });
+
+  test("the merged tree is kept: a second ls and find read no listing and answer the same; a damaged tree is rebuilt", async () => {
+    const dir = { LAYERSLAYER_CACHE_DIR: mkdtempSync(join(tmpdir(), "ls-cache-tree-")) };
+    const views = [
+      ["ls", image(), "/", "-lR", "--json"],
+      ["ls", image(), "/etc", "--history"],
+      ["find", image(), "*", "--json"],
+    ];
+    const fresh = await Promise.all(views.map((v) => runCli([...v, "--no-cache"])));
+    const first = await runCli([...views[0]!, "--verbose"], { env: dir });
+    expect(first.stderr).toContain("2 layer listings: 0 from the cache");
+    for (const [i, v] of views.entries()) {
+      const kept = await runCli([...v, "--verbose"], { env: dir });
+      expect(kept.code).toBe(0);
+      expect(kept.stderr).toContain("the merged tree of 2 layers from the cache");
+      expect(kept.stdout).toBe(fresh[i]!.stdout);
+    }
+    // Another selection of layers is another tree.
+    const one = await runCli(["ls", image(), "/", "--layer", "1", "--verbose"], { env: dir });
+    expect(one.stderr).toContain("1 layer listings: 1 from the cache");
+    // A stored tree whose bytes changed is dropped and made again from the listings.
+    const db = new Database(join(dir.LAYERSLAYER_CACHE_DIR, "cache.sqlite"));
+    db.query("UPDATE trees SET data = zeroblob(64)").run();
+    db.close();
+    const rebuilt = await runCli([...views[0]!, "--verbose"], { env: dir });
+    expect(rebuilt.stderr).toContain("2 layer listings: 2 from the cache");
+    expect(rebuilt.stdout).toBe(fresh[0]!.stdout);
   });
 
   test("a peek served from the cache says so and downloads nothing; partial peeks are never stored", async () => {
