@@ -40,8 +40,8 @@ import type { Entry } from "../types.ts";
 import { impliedRef, isImplied } from "./history-log.ts";
 import type { Anomaly, HistoryEvent, HistoryRecord, MergedNode, WhiteoutRecord } from "./model.ts";
 import { NONE, ROOT_SLOT } from "./path-table.ts";
-import { baseName, classifyMember, cleanPath, compareNames, normalizeEntryPath, parentOf, ROOT } from "./paths.ts";
-import { DIR, OVER_LOWER, PRESENT, TreeState } from "./tree-state.ts";
+import { baseName, classifyMember, cleanPath, compareNames, joinPath, normalizeEntryPath, parentOf, ROOT } from "./paths.ts";
+import { DIR, PRESENT, TreeState } from "./tree-state.ts";
 
 export type { Anomaly, HardlinkTarget, HistoryAction, HistoryEvent, HistoryRecord, MergedNode, WhiteoutRecord } from "./model.ts";
 
@@ -143,13 +143,12 @@ export class MergedTree extends TreeState {
 
   get(path: string): MergedNode | undefined {
     const clean = cleanPath(path);
-    const slot = this.paths.lookup(clean);
-    return slot !== NONE && this.flags[slot]! & PRESENT ? this.node(slot, clean) : undefined;
+    const slot = this.presentAt(clean);
+    return slot !== NONE ? this.node(slot, clean) : undefined;
   }
 
   has(path: string): boolean {
-    const slot = this.paths.lookup(cleanPath(path));
-    return slot !== NONE && (this.flags[slot]! & PRESENT) !== 0;
+    return this.presentAt(cleanPath(path)) !== NONE;
   }
 
   /** Direct children of a directory, sorted by name; [] when the path is missing or not a directory. */
@@ -157,7 +156,7 @@ export class MergedTree extends TreeState {
     const dir = cleanPath(dirPath);
     const slot = this.presentDir(dir);
     if (slot === NONE) return [];
-    return this.sortedChildren(slot).map((c) => this.node(c.slot, joinUnder(dir, c.name), c.name));
+    return this.sortedChildren(slot).map((c) => this.node(c.slot, joinPath(dir, c.name), c.name));
   }
 
   /** Every node below `dirPath` (not itself), depth-first, pre-order, children sorted by name. */
@@ -176,7 +175,7 @@ export class MergedTree extends TreeState {
     const stack: Array<{ slot: number; depth: number; path: string; name: string }> = [];
     const push = (slot: number, depth: number, path: string) => {
       const kids = this.sortedChildren(slot);
-      for (let i = kids.length - 1; i >= 0; i--) stack.push({ slot: kids[i]!.slot, depth, path: joinUnder(path, kids[i]!.name), name: kids[i]!.name });
+      for (let i = kids.length - 1; i >= 0; i--) stack.push({ slot: kids[i]!.slot, depth, path: joinPath(path, kids[i]!.name), name: kids[i]!.name });
     };
     push(start, 1, dir);
     while (stack.length > 0) {
@@ -198,7 +197,7 @@ export class MergedTree extends TreeState {
         parent = p;
         parentPath = p === NONE ? "" : this.paths.pathOf(p);
       }
-      yield this.event(row, p === NONE ? ROOT : joinUnder(parentPath, this.paths.nameOf(row.slot)));
+      yield this.event(row, p === NONE ? ROOT : joinPath(parentPath, this.paths.nameOf(row.slot)));
     }
   }
 
@@ -206,7 +205,7 @@ export class MergedTree extends TreeState {
   historyOf(path: string): readonly HistoryEvent[] {
     const clean = cleanPath(path);
     const slot = this.paths.lookup(clean);
-    return slot === NONE ? [] : [...this.log.ofSlot(slot)].map((r) => this.event(r, clean));
+    return slot === NONE ? [] : this.eventsOf(slot, clean);
   }
 
   /**
@@ -222,8 +221,8 @@ export class MergedTree extends TreeState {
       const here = (this.flags[c]! & PRESENT) !== 0;
       if (!here && !this.log.hasEvents(c)) continue;
       const name = this.paths.nameOf(c);
-      const path = joinUnder(dir, name);
-      out.push({ path, name, node: here ? this.node(c, path, name) : undefined, events: [...this.log.ofSlot(c)].map((r) => this.event(r, path)) });
+      const path = joinPath(dir, name);
+      out.push({ path, name, node: here ? this.node(c, path, name) : undefined, events: this.eventsOf(c, path) });
     }
     return out.sort((a, b) => compareNames(a.name, b.name));
   }
@@ -239,8 +238,8 @@ export class MergedTree extends TreeState {
   // ---- internals ----
 
   private applyWhiteout(marker: string, victim: string, layer: number): void {
-    const slot = this.paths.lookup(victim);
-    const removed = slot !== NONE && this.flags[slot]! & PRESENT ? this.removeSubtree(slot, true, "deleted", layer, marker) : 0;
+    const slot = this.presentAt(victim);
+    const removed = slot !== NONE ? this.removeSubtree(slot, true, "deleted", layer, marker) : 0;
     this.whiteoutList.push({ layer, path: marker, kind: "whiteout", target: victim, removed });
   }
 
@@ -254,18 +253,10 @@ export class MergedTree extends TreeState {
   private slotOfPath(path: string): number {
     if (path === ROOT) return ROOT_SLOT;
     const dir = parentOf(path)!;
-    let parent = this.lastParent.slot;
-    if (dir !== this.lastParent.path) {
-      parent = ROOT_SLOT;
-      for (let from = 0; dir !== ROOT; ) {
-        const cut = dir.indexOf("/", from);
-        parent = this.slotIn(parent, cut < 0 ? dir.slice(from) : dir.slice(from, cut));
-        if (cut < 0) break;
-        from = cut + 1;
-      }
-      this.lastParent = { path: dir, slot: parent };
-    }
-    return this.slotIn(parent, baseName(path));
+    if (dir !== this.lastParent.path) this.lastParent = { path: dir, slot: this.paths.internPath(dir) };
+    const slot = this.paths.intern(this.lastParent.slot, baseName(path));
+    this.fitSlots();
+    return slot;
   }
 
   /** Put a table row at its slot, creating/replacing as the rules say; returns the slot. */
@@ -273,15 +264,8 @@ export class MergedTree extends TreeState {
     const dir = this.table.typeOf(row) === "dir";
     this.table.setSlot(row, slot);
     if (slot === ROOT_SLOT) {
-      if (!dir) {
-        this.anomalyList.push({ layer, path: ROOT, reason: `root member is a ${this.table.typeOf(row)}, not a directory` });
-        return ROOT_SLOT;
-      }
-      const overLower = this.layerAt[ROOT_SLOT]! < layer || (this.flags[ROOT_SLOT]! & OVER_LOWER) !== 0;
-      if (!isImplied(this.ref[ROOT_SLOT]!)) this.addReplaced(ROOT_SLOT, this.ref[ROOT_SLOT]!);
-      this.ref[ROOT_SLOT] = row;
-      this.layerAt[ROOT_SLOT] = layer;
-      this.flags[ROOT_SLOT] = PRESENT | DIR | (overLower ? OVER_LOWER : 0);
+      if (dir) this.replace(ROOT_SLOT, row, layer, true);
+      else this.anomalyList.push({ layer, path: ROOT, reason: `root member is a ${this.table.typeOf(row)}, not a directory` });
       return ROOT_SLOT;
     }
     this.ensureDir(this.paths.parentOf(slot), layer);
@@ -298,10 +282,9 @@ export class MergedTree extends TreeState {
 
   /** Makes `slot` a present directory: it and missing (or non-directory) ancestors become implied dirs. */
   private ensureDir(slot: number, layer: number): void {
-    const isDir = (s: number) => (this.flags[s]! & (PRESENT | DIR)) === (PRESENT | DIR);
-    if (isDir(slot)) return;
+    if (this.isPresentDir(slot)) return;
     const missing: number[] = [];
-    for (let s = slot; !isDir(s); s = this.paths.parentOf(s)) missing.push(s); // the root is always a directory
+    for (let s = slot; !this.isPresentDir(s); s = this.paths.parentOf(s)) missing.push(s); // the root is always a directory
     for (let i = missing.length - 1; i >= 0; i--) {
       const s = missing[i]!;
       if (!(this.flags[s]! & PRESENT)) this.create(s, DIR, impliedRef(layer), layer);
@@ -322,10 +305,6 @@ export class MergedTree extends TreeState {
     }
     return NONE;
   }
-}
-
-function joinUnder(dir: string, name: string): string {
-  return dir === ROOT ? name : `${dir}/${name}`;
 }
 
 /** Merge whole layers, bottom (index 0) first. */

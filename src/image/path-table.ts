@@ -102,12 +102,23 @@ export class PathTable {
 
   /** The slot of a clean path, or NONE when no such path was ever seen. */
   lookup(path: string): number {
+    return this.follow(path, false);
+  }
+
+  /** The slot of a clean path, made (with the slots of its parents) when there is none. */
+  internPath(path: string): number {
+    return this.follow(path, true);
+  }
+
+  /** Component by component from the root: found (or, with `make`, made) slots. */
+  private follow(path: string, make: boolean): number {
     if (path === ROOT) return ROOT_SLOT;
     let slot = ROOT_SLOT;
     let from = 0;
     for (;;) {
       const cut = path.indexOf("/", from);
-      slot = this.child(slot, cut < 0 ? path.slice(from) : path.slice(from, cut));
+      const name = cut < 0 ? path.slice(from) : path.slice(from, cut);
+      slot = make ? this.intern(slot, name) : this.child(slot, name);
       if (slot === NONE || cut < 0) return slot;
       from = cut + 1;
     }

@@ -106,10 +106,25 @@ export class TreeState {
     return ev;
   }
 
+  /** The slot of a path that exists now (a clean path), else NONE. */
+  protected presentAt(path: string): number {
+    const slot = this.paths.lookup(path);
+    return slot !== NONE && this.flags[slot]! & PRESENT ? slot : NONE;
+  }
+
+  protected isPresentDir(slot: number): boolean {
+    return (this.flags[slot]! & (PRESENT | DIR)) === (PRESENT | DIR);
+  }
+
   /** The slot of a present directory at a clean path, else NONE. */
   protected presentDir(dir: string): number {
-    const slot = this.paths.lookup(dir);
-    return slot !== NONE && (this.flags[slot]! & (PRESENT | DIR)) === (PRESENT | DIR) ? slot : NONE;
+    const slot = this.presentAt(dir);
+    return slot !== NONE && this.isPresentDir(slot) ? slot : NONE;
+  }
+
+  /** The events of one slot, oldest first, its path being `path`. */
+  protected eventsOf(slot: number, path: string): HistoryEvent[] {
+    return Array.from(this.log.ofSlot(slot), (r) => this.event(r, path));
   }
 
   /** The present children of a slot with their names, sorted by name. */
@@ -121,16 +136,14 @@ export class TreeState {
     return kids.sort((a, b) => compareNames(a.name, b.name));
   }
 
-  /** A slot made (or found) in the path table, with room for it in the per-slot columns. */
-  protected slotIn(parent: number, name: string): number {
-    const slot = this.paths.intern(parent, name);
-    if (slot >= this.flags.length) {
-      this.flags = ensure(this.flags, slot + 1);
-      this.layerAt = ensure(this.layerAt, slot + 1);
-      this.ref = ensure(this.ref, slot + 1);
-      this.member = ensure(this.member, slot + 1, NONE);
-    }
-    return slot;
+  /** Room in the per-slot columns for every slot the path table has made. */
+  protected fitSlots(): void {
+    const n = this.paths.length;
+    if (n <= this.flags.length) return;
+    this.flags = ensure(this.flags, n);
+    this.layerAt = ensure(this.layerAt, n);
+    this.ref = ensure(this.ref, n);
+    this.member = ensure(this.member, n, NONE);
   }
 
   protected addReplaced(slot: number, ref: number): void {
@@ -149,7 +162,10 @@ export class TreeState {
     this.present++;
   }
 
-  /** An existing slot takes a new entry (a table row or an implied directory) in `layer`. */
+  /**
+   * An existing slot takes a new entry (a table row or an implied directory) in `layer`, recorded
+   * as a change (the root has no history: its replacement is not one).
+   */
   protected replace(slot: number, ref: number, layer: number, dir: boolean): void {
     const f = this.flags[slot]!;
     const overLower = this.layerAt[slot]! < layer || (f & OVER_LOWER) !== 0;
@@ -158,7 +174,7 @@ export class TreeState {
     this.layerAt[slot] = layer;
     this.flags[slot] = PRESENT | (dir ? DIR : 0) | (overLower ? OVER_LOWER : 0);
     this.targets.delete(slot);
-    this.change(slot, layer, overLower ? "modified" : "added", ref);
+    if (slot !== ROOT_SLOT) this.change(slot, layer, overLower ? "modified" : "added", ref);
   }
 
   protected pushPresentChildren(stack: number[], slot: number): void {
