@@ -54,39 +54,34 @@ export class EntryTable {
     if (type === undefined) throw new RangeError(`unknown entry type ${String(e.type)}`);
     const i = this.n++;
     if (i >= this.type.length) this.grow(i + 1);
-    const extra: Aside = {};
-    let hasExtra = false;
-    const keep = <K extends keyof Aside>(k: K, v: Aside[K]) => {
-      extra[k] = v;
-      hasExtra = true;
-    };
+    // Fields few entries have, and values that do not fit their column.
+    let extra: Aside | undefined;
     this.type[i] = type;
     if (Number.isInteger(e.mode) && e.mode >= 0 && e.mode <= 0xffff) this.mode[i] = e.mode;
-    else keep("mode", e.mode);
+    else (extra ??= {}).mode = e.mode;
     if (fitsU32(e.uid)) this.uid[i] = e.uid;
-    else keep("uid", e.uid);
+    else (extra ??= {}).uid = e.uid;
     if (fitsU32(e.gid)) this.gid[i] = e.gid;
-    else keep("gid", e.gid);
+    else (extra ??= {}).gid = e.gid;
     this.size[i] = e.size;
     this.mtime[i] = e.mtime;
     this.headerOffset[i] = e.headerOffset;
     this.compressedOffset[i] = e.compressedOffset;
     const own = e.layer;
-    if (own === undefined) this.ownLayer[i] = NO_LAYER;
-    else if (Number.isInteger(own) && own >= 0 && own <= 0x7fffffff) this.ownLayer[i] = own;
-    else {
-      this.ownLayer[i] = NO_LAYER;
-      keep("layer", own);
-    }
+    const ownFits = own !== undefined && Number.isInteger(own) && own >= 0 && own <= 0x7fffffff;
+    this.ownLayer[i] = ownFits ? own : NO_LAYER;
+    if (own !== undefined && !ownFits) (extra ??= {}).layer = own;
     this.appliedLayer[i] = layer;
     this.slot[i] = -1;
-    this.uname[i] = this.nameId(e.uname, () => keep("uname", e.uname));
-    this.gname[i] = this.nameId(e.gname, () => keep("gname", e.gname));
-    if (e.path !== path) keep("path", e.path);
-    if (e.linkname !== undefined) keep("linkname", e.linkname);
-    if (e.devmajor !== undefined) keep("devmajor", e.devmajor);
-    if (e.devminor !== undefined) keep("devminor", e.devminor);
-    if (hasExtra) this.aside.set(i, extra);
+    this.uname[i] = this.nameId(e.uname);
+    if (this.uname[i] === NO_NAME && e.uname !== undefined) (extra ??= {}).uname = e.uname;
+    this.gname[i] = this.nameId(e.gname);
+    if (this.gname[i] === NO_NAME && e.gname !== undefined) (extra ??= {}).gname = e.gname;
+    if (e.path !== path) (extra ??= {}).path = e.path;
+    if (e.linkname !== undefined) (extra ??= {}).linkname = e.linkname;
+    if (e.devmajor !== undefined) (extra ??= {}).devmajor = e.devmajor;
+    if (e.devminor !== undefined) (extra ??= {}).devminor = e.devminor;
+    if (extra) this.aside.set(i, extra);
     return i;
   }
 
@@ -179,14 +174,12 @@ export class EntryTable {
     return t;
   }
 
-  private nameId(name: string | undefined, tooMany: () => void): number {
+  /** The interned id of an owner name; NO_NAME when absent, or when the ids ran out (kept aside then). */
+  private nameId(name: string | undefined): number {
     if (name === undefined) return NO_NAME;
     let id = this.nameIds.get(name);
     if (id === undefined) {
-      if (this.names.length > 0xffff) {
-        tooMany();
-        return NO_NAME;
-      }
+      if (this.names.length > 0xffff) return NO_NAME;
       id = this.names.length;
       this.names.push(name);
       this.nameIds.set(name, id);
