@@ -43,13 +43,15 @@ const now = (): number => Math.floor(Date.now() / 1000);
 /** Takes a listing's entries as they are found; `finish` stores it, `abort` forgets it. */
 export interface ListingWriter {
   add(entry: Entry): void;
+  /** Adds a whole part already encoded (`encodeEntries(entries)`), after what was added before. */
+  addPart(entries: readonly Entry[], data: Uint8Array): void;
   /** Stores the listing when `stats` say it is complete and every entry was added; true when stored. */
   finish(stats: LayerStats): boolean;
   abort(): void;
 }
 
 /** A writer that stores nothing (cache off). */
-export const NO_WRITER: ListingWriter = { add() {}, finish: () => false, abort() {} };
+export const NO_WRITER: ListingWriter = { add() {}, addPart() {}, finish: () => false, abort() {} };
 
 export class PartWriter implements ListingWriter {
   private readonly writer = `${process.pid}-${crypto.randomUUID()}`;
@@ -70,15 +72,27 @@ export class PartWriter implements ListingWriter {
     if (this.batch.length >= PART_ENTRIES) this.flush();
   }
 
+  addPart(entries: readonly Entry[], data: Uint8Array): void {
+    if (this.failed) return;
+    this.flush();
+    this.count += entries.length;
+    this.store(entries, data);
+  }
+
   private flush(): void {
     const batch = this.batch;
     this.batch = [];
-    if (batch.length === 0 || this.failed) return;
-    if (!entriesLookValid(batch)) {
+    this.store(batch);
+  }
+
+  /** Stores one part (encoded here unless `data` is given) under the next sequence number. */
+  private store(entries: readonly Entry[], data?: Uint8Array): void {
+    if (entries.length === 0 || this.failed) return;
+    if (!entriesLookValid(entries)) {
       this.failed = true;
       return;
     }
-    const data = encodeEntries(batch);
+    data ??= encodeEntries(entries);
     const seq = this.seq++;
     const ok = this.use(false, (db) => {
       db.query("INSERT INTO listing_parts (digest, writer, seq, data, created) VALUES (?, ?, ?, ?, ?)").run(this.digest, this.writer, seq, data, now());

@@ -51,22 +51,22 @@ export async function loadListing(img: ResolvedImage, index: number, cache?: Lis
   if (hit) {
     return { index, entries: hit.entries.map((e) => ({ ...e, layer: index })), stats: { ...hit.stats, bytesDownloaded: 0 }, cached: true };
   }
-  const entries = new PackedEntries();
+  // Each part is encoded once: packed in memory and stored in the cache as the same bytes.
   const writer = cache?.beginListing?.(desc.digest);
+  const entries = new PackedEntries(writer ? (part, data) => writer.addPart(part, data) : undefined);
   const gen = streamLayer(img.source, desc, index, onWarning ? { onWarning } : {});
   try {
     for (;;) {
       const next = await gen.next();
       if (next.done) {
         const stats = completeStats(index, next.value);
-        if (writer) writer.finish(stats);
-        else cache?.putListing(stats, [...entries]);
+        if (writer) {
+          for (const e of entries.unpacked()) writer.add(e);
+          writer.finish(stats);
+        } else cache?.putListing(stats, [...entries]);
         return { index, entries, stats, cached: false };
       }
-      if (next.value.kind === "entry") {
-        entries.add(next.value.entry);
-        writer?.add(next.value.entry);
-      }
+      if (next.value.kind === "entry") entries.add(next.value.entry);
     }
   } catch (e) {
     writer?.abort();

@@ -14,6 +14,9 @@ export class PackedEntries implements Iterable<Entry> {
   private tail: Entry[] = [];
   private count = 0;
 
+  /** `onPart` is given each part as it is packed (the cache stores the same bytes). */
+  constructor(private readonly onPart?: (entries: readonly Entry[], data: Uint8Array) => void) {}
+
   get length(): number {
     return this.count;
   }
@@ -22,9 +25,16 @@ export class PackedEntries implements Iterable<Entry> {
     this.tail.push(entry);
     this.count++;
     if (this.tail.length >= PART_ENTRIES) {
-      this.packed.push(encodeEntries(this.tail));
+      const data = encodeEntries(this.tail);
+      this.packed.push(data);
+      this.onPart?.(this.tail, data);
       this.tail = [];
     }
+  }
+
+  /** The entries not packed yet (fewer than a part), in order. */
+  unpacked(): readonly Entry[] {
+    return this.tail;
   }
 
   *[Symbol.iterator](): Generator<Entry> {

@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { encodeEntries } from "../../src/cache/listing-codec.ts";
 import { PART_ENTRIES } from "../../src/cache/listing-parts.ts";
 import { openCache, type CacheStore } from "../../src/cache/store.ts";
 import { fakeDigest, manyEntries, statsFor, tempDir } from "./helpers.ts";
@@ -44,6 +45,25 @@ describe("listings stored in parts", () => {
     }
     expect(r.value).toBe(true);
     expect(sizes).toEqual([PART_ENTRIES, PART_ENTRIES, 1]);
+    expect(back).toStrictEqual(entries);
+  });
+
+  test("parts given already encoded are stored as they are, in order with entries added one by one", () => {
+    const { store } = open();
+    const digest = fakeDigest(11);
+    const w = store.beginListing(digest);
+    const middle = entries.slice(3, 3 + PART_ENTRIES);
+    for (const e of entries.slice(0, 3)) w.add(e);
+    w.addPart(middle, encodeEntries(middle));
+    for (const e of entries.slice(3 + PART_ENTRIES)) w.add(e);
+    expect(w.finish(statsFor(digest, entries))).toBe(true);
+    const back = [];
+    const sizes: number[] = [];
+    for (const part of store.readListing(digest)!.parts()) {
+      sizes.push(part.length);
+      back.push(...part);
+    }
+    expect(sizes).toEqual([3, PART_ENTRIES, PART_ENTRIES - 2]);
     expect(back).toStrictEqual(entries);
   });
 

@@ -32,6 +32,27 @@ describe("peek --full with the cache: a listing stored in parts", () => {
   const db = () => new Database(join(cacheHome, "layerslayer", "cache.sqlite"));
   const lines = (out: string) => out.trim().split("\n");
 
+  test("ls reading the layer stores the listing in the same parts it packed, and lists what peek lists", async () => {
+    const home = mkdtempSync(join(tmpdir(), "ls-parts-ls-"));
+    try {
+      const env = { XDG_CACHE_HOME: home };
+      const ls = await runCli(["ls", `${reg.host}/parts/app:v1`, "/", "-R"], { env });
+      expect(ls.code).toBe(0);
+      const d = new Database(join(home, "layerslayer", "cache.sqlite"));
+      const parts = d.query("SELECT seq FROM listing_parts WHERE digest = ? ORDER BY seq").all(img.layers[0]!.digest) as { seq: number }[];
+      d.close();
+      expect(parts.map((p) => p.seq)).toEqual([0, 1, 2]);
+      const cached = await runCli(["peek", `${reg.host}/parts/app:v1`, "--full", "--json"], { env });
+      const got = lines(cached.stdout);
+      expect(JSON.parse(got[N]!).stats).toMatchObject({ cached: true, entries: N, complete: true });
+      const files = got.slice(0, N).map((l) => JSON.parse(l).path as string).filter((p) => p.endsWith(".txt"));
+      expect(files.length).toBe(N);
+      expect(lines(ls.stdout).filter((l) => l.endsWith(".txt")).sort()).toEqual(files.map((p) => p.slice(1)).sort());
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   test("stored as it streams, read back part by part; a damaged part is made up from the registry", async () => {
     const first = await peek();
     expect(first.code).toBe(0);
