@@ -81,32 +81,18 @@ export function lsLines(rows: readonly (LsRow | Entry)[], opts: LsOptions = {}):
  * columns, once to make the lines, one at a time.
  */
 export function* alignedLsLines(rows: () => Iterable<LsRow>, opts: LsOptions = {}): Generator<string> {
+  // Every row's cells with both optional columns (layer, marker); a column no row has is dropped.
+  const cellsOf = (r: LsRow): string[] => [r.layer === undefined ? "" : `L${r.layer}`, escapeName(r.marker ?? ""), ...lsCells(r.entry, opts, r.name)];
   let withLayer = false;
   let withMarker = false;
-  const widths = [0, 0];
-  const cellWidths: number[] = [];
+  const widths: number[] = [];
   for (const r of rows()) {
-    if (r.layer !== undefined) {
-      withLayer = true;
-      widths[0] = Math.max(widths[0]!, `L${r.layer}`.length);
-    }
-    if (r.marker !== undefined) {
-      withMarker = true;
-      widths[1] = Math.max(widths[1]!, columnWidths([[escapeName(r.marker)]])[0] ?? 0);
-    }
-    columnWidths([lsCells(r.entry, opts, r.name)]).forEach((w, i) => (cellWidths[i] = Math.max(cellWidths[i] ?? 0, w)));
+    withLayer ||= r.layer !== undefined;
+    withMarker ||= r.marker !== undefined;
+    columnWidths([cellsOf(r)]).forEach((w, i) => (widths[i] = Math.max(widths[i] ?? 0, w)));
   }
-  const align: Align[] = [];
-  const w: number[] = [];
-  if (withLayer) align.push("right"), w.push(widths[0]!);
-  if (withMarker) align.push("left"), w.push(widths[1]!);
-  align.push(...LS_ALIGN);
-  w.push(...cellWidths);
-  for (const r of rows()) {
-    const cells: string[] = [];
-    if (withLayer) cells.push(r.layer === undefined ? "" : `L${r.layer}`);
-    if (withMarker) cells.push(escapeName(r.marker ?? ""));
-    cells.push(...lsCells(r.entry, opts, r.name));
-    yield formatTable([cells], align, w)[0]!;
-  }
+  const keep = [withLayer, withMarker, ...LS_ALIGN.map(() => true)];
+  const align = (["right", "left", ...LS_ALIGN] as Align[]).filter((_, i) => keep[i]);
+  const w = widths.filter((_, i) => keep[i]);
+  for (const r of rows()) yield formatTable([cellsOf(r).filter((_, i) => keep[i])], align, w)[0]!;
 }
