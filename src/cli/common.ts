@@ -91,8 +91,10 @@ export async function writeParts(parts: Iterable<string>): Promise<void> {
   if (batch) await toStdout(batch);
 }
 
-function toStdout(text: string): Promise<void> | void {
-  if (!process.stdout.write(text)) return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
+/** Writes to stdout; a promise when the pipe is full, resolved once it drained. */
+export function toStdout(text: string): Promise<void> | undefined {
+  if (process.stdout.write(text)) return undefined;
+  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
 }
 
 /** One JSON document on stdout, with its `schema` version first (docs/json.md). */

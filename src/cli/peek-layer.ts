@@ -2,7 +2,7 @@
  * One layer's listing as text: what `peek` prints for each layer and `interactive` shows in its
  * pager (entries as they are found, then the stats line).
  */
-import { ERROR_KINDS, LayerslayerError, printable } from "../errors.ts";
+import { ERROR_KINDS, LayerslayerError } from "../errors.ts";
 import { streamLayer, type LayerResult } from "../layer/stream.ts";
 import { escapeName, humanSize } from "../output/format.ts";
 import { entryJson, ndjsonLine } from "../output/json.ts";
@@ -103,15 +103,5 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
   else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
-}
-
-/** Writes to stdout; a promise when the pipe is full, resolved once it drained. */
-export function toStdout(text: string): Promise<void> | undefined {
-  if (process.stdout.write(text)) return undefined;
-  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
-}
-
-export function reportError(i: number, error: LayerslayerError | undefined): void {
-  if (error) process.stderr.write(`layerslayer: layer ${i}: ${printable(error.message)}\n`);
 }
 

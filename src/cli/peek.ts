@@ -1,12 +1,16 @@
 import { defineCommand } from "citty";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { alignHistory } from "../registry/config.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { resolveImage } from "../source/resolve.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
-import { imageArg, globalArgs, setup, type GlobalArgs } from "./common.ts";
-import { peekLayerText, reportError, toStdout } from "./peek-layer.ts";
+import { imageArg, globalArgs, setup, toStdout, type GlobalArgs } from "./common.ts";
+import { peekLayerText } from "./peek-layer.ts";
+
+function reportError(i: number, error: LayerslayerError | undefined): void {
+  if (error) process.stderr.write(`layerslayer: layer ${i}: ${printable(error.message)}\n`);
+}
 
 /** Layers downloaded at once by `peek` of several layers (output stays in layer order). */
 const PEEK_CONCURRENCY = 3;
