@@ -114,7 +114,6 @@ export async function measure(cmd: string[], opts: RunOptions & { lines?: boolea
   if (timer) clearInterval(timer);
   let rssKiB = polled;
   let cpuS = 0;
-  let err = stderr;
   if (HAVE_TIME) {
     let text = "";
     try {
@@ -127,7 +126,7 @@ export async function measure(cmd: string[], opts: RunOptions & { lines?: boolea
     const sys = /System time \(seconds\): ([\d.]+)/.exec(text);
     cpuS = Number(user?.[1] ?? 0) + Number(sys?.[1] ?? 0);
   }
-  return { ms, rssKiB, cpuS, code, stderr: err.trim(), ...(counted ?? {}) };
+  return { ms, rssKiB, cpuS, code, stderr: stderr.trim(), ...(counted ?? {}) };
 }
 
 /** Best (lowest) wall time of `n` runs; the largest peak RSS seen. Throws if a run fails. */
