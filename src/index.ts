@@ -11,11 +11,11 @@ import { selectLayers } from "./image/select.ts";
 import { streamLayer, type LayerResult } from "./layer/stream.ts";
 import { parseReference, type ImageRef } from "./ref/reference.ts";
 import { RegistryClient, type ClientOptions } from "./registry/client.ts";
-import type { Platform } from "./registry/manifest.ts";
+import type { Platform } from "./oci/manifest.ts";
 import { openSource } from "./source/open.ts";
 import { RegistrySource } from "./source/registry.ts";
 import { parseImageName, type ImageName } from "./ref/name.ts";
-import { resolveImage, type ResolvedImage } from "./source/resolve.ts";
+import { resolveImage, type ResolvedImage } from "./oci/resolve.ts";
 import type { ImageSource } from "./source/source.ts";
 import type { Entry, LayerStats } from "./types.ts";
 

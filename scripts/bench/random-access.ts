@@ -17,7 +17,7 @@ import { streamLayer } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
-import { resolveImage } from "../../src/source/resolve.ts";
+import { resolveImage } from "../../src/oci/resolve.ts";
 import type { Entry, LayerStats } from "../../src/types.ts";
 import { estargzLayer } from "../../test/support/estargz.ts";
 import { pushImage } from "../../test/support/fixtures.ts";

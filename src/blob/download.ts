@@ -13,8 +13,8 @@
 import { lstat, mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isLayerslayerError, LayerslayerError } from "../errors.ts";
-import { DigestHasher, digestAlgorithm } from "../registry/digest.ts";
-import type { Descriptor } from "../registry/manifest.ts";
+import { DigestHasher, digestAlgorithm } from "../oci/digest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
 import type { ImageSource } from "../source/source.ts";
 import { BlobReader } from "./reader.ts";
 

@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import { DigestHasher, digestAlgorithm } from "../registry/digest.ts";
+import { DigestHasher, digestAlgorithm } from "../oci/digest.ts";
 import { RangeFault, type BlobPart, type ImageSource } from "../source/source.ts";
 
 export interface BlobSource {

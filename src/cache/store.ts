@@ -7,7 +7,7 @@
 import { LAYER_INDEX_TABLES, readLayerIndex, writeLayerIndex, type LayerIndex } from "./layer-index.ts";
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
-import { digestAlgorithm, digestOf } from "../registry/digest.ts";
+import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { NO_WRITER, PartWriter, readListing, LISTING_TABLES, type ListingWriter, type StoredListing, type UseDb } from "./listing-parts.ts";
 import { cacheFile, defaultCacheDir } from "./paths.ts";

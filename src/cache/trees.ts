@@ -3,7 +3,7 @@
  * data, so a row whose bytes no longer hash to the digest stored beside them is dropped, never
  * used. What the bytes mean is the codec's business; this module only keeps them intact.
  */
-import { digestOf } from "../registry/digest.ts";
+import { digestOf } from "../oci/digest.ts";
 import type { UseDb } from "./listing-parts.ts";
 
 export const TREE_TABLES = `

@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
 import { openCache, type CacheInfo, type CacheStore, type ClearResult } from "../cache/store.ts";
 import { LayerslayerError } from "../errors.ts";
-import { escapeName, humanSize } from "../output/format.ts";
+import { humanSize } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { selectLayers } from "../image/select.ts";
 import { warmLayer, type WarmResult } from "../image/warm.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
-import { isForeignLayer } from "../registry/manifest.ts";
+import { isForeignLayer } from "../oci/manifest.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 /** The global options that mean something here (the rest name an image or a registry). */

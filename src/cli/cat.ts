@@ -3,8 +3,9 @@ import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "no
 import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
-import { escapeName, humanSize, unescapeName } from "../output/format.ts";
-import { resolveImage } from "../source/resolve.ts";
+import { humanSize } from "../output/format.ts";
+import { escapeName, unescapeName } from "../names.ts";
+import { resolveImage } from "../oci/resolve.ts";
 import { absolutePath } from "../output/json.ts";
 import { formatName } from "../toc/index.ts";
 import { onStopSignal } from "./signals.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { parseReference, parseRegistry } from "../ref/reference.ts";
 import { CATALOG_PAGE_SIZE, type RegistryClient } from "../registry/client.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { alignHistory } from "../registry/config.ts";
-import { escapeName } from "../output/format.ts";
+import { alignHistory } from "../oci/config.ts";
+import { escapeName } from "../names.ts";
 import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({

@@ -3,9 +3,9 @@ import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
 import { decodeTree, encodeTree, treeKey } from "../image/tree-codec.ts";
 import { selectLayers } from "../image/select.ts";
-import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
+import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
-import { alignHistory, type Step } from "../registry/config.ts";
+import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
 import type { Context } from "./common.ts";
 

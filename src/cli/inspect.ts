@@ -1,15 +1,10 @@
 import { defineCommand } from "citty";
-import { alignHistory } from "../registry/config.ts";
-import { formatPlatform } from "../registry/manifest.ts";
-import type { ResolvedImage } from "../source/resolve.ts";
-import { escapeName, formatTable, humanSize } from "../output/format.ts";
+import { alignHistory } from "../oci/config.ts";
+import { formatPlatform } from "../oci/platform.ts";
+import { imagePlatform, type ResolvedImage } from "../oci/resolve.ts";
+import { formatTable, humanSize } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
-
-export function imagePlatform(img: ResolvedImage): string {
-  if (img.platform) return formatPlatform(img.platform);
-  const c = img.config;
-  return c.os && c.architecture ? `${c.os}/${c.architecture}${c.variant ? `/${c.variant}` : ""}` : "unknown";
-}
 
 /** Everything `inspect` shows, as data. */
 export function describeImage(img: ResolvedImage) {
@@ -20,7 +15,7 @@ export function describeImage(img: ResolvedImage) {
     digest: img.manifest.digest,
     mediaType: img.manifest.mediaType,
     ...(img.index ? { index: { digest: img.index.digest, mediaType: img.index.mediaType } } : {}),
-    platform: imagePlatform(img),
+    platform: formatPlatform(imagePlatform(img)),
     ...(img.config.created ? { created: img.config.created } : {}),
     config: {
       entrypoint: c.Entrypoint ?? null,

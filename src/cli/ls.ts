@@ -3,7 +3,7 @@ import { LayerslayerError } from "../errors.ts";
 import type { MergedNode, MergedTree } from "../image/merge.ts";
 import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
-import { escapeName, unescapeName } from "../output/format.ts";
+import { escapeName, unescapeName } from "../names.ts";
 import { absolutePath, entryJson, jsonDocumentParts } from "../output/json.ts";
 import { alignedLsLines, lsLines, type LsRow } from "../output/ls.ts";
 import { treeFromWalk, treeLines, treeSummary } from "../output/tree.ts";

@@ -4,11 +4,12 @@
  */
 import { ERROR_KINDS, LayerslayerError } from "../errors.ts";
 import { streamLayer, type LayerResult } from "../layer/stream.ts";
-import { escapeName, humanSize } from "../output/format.ts";
+import { humanSize } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { entryJson, ndjsonLine } from "../output/json.ts";
 import { lsLine, streamWidths } from "../output/ls.ts";
 import { formatName } from "../toc/index.ts";
-import type { Descriptor } from "../registry/manifest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import type { Context } from "./common.ts";

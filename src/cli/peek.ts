@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { LayerslayerError, printable } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
-import { alignHistory } from "../registry/config.ts";
+import { alignHistory } from "../oci/config.ts";
 import { writeInOrder } from "../output/ordered.ts";
-import { resolveImage } from "../source/resolve.ts";
+import { resolveImage } from "../oci/resolve.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { imageArg, globalArgs, setup, toStdout, type GlobalArgs } from "./common.ts";
 import { peekLayerText } from "./peek-layer.ts";

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
-import { formatPlatform, isAttestation, parseManifest } from "../registry/manifest.ts";
-import { parseConfig } from "../registry/config.ts";
-import { MAX_CONFIG_BYTES } from "../source/resolve.ts";
+import { isAttestation, parseManifest } from "../oci/manifest.ts";
+import { formatPlatform, platformOf } from "../oci/platform.ts";
+import { parseConfig } from "../oci/config.ts";
+import { MAX_CONFIG_BYTES } from "../oci/resolve.ts";
 import { formatTable, humanSize } from "../output/format.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
@@ -23,7 +24,7 @@ export default defineCommand({
         .filter((r) => args.all || !r.attestation);
     } else {
       const cfg = parseConfig(await source.blobBytes(parsed.image.config.digest, MAX_CONFIG_BYTES, "image config"), source.reference);
-      const platform = cfg.os && cfg.architecture ? `${cfg.os}/${cfg.architecture}${cfg.variant ? `/${cfg.variant}` : ""}` : "unknown";
+      const platform = formatPlatform(platformOf(cfg));
       rows = [{ platform, digest: top.digest, size: top.bytes.byteLength, mediaType: parsed.image.mediaType, attestation: false }];
     }
     if (ctx.json) {

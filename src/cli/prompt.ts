@@ -7,7 +7,7 @@
  * consola's prompts are not used here: under Bun their hidden readline echoes into the terminal
  * (Bun's tty.WriteStream ignores an overridden _write), which leaves a copy of each question behind.
  */
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 
 /** Ctrl-C or Escape at a prompt. */
 export class PromptCancelled extends Error {}

@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
 import { openDatabase } from "../db/open.ts";
 import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
-import { escapeName, humanSize } from "../output/format.ts";
+import { humanSize } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { ndjsonLine } from "../output/json.ts";
 import { progressEnabled } from "../output/progress.ts";
 import { parseReference, parseRegistry } from "../ref/reference.ts";
-import { parsePlatform } from "../registry/manifest.ts";
+import { parsePlatform } from "../oci/platform.ts";
 import { scanReference, type ImageOutcome } from "../scan/image.ts";
 import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";

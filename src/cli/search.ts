@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { openDatabase } from "../db/open.ts";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
-import { escapeName, formatTable, humanSize, modeString, parseSize } from "../output/format.ts";
+import { formatTable, humanSize, modeString, parseSize } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { search, type SearchHit } from "../scan/search.ts";
 import { dbArg, printJson, writeOut } from "./common.ts";
 

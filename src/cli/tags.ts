@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
-import { escapeName } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { formatReference } from "../ref/reference.ts";
 import { globalArgs, printJson, setupRegistry, writeOut, type GlobalArgs } from "./common.ts";
 

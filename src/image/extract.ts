@@ -1,6 +1,6 @@
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
-import type { ResolvedImage } from "../source/resolve.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
 import { LayerAccess, type IndexStore, type Sink } from "./layer-access.ts";

@@ -1,7 +1,7 @@
 import type { ListingWriter, StoredListing } from "../cache/listing-parts.ts";
 import { LayerslayerError } from "../errors.ts";
 import { completeStats, streamLayer } from "../layer/stream.ts";
-import type { ResolvedImage } from "../source/resolve.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { MergedTree } from "./merge.ts";
 import { PackedEntries } from "./packed-entries.ts";

@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import type { Descriptor } from "../registry/manifest.ts";
+import type { Descriptor } from "../oci/manifest.ts";
 
 /**
  * Which layers a `--layer` value names: "all", an index ("0", "-1" for the last), a list or range

@@ -5,7 +5,7 @@
  * format. A tree is derived from complete, verified listings and the merge rules of this version,
  * so its cache key names both (`treeKey`).
  */
-import { digestOf } from "../registry/digest.ts";
+import { digestOf } from "../oci/digest.ts";
 import { version } from "../version.ts";
 import type { Column } from "./columns.ts";
 import { MergedTree, type TreeData } from "./merge.ts";

@@ -6,7 +6,7 @@
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import { completeStats, streamLayer } from "../layer/stream.ts";
-import type { ResolvedImage } from "../source/resolve.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import type { LayerStats } from "../types.ts";
 import type { IndexStore } from "./layer-access.ts";
 

@@ -3,7 +3,7 @@ import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
-import { isForeignLayer, type Descriptor } from "../registry/manifest.ts";
+import { isForeignLayer, type Descriptor } from "../oci/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
 import type { ImageSource } from "../source/source.ts";

@@ -95,7 +95,6 @@ export function parseSize(text: string, what = "size"): number {
 // ---------------------------------------------------------------- escaping
 
 // Defined below every stage that prints names (names.ts); here for the output code.
-export { escapeName, unescapeName } from "../names.ts";
 
 // ---------------------------------------------------------------- times
 

@@ -6,7 +6,7 @@
 import { normalizeEntryPath, ROOT } from "../image/paths.ts";
 import { encodeName, hasRawBytes } from "../tar/text.ts";
 import type { Entry } from "../types.ts";
-import { escapeName } from "./format.ts";
+import { escapeName } from "../names.ts";
 
 /**
  * The version of every JSON document and NDJSON record we print (its `schema` field). It changes

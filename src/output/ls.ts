@@ -5,7 +5,8 @@
  * "MAJOR, MINOR" in the size column, like ls. All untrusted text is escaped.
  */
 import type { Entry } from "../types.ts";
-import { columnWidths, escapeName, formatTable, formatTime, humanSize, modeString, type Align } from "./format.ts";
+import { escapeName } from "../names.ts";
+import { columnWidths, formatTable, formatTime, humanSize, modeString, type Align } from "./format.ts";
 
 export interface LsOptions {
   /** Sizes like `ls -lh`. */

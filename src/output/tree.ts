@@ -7,7 +7,7 @@
  *   └── usr
  * Names (and labels) are escaped; children are sorted by name (code-unit order).
  */
-import { escapeName } from "./format.ts";
+import { escapeName } from "../names.ts";
 
 export interface TreeNode {
   name: string;

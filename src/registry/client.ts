@@ -1,9 +1,9 @@
 import { LayerslayerError } from "../errors.ts";
 import { manifestReference, type ImageRef } from "../ref/reference.ts";
-import { digestAlgorithm, digestOf } from "./digest.ts";
+import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { responseError } from "./errors.ts";
-import { MAX_MANIFEST_BYTES } from "./manifest.ts";
-import { MANIFEST_ACCEPT } from "./mediatypes.ts";
+import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
+import { MANIFEST_ACCEPT } from "../oci/mediatypes.ts";
 import { namePages } from "./pages.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 

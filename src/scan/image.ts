@@ -12,9 +12,10 @@ import { MergedTree } from "../image/merge.ts";
 import { streamLayer } from "../layer/stream.ts";
 import { parseImageName } from "../ref/name.ts";
 import type { RegistryClient } from "../registry/client.ts";
-import { formatPlatform, imageEntries, parseManifest, type Descriptor, type Platform } from "../registry/manifest.ts";
+import { imageEntries, parseManifest, type Descriptor, type Platform } from "../oci/manifest.ts";
+import { formatPlatform } from "../oci/platform.ts";
 import { openSource } from "../source/open.ts";
-import { resolveImage, type ResolvedImage } from "../source/resolve.ts";
+import { imagePlatform, resolveImage, type ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import type { Limiter } from "./limit.ts";
@@ -83,17 +84,12 @@ async function readLayer(o: ScanImageOptions, source: ImageSource, desc: Descrip
   }
 }
 
-function platformText(img: ResolvedImage): string {
-  if (img.platform) return formatPlatform(img.platform);
-  const c = img.config;
-  return c.os && c.architecture ? formatPlatform({ os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) }) : "";
-}
-
 /** Records one resolved image; returns its outcome (layer errors become the image's error, after recording what was found). */
 async function scanResolved(o: ScanImageOptions, source: ImageSource, img: ResolvedImage): Promise<ImageOutcome> {
   const reference = source.reference;
   const layers = img.manifest.image.layers;
-  const platform = platformText(img);
+  const p = imagePlatform(img);
+  const platform = p ? formatPlatform(p) : "";
   const states = await o.db.layerStates(layers.map((l) => l.digest));
   const out: ImageOutcome = { reference, platform, digest: img.manifest.digest, layers: layers.length, layersRead: 0, layersSkipped: 0, partialLayers: 0, bytesDownloaded: 0, entries: 0 };
   let firstError: LayerslayerError | undefined;

@@ -7,14 +7,14 @@
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { formatReference, parseReference, type ImageRef } from "../ref/reference.ts";
-import { DigestHasher, digestOf } from "../registry/digest.ts";
-import { MAX_MANIFEST_BYTES, type Descriptor } from "../registry/manifest.ts";
-import { MT } from "../registry/mediatypes.ts";
+import { DigestHasher, digestOf } from "../oci/digest.ts";
+import { MAX_MANIFEST_BYTES, type Descriptor } from "../oci/manifest.ts";
+import { MT } from "../oci/mediatypes.ts";
 import { sniff, SNIFF_BYTES } from "../codec/sniff.ts";
 import type { LocalFiles } from "./files.ts";
 import { openLayout, readLayoutIndex } from "./layout.ts";
 import { layoutBlobPath, readSmall, type LocalImage } from "./local.ts";
-import { MAX_CONFIG_BYTES } from "./resolve.ts";
+import { MAX_CONFIG_BYTES } from "../oci/resolve.ts";
 
 /** The annotation containerd and docker put on an index entry: the image's full name. */
 const IMAGE_NAME = "io.containerd.image.name";

@@ -6,7 +6,7 @@
  */
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
-import { MAX_MANIFEST_BYTES, type Descriptor } from "../registry/manifest.ts";
+import { MAX_MANIFEST_BYTES, type Descriptor } from "../oci/manifest.ts";
 import type { LocalFiles } from "./files.ts";
 import { layoutBlobPath, readSmall, type LocalImage } from "./local.ts";
 

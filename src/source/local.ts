@@ -7,8 +7,8 @@
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { parseDigest } from "../ref/reference.ts";
-import { digestAlgorithm, digestOf } from "../registry/digest.ts";
-import { MAX_MANIFEST_BYTES } from "../registry/manifest.ts";
+import { digestAlgorithm, digestOf } from "../oci/digest.ts";
+import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import type { LocalFiles } from "./files.ts";
 import type { BlobPart, FetchedManifest, ImageSource } from "./source.ts";
 

@@ -120,8 +120,3 @@ export function encodeName(s: string): Uint8Array {
 export function rawByteOf(code: number): number {
   return code >= 0xdc80 && code <= 0xdcff ? code - ESCAPE_BASE : -1;
 }
-
-/** The code unit that stands for byte `b` (0x80..0xff) that is not part of valid UTF-8. */
-export function rawByteChar(b: number): string {
-  return String.fromCharCode(ESCAPE_BASE + b);
-}

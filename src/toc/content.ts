@@ -4,7 +4,7 @@
  * digest (or, without chunk digests, the whole file against the file's digest).
  */
 import { LayerslayerError } from "../errors.ts";
-import { DigestHasher, digestOf } from "../registry/digest.ts";
+import { DigestHasher, digestOf } from "../oci/digest.ts";
 import { decodeBytes } from "./decode.ts";
 import type { RangeRead } from "./read.ts";
 import type { TocChunk, TocContent, TocFormat } from "./types.ts";

@@ -3,7 +3,7 @@
  * announces (eStargz: the JSON's digest; zstd:chunked: the compressed bytes' digest), decode, parse.
  */
 import { LayerslayerError } from "../errors.ts";
-import { digestAlgorithm, digestOf } from "../registry/digest.ts";
+import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { decodeBytes, tarMember } from "./decode.ts";
 import { tocListing } from "./entries.ts";
 import type { LayerToc, TocLocation } from "./types.ts";

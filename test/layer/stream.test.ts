@@ -5,7 +5,7 @@ import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
-import type { Descriptor } from "../../src/registry/manifest.ts";
+import type { Descriptor } from "../../src/oci/manifest.ts";
 import type { Entry } from "../../src/types.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { compress, gnuTar, makeTree, type FileSpec, type TarFormat } from "../support/fixtures.ts";

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { isLayerslayerError } from "../../src/errors.ts";
-import { escapeName, unescapeName, formatTable, formatTime, humanSize, modeString, parseSize } from "../../src/output/format.ts";
+import { formatTable, formatTime, humanSize, modeString, parseSize } from "../../src/output/format.ts";
+import { escapeName, unescapeName } from "../../src/names.ts";
 
 describe("modeString", () => {
   test("types and permissions", () => {

@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { parseChallenges, pickChallenge } from "../../src/registry/challenge.ts";
 import { nextLink } from "../../src/registry/pages.ts";
-import { choosePlatform, isForeignLayer, parsePlatform } from "../../src/registry/manifest.ts";
+import { isForeignLayer } from "../../src/oci/manifest.ts";
+import { choosePlatform, parsePlatform } from "../../src/oci/platform.ts";
 import { retryDelay } from "../../src/registry/retry.ts";
 
 test("bearer challenge with quoted commas in scope", () => {

@@ -3,7 +3,7 @@ import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
-import { resolveImage } from "../../src/source/resolve.ts";
+import { resolveImage } from "../../src/oci/resolve.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
 import { ADMIN, READER, startRegistry, type TestRegistry } from "../support/registry.ts";
@@ -162,7 +162,7 @@ describe("manifest integrity and legacy types", () => {
   });
 
   test("a schema1 manifest is rejected as an unsupported legacy manifest", async () => {
-    const { parseManifest } = await import("../../src/registry/manifest.ts");
+    const { parseManifest } = await import("../../src/oci/manifest.ts");
     expect(() => parseManifest(new TextEncoder().encode('{"schemaVersion":1,"name":"a","tag":"b","fsLayers":[]}'), "application/vnd.docker.distribution.manifest.v1+prettyjws", "a:b")).toThrow(/legacy manifest/);
   });
 

@@ -3,7 +3,7 @@ import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
-import { resolveImage } from "../../src/source/resolve.ts";
+import { resolveImage } from "../../src/oci/resolve.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";

@@ -3,7 +3,7 @@ import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
-import { resolveImage } from "../../src/source/resolve.ts";
+import { resolveImage } from "../../src/oci/resolve.ts";
 import type { Entry } from "../../src/types.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { pushTocImages, type TocImages } from "./fixture.ts";

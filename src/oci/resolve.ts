@@ -3,9 +3,10 @@
  * from an index), its config and history. A source only provides manifests and blobs.
  */
 import { LayerslayerError } from "../errors.ts";
-import { parseConfig, type ImageConfig } from "../registry/config.ts";
-import { choosePlatform, parseManifest, type Descriptor, type ImageManifest, type IndexManifest, type Platform } from "../registry/manifest.ts";
-import type { FetchedManifest, ImageSource } from "./source.ts";
+import { parseConfig, type ImageConfig } from "./config.ts";
+import { parseManifest, type Descriptor, type ImageManifest, type IndexManifest, type Platform } from "./manifest.ts";
+import { choosePlatform, platformOf } from "./platform.ts";
+import type { FetchedManifest, ImageSource } from "../source/source.ts";
 
 export interface ResolvedImage {
   /** Where the image's bytes come from. */
@@ -20,6 +21,11 @@ export interface ResolvedImage {
 }
 
 export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+/** The image's platform: the index entry chosen, else what its config declares. */
+export function imagePlatform(img: Pick<ResolvedImage, "platform" | "config">): Platform | undefined {
+  return img.platform ?? platformOf(img.config);
+}
 
 /** Resolves the source's reference to one image manifest and its config, choosing a platform from an index. */
 export async function resolveImage(source: ImageSource, platform?: Platform): Promise<ResolvedImage> {
