@@ -5,6 +5,7 @@ import { responseError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT } from "../oci/mediatypes.ts";
 import { namePages } from "./pages.ts";
+import type { Attempts } from "./retry.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
 /** Manifests and configs by digest (src/cache/store.ts implements it). */
@@ -85,8 +86,8 @@ export class RegistryClient {
     return bytes;
   }
 
-  /** A blob request; `range` as [start, endInclusive] or [start] for an open end. */
-  blob(ref: ImageRef, digest: string, opts: { range?: [number, number?]; signal?: AbortSignal; method?: "GET" | "HEAD" } = {}): Promise<Response> {
+  /** A blob request; `range` as [start, endInclusive] or [start] for an open end; `attempts` shared by the read it is part of. */
+  blob(ref: ImageRef, digest: string, opts: { range?: [number, number?]; signal?: AbortSignal; method?: "GET" | "HEAD"; attempts?: Attempts } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (opts.range) headers.Range = `bytes=${opts.range[0]}-${opts.range[1] ?? ""}`;
     return this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
@@ -94,6 +95,7 @@ export class RegistryClient {
       headers,
       scope: scopeOf(ref),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.attempts ? { attempts: opts.attempts } : {}),
     });
   }
 

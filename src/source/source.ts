@@ -7,6 +7,7 @@
  */
 import { LayerslayerError } from "../errors.ts";
 import type { FetchedManifest } from "../registry/client.ts";
+import type { Attempts } from "../registry/retry.ts";
 
 export type { FetchedManifest };
 
@@ -37,6 +38,11 @@ export interface BlobPart {
   body: ReadableStream<Uint8Array> | null;
 }
 
+export interface ReadPartOptions {
+  signal?: AbortSignal;
+  attempts?: Attempts;
+}
+
 export interface ImageSource {
   /** The image as the user named it, normalised ("127.0.0.1:5000/team/app:v1", "oci:/data/app:v1"). */
   readonly reference: string;
@@ -49,6 +55,9 @@ export interface ImageSource {
   manifest(digest?: string): Promise<FetchedManifest>;
   /** A small blob (a config) read whole, at most `limit` bytes, verified against its digest. */
   blobBytes(digest: string, limit: number, label?: string): Promise<Uint8Array>;
-  /** Bytes [start, end) of a blob (to its end when `end` is undefined); may throw RangeFault. */
-  readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart>;
+  /**
+   * Bytes [start, end) of a blob (to its end when `end` is undefined); may throw RangeFault. A
+   * source that retries (a registry) draws its retries from `attempts`, the read's one allowance.
+   */
+  readBlob(digest: string, start: number, end: number | undefined, opts?: ReadPartOptions): Promise<BlobPart>;
 }

@@ -30,6 +30,8 @@ export type Fault =
   | { kind: "cut"; afterBytes: number }
   /** Send this many body bytes, then reset the connection (TCP RST). */
   | { kind: "reset"; afterBytes: number }
+  /** Reset the connection (TCP RST) before any answer. */
+  | { kind: "drop" }
   /** Send this many body bytes, then nothing more, never closing. */
   | { kind: "stall"; afterBytes: number }
   /** Remove WWW-Authenticate from the registry's answer. */
@@ -126,6 +128,7 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
     const got = proxy.rule(request, n++);
     if (proxy.delayMs > 0) await Bun.sleep(proxy.delayMs);
     const faults = got === undefined ? [] : Array.isArray(got) ? got : [got];
+    if (faults.some((f) => f.kind === "drop")) return void socket.resetAndDestroy();
     let reply: Answer;
     const fixed = faults.find((f) => f.kind === "status");
     if (fixed?.kind === "status") {

@@ -1,0 +1,81 @@
+/**
+ * Transfers a hostile or broken registry makes fail, through the CLI: every read ends within a
+ * bounded number of requests (counted at the proxy), with one line and the right exit code.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MAX_FAULTS_PER_BLOB } from "../../src/blob/reader.ts";
+import { TAIL_BYTES } from "../../src/toc/footer.ts";
+import { noise } from "../support/bytes.ts";
+import { errorLine, runCli } from "../support/cli.ts";
+import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
+import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+
+describe("a registry that breaks every answer for a layer", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  let dir: string;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.url);
+    // 12 MB: an allowance that grew with the position would let the tail probe make 17 requests.
+    img = await pushImage(reg, "h/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }, { path: "big", content: noise(12_000_000, 9) }]) }] });
+    dir = mkdtempSync(join(tmpdir(), "ls-hostile-"));
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const image = () => `${proxy.host}/h/app:v1`;
+  const layerGets = () => proxy.requests.filter((q) => q.path.endsWith(`/blobs/${img.layers[0]!.digest}`));
+  const breakLayer = (fault: Fault) => {
+    proxy.requests.length = 0;
+    proxy.rule = (req) => (req.url.endsWith(`/blobs/${img.layers[0]!.digest}`) ? fault : undefined);
+  };
+  const faults: [string, Fault][] = [
+    ["resets right after the headers", { kind: "reset", afterBytes: 0 }],
+    ["resets after a few bytes", { kind: "reset", afterBytes: 7 }],
+    ["closes the body early", { kind: "cut", afterBytes: 3 }],
+  ];
+
+  for (const [how, fault] of faults) {
+    test(`peek --full when it ${how}: exit 6 after the tail probe's and the read's few requests`, async () => {
+      breakLayer(fault);
+      const r = await runCli(["peek", image(), "--full"]);
+      expect(r.code).toBe(6);
+      expect(errorLine(r)).toMatch(/could not be resumed|closing the transfer early/);
+      const gets = layerGets();
+      // The TOC footer probe (the blob's last bytes) gives up as soon as a read from byte 0 does.
+      const size = img.layers[0]!.size;
+      const probe = gets.filter((q) => Number(/^bytes=(\d+)-/.exec(q.range ?? "")?.[1]) >= size - TAIL_BYTES);
+      expect(probe.length).toBe(MAX_FAULTS_PER_BLOB + 1);
+      expect(gets.length).toBe(2 * (MAX_FAULTS_PER_BLOB + 1));
+    });
+
+    test(`cat -o when it ${how}: exit 6, one line, no file left`, async () => {
+      breakLayer(fault);
+      const out = join(dir, `motd-${how.replace(/\W+/g, "-")}`);
+      const r = await runCli(["cat", image(), "/etc/motd", "-o", out]);
+      expect(r.code).toBe(6);
+      errorLine(r);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(dir).filter((n) => n.includes(out.split("/").at(-1)!))).toEqual([]);
+      expect(layerGets().length).toBeLessThanOrEqual(2 * (MAX_FAULTS_PER_BLOB + 1));
+    });
+  }
+
+  test("peek --full when every connection is reset before an answer: exit 6, one line, bounded", async () => {
+    breakLayer({ kind: "drop" });
+    const r = await runCli(["peek", image(), "--full"]);
+    expect(r.code).toBe(6);
+    expect(errorLine(r)).toContain("connection closed unexpectedly");
+    expect(layerGets().length).toBe(2 * (MAX_FAULTS_PER_BLOB + 1));
+  }, 60_000);
+
+  afterAll(() => void (proxy.rule = () => undefined));
+});
