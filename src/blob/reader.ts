@@ -1,6 +1,7 @@
 import { LayerslayerError } from "../errors.ts";
 import { DigestHasher, digestAlgorithm } from "../oci/digest.ts";
 import { Attempts } from "../registry/retry.ts";
+import type { ByteCoverage } from "./coverage.ts";
 import { RangeFault, type BlobPart, type ImageSource } from "../source/source.ts";
 
 export interface BlobSource {
@@ -31,6 +32,8 @@ export interface ReadBlobOptions {
   /** A transfer that sends nothing for this long counts as broken (and is resumed). */
   idleTimeoutMs?: number;
   onProgress?: (downloaded: number, total: number | undefined) => void;
+  /** Where the bytes downloaded are recorded, for a count over several reads of the blob. */
+  coverage?: ByteCoverage;
   /**
    * The blob's last bytes, already downloaded (a tail read that looked for a TOC footer): served
    * from memory instead of being downloaded again, and not counted in `bytesDownloaded`. Needs the
@@ -117,11 +120,20 @@ class DigestCheck {
 /**
  * Reads a blob in ranged requests, never downloading more than the budget. Works with servers that
  * ignore Range (200: read what is allowed, then abort), resumes broken transfers from the exact byte
- * reached, and counts every byte taken off the wire. Every request, resume and retry of the
+ * reached, and counts the blob's bytes it took off the wire once each (bytes a server re-sends are
+ * counted apart). Every request, resume and retry of the
  * transport below draws on one allowance (Attempts) that only bytes received replenish.
  */
 export class BlobReader {
+  /**
+   * Bytes of the blob taken off the network, each counted once: never more than the blob (bytes a
+   * server re-sends are `bytesResent`; a tail already in memory is not downloaded).
+   */
   bytesDownloaded = 0;
+  /** Bytes a server that ignores Range sent again before the ones asked for: on the wire (and in the budget), not new. */
+  bytesResent = 0;
+  /** True when a server that ignores Range answered a request from a later byte with the whole blob. */
+  rangeIgnored = false;
   totalSize: number | undefined;
   /** True when the blob's last byte was read. */
   reachedEnd = false;
@@ -159,9 +171,9 @@ export class BlobReader {
     return `${this.src.source.name}@${this.src.digest}`;
   }
 
-  /** Bytes still allowed by the budget (Infinity without one). */
+  /** Bytes still allowed by the budget (Infinity without one): every byte on the wire counts. */
   private allowance(): number {
-    return this.opts.budget === undefined ? Infinity : this.opts.budget - this.bytesDownloaded;
+    return this.opts.budget === undefined ? Infinity : this.opts.budget - this.bytesDownloaded - this.bytesResent;
   }
 
   /** Where downloading stops: the tail's first byte, or the blob's end. */
@@ -244,6 +256,7 @@ export class BlobReader {
     this.pos += data.byteLength;
     if (downloaded) {
       this.bytesDownloaded += data.byteLength;
+      this.opts.coverage?.add(this.pos - data.byteLength, this.pos);
       this.attempts.progress(data.byteLength);
     }
     check?.update(data);
@@ -280,6 +293,13 @@ export class BlobReader {
     let skip = this.pos - part.start;
     const stopAt = part.end ?? Infinity; // absolute position (exclusive) up to which this body is read
     const reader = part.body.getReader();
+    if (skip > 0) this.rangeIgnored = true;
+    if (skip > 0 && skip >= this.allowance()) {
+      // The whole blob from byte 0, and the budget ends before the byte asked for: read none of it.
+      await reader.cancel().catch(() => {});
+      this.budgetReached = true;
+      return false;
+    }
     try {
       for (;;) {
         let r: Awaited<ReturnType<typeof reader.read>>;
@@ -302,9 +322,9 @@ export class BlobReader {
         }
         let data = r.value;
         if (skip > 0) {
-          // Bytes re-sent by a server that ignores Range still cost download.
+          // Bytes re-sent by a server that ignores Range cost budget, but are not new.
           const drop = Math.min(skip, data.byteLength, this.allowance());
-          this.bytesDownloaded += drop;
+          this.bytesResent += drop;
           skip -= drop;
           data = data.subarray(drop);
           if (this.allowance() <= 0) {

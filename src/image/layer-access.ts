@@ -3,6 +3,7 @@
  * a file by its chunks), its gzip checkpoints (start the next read near the file instead of at byte
  * 0) and the entries seen so far (a layer read only up to some point still names what lies before).
  */
+import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
 import type { LayerIndex } from "../cache/layer-index.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
@@ -41,14 +42,15 @@ export interface PassResult {
 }
 
 export class LayerAccess {
-  /** Compressed bytes downloaded in this run, all layers. */
-  total = 0;
   /** Complete listings learnt in this run. */
   readonly complete = new Map<number, Entry[]>();
   /** Entries of layers read only up to some point, in tar order. */
   readonly prefixes = new Map<number, Entry[]>();
-  private readonly spent = new Map<number, number>();
+  /** The bytes of each layer downloaded in this run (each counted once, however many reads fetched it). */
+  private readonly spent = new Map<number, ByteCoverage>();
   private readonly tocs = new Map<number, LayerToc | null>();
+  /** Each layer's last bytes, read when looking for its TOC: a later pass does not download them again. */
+  private readonly tails = new Map<number, Uint8Array>();
   private readonly checkpoints = new Map<number, CheckpointSet>();
   /** Layers whose index (checkpoints, partial listing) grew in this run: saved by `save()`. */
   private readonly dirty = new Set<number>();
@@ -62,14 +64,22 @@ export class LayerAccess {
     this.layers = img.manifest.image.layers;
   }
 
-  /** Compressed bytes downloaded for layer `index` in this run. */
+  /** Compressed bytes of layer `index` downloaded in this run. */
   spentOn(index: number): number {
-    return this.spent.get(index) ?? 0;
+    return this.spent.get(index)?.size ?? 0;
   }
 
-  private count(index: number, bytes: number): void {
-    this.total += bytes;
-    this.spent.set(index, this.spentOn(index) + bytes);
+  /** Compressed bytes downloaded in this run, all layers. */
+  get total(): number {
+    let n = 0;
+    for (const c of this.spent.values()) n += c.size;
+    return n;
+  }
+
+  private coverageOf(index: number): ByteCoverage {
+    let c = this.spent.get(index);
+    if (!c) this.spent.set(index, (c = new ByteCoverage()));
+    return c;
   }
 
   private blob(index: number) {
@@ -82,7 +92,7 @@ export class LayerAccess {
     const had = this.tocs.get(index);
     if (had !== undefined) return had ?? undefined;
     const desc = this.layers[index]!;
-    const ranges = new RangeReader(this.blob(index), this.opts.signal);
+    const ranges = new RangeReader(this.blob(index), this.opts.signal, this.coverageOf(index));
     let search: TocSearch = {};
     if (!isForeignLayer(desc)) {
       try {
@@ -92,13 +102,13 @@ export class LayerAccess {
         if (!(e instanceof LayerslayerError)) throw e;
       }
     }
-    this.count(index, ranges.bytesDownloaded);
+    if (search.tail) this.tails.set(index, search.tail);
     if (search.warning) this.opts.onWarning?.(`layer ${index}: ${search.warning}`);
     this.tocs.set(index, search.toc ?? null);
     if (search.toc) {
       for (const e of search.toc.entries) e.layer = index;
       this.complete.set(index, search.toc.entries);
-      this.opts.cache?.putListing(tocLayerStats(desc, search.toc, ranges.bytesDownloaded), search.toc.entries);
+      this.opts.cache?.putListing(tocLayerStats(desc, search.toc, this.spentOn(index)), search.toc.entries);
     }
     return search.toc;
   }
@@ -113,7 +123,7 @@ export class LayerAccess {
     const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
     const content = own && toc.content.get(own);
     if (!content) return undefined;
-    const ranges = new RangeReader(this.blob(index), this.opts.signal);
+    const ranges = new RangeReader(this.blob(index), this.opts.signal, this.coverageOf(index));
     const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
     try {
       for (;;) {
@@ -124,8 +134,6 @@ export class LayerAccess {
     } catch (e) {
       if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`);
       throw e;
-    } finally {
-      this.count(index, ranges.bytesDownloaded);
     }
   }
 
@@ -174,7 +182,10 @@ export class LayerAccess {
     const entries: Entry[] = [];
     let got: Entry | undefined;
     const verify = !!this.opts.verify && !from;
+    const tail = this.tails.get(index);
     const gen = streamLayer(this.img.source, desc, index, {
+      ...(tail ? { tail } : {}),
+      coverage: this.coverageOf(index),
       // One file's content only: a pass that reads on to verify lists later entries, never delivers them.
       wantContent: (e) => !got && want(e),
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
@@ -199,7 +210,6 @@ export class LayerAccess {
       }
     }
     const stats = result.stats;
-    this.count(index, stats.bytesDownloaded);
     this.dirty.add(index);
     if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
     if (from) return { ...(got ? { got } : {}), complete: false, verified: false };

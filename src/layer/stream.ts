@@ -1,3 +1,4 @@
+import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
 import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
@@ -42,6 +43,10 @@ export interface LayerStreamOptions {
   resume?: { checkpoint: Checkpoint; tarOffset: number };
   /** End the stream (and the download) right after an entry this says yes to. */
   stopAfter?: (e: Entry) => boolean;
+  /** The blob's last bytes, read earlier (a TOC footer probe): used instead of downloading them again. */
+  tail?: Uint8Array;
+  /** Also records the bytes this read downloads here (a count over several reads of the layer). */
+  coverage?: ByteCoverage;
 }
 
 /**
@@ -130,31 +135,32 @@ export async function* streamLayer(
     throw new LayerslayerError("UNSUPPORTED", `a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
   }
   const src = { source, digest: layer.digest, size: layer.size };
+  // Every byte downloaded, by the TOC probe and the read, counted once.
+  const coverage = new ByteCoverage();
   let search: TocSearch = {};
-  let searched = 0;
   if (opts.budget === undefined && !opts.wantContent && !opts.resume && opts.useToc !== false) {
-    const ranges = new RangeReader(src, opts.signal);
+    const ranges = new RangeReader(src, opts.signal, coverage);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
     } catch (e) {
       // The tail could not be read: the ordinary read says what is wrong, if anything.
       if (!(e instanceof LayerslayerError)) throw e;
     }
-    searched = ranges.bytesDownloaded;
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
     if (search.toc) {
+      opts.coverage?.addAll(coverage);
       const toc = search.toc;
       for (const entry of toc.entries) {
         entry.layer = index;
         yield { kind: "entry", entry };
       }
-      return { stats: tocLayerStats(layer, toc, searched), toc };
+      return { stats: tocLayerStats(layer, toc, coverage.size), toc };
     }
   }
   const blob = new BlobReader(
     src,
     {
-      ...(search.tail ? { tail: search.tail } : {}),
+      ...((search.tail ?? opts.tail) ? { tail: search.tail ?? opts.tail } : {}),
       ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
       // Hashed whenever the read starts at byte 0: one that reaches the end is verified, whatever its budget.
       verify: true,
@@ -163,6 +169,7 @@ export async function* streamLayer(
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
       ...(opts.stopAfterContent ? { ranged: true } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      coverage,
     },
   );
   const decoded = { bytes: 0 };
@@ -234,11 +241,12 @@ export async function* streamLayer(
   // Every byte arrived (a small layer comes in one answer) though the read stopped early: bytes
   // known to be altered are an error even so.
   error ??= blob.digestError();
+  opts.coverage?.addAll(coverage);
   const stats: LayerStats = {
     digest: layer.digest,
     mediaType: layer.mediaType,
     layerSize: blob.totalSize ?? layer.size,
-    bytesDownloaded: blob.bytesDownloaded + searched,
+    bytesDownloaded: coverage.size,
     bytesDecompressed: decoded.bytes,
     entries,
     complete: complete && blob.verified && !error,

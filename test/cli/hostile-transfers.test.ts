@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { MAX_FAULTS_PER_BLOB } from "../../src/blob/reader.ts";
 import { TAIL_BYTES } from "../../src/toc/footer.ts";
 import { noise } from "../support/bytes.ts";
+import { syntheticLayer } from "../support/synthetic-tar.ts";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
@@ -77,5 +78,74 @@ describe("a registry that breaks every answer for a layer", () => {
     expect(layerGets().length).toBe(2 * (MAX_FAULTS_PER_BLOB + 1));
   }, 60_000);
 
+  afterAll(() => void (proxy.rule = () => undefined));
+});
+
+describe("download counts never exceed the layer", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.url);
+    img = await pushImage(reg, "c/app", "v1", {
+      layers: [
+        // under TAIL_BYTES, a few hundred bytes (read whole by the first request), past the first 64 KiB range
+        { bytes: await syntheticLayer([{ path: "a", size: 1 }]) },
+        { bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }, { path: "etc/x", content: "x".repeat(300) }]) },
+        { bytes: layerFrom([{ path: "etc/issue", content: "hi\n" }, { path: "opt/blob", content: noise(300_000, 4) }]) },
+      ],
+    });
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+  const image = () => `${proxy.host}/c/app:v1`;
+  /** Each layer's first answer is cut short (then a resume), or the registry ignores Range, or both. */
+  const conditions: [string, () => void][] = [
+    ["a registry that behaves", () => void (proxy.rule = () => undefined)],
+    ["a registry that ignores Range", () => void (proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "ignoreRange" } : undefined))],
+    [
+      "a transfer cut once, then a registry that ignores Range",
+      () => {
+        const seen = new Set<string>();
+        proxy.rule = (req) => {
+          if (!req.url.includes("/blobs/")) return undefined;
+          if (seen.has(req.url)) return { kind: "ignoreRange" };
+          seen.add(req.url);
+          return { kind: "cut", afterBytes: 40 };
+        };
+      },
+    ],
+  ];
+  const small = () => img.layers.map((l) => l.size);
+  test("the fixture has a layer under the tail probe's size, one of a few hundred bytes, one past 64 KiB", () => {
+    expect(small()[0]!).toBeLessThan(TAIL_BYTES);
+    expect(small()[1]!).toBeGreaterThan(TAIL_BYTES);
+    expect(small()[2]!).toBeGreaterThan(65_536);
+  });
+  for (const [name, setup] of conditions) {
+    test(`peek --full, ${name}: every layer downloaded once, exactly its size`, async () => {
+      setup();
+      const r = await runCli(["peek", image(), "--full", "--json"]);
+      expect(r.code).toBe(0);
+      const stats = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((d) => d.stats).map((d) => d.stats);
+      expect(stats.map((s) => [s.bytesDownloaded, s.complete])).toEqual(img.layers.map((l) => [l.size, true]));
+    });
+    for (const [layer, path] of [[0, "/a"], [1, "/etc/motd"], [2, "/etc/issue"]] as const) {
+      test(`cat --verify of a file in layer ${layer}, ${name}: downloaded exactly the layer`, async () => {
+        setup();
+        const out = join(mkdtempSync(join(tmpdir(), "ls-count-")), "f");
+        const r = await runCli(["cat", image(), path, "--verify", "--json", "-o", out]);
+        expect(r.code).toBe(0);
+        const doc = JSON.parse(r.stdout);
+        expect(doc.layer).toBe(layer);
+        expect(doc.verified).toBe(true);
+        expect(doc.bytesDownloaded).toBe(img.layers[layer]!.size);
+        rmSync(out, { force: true });
+      });
+    }
+  }
   afterAll(() => void (proxy.rule = () => undefined));
 });
