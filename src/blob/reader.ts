@@ -337,6 +337,10 @@ export class BlobReader {
         if (data.byteLength > limit) data = data.subarray(0, limit);
         if (data.byteLength > 0) {
           this.take(data, check, true);
+          // The body has more, but nothing more is wanted (the budget is spent, or the tail in
+          // memory begins): close it now, not when the consumer next pulls, so the server stops.
+          const wanted = this.allowance() > 0 && this.pos < this.netEnd();
+          if (!wanted && this.pos < (part.end ?? this.totalSize ?? Infinity)) await reader.cancel().catch(() => {});
           this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
           yield data;
         }

@@ -147,6 +147,7 @@ export async function registryContext(args: GlobalArgs, registry: string): Promi
     insecure: !!args.insecure,
     credentials,
     ...(log ? { log } : {}),
+    warn: ctx.warn,
     ...(ctx.useCache ? { blobCache: ctx.cache } : {}),
   });
   return { client, ctx };

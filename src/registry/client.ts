@@ -19,6 +19,8 @@ export interface ClientOptions extends TransportOptions {
   tagPageSize?: number;
   /** Consulted for manifests asked for by digest and for configs; fed with everything fetched (by its digest). */
   blobCache?: BlobCache;
+  /** Told once per registry when it answers a range request with the whole blob. */
+  warn?: (message: string) => void;
 }
 
 export interface FetchedManifest {
@@ -38,6 +40,8 @@ function scopeOf(ref: ImageRef): string {
 /** The small registry API the rest of layerslayer uses. */
 export class RegistryClient {
   private readonly transports = new Map<string, Transport>();
+  /** Registries already named as ignoring Range. */
+  private readonly rangeIgnored = new Set<string>();
   constructor(private readonly options: ClientOptions = {}) {}
 
   transport(registry: string): Transport {
@@ -87,16 +91,28 @@ export class RegistryClient {
   }
 
   /** A blob request; `range` as [start, endInclusive] or [start] for an open end; `attempts` shared by the read it is part of. */
-  blob(ref: ImageRef, digest: string, opts: { range?: [number, number?]; signal?: AbortSignal; method?: "GET" | "HEAD"; attempts?: Attempts } = {}): Promise<Response> {
+  async blob(ref: ImageRef, digest: string, opts: { range?: [number, number?]; signal?: AbortSignal; method?: "GET" | "HEAD"; attempts?: Attempts } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (opts.range) headers.Range = `bytes=${opts.range[0]}-${opts.range[1] ?? ""}`;
-    return this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
+    const res = await this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
       method: opts.method ?? "GET",
       headers,
       scope: scopeOf(ref),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.attempts ? { attempts: opts.attempts } : {}),
     });
+    // The whole blob for a range (the blob reader stops reading at the budget and cancels the rest).
+    if (res.status === 200 && opts.range && !this.rangeIgnored.has(ref.registry) && this.moreThanAsked(res, opts.range)) {
+      this.rangeIgnored.add(ref.registry);
+      this.options.warn?.(`${ref.registry} ignores Range requests and sends whole blobs: reading stops at the budget, but every read starts at a blob's first byte`);
+    }
+    return res;
+  }
+
+  /** Whether a 200 to a range request sends more than the range (a 200 for the whole of a small blob does not). */
+  private moreThanAsked(res: Response, [start, end]: [number, number?]): boolean {
+    const length = Number(res.headers.get("content-length") ?? NaN);
+    return start > 0 || !(length <= (end === undefined ? Infinity : end - start + 1));
   }
 
   /** Every tag of a repository, following `Link: <…>; rel="next"` pagination. */

@@ -149,3 +149,54 @@ describe("download counts never exceed the layer", () => {
   }
   afterAll(() => void (proxy.rule = () => undefined));
 });
+
+describe("a registry that ignores Range", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.url);
+    // Incompressible, so each layer is as large on the wire as it is on disk (8 MB).
+    const layer = (seed: number) => ({ bytes: layerFrom([{ path: `etc/l${seed}`, content: "x\n" }, { path: `opt/b${seed}`, content: noise(8_000_000, seed) }]) });
+    img = await pushImage(reg, "r/app", "v1", { layers: [layer(1), layer(2)] });
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+  const blobGets = () => proxy.requests.filter((q) => q.path.includes("/blobs/") && img.layers.some((l) => q.path.endsWith(l.digest)));
+
+  for (const budget of ["64K", "256K"]) {
+    test(`peek --budget ${budget} of every layer: one warning for the run, and the proxy sends little more than the budget`, async () => {
+      proxy.requests.length = 0;
+      proxy.paceBytes = 16 * 1024;
+      proxy.paceMs = 5;
+      proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "ignoreRange" } : undefined);
+      const r = await runCli(["peek", `${proxy.host}/r/app:v1`, "--budget", budget, "--json"]);
+      proxy.paceBytes = 0;
+      expect(r.code).toBe(0);
+      const warnings = r.stderr.split("\n").filter((l) => l.startsWith("layerslayer: warning:"));
+      expect(warnings).toEqual([`layerslayer: warning: ${proxy.host} ignores Range requests and sends whole blobs: reading stops at the budget, but every read starts at a blob's first byte`]);
+      const bytes = Number.parseInt(budget) * 1024;
+      const stats = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((d) => d.stats).map((d) => d.stats);
+      expect(stats.map((s) => s.bytesDownloaded)).toEqual([bytes, bytes]);
+      const gets = blobGets();
+      expect(gets.length).toBe(2);
+      // What the client took off the wire before it cancelled: the budget and what the HTTP client
+      // read ahead meanwhile (a few hundred KiB on a busy machine), not the 8 MB layer.
+      for (const g of gets) {
+        expect(g.bodyBytesSent).toBeGreaterThanOrEqual(bytes);
+        expect(g.bodyBytesSent).toBeLessThan(bytes + 1024 * 1024);
+      }
+    });
+  }
+
+  test("a registry that honours Range: no warning", async () => {
+    proxy.rule = () => undefined;
+    const r = await runCli(["peek", `${proxy.host}/r/app:v1`, "--budget", "64K"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("warning");
+  });
+  afterAll(() => void (proxy.rule = () => undefined));
+});
