@@ -2,7 +2,7 @@ import { LayerslayerError } from "../errors.ts";
 import { DigestHasher, digestAlgorithm } from "../oci/digest.ts";
 import { Attempts } from "../registry/retry.ts";
 import type { ByteCoverage } from "./coverage.ts";
-import { RangeFault, type BlobPart, type ImageSource } from "../source/source.ts";
+import { RangeFault, REGISTRY_ORIGIN, type BlobPart, type ImageSource } from "../source/source.ts";
 
 export interface BlobSource {
   source: ImageSource;
@@ -171,6 +171,11 @@ export class BlobReader {
     return `${this.src.source.name}@${this.src.digest}`;
   }
 
+  /** Who answers: "the registry" (whose wrong answers are retried) or "the file" (whose are not). */
+  private get origin() {
+    return this.src.source.origin ?? REGISTRY_ORIGIN;
+  }
+
   /** Bytes still allowed by the budget (Infinity without one): every byte on the wire counts. */
   private allowance(): number {
     return this.opts.budget === undefined ? Infinity : this.opts.budget - this.bytesDownloaded - this.bytesResent;
@@ -192,6 +197,7 @@ export class BlobReader {
    * wrong answers, NETWORK for broken transfers).
    */
   private fault(code: "CORRUPT" | "NETWORK", why: string, cause?: unknown): void {
+    if (!this.origin.retry) throw new LayerslayerError(code === "NETWORK" ? "IO" : code, `${this.what()}: ${why}`, cause === undefined ? undefined : { cause });
     if (this.attempts.fail()) return;
     const n = this.attempts.failures;
     const ms = this.attempts.limits.stallMs!;
@@ -207,15 +213,15 @@ export class BlobReader {
   private checkPart(part: BlobPart): string | undefined {
     const declared = this.src.size;
     if (part.size !== undefined && declared !== undefined && part.size !== declared) {
-      return `the registry gives the blob's size as ${part.size} bytes, the descriptor ${declared}`;
+      return `${this.origin.name} gives the blob's size as ${part.size} bytes, the descriptor ${declared}`;
     }
     const total = part.size ?? this.totalSize;
     if (!part.body) {
-      return total !== undefined && this.pos < total ? `the registry refused bytes ${this.pos}- of a ${total}-byte blob` : undefined;
+      return total !== undefined && this.pos < total ? `${this.origin.name} refused bytes ${this.pos}- of a ${total}-byte blob` : undefined;
     }
     // A ranged answer (it has an end) must start where asked; only a whole-blob answer starts earlier.
-    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos)) return `the registry answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
-    if (part.end !== undefined && part.end <= part.start) return `the registry answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
+    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos)) return `${this.origin.name} answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
+    if (part.end !== undefined && part.end <= part.start) return `${this.origin.name} answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
     return undefined;
   }
 
@@ -230,7 +236,7 @@ export class BlobReader {
   /** Asks the source for the bytes from `pos`; undefined when the answer was a fault (counted). */
   private async request(): Promise<BlobPart | undefined> {
     if (++this.requests > requestLimit(this.span())) {
-      throw new LayerslayerError("NETWORK", `${this.what()}: gave up after ${this.requests - 1} requests for one blob at byte ${this.pos} (the registry keeps sending less than asked)`);
+      throw new LayerslayerError("NETWORK", `${this.what()}: gave up after ${this.requests - 1} requests for one blob at byte ${this.pos} (${this.origin.name} keeps sending less than asked)`);
     }
     let part: BlobPart;
     try {
@@ -306,14 +312,15 @@ export class BlobReader {
         try {
           r = await readWithin(() => reader.read(), Math.max(1, Math.min(this.opts.idleTimeoutMs ?? DEFAULT_IDLE_MS, this.attempts.msLeft())));
         } catch (e) {
-          if (this.opts.signal?.aborted) throw e;
+          // A source's own verdict (a file that ends early or cannot be read) is final.
+          if (this.opts.signal?.aborted || e instanceof LayerslayerError) throw e;
           this.fault("NETWORK", `the transfer broke off at byte ${this.pos} and could not be resumed`, e);
           return true; // resume with a new ranged request from this.pos
         }
         if (r.done) {
           const short = this.pos < Math.min(stopAt, this.totalSize ?? Infinity);
           if (short && (stopAt !== Infinity || this.totalSize !== undefined)) {
-            this.fault("NETWORK", `the registry kept closing the transfer early at byte ${this.pos}`);
+            this.fault("NETWORK", `${this.origin.name} kept closing the transfer early at byte ${this.pos}`);
           } else if (stopAt === Infinity) {
             this.reachedEnd = true;
             this.totalSize = this.pos;

@@ -10,7 +10,7 @@ import { parseDigest } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import type { LocalFiles } from "./files.ts";
-import type { BlobPart, FetchedManifest, ImageSource } from "./source.ts";
+import type { BlobOrigin, BlobPart, FetchedManifest, ImageSource } from "./source.ts";
 
 export interface LocalImage {
   reference: string;
@@ -48,6 +48,7 @@ export class LocalSource implements ImageSource {
   readonly name: string;
   readonly repository: string;
   readonly version: string;
+  readonly origin: BlobOrigin = { name: "the file", retry: false };
 
   constructor(
     private readonly files: LocalFiles,

@@ -43,6 +43,18 @@ export interface ReadPartOptions {
   attempts?: Attempts;
 }
 
+/**
+ * What answers a source's blob reads, for messages ("the registry", "the file"), and whether asking
+ * again can help: a network answer that was wrong or broke off may be right the next time; a file's
+ * never changes, so a wrong one is an error at once.
+ */
+export interface BlobOrigin {
+  name: string;
+  retry: boolean;
+}
+
+export const REGISTRY_ORIGIN: BlobOrigin = { name: "the registry", retry: true };
+
 export interface ImageSource {
   /** The image as the user named it, normalised ("127.0.0.1:5000/team/app:v1", "oci:/data/app:v1"). */
   readonly reference: string;
@@ -51,6 +63,8 @@ export interface ImageSource {
   /** A repository-like name and the tag or digest asked for (save's default directory). */
   readonly repository: string;
   readonly version: string;
+  /** Who answers blob reads; the registry (retried) when left out. */
+  readonly origin?: BlobOrigin;
   /** The manifest or index the reference names, or (with a digest) the one with that digest; verified. */
   manifest(digest?: string): Promise<FetchedManifest>;
   /** A small blob (a config) read whole, at most `limit` bytes, verified against its digest. */
