@@ -350,6 +350,7 @@ export class BlobReader {
           if (!wanted && this.pos < (part.end ?? this.totalSize ?? Infinity)) await reader.cancel().catch(() => {});
           this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
           yield data;
+          this.attempts.consumerBack();
         }
         if (this.pos >= this.netEnd()) {
           if (!this.tail) this.reachedEnd = true;
@@ -368,6 +369,7 @@ export class BlobReader {
 
   async *chunks(): AsyncGenerator<Uint8Array, void> {
     const check = this.opts.verify && this.pos === 0 ? new DigestCheck(this.src.digest) : undefined;
+    this.attempts.consumerBack(); // the stall clock starts with the first pull, not the construction
     while (!this.reachedEnd) {
       if (this.tail && this.pos >= this.netEnd()) {
         if (!(yield* this.fromTail(check))) return;

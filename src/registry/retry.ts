@@ -103,6 +103,11 @@ export class Attempts {
     this.lastProgress = Date.now();
   }
 
+  /** The reader's consumer was away (it had data to work on): that time is not the server's, so the stall clock restarts. */
+  consumerBack(): void {
+    this.lastProgress = Date.now();
+  }
+
   /** Records a failed try; false when no more tries are allowed. */
   fail(): boolean {
     this.failures++;

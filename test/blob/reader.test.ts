@@ -198,6 +198,18 @@ describe("a transfer that hangs", () => {
     expect(Number(/^bytes=(\d+)-$/.exec(ranges[1] ?? "")?.[1])).toBeGreaterThan(0);
   });
 
+  test("a consumer that takes longer than the stall bound between chunks is not taken for a stalled server", async () => {
+    proxy.rule = () => undefined;
+    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { verify: true, idleTimeoutMs: 100, ranged: true, firstChunk: 100_000, maxChunk: 100_000 });
+    const parts: Uint8Array[] = [];
+    for await (const c of r.chunks()) {
+      parts.push(c.slice());
+      await Bun.sleep(250); // more than two idle timeouts
+    }
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(blob));
+    expect(r.verified).toBe(true);
+  });
+
   test("that keeps hanging ends in a NETWORK error", async () => {
     proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "stall", afterBytes: 1 } : undefined); // a byte, then nothing
     const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { idleTimeoutMs: 100, resumeAttempts: 2 });
