@@ -15,23 +15,27 @@ import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-p
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
+// One real registry and one fault proxy in front of it for the whole file; each part pushes its image.
+let reg: TestRegistry;
+let proxy: FaultProxy;
+beforeAll(async () => {
+  reg = await startRegistry();
+  proxy = startFaultProxy(reg.url);
+});
+afterAll(async () => {
+  proxy.stop();
+  await reg.stop();
+});
+
 describe("a registry that breaks every answer for a layer", () => {
-  let reg: TestRegistry;
-  let proxy: FaultProxy;
   let img: PushedImage;
   let dir: string;
   beforeAll(async () => {
-    reg = await startRegistry();
-    proxy = startFaultProxy(reg.url);
     // 12 MB: an allowance that grew with the position would let the tail probe make 17 requests.
     img = await pushImage(reg, "h/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }, { path: "big", content: noise(12_000_000, 9) }]) }] });
     dir = mkdtempSync(join(tmpdir(), "ls-hostile-"));
   });
-  afterAll(async () => {
-    proxy.stop();
-    await reg.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const image = () => `${proxy.host}/h/app:v1`;
   const layerGets = () => proxy.requests.filter((q) => q.path.endsWith(`/blobs/${img.layers[0]!.digest}`));
   const breakLayer = (fault: Fault) => {
@@ -82,12 +86,8 @@ describe("a registry that breaks every answer for a layer", () => {
 });
 
 describe("download counts never exceed the layer", () => {
-  let reg: TestRegistry;
-  let proxy: FaultProxy;
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry();
-    proxy = startFaultProxy(reg.url);
     img = await pushImage(reg, "c/app", "v1", {
       layers: [
         // under TAIL_BYTES, a few hundred bytes (read whole by the first request), past the first 64 KiB range
@@ -96,10 +96,6 @@ describe("download counts never exceed the layer", () => {
         { bytes: layerFrom([{ path: "etc/issue", content: "hi\n" }, { path: "opt/blob", content: noise(300_000, 4) }]) },
       ],
     });
-  });
-  afterAll(async () => {
-    proxy.stop();
-    await reg.stop();
   });
   const image = () => `${proxy.host}/c/app:v1`;
   /** Each layer's first answer is cut short (then a resume), or the registry ignores Range, or both. */
@@ -151,19 +147,11 @@ describe("download counts never exceed the layer", () => {
 });
 
 describe("a registry that ignores Range", () => {
-  let reg: TestRegistry;
-  let proxy: FaultProxy;
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry();
-    proxy = startFaultProxy(reg.url);
     // Incompressible, so each layer is as large on the wire as it is on disk (8 MB).
     const layer = (seed: number) => ({ bytes: layerFrom([{ path: `etc/l${seed}`, content: "x\n" }, { path: `opt/b${seed}`, content: noise(8_000_000, seed) }]) });
     img = await pushImage(reg, "r/app", "v1", { layers: [layer(1), layer(2)] });
-  });
-  afterAll(async () => {
-    proxy.stop();
-    await reg.stop();
   });
   const blobGets = () => proxy.requests.filter((q) => q.path.includes("/blobs/") && img.layers.some((l) => q.path.endsWith(l.digest)));
 
