@@ -61,7 +61,8 @@ function layerLeaves(entries: Iterable<Entry>, below: MergedTree): { leaves: Map
   for (const e of entries) {
     size += e.size;
     const m = classifyMember(e);
-    if (m.kind === "entry") visit(m.path, e.size);
+    // The root is no node of dive's trees (it refuses to add "."), so it is never a leaf.
+    if (m.kind === "entry" && m.path !== ROOT) visit(m.path, e.size);
     else if (m.kind === "whiteout") visit(m.target, removedSize(below, m.target));
     else if (m.kind === "opaque") {
       for (const child of below.list(m.target)) visit(joinPath(m.target, baseName(child.path)), removedSize(below, child.path));
