@@ -192,6 +192,12 @@ describe("diff on images built by umoci", () => {
     expect(text).toContain("Changed: /usr/bin/t: link tool → tool-alias");
     expect(text).toContain("Changed: /etc/same-size: content differs");
     expect(text).toContain("Config: User: (none) → app");
+    // Once every listing is cached, a diff without --content downloads no blob at all.
+    proxy.requests.length = 0;
+    const again = await runCli(["diff", img("v1", proxy.host), img("v2", proxy.host), "--json"], { env });
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout).bytesDownloaded).toBe(0);
+    expect(proxy.requests.filter((q) => q.method === "GET" && q.path.includes("/blobs/") && q.range !== null)).toEqual([]);
   }, 60_000);
 
   test("an image against itself is the same (exit 0); two layers compare their own changes", async () => {
@@ -202,6 +208,21 @@ describe("diff on images built by umoci", () => {
     const kinds = (JSON.parse(layers.stdout) as { paths: { path: string; kind: string }[] }).paths;
     expect(kinds.find((p) => p.path === "/opt")?.kind).toBe("added");
     expect((await runCli(["diff", img("v1"), img("v2"), "--layer-b", "1"])).code).toBe(2);
+  }, 60_000);
+});
+
+describe("every source", () => {
+  test("the same image from the registry, the OCI layout and a docker-archive is the same; a diff across sources works", async () => {
+    const archive = join(work, "v2.tar");
+    sh(["skopeo", "copy", "--quiet", `oci:${layout}:v2`, `docker-archive:${archive}:diff/app:v2`]);
+    expect((await runCli(["diff", img("v2"), `oci:${layout}:v2`])).code).toBe(0);
+    expect((await runCli(["diff", `oci:${layout}:v2`, `docker-archive:${archive}`, "--ignore-mtime"])).code).toBe(0);
+    const across = await runCli(["diff", `oci:${layout}:v1`, img("v3"), "--ignore-mtime", "--content", "--json"]);
+    expect(across.code).toBe(1);
+    expect(ours(across.stdout)).toEqual(reference("v1", "v3"));
+    const a = JSON.parse((await runCli(["efficiency", img("eff"), "--json"])).stdout);
+    const b = JSON.parse((await runCli(["efficiency", `oci:${layout}:eff`, "--json"])).stdout);
+    expect({ ...b, reference: "" }).toEqual({ ...a, reference: "" });
   }, 60_000);
 });
 
