@@ -26,6 +26,8 @@ export const commands: Record<string, Loader> = {
   scan: () => import("./scan.ts").then((m) => m.default),
   search: () => import("./search.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
+  diff: () => import("./diff.ts").then((m) => m.default),
+  efficiency: () => import("./efficiency.ts").then((m) => m.default),
 };
 
 const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)
@@ -56,6 +58,8 @@ export const SUMMARIES: Record<string, string> = {
   scan: "Record many images (config, history, the listing of every layer) in the database for `search`",
   search: "Search every image recorded by `scan` for paths containing PATTERN",
   completion: "Print a shell completion script (bash, zsh or fish) for the whole command tree",
+  diff: "Compare two images (or two layers) without pulling them: paths added, removed and changed, config and history; exit 1 when they differ",
+  efficiency: "Score an image's wasted space as dive does (files replaced or deleted by later layers); --ci fails on dive's rules",
 };
 
 /** The tool as its usage shows it: its commands by name and description, none of them loaded. */
