@@ -125,6 +125,15 @@ describe("packages", () => {
     expect(doc.databases.length).toBe(1);
   }, 60_000);
 
+  test("diff --packages names the packages added, removed and upgraded between two images", async () => {
+    const r = await runCli(["diff", `${reg.host}/pkg/alpine:3`, `${reg.host}/pkg/rpm:9`, "--packages", "--json"]);
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout) as { packages: { manager: string; name: string; kind: string; a?: string; b?: string }[] };
+    expect(doc.packages.map((p) => `${p.kind} ${p.manager} ${p.name}`)).toEqual(["removed apk busybox", "removed apk curl", "removed apk musl", "added rpm bash", "added rpm glibc"]);
+    const deb = await runCli(["diff", `${reg.host}/pkg/debian:12`, `${reg.host}/pkg/debian:12`, "--packages"]);
+    expect(deb.code).toBe(0);
+  }, 120_000);
+
   test("rpm's BerkeleyDB is named as unsupported (exit 8); an image without a database lists nothing (exit 0)", async () => {
     const bdb = await runCli(["packages", `${reg.host}/pkg/bdb:7`]);
     expect(bdb.code).toBe(8);
