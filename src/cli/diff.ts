@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { diffImages, type FileChange, type ImageDiff } from "../analysis/image-diff.ts";
+import { diffPackages } from "../analysis/package-diff.ts";
 import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../names.ts";
@@ -8,6 +9,7 @@ import { entryJson } from "../output/json.ts";
 import { formatTime, humanSize, modeString } from "../output/format.ts";
 import type { Entry } from "../types.ts";
 import { globalArgs, printJson, setup, writeLines, type GlobalArgs } from "./common.ts";
+import { imagePackages } from "./package-view.ts";
 
 const TYPE_WORDS: Record<Entry["type"], string> = {
   file: "file",
@@ -85,6 +87,7 @@ export default defineCommand({
     layer: { type: "string", alias: "L", valueHint: "N", description: "Compare one layer of A (its own changes, not merged) with one layer of B (default: whole images, merged)" },
     "layer-b": { type: "string", valueHint: "M", description: "With --layer: B's layer (default: the same number as A's)" },
     "ignore-mtime": { type: "boolean", description: "Do not report modification times that differ" },
+    packages: { type: "boolean", description: "Also compare the installed packages (dpkg, apk, rpm), as `packages` lists them (reads every layer's listing)" },
     content: { type: "boolean", description: "Also compare the bytes of regular files of equal size from different layers (reads those layers up to the last such file)" },
     ...globalArgs,
   },
@@ -93,7 +96,7 @@ export default defineCommand({
     const g = args as GlobalArgs & { a: string; b: string };
     const one = async (image: string) => {
       const { source, ctx } = await setup({ ...g, image });
-      return { ctx, img: await resolveImage(source, ctx.platform) };
+      return { ctx, source, img: await resolveImage(source, ctx.platform) };
     };
     const A = await one(g.a);
     const B = await one(g.b);
@@ -111,7 +114,8 @@ export default defineCommand({
       { img: B.img, ...(lb !== undefined ? { layer: lb } : {}) },
       { ...(ctx.useCache ? { cache: ctx.cache } : {}), ignoreMtime: !!args["ignore-mtime"], content: !!args.content, onWarning: ctx.warn },
     );
-    const same = d.paths.length === 0 && d.config.length === 0;
+    const packages = args.packages ? diffPackages((await imagePackages(A.ctx, A.source)).packages, (await imagePackages(B.ctx, B.source)).packages) : [];
+    const same = d.paths.length === 0 && d.config.length === 0 && packages.length === 0;
     if (ctx.json) {
       printJson({
         a: { reference: A.img.source.reference, digest: A.img.manifest.digest, ...(la !== undefined ? { layer: la } : {}) },
@@ -121,11 +125,13 @@ export default defineCommand({
         sharedRead: d.sharedRead,
         paths: d.paths.map(changeJson),
         config: d.config,
+        ...(args.packages ? { packages } : {}),
         ...(args.content ? { contentCompared: d.contentCompared } : {}),
         bytesDownloaded: d.bytesDownloaded,
       });
     } else {
       await writeLines(textLines(d, A.img.source.reference, B.img.source.reference));
+      await writeLines(packages.map((p) => `Package: ${p.manager} ${escapeName(p.name)} (${escapeName(p.architecture)}): ${p.a === undefined ? "(none)" : escapeName(p.a)} → ${p.b === undefined ? "(none)" : escapeName(p.b)}`));
       if (ctx.verbose) ctx.note(`${d.paths.length} paths and ${d.config.length} config entries differ; ${humanSize(d.bytesDownloaded)} downloaded`);
     }
     if (!same) process.exitCode = 1;
