@@ -27,6 +27,7 @@ export const EXAMPLES: Record<string, string[]> = {
   diff: ["diff team/app:v1 team/app:v2", "diff team/app:v1 team/app:v2 --ignore-mtime --content --json", "diff team/app:v1 team/app:v2 --layer -1"],
   efficiency: ["efficiency nginx:1.27", "efficiency team/app:v2 --ci --lowestEfficiency 0.95 --highestWastedBytes 20M", "efficiency team/app:v2 --ci --ci-config .dive-ci --json"],
   packages: ["packages debian:12", "packages alpine:3.20 --json | jq '.packages[] | select(.layer > 0)'", "packages oci:./layout:app"],
+  export: ["export alpine:3.20 -o rootfs.tar", "export team/app:v2 | tar -tv", "export oci:./layout:app -o - | tar -x -C rootfs"],
   help: ["help", "help peek"],
   completion: ["completion bash > /etc/bash_completion.d/layerslayer", "completion zsh > \"${fpath[1]}/_layerslayer\"", "completion fish > ~/.config/fish/completions/layerslayer.fish"],
 };

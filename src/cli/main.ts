@@ -29,6 +29,7 @@ export const commands: Record<string, Loader> = {
   diff: () => import("./diff.ts").then((m) => m.default),
   efficiency: () => import("./efficiency.ts").then((m) => m.default),
   packages: () => import("./packages.ts").then((m) => m.default),
+  export: () => import("./export.ts").then((m) => m.default),
 };
 
 const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)
@@ -62,6 +63,7 @@ export const SUMMARIES: Record<string, string> = {
   diff: "Compare two images (or two layers) without pulling them: paths added, removed and changed, config and history; exit 1 when they differ",
   efficiency: "Score an image's wasted space as dive does (files replaced or deleted by later layers); --ci fails on dive's rules",
   packages: "List the installed packages (dpkg, apk, rpm) from the image's own databases, with the layer that installed each",
+  export: "Write the image's merged filesystem (whiteouts applied) as one tar, as crane export does; every layer read is verified",
 };
 
 /** The tool as its usage shows it: its commands by name and description, none of them loaded. */

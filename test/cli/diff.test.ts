@@ -4,48 +4,12 @@
  * systems umoci unpacks from the same images.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, linkSync, lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
-
-function sh(cmd: string[]): string {
-  const r = Bun.spawnSync(cmd, { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr.toString()}`);
-  return r.stdout.toString();
-}
-
-const work = mkdtempSync(join(tmpdir(), "ls-diff-"));
-const layout = join(work, "layout");
-let reg: TestRegistry;
-let proxy: FaultProxy;
-
-/** A new tag from `from` (or an empty image), its root file system changed by `edit`. */
-function build(tag: string, from: string | undefined, edit: (rootfs: string) => void, config: string[] = []): void {
-  if (!from) sh(["umoci", "new", "--image", `${layout}:${tag}`]);
-  const bundle = join(work, `bundle-${tag}`);
-  sh(["umoci", "unpack", "--image", `${layout}:${from ?? tag}`, bundle]);
-  edit(join(bundle, "rootfs"));
-  sh(["umoci", "repack", "--image", `${layout}:${tag}`, bundle]);
-  if (config.length) sh(["umoci", "config", "--image", `${layout}:${tag}`, ...config]);
-  rmSync(bundle, { recursive: true, force: true });
-}
-
-function put(root: string, path: string, content: string | number, mode = 0o644): void {
-  mkdirSync(join(root, path, ".."), { recursive: true });
-  writeFileSync(join(root, path), typeof content === "number" ? new Uint8Array(content).fill(7) : content);
-  chmodSync(join(root, path), mode);
-}
-
-/** The root file system umoci unpacks from a tag. */
-function unpacked(tag: string): string {
-  const bundle = join(work, `ref-${tag}`);
-  rmSync(bundle, { recursive: true, force: true });
-  sh(["umoci", "unpack", "--image", `${layout}:${tag}`, bundle]);
-  return join(bundle, "rootfs");
-}
+import { umociLab } from "../support/umoci.ts";
 
 /** What `diff -r` says differs (paths, absolute), and the paths lstat finds with another mode or owner. */
 function reference(tagA: string, tagB: string): { only: string[]; changed: string[] } {
@@ -88,11 +52,14 @@ function ours(stdout: string): { only: string[]; changed: string[] } {
   };
 }
 
+const { work, layout, build, put, unpacked, sh } = umociLab("ls-diff-");
+let reg: TestRegistry;
+let proxy: FaultProxy;
+
 beforeAll(async () => {
   reg = await startRegistry();
   proxy = startFaultProxy(reg.url);
   proxy.rule = () => undefined;
-  sh(["umoci", "init", "--layout", layout]);
   build("v1", undefined, (r) => {
     put(r, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
     put(r, "etc/motd", "hello\n");
