@@ -1,0 +1,70 @@
+/**
+ * The registry search protocol that `docker search` and `podman search` speak to a registry other
+ * than Docker Hub: `GET /v1/search?q=TERM&n=N` on the registry's host, answered with
+ * `{query, num_results, results: [{name, description, star_count, is_official, is_automated}]}`
+ * (docs/docker-hub.md). Many registries, CNCF distribution among them, do not implement it: a 404
+ * (or 405, 501) there is "this registry offers no search" (UNSUPPORTED, exit 8).
+ */
+import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../names.ts";
+import { countField, flagField, jsonObject, objectField, resultsOf, textField } from "./api-json.ts";
+import { responseError } from "./errors.ts";
+import type { Transport } from "./transport.ts";
+
+/** One repository found by a search, on Docker Hub or a registry; absent fields were not sent (or not usable). */
+export interface SearchResult {
+  name: string;
+  description?: string;
+  stars?: number;
+  pulls?: number;
+  official?: boolean;
+  automated?: boolean;
+  /** ISO 8601 time of the last push, when the server says. */
+  updated?: string;
+}
+
+/** A search answer is small JSON; this holds thousands of results. */
+const MAX_SEARCH_BYTES = 4 * 1024 * 1024;
+/** Results asked of /v1/search at most (docker's own limit). */
+export const MAX_V1_RESULTS = 100;
+
+/** One result of /v1/search; undefined when it has no name. */
+function v1Result(raw: unknown): SearchResult | undefined {
+  const r = objectField(raw);
+  const name = textField(r?.name);
+  if (!r || !name) return undefined;
+  const out: SearchResult = { name };
+  const description = textField(r.description);
+  if (description !== undefined) out.description = description;
+  const stars = countField(r.star_count);
+  if (stars !== undefined) out.stars = stars;
+  const official = flagField(r.is_official);
+  if (official !== undefined) out.official = official;
+  const automated = flagField(r.is_automated);
+  if (automated !== undefined) out.automated = automated;
+  return out;
+}
+
+/**
+ * Searches a registry for `term` with the registry search protocol: one request (the protocol's
+ * `n` caps the answer), through the registry's transport (login, retries, redirects). `skipped`
+ * counts results without a name.
+ */
+export async function registrySearch(transport: Transport, registry: string, term: string, n: number): Promise<{ results: SearchResult[]; skipped: number }> {
+  const what = `${registry} search`;
+  const path = `/v1/search?q=${encodeURIComponent(term)}&n=${Math.min(Math.max(1, n), MAX_V1_RESULTS)}`;
+  const { res, bytes } = await transport.fetchBytes(path, { headers: { Accept: "application/json" } }, MAX_SEARCH_BYTES, what);
+  if (res.status === 404 || res.status === 405 || res.status === 501) {
+    throw new LayerslayerError("UNSUPPORTED", `${registry} offers no search (GET /v1/search answered ${res.status}); its catalog lists every repository: layerslayer catalog ${escapeName(registry)}`);
+  }
+  if (!res.ok) throw await responseError(res, what);
+  const raw = resultsOf(jsonObject(res, bytes, what), what);
+  const results: SearchResult[] = [];
+  let skipped = 0;
+  for (const r of raw) {
+    const one = v1Result(r);
+    if (one) results.push(one);
+    else skipped++;
+  }
+  return { results, skipped };
+}
