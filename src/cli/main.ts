@@ -25,6 +25,10 @@ export const commands: Record<string, Loader> = {
   cache: () => import("./cache.ts").then((m) => m.default),
   scan: () => import("./scan.ts").then((m) => m.default),
   search: () => import("./search.ts").then((m) => m.default),
+  discover: () => import("./discover.ts").then((m) => m.default),
+  repos: () => import("./repos.ts").then((m) => m.default),
+  login: () => import("./login.ts").then((m) => m.default),
+  logout: () => import("./logout.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
 };
 
@@ -55,6 +59,10 @@ export const SUMMARIES: Record<string, string> = {
   cache: "Show, clear or warm the local cache of layer listings, checkpoints, manifests and configs",
   scan: "Record many images (config, history, the listing of every layer) in the database for `search`",
   search: "Search every image recorded by `scan` for paths containing PATTERN",
+  discover: "Search Docker Hub (or a registry that offers search) for repositories matching TERM",
+  repos: "List every repository of a Docker Hub user or organisation, with pulls, stars and last update",
+  login: "Check a login against a registry, then save it where docker and podman read it",
+  logout: "Remove the saved login for a registry",
   completion: "Print a shell completion script (bash, zsh or fish) for the whole command tree",
 };
 

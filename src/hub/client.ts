@@ -99,7 +99,7 @@ export class HubClient {
 
   private url(path: string, params: Record<string, string>): URL {
     const url = new URL(this.endpoint.href);
-    url.pathname = `${url.pathname}${path}`;
+    url.pathname = `${url.pathname.replace(/\/+$/, "")}${path}`;
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     return url;
   }

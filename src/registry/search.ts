@@ -68,3 +68,18 @@ export async function registrySearch(transport: Transport, registry: string, ter
   }
   return { results, skipped };
 }
+
+export type SearchOrder = "updated" | "pulls" | "stars";
+export const SEARCH_ORDERS: readonly SearchOrder[] = ["updated", "pulls", "stars"];
+
+/** Results by `order`, highest (newest) first; results without the value last, in the order the server sent them. */
+export function sortResults(results: readonly SearchResult[], order: SearchOrder): SearchResult[] {
+  const key = (r: SearchResult): number => {
+    const v = order === "updated" ? (r.updated ? Date.parse(r.updated) : undefined) : order === "pulls" ? r.pulls : r.stars;
+    return v ?? -Infinity;
+  };
+  return results
+    .map((r, i) => ({ r, i, k: key(r) }))
+    .sort((a, b) => b.k - a.k || a.i - b.i)
+    .map((x) => x.r);
+}

@@ -43,6 +43,8 @@ export interface HubStandIn {
   fault: ((url: URL, n: number) => Response | undefined) | undefined;
   /** Changes a JSON document before it is sent. */
   rewrite: ((doc: Record<string, unknown>, url: URL) => Record<string, unknown>) | undefined;
+  /** The most results a page holds, whatever page_size asks (Docker Hub's is 100). */
+  pageSizeCap: number;
   /** Serve only the older paths (/v2/repositories/…): the newer ones answer 404. */
   olderPathsOnly: boolean;
   stop(): void;
@@ -111,6 +113,7 @@ export function startHubStandIn(): HubStandIn {
     fault: undefined,
     rewrite: undefined,
     olderPathsOnly: false,
+    pageSizeCap: 100,
     stop: () => server.stop(true),
   };
   const send = (doc: Record<string, unknown>, url: URL) => Response.json(stand.rewrite ? stand.rewrite(doc, url) : doc);
@@ -118,7 +121,7 @@ export function startHubStandIn(): HubStandIn {
 
   function search(url: URL): Response {
     const q = (url.searchParams.get("query") ?? "").toLowerCase();
-    const size = Math.min(100, Number(url.searchParams.get("page_size") ?? "25") || 25);
+    const size = Math.min(stand.pageSizeCap, Number(url.searchParams.get("page_size") ?? "25") || 25);
     const hits = stand.repositories
       .filter((r) => !r.is_private && `${r.namespace}/${r.name} ${r.description ?? ""}`.toLowerCase().includes(q))
       .map((r) => ({
@@ -136,7 +139,7 @@ export function startHubStandIn(): HubStandIn {
   function repositories(ns: string, url: URL): Response {
     const mine = stand.repositories.filter((r) => r.namespace === ns);
     if (mine.length === 0) return notFound();
-    const size = Math.min(100, Number(url.searchParams.get("page_size") ?? "10") || 10);
+    const size = Math.min(stand.pageSizeCap, Number(url.searchParams.get("page_size") ?? "10") || 10);
     const rows = mine.map((r) => ({
       name: r.name,
       namespace: r.namespace,
@@ -158,7 +161,7 @@ export function startHubStandIn(): HubStandIn {
   function tags(ns: string, name: string, url: URL): Response {
     const repo = find(ns, name);
     if (!repo) return notFound();
-    const size = Math.min(100, Number(url.searchParams.get("page_size") ?? "10") || 10);
+    const size = Math.min(stand.pageSizeCap, Number(url.searchParams.get("page_size") ?? "10") || 10);
     let rows = [...(repo.tags ?? [])];
     if (url.searchParams.get("ordering") === "last_updated") rows.sort((a, b) => String(b.last_updated).localeCompare(String(a.last_updated)));
     return send(page(rows, url, size), url);
