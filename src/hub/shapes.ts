@@ -3,7 +3,7 @@
  * come from). Every field is untrusted: unknown ones are ignored, missing or mistyped ones are
  * absent, and an item without its name cannot be shown, so it is skipped (and counted).
  */
-import { countField, flagField, objectField, textField, timeField } from "../registry/api-json.ts";
+import { countField, flagField, objectField, readFields, textField, timeField, type FieldSpec } from "../registry/api-json.ts";
 import type { SearchResult } from "../registry/search.ts";
 
 /** A repository of a namespace (`/v2/namespaces/NS/repositories`). */
@@ -46,52 +46,49 @@ function digestField(v: unknown): string | undefined {
   return typeof v === "string" && DIGEST.test(v) ? v : undefined;
 }
 
-/** Sets `out[key]` when `value` is defined (absent fields stay absent). */
-function put<T, K extends keyof T>(out: T, key: K, value: T[K] | undefined): void {
-  if (value !== undefined) out[key] = value;
-}
+const SEARCH_FIELDS: FieldSpec<SearchResult> = {
+  description: ["short_description", textField],
+  stars: ["star_count", countField],
+  pulls: ["pull_count", countField],
+  official: ["is_official", flagField],
+  automated: ["is_automated", flagField],
+  // Not in the documented shape: shown when a server sends it.
+  updated: ["last_updated", timeField],
+};
 
 /** A result of `/v2/search/repositories/`. */
 export function searchResult(raw: unknown): SearchResult | undefined {
   const r = objectField(raw);
   const name = textField(r?.repo_name, 256);
-  if (!r || !name) return undefined;
-  const out: SearchResult = { name };
-  put(out, "description", textField(r.short_description));
-  put(out, "stars", countField(r.star_count));
-  put(out, "pulls", countField(r.pull_count));
-  put(out, "official", flagField(r.is_official));
-  put(out, "automated", flagField(r.is_automated));
-  // Not in the documented shape: shown when a server sends it.
-  put(out, "updated", timeField(r.last_updated));
-  return out;
+  return r && name ? { name, ...readFields(r, SEARCH_FIELDS) } : undefined;
 }
+
+const REPOSITORY_FIELDS: FieldSpec<HubRepository> = {
+  description: ["description", textField],
+  stars: ["star_count", countField],
+  pulls: ["pull_count", countField],
+  updated: ["last_updated", timeField],
+  private: ["is_private", flagField],
+};
 
 /** A repository of a namespace; its own `namespace` field, else the one asked for. */
 export function hubRepository(raw: unknown, namespace: string): HubRepository | undefined {
   const r = objectField(raw);
   const name = textField(r?.name, 256);
-  if (!r || !name) return undefined;
-  const out: HubRepository = { name: `${textField(r.namespace, 256) ?? namespace}/${name}` };
-  put(out, "description", textField(r.description));
-  put(out, "stars", countField(r.star_count));
-  put(out, "pulls", countField(r.pull_count));
-  put(out, "updated", timeField(r.last_updated));
-  put(out, "private", flagField(r.is_private));
-  return out;
+  return r && name ? { name: `${textField(r.namespace, 256) ?? namespace}/${name}`, ...readFields(r, REPOSITORY_FIELDS) } : undefined;
 }
+
+const IMAGE_FIELDS: FieldSpec<HubImage> = { digest: ["digest", digestField], size: ["size", countField], pushed: ["last_pushed", timeField] };
 
 function hubImage(raw: unknown): HubImage | undefined {
   const r = objectField(raw);
   if (!r) return undefined;
   const variant = textField(r.variant, 64);
   const platform = `${textField(r.os, 64) ?? "unknown"}/${textField(r.architecture, 64) ?? "unknown"}${variant ? `/${variant}` : ""}`;
-  const out: HubImage = { platform };
-  put(out, "digest", digestField(r.digest));
-  put(out, "size", countField(r.size));
-  put(out, "pushed", timeField(r.last_pushed));
-  return out;
+  return { platform, ...readFields(r, IMAGE_FIELDS) };
 }
+
+const TAG_FIELDS: FieldSpec<HubTag> = { size: ["full_size", countField], digest: ["digest", digestField] };
 
 /** A tag with its images (images that are not objects are dropped). */
 export function hubTag(raw: unknown): HubTag | undefined {
@@ -99,11 +96,8 @@ export function hubTag(raw: unknown): HubTag | undefined {
   const name = textField(r?.name, 256);
   if (!r || !name) return undefined;
   const images = Array.isArray(r.images) ? r.images.slice(0, 1000).map(hubImage).filter((i): i is HubImage => i !== undefined) : [];
-  const out: HubTag = { name, images };
-  put(out, "pushed", timeField(r.tag_last_pushed) ?? timeField(r.last_updated));
-  put(out, "size", countField(r.full_size));
-  put(out, "digest", digestField(r.digest));
-  return out;
+  const pushed = timeField(r.tag_last_pushed) ?? timeField(r.last_updated);
+  return { name, images, ...(pushed ? { pushed } : {}), ...readFields(r, TAG_FIELDS) };
 }
 
 /** Newest first by `pushed` (tags without one last), keeping the server's order otherwise. */

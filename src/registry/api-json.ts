@@ -62,3 +62,17 @@ export function resultsOf(doc: Record<string, unknown>, what: string): unknown[]
   if (!Array.isArray(results)) throw new LayerslayerError("CORRUPT", `${what}: the answer has no "results" list`);
   return results;
 }
+
+/** How to read one field of a record: the server's field name, and the reader for its value. */
+export type FieldSpec<T> = { [K in keyof T]?: readonly [string, (v: unknown) => T[K] | undefined] };
+
+/** The fields `spec` names, read from `r`; a field the reader rejects is left out (absent, not undefined). */
+export function readFields<T>(r: Record<string, unknown>, spec: FieldSpec<T>): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(spec) as (keyof T)[]) {
+    const [field, read] = spec[key]!;
+    const value = read(r[field]);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}

@@ -7,7 +7,7 @@
  */
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
-import { countField, flagField, jsonObject, objectField, resultsOf, textField } from "./api-json.ts";
+import { countField, flagField, jsonObject, objectField, readFields, resultsOf, textField, type FieldSpec } from "./api-json.ts";
 import { responseError } from "./errors.ts";
 import type { Transport } from "./transport.ts";
 
@@ -28,21 +28,18 @@ const MAX_SEARCH_BYTES = 4 * 1024 * 1024;
 /** Results asked of /v1/search at most (docker's own limit). */
 export const MAX_V1_RESULTS = 100;
 
+const V1_FIELDS: FieldSpec<SearchResult> = {
+  description: ["description", textField],
+  stars: ["star_count", countField],
+  official: ["is_official", flagField],
+  automated: ["is_automated", flagField],
+};
+
 /** One result of /v1/search; undefined when it has no name. */
 function v1Result(raw: unknown): SearchResult | undefined {
   const r = objectField(raw);
   const name = textField(r?.name);
-  if (!r || !name) return undefined;
-  const out: SearchResult = { name };
-  const description = textField(r.description);
-  if (description !== undefined) out.description = description;
-  const stars = countField(r.star_count);
-  if (stars !== undefined) out.stars = stars;
-  const official = flagField(r.is_official);
-  if (official !== undefined) out.official = official;
-  const automated = flagField(r.is_automated);
-  if (automated !== undefined) out.automated = automated;
-  return out;
+  return r && name ? { name, ...readFields(r, V1_FIELDS) } : undefined;
 }
 
 /**
