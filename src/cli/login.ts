@@ -15,7 +15,8 @@ async function usernameFrom(args: { username?: string }): Promise<string> {
   const given = args.username ?? process.env.LAYERSLAYER_USERNAME;
   if (given) return given;
   if (!process.stdin.isTTY) throw new LayerslayerError("USAGE", "login needs a user name: -u/--username (or LAYERSLAYER_USERNAME)");
-  const typed = (await text({ input: process.stdin, output: process.stderr }, "Username", "")).trim();
+  // As docker asks: this user's name is the answer an empty line gives.
+  const typed = (await text({ input: process.stdin, output: process.stderr }, "Username", process.env.USER ?? "")).trim();
   if (!typed) throw new LayerslayerError("USAGE", "no user name was typed");
   return typed;
 }
@@ -42,7 +43,7 @@ export default defineCommand({
   meta: { name: "login", description: "Check a login against a registry, then save it where docker and podman read it" },
   args: {
     registry: { type: "positional", required: true, description: "Registry, e.g. localhost:5000, ghcr.io or docker.io" },
-    username: { ...globalArgs.username, description: "User name (or LAYERSLAYER_USERNAME; default: asked for on a terminal)" },
+    username: { ...globalArgs.username, description: "User name (or LAYERSLAYER_USERNAME; default: asked for on a terminal, $USER when the answer is empty)" },
     "password-stdin": { ...globalArgs["password-stdin"], description: "Read the password from standard input (or LAYERSLAYER_PASSWORD; on a terminal it is asked for without echo)" },
     authfile: { ...globalArgs.authfile, description: "Save the login in this file (default: the file that already has one for the registry, else $REGISTRY_AUTH_FILE, else docker's config.json)" },
     "plain-http": globalArgs["plain-http"],

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { errorLine, runCli } from "../support/cli.ts";
+import { errorLine, MAIN, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { startTerminal } from "../support/tmux.ts";
 
 /** `login` and `logout` against the real token-auth and htpasswd registries. */
 for (const auth of ["token", "htpasswd"] as const) {
@@ -131,6 +132,32 @@ esac
     expect(out.stderr).toBe(`Removed the login for ${reg.host} from docker-credential-recorder, ${join(home, ".docker", "config.json")}\n`);
     expect(readFileSync(join(home, "erased"), "utf8")).toBe(`${reg.host}\n`);
     expect((await runCli(["cat", `${reg.host}/c/app:v1`, "/etc/secret"], { env: env() })).code).toBe(3);
+  });
+
+  test("on a terminal: the user name and then the password are asked for, the password without echo (tmux)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ls-login-tty-"));
+    const cmd = `cd ${dir} && HOME=${dir} USER=nobody XDG_CACHE_HOME=${dir}/cache ${process.execPath} ${MAIN} login ${reg.host} --verbose; echo EXIT=$?; sleep 30`;
+    const term = startTerminal(cmd, { height: 30 });
+    try {
+      await term.waitFor(/Username \(nobody\)/);
+      term.type(READER.username);
+      term.keys("Enter");
+      await term.waitFor(new RegExp(`Password for reader at ${reg.host.replace(/\./g, "\\.")}:`));
+      term.type(READER.password);
+      term.keys("Enter");
+      await term.waitFor(/EXIT=\d+/);
+      const s = term.screen();
+      expect(s).toContain("EXIT=0");
+      expect(s).toContain(`Logged in to ${reg.host} as reader`);
+      // Not echoed, and not in the --verbose log (neither as typed nor as the Basic header's base64).
+      expect(s).not.toContain(READER.password);
+      expect(s).not.toContain(Buffer.from(`${READER.username}:${READER.password}`).toString("base64").slice(0, 12));
+      const doc = JSON.parse(readFileSync(join(dir, ".docker", "config.json"), "utf8"));
+      expect(Buffer.from(doc.auths[reg.host].auth, "base64").toString()).toBe(`${READER.username}:${READER.password}`);
+    } finally {
+      term.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("--authfile names the file; LAYERSLAYER_PASSWORD gives the password; a missing user name is a usage error", async () => {
