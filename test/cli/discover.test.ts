@@ -42,6 +42,8 @@ describe("discover: Docker Hub search (stand-in) and /v1/search on other registr
     expect(bad.code).toBe(2);
     expect(errorLine(bad)).toBe("layerslayer: --sort name: expected one of updated, pulls, stars");
     expect((await cli(["nginx", "--limit", "0"])).code).toBe(2);
+    // -q: results only, no heading.
+    expect((await cli(["nginx", "--official", "-q"])).stdout).toBe("nginx Official build of Nginx.   20K  9.0B [OK]     -\n");
   });
 
   test("--json: the raw strings, left out when absent (docs/json.md)", async () => {
