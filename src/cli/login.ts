@@ -24,11 +24,13 @@ async function usernameFrom(args: { username?: string }): Promise<string> {
 /**
  * Checks a login the way a pull would use it: `GET /v2/` answering the registry's challenge (a
  * token exchange at its realm, or Basic credentials). A refusal is AUTH, and nothing is saved.
+ * False when the registry asks for no login at all (the login could not be checked).
  */
-async function check(client: RegistryClient, registry: string, username: string): Promise<void> {
+async function check(client: RegistryClient, registry: string, username: string): Promise<boolean> {
   let res: Response;
+  const transport = client.transport(registry);
   try {
-    res = await client.transport(registry).request("/v2/");
+    res = await transport.request("/v2/");
   } catch (e) {
     if (e instanceof LayerslayerError && e.code === "AUTH") {
       throw new LayerslayerError("AUTH", `${registry}: the login of "${escapeName(username)}" was refused; nothing was saved`, { cause: e, detail: e.message });
@@ -37,6 +39,7 @@ async function check(client: RegistryClient, registry: string, username: string)
   }
   if (!res.ok) throw await responseError(res, `${registry}: login`);
   await discard(res);
+  return transport.challenged;
 }
 
 export default defineCommand({
@@ -58,7 +61,8 @@ export default defineCommand({
     if (typeof login === "function" || !("password" in login)) throw new LayerslayerError("USAGE", "login needs a password");
     const log = args.verbose ? (m: string) => process.stderr.write(`· ${printable(m)}\n`) : undefined;
     const client = new RegistryClient({ plainHttp: !!args["plain-http"], insecure: !!args.insecure, credentials: login, ...(log ? { log } : {}) });
-    await check(client, registry, username);
+    const checked = await check(client, registry, username);
+    if (!checked && !args.quiet) process.stderr.write(`layerslayer: warning: ${registry} asks for no login, so this one could not be checked; it is saved all the same\n`);
     const saved = await saveLogin(registry, login, { ...(args.authfile ? { authfile: args.authfile } : {}) });
     if (!args.quiet) {
       const where = saved.helper ? `the credential helper docker-credential-${saved.helper} (named in ${saved.path})` : saved.path;

@@ -98,6 +98,11 @@ export class Transport {
     return this.readWhole(() => this.request(path, options), limit, what, options.signal);
   }
 
+  /** Whether the registry asked for a login (a challenge to `GET /v2/`, or since); known once a request was made. */
+  get challenged(): boolean {
+    return this.challenge !== undefined;
+  }
+
   /**
    * GETs an absolute http(s) URL outside the registry API (Docker Hub's web API): no `/v2/` ping
    * and no login, but the same retries, Retry-After, redirect rules and bounded body as `fetchBytes`.

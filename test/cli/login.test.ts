@@ -173,6 +173,16 @@ esac
     expect(errorLine(noUser)).toBe("layerslayer: login needs a user name: -u/--username (or LAYERSLAYER_USERNAME)");
     const noPassword = await runCli(["login", reg.host, "-u", "reader"], { env: env() });
     expect(noPassword.code).toBe(2);
+    // A registry that asks for no login: saved, with a warning that it could not be checked.
+    const open = await startRegistry();
+    try {
+      const r2 = await runCli(["login", open.host, "-u", "anyone", "--password-stdin", "--authfile", join(home, "open.json")], { stdin: "whatever", env: env() });
+      expect(r2.code).toBe(0);
+      expect(r2.stderr.split("\n")[0]).toBe(`layerslayer: warning: ${open.host} asks for no login, so this one could not be checked; it is saved all the same`);
+      expect(Object.keys(JSON.parse(readFileSync(join(home, "open.json"), "utf8")).auths)).toEqual([open.host]);
+    } finally {
+      await open.stop();
+    }
     const badRegistry = await runCli(["login", "not a host"], { env: env() });
     expect(badRegistry.code).toBe(2);
   });
