@@ -17,6 +17,8 @@ export const DEFAULT_HUB_URL = "https://hub.docker.com";
 export const HUB_PAGE_SIZE = 100;
 /** Pages followed at most for one list (10 000 repositories or tags at 100 a page). */
 export const HUB_MAX_PAGES = 100;
+/** Pages of search results read at most (1000 results): `--official` filters them, and stops there. */
+export const HUB_SEARCH_PAGES = 10;
 /** Time one whole list may take, retries included. */
 export const HUB_TIMEOUT_MS = 120_000;
 
@@ -74,7 +76,8 @@ export class HubClient {
     if (term.trim() === "") throw new LayerslayerError("USAGE", "the search term is empty");
     const size = opts.official ? HUB_PAGE_SIZE : Math.min(opts.limit, HUB_PAGE_SIZE);
     const first = this.url("/v2/search/repositories/", { query: term, page: "1", page_size: String(size) });
-    return this.collect([first], "Docker Hub search", searchResult, opts.limit, opts.official ? (r) => r.official === true : undefined);
+    const keep = opts.official ? (r: SearchResult) => r.official === true : undefined;
+    return this.collect([first], "Docker Hub search", searchResult, opts.limit, keep, Math.min(HUB_SEARCH_PAGES, this.maxPages));
   }
 
   /** Every repository of a user or an organisation (at most `limit`). */
@@ -106,17 +109,17 @@ export class HubClient {
 
   /**
    * Items of a paged list up to `limit`, starting at the first of `firsts` that exists (Docker
-   * Hub's current path, then its older one). An error after some items were read is returned
+   * Hub's current path, then its older one); a search ends quietly after `searchPages` pages. An error after some items were read is returned
    * with them (nothing found before it is lost); one before any is thrown.
    */
-  private async collect<T>(firsts: URL[], what: string, parse: (raw: unknown) => T | undefined, limit: number, keep?: (item: T) => boolean): Promise<HubList<T>> {
+  private async collect<T>(firsts: URL[], what: string, parse: (raw: unknown) => T | undefined, limit: number, keep?: (item: T) => boolean, searchPages?: number): Promise<HubList<T>> {
     const items: T[] = [];
     let skipped = 0;
     let pages = 0;
     const deadline = AbortSignal.timeout(this.timeoutMs);
     for (const [i, first] of firsts.entries()) {
       try {
-        for await (const page of hubPages(this.transport, first, { what, maxPages: this.maxPages, deadline, timeoutMs: this.timeoutMs })) {
+        for await (const page of hubPages(this.transport, first, { what, maxPages: searchPages ?? this.maxPages, endAtMaxPages: searchPages !== undefined, deadline, timeoutMs: this.timeoutMs })) {
           pages++;
           for (const raw of page) {
             const item = parse(raw);

@@ -18,6 +18,8 @@ export interface HubPageOptions {
   /** The list's name in messages, e.g. "Docker Hub search". */
   what: string;
   maxPages: number;
+  /** At maxPages, end the list quietly (a search read far enough) instead of failing. */
+  endAtMaxPages?: boolean;
   /** Aborted when the whole list has taken too long. */
   deadline: AbortSignal;
   timeoutMs: number;
@@ -32,6 +34,7 @@ export async function* hubPages(transport: Transport, first: URL, opts: HubPageO
   const seen = new Set<string>();
   let url: string | undefined = first.href;
   for (let page = 0; url !== undefined && !seen.has(url); page++) {
+    if (page >= opts.maxPages && opts.endAtMaxPages) return;
     if (page >= opts.maxPages) throw new LayerslayerError("CORRUPT", `${opts.what}: more than ${opts.maxPages} pages; stopped`);
     seen.add(url);
     let got: { res: Response; bytes: Uint8Array };

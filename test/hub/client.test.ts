@@ -45,9 +45,15 @@ describe("Docker Hub's API (against the stand-in)", () => {
     expect(hub.requests).toHaveLength(3);
   });
 
-  test("--official keeps only official images, reading on past pages without one", async () => {
+  test("--official keeps only official images, reading on past pages without one, at most 10 pages", async () => {
     const list = await client().search("nginx", { limit: 10, official: true });
     expect(list.items.map((r) => r.name)).toEqual(["nginx"]);
+    hub.pageSizeCap = 2;
+    hub.requests.length = 0;
+    const few = await client().search("a", { limit: 25, official: true });
+    expect(few.error).toBeUndefined();
+    expect(few.items.map((r) => r.name)).toEqual(["alpine", "nginx", "busybox"]);
+    expect(hub.requests).toHaveLength(10);
   });
 
   test("tags come newest first with each platform's digest, size and push time", async () => {
