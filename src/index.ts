@@ -20,6 +20,11 @@ import type { ImageSource } from "./source/source.ts";
 import type { Entry, LayerStats } from "./types.ts";
 
 export { LayerslayerError, openSource, parseImageName, parseReference, RegistryClient, RegistrySource, resolveImage };
+// Finding images: Docker Hub's API, the registry search protocol; saving logins.
+export { HubClient, hubEndpoint, type HubList } from "./hub/client.ts";
+export type { HubImage, HubRepository, HubTag } from "./hub/shapes.ts";
+export { registrySearch, sortResults, type SearchResult } from "./registry/search.ts";
+export { removeLogin, saveLogin } from "./registry/auth-store.ts";
 export type { Entry, ExtractResult, ImageRef, ImageSource, LayerResult, LayerStats, MergedTree, Platform, ResolvedImage };
 
 export interface ImageOptions extends ClientOptions {

@@ -98,6 +98,16 @@ export function toStdout(text: string): Promise<void> | undefined {
   return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
 }
 
+/** A whole-number option from `min` to `max` (`flag` names it in the error); `fallback` when not given. */
+export function wholeNumber(value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new LayerslayerError("USAGE", `${flag} ${escapeName(value)}: expected a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
 /** One JSON document on stdout, with its `schema` version first (docs/json.md). */
 export function printJson(value: object): void {
   process.stdout.write(jsonDocument(value));
