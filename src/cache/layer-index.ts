@@ -7,7 +7,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Checkpoint } from "../codec/checkpoint.ts";
-import type { Entry } from "../types.ts";
+import type { LayerIndex } from "./cache.ts";
 import { decodeEntries, encodeEntries, entriesLookValid } from "./listing-codec.ts";
 import type { UseDb } from "./listing-parts.ts";
 
@@ -22,12 +22,6 @@ CREATE TABLE layer_index (
 
 /** Checkpoints may take at most this share of the layer's size in the cache. */
 export const MAX_SHARE = 0.03;
-
-export interface LayerIndex {
-  checkpoints: Checkpoint[];
-  /** Entries from the layer's start, when its complete listing is not known. */
-  prefix?: Entry[];
-}
 
 const FORMAT = 1;
 

@@ -10,6 +10,7 @@
  */
 import type { Database } from "bun:sqlite";
 import type { Entry, LayerStats } from "../types.ts";
+import type { ListingWriter, StoredListing } from "./cache.ts";
 import { decodeEntries, encodeEntries, entriesLookValid } from "./listing-codec.ts";
 
 /** Entries per stored part (about 10 ms and a few hundred KiB of JSON to encode). */
@@ -39,19 +40,6 @@ CREATE TABLE listing_parts (
 export type UseDb = <T>(fallback: T, fn: (db: Database) => T) => T;
 
 const now = (): number => Math.floor(Date.now() / 1000);
-
-/** Takes a listing's entries as they are found; `finish` stores it, `abort` forgets it. */
-export interface ListingWriter {
-  add(entry: Entry): void;
-  /** Adds a whole part already encoded (`encodeEntries(entries)`), after what was added before. */
-  addPart(entries: readonly Entry[], data: Uint8Array): void;
-  /** Stores the listing when `stats` say it is complete and every entry was added; true when stored. */
-  finish(stats: LayerStats): boolean;
-  abort(): void;
-}
-
-/** A writer that stores nothing (cache off). */
-export const NO_WRITER: ListingWriter = { add() {}, addPart() {}, finish: () => false, abort() {} };
 
 export class PartWriter implements ListingWriter {
   private readonly writer = `${process.pid}-${crypto.randomUUID()}`;
@@ -131,16 +119,6 @@ export class PartWriter implements ListingWriter {
       db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, this.writer);
     });
   }
-}
-
-/** A stored listing: its stats, and its entries part by part. */
-export interface StoredListing {
-  stats: LayerStats;
-  /**
-   * The entries, one part at a time. Returns false when the stored parts turned out damaged or
-   * short (the listing is then deleted): the entries yielded so far are still right, but not all.
-   */
-  parts(): Generator<Entry[], boolean>;
 }
 
 export function readListing(use: UseDb, digest: string): StoredListing | undefined {

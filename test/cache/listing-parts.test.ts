@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { encodeEntries } from "../../src/cache/listing-codec.ts";
 import { PART_ENTRIES } from "../../src/cache/listing-parts.ts";
-import { openCache, type CacheStore } from "../../src/cache/store.ts";
+import type { CacheStore } from "../../src/cache/cache.ts";
+import { openCache } from "../../src/cache/open.ts";
 import { fakeDigest, manyEntries, statsFor, tempDir } from "./helpers.ts";
 
 function open(dir = tempDir()): { store: CacheStore; dir: string } {

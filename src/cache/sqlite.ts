@@ -1,18 +1,17 @@
 /**
- * The local cache: complete layer listings, manifests and configs, keyed by digest (immutable, so
- * nothing goes stale), in one bun:sqlite database. Every failure (corrupt file, lock held too long,
- * unwritable directory) turns the cache off for the rest of the process with one warning: the cache
- * can make a command faster, never make it fail.
+ * The cache in one bun:sqlite database (see cache.ts for what it holds). Every failure (corrupt
+ * file, lock held too long, unwritable directory) turns the cache off for the rest of the process
+ * with one warning: the cache can make a command faster, never make it fail.
  */
-import { LAYER_INDEX_TABLES, readLayerIndex, writeLayerIndex, type LayerIndex } from "./layer-index.ts";
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import type { Entry, LayerStats } from "../types.ts";
-import { NO_WRITER, PartWriter, readListing, LISTING_TABLES, type ListingWriter, type StoredListing, type UseDb } from "./listing-parts.ts";
-import { cacheFile, defaultCacheDir } from "./paths.ts";
+import { NO_WRITER, type CachedBlob, type CachedListing, type CacheInfo, type CacheStore, type ClearResult, type LayerIndex, type ListingWriter, type StoredListing } from "./cache.ts";
+import { LAYER_INDEX_TABLES, readLayerIndex, writeLayerIndex } from "./layer-index.ts";
+import { PartWriter, readListing, LISTING_TABLES, type UseDb } from "./listing-parts.ts";
+import { cacheFile } from "./paths.ts";
 import { classify, explain, ForeignDatabase, warning, type Problem } from "./problems.ts";
-import { NoCache } from "./no-cache.ts";
 import { readTree, TREE_TABLES, writeTree } from "./trees.ts";
 
 /** Bump when the tables change: a database with another version is emptied and recreated. */
@@ -20,100 +19,6 @@ export const SCHEMA_VERSION = 4;
 /** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
 export const APPLICATION_ID = 0x4c534c59;
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
-
-export interface CachedListing {
-  entries: Entry[];
-  stats: LayerStats;
-}
-
-export interface CachedBlob {
-  mediaType: string;
-  bytes: Uint8Array;
-}
-
-export interface CacheInfo {
-  /** The database file. */
-  path: string;
-  /** Bytes on disk: the database and its WAL files. */
-  sizeBytes: number;
-  listings: number;
-  blobs: number;
-  /** Entries across all listings. */
-  entries: number;
-  /** Why the cache cannot be used, when it cannot. */
-  problem?: string;
-}
-
-export interface ClearResult {
-  path: string;
-  listings: number;
-  blobs: number;
-  entries: number;
-  /** Bytes on disk before minus after. */
-  bytesFreed: number;
-  /** Set when nothing could be cleared. */
-  problem?: string;
-}
-
-/** What the registry client needs: manifests and configs by digest. */
-export interface BlobCache {
-  getBlob(digest: string): CachedBlob | undefined;
-  putBlob(digest: string, mediaType: string, bytes: Uint8Array): boolean;
-}
-
-export type { ListingWriter, StoredListing } from "./listing-parts.ts";
-
-/** What listing commands need. */
-export interface ListingCache {
-  /** A whole listing in memory (small layers; streaming commands use `readListing`). */
-  getListing(digest: string): CachedListing | undefined;
-  /** A listing part by part, never all of it in memory. */
-  readListing(digest: string): StoredListing | undefined;
-  /** Stores a complete, verified listing (refused, returning false, when `stats.complete` or `stats.verified` is not true). */
-  putListing(stats: LayerStats, entries: readonly Entry[]): boolean;
-  /** Stores a listing as it streams, in parts (see listing-parts.ts). */
-  beginListing(digest: string): ListingWriter;
-  /** A layer's checkpoints and partial listing (see layer-index.ts). */
-  getLayerIndex(digest: string): LayerIndex | undefined;
-  putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean;
-}
-
-/** Merged trees by key (derived data: see image/tree-codec.ts). */
-export interface TreeCache {
-  getTree(key: string): Uint8Array | undefined;
-  putTree(key: string, data: Uint8Array): boolean;
-}
-
-export interface CacheStore extends BlobCache, ListingCache, TreeCache {
-  /** The database file (where it would be, for a disabled cache). */
-  readonly path: string;
-  /** False for the no-op store (`--no-cache`). */
-  readonly enabled: boolean;
-  info(): CacheInfo;
-  clear(): ClearResult;
-  close(): void;
-}
-
-export interface OpenCacheOptions {
-  enabled: boolean;
-  /** The cache directory; default from `defaultCacheDir()`. */
-  dir?: string;
-  /** Called at most once per store, when the cache had to be turned off. */
-  warn: (message: string) => void;
-  busyTimeoutMs?: number;
-  env?: Record<string, string | undefined>;
-}
-
-/** A store that opens its database on first use, or a no-op store when `enabled` is false. */
-export function openCache(opts: OpenCacheOptions): CacheStore {
-  const dir = opts.dir ?? defaultCacheDir(opts.env ?? process.env);
-  if (dir === undefined) {
-    if (opts.enabled) opts.warn("no home directory (HOME is unset and this user has no passwd entry): the cache is off; LAYERSLAYER_CACHE_DIR or XDG_CACHE_HOME turns it on");
-    return new NoCache("");
-  }
-  if (!opts.enabled) return new NoCache(cacheFile(dir));
-  return new SqliteCache(dir, opts.warn, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
-}
 
 const DIGEST_RE = /^(?:sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$/;
 
@@ -161,7 +66,7 @@ CREATE TABLE blobs (
 ) WITHOUT ROWID;
 `;
 
-class SqliteCache implements CacheStore {
+export class SqliteCache implements CacheStore {
   readonly enabled = true;
   readonly path: string;
   private db: Database | undefined;

@@ -4,7 +4,9 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeEntries, encodeEntries } from "../../src/cache/listing-codec.ts";
 import { defaultCacheDir } from "../../src/cache/paths.ts";
-import { APPLICATION_ID, openCache, SCHEMA_VERSION, type CacheStore } from "../../src/cache/store.ts";
+import type { CacheStore } from "../../src/cache/cache.ts";
+import { openCache } from "../../src/cache/open.ts";
+import { APPLICATION_ID, SCHEMA_VERSION } from "../../src/cache/sqlite.ts";
 import type { Entry } from "../../src/types.ts";
 import { fakeDigest, holdLock, manyEntries, sha256, statsFor, tempDir } from "./helpers.ts";
 
