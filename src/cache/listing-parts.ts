@@ -1,9 +1,9 @@
 /**
- * Listings stored in parts, so that neither writing nor reading one holds all its entries: a
+ * Listings stored in parts, so that neither writing nor reading one holds all its entries decoded: a
  * writer sends a part of PART_ENTRIES entries to the database as soon as it has them, under its
  * own writer id; only `finish` with complete stats (one transaction) makes them a listing, by
- * pointing the listing's row at that writer's parts. A reader walks the parts with one statement,
- * a consistent snapshot even while another process replaces the listing.
+ * pointing the listing's row at that writer's parts. A reader takes the row and its parts in one
+ * read transaction, a consistent snapshot even while another process replaces or clears the listing.
  *
  * Parts of a writer that never finished (an error, a crash) are removed by `abort`, or later by
  * any finish of the same digest once they are an hour old (a concurrent writer's are younger).
@@ -121,41 +121,51 @@ export class PartWriter implements ListingWriter {
   }
 }
 
+/**
+ * A listing as one snapshot: its row and the compressed bytes of all its parts, read in one read
+ * transaction, so that a `cache clear` or another writer in another process cannot take parts away
+ * between reading the row and reading the parts. Parts are decoded one at a time as they are
+ * iterated (held compressed, a few bytes an entry, like packed-entries.ts). A listing whose parts
+ * do not match its row in that snapshot is damaged: it is dropped and reported absent.
+ */
 export function readListing(use: UseDb, digest: string): StoredListing | undefined {
-  return use(undefined, (db) => {
-    const row = db.query("SELECT stats, entry_count, writer FROM listings WHERE digest = ?").get(digest) as { stats: string; entry_count: number; writer: string } | null;
-    if (!row) return undefined;
-    let stats: LayerStats | undefined;
-    try {
-      stats = JSON.parse(row.stats) as LayerStats;
-    } catch {}
-    const drop = () => use(undefined, (d) => void d.query("DELETE FROM listings WHERE digest = ?").run(digest));
-    if (!stats || stats.complete !== true || stats.verified !== true || stats.digest !== digest || stats.entries !== row.entry_count) {
-      drop();
-      return undefined;
-    }
-    const writer = row.writer;
-    const want = row.entry_count;
-    function* parts(): Generator<Entry[], boolean> {
-      let seen = 0;
-      let expectSeq = 0;
-      const rows = use(undefined, (d) => d.query("SELECT seq, data FROM listing_parts WHERE digest = ? AND writer = ? ORDER BY seq").iterate(digest, writer) as IterableIterator<{ seq: number; data: Uint8Array }>);
-      if (!rows) return false;
-      for (const part of rows) {
-        const entries = part.seq === expectSeq++ ? decodeEntries(part.data) : undefined;
-        if (!entries || seen + entries.length > want) {
-          drop();
-          return false;
-        }
-        seen += entries.length;
-        yield entries;
-      }
-      if (seen !== want) {
+  const drop = () => use(undefined, (d) => void d.query("DELETE FROM listings WHERE digest = ?").run(digest));
+  const snapshot = use(undefined, (db) =>
+    db.transaction(() => {
+      const row = db.query("SELECT stats, entry_count, writer FROM listings WHERE digest = ?").get(digest) as { stats: string; entry_count: number; writer: string } | null;
+      if (!row) return undefined;
+      const parts = db.query("SELECT seq, data FROM listing_parts WHERE digest = ? AND writer = ? ORDER BY seq").all(digest, row.writer) as { seq: number; data: Uint8Array }[];
+      return { row, parts };
+    })(),
+  );
+  if (!snapshot) return undefined;
+  const { row, parts: stored } = snapshot;
+  let stats: LayerStats | undefined;
+  try {
+    stats = JSON.parse(row.stats) as LayerStats;
+  } catch {}
+  const whole = stored.every((p, i) => p.seq === i) && (stored.length > 0) === (row.entry_count > 0);
+  if (!whole || !stats || stats.complete !== true || stats.verified !== true || stats.digest !== digest || stats.entries !== row.entry_count) {
+    drop();
+    return undefined;
+  }
+  const want = row.entry_count;
+  function* parts(): Generator<Entry[], boolean> {
+    let seen = 0;
+    for (const part of stored) {
+      const entries = decodeEntries(part.data);
+      if (!entries || seen + entries.length > want) {
         drop();
         return false;
       }
-      return true;
+      seen += entries.length;
+      yield entries;
     }
-    return { stats, parts };
-  });
+    if (seen !== want) {
+      drop();
+      return false;
+    }
+    return true;
+  }
+  return { stats, parts };
 }

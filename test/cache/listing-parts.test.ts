@@ -103,6 +103,24 @@ describe("listings stored in parts", () => {
     expect(a.getListing(digest)!.entries).toStrictEqual(entries);
   });
 
+  test("a listing is read as one snapshot: a clear (another process's) after readListing takes nothing away", () => {
+    const dir = tempDir();
+    const reader = open(dir).store;
+    const clearer = open(dir).store;
+    const digest = fakeDigest(14);
+    expect(reader.putListing(statsFor(digest, entries), entries)).toBe(true);
+    const stored = reader.readListing(digest)!;
+    expect(clearer.clear().listings).toBe(1);
+    expect(partRows(dir, digest)).toBe(0);
+    const back: unknown[] = [];
+    const gen = stored.parts();
+    let r = gen.next();
+    for (; !r.done; r = gen.next()) back.push(...r.value);
+    expect(r.value).toBe(true);
+    expect(back).toStrictEqual(entries);
+    expect(reader.readListing(digest)).toBeUndefined();
+  });
+
   test("a damaged part ends the read early with false, keeps what came before it, and drops the listing", () => {
     const { store, dir } = open();
     const digest = fakeDigest(13);
