@@ -1,37 +1,30 @@
 /**
- * The cache in one bun:sqlite database (see cache.ts for what it holds). Every failure (corrupt
- * file, lock held too long, unwritable directory) turns the cache off for the rest of the process
- * with one warning: the cache can make a command faster, never make it fail.
+ * The cache in one bun:sqlite database (see cache.ts for what it holds), every row sealed with the
+ * cache's key (seal.ts). Every failure (corrupt file, lock held too long, unwritable directory, a
+ * key file that is not private) turns the cache off for the rest of the process with one warning;
+ * a row that fails its check is dropped and reported absent, with one warning: the cache can make
+ * a command faster, never make it fail or change its answer.
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
-import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { NO_WRITER, type CachedBlob, type CachedListing, type CacheInfo, type CacheStore, type ClearResult, type LayerIndex, type ListingWriter, type StoredListing } from "./cache.ts";
-import { LAYER_INDEX_TABLES, readLayerIndex, writeLayerIndex } from "./layer-index.ts";
-import { PartWriter, readListing, LISTING_TABLES, type UseDb } from "./listing-parts.ts";
+import { readBlob, writeBlob } from "./blobs.ts";
+import { readLayerIndex, writeLayerIndex } from "./layer-index.ts";
+import { PartWriter, readListing } from "./listing-parts.ts";
 import { cacheFile } from "./paths.ts";
-import { classify, explain, ForeignDatabase, warning, type Problem } from "./problems.ts";
-import { readTree, TREE_TABLES, writeTree } from "./trees.ts";
+import { classify, explain, warning, type Problem } from "./problems.ts";
+import type { Rows } from "./rows.ts";
+import { DATA_TABLES, migrate } from "./schema.ts";
+import { loadKey, type Seal } from "./seal.ts";
+import { readTree, writeTree } from "./trees.ts";
 
-/** Bump when the tables change: a database with another version is emptied and recreated. */
-export const SCHEMA_VERSION = 4;
-/** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
-export const APPLICATION_ID = 0x4c534c59;
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 
 const DIGEST_RE = /^(?:sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$/;
 
 export function isDigest(s: string): boolean {
   return DIGEST_RE.test(s);
-}
-
-function verified(digest: string, bytes: Uint8Array): boolean {
-  try {
-    return digestOf(bytes, digestAlgorithm(digest)) === digest;
-  } catch {
-    return false;
-  }
 }
 
 function fileSize(path: string): number {
@@ -57,19 +50,12 @@ function exists(path: string): boolean {
   }
 }
 
-const TABLES = `${LISTING_TABLES}${LAYER_INDEX_TABLES}${TREE_TABLES}
-CREATE TABLE blobs (
-  digest TEXT PRIMARY KEY,
-  media_type TEXT NOT NULL,
-  bytes BLOB NOT NULL,
-  created INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
-
 export class SqliteCache implements CacheStore {
   readonly enabled = true;
   readonly path: string;
   private db: Database | undefined;
+  private seal: Seal | undefined;
+  private droppedOnce = false;
   private failure: { kind: Problem; message: string } | undefined;
 
   constructor(
@@ -86,42 +72,19 @@ export class SqliteCache implements CacheStore {
     if (this.db) return this.db;
     try {
       mkdirSync(this.dir, { recursive: true });
+      const seal = loadKey(this.dir);
       const db = new Database(this.path, { create: true, readwrite: true, strict: true });
       this.db = db;
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
       db.query("PRAGMA journal_mode = WAL").get();
       db.exec("PRAGMA synchronous = NORMAL");
-      this.migrate(db);
+      migrate(db, seal);
+      this.seal = seal;
       return db;
     } catch (e) {
       this.fail(e);
       return undefined;
     }
-  }
-
-  /**
-   * Creates the tables in a new file, or recreates them when another schema version of ours wrote
-   * it. A file with tables but without our application id is left alone (someone else's database).
-   */
-  private migrate(db: Database): void {
-    const current = () => {
-      const v = db.query("PRAGMA user_version").get() as { user_version: number };
-      const a = db.query("PRAGMA application_id").get() as { application_id: number };
-      return { version: v.user_version, appId: a.application_id };
-    };
-    const ok = (c: { version: number; appId: number }) => c.version === SCHEMA_VERSION && c.appId === APPLICATION_ID;
-    if (ok(current())) return;
-    db.transaction(() => {
-      // Another process may have done it while this one waited for the write lock.
-      const c = current();
-      if (ok(c)) return;
-      const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[];
-      if (c.appId !== APPLICATION_ID && tables.length > 0) throw new ForeignDatabase("it holds other tables; it was left untouched");
-      for (const t of tables) db.exec(`DROP TABLE "${t.name.replaceAll('"', '""')}"`);
-      db.exec(TABLES);
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
-    }).immediate();
   }
 
   private fail(e: unknown): void {
@@ -150,10 +113,25 @@ export class SqliteCache implements CacheStore {
     }
   }
 
-  private readonly useDb: UseDb = (fallback, fn) => this.use(fallback, fn);
+  /** What the table modules are given (the key exists once the database was opened: every writer checks `open()` first). */
+  private readonly rows: Rows = (() => {
+    const store = this;
+    return {
+      use: (fallback, fn) => store.use(fallback, fn),
+      get seal(): Seal {
+        if (!store.seal) throw new Error("the cache key is used before the cache was opened");
+        return store.seal;
+      },
+      dropped: (what: string) => {
+        if (store.droppedOnce) return;
+        store.droppedOnce = true;
+        store.warn(`the cache held ${what} altered or damaged since it was written (it failed its check): it was dropped and read again from the source`);
+      },
+    };
+  })();
 
   readListing(digest: string): StoredListing | undefined {
-    return isDigest(digest) ? readListing(this.useDb, digest) : undefined;
+    return isDigest(digest) ? readListing(this.rows, digest) : undefined;
   }
 
   getListing(digest: string): CachedListing | undefined {
@@ -168,23 +146,23 @@ export class SqliteCache implements CacheStore {
   }
 
   beginListing(digest: string): ListingWriter {
-    return isDigest(digest) && this.open() ? new PartWriter(this.useDb, digest) : NO_WRITER;
+    return isDigest(digest) && this.open() ? new PartWriter(this.rows, digest) : NO_WRITER;
   }
 
   getLayerIndex(digest: string): LayerIndex | undefined {
-    return isDigest(digest) ? readLayerIndex(this.useDb, digest) : undefined;
+    return isDigest(digest) ? readLayerIndex(this.rows, digest) : undefined;
   }
 
   getTree(key: string): Uint8Array | undefined {
-    return readTree(this.useDb, key);
+    return readTree(this.rows, key);
   }
 
   putTree(key: string, data: Uint8Array): boolean {
-    return writeTree(this.useDb, key, data);
+    return this.open() ? writeTree(this.rows, key, data) : false;
   }
 
   putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean {
-    return isDigest(digest) && this.open() ? writeLayerIndex(this.useDb, digest, index, layerSize) : false;
+    return isDigest(digest) && this.open() ? writeLayerIndex(this.rows, digest, index, layerSize) : false;
   }
 
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean {
@@ -195,25 +173,11 @@ export class SqliteCache implements CacheStore {
   }
 
   getBlob(digest: string): CachedBlob | undefined {
-    if (!isDigest(digest)) return undefined;
-    return this.use(undefined, (db) => {
-      const row = db.query("SELECT media_type, bytes FROM blobs WHERE digest = ?").get(digest) as { media_type: string; bytes: Uint8Array } | null;
-      if (!row) return undefined;
-      const bytes = new Uint8Array(row.bytes);
-      if (!verified(digest, bytes)) {
-        db.query("DELETE FROM blobs WHERE digest = ?").run(digest);
-        return undefined;
-      }
-      return { mediaType: row.media_type, bytes };
-    });
+    return isDigest(digest) ? readBlob(this.rows, digest) : undefined;
   }
 
   putBlob(digest: string, mediaType: string, bytes: Uint8Array): boolean {
-    if (!isDigest(digest) || !verified(digest, bytes)) return false;
-    return this.use(false, (db) => {
-      db.query("INSERT OR REPLACE INTO blobs (digest, media_type, bytes, created) VALUES (?, ?, ?, ?)").run(digest, mediaType, bytes, Math.floor(Date.now() / 1000));
-      return true;
-    });
+    return isDigest(digest) && this.open() ? writeBlob(this.rows, digest, mediaType, bytes) : false;
   }
 
   private counts(db: Database): { listings: number; blobs: number; entries: number } {
@@ -245,7 +209,7 @@ export class SqliteCache implements CacheStore {
     const counts = this.use(undefined, (db) =>
       db.transaction(() => {
         const c = this.counts(db);
-        db.exec("DELETE FROM listings; DELETE FROM listing_parts; DELETE FROM blobs; DELETE FROM layer_index; DELETE FROM trees;");
+        for (const t of DATA_TABLES) db.exec(`DELETE FROM ${t}`);
         return c;
       }).immediate(),
     );

@@ -121,18 +121,18 @@ describe("listings stored in parts", () => {
     expect(reader.readListing(digest)).toBeUndefined();
   });
 
-  test("a damaged part ends the read early with false, keeps what came before it, and drops the listing", () => {
-    const { store, dir } = open();
+  test("a damaged part is caught before anything is served: the listing is dropped and reported absent, with one warning", () => {
+    const dir = tempDir();
+    const warnings: string[] = [];
+    const store = openCache({ enabled: true, dir, warn: (m) => warnings.push(m) });
     const digest = fakeDigest(13);
     expect(store.putListing(statsFor(digest, entries), entries)).toBe(true);
     const db = new Database(join(dir, "cache.sqlite"));
     db.query("UPDATE listing_parts SET data = ? WHERE digest = ? AND seq = 1").run(new Uint8Array([9, 9, 9]), digest);
     db.close();
-    const gen = store.readListing(digest)!.parts();
-    const first = gen.next();
-    expect(first.done).toBe(false);
-    expect(first.value).toStrictEqual(entries.slice(0, PART_ENTRIES));
-    expect(gen.next()).toEqual({ done: true, value: false });
     expect(store.readListing(digest)).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`the listing of ${digest}`);
+    expect(partRows(dir, digest)).toBe(0);
   });
 });

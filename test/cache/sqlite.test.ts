@@ -6,7 +6,7 @@ import { decodeEntries, encodeEntries } from "../../src/cache/listing-codec.ts";
 import { defaultCacheDir } from "../../src/cache/paths.ts";
 import type { CacheStore } from "../../src/cache/cache.ts";
 import { openCache } from "../../src/cache/open.ts";
-import { APPLICATION_ID, SCHEMA_VERSION } from "../../src/cache/sqlite.ts";
+import { APPLICATION_ID, SCHEMA_VERSION } from "../../src/cache/schema.ts";
 import type { Entry } from "../../src/types.ts";
 import { fakeDigest, holdLock, manyEntries, sha256, statsFor, tempDir } from "./helpers.ts";
 
