@@ -124,15 +124,26 @@ test("concurrent writers of one layer in PostgreSQL keep the best listing", asyn
   await Promise.all(writers.map((w) => w.close()));
 });
 
-test("an older database is migrated forward on open, once", async () => {
+/** A SQLite database as a version with migrations up to `version` left it, plus `rows`. */
+async function olderDatabase(name: string, version: number, rows = ""): Promise<string> {
   const { Database } = await import("bun:sqlite");
   const { MIGRATIONS, MIGRATIONS_TABLE } = await import("../../src/db/schema.ts");
-  const file = join(dir, "old.sqlite");
+  const file = join(dir, name);
   const raw = new Database(file);
   raw.exec(MIGRATIONS_TABLE);
-  raw.exec(MIGRATIONS[0]!.sqlite);
-  raw.exec("INSERT INTO schema_migrations (version) VALUES (1)");
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    raw.exec(m.sqlite);
+    raw.query("INSERT INTO schema_migrations (version) VALUES (?)").run(m.version);
+  }
+  if (rows) raw.exec(rows);
   raw.close();
+  return file;
+}
+
+test("an older database is migrated forward on open, once", async () => {
+  const { Database } = await import("bun:sqlite");
+  const { MIGRATIONS } = await import("../../src/db/schema.ts");
+  const file = await olderDatabase("old.sqlite", 1);
   const db = await openDatabase(file);
   await db.close();
   const check = new Database(file, { readonly: true });
@@ -142,20 +153,14 @@ test("an older database is migrated forward on open, once", async () => {
 });
 
 test("a database written before entry types were shared (pax-global stored as -1) reads it back as pax-global after migrating", async () => {
-  const { Database } = await import("bun:sqlite");
-  const { MIGRATIONS, MIGRATIONS_TABLE } = await import("../../src/db/schema.ts");
-  const file = join(dir, "pax.sqlite");
-  const raw = new Database(file);
-  raw.exec(MIGRATIONS_TABLE);
-  for (const m of MIGRATIONS.filter((m) => m.version <= 2)) {
-    raw.exec(m.sqlite);
-    raw.query("INSERT INTO schema_migrations (version) VALUES (?)").run(m.version);
-  }
-  raw.exec(`INSERT INTO names (id, name) VALUES (1, 'pax_global_header'), (2, 'a');
+  const file = await olderDatabase(
+    "pax.sqlite",
+    2,
+    `INSERT INTO names (id, name) VALUES (1, 'pax_global_header'), (2, 'a');
     INSERT INTO dirs (id, path) VALUES (1, '');
     INSERT INTO layers (id, digest, media_type, size, complete, bytes_downloaded, bytes_decompressed, entry_count) VALUES (1, '${DIGEST}', 'x', 1000, 1, 1000, 4000, 2);
-    INSERT INTO entries VALUES (1, 0, 1, 1, -1, 0, 0, 0, 0, 0, NULL), (1, 1, 1, 2, 0, 420, 1, 0, 0, 0, NULL);`);
-  raw.close();
+    INSERT INTO entries VALUES (1, 0, 1, 1, -1, 0, 0, 0, 0, 0, NULL), (1, 1, 1, 2, 0, 420, 1, 0, 0, 0, NULL);`,
+  );
   const db = await openDatabase(file);
   expect((await db.layerEntries(DIGEST)).map((e) => [e.path, e.type])).toEqual([
     ["pax_global_header", "pax-global"],
