@@ -5,7 +5,8 @@
  */
 import { LayerslayerError } from "./errors.ts";
 import { extractFile, type ExtractResult } from "./image/extract.ts";
-import { loadMergedTree, type ListingStore } from "./image/load.ts";
+import type { ListingCache } from "./cache/cache.ts";
+import { loadMergedTree } from "./image/load.ts";
 import type { MergedTree } from "./image/merge.ts";
 import { selectLayers } from "./image/select.ts";
 import { streamLayer, type LayerResult } from "./layer/stream.ts";
@@ -33,7 +34,7 @@ export interface ImageOptions extends ClientOptions {
   client?: RegistryClient;
   /** Reuse an image already resolved. */
   image?: ResolvedImage;
-  cache?: ListingStore;
+  cache?: ListingCache;
 }
 
 /** A registry reference, or a local image named like skopeo names them (oci:DIR:TAG, oci-archive:FILE, docker-archive:FILE:REF). */

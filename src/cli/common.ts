@@ -1,4 +1,5 @@
-import { openCache, type CacheStore } from "../cache/store.ts";
+import type { CacheStore } from "../cache/cache.ts";
+import { openCache } from "../cache/open.ts";
 import { LayerslayerError, printable } from "../errors.ts";
 import { parseImageName, type ImageName } from "../ref/name.ts";
 import type { ImageRef } from "../ref/reference.ts";
