@@ -4,7 +4,8 @@
  * Layers the two images share by digest at the bottom are named and not read (their listings are
  * used only when the cache already has them): see tree-diff.ts for what that means for a path.
  */
-import { loadListings, mergeListings, type ListingStore } from "../image/load.ts";
+import type { ListingCache } from "../cache/cache.ts";
+import { loadListings, mergeListings } from "../image/load.ts";
 import { MergedTree } from "../image/merge.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import { contentDigests, type Wanted } from "./content.ts";
@@ -18,7 +19,7 @@ export interface DiffSideInput {
 }
 
 export interface ImageDiffOptions {
-  cache?: ListingStore;
+  cache?: ListingCache;
   ignoreMtime?: boolean;
   /** Also compare the bytes of regular files of equal size that come from different layers. */
   content?: boolean;
@@ -68,7 +69,7 @@ export async function diffImages(a: DiffSideInput, b: DiffSideInput, opts: Image
   const layerMode = a.layer !== undefined || b.layer !== undefined;
   const shared = layerMode ? [] : sharedPrefix(a.img, b.img);
   const cache = opts.cache;
-  const sharedRead = shared.length === 0 || (!!cache?.readListing && shared.every((s) => cache.readListing!(s.digest) !== undefined));
+  const sharedRead = shared.length === 0 || (!!cache && shared.every((s) => cache.readListing(s.digest) !== undefined));
   const from = sharedRead ? 0 : shared.length;
   const indexesOf = (s: DiffSideInput) => (s.layer !== undefined ? [s.layer] : s.img.manifest.image.layers.map((_, i) => i).slice(from));
   const loadOpts = { ...(cache ? { cache } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) };
