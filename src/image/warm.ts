@@ -3,18 +3,11 @@
  * complete listing (from the TOC when the layer has one) and, for a gzip layer, its checkpoints, so
  * `cat` of any file later starts at most one checkpoint span before it.
  */
+import type { ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import { completeStats, streamLayer } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import type { LayerStats } from "../types.ts";
-import type { IndexStore } from "./layer-access.ts";
-
-/** What warming needs of the cache. */
-export interface WarmStore extends IndexStore {
-  readListing(digest: string): { stats: LayerStats } | undefined;
-  beginListing(digest: string): { add(e: import("../types.ts").Entry): void; finish(stats: LayerStats): boolean; abort(): void };
-}
 
 export interface WarmResult {
   index: number;
@@ -35,7 +28,7 @@ export interface WarmOptions {
 }
 
 /** Warms layer `index`: complete listing plus checkpoints, unless the cache has them already. */
-export async function warmLayer(img: ResolvedImage, index: number, store: WarmStore, opts: WarmOptions = {}): Promise<WarmResult> {
+export async function warmLayer(img: ResolvedImage, index: number, store: ListingCache, opts: WarmOptions = {}): Promise<WarmResult> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const have = store.readListing(desc.digest);

@@ -105,6 +105,19 @@ export class Transport {
     return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal);
   }
 
+  /** Whether the registry asked for a login (a challenge to `GET /v2/`, or since); known once a request was made. */
+  get challenged(): boolean {
+    return this.challenge !== undefined;
+  }
+
+  /**
+   * GETs an absolute http(s) URL outside the registry API (Docker Hub's web API): no `/v2/` ping
+   * and no login, but the same retries, Retry-After, redirect rules and bounded body as `fetchBytes`.
+   */
+  fetchUrl(url: string, headers: Record<string, string>, limit: number, what: string, signal?: AbortSignal): Promise<{ res: Response; bytes: Uint8Array }> {
+    return this.readWhole((attempts) => this.send(url, this.init({ headers }, undefined), signal, attempts), limit, what, signal);
+  }
+
   /** A fresh allowance of `retries` failed tries for one request or one small document. */
   private attempts(): Attempts {
     return new Attempts({ failures: this.opts.retries });
