@@ -2,7 +2,7 @@
  * Tables of contents in layers (eStargz, zstd:chunked): find one with a small read of the blob's
  * tail or from the annotations, check it, list the layer from it, and read a file by its chunks.
  */
-export { readTocContent, type ContentResult } from "./content.ts";
+export { readTocContent, unreadableByChunks, type ContentResult } from "./content.ts";
 export { ESTARGZ_OWN } from "./entries.ts";
 export { ANNOTATION, parseFooter, TAIL_BYTES } from "./footer.ts";
 export { findToc, mayHaveToc, type LayerDescription, type TocSearch } from "./locate.ts";
