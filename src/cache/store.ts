@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import type { Entry, LayerStats } from "../types.ts";
-import { NO_WRITER, PartWriter, readListing, LISTING_TABLES, type ListingWriter, type StoredListing, type UseDb } from "./listing-parts.ts";
+import { NO_WRITER, PartWriter, readListing, storable, LISTING_TABLES, type ListingWriter, type StoredListing, type UseDb } from "./listing-parts.ts";
 import { cacheFile, defaultCacheDir } from "./paths.ts";
 import { classify, explain, ForeignDatabase, warning, type Problem } from "./problems.ts";
 import { NoCache } from "./no-cache.ts";
@@ -69,7 +69,7 @@ export interface ListingCache {
   getListing(digest: string): CachedListing | undefined;
   /** A listing part by part, never all of it in memory. */
   readListing(digest: string): StoredListing | undefined;
-  /** Stores a complete, verified listing (refused, returning false, when `stats.complete` or `stats.verified` is not true). */
+  /** Stores a complete, verified listing (refused, returning false, when it is not `storable`: listing-parts.ts). */
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean;
   /** Stores a listing as it streams, in parts (see listing-parts.ts). */
   beginListing(digest: string): ListingWriter;
@@ -283,7 +283,7 @@ class SqliteCache implements CacheStore {
   }
 
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean {
-    if (stats.complete !== true || stats.verified !== true || stats.entries !== entries.length) return false;
+    if (!storable(stats) || stats.entries !== entries.length) return false;
     const w = this.beginListing(stats.digest);
     for (const e of entries) w.add(e);
     return w.finish(stats);
