@@ -141,6 +141,23 @@ describe("reading the stream anyway checks the TOC", () => {
   });
 });
 
+describe("cat --verify trusts no TOC", () => {
+  for (const [format, name] of FORMATS) {
+    test(`${name}: a file the TOC hides is not found by its listing, and is found in the stream with --verify`, async () => {
+      const { lying } = made[format]!;
+      const hostname = images.files.find((f) => f.path === "etc/hostname") as { content: string };
+      const env = freshCache();
+      const plain = await runCli(["cat", lying, "/etc/hostname"], { env });
+      expect(plain.code).toBe(4);
+      // Even with the TOC's listing in the cache from that run.
+      const verified = await runCli(["cat", lying, "/etc/hostname", "--verify"], { env });
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toBe(hostname.content);
+      expect(verified.stderr).toContain("layer verified");
+    });
+  }
+});
+
 describe("the cache keeps a TOC's listing marked, and never over the stream's", () => {
   for (const [format, name] of FORMATS) {
     test(`${name}`, async () => {
