@@ -15,8 +15,11 @@ import { classify, explain, ForeignDatabase, warning, type Problem } from "./pro
 import { NoCache } from "./no-cache.ts";
 import { readTree, TREE_TABLES, writeTree } from "./trees.ts";
 
-/** Bump when the tables change: a database with another version is emptied and recreated. */
-export const SCHEMA_VERSION = 4;
+/**
+ * Bump when the tables change: a database with another version is emptied and recreated. 5: a TOC's
+ * listing is no longer "verified", so merged trees of earlier versions may rest on TOC listings.
+ */
+export const SCHEMA_VERSION = 5;
 /** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
 export const APPLICATION_ID = 0x4c534c59;
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
