@@ -36,6 +36,8 @@ export class TocComparison {
   private readonly pending = new Map<string, Entry[]>();
   private first: string | undefined;
   private differences = 0;
+  /** The stream's entry the first difference is about, when the TOC did not list it (a rename, maybe). */
+  private unlisted: Entry | undefined;
 
   constructor(private readonly toc: LayerToc) {
     for (const e of toc.entries) {
@@ -55,14 +57,27 @@ export class TocComparison {
     const list = this.pending.get(tar.path);
     const toc = list?.shift();
     if (list && list.length === 0) this.pending.delete(tar.path);
-    if (!toc) return this.differ(`the tar stream has ${show(tar.path)}, which the TOC does not list`);
+    if (!toc) {
+      if (this.differences === 0) this.unlisted = tar;
+      return this.differ(`the tar stream has ${show(tar.path)}, which the TOC does not list`);
+    }
     const d = difference(toc, tar);
     if (d) this.differ(`${show(tar.path)}: ${d}`);
   }
 
   /** After the stream's last entry: the error when the two differ anywhere, else undefined. */
   finish(): LayerslayerError | undefined {
-    for (const [path, list] of this.pending) for (let i = 0; i < list.length; i++) this.differ(`the TOC lists ${show(path)}, which the tar stream does not have`);
+    for (const [path, list] of this.pending) {
+      for (const toc of list) {
+        // The first unlisted entry of the stream, given in the TOC under another name: one difference, a rename.
+        if (this.unlisted && !difference(toc, { ...this.unlisted, path })) {
+          this.first = `the TOC renames ${show(this.unlisted.path)} to ${show(path)}`;
+          this.unlisted = undefined;
+          continue;
+        }
+        this.differ(`the TOC lists ${show(path)}, which the tar stream does not have`);
+      }
+    }
     this.pending.clear();
     if (this.differences === 0) return undefined;
     const name = this.toc.format === "estargz" ? "eStargz" : "zstd:chunked";

@@ -40,7 +40,8 @@ function set(name: string, fields: Record<string, unknown>): Edit {
 /** Every kind of lie: [what, edit, the first difference's message, how many differences]. */
 export const LIES: [string, Edit, RegExp, number][] = [
   ["hides a file", (es) => es.filter((e) => !named("etc/hostname")(e)), /the tar stream has \/etc\/hostname, which the TOC does not list$/, 1],
-  ["renames a file", set("etc/hostname", { name: "./etc/hostnamf" }), /the tar stream has \/etc\/hostname, which the TOC does not list \(2 differences\)$/, 2],
+  ["renames a file", set("etc/hostname", { name: "./etc/hostnamf" }), /the TOC renames \/etc\/hostname to \/etc\/hostnamf$/, 1],
+  ["renames a file and changes it", set("etc/hostname", { name: "./etc/hostnamf", mode: 0o600 }), /the tar stream has \/etc\/hostname, which the TOC does not list \(2 differences\)$/, 2],
   ["invents a file", (es) => [...es, { name: "./etc/invented", type: "symlink", linkName: "/etc/shadow", mode: 0o777 }], /the TOC lists \/etc\/invented, which the tar stream does not have$/, 1],
   ["changes a type", set("run/fifo", { type: "reg", size: 0 }), /\/run\/fifo: the TOC says it is a file, the tar stream a fifo$/, 1],
   ["changes a size", set("etc/hostname", { size: 24 }), /\/etc\/hostname: the TOC gives it size 24, the tar stream 23$/, 1],
