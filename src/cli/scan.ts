@@ -105,7 +105,7 @@ export default defineCommand({
       const layers = new Limiter(concurrency);
       const reading = new Map();
       await mapLimited(refs, concurrency, async (text) => {
-        const results = await scanReference({ clientFor, db, budget, platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
+        const results = await scanReference({ clientFor, db, budget, ...(a.verify ? { verify: true } : {}), platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
         done++;
         for (const o of results) {
           outcomes.push(o);

@@ -136,11 +136,13 @@ export class PostgresDatabase implements ScanDatabase {
         const [prev] = (await tx.unsafe(`SELECT id, ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = $1 FOR UPDATE`, [stats.digest])) as Record<string, unknown>[];
         // bytes_downloaded -1: the placeholder row just inserted, nothing recorded yet.
         const prevState = Number(prev!.bytes_downloaded) < 0 ? undefined : layerStateFromRow(prev!);
-        if (prevState && !improves(prevState, { ...stats, failed: error !== undefined })) return false;
+        const toc = stats.toc?.format;
+        if (prevState && !improves(prevState, { complete: stats.complete, bytesDownloaded: stats.bytesDownloaded, failed: error !== undefined, ...(toc ? { toc } : {}) })) return false;
         const layerId = Number(prev!.id);
         await tx`DELETE FROM entries WHERE layer_id = ${layerId}`;
         await tx`UPDATE layers SET media_type = ${stats.mediaType}, size = ${stats.layerSize}, complete = ${stats.complete ? 1 : 0},
-                   bytes_downloaded = ${stats.bytesDownloaded}, bytes_decompressed = ${stats.bytesDecompressed}, entry_count = ${entries.length}, error = ${error ?? null}
+                   bytes_downloaded = ${stats.bytesDownloaded}, bytes_decompressed = ${stats.bytesDecompressed}, entry_count = ${entries.length}, error = ${error ?? null},
+                   toc = ${toc ?? null}
                  WHERE id = ${layerId}`;
         for (const part of chunks(rows)) {
           const values = part.map((r) => ({ layer_id: layerId, seq: r.seq, dir_id: ids.dir.get(r.dir)!, name_id: ids.name.get(r.name)!, type: r.type, mode: r.mode, size: r.size, uid: r.uid, gid: r.gid, mtime: r.mtime, linkname: r.linkname }));

@@ -10,6 +10,8 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   bytes: Uint8Array;
+  /** Peak resident memory of the process, in bytes. */
+  maxRss: number;
 }
 
 /** An isolated HOME/XDG cache so no test reads the developer's docker config or cache. */
@@ -36,7 +38,7 @@ export async function runCli(args: string[], opts: { stdin?: string; env?: Recor
   const [code, out, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).text()]);
   rmSync(cache, { recursive: true, force: true });
   const bytes = new Uint8Array(out);
-  return { code, stdout: new TextDecoder().decode(bytes), stderr, bytes };
+  return { code, stdout: new TextDecoder().decode(bytes), stderr, bytes, maxRss: proc.resourceUsage()?.maxRSS ?? 0 };
 }
 
 /**
