@@ -4,7 +4,7 @@ import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { responseError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT } from "../oci/mediatypes.ts";
-import { namePages } from "./pages.ts";
+import { namePages, type ListWalk } from "./pages.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
 /** Manifests and configs by digest (src/cache/store.ts implements it). */
@@ -97,13 +97,14 @@ export class RegistryClient {
     });
   }
 
-  /** Every tag of a repository, following `Link: <…>; rel="next"` pagination. */
-  async listTags(ref: ImageRef): Promise<string[]> {
+  /** Every tag of a repository, following `Link: <…>; rel="next"` pagination, within `walk` when it is part of one. */
+  async listTags(ref: ImageRef, walk?: ListWalk): Promise<string[]> {
     const tags: string[] = [];
     const pages = namePages(this.transport(ref.registry), `/v2/${ref.repository}/tags/list?n=${this.options.tagPageSize ?? 1000}`, {
       scope: scopeOf(ref),
       what: `${ref.registry}/${ref.repository} tags`,
       field: "tags",
+      walk,
     });
     for await (const page of pages) tags.push(...page);
     return tags;
@@ -111,9 +112,10 @@ export class RegistryClient {
 
   /**
    * The registry's repositories (`/v2/_catalog`), a page at a time. Distribution sends at most
-   * 1000 names a page and refuses a larger `n`.
+   * 1000 names a page and refuses a larger `n`. Pass a `walk` shared with the tag lists that
+   * follow, so the bound is on the whole walk.
    */
-  catalog(registry: string, pageSize = CATALOG_PAGE_SIZE): AsyncGenerator<string[]> {
-    return namePages(this.transport(registry), `/v2/_catalog?n=${pageSize}`, { scope: CATALOG_SCOPE, what: `${registry} catalog`, field: "repositories" });
+  catalog(registry: string, pageSize = CATALOG_PAGE_SIZE, walk?: ListWalk): AsyncGenerator<string[]> {
+    return namePages(this.transport(registry), `/v2/_catalog?n=${pageSize}`, { scope: CATALOG_SCOPE, what: `${registry} catalog`, field: "repositories", walk });
   }
 }

@@ -10,6 +10,7 @@ import { globToRegExp } from "../image/glob.ts";
 import { formatImageName, parseImageName } from "../ref/name.ts";
 import { formatReference, parseReference } from "../ref/reference.ts";
 import type { RegistryClient } from "../registry/client.ts";
+import { ListWalk } from "../registry/pages.ts";
 
 /** At most this many references from one --from file (a bound on what a file can make us do). */
 const MAX_LIST = 10_000_000;
@@ -39,14 +40,16 @@ export async function readList(file: string): Promise<string[]> {
 export async function catalogReferences(client: RegistryClient, host: string, opts: { match?: string; allTags?: boolean }): Promise<string[]> {
   const match = opts.match ? globToRegExp(opts.match) : undefined;
   const repos: string[] = [];
-  for await (const page of client.catalog(host)) repos.push(...page.filter((r) => !match || match.test(r)));
+  // One budget for the catalog and every tag list: the bound is on the whole walk.
+  const walk = new ListWalk(`${host} catalog`);
+  for await (const page of client.catalog(host, undefined, walk)) repos.push(...page.filter((r) => !match || match.test(r)));
   const out: string[] = [];
   for (const repo of repos) {
     if (!opts.allTags) {
       out.push(`${host}/${repo}:latest`);
       continue;
     }
-    const tags = await client.listTags(parseReference(`${host}/${repo}`, { allowBare: true }));
+    const tags = await client.listTags(parseReference(`${host}/${repo}`, { allowBare: true }), walk);
     for (const tag of tags) out.push(`${host}/${repo}:${tag}`);
   }
   return out;
