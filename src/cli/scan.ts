@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { openDatabase } from "../db/open.ts";
+import { databaseLocation, openDatabase } from "../db/open.ts";
 import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
@@ -70,6 +70,7 @@ export default defineCommand({
     if (a.platform && a["all-platforms"]) throw new LayerslayerError("USAGE", "--platform and --all-platforms cannot be used together");
     if ((a.match || a["all-tags"]) && !a.catalog) throw new LayerslayerError("USAGE", "--match and --all-tags go with --catalog REGISTRY");
     const shard = parseShard(a.shard, a["shard-from-env"]);
+    databaseLocation(a.db); // a malformed --db is a usage error before any registry is asked
     const platform = a["all-platforms"] ? ("all" as const) : a.platform ? parsePlatform(a.platform) : undefined;
     if (a["password-stdin"] && a.from === "-") throw new LayerslayerError("USAGE", "--password-stdin and --from - both want standard input");
     if (a["password-stdin"]) {
