@@ -41,7 +41,8 @@ function defaultVariant(arch: string): string | undefined {
   return arch === "arm64" ? "v8" : arch === "arm" ? "v7" : undefined;
 }
 
-function matches(want: Platform, have: Platform | undefined): boolean {
+/** True when `have` is the platform `want` asks for (a variant left out of `have` is its architecture's default). */
+export function platformMatches(want: Platform, have: Platform | undefined): boolean {
   if (!have || have.os !== want.os || have.architecture !== want.architecture) return false;
   if (!want.variant) return true;
   return (have.variant ?? defaultVariant(have.architecture)) === want.variant;
@@ -56,7 +57,7 @@ export function choosePlatform(index: IndexManifest, asked: Platform | undefined
   if (images.length === 0) throw new LayerslayerError("NOT_FOUND", `${what}: the index holds no image manifests`);
   if (!asked && images.length === 1) return images[0]!;
   const want = asked ?? hostPlatform();
-  const hits = images.filter((d) => matches(want, d.platform));
+  const hits = images.filter((d) => platformMatches(want, d.platform));
   // Prefer an entry without a variant or with the default variant when the user named none.
   const exact = hits.find((d) => !want.variant && (d.platform?.variant ?? defaultVariant(want.architecture)) === defaultVariant(want.architecture));
   const hit = exact ?? hits[0];
