@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { databaseLocation, openDatabase } from "../db/open.ts";
-import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
+import { EXIT_CODES, LayerslayerError, printable, type ErrorCode } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { ndjsonLine } from "../output/json.ts";
@@ -92,7 +92,13 @@ export default defineCommand({
     };
     const clientFor = async (registry: string) => (await contextOf(registry)).client;
     const { ctx } = await contextOf(catalog ?? (named[0] ? safeRegistry(named[0]) : "docker.io"));
-    if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"] })));
+    // Names from the catalog that are not names are reported and skipped; the exit code says so at the end.
+    let skipped = 0;
+    const onInvalid = (line: string) => {
+      process.stderr.write(`layerslayer: ${printable(line)}\n`);
+      skipped++;
+    };
+    if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"], onInvalid })));
     if (named.length === 0) throw new LayerslayerError("USAGE", "nothing to scan: name images, --from FILE, or --catalog REGISTRY");
     const refs = selectShard(named, shard);
     const db = await openDatabase(a.db);
@@ -131,6 +137,7 @@ export default defineCommand({
     // The exit code of the first failure (in reference order).
     const first = outcomes.find((o) => o.error);
     if (first) process.exitCode = EXIT_CODES[first.error!.code as ErrorCode] ?? 1;
+    else if (skipped) process.exitCode = EXIT_CODES.CORRUPT;
   },
 });
 

@@ -1,5 +1,6 @@
 /** Platforms (os/arch/variant): how they are written, parsed, read from a config and chosen from an index. */
 import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../names.ts";
 import type { ImageConfig } from "./config.ts";
 import { imageEntries, type IndexManifest, type Descriptor } from "./manifest.ts";
 
@@ -62,6 +63,7 @@ export function choosePlatform(index: IndexManifest, asked: Platform | undefined
   const exact = hits.find((d) => !want.variant && (d.platform?.variant ?? defaultVariant(want.architecture)) === defaultVariant(want.architecture));
   const hit = exact ?? hits[0];
   if (hit) return hit;
-  const available = images.map((d) => formatPlatform(d.platform)).join(", ");
-  throw new LayerslayerError("NOT_FOUND", `${what}: no image for platform ${formatPlatform(want)}; available: ${available}`);
+  const shown = images.slice(0, 20).map((d) => escapeName(formatPlatform(d.platform)));
+  const available = `${shown.join(", ")}${images.length > shown.length ? `, … (${images.length} in all)` : ""}`;
+  throw new LayerslayerError("NOT_FOUND", `${what}: no image for platform ${escapeName(formatPlatform(want))}; available: ${available}`);
 }

@@ -1,5 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
-import { manifestReference, type ImageRef } from "../ref/reference.ts";
+import { isRepositoryName, isTagName, manifestReference, type ImageRef } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { responseError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
@@ -24,6 +24,12 @@ export interface FetchedManifest {
   digest: string;
   mediaType: string;
   bytes: Uint8Array;
+}
+
+/** How a list is walked: the walk it is part of, and who hears of names that are not valid (skipped). */
+export interface ListOptions {
+  walk?: ListWalk | undefined;
+  onInvalid?: ((name: string) => void) | undefined;
 }
 
 /** The most names distribution sends in one page of `_catalog`. */
@@ -97,14 +103,19 @@ export class RegistryClient {
     });
   }
 
-  /** Every tag of a repository, following `Link: <…>; rel="next"` pagination, within `walk` when it is part of one. */
-  async listTags(ref: ImageRef, walk?: ListWalk): Promise<string[]> {
+  /**
+   * Every tag of a repository, following `Link: <…>; rel="next"` pagination, within `opts.walk`
+   * when it is part of one. A tag that is not a valid tag is skipped and handed to `opts.onInvalid`.
+   */
+  async listTags(ref: ImageRef, opts: ListOptions = {}): Promise<string[]> {
     const tags: string[] = [];
     const pages = namePages(this.transport(ref.registry), `/v2/${ref.repository}/tags/list?n=${this.options.tagPageSize ?? 1000}`, {
       scope: scopeOf(ref),
       what: `${ref.registry}/${ref.repository} tags`,
       field: "tags",
-      walk,
+      valid: isTagName,
+      onInvalid: opts.onInvalid,
+      walk: opts.walk,
     });
     for await (const page of pages) tags.push(...page);
     return tags;
@@ -113,9 +124,17 @@ export class RegistryClient {
   /**
    * The registry's repositories (`/v2/_catalog`), a page at a time. Distribution sends at most
    * 1000 names a page and refuses a larger `n`. Pass a `walk` shared with the tag lists that
-   * follow, so the bound is on the whole walk.
+   * follow, so the bound is on the whole walk. A name that is not a valid repository name is
+   * skipped and handed to `opts.onInvalid`.
    */
-  catalog(registry: string, pageSize = CATALOG_PAGE_SIZE, walk?: ListWalk): AsyncGenerator<string[]> {
-    return namePages(this.transport(registry), `/v2/_catalog?n=${pageSize}`, { scope: CATALOG_SCOPE, what: `${registry} catalog`, field: "repositories", walk });
+  catalog(registry: string, pageSize = CATALOG_PAGE_SIZE, opts: ListOptions = {}): AsyncGenerator<string[]> {
+    return namePages(this.transport(registry), `/v2/_catalog?n=${pageSize}`, {
+      scope: CATALOG_SCOPE,
+      what: `${registry} catalog`,
+      field: "repositories",
+      valid: isRepositoryName,
+      onInvalid: opts.onInvalid,
+      walk: opts.walk,
+    });
   }
 }

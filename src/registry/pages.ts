@@ -73,13 +73,18 @@ export interface PageOptions {
   what: string;
   /** The member holding the names: "tags", "repositories". */
   field: string;
+  /** What a name of this list must be (a repository name, a tag); others are never yielded. */
+  valid: (name: string) => boolean;
+  /** Told of each name (once) that is not valid, to report it; it is skipped. */
+  onInvalid?: ((name: string) => void) | undefined;
   /** The walk this list is part of (default: a walk of its own). */
   walk?: ListWalk | undefined;
 }
 
 /**
  * The names of a paginated registry list (`tags/list`, `_catalog`), one page at a time, following
- * `Link: <…>; rel="next"` on the same origin (a Link elsewhere is refused). Each name comes once:
+ * `Link: <…>; rel="next"` on the same origin (a Link elsewhere is refused). Only valid names are
+ * yielded (the others go to `onInvalid`, to be reported, escaped). Each name comes once:
  * a name a page repeats is dropped, and a page that brings no new name, or a Link back to a page
  * already read, ends the list (a Link that loops or keeps changing). At most MAX_PAGES pages, and within the walk's bounds; past them the
  * list fails (CORRUPT). A failure on a later page comes after the earlier pages were yielded, so
@@ -104,14 +109,17 @@ export async function* namePages(transport: Transport, firstPath: string, opts: 
     }
     const names = doc?.[opts.field];
     const fresh: string[] = [];
+    let taken = 0;
     for (const n of Array.isArray(names) ? names : []) {
       if (typeof n !== "string" || seen.has(n)) continue;
       seen.add(n);
-      fresh.push(n);
+      taken++;
+      if (opts.valid(n)) fresh.push(n);
+      else opts.onInvalid?.(n);
     }
-    walk.took(fresh.length);
+    walk.took(taken);
     yield fresh;
-    path = page > 0 && fresh.length === 0 ? undefined : nextLink(res.headers.get("link"), transport.baseUrl, opts.what);
+    path = page > 0 && taken === 0 ? undefined : nextLink(res.headers.get("link"), transport.baseUrl, opts.what);
   }
 }
 

@@ -51,7 +51,7 @@ test("a walk's bounds: requests, names and time, each one line (CORRUPT), the sa
  */
 describe("paginated lists from a registry whose lists do not end", () => {
   let server: ReturnType<typeof Bun.serve>;
-  let mode: "circle" | "same-names" | "fresh-names" | "repeats" = "circle";
+  let mode: "circle" | "same-names" | "fresh-names" | "repeats" | "invalid" = "circle";
   const asked: string[] = [];
   beforeAll(() => {
     server = Bun.serve({
@@ -70,6 +70,7 @@ describe("paginated lists from a registry whose lists do not end", () => {
         // A Link that changes on every page.
         const link = { Link: `</v2/_catalog?n=2&last=${crypto.randomUUID()}>; rel="next"` };
         if (mode === "same-names") return Response.json({ repositories: ["a", "b"] }, { headers: link });
+        if (mode === "invalid") return Response.json({ repositories: n === 1 ? ["a", "invalid", "invalid"] : ["invalid", "b"] }, { headers: n < 2 ? link : {} });
         if (mode === "repeats") return Response.json({ repositories: n === 1 ? ["a", "a", "b"] : ["b", "c", 7, null, "c"] }, { headers: n < 2 ? link : {} });
         return Response.json({ repositories: [`r${n}`, `s${n}`] }, { headers: link });
       },
@@ -77,13 +78,13 @@ describe("paginated lists from a registry whose lists do not end", () => {
   });
   afterAll(() => server.stop(true));
 
-  const list = async (walk?: ListWalk) => {
+  const list = async (walk?: ListWalk, onInvalid?: (n: string) => void) => {
     const t = new Transport(`127.0.0.1:${server.port}`, { retries: 0 });
     const pages: string[][] = [];
     asked.length = 0;
     let error: unknown;
     try {
-      for await (const p of namePages(t, "/v2/_catalog?n=2", { scope: "registry:catalog:*", what: "catalog", field: "repositories", walk })) pages.push(p);
+      for await (const p of namePages(t, "/v2/_catalog?n=2", { scope: "registry:catalog:*", what: "catalog", field: "repositories", valid: (n) => n !== "invalid", onInvalid, walk })) pages.push(p);
     } catch (e) {
       error = e;
     }
@@ -110,6 +111,15 @@ describe("paginated lists from a registry whose lists do not end", () => {
     mode = "repeats";
     const { pages } = await list();
     expect(pages).toEqual([["a", "b"], ["c"]]);
+  });
+
+  test("a name that is not valid is never yielded; the hook hears of it once", async () => {
+    mode = "invalid";
+    const told: string[] = [];
+    const { pages, error } = await list(undefined, (n) => told.push(n));
+    expect(error).toBeUndefined();
+    expect(pages).toEqual([["a"], ["b"]]);
+    expect(told).toEqual(["invalid"]);
   });
 
   test("a list inventing names for ever stops at MAX_PAGES pages with one line (CORRUPT), pages before kept", async () => {
