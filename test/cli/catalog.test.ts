@@ -5,6 +5,7 @@ import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
+import { startStandIn, type StandIn } from "../support/stand-in.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
 
 /** More repositories than distribution sends in one page (1000). */
@@ -145,41 +146,35 @@ describe("catalog refused or cut short", () => {
 describe("catalog --tags against a registry whose lists do not end", () => {
   type Mode = { catalog: "same" | "fresh" | "finite" | "elsewhere"; tags: "same" | "fresh" };
   let mode: Mode = { catalog: "same", tags: "same" };
-  let server: ReturnType<typeof Bun.serve>;
+  let server: StandIn;
   let elsewhere: ReturnType<typeof Bun.serve>;
-  let requests = 0;
   let elsewhereAsked = 0;
   let host = "";
   beforeAll(() => {
     elsewhere = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (elsewhereAsked++, Response.json({ repositories: ["stolen/name"] })) });
-    server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req) {
-        const url = new URL(req.url);
-        if (url.pathname === "/v2/") return Response.json({});
-        const n = ++requests;
-        const changing = { Link: `<${url.pathname}?n=1000&last=${crypto.randomUUID()}>; rel="next"` };
-        if (url.pathname === "/v2/_catalog") {
-          if (mode.catalog === "same") return Response.json({ repositories: ["a/one", "b/two", "a/one"] }, { headers: changing });
-          if (mode.catalog === "fresh") return Response.json({ repositories: [`r/n${n}`] }, { headers: changing });
-          if (mode.catalog === "elsewhere") return Response.json({ repositories: ["a/one"] }, { headers: { Link: `<http://127.0.0.1:${elsewhere.port}/v2/_catalog?last=a>; rel="next"` } });
-          return Response.json({ repositories: ["a/one", "b/two", "c/three"] });
-        }
-        if (mode.tags === "same") return Response.json({ tags: ["v1", "v2", "v1"] }, { headers: changing });
-        return Response.json({ tags: [`t${n}`] }, { headers: changing });
-      },
+    server = startStandIn((url, n) => {
+      const changing = { Link: `<${url.pathname}?n=1000&last=${crypto.randomUUID()}>; rel="next"` };
+      if (url.pathname === "/v2/_catalog") {
+        if (mode.catalog === "same") return Response.json({ repositories: ["a/one", "b/two", "a/one"] }, { headers: changing });
+        if (mode.catalog === "fresh") return Response.json({ repositories: [`r/n${n}`] }, { headers: changing });
+        if (mode.catalog === "elsewhere") return Response.json({ repositories: ["a/one"] }, { headers: { Link: `<http://127.0.0.1:${elsewhere.port}/v2/_catalog?last=a>; rel="next"` } });
+        return Response.json({ repositories: ["a/one", "b/two", "c/three"] });
+      }
+      if (mode.tags === "same") return Response.json({ tags: ["v1", "v2", "v1"] }, { headers: changing });
+      return Response.json({ tags: [`t${n}`] }, { headers: changing });
     });
-    host = `127.0.0.1:${server.port}`;
+    host = server.host;
   });
   afterAll(() => {
-    server.stop(true);
+    server.stop();
     elsewhere.stop(true);
   });
+  /** Requests the stand-in answered since the last run (the ping aside). */
+  const requests = () => server.asked.length;
 
   const run = async (m: Mode, extra: string[] = []) => {
     mode = m;
-    requests = 0;
+    server.asked.length = 0;
     return runCli(["catalog", host, "--tags", ...extra]);
   };
 
@@ -188,17 +183,17 @@ describe("catalog --tags against a registry whose lists do not end", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("a/one:v1\na/one:v2\nb/two:v1\nb/two:v2\n");
-    expect(requests).toBe(2 + 2 * 2);
+    expect(requests()).toBe(2 + 2 * 2);
     mode = { catalog: "same", tags: "same" };
-    requests = 0;
+    server.asked.length = 0;
     const plain = await runCli(["catalog", host, "--json"]);
     expect(JSON.parse(plain.stdout).repositories).toEqual(["a/one", "b/two"]);
-    expect(requests).toBe(2);
+    expect(requests()).toBe(2);
   });
 
   test("a catalog inventing repositories for ever: the whole walk stops at --max-requests, one line, exit 7, what was listed kept", async () => {
     const r = await run({ catalog: "fresh", tags: "same" }, ["--max-requests", "300"]);
-    expect(requests).toBeLessThanOrEqual(300);
+    expect(requests()).toBeLessThanOrEqual(300);
     expect(r.code).toBe(7);
     expect(errorLine(r)).toBe(`layerslayer: ${host} catalog: the registry's lists did not end within 300 requests; stopped there (the listing is incomplete)`);
     const lines = r.stdout.split("\n").slice(0, -1);
@@ -209,13 +204,13 @@ describe("catalog --tags against a registry whose lists do not end", () => {
 
   test("tag lists inventing tags for ever: the bound is the walk's, not each list's; one line, not one per repository", async () => {
     const r = await run({ catalog: "finite", tags: "fresh" }, ["--max-requests", "300"]);
-    expect(requests).toBeLessThanOrEqual(300);
+    expect(requests()).toBeLessThanOrEqual(300);
     expect(r.code).toBe(7);
     expect(errorLine(r)).toBe(`layerslayer: ${host} catalog: the registry's lists did not end within 300 requests; stopped there (the listing is incomplete)`);
     expect(r.stdout).toBe("");
     // In JSON, the repositories listed before the bound, and complete: false.
     const json = await run({ catalog: "fresh", tags: "same" }, ["--max-requests", "50", "--json"]);
-    expect(requests).toBeLessThanOrEqual(50);
+    expect(requests()).toBeLessThanOrEqual(50);
     expect(json.code).toBe(7);
     const doc = JSON.parse(json.stdout);
     expect(doc.complete).toBe(false);
@@ -226,7 +221,7 @@ describe("catalog --tags against a registry whose lists do not end", () => {
   test("at the default bound the walk stops too (a list inventing names: 1000 pages at most, per list, reported per repository)", async () => {
     const r = await run({ catalog: "finite", tags: "fresh" });
     expect(r.code).toBe(7);
-    expect(requests).toBeLessThanOrEqual(1 + 3 * 1000);
+    expect(requests()).toBeLessThanOrEqual(1 + 3 * 1000);
     expect(r.stderr.split("\n").slice(0, -1)).toEqual(["a/one", "b/two", "c/three"].map((n) => `layerslayer: ${n}: ${host}/${n} tags: the list goes on past 1000 pages; stopped there (the listing is incomplete)`));
   });
 

@@ -8,6 +8,7 @@ import { errorLine, expectTerminalSafe, MAIN, runCli, type CliResult } from "../
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, pushIndex } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { startStandIn, type StandIn } from "../support/stand-in.ts";
 import { startTerminal } from "../support/tmux.ts";
 
 /** Hostile names: control characters, bidi overrides, line breaks, and names the grammar refuses. */
@@ -40,24 +41,16 @@ const SHOWN: Record<string, string> = {
 
 /** A registry stand-in (a real registry refuses such names when they are pushed). */
 describe("a catalog and tag lists holding names that are not names", () => {
-  let server: ReturnType<typeof Bun.serve>;
+  let server: StandIn;
   let host = "";
-  const paths: string[] = [];
   beforeAll(() => {
-    server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req) {
-        const url = new URL(req.url);
-        paths.push(decodeURIComponent(url.pathname));
-        if (url.pathname === "/v2/") return Response.json({});
-        if (url.pathname === "/v2/_catalog") return Response.json({ repositories: [GOOD[0], ...HOSTILE, GOOD[1], HOSTILE[0]] });
-        return Response.json({ tags: ["v1", "\x1b]0;title\x07", "bad tag", "v\u202e2", "-dash", "v2"] });
-      },
+    server = startStandIn((url) => {
+      if (url.pathname === "/v2/_catalog") return Response.json({ repositories: [GOOD[0], ...HOSTILE, GOOD[1], HOSTILE[0]] });
+      return Response.json({ tags: ["v1", "\x1b]0;title\x07", "bad tag", "v\u202e2", "-dash", "v2"] });
     });
-    host = `127.0.0.1:${server.port}`;
+    host = server.host;
   });
-  afterAll(() => server.stop(true));
+  afterAll(() => server.stop());
 
   test("catalog: the valid names listed, each bad one reported once (escaped) and skipped, exit 7 at the end", async () => {
     const r = await runCli(["catalog", host]);
@@ -71,7 +64,7 @@ describe("a catalog and tag lists holding names that are not names", () => {
   });
 
   test("catalog --tags: the same names skipped, bad tags skipped per repository, no bad name ever put in a URL", async () => {
-    paths.length = 0;
+    server.asked.length = 0;
     const r = await runCli(["catalog", host, "--tags"]);
     safe(r);
     expect(r.stdout).toBe("a/one:v1\na/one:v2\nb/two:v1\nb/two:v2\n");
@@ -82,7 +75,7 @@ describe("a catalog and tag lists holding names that are not names", () => {
     }
     expect(lines).toHaveLength(HOSTILE.length + 2 * 4);
     expect(r.code).toBe(7);
-    expect(paths.filter((p) => p.endsWith("/tags/list")).toSorted()).toEqual(GOOD.map((n) => `/v2/${n}/tags/list`));
+    expect(server.asked.filter((p) => p.includes("/tags/list")).map((p) => p.split("?")[0]).toSorted()).toEqual(GOOD.map((n) => `/v2/${n}/tags/list`));
     const json = await runCli(["catalog", host, "--tags", "--json"]);
     expect(JSON.parse(json.stdout).repositories).toEqual(GOOD.map((name) => ({ name, tags: ["v1", "v2"] })));
     expect(json.code).toBe(7);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { LayerslayerError } from "../../src/errors.ts";
 import { ListWalk, MAX_PAGES, namePages, nextLink } from "../../src/registry/pages.ts";
 import { Transport } from "../../src/registry/transport.ts";
+import { startStandIn, type StandIn } from "../support/stand-in.ts";
 
 test("Link pagination: relative and absolute on the registry's origin; another host, port or scheme refused", () => {
   const base = "http://127.0.0.1:5000";
@@ -50,36 +51,29 @@ test("a walk's bounds: requests, names and time, each one line (CORRUPT), the sa
  * end. Every page is counted, so a test can assert the whole walk stayed bounded.
  */
 describe("paginated lists from a registry whose lists do not end", () => {
-  let server: ReturnType<typeof Bun.serve>;
+  let server: StandIn;
   let mode: "circle" | "same-names" | "fresh-names" | "repeats" | "invalid" = "circle";
-  const asked: string[] = [];
+  let asked: string[] = [];
   beforeAll(() => {
-    server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req) {
-        const url = new URL(req.url);
-        if (url.pathname === "/v2/") return Response.json({});
-        asked.push(`${url.pathname}${url.search}`);
-        const n = asked.length;
-        const last = url.searchParams.get("last");
-        if (mode === "circle") {
-          const next = last === "b" ? "/v2/_catalog?n=2" : "/v2/_catalog?n=2&last=b";
-          return Response.json({ repositories: last === "b" ? ["c"] : ["a", "b"] }, { headers: { Link: `<${next}>; rel="next"` } });
-        }
-        // A Link that changes on every page.
-        const link = { Link: `</v2/_catalog?n=2&last=${crypto.randomUUID()}>; rel="next"` };
-        if (mode === "same-names") return Response.json({ repositories: ["a", "b"] }, { headers: link });
-        if (mode === "invalid") return Response.json({ repositories: n === 1 ? ["a", "invalid", "invalid"] : ["invalid", "b"] }, { headers: n < 2 ? link : {} });
-        if (mode === "repeats") return Response.json({ repositories: n === 1 ? ["a", "a", "b"] : ["b", "c", 7, null, "c"] }, { headers: n < 2 ? link : {} });
-        return Response.json({ repositories: [`r${n}`, `s${n}`] }, { headers: link });
-      },
+    server = startStandIn((url, n) => {
+      const last = url.searchParams.get("last");
+      if (mode === "circle") {
+        const next = last === "b" ? "/v2/_catalog?n=2" : "/v2/_catalog?n=2&last=b";
+        return Response.json({ repositories: last === "b" ? ["c"] : ["a", "b"] }, { headers: { Link: `<${next}>; rel="next"` } });
+      }
+      // A Link that changes on every page.
+      const link = { Link: `</v2/_catalog?n=2&last=${crypto.randomUUID()}>; rel="next"` };
+      if (mode === "same-names") return Response.json({ repositories: ["a", "b"] }, { headers: link });
+      if (mode === "invalid") return Response.json({ repositories: n === 1 ? ["a", "invalid", "invalid"] : ["invalid", "b"] }, { headers: n < 2 ? link : {} });
+      if (mode === "repeats") return Response.json({ repositories: n === 1 ? ["a", "a", "b"] : ["b", "c", 7, null, "c"] }, { headers: n < 2 ? link : {} });
+      return Response.json({ repositories: [`r${n}`, `s${n}`] }, { headers: link });
     });
+    asked = server.asked;
   });
-  afterAll(() => server.stop(true));
+  afterAll(() => server.stop());
 
   const list = async (walk?: ListWalk, onInvalid?: (n: string) => void) => {
-    const t = new Transport(`127.0.0.1:${server.port}`, { retries: 0 });
+    const t = new Transport(server.host, { retries: 0 });
     const pages: string[][] = [];
     asked.length = 0;
     let error: unknown;
