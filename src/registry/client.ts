@@ -1,4 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../names.ts";
 import { isRepositoryName, isTagName, manifestReference, type ImageRef } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { responseError } from "./errors.ts";
@@ -71,7 +72,7 @@ export class RegistryClient {
       throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, not the digest asked for`);
     }
     if (claimed && claimed.startsWith(`${algo}:`) && claimed !== digest) {
-      throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, but the registry says ${claimed}`);
+      throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, but the registry says ${escapeName(claimed.slice(0, 200))}`);
     }
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
     this.options.blobCache?.putBlob(digest, mediaType, bytes);

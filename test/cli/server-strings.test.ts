@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { errorLine, expectTerminalSafe, MAIN, runCli, type CliResult } from "../support/cli.ts";
-import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, pushIndex } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { startStandIn, type StandIn } from "../support/stand-in.ts";
@@ -196,4 +196,40 @@ describe("an image whose config, history and index carry control and bidi charac
     expect(shaped.stdout).toContain("Media type: application/x\\x1b[31m\\u202e\n");
     proxy.rule = () => undefined;
   });
+});
+
+/** Header values a registry sends that end up quoted in a message (through the fault proxy, on the real registry). */
+describe("headers quoted in errors", () => {
+  let reg: TestRegistry;
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    await pushImage(reg, "h/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
+    proxy = startFaultProxy(reg.url);
+  });
+  afterAll(async () => {
+    proxy.stop();
+    await reg.stop();
+  });
+
+  // Bun's HTTP parser refuses C0 controls in a header (a network error), but passes bytes 0x80-0xff
+  // through as Latin-1: a 0x9b byte becomes U+009B, the C1 control sequence introducer.
+  const csi = "\u009b31m";
+  const cases: [string, () => Fault | undefined, (req: Request) => boolean, number, string][] = [
+    ["a Docker-Content-Digest", () => ({ kind: "headers", set: { "Docker-Content-Digest": `sha256:${csi}bad` } }), (req) => req.url.includes("/manifests/"), 7, "but the registry says sha256:"],
+    // Not a token: no challenge at all, so the login is what fails; the scheme is never shown.
+    ["an authentication scheme", () => ({ kind: "status", status: 401, headers: { "WWW-Authenticate": `E${csi}vil realm=x` } }), () => true, 3, "not authorized to pull h/app"],
+    ["a Retry-After", () => ({ kind: "status", status: 429, headers: { "Retry-After": `soon${csi}` } }), (req) => req.url.includes("/manifests/"), 5, "retry after soon"],
+    ["a registry error message", () => ({ kind: "status", status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no \\u001b[31m\\u202e such"}]}' }), (req) => req.url.includes("/manifests/"), 4, "(MANIFEST_UNKNOWN: no \\x1b[31m\\u202e such)"],
+  ];
+  for (const [what, fault, when, code, shown] of cases) {
+    test(`${what} is escaped in the one error line (exit ${code})`, async () => {
+      proxy.rule = (req) => (when(req) ? fault() : undefined);
+      const r = await runCli(["inspect", `${proxy.host}/h/app:v1`, "--no-cache"]);
+      expect(r.code).toBe(code);
+      safe(r);
+      expect(errorLine(r)).toContain(shown);
+      if (code === 5 || code === 7) expect(r.stderr).toContain("\\u009b31m");
+    });
+  }
 });
