@@ -84,11 +84,11 @@ export interface PageOptions {
 /**
  * The names of a paginated registry list (`tags/list`, `_catalog`), one page at a time, following
  * `Link: <…>; rel="next"` on the same origin (a Link elsewhere is refused). Only valid names are
- * yielded (the others go to `onInvalid`, to be reported, escaped). Each name comes once:
- * a name a page repeats is dropped, and a page that brings no new name, or a Link back to a page
- * already read, ends the list (a Link that loops or keeps changing). At most MAX_PAGES pages, and within the walk's bounds; past them the
- * list fails (CORRUPT). A failure on a later page comes after the earlier pages were yielded, so
- * nothing found before it is lost.
+ * yielded (the others go to `onInvalid`, to be reported, escaped). Each name comes once: a name a
+ * page repeats is dropped, and a page that brings no new name, or a Link back to a page already
+ * read, ends the list (a Link that loops or keeps changing). At most MAX_PAGES pages, and within
+ * the walk's bounds; past them the list fails (CORRUPT). A failure on a later page comes after the
+ * earlier pages were yielded, so nothing found before it is lost.
  */
 export async function* namePages(transport: Transport, firstPath: string, opts: PageOptions): AsyncGenerator<string[]> {
   const walk = opts.walk ?? new ListWalk(opts.what);
