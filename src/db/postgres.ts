@@ -6,7 +6,7 @@
  * image is upserted by (reference, platform), migrations run under an advisory lock.
  */
 import { SQL } from "bun";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { improves, type Candidates, type FailureRecord, type HitRow, type ImageRecord, type ImageSummary, type LayerState, type ScanDatabase } from "./database.ts";
 import { entryHitsSql, IMAGES_SQL, removalHitsSql } from "./queries.ts";
@@ -56,7 +56,13 @@ export class PostgresDatabase implements ScanDatabase {
 
   constructor(url: string) {
     this.location = redactUrl(url);
-    this.sql = new SQL(url, { max: 4 });
+    try {
+      this.sql = new SQL(url, { max: 4 });
+    } catch (e) {
+      // The client refuses what it cannot use (an unknown sslmode, a bad option): the user's URL.
+      const why = printable(String((e as Error)?.message ?? e).split("\n")[0]!.slice(0, 200));
+      throw new LayerslayerError("USAGE", `the database URL cannot be used: ${why}`);
+    }
   }
 
   /** Runs `fn` once the schema is in place, turning driver errors into one-line database errors. */

@@ -53,3 +53,15 @@ export function errorLine(r: CliResult): string {
   if (!line.startsWith("layerslayer: ") || line.startsWith("layerslayer: internal error")) throw new Error(`not an expected error: ${line}`);
   return line;
 }
+
+/**
+ * Characters that must never reach a terminal raw (what src/names.ts escapes, less the backslash):
+ * C0 controls but the newline, DEL, C1 controls, line/paragraph separators, bidi controls, BOM.
+ */
+const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+
+/** Throws when text meant for a terminal holds a raw control or bidi character (names the first one). */
+export function expectTerminalSafe(text: string, what = "output"): void {
+  const m = RAW_UNSAFE.exec(text);
+  if (m) throw new Error(`${what} holds a raw U+${m[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${m.index}: ${JSON.stringify(text.slice(Math.max(0, m.index - 40), m.index + 40))}`);
+}
