@@ -145,6 +145,25 @@ describe("export", () => {
     }
   }, 60_000);
 
+  test("stopped by a signal mid-way: exit 143 and nothing under -o, no temp file either", async () => {
+    const proxy = startFaultProxy(reg.url);
+    proxy.rule = () => undefined;
+    proxy.delayMs = 400;
+    const out = join(work, "stopped.tar");
+    try {
+      const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "export", `${proxy.host}/export/app:v2`, "-o", out, "--no-cache"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(work, "c-")) } });
+      // Wait until the temp file exists (the listing is done and writing began), then stop it.
+      const writing = () => readdirSync(work).some((n) => n.startsWith(".stopped.tar."));
+      for (let i = 0; i < 200 && !writing(); i++) await Bun.sleep(50);
+      expect(writing()).toBe(true);
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(143);
+      expect(readdirSync(work).filter((n) => n.includes("stopped"))).toEqual([]);
+    } finally {
+      proxy.stop();
+    }
+  }, 60_000);
+
   test("a failure leaves nothing under -o; a terminal or --json is refused", async () => {
     const out = join(work, "never.tar");
     const r = await runCli(["export", `${reg.host}/export/nothing:1`, "-o", out]);
