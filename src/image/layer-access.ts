@@ -11,7 +11,7 @@ import { LayerslayerError } from "../errors.ts";
 import { streamLayer, type LayerStreamOptions } from "../layer/stream.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { findToc, readTocContent, tocLayerStats, unreadableByChunks, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
 
 export type Sink = (chunk: Uint8Array) => void | Promise<void>;
@@ -116,6 +116,11 @@ export class LayerAccess {
     const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
     const content = own && toc.content.get(own);
     if (!content) return undefined;
+    const refused = unreadableByChunks(content);
+    if (refused) {
+      this.opts.onWarning?.(`layer ${index}: ${what}: ${refused}; reading the layer itself`);
+      return undefined;
+    }
     const ranges = new RangeReader(this.blob(index), this.opts.signal, this.coverageOf(index));
     const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
     try {

@@ -9,7 +9,7 @@ import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
-import { ANNOTATION, ESTARGZ_OWN, findToc, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { ANNOTATION, ESTARGZ_OWN, findToc, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
 
 export interface LayerStreamOptions {
@@ -32,6 +32,12 @@ export interface LayerStreamOptions {
   onProgress?: ReadBlobOptions["onProgress"];
   /** A complete listing (no budget, no content) comes from the layer's TOC when it has one; false turns that off. */
   useToc?: boolean;
+  /**
+   * Read the tar stream even when the layer has a TOC, and check the TOC against it: any difference
+   * ends the read with CORRUPT (see toc/compare.ts). "if-toc" reads nothing at all (an empty,
+   * incomplete result) when the layer has no usable TOC.
+   */
+  checkToc?: "always" | "if-toc";
   /** Told when an announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
   /** A gzip layer is decoded exactly and its checkpoints are recorded here. */
@@ -138,7 +144,7 @@ export async function* streamLayer(
   // Every byte downloaded, by the TOC probe and the read, counted once.
   const coverage = new ByteCoverage();
   let search: TocSearch = {};
-  if (opts.budget === undefined && !opts.wantContent && !opts.resume && opts.useToc !== false) {
+  if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
     const ranges = new RangeReader(src, opts.signal, coverage);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
@@ -147,7 +153,11 @@ export async function* streamLayer(
       if (!(e instanceof LayerslayerError)) throw e;
     }
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
-    if (search.toc) {
+    if (opts.checkToc === "if-toc" && !search.toc) {
+      opts.coverage?.addAll(coverage);
+      return { stats: { digest: layer.digest, mediaType: layer.mediaType, layerSize: layer.size, bytesDownloaded: coverage.size, bytesDecompressed: 0, entries: 0, complete: false, verified: false } };
+    }
+    if (search.toc && !opts.checkToc) {
       opts.coverage?.addAll(coverage);
       const toc = search.toc;
       for (const entry of toc.entries) {
@@ -203,7 +213,8 @@ export async function* streamLayer(
     drain: true,
   });
   // eStargz adds entries for itself (a landmark first, the TOC last): not the image's files.
-  let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined;
+  let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined || search.toc?.format === "estargz";
+  const comparison = opts.checkToc && search.toc ? new TocComparison(search.toc) : undefined;
   let first = !resume;
   try {
     for (;;) {
@@ -226,6 +237,7 @@ export async function* streamLayer(
         first = false;
         if (estargz && ESTARGZ_OWN.has(e.path)) continue;
         entries++;
+        comparison?.observe(e);
       }
       yield next.value;
       if (opts.stopAfterContent && next.value.kind === "data" && next.value.done) break;
@@ -242,6 +254,9 @@ export async function* streamLayer(
   // known to be altered are an error even so.
   error ??= blob.digestError();
   opts.coverage?.addAll(coverage);
+  // The whole stream was read and verified: only then is a difference from the TOC meaningful.
+  const tocMismatch = !error && complete && blob.verified ? comparison?.finish() : undefined;
+  error ??= tocMismatch;
   const stats: LayerStats = {
     digest: layer.digest,
     mediaType: layer.mediaType,
@@ -254,5 +269,6 @@ export async function* streamLayer(
     ...(chosen ? { offsets: chosen.offsets } : {}),
   };
   if (noEndMarker && stats.complete) stats.noEndMarker = true;
+  if (comparison && stats.complete) stats.tocMatched = search.toc!.format;
   return { stats, ...(error ? { error } : {}) };
 }
