@@ -4,7 +4,7 @@ import { escapeName } from "../names.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { parseReference, parseRegistry } from "../ref/reference.ts";
 import { CATALOG_PAGE_SIZE, type RegistryClient } from "../registry/client.ts";
-import { globalArgs, printJson, registryContext, type GlobalArgs } from "./common.ts";
+import { accessArgs, outputArgs, printJson, registryContext, type GlobalArgs } from "./common.ts";
 
 /** Tag lists fetched at once by `catalog --tags` (output stays in catalog order). */
 const TAGS_CONCURRENCY = 8;
@@ -50,7 +50,8 @@ export default defineCommand({
     registry: { type: "positional", required: true, description: "Registry, e.g. localhost:5000 or registry.example.com" },
     tags: { type: "boolean", description: "List each repository's tags too: one REPOSITORY:TAG a line" },
     "page-size": { type: "string", valueHint: "N", description: `Repositories asked for per page (default ${CATALOG_PAGE_SIZE}, distribution's maximum)` },
-    ...globalArgs,
+    ...outputArgs,
+    ...accessArgs,
   },
   async run({ args }) {
     const registry = parseRegistry(args.registry);

@@ -11,7 +11,7 @@ import { imageEntries, isForeignLayer, parseManifest, type Platform } from "../o
 import { formatPlatform, hostPlatform } from "../oci/platform.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
-import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
+import { accessArgs, cacheArg, imageArg, outputArgs, platformArg, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
 import { page } from "./pager.ts";
 import { DEFAULT_BUDGET } from "./budget.ts";
 import { peekLayerText } from "./peek-layer.ts";
@@ -104,14 +104,17 @@ export default defineCommand({
   meta: { name: "interactive", description: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want" },
   args: {
     ...imageArg,
-    ...globalArgs,
+    ...platformArg,
+    ...accessArgs,
+    ...cacheArg,
+    quiet: outputArgs.quiet,
+    verbose: outputArgs.verbose,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new LayerslayerError("USAGE", "interactive needs a terminal; for scripts use inspect, peek and save");
     }
-    if (ctx.json) throw new LayerslayerError("USAGE", "interactive does not print JSON; use peek --json");
     try {
       await runInteractive(ctx, source, terminalPrompter());
     } catch (e) {

@@ -50,7 +50,7 @@ function outcomeLine(o: ImageOutcome): string {
 export default defineCommand({
   meta: { name: "scan", description: "Record many images (config, history, the listing of every layer) in the database for `search`" },
   args: {
-    refs: { type: "positional", required: false, description: "Image references (more may follow)" },
+    refs: { type: "positional", required: false, valueHint: "REF...", description: "Image references (more may follow)" },
     from: { type: "string", valueHint: "FILE|-", description: "Read references from a file, one per line (- for standard input; default: none)" },
     catalog: { type: "string", valueHint: "REGISTRY", description: "Scan the repositories of a registry's catalog (their :latest, or every tag with --all-tags; default: none)" },
     match: { type: "string", valueHint: "GLOB", description: "With --catalog: only repositories matching the glob (default: every repository)" },

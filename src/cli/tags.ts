@@ -2,13 +2,14 @@ import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { formatReference } from "../ref/reference.ts";
-import { globalArgs, printJson, setupRegistry, writeOut, type GlobalArgs } from "./common.ts";
+import { accessArgs, outputArgs, printJson, setupRegistry, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "tags", description: "List the tags of a repository" },
   args: {
     image: { type: "positional", required: true, description: "Repository, e.g. alpine or localhost:5000/team/app" },
-    ...globalArgs,
+    ...outputArgs,
+    ...accessArgs,
   },
   async run({ args }) {
     const { ref, client, ctx } = await setupRegistry(args as GlobalArgs & { image: string }, { allowBare: true });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { commandTree, completionScript } from "../../src/cli/completion.ts";
 import { EXAMPLES } from "../../src/cli/help.ts";
-import { checkFlags, commands, main, SUMMARIES, TOOL } from "../../src/cli/main.ts";
+import { checkArgs } from "../../src/cli/args.ts";
+import { commands, main, SUMMARIES, TOOL } from "../../src/cli/main.ts";
 import { toolUsageText } from "../../src/cli/usage.ts";
 import { renderUsage } from "citty";
 import { runCli } from "../support/cli.ts";
@@ -45,7 +46,7 @@ describe("help, examples and short flags", () => {
         expect(first).toBe(name);
         // The cache command takes its sub-command first.
         const args = name === "cache" ? rest.filter((w) => w !== "info" && w !== "clear") : rest;
-        await checkFlags(cmd, args); // throws on an option the command does not have
+        await checkArgs(cmd, args, name); // throws on an option or argument the command does not have
       }
     }
   });
