@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAIN, runCli } from "../support/cli.ts";
@@ -7,6 +7,7 @@ import { startFaultProxy } from "../support/fault-proxy.ts";
 import { compress, gnuTar, makeTree, pushImage, type FileSpec, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { referenceRootfs, walkRootfs, type FsEntry } from "../support/rootfs.ts";
+import { bytesOf, concat, END, member } from "../tar/helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -141,6 +142,19 @@ describe("merged views on a real registry", () => {
     expect(r.stdout).not.toContain("\x1b");
   });
 
+  test("ls --tree -l shows each entry's layer, mode, owner, size and time before its name", async () => {
+    const r = await runCli(["ls", ref(), "/etc/alternatives", "--tree", "-l"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe("/etc/alternatives");
+    expect(lines[1]).toMatch(/^├── \[L0 lrwxrwxrwx +\S+ +\S+ +0 \d{4}-\d\d-\d\d \d\d:\d\d\]  editor -> \.\.\/\.\.\/usr\/lib\/os-release$/);
+    expect(lines[2]).toMatch(/^└── \[L0 lrwxrwxrwx .*\]  pager -> \/usr\/bin\/\\x1b\[31mless$/);
+    const bin = (await runCli(["ls", ref(), "/bin", "--tree", "-l", "--human"])).stdout;
+    expect(bin).toMatch(/── \[L\d -rwxr-xr-x .*\]  ash\n/);
+    // Without -l, no brackets.
+    expect((await runCli(["ls", ref(), "/bin", "--tree"])).stdout).not.toContain("[");
+  });
+
   test("ls --history marks overridden, deleted and hidden entries", async () => {
     const etc = (await runCli(["ls", ref(), "/etc", "--history"])).stdout;
     expect(etc).toMatch(/^L1 D .* group$/m); // deleted in layer 1
@@ -216,6 +230,24 @@ describe("merged views on a real registry", () => {
     expect(existsSync(join(dir, "group"))).toBe(false);
     expect(Bun.spawnSync(["ls", "-A", dir]).stdout.toString().trim()).toBe("os-release");
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("cat -o gives the file the mode of its tar header, without setuid, setgid and sticky", async () => {
+    const modes = { "bin/tool": 0o755, "bin/su": 0o4755, "etc/secret": 0o600, "tmp/note": 0o1666, "etc/group-run": 0o2750 };
+    const layer = concat(...Object.entries(modes).map(([name, mode]) => member({ name, mode }, bytesOf(name))), END);
+    await pushImage(reg, "views/modes", "v1", { layers: [{ bytes: compress(layer, "gzip") }] });
+    const dir = mkdtempSync(join(tmpdir(), "ls-cat-mode-"));
+    try {
+      for (const [name, mode] of Object.entries(modes)) {
+        const out = join(dir, name.replace("/", "-"));
+        const r = await runCli(["cat", `${reg.host}/views/modes:v1`, `/${name}`, "-o", out, "-q"]);
+        expect(r.code).toBe(0);
+        expect(readFileSync(out, "utf8")).toBe(name);
+        expect({ name, mode: (statSync(out).mode & 0o7777).toString(8) }).toEqual({ name, mode: (mode & 0o777).toString(8) });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("cat of a file near the start of a large layer downloads a small fraction of it", async () => {
