@@ -58,8 +58,8 @@ export default defineCommand({
     "all-platforms": { type: "boolean", description: "Every platform of a multi-platform image (default: one, see --platform)" },
     ...budgetArgs,
     concurrency: { type: "string", valueHint: "N", description: `Images and layers read at once (default ${DEFAULT_CONCURRENCY})` },
-    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N (stable hash of each reference); with N alone, I comes from $JOB_COMPLETION_INDEX or --shard-from-env (default: everything)" },
-    "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index (default: JOB_COMPLETION_INDEX)" },
+    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N, I from 1 (stable hash of each reference); with N alone, the index comes from $JOB_COMPLETION_INDEX or --shard-from-env, counting from 0 (default: everything)" },
+    "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index, from 0 (default: JOB_COMPLETION_INDEX)" },
     ...dbArg,
     ...globalArgs,
   },
@@ -125,7 +125,7 @@ export default defineCommand({
     }
     const downloaded = outcomes.reduce((n, o) => n + o.bytesDownloaded, 0);
     const images = outcomes.length;
-    const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
+    const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index + 1}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
     if (!ctx.quiet || failed > 0) process.stderr.write(`${summary}\n`);
     // The exit code of the first failure (in reference order).
     const first = outcomes.find((o) => o.error);
