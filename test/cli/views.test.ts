@@ -196,6 +196,29 @@ describe("merged views on a real registry", () => {
     expect(re.map((h: { layer: number; action: string; type: string }) => `${h.layer} ${h.action} ${h.type}`)).toEqual(["0 added dir", "1 modified file", "2 modified dir"]);
   });
 
+  test("find: {a,b} alternatives, -i ignores case, --min-size and --max-size bound the size", async () => {
+    const paths = async (...args: string[]) => {
+      const r = await runCli(["find", ref(), ...args, "--json"]);
+      expect(r.code).toBe(0);
+      return [...new Set(JSON.parse(r.stdout).hits.map((h: { path: string }) => h.path))];
+    };
+    expect(await paths("{a,c}.conf")).toEqual(["/opt/app/config/a.conf", "/opt/app/config/c.conf"]);
+    expect(await paths("/{etc,usr/lib}/{passwd,os-release}")).toEqual(["/etc/passwd", "/usr/lib/os-release"]);
+    expect(await paths("README")).toEqual(["/usr/share/doc/pkg/README"]);
+    expect(await paths("readme")).toEqual([]);
+    expect(await paths("readme", "-i")).toEqual(["/usr/share/doc/pkg/README"]);
+    expect(await paths("/USR/share/*/PKG/{readme,changes}", "--ignore-case")).toEqual(["/usr/share/doc/pkg/CHANGES", "/usr/share/doc/pkg/README"]);
+    expect(await paths("^/ETC/PASS", "--regex", "-i")).toEqual(["/etc/passwd"]);
+    // os-release is 24 bytes, libc.so 8; passwd 30 in layer 0 and 68 in layer 2.
+    expect(await paths("/usr/lib/*", "--min-size", "10")).toEqual(["/usr/lib/os-release"]);
+    expect(await paths("/usr/lib/*", "--max-size", "10")).toEqual(["/usr/lib/libc.so"]);
+    const passwd = JSON.parse((await runCli(["find", ref(), "passwd", "--min-size", "31", "--max-size", "1K", "--json"])).stdout).hits;
+    expect(passwd.map((h: { layer: number; size: number }) => `${h.layer} ${h.size}`)).toEqual(["2 68"]);
+    const bad = await runCli(["find", ref(), "*", "--min-size", "2K", "--max-size", "1K"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("layerslayer: --min-size 2K is above --max-size 1K\n");
+  });
+
   test("cat follows symlink chains and hard links, honours whiteouts", async () => {
     const passwd = await runCli(["cat", ref(), "/link1"]);
     expect(passwd.stdout).toBe("root:x:0:0:root:/root:/bin/ash\nuser:x:1000:1000::/home/user:/bin/sh\n");
