@@ -5,6 +5,7 @@ import { writeInOrder } from "../output/ordered.ts";
 import { parseReference, parseRegistry } from "../ref/reference.ts";
 import { CATALOG_PAGE_SIZE, type RegistryClient } from "../registry/client.ts";
 import { accessArgs, outputArgs, printJson, registryContext, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 /** Tag lists fetched at once by `catalog --tags` (output stays in catalog order). */
 const TAGS_CONCURRENCY = 8;
@@ -60,7 +61,7 @@ export default defineCommand({
     const found: Repository[] = [];
     let failure: LayerslayerError | undefined;
     const fail = (e: LayerslayerError, name?: string) => {
-      process.stderr.write(`layerslayer: ${name ? `${escapeName(name)}: ` : ""}${e.message}\n`);
+      log.error(`${name ? `${escapeName(name)}: ` : ""}${e.message}`);
       failure ??= e;
     };
     let pages = 0;

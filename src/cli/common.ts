@@ -1,5 +1,5 @@
 import { openCache, type CacheStore } from "../cache/store.ts";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
 import { parseImageName, type ImageName } from "../ref/name.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import { RegistryClient } from "../registry/client.ts";
@@ -11,6 +11,7 @@ import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { jsonDocument } from "../output/json.ts";
 import { credentialsFrom } from "./credentials.ts";
+import { log, setLogLevel } from "./log.ts";
 
 /** The IMAGE argument of every image command. */
 export const imageArg = {
@@ -79,9 +80,9 @@ export interface Context {
   useCache: boolean;
   /** The local cache (a no-op store with --no-cache); opened on first use. */
   cache: CacheStore;
-  /** Progress and notices on stderr (suppressed by -q and --json never touches stdout). */
+  /** Progress and notices on stderr (log.info: suppressed by -q; --json never touches stdout). */
   note(message: string): void;
-  /** A warning on stderr ("layerslayer: warning: …"), suppressed by -q. */
+  /** A warning on stderr ("layerslayer: warning: …", log.warn), suppressed by -q. */
   warn(message: string): void;
 }
 
@@ -141,10 +142,8 @@ export async function setupRegistry(args: GlobalArgs & { image?: string }, opts:
 function makeContext(args: GlobalArgs): Context {
   const quiet = !!args.quiet;
   const useCache = args.cache !== false;
-  const warn = (m: string) => {
-    if (!quiet) process.stderr.write(`layerslayer: warning: ${m}\n`);
-  };
-  const cache = openCache({ enabled: useCache, warn });
+  setLogLevel({ quiet, verbose: !!args.verbose });
+  const cache = openCache({ enabled: useCache, warn: log.warn });
   return {
     ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
     json: !!args.json,
@@ -152,23 +151,20 @@ function makeContext(args: GlobalArgs): Context {
     verbose: !!args.verbose,
     useCache,
     cache,
-    note: (m) => {
-      if (!quiet) process.stderr.write(`${m}\n`);
-    },
-    warn,
+    note: log.info,
+    warn: log.warn,
   };
 }
 
 /** The registry client and the options for the commands on `registry`. */
 export async function registryContext(args: GlobalArgs, registry: string): Promise<{ client: RegistryClient; ctx: Context }> {
   const ctx = makeContext(args);
-  const log = ctx.verbose ? (m: string) => process.stderr.write(`· ${printable(m)}\n`) : undefined;
   const credentials = await credentialsFrom(args, registry);
   const client = new RegistryClient({
     plainHttp: !!args["plain-http"],
     insecure: !!args.insecure,
     credentials,
-    ...(log ? { log } : {}),
+    ...(ctx.verbose ? { log: log.debug } : {}),
     ...(ctx.useCache ? { blobCache: ctx.cache } : {}),
   });
   return { client, ctx };

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
 import { blobFileName, downloadBlob } from "../blob/download.ts";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
+import { log } from "./log.ts";
 import { selectLayers } from "../image/select.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
@@ -66,7 +67,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
       picked = selectLayers(answer || "ALL", layers);
     } catch (e) {
       if (!(e instanceof LayerslayerError)) throw e;
-      process.stderr.write(`${printable(e.message)}\n`);
+      log.error(e.message);
     }
   }
   const directory = defaultDirectory(source);
@@ -75,7 +76,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
     let listing = "";
     const peeked = await peekLayerText(ctx, source, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy, (t) => (listing += t));
     await page(term, listing);
-    if (peeked.error) process.stderr.write(`layerslayer: layer ${i}: ${peeked.error.message}\n`);
+    if (peeked.error) log.error(`layer ${i}: ${peeked.error.message}`);
     const desc = layers[i]!;
     if (isForeignLayer(desc)) {
       ctx.note(`layer ${i} is a foreign layer hosted outside the registry: not offered for download`);

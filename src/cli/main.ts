@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import type { CommandDef } from "citty";
-import { causeChain, EXIT_CODES, LayerslayerError, printable } from "../errors.ts";
+import { causeChain, EXIT_CODES, LayerslayerError } from "../errors.ts";
 import { version } from "../version.ts";
 import type { ToolUsage } from "./usage.ts";
 
@@ -142,18 +142,34 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { checkArgs } = await import("./args.ts");
   const args = await checkArgs(cmd, cmdArgs, name);
+  // The logging layer (consola) loads as the command starts, at the level -q / --verbose ask for.
+  const { setLogLevel, startLog } = await import("./log.ts");
+  setLogLevel(levelFlags(args));
+  await startLog();
   const { runCommand } = await import("citty");
   await runCommand(cmd, { rawArgs: args });
   // A command that finished its output but met a failure on the way sets process.exitCode.
   return Number(process.exitCode ?? 0);
 }
 
-function report(e: unknown, verbose: boolean): number {
+/** -q / --quiet and --verbose among checked arguments (q is quiet's short name in every command). */
+function levelFlags(args: string[]): { quiet: boolean; verbose: boolean } {
+  const words = args.slice(0, args.includes("--") ? args.indexOf("--") : args.length);
+  return {
+    quiet: words.some((a) => a === "--quiet" || (/^-[a-zA-Z]+$/.test(a) && a.includes("q"))),
+    verbose: words.includes("--verbose"),
+  };
+}
+
+async function report(e: unknown, verbose: boolean): Promise<number> {
+  const { log, setLogLevel, startLog } = await import("./log.ts");
+  if (verbose) setLogLevel({ verbose });
+  await startLog();
   if (e instanceof LayerslayerError) {
-    process.stderr.write(`layerslayer: ${printable(e.message)}\n`);
-    if (verbose && e.detail) process.stderr.write(`${printable(e.detail)}\n`);
+    log.error(e.message);
+    if (e.detail) log.detail(e.detail);
     // The cause chain, one line each: what the runtime said, never a stack.
-    if (verbose) for (const line of causeChain(e)) process.stderr.write(`  cause: ${line}\n`);
+    for (const line of causeChain(e)) log.detail(`  cause: ${line}`);
     return e.exitCode;
   }
   const err = e as { name?: string; code?: string; message?: string; stack?: string };
@@ -161,12 +177,12 @@ function report(e: unknown, verbose: boolean): number {
   if (err?.name === "CLIError" || err?.code?.startsWith?.("E_")) {
     // citty ends some messages with a full stop ("No command specified."): ours follows without one.
     const said = (err.message ?? "").replace(/\x1b\[[0-9;]*m/g, "").replace(/\.$/, "");
-    process.stderr.write(`layerslayer: ${printable(said)}; see --help\n`);
+    log.error(`${said}; see --help`);
     return EXIT_CODES.USAGE;
   }
   if (err?.code === "EPIPE") return 0;
-  process.stderr.write(`layerslayer: internal error: ${printable(err?.message ?? String(e))}\n`);
-  if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
+  log.error(`internal error: ${err?.message ?? String(e)}`);
+  if (err?.stack) for (const line of err.stack.split("\n")) log.detail(line);
   return 1;
 }
 
@@ -177,7 +193,7 @@ if (import.meta.main) {
   try {
     code = await run(argv);
   } catch (e) {
-    code = report(e, verbose);
+    code = await report(e, verbose);
   }
   process.exitCode = code;
 }

@@ -13,6 +13,7 @@ import { resolveImage } from "../oci/resolve.ts";
 import { defaultDirectory } from "./downloads.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 export interface SavedLayer {
   index: number;
@@ -86,7 +87,7 @@ export default defineCommand({
             said = "; the partial download was removed (--keep-partial keeps it for a resume)";
           }
         }
-        process.stderr.write(`layerslayer: interrupted${said}\n`);
+        log.error(`interrupted${said}`);
         process.exitCode = exitCode;
         return;
       }

@@ -12,6 +12,7 @@ import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { dbArg, globalArgs, registryContext, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
@@ -126,7 +127,9 @@ export default defineCommand({
     const downloaded = outcomes.reduce((n, o) => n + o.bytesDownloaded, 0);
     const images = outcomes.length;
     const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index + 1}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
-    if (!ctx.quiet || failed > 0) process.stderr.write(`${summary}\n`);
+    // Shown with -q too when something failed.
+    if (failed > 0) log.always(summary);
+    else log.info(summary);
     // The exit code of the first failure (in reference order).
     const first = outcomes.find((o) => o.error);
     if (first) process.exitCode = EXIT_CODES[first.error!.code as ErrorCode] ?? 1;

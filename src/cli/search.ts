@@ -6,6 +6,7 @@ import { formatTable, humanSize, modeString } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { search, type SearchHit } from "../scan/search.ts";
 import { dbArg, printJson, writeOut } from "./common.ts";
+import { log } from "./log.ts";
 import { sizeArgs, sizeRangeFrom } from "./size-range.ts";
 
 function what(h: SearchHit): string {
@@ -51,7 +52,7 @@ export default defineCommand({
       return;
     }
     if (hits.length === 0) {
-      if (!args.quiet) process.stderr.write(`no recorded path matches ${escapeName(pattern)}\n`);
+      log.info(`no recorded path matches ${escapeName(pattern)}`);
       return;
     }
     const rows = hits.map((h) => [
