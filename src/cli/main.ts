@@ -118,7 +118,11 @@ export async function run(argv: string[]): Promise<number> {
     await Bun.write(Bun.stdout, `${version}\n`);
     return 0;
   }
-  if (name === "help") return await help(rest.find((a) => !a.startsWith("-")));
+  if (name === "help") {
+    const names = rest.filter((a) => !a.startsWith("-"));
+    if (names.length > 1) throw new LayerslayerError("USAGE", `help: unexpected argument "${names[1]}" (it takes COMMAND); see --help`);
+    return await help(names[0]);
+  }
   let loader = commandNamed(name);
   let cmdArgs = rest;
   if (!loader && !name.startsWith("-") && process.stdin.isTTY && process.stdout.isTTY) {

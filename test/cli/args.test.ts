@@ -109,6 +109,9 @@ describe("the CLI on a real registry", () => {
     expect(errorLine(cmd)).toStartWith('layerslayer: unknown command "pek" (did you mean peek?)');
     const far = await runCli(["zzzzzz"]);
     expect(errorLine(far)).not.toContain("did you mean");
+    const twice = await runCli(["help", "peek", "ls"]);
+    expect(twice.code).toBe(2);
+    expect(errorLine(twice)).toBe('layerslayer: help: unexpected argument "ls" (it takes COMMAND); see --help');
     const help = await runCli(["help", "inspct"]);
     expect(errorLine(help)).toStartWith('layerslayer: help: unknown command "inspct" (did you mean inspect?)');
     const tagsPlatform = await runCli(["tags", `${reg.host}/args/app`, "--platform", "linux/amd64"]);
