@@ -26,7 +26,7 @@ export default defineCommand({
   args: {
     ...imageArg,
     path: { type: "positional", required: true, description: "Path in the image, e.g. /etc/passwd" },
-    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically) instead of stdout (default: stdout)" },
+    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically, with the mode its tar header gives, less setuid, setgid and sticky) instead of stdout (default: stdout)" },
     verify: { type: "boolean", description: "Read the layer on to its end and check its digest before succeeding (-o is written only then; stdout gets the bytes as they come and the exit status says)" },
     ...globalArgs,
   },
@@ -44,7 +44,8 @@ export default defineCommand({
     let result: ExtractResult;
     try {
       result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn, ...(args.verify ? { verify: true } : {}) });
-      file?.commit();
+      // The mode the tar header gives, without setuid, setgid and sticky (as tar does for a user).
+      file?.commit(result.entry.mode & 0o777);
     } catch (e) {
       file?.abandon();
       throw e;

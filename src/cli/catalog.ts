@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
-import { EXIT_CODES, LayerslayerError, printable } from "../errors.ts";
+import { EXIT_CODES, LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { parseRegistry } from "../ref/reference.ts";
 import { CATALOG_PAGE_SIZE, type RegistryClient } from "../registry/client.ts";
 import { DEFAULT_WALK_LIMITS, ListWalk, type WalkLimits } from "../registry/pages.ts";
-import { globalArgs, printJson, registryContext, type GlobalArgs } from "./common.ts";
+import { accessArgs, outputArgs, printJson, registryContext, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 /** Tag lists fetched at once by `catalog --tags` (output stays in catalog order). */
 const TAGS_CONCURRENCY = 8;
@@ -33,9 +34,9 @@ async function tagsOf(client: RegistryClient, registry: string, name: string, op
   }
 }
 
-/** One line on stderr; server-supplied parts are escaped where they enter it, `printable` is the last guard. */
+/** One error line on stderr (log.error); server-supplied parts are escaped where they enter it, the log's `printable` is the last guard. */
 function report(line: string): void {
-  process.stderr.write(`layerslayer: ${printable(line)}\n`);
+  log.error(line);
 }
 
 function pageSizeFrom(value: string | undefined): number {
@@ -66,7 +67,8 @@ export default defineCommand({
     tags: { type: "boolean", description: "List each repository's tags too: one REPOSITORY:TAG a line" },
     "page-size": { type: "string", valueHint: "N", description: `Repositories asked for per page (default ${CATALOG_PAGE_SIZE}, distribution's maximum)` },
     "max-requests": { type: "string", valueHint: "N", description: `Pages the whole walk may ask for, catalog and tag lists together (default ${DEFAULT_WALK_LIMITS.requests})` },
-    ...globalArgs,
+    ...outputArgs,
+    ...accessArgs,
   },
   async run({ args }) {
     const registry = parseRegistry(args.registry);

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
 import { blobFileName, downloadBlob } from "../blob/download.ts";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
+import { log } from "./log.ts";
 import { selectLayers } from "../image/select.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
@@ -11,7 +12,7 @@ import { imageEntries, isForeignLayer, parseManifest, type Platform } from "../o
 import { formatPlatform, hostPlatform } from "../oci/platform.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
-import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
+import { accessArgs, cacheArg, imageArg, outputArgs, platformArg, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
 import { page } from "./pager.ts";
 import { DEFAULT_BUDGET } from "./budget.ts";
 import { peekLayerText } from "./peek-layer.ts";
@@ -66,7 +67,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
       picked = selectLayers(answer || "ALL", layers);
     } catch (e) {
       if (!(e instanceof LayerslayerError)) throw e;
-      process.stderr.write(`${printable(e.message)}\n`);
+      log.error(e.message);
     }
   }
   const directory = defaultDirectory(source);
@@ -75,7 +76,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
     let listing = "";
     const peeked = await peekLayerText(ctx, source, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy, (t) => (listing += t));
     await page(term, listing);
-    if (peeked.error) process.stderr.write(`layerslayer: layer ${i}: ${printable(peeked.error.message)}\n`);
+    if (peeked.error) log.error(`layer ${i}: ${peeked.error.message}`);
     const desc = layers[i]!;
     if (isForeignLayer(desc)) {
       ctx.note(`layer ${i} is a foreign layer hosted outside the registry: not offered for download`);
@@ -104,14 +105,17 @@ export default defineCommand({
   meta: { name: "interactive", description: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want" },
   args: {
     ...imageArg,
-    ...globalArgs,
+    ...platformArg,
+    ...accessArgs,
+    ...cacheArg,
+    quiet: outputArgs.quiet,
+    verbose: outputArgs.verbose,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new LayerslayerError("USAGE", "interactive needs a terminal; for scripts use inspect, peek and save");
     }
-    if (ctx.json) throw new LayerslayerError("USAGE", "interactive does not print JSON; use peek --json");
     try {
       await runInteractive(ctx, source, terminalPrompter());
     } catch (e) {

@@ -5,7 +5,7 @@ import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
 import { absolutePath, entryJson, jsonDocumentParts } from "../output/json.ts";
-import { alignedLsLines, lsLines, type LsRow } from "../output/ls.ts";
+import { alignedLsLines, lsInfo, lsLines, type LsRow } from "../output/ls.ts";
 import { treeFromWalk, treeLines, treeSummary } from "../output/tree.ts";
 import { imageArg, globalArgs, setup, writeLines, writeParts, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
@@ -54,7 +54,7 @@ export default defineCommand({
     path: { type: "positional", required: false, description: "Directory or file in the image (default /)" },
     long: { type: "boolean", alias: "l", description: "Long format, with the layer that gave each entry" },
     recursive: { type: "boolean", alias: "R", description: "Everything below the directory" },
-    tree: { type: "boolean", description: "Draw the directory as a tree" },
+    tree: { type: "boolean", description: "Draw the directory as a tree (with -l: each entry's layer, mode, owner, size and time)" },
     layer: { type: "string", alias: "L", valueHint: "N", description: "One layer alone, not merged (default: every layer, merged)" },
     history: { type: "boolean", description: "Also show overridden (O), deleted (D) and hidden (H) entries of lower layers" },
     human: { type: "boolean", description: "Sizes like 1.5K, 23M" },
@@ -82,7 +82,13 @@ export default defineCommand({
     }
     if (args.tree) {
       if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
-      const walked = map(tree.walkWithDepth(dir), ({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}) }));
+      const walked = map(tree.walkWithDepth(dir), ({ node: n, depth }) => ({
+        depth,
+        name: n.name,
+        dir: n.entry.type === "dir",
+        ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}),
+        ...(args.long ? { info: `L${n.layer} ${lsInfo(n.entry, opts)}` } : {}),
+      }));
       const root = treeFromWalk(walked, absolutePath(dir));
       await writeLines(chain(treeLines(root), ["", treeSummary(root)]));
       return;

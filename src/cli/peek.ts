@@ -1,15 +1,16 @@
 import { defineCommand } from "citty";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { alignHistory } from "../oci/config.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { imageArg, globalArgs, setup, toStdout, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 import { peekLayerText } from "./peek-layer.ts";
 
 function reportError(i: number, error: LayerslayerError | undefined): void {
-  if (error) process.stderr.write(`layerslayer: layer ${i}: ${printable(error.message)}\n`);
+  if (error) log.error(`layer ${i}: ${error.message}`);
 }
 
 /** Layers downloaded at once by `peek` of several layers (output stays in layer order). */

@@ -5,14 +5,16 @@ import { parseConfig } from "../oci/config.ts";
 import { MAX_CONFIG_BYTES } from "../oci/resolve.ts";
 import { formatTable, humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
-import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { accessArgs, cacheArg, imageArg, outputArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "platforms", description: "List the platforms a multi-platform image offers" },
   args: {
     ...imageArg,
     all: { type: "boolean", description: "Also list attestation and other non-image entries" },
-    ...globalArgs,
+    ...outputArgs,
+    ...accessArgs,
+    ...cacheArg,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { blobFileName, downloadBlob, partialPathFor, type DownloadStatus } from "../blob/download.ts";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
 import { checkSavedToc } from "../layer/saved-toc.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
@@ -15,6 +15,7 @@ import { defaultDirectory } from "./downloads.ts";
 import { saveImage } from "./save-image.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 export interface SavedLayer {
   index: number;
@@ -99,7 +100,7 @@ export default defineCommand({
           tocMatched = await checkSavedToc(source, desc, i, path, controller.signal);
         } catch (e) {
           if (!(e instanceof LayerslayerError) || controller.signal.aborted) throw e;
-          process.stderr.write(`layerslayer: ${printable(e.message)}\n`);
+          log.error(e.message);
           mismatch ??= e;
           error = e.message;
         }
@@ -117,7 +118,7 @@ export default defineCommand({
             said = "; the partial download was removed (--keep-partial keeps it for a resume)";
           }
         }
-        process.stderr.write(`layerslayer: interrupted${said}\n`);
+        log.error(`interrupted${said}`);
         process.exitCode = exitCode;
         return;
       }

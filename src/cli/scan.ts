@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { databaseLocation, openDatabase } from "../db/open.ts";
-import { EXIT_CODES, LayerslayerError, printable, type ErrorCode } from "../errors.ts";
+import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { ndjsonLine } from "../output/json.ts";
@@ -12,6 +12,7 @@ import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { dbArg, globalArgs, registryContext, wholeNumber, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
@@ -47,7 +48,7 @@ function outcomeLine(o: ImageOutcome): string {
 export default defineCommand({
   meta: { name: "scan", description: "Record many images (config, history, the listing of every layer) in the database for `search`" },
   args: {
-    refs: { type: "positional", required: false, description: "Image references (more may follow)" },
+    refs: { type: "positional", required: false, valueHint: "REF...", description: "Image references (more may follow)" },
     from: { type: "string", valueHint: "FILE|-", description: "Read references from a file, one per line (- for standard input; default: none)" },
     catalog: { type: "string", valueHint: "REGISTRY", description: "Scan the repositories of a registry's catalog (their :latest, or every tag with --all-tags; default: none)" },
     match: { type: "string", valueHint: "GLOB", description: "With --catalog: only repositories matching the glob (default: every repository)" },
@@ -55,8 +56,8 @@ export default defineCommand({
     "all-platforms": { type: "boolean", description: "Every platform of a multi-platform image (default: one, see --platform)" },
     ...budgetArgs,
     concurrency: { type: "string", valueHint: "N", description: `Images and layers read at once (default ${DEFAULT_CONCURRENCY})` },
-    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N (stable hash of each reference); with N alone, I comes from $JOB_COMPLETION_INDEX or --shard-from-env (default: everything)" },
-    "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index (default: JOB_COMPLETION_INDEX)" },
+    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N, I from 1 (stable hash of each reference); with N alone, the index comes from $JOB_COMPLETION_INDEX or --shard-from-env, counting from 0 (default: everything)" },
+    "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index, from 0 (default: JOB_COMPLETION_INDEX)" },
     ...dbArg,
     ...globalArgs,
   },
@@ -92,7 +93,7 @@ export default defineCommand({
     // Names from the catalog that are not names are reported and skipped; the exit code says so at the end.
     let skipped = 0;
     const onInvalid = (line: string) => {
-      process.stderr.write(`layerslayer: ${printable(line)}\n`);
+      log.error(line);
       skipped++;
     };
     if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"], onInvalid })));
@@ -129,8 +130,10 @@ export default defineCommand({
     }
     const downloaded = outcomes.reduce((n, o) => n + o.bytesDownloaded, 0);
     const images = outcomes.length;
-    const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
-    if (!ctx.quiet || failed > 0) process.stderr.write(`${summary}\n`);
+    const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index + 1}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
+    // Shown with -q too when something failed.
+    if (failed > 0) log.always(summary);
+    else log.info(summary);
     // The exit code of the first failure (in reference order).
     const first = outcomes.find((o) => o.error);
     if (first) process.exitCode = EXIT_CODES[first.error!.code as ErrorCode] ?? 1;

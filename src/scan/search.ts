@@ -14,6 +14,7 @@ export interface SearchQuery {
   image?: RegExp;
   types?: readonly EntryType[];
   minSize?: number;
+  maxSize?: number;
 }
 
 export interface SearchHit {
@@ -124,6 +125,7 @@ export async function search(db: ScanDatabase, q: SearchQuery): Promise<SearchHi
     if (q.image && !q.image.test(hit.reference)) continue;
     if (q.types && !q.types.includes(hit.type)) continue;
     if (q.minSize !== undefined && hit.size < q.minSize) continue;
+    if (q.maxSize !== undefined && hit.size > q.maxSize) continue;
     const key = `${hit.reference}\0${hit.platform}\0${hit.layer}\0${hit.action}\0${hit.path}`;
     if (seen.has(key)) continue;
     seen.add(key);

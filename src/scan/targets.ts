@@ -63,13 +63,15 @@ export async function catalogReferences(client: RegistryClient, host: string, op
 }
 
 export interface Shard {
+  /** From 0, whatever the user wrote (`--shard 1/4` is index 0). */
   index: number;
   count: number;
 }
 
 /**
- * `--shard I/N` (I from 0), or `--shard N` with I from an environment variable: `--shard-from-env
- * VAR`, else JOB_COMPLETION_INDEX (set by Kubernetes Indexed Jobs).
+ * `--shard I/N` with I from 1, as Jest, Vitest and Playwright count (`--shard 1/2` is the first of
+ * two), or `--shard N` with the index from an environment variable: `--shard-from-env VAR`, else
+ * JOB_COMPLETION_INDEX, from 0 as Kubernetes Indexed Jobs define it.
  */
 export function parseShard(flag: string | undefined, fromEnv: string | undefined, env: Record<string, string | undefined> = process.env): Shard | undefined {
   if (flag === undefined) {
@@ -77,20 +79,22 @@ export function parseShard(flag: string | undefined, fromEnv: string | undefined
     return undefined;
   }
   const m = /^(?:(\d+)\/)?(\d+)$/.exec(flag.trim());
-  if (!m) throw new LayerslayerError("USAGE", `--shard ${flag}: expected I/N (e.g. 0/4) or N with the index from the environment`);
+  if (!m) throw new LayerslayerError("USAGE", `--shard ${flag}: expected I/N (e.g. 1/4, counting from 1) or N with the index from the environment`);
   const count = Number(m[2]);
   if (!(count >= 1) || count > 1_000_000) throw new LayerslayerError("USAGE", `--shard ${flag}: the number of shards must be 1 to 1000000`);
   let index: number;
   if (m[1] !== undefined) {
     if (fromEnv !== undefined) throw new LayerslayerError("USAGE", "--shard I/N and --shard-from-env cannot be used together");
-    index = Number(m[1]);
+    const i = Number(m[1]);
+    if (i < 1 || i > count) throw new LayerslayerError("USAGE", `--shard ${flag}: the shard must be 1 to ${count} (shards count from 1)`);
+    index = i - 1;
   } else {
     const name = fromEnv ?? "JOB_COMPLETION_INDEX";
     const value = env[name];
     if (value === undefined || !/^\d+$/.test(value.trim())) throw new LayerslayerError("USAGE", `--shard ${flag}: the shard index comes from $${name}, which is ${value === undefined ? "not set" : "not a number"}`);
     index = Number(value.trim());
   }
-  if (index >= count) throw new LayerslayerError("USAGE", `--shard: index ${index} is not below the number of shards ${count}`);
+  if (index >= count) throw new LayerslayerError("USAGE", `--shard: the index ${index} from the environment is not below the number of shards ${count} (it counts from 0)`);
   return { index, count };
 }
 

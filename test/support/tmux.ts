@@ -1,7 +1,7 @@
 /** A command on a real terminal: a detached tmux session, its screen, and keys typed into it. */
 export interface Terminal {
-  /** The screen and up to 1000 lines of scrollback. */
-  screen(): string;
+  /** The screen and up to 1000 lines of scrollback (with `escapes`, its colours as escape sequences). */
+  screen(opts?: { escapes?: boolean }): string;
   /** Waits (up to 10 s) until the screen matches. */
   waitFor(re: RegExp): Promise<void>;
   /** tmux key names ("Enter", "BSpace", "Down"). */
@@ -15,9 +15,11 @@ export interface Terminal {
 export function startTerminal(command: string | string[], size: { width?: number; height?: number } = {}): Terminal {
   const session = `ls-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const argv = typeof command === "string" ? [command] : command;
-  const started = Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv]);
+  // A server of its own (-L): another test killing its last session cannot take this one's server down as it starts.
+  const tmux = ["tmux", "-L", session];
+  const started = Bun.spawnSync([...tmux, "new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv]);
   if (started.exitCode !== 0) throw new Error(`tmux did not start: ${started.stderr.toString()}`);
-  const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session, "-S", "-1000"]).stdout.toString();
+  const screen = (opts: { escapes?: boolean } = {}) => Bun.spawnSync([...tmux, "capture-pane", "-p", ...(opts.escapes ? ["-e"] : []), "-t", session, "-S", "-1000"]).stdout.toString();
   return {
     screen,
     async waitFor(re) {
@@ -28,13 +30,13 @@ export function startTerminal(command: string | string[], size: { width?: number
       throw new Error(`screen never showed ${re}:\n${screen()}`);
     },
     keys(...keys) {
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, ...keys]);
+      Bun.spawnSync([...tmux, "send-keys", "-t", session, ...keys]);
     },
     type(text) {
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "-l", text]);
+      Bun.spawnSync([...tmux, "send-keys", "-t", session, "-l", text]);
     },
     kill() {
-      Bun.spawnSync(["tmux", "kill-session", "-t", session]);
+      Bun.spawnSync([...tmux, "kill-session", "-t", session]);
     },
   };
 }
