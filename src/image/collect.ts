@@ -14,23 +14,25 @@
  * every 16,384 while walking 161-164 MiB; eden every 4,096 while walking 219 MiB.
  */
 
-/** Items between collections while a tree is built, and while it is walked. */
-export const BUILD_PACE = 65_536;
+/** Items between collections while a tree is built (every one full), and while it is walked (every FULL_WALK_ROUNDS-th full). */
+export const BUILD_PACE = 32_768;
 export const WALK_PACE = 16_384;
+export const FULL_WALK_ROUNDS = 4;
 
-/** Call `tick` once per item handled; collects every `every` calls (in full when `full`). */
+/** Call `tick` once per item handled; collects every `every` calls, in full every `fullEvery`-th time. */
 export class PacedCollector {
   private count = 0;
+  private rounds = 0;
 
   constructor(
     private readonly every: number,
-    private readonly full: boolean,
+    private readonly fullEvery: number,
   ) {}
 
   tick(): void {
     if (++this.count >= this.every) {
       this.count = 0;
-      Bun.gc(this.full);
+      Bun.gc(++this.rounds % this.fullEvery === 0);
     }
   }
 }

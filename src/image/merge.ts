@@ -185,16 +185,15 @@ export class MergedTree extends TreeState {
 
   /**
    * The places below `dirPath`, depth-first, pre-order, children sorted by name. A directory being
-   * walked is one frame (its sorted child slots and names); a place's path is made when it is reached.
+   * walked is one frame (its sorted child slots); a place's name and path are made when it is reached.
    */
   private *walkPlaces(dirPath: string): Generator<{ slot: number; depth: number; path: string; name: string }> {
     const dir = cleanPath(dirPath);
     const start = this.presentDir(dir);
     if (start === NONE) return;
-    const frame = (slot: number, path: string) => {
-      const kids = this.sortedChildren(slot);
-      return { path, slots: Int32Array.from(kids, (k) => k.slot), names: kids.map((k) => k.name), next: 0 };
-    };
+    // Only the slots are kept: names kept for as long as their directory is walked would outlive
+    // young-generation collections and stay until a full one.
+    const frame = (slot: number, path: string) => ({ path, slots: Int32Array.from(this.sortedChildren(slot), (k) => k.slot), next: 0 });
     const stack = [frame(start, dir)];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
@@ -204,7 +203,7 @@ export class MergedTree extends TreeState {
       }
       const i = top.next++;
       const slot = top.slots[i]!;
-      const name = top.names[i]!;
+      const name = this.paths.nameOf(slot);
       const path = joinPath(top.path, name);
       this.walkGc.tick();
       yield { slot, depth: stack.length, path, name };

@@ -47,8 +47,10 @@ export class PathTable {
   /** Bytes used in the last chunk. */
   private poolUsed = 0;
   private readonly wide = new Map<number, string>();
-  /** Slot + 1 per bucket (0 = empty); a power of two, at most half full. */
+  /** Slot + 1 per bucket (0 = empty); a power of two, at most half full. Empty when sealed. */
   private buckets = new Int32Array(128);
+  /** Without its hash and last children (`seal`). */
+  private sealed = false;
 
   /** Number of slots, the root included. */
   get length(): number {
@@ -83,8 +85,31 @@ export class PathTable {
     return parts.reverse().join("/");
   }
 
+  /**
+   * Drops what only finding and adding names needs (the hash, each slot's last child: 12 bytes a
+   * slot), for a table that will be walked and asked about a few paths: `child` then reads the
+   * parent's children in turn. Adding a name makes them again.
+   */
+  seal(): void {
+    this.sealed = true;
+    this.buckets = new Int32Array(0);
+    this.lastChild = new Int32Array(0);
+  }
+
+  private unseal(): void {
+    if (!this.sealed) return;
+    this.sealed = false;
+    this.lastChild = new Int32Array(this.parent.length).fill(NONE);
+    // Slots are made in order, and children are listed oldest first: the last one is the largest.
+    for (let s = 1; s < this.n; s++) this.lastChild[this.parent[s]!] = s;
+    let size = 128;
+    while (this.n * 2 > size) size *= 2;
+    this.rehash(size);
+  }
+
   /** Room for `n` slots without growing (a tree that knows how many entries are coming). */
   reserve(n: number): void {
+    this.unseal();
     if (n > this.parent.length) this.grow(n);
     if (n * 2 > this.buckets.length) {
       let size = this.buckets.length;
@@ -95,6 +120,10 @@ export class PathTable {
 
   /** The slot of `name` in `parent`, or NONE. */
   child(parent: number, name: string): number {
+    if (this.sealed) {
+      for (let c = this.firstChild[parent]!; c !== NONE; c = this.nextSibling[c]!) if (this.nameIs(c, name)) return c;
+      return NONE;
+    }
     const mask = this.buckets.length - 1;
     for (let b = hashName(parent, name) & mask; ; b = (b + 1) & mask) {
       const v = this.buckets[b]!;
@@ -105,6 +134,7 @@ export class PathTable {
 
   /** The slot of `name` in `parent`, made when there is none. */
   intern(parent: number, name: string): number {
+    this.unseal();
     const found = this.child(parent, name);
     if (found !== NONE) return found;
     const slot = this.n++;
@@ -155,6 +185,7 @@ export class PathTable {
 
   /** Everything the table holds, for storing it (tree-codec.ts); `fromState` makes it again. */
   state() {
+    this.unseal();
     const n = this.n;
     return {
       n,

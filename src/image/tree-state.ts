@@ -6,7 +6,7 @@
  * and events are built from these when asked for.
  */
 import type { Entry } from "../types.ts";
-import { BUILD_PACE, PacedCollector, WALK_PACE } from "./collect.ts";
+import { BUILD_PACE, FULL_WALK_ROUNDS, PacedCollector, WALK_PACE } from "./collect.ts";
 import { ensure, NumberColumn } from "./columns.ts";
 import { EntryTable } from "./entry-table.ts";
 import { HistoryLog, impliedLayer, impliedRef, isImplied, type EventRow } from "./history-log.ts";
@@ -34,8 +34,8 @@ export class TreeState {
   /** The history of every change; absent in a tree built without it (`{ history: false }`). */
   protected log: HistoryLog | undefined;
   /** Collections while the tree is built (full ones: see collect.ts) and while it is walked. */
-  protected readonly gc = new PacedCollector(BUILD_PACE, true);
-  protected readonly walkGc = new PacedCollector(WALK_PACE, false);
+  protected readonly gc = new PacedCollector(BUILD_PACE, 1);
+  protected readonly walkGc = new PacedCollector(WALK_PACE, FULL_WALK_ROUNDS);
   /** Per slot: PRESENT | DIR | OVER_LOWER. */
   protected flags = new Uint8Array(64);
   /** Per slot: the layer that gave (or implied) its entry. */
@@ -163,6 +163,11 @@ export class TreeState {
     this.paths.reserve(slots);
     this.log?.reserve(this.log.length + entries, slots);
     this.fitSlots(slots);
+  }
+
+  /** Drops the path hash for a tree only walked and asked about a few paths from now on (path-table.ts `seal`). */
+  seal(): void {
+    this.paths.seal();
   }
 
   /** Room in the per-slot columns for every slot the path table has made (or `n`). */

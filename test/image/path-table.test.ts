@@ -68,4 +68,20 @@ describe("PathTable", () => {
     expect(slots.map((_, i) => t.child(ROOT_SLOT, `f${i}`))).toStrictEqual(slots);
     expect(t.length).toBe(10_001);
   });
+
+  test("sealed (no hash): the same answers by reading children; adding a name makes the hash again", () => {
+    const t = new PathTable();
+    const dir = t.intern(ROOT_SLOT, "d");
+    const kids = Array.from({ length: 5_000 }, (_, i) => t.intern(dir, `k${i}`));
+    t.seal();
+    expect(t.child(dir, "k4999")).toBe(kids[4_999]!);
+    expect(t.lookup("d/k17")).toBe(kids[17]!);
+    expect(t.lookup("d/nope")).toBe(NONE);
+    const more = t.intern(dir, "later");
+    expect(t.intern(dir, "k3")).toBe(kids[3]!);
+    const seen: number[] = [];
+    for (let c = t.firstChildOf(dir); c !== NONE; c = t.nextSiblingOf(c)) seen.push(c);
+    expect(seen).toStrictEqual([...kids, more]);
+    expect(t.child(dir, "later")).toBe(more);
+  });
 });
