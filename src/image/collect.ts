@@ -2,16 +2,16 @@
  * Collections paced by work done. Building or walking a merged tree of a million entries makes
  * short-lived objects (entries read, nodes, paths and events handed out) while the live set grows
  * (the tree's columns), and JavaScriptCore lets the heap grow to a multiple of the live set before
- * it collects.
+ * it collects. `Bun.gc(true)` collects in full, there and then; `Bun.gc(false)` only asks for a
+ * collection, which runs when the collector gets to it (while a walk runs, often not before much
+ * more was made). A full collection is cheap here: the tree is typed arrays, nothing to mark.
  *
- * While a tree is built, the objects alive at a collection (the part of a listing being applied)
- * are many; an eden collection (Bun.gc(false)) promotes them, and promoted garbage stays until a
- * full collection. So a build collects in full, which is cheap now that the tree is typed arrays
- * (nothing in them to mark). A walk keeps few objects alive (the directories being walked), so
- * eden collections, more often, suffice. Measured with `ls -R /` of 1,000,000 entries from the
- * cache (binary, peak RSS): eden collections every 65,536 items in both phases 234 MiB; full ones
- * every 65,536 in both 186-195 MiB (1.2 s more CPU); full every 65,536 while building and eden
- * every 16,384 while walking 161-164 MiB; eden every 4,096 while walking 219 MiB.
+ * Measured with `ls -R /` of 1,000,000 entries from the cache (binary, peak RSS; load average
+ * 12-19, so CPU figures are rough): asked-for collections every 65,536 items in both phases
+ * 234 MiB, 2.0-2.5 s CPU; full ones every 65,536 in both 186-195 MiB, 3.2-3.5 s; full every
+ * 32,768 while building and every 16,384 while walking, asked for three times in four, full the
+ * fourth, 157-158 MiB, 3.1-3.3 s; all full while walking 155 MiB, 4.5 s; asked for every 4,096
+ * while walking 219 MiB. With every 16,384 while building no lower (156-159 MiB), more CPU.
  */
 
 /** Items between collections while a tree is built (every one full), and while it is walked (every FULL_WALK_ROUNDS-th full). */
