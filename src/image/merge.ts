@@ -185,29 +185,38 @@ export class MergedTree extends TreeState {
 
   /**
    * The places below `dirPath`, depth-first, pre-order, children sorted by name. A directory being
-   * walked is one frame (its sorted child slots); a place's name and path are made when it is reached.
+   * walked is one frame: its sorted child slots, and its path as a string of its own, not the one
+   * handed out. The path handed out is printed, which makes it flat; the frame's copy stays a
+   * join of its parent's and its name, so a path of 10,000 components keeps 10,000 small joins,
+   * not 10,000 paths of up to 30,000 characters each.
    */
   private *walkPlaces(dirPath: string): Generator<{ slot: number; depth: number; path: string; name: string }> {
     const dir = cleanPath(dirPath);
     const start = this.presentDir(dir);
     if (start === NONE) return;
-    // Only the slots are kept: names kept for as long as their directory is walked would outlive
-    // young-generation collections and stay until a full one.
-    const frame = (slot: number, path: string) => ({ path, slots: Int32Array.from(this.sortedChildren(slot), (k) => k.slot), next: 0 });
-    const stack = [frame(start, dir)];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.next === top.slots.length) {
-        stack.pop();
+    const sorted = (slot: number) => Int32Array.from(this.sortedChildren(slot), (k) => k.slot);
+    const frames = [sorted(start)];
+    const next = [0];
+    const paths = [dir];
+    while (frames.length > 0) {
+      const top = frames.length - 1;
+      const slots = frames[top]!;
+      if (next[top] === slots.length) {
+        frames.pop();
+        next.pop();
+        paths.pop();
         continue;
       }
-      const i = top.next++;
-      const slot = top.slots[i]!;
+      const slot = slots[next[top]!++]!;
       const name = this.paths.nameOf(slot);
-      const path = joinPath(top.path, name);
+      const under = paths[top]!;
       this.walkGc.tick();
-      yield { slot, depth: stack.length, path, name };
-      if (this.flags[slot]! & DIR) stack.push(frame(slot, path));
+      yield { slot, depth: frames.length, path: joinPath(under, name), name };
+      if (this.flags[slot]! & DIR) {
+        frames.push(sorted(slot));
+        next.push(0);
+        paths.push(joinPath(under, name));
+      }
     }
   }
 
