@@ -5,7 +5,8 @@
  */
 import { LayerslayerError } from "./errors.ts";
 import { extractFile, type ExtractResult } from "./image/extract.ts";
-import { loadMergedTree, type ListingStore } from "./image/load.ts";
+import type { ListingCache } from "./cache/cache.ts";
+import { loadMergedTree } from "./image/load.ts";
 import type { MergedTree } from "./image/merge.ts";
 import { selectLayers } from "./image/select.ts";
 import { streamLayer, type LayerResult } from "./layer/stream.ts";
@@ -20,6 +21,11 @@ import type { ImageSource } from "./source/source.ts";
 import type { Entry, LayerStats } from "./types.ts";
 
 export { LayerslayerError, openSource, parseImageName, parseReference, RegistryClient, RegistrySource, resolveImage };
+// Finding images: Docker Hub's API, the registry search protocol; saving logins.
+export { HubClient, hubEndpoint, type HubList } from "./hub/client.ts";
+export type { HubImage, HubRepository, HubTag } from "./hub/shapes.ts";
+export { registrySearch, sortResults, type SearchResult } from "./registry/search.ts";
+export { removeLogin, saveLogin } from "./registry/auth-store.ts";
 export type { Entry, ExtractResult, ImageRef, ImageSource, LayerResult, LayerStats, MergedTree, Platform, ResolvedImage };
 
 export interface ImageOptions extends ClientOptions {
@@ -28,7 +34,7 @@ export interface ImageOptions extends ClientOptions {
   client?: RegistryClient;
   /** Reuse an image already resolved. */
   image?: ResolvedImage;
-  cache?: ListingStore;
+  cache?: ListingCache;
 }
 
 /** A registry reference, or a local image named like skopeo names them (oci:DIR:TAG, oci-archive:FILE, docker-archive:FILE:REF). */

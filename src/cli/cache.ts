@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { openCache, type CacheInfo, type CacheStore, type ClearResult } from "../cache/store.ts";
+import type { CacheInfo, CacheStore, ClearResult } from "../cache/cache.ts";
+import { openCache } from "../cache/open.ts";
 import { LayerslayerError } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
@@ -7,6 +8,7 @@ import { selectLayers } from "../image/select.ts";
 import { warmLayer, type WarmResult } from "../image/warm.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
+import { formatName } from "../toc/index.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 /** The global options that mean something here (the rest name an image or a registry). */
@@ -122,7 +124,7 @@ const warm = defineCommand({
         results.push(r);
         if (!ctx.json) {
           const how = r.status === "cached" ? "already in the cache" : `downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(desc.size)}`;
-          const what = r.from === "toc" ? "listing from its TOC" : `${plural(r.checkpoints, "checkpoint")}`;
+          const what = `${plural(r.checkpoints, "checkpoint")}${r.tocMatched ? `, its ${formatName(r.tocMatched)} TOC matches the tar stream` : ""}`;
           writeOut(`layer ${i} ${desc.digest}: ${plural(r.entries, "entry", "entries")}, ${what}, ${how}`);
         }
       }

@@ -2,6 +2,7 @@
  * One layer's listing as text: what `peek` prints for each layer and `interactive` shows in its
  * pager (entries as they are found, then the stats line).
  */
+import { storable } from "../cache/listing-parts.ts";
 import { ERROR_KINDS, LayerslayerError } from "../errors.ts";
 import { streamLayer, type LayerResult } from "../layer/stream.ts";
 import { humanSize } from "../output/format.ts";
@@ -14,9 +15,12 @@ import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import type { Context } from "./common.ts";
 
-/** Where a listing from a TOC came from, for the stats line. */
+/**
+ * What a listing from a TOC is, for the stats line: what the TOC declares, not what the layer's tar
+ * stream (which runtimes apply) holds; its digest in the manifest only proves who wrote it.
+ */
 export function tocSource(toc: NonNullable<LayerStats["toc"]>): string {
-  return `from the ${formatName(toc.format)} TOC, ${humanSize(toc.bytes)}, ${toc.checked ? "checked against the layer's annotation" : "unchecked: no digest announced"}`;
+  return `as the layer's ${formatName(toc.format)} TOC declares it (TOC of ${humanSize(toc.bytes)}, ${toc.checked ? "its digest matches the layer's annotation" : "no digest announced"}; the tar stream was not read)`;
 }
 
 /**
@@ -28,7 +32,7 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
   const state = error
     ? `partial (stopped by ${ERROR_KINDS[error.code]})`
     : s.complete
-      ? `complete${s.toc ? ` (${tocSource(s.toc)})` : s.noEndMarker ? " (no end-of-archive marker)" : ""}`
+      ? `complete${s.toc ? ` ${tocSource(s.toc)}` : s.noEndMarker ? " (no end-of-archive marker)" : ""}${s.tocMatched ? ` (its ${formatName(s.tocMatched)} TOC matches the tar stream)` : ""}`
       : s.bytesDownloaded >= s.layerSize
         ? "partial (incomplete archive)"
         : "partial (budget reached)";
@@ -40,7 +44,7 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
  * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. Returns the stats
  * and the error that cut the layer short, if any.
  */
-export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => unknown, entriesOnly = false): Promise<LayerResult> {
+export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => unknown, entriesOnly = false, verify = false): Promise<LayerResult> {
   const desc = layers[i]!;
   const framed = !ctx.json && !entriesOnly;
   if (framed) {
@@ -58,8 +62,9 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
     }
   };
   // A complete listing in the cache answers any budget, with nothing downloaded. It is read part
-  // by part; should a part turn out damaged, the rest comes from the registry.
-  const stored = ctx.useCache ? ctx.cache.readListing(desc.digest) : undefined;
+  // by part; should a part turn out damaged, the rest comes from the registry. --verify reads the
+  // layer itself, whatever the cache holds.
+  const stored = ctx.useCache && !verify ? ctx.cache.readListing(desc.digest) : undefined;
   let hit = false;
   let printedFromCache = 0;
   let result: LayerResult | undefined;
@@ -78,7 +83,7 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
     const writer = ctx.useCache ? ctx.cache.beginListing(desc.digest) : undefined;
     let seen = 0;
     try {
-      const gen = streamLayer(source, desc, i, budget === undefined ? { onWarning: ctx.warn } : { budget });
+      const gen = streamLayer(source, desc, i, budget === undefined ? { onWarning: ctx.warn, ...(verify ? { checkToc: "always" as const } : {}) } : { budget });
       for (;;) {
         const next = await gen.next();
         if (next.done) {
@@ -95,13 +100,14 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
       if (!(e instanceof LayerslayerError)) throw e;
       result = { stats: { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: 0, complete: false, verified: false }, error: e };
     }
-    // Only a listing read to the end and verified is stored (the store refuses anything else too).
-    if (result.stats.complete && result.stats.verified && !result.error) writer?.finish(result.stats);
+    // Only a listing read to the end and verified (or from a checked TOC) is stored (the store refuses anything else too).
+    if (storable(result.stats) && !result.error) writer?.finish(result.stats);
     else writer?.abort();
   }
   write(buffer);
   const { stats, error } = result;
-  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
+  // `source`: whether the entries are the tar stream's or only what the layer's TOC declares.
+  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, source: stats.toc ? "toc" : "stream", ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
   else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }

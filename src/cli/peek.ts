@@ -32,7 +32,7 @@ export default defineCommand({
     const { stepOfLayer } = alignHistory(img.config, layers.length);
     let failure: LayerslayerError | undefined;
     await writeInOrder(
-      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit, ctx.quiet)),
+      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit, ctx.quiet, !!args.verify)),
       PEEK_CONCURRENCY,
       toStdout,
       (result, n) => {

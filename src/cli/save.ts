@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { blobFileName, downloadBlob, partialPathFor, type DownloadStatus } from "../blob/download.ts";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
+import { checkSavedToc } from "../layer/saved-toc.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
 import { selectLayers } from "../image/select.ts";
@@ -11,6 +12,7 @@ import { escapeName } from "../names.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import { defaultDirectory } from "./downloads.ts";
+import { saveImage } from "./save-image.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
@@ -21,6 +23,10 @@ export interface SavedLayer {
   size: number;
   status: DownloadStatus | "skipped";
   reason?: string;
+  /** The layer's TOC format, when it has one and it matches the saved tar stream. */
+  tocMatched?: "estargz" | "zstd:chunked";
+  /** Why the saved layer is not what it says (its TOC differs from its tar stream). */
+  error?: string;
 }
 
 export default defineCommand({
@@ -28,13 +34,26 @@ export default defineCommand({
   args: {
     ...imageArg,
     layer: { type: "string", alias: "L", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
-    output: { type: "string", alias: "o", valueHint: "DIR", description: "Directory to save into (default ./downloads/<repository>/<tag or digest>)" },
+    output: { type: "string", alias: "o", valueHint: "DIR|FILE", description: "Directory to save into, or the archive file with --format docker-archive (default for blobs: ./downloads/<repository>/<tag or digest>)" },
+    format: { type: "string", valueHint: "blobs|oci|docker-archive", description: "blobs: the layer blobs alone, into a directory; oci: an OCI image layout (-o DIR) skopeo, umoci and podman read; docker-archive: what docker save writes (-o FILE), for docker or podman load (default: blobs)" },
+    "all-platforms": { type: "boolean", description: "With --format oci: every platform of an index, and the index (default: the platform chosen)" },
     "keep-partial": { type: "boolean", description: "When stopped by Ctrl-C, kill or a closed terminal, keep the bytes downloaded as a .partial file the next save resumes (default: removed)" },
     ...globalArgs,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (args.output !== undefined && args.output.trim() === "") throw new LayerslayerError("USAGE", "-o/--output needs a directory");
+    const format = args.format ?? "blobs";
+    if (format !== "blobs" && format !== "oci" && format !== "docker-archive") throw new LayerslayerError("USAGE", `--format ${escapeName(format)}: expected blobs, oci or docker-archive`);
+    if (format === "blobs" && args["all-platforms"]) throw new LayerslayerError("USAGE", "--all-platforms needs --format oci");
+    if (format !== "blobs") {
+      if (!args.output) throw new LayerslayerError("USAGE", `--format ${format} needs -o ${format === "oci" ? "DIR" : "FILE"}`);
+      if (args.layer !== undefined) throw new LayerslayerError("USAGE", `--layer saves blobs; --format ${format} saves the whole image`);
+      const r = await saveImage(ctx, await resolveImage(source, ctx.platform), format, args.output, !!args["all-platforms"]);
+      if (ctx.json) printJson(r);
+      else writeOut(`saved ${escapeName(r.path)} (${format}: ${r.images} image${r.images === 1 ? "" : "s"}, ${r.layers} layers, ${r.digest})`);
+      return;
+    }
     const directory = args.output ?? defaultDirectory(source);
     const img = await resolveImage(source, ctx.platform);
     const layers = img.manifest.image.layers;
@@ -52,6 +71,7 @@ export default defineCommand({
     const results: SavedLayer[] = [];
     const last = layers.length - 1;
     let current: string | undefined;
+    let mismatch: LayerslayerError | undefined;
     try {
       for (const i of picked) {
         const desc = layers[i]!;
@@ -70,9 +90,20 @@ export default defineCommand({
           { signal: controller.signal, ...(bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {}) },
         );
         bar?.clear();
-        results.push({ index: i, digest: desc.digest, path, size: desc.size, status: r.status });
         if (r.status === "resumed") ctx.note(`layer ${i}: resumed a partial download at byte ${r.resumedFrom}`);
         if (!ctx.json) writeOut(`${r.status === "present" ? "present" : "saved"} ${escapeName(path)} (${humanSize(desc.size)})`);
+        // Runtimes apply the saved tar stream: a TOC that declares something else is corrupt data.
+        let tocMatched: SavedLayer["tocMatched"];
+        let error: string | undefined;
+        try {
+          tocMatched = await checkSavedToc(source, desc, i, path, controller.signal);
+        } catch (e) {
+          if (!(e instanceof LayerslayerError) || controller.signal.aborted) throw e;
+          process.stderr.write(`layerslayer: ${printable(e.message)}\n`);
+          mismatch ??= e;
+          error = e.message;
+        }
+        results.push({ index: i, digest: desc.digest, path, size: desc.size, status: r.status, ...(tocMatched ? { tocMatched } : {}), ...(error ? { error } : {}) });
       }
     } catch (e) {
       bar?.clear();
@@ -95,5 +126,6 @@ export default defineCommand({
       stopHandling();
     }
     if (ctx.json) printJson({ directory, layers: results });
+    if (mismatch) process.exitCode = mismatch.exitCode;
   },
 });

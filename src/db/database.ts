@@ -10,7 +10,8 @@
  * layer list and the few facts of its merged view that are not "added and still there" (see
  * changes.ts).
  */
-import type { Entry, EntryType, LayerStats } from "../types.ts";
+import { LayerslayerError } from "../errors.ts";
+import { ENTRY_TYPES, type Entry, type EntryType, type LayerStats } from "../types.ts";
 
 /** How much of a layer is recorded: complete, or the compressed bytes a budgeted read covered. */
 export interface LayerState {
@@ -21,6 +22,8 @@ export interface LayerState {
   entries: number;
   /** The read ended in an error (corrupt data, a cut connection): never final, read again next time. */
   failed: boolean;
+  /** The listing is what the layer's TOC declares (its format); the tar stream was not read. */
+  toc?: string;
 }
 
 /** What happened to a path in one layer of an image's merged view. */
@@ -82,6 +85,8 @@ export interface HitRow {
   position: number;
   layerDigest: string;
   layerComplete: boolean;
+  /** The layer's listing is what its TOC declares (its format), null when it is the tar stream's. */
+  layerToc: string | null;
   dir: string;
   name: string;
   type: EntryType;
@@ -135,18 +140,34 @@ export interface ScanDatabase {
   close(): Promise<void>;
 }
 
-const TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous"];
 const ACTIONS: readonly ChangeAction[] = ["added", "modified", "deleted", "hidden"];
 const FATES: readonly Fate[] = ["present", "replaced", "deleted", "hidden"];
 
-/** Small integer codes stored for the words above (the same in both databases). */
+/** The code of a word in its list (the list's own order: append only). */
+function codeOf<T>(list: readonly T[], what: string, word: T): number {
+  const n = list.indexOf(word);
+  if (n < 0) throw new LayerslayerError("USAGE", `the database cannot store the ${what} ${JSON.stringify(word)}`);
+  return n;
+}
+
+/** The word of a code read back: a code this version does not know is an error, never a guess. */
+function wordOf<T>(list: readonly T[], what: string, n: number): T {
+  const word = Number.isInteger(n) ? list[n] : undefined;
+  if (word === undefined) throw new LayerslayerError("CORRUPT", `the database holds ${what} code ${n}, which this version of layerslayer does not know (written by a newer version, or damaged)`);
+  return word;
+}
+
+/**
+ * Small integer codes stored for the words above (the same in both databases). Entry types are
+ * the codes of src/types.ts (`ENTRY_TYPES`), shared with the cache and the merged tree.
+ */
 export const codes = {
-  type: (t: EntryType) => TYPES.indexOf(t),
-  typeOf: (n: number) => TYPES[n] ?? "file",
-  action: (a: ChangeAction) => ACTIONS.indexOf(a),
-  actionOf: (n: number) => ACTIONS[n] ?? "added",
-  fate: (f: Fate) => FATES.indexOf(f),
-  fateOf: (n: number) => FATES[n] ?? "present",
+  type: (t: EntryType) => codeOf(ENTRY_TYPES, "entry type", t),
+  typeOf: (n: number) => wordOf(ENTRY_TYPES, "entry type", n),
+  action: (a: ChangeAction) => codeOf(ACTIONS, "change", a),
+  actionOf: (n: number) => wordOf(ACTIONS, "change", n),
+  fate: (f: Fate) => codeOf(FATES, "fate", f),
+  fateOf: (n: number) => wordOf(FATES, "fate", n),
 };
 
 /** A path split the way the database stores it: "a/b/c" → dir "a/b", name "c"; "c" → dir "", name "c". */
@@ -159,10 +180,13 @@ export function joinPath(dir: string, name: string): string {
   return dir === "" ? name : `${dir}/${name}`;
 }
 
-/** Is the recorded state at least as good as what a read with `budget` (undefined = full) would give? */
-export function satisfies(state: LayerState | undefined, budget: number | undefined): boolean {
+/**
+ * Is the recorded state at least as good as what a read with `budget` (undefined = full) would
+ * give? With `stream`, a listing only taken from a TOC is not: the tar stream is to be read.
+ */
+export function satisfies(state: LayerState | undefined, budget: number | undefined, stream = false): boolean {
   if (!state) return false;
-  if (state.complete) return true;
+  if (state.complete) return !(stream && state.toc);
   if (state.failed) return false;
   // A read that covered the whole blob cannot get better by reading again.
   if (state.bytesDownloaded >= state.layerSize) return true;
@@ -170,9 +194,10 @@ export function satisfies(state: LayerState | undefined, budget: number | undefi
 }
 
 /** Does a new read (`next`) improve on what is recorded (`prev`)? */
-export function improves(prev: LayerState | undefined, next: Pick<LayerState, "complete" | "bytesDownloaded" | "failed">): boolean {
+export function improves(prev: LayerState | undefined, next: Pick<LayerState, "complete" | "bytesDownloaded" | "failed" | "toc">): boolean {
   if (!prev) return true;
-  if (prev.complete) return false;
+  // The tar stream's complete listing replaces one a TOC declared, never the other way round.
+  if (prev.complete) return prev.toc !== undefined && next.complete && next.toc === undefined;
   if (next.complete) return true;
   if (prev.failed !== next.failed) return prev.failed;
   return next.bytesDownloaded > prev.bytesDownloaded;

@@ -3,8 +3,8 @@ import { escapeName } from "../names.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
-import { LayerAccess, type IndexStore, type Sink } from "./layer-access.ts";
-import type { ListingStore } from "./load.ts";
+import type { IndexStore, ListingCache } from "../cache/cache.ts";
+import { LayerAccess, type Sink } from "./layer-access.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
 import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
 import { MAX_SYMLINK_HOPS } from "./resolve.ts";
@@ -30,7 +30,7 @@ export interface ExtractResult {
 }
 
 export interface ExtractOptions {
-  cache?: ListingStore;
+  cache?: ListingCache;
   /** Layers' checkpoints and partial listings, kept between runs. */
   indexes?: IndexStore;
   signal?: AbortSignal;
@@ -38,7 +38,8 @@ export interface ExtractOptions {
   onWarning?: (message: string) => void;
   /**
    * Read the layer that holds the file from byte 0 on to its end and check its digest before
-   * returning (never by TOC chunks or from a checkpoint); CORRUPT when it does not verify.
+   * returning (never by TOC chunks or from a checkpoint, and no layer's TOC listing is used to find
+   * the file); CORRUPT when it does not verify.
    */
   verify?: boolean;
 }
@@ -105,9 +106,11 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
   for (;;) {
     let redirected = false;
     for (let index = layers.length - 1; index >= 0; index--) {
-      const cached = access.complete.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      const stored = access.complete.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      // Verifying trusts no TOC: a listing only a TOC declares does not decide where the file is.
+      const cached = opts.verify && stored?.stats.toc ? undefined : stored;
       let known = access.complete.get(index) ?? cached?.entries;
-      if (!known && (await access.toc(index))) known = access.complete.get(index);
+      if (!known && !opts.verify && (await access.toc(index))) known = access.complete.get(index);
       let outcome: Outcome | undefined;
       let got: Entry | undefined;
       let gotVerified = false;

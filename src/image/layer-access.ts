@@ -4,26 +4,19 @@
  * 0) and the entries seen so far (a layer read only up to some point still names what lies before).
  */
 import { RangeReader } from "../blob/range.ts";
-import type { LayerIndex } from "../cache/layer-index.ts";
+import type { IndexStore, LayerIndex, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import { streamLayer, type LayerStreamOptions } from "../layer/stream.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { findToc, readTocContent, tocLayerStats, unreadableByChunks, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
-import type { ListingStore } from "./load.ts";
 
 export type Sink = (chunk: Uint8Array) => void | Promise<void>;
 
-/** Where layers' checkpoints and partial listings are kept between runs (src/cache/layer-index.ts). */
-export interface IndexStore {
-  getLayerIndex(digest: string): LayerIndex | undefined;
-  putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean;
-}
-
 export interface AccessOptions {
-  cache?: ListingStore;
+  cache?: ListingCache;
   indexes?: IndexStore;
   signal?: AbortSignal;
   onWarning?: (message: string) => void;
@@ -113,6 +106,11 @@ export class LayerAccess {
     const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
     const content = own && toc.content.get(own);
     if (!content) return undefined;
+    const refused = unreadableByChunks(content);
+    if (refused) {
+      this.opts.onWarning?.(`layer ${index}: ${what}: ${refused}; reading the layer itself`);
+      return undefined;
+    }
     const ranges = new RangeReader(this.blob(index), this.opts.signal);
     const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
     try {

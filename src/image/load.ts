@@ -1,21 +1,10 @@
-import type { ListingWriter, StoredListing } from "../cache/listing-parts.ts";
+import type { ListingCache, StoredListing } from "../cache/cache.ts";
 import { LayerslayerError } from "../errors.ts";
 import { completeStats, streamLayer } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { MergedTree } from "./merge.ts";
 import { PackedEntries } from "./packed-entries.ts";
-
-/**
- * The part of the cache that listings need (see src/cache/). A store with `readListing` and
- * `beginListing` is read and written part by part, never holding a whole listing.
- */
-export interface ListingStore {
-  getListing(digest: string): { entries: Entry[]; stats: LayerStats } | undefined;
-  putListing(stats: LayerStats, entries: Entry[]): void;
-  readListing?(digest: string): StoredListing | undefined;
-  beginListing?(digest: string): ListingWriter;
-}
 
 export interface LayerListing {
   index: number;
@@ -30,7 +19,7 @@ export interface LayerListing {
 }
 
 export interface LoadOptions {
-  cache?: ListingStore;
+  cache?: ListingCache;
   /** Layers downloaded at once. */
   concurrency?: number;
   onLayer?: (listing: LayerListing) => void;
@@ -42,17 +31,13 @@ export interface LoadOptions {
  * The complete listing of one layer: from the cache when it has it, else downloaded whole (and then
  * stored). A merged view needs complete listings, so an error here is an error of the command.
  */
-export async function loadListing(img: ResolvedImage, index: number, cache?: ListingStore, onWarning?: (message: string) => void): Promise<LayerListing> {
+export async function loadListing(img: ResolvedImage, index: number, cache?: ListingCache, onWarning?: (message: string) => void): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
-  const stored = cache?.readListing?.(desc.digest);
+  const stored = cache?.readListing(desc.digest);
   if (stored) return { index, entries: storedEntries(stored, index), stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true };
-  const hit = cache && !cache.readListing ? cache.getListing(desc.digest) : undefined;
-  if (hit) {
-    return { index, entries: hit.entries.map((e) => ({ ...e, layer: index })), stats: { ...hit.stats, bytesDownloaded: 0 }, cached: true };
-  }
   // Each part is encoded once: packed in memory and stored in the cache as the same bytes.
-  const writer = cache?.beginListing?.(desc.digest);
+  const writer = cache?.beginListing(desc.digest);
   const entries = new PackedEntries(writer ? (part, data) => writer.addPart(part, data) : undefined);
   const gen = streamLayer(img.source, desc, index, onWarning ? { onWarning } : {});
   try {

@@ -4,7 +4,7 @@
  * and record the image with the facts of its merged view. Nothing is downloaded for a layer that
  * is recorded well enough (or held complete in the listing cache).
  */
-import type { ListingCache } from "../cache/store.ts";
+import type { ListingCache } from "../cache/cache.ts";
 import { changesOf } from "../db/changes.ts";
 import { satisfies, type ScanDatabase } from "../db/database.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -26,6 +26,8 @@ export interface ScanImageOptions {
   db: ScanDatabase;
   /** Compressed bytes per layer; undefined = whole layers. */
   budget: number | undefined;
+  /** Whole layers: read each tar stream even when the layer has a TOC, and check the TOC against it. */
+  verify?: boolean;
   /** A platform, "all", or undefined for the default choice. */
   platform: Platform | "all" | undefined;
   /** Shared by every image of the scan: layers read at once. */
@@ -60,7 +62,8 @@ export interface LayerRead {
 async function readLayer(o: ScanImageOptions, source: ImageSource, desc: Descriptor, index: number): Promise<LayerRead> {
   // A complete listing in the listing cache answers any budget.
   const cached = o.cache?.getListing(desc.digest);
-  if (cached) return { stats: { ...cached.stats, bytesDownloaded: 0 }, entries: cached.entries };
+  // A TOC's listing is what it declares: --verify reads the stream instead.
+  if (cached && !(o.verify && cached.stats.toc)) return { stats: { ...cached.stats, bytesDownloaded: 0 }, entries: cached.entries };
   const entries: Entry[] = [];
   let seen = 0;
   const onProgress = (downloaded: number) => {
@@ -70,6 +73,7 @@ async function readLayer(o: ScanImageOptions, source: ImageSource, desc: Descrip
   try {
     const gen = streamLayer(source, desc, index, {
       ...(o.budget !== undefined ? { budget: o.budget } : {}),
+      ...(o.verify ? { checkToc: "always" as const } : {}),
       ...(o.onBytes ? { onProgress } : {}),
     });
     for (;;) {
@@ -95,7 +99,7 @@ async function scanResolved(o: ScanImageOptions, source: ImageSource, img: Resol
   let firstError: LayerslayerError | undefined;
   const fresh = await Promise.all(
     layers.map((desc, i) => {
-      if (satisfies(states.get(desc.digest), o.budget)) return undefined;
+      if (satisfies(states.get(desc.digest), o.budget, o.verify)) return undefined;
       const other = o.reading.get(desc.digest);
       if (other) return other.then((r) => ({ ...r, shared: true }));
       const read = o.layers.run(async () => {
