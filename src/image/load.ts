@@ -93,9 +93,10 @@ export async function loadListings(img: ResolvedImage, indexes: number[], opts: 
   return out;
 }
 
-/** The merged filesystem of the given listings, bottom to top. */
-export function mergeListings(listings: readonly LayerListing[]): MergedTree {
-  const tree = new MergedTree();
+/** The merged filesystem of the given listings, bottom to top (with its history unless told otherwise). */
+export function mergeListings(listings: readonly LayerListing[], opts: { history?: boolean } = {}): MergedTree {
+  const tree = new MergedTree(opts);
+  tree.reserve(listings.reduce((n, l) => n + l.stats.entries, 0));
   for (const l of listings) tree.addLayer(l.entries, l.index);
   return tree;
 }
