@@ -4,7 +4,8 @@ import type { ResolvedImage } from "../oci/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
 import { LayerAccess, type IndexStore, type Sink } from "./layer-access.ts";
-import type { ListingStore } from "./load.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import type { ListingStore } from "./listing.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
 import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
 import { MAX_SYMLINK_HOPS } from "./resolve.ts";
@@ -34,6 +35,8 @@ export interface ExtractOptions {
   /** Layers' checkpoints and partial listings, kept between runs. */
   indexes?: IndexStore;
   signal?: AbortSignal;
+  /** Progress of each layer pass (src/layer/progress.ts). */
+  onProgress?: ProgressListener;
   /** Told when a layer's announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
   /**

@@ -7,12 +7,13 @@ import { RangeReader } from "../blob/range.ts";
 import type { LayerIndex } from "../cache/layer-index.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
-import { streamLayer, type LayerStreamOptions } from "../layer/stream.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import type { LayerStreamOptions } from "../layer/stream.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
-import type { ListingStore } from "./load.ts";
+import { listLayer, type ListingStore } from "./listing.ts";
 
 export type Sink = (chunk: Uint8Array) => void | Promise<void>;
 
@@ -26,6 +27,7 @@ export interface AccessOptions {
   cache?: ListingStore;
   indexes?: IndexStore;
   signal?: AbortSignal;
+  onProgress?: ProgressListener;
   onWarning?: (message: string) => void;
   /** A pass that delivers a file's content reads on to the layer's end (and so checks its digest). */
   verify?: boolean;
@@ -174,30 +176,26 @@ export class LayerAccess {
     const entries: Entry[] = [];
     let got: Entry | undefined;
     const verify = !!this.opts.verify && !from;
-    const gen = streamLayer(this.img.source, desc, index, {
-      // One file's content only: a pass that reads on to verify lists later entries, never delivers them.
-      wantContent: (e) => !got && want(e),
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      firstChunk,
-      stopAfterContent: !verify,
-      checkpoints: this.checkpointsOf(index),
-      ...(stopAfter ? { stopAfter: (e: Entry) => !(verify && got) && stopAfter(e) } : {}),
-      ...(from ? { resume: from } : {}),
-    });
-    let result;
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        result = next.value;
-        break;
-      }
-      const ev = next.value;
-      if (ev.kind === "entry") entries.push(ev.entry);
-      else {
+    const listing = listLayer(this.img.source, desc, index, {
+      // A complete read is stored by the listing path (the cache keeps complete, verified listings only).
+      cache: this.opts.cache,
+      signal: this.opts.signal,
+      onProgress: this.opts.onProgress,
+      read: {
+        // One file's content only: a pass that reads on to verify lists later entries, never delivers them.
+        wantContent: (e) => !got && want(e),
+        firstChunk,
+        stopAfterContent: !verify,
+        checkpoints: this.checkpointsOf(index),
+        ...(stopAfter ? { stopAfter: (e: Entry) => !(verify && got) && stopAfter(e) } : {}),
+        ...(from ? { resume: from } : {}),
+      },
+      onData: async (ev) => {
         await this.sink(ev.chunk);
         if (ev.done) got = ev.entry;
-      }
-    }
+      },
+    });
+    const result = await listing.finish((e) => void entries.push(e));
     const stats = result.stats;
     this.count(index, stats.bytesDownloaded);
     this.dirty.add(index);
@@ -206,7 +204,6 @@ export class LayerAccess {
     if (stats.complete) {
       this.complete.set(index, entries);
       this.prefixes.delete(index);
-      this.opts.cache?.putListing(stats, entries);
       return { ...(got ? { got } : {}), complete: true, verified: stats.verified };
     }
     // Stopped early: what was seen is still true of the layer's beginning. The blob may still be

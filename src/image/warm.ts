@@ -5,16 +5,14 @@
  */
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
-import { completeStats, streamLayer } from "../layer/stream.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import { completeStats } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import type { LayerStats } from "../types.ts";
 import type { IndexStore } from "./layer-access.ts";
+import { listLayer, type ListingStore } from "./listing.ts";
 
-/** What warming needs of the cache. */
-export interface WarmStore extends IndexStore {
-  readListing(digest: string): { stats: LayerStats } | undefined;
-  beginListing(digest: string): { add(e: import("../types.ts").Entry): void; finish(stats: LayerStats): boolean; abort(): void };
-}
+/** What warming needs of the cache: listings and layer indexes. */
+export type WarmStore = ListingStore & IndexStore;
 
 export interface WarmResult {
   index: number;
@@ -30,7 +28,7 @@ export interface WarmResult {
 
 export interface WarmOptions {
   signal?: AbortSignal;
-  onProgress?: (downloaded: number, total: number | undefined) => void;
+  onProgress?: ProgressListener;
   onWarning?: (message: string) => void;
 }
 
@@ -44,27 +42,9 @@ export async function warmLayer(img: ResolvedImage, index: number, store: WarmSt
     return { index, digest: desc.digest, status: "cached", entries: have.stats.entries, bytesDownloaded: 0, checkpoints: indexed?.checkpoints.length ?? 0, from: have.stats.toc ? "toc" : "stream" };
   }
   const set = new CheckpointSet();
-  const writer = store.beginListing(desc.digest);
-  const gen = streamLayer(img.source, desc, index, {
-    offsets: "exact",
-    checkpoints: set,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
-  });
-  try {
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        const stats = completeStats(index, next.value);
-        writer.finish(stats);
-        if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
-        return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: stats.toc ? "toc" : "stream" };
-      }
-      if (next.value.kind === "entry") writer.add(next.value.entry);
-    }
-  } catch (e) {
-    writer.abort();
-    throw e;
-  }
+  // The listing path stores the listing; the checkpoints are this read's own to keep.
+  const listing = listLayer(img.source, desc, index, { cache: store, signal: opts.signal, onProgress: opts.onProgress, onWarning: opts.onWarning, read: { offsets: "exact", checkpoints: set } });
+  const stats = completeStats(index, await listing.finish());
+  if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
+  return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: stats.toc ? "toc" : "stream" };
 }
