@@ -182,6 +182,8 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
           end = next.value;
           break;
         }
+        // Entries decoded before the cancel reached the network are not handed over.
+        if (signal?.aborted) cancelled(seen);
         const ev = next.value;
         if (ev.kind === "data") {
           await opts.onData?.(ev);

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -172,4 +173,37 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One registry for the enclosing `describe` (or file): started before its tests, after `prepare`
+ * (pushing its images), and stopped after them. The getter gives the running registry:
+ *
+ *   const registry = useRegistry({}, (reg) => pushImage(reg, "app", "v1", …));
+ *   test("…", () => registry().host …);
+ */
+export function useRegistry(opts: StartOptions = {}, prepare?: (reg: TestRegistry) => Promise<unknown>): () => TestRegistry {
+  let reg: TestRegistry | undefined;
+  beforeAll(async () => {
+    reg = await startRegistry(opts);
+    await prepare?.(reg);
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    reg = undefined;
+  });
+  return () => {
+    if (!reg) throw new Error("useRegistry: the registry runs only during the tests of its describe block");
+    return reg;
+  };
+}
+
+/** Runs `fn` with a registry of its own, stopped afterwards whatever happens. */
+export async function withRegistry<T>(fn: (reg: TestRegistry) => Promise<T>, opts: StartOptions = {}): Promise<T> {
+  const reg = await startRegistry(opts);
+  try {
+    return await fn(reg);
+  } finally {
+    await reg.stop();
+  }
 }
