@@ -11,6 +11,7 @@ import { runCli, type CliResult } from "../support/cli.ts";
 import { readFile as readImageFile } from "../../src/index.ts";
 import { layerFrom, pushImage, pushIndex, type FileSpec, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { skopeo } from "../support/skopeo.ts";
 
 const BASE: FileSpec[] = [
   { path: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\n" },
@@ -26,11 +27,6 @@ const TOP: FileSpec[] = [
   { path: "etc/motd", content: "welcome to the local image\n" },
   { path: "app/run.sh", content: "#!/bin/sh\necho run\n", mode: 0o755 },
 ];
-
-function skopeo(args: string[]): void {
-  const p = Bun.spawnSync(["skopeo", "copy", "--quiet", "--src-tls-verify=false", ...args]);
-  if (p.exitCode !== 0) throw new Error(`skopeo copy ${args.join(" ")}: ${p.stderr.toString()}`);
-}
 
 function tarDir(dir: string, out: string): void {
   const p = Bun.spawnSync(["tar", "-C", dir, "-cf", out, "."]);
