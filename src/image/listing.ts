@@ -118,9 +118,16 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
     onProgress?.({ layer: index, digest: layer.digest, size: layer.size, downloaded: s.bytesDownloaded, decoded: s.bytesDecompressed, entries: s.entries, cached: r.cached, done: true });
     return r;
   };
+  // The counts of the read so far: a cancelled read reports them (its stream never returns stats).
+  const sofar = { downloaded: 0, decoded: 0 };
+  const relay: ProgressListener = (p) => {
+    sofar.downloaded = p.downloaded;
+    sofar.decoded = p.decoded;
+    onProgress?.(p);
+  };
   const cancelled = (entries: number): never => {
     const error = abortError(signal!, `the listing of layer ${index}`);
-    done({ stats: unreadStats(layer, entries), error, cached: false, stored: false });
+    done({ stats: { ...unreadStats(layer, entries), bytesDownloaded: sofar.downloaded, bytesDecompressed: sofar.decoded }, error, cached: false, stored: false });
     throw error;
   };
 
@@ -162,7 +169,7 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
       ...read,
       ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
       ...(signal ? { signal } : {}),
-      ...(onProgress ? { onProgress } : {}),
+      onProgress: relay,
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
     });
     try {
