@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { humanSize } from "../../src/output/format.ts";
 import { isolatedHome, MAIN, runCli } from "../support/cli.ts";
+import { forwardRequest } from "../support/counting-proxy.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
@@ -197,13 +198,7 @@ describe("save on a real registry", () => {
       hostname: "127.0.0.1",
       port: 0,
       async fetch(req) {
-        const url = new URL(req.url);
-        const headers = new Headers(req.headers);
-        headers.delete("host");
-        const up = await fetch(`${reg.url}${url.pathname}${url.search}`, { method: req.method, headers });
-        const out = new Headers(up.headers);
-        out.delete("content-encoding");
-        out.delete("transfer-encoding");
+        const { url, upstream: up, headers: out } = await forwardRequest(req, reg.url);
         if (!url.pathname.endsWith(l.digest) || req.method !== "GET") return new Response(up.body, { status: up.status, headers: out });
         const bytes = new Uint8Array(await up.arrayBuffer());
         const body = new ReadableStream<Uint8Array>({

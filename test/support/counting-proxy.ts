@@ -21,6 +21,17 @@ export interface CountingOptions {
   everyMs?: number;
 }
 
+/** Sends `req` on to the registry at `targetUrl`; the answer, and its headers fit to pass back as they are. */
+export async function forwardRequest(req: Request, targetUrl: string): Promise<{ url: URL; upstream: Response; headers: Headers }> {
+  const url = new URL(req.url);
+  const headers = new Headers(req.headers);
+  headers.delete("host");
+  const upstream = await fetch(`${targetUrl}${url.pathname}${url.search}`, { method: req.method, headers, redirect: "manual", ...(req.body ? { body: await req.arrayBuffer() } : {}) });
+  const out = new Headers(upstream.headers);
+  for (const h of ["content-encoding", "transfer-encoding", "connection", "keep-alive", "date"]) out.delete(h);
+  return { url, upstream, headers: out };
+}
+
 export function startCountingProxy(targetUrl: string, opts: CountingOptions = {}): CountingProxy {
   const chunk = opts.chunk ?? 32 * 1024;
   const everyMs = opts.everyMs ?? 5;
@@ -30,12 +41,7 @@ export function startCountingProxy(targetUrl: string, opts: CountingOptions = {}
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
-      const url = new URL(req.url);
-      const headers = new Headers(req.headers);
-      headers.delete("host");
-      const upstream = await fetch(`${targetUrl}${url.pathname}${url.search}`, { method: req.method, headers, redirect: "manual", ...(req.body ? { body: await req.arrayBuffer() } : {}) });
-      const out = new Headers(upstream.headers);
-      for (const h of ["content-encoding", "transfer-encoding", "connection", "keep-alive", "date"]) out.delete(h);
+      const { url, upstream, headers: out } = await forwardRequest(req, targetUrl);
       const isBlob = url.pathname.includes("/blobs/");
       if (isBlob) requests++;
       if (!isBlob || !upstream.body) return new Response(upstream.body, { status: upstream.status, headers: out });
