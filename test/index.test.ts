@@ -9,7 +9,7 @@ import { syntheticLayer } from "./support/synthetic-tar.ts";
 
 const BIG = 40_000;
 let bigSize = 0;
-const registry = useRegistry({}, async (reg) => {
+const reg = useRegistry({}, async () => {
   await pushImage(reg, "lib/app", "v1", {
     layers: [
       { bytes: layerFrom([{ path: "etc/os-release", content: "ID=lib\n" }, { path: "etc/hosts", content: "127.0.0.1 localhost\n" }]) },
@@ -22,7 +22,7 @@ const registry = useRegistry({}, async (reg) => {
 });
 
 test("peekLayer yields entries and returns exact stats", async () => {
-  const gen = peekLayer(`${registry().host}/lib/app:v1`, 0);
+  const gen = peekLayer(`${reg.host}/lib/app:v1`, 0);
   const paths: string[] = [];
   let next = await gen.next();
   while (!next.done) {
@@ -35,7 +35,7 @@ test("peekLayer yields entries and returns exact stats", async () => {
 });
 
 test("peekLayer with a budget stops at it", async () => {
-  const gen = peekLayer(`${registry().host}/lib/app:v1`, -1, { budget: 50 });
+  const gen = peekLayer(`${reg.host}/lib/app:v1`, -1, { budget: 50 });
   let next = await gen.next();
   while (!next.done) next = await gen.next();
   expect(next.value.bytesDownloaded).toBe(50);
@@ -47,7 +47,7 @@ test("peekLayer reports progress and stops with ABORTED when its signal fires", 
   let entries = 0;
   let last = { downloaded: 0, entries: 0 };
   const err = await (async () => {
-    for await (const _ of peekLayer(`${registry().host}/lib/big:v1`, 0, {
+    for await (const _ of peekLayer(`${reg.host}/lib/big:v1`, 0, {
       signal: controller.signal,
       onProgress: (p) => {
         last = p;
@@ -64,10 +64,10 @@ test("peekLayer reports progress and stops with ABORTED when its signal fires", 
 });
 
 test("mergedTree applies whiteouts; readFile returns the bytes", async () => {
-  const tree = await mergedTree(`${registry().host}/lib/app:v1`);
+  const tree = await mergedTree(`${reg.host}/lib/app:v1`);
   expect(tree.has("etc/hosts")).toBe(false);
   expect(tree.get("app/run")?.layer).toBe(1);
-  const { bytes, result } = await readFile(`${registry().host}/lib/app:v1`, "/etc/os-release");
+  const { bytes, result } = await readFile(`${reg.host}/lib/app:v1`, "/etc/os-release");
   expect(new TextDecoder().decode(bytes)).toBe("ID=lib\n");
   expect(result.layer).toBe(0);
 });
@@ -89,7 +89,7 @@ test("docs/library.md: the example that lists a layer with progress and cancels 
   try {
     const file = join(dir, "example.ts");
     writeFileSync(file, code.replace('from "layerslayer"', `from ${JSON.stringify(resolve(import.meta.dir, "../src/index.ts"))}`));
-    const p = Bun.spawn([process.execPath, file, `${registry().host}/lib/big:v1`], { stdout: "pipe", stderr: "pipe", env: { ...process.env, LAYERSLAYER_CACHE_DIR: dir } });
+    const p = Bun.spawn([process.execPath, file, `${reg.host}/lib/big:v1`], { stdout: "pipe", stderr: "pipe", env: { ...process.env, LAYERSLAYER_CACHE_DIR: dir } });
     const [out, errText, code_] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(errText).toBe("");
     expect(code_).toBe(0);

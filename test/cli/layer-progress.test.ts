@@ -84,7 +84,7 @@ describe("LayerProgress", () => {
 describe("a cold ls on a terminal (tmux)", () => {
   let proxy: CountingProxy;
   const work = mkdtempSync(join(tmpdir(), "ls-progress-"));
-  const registry = useRegistry({}, async (reg) => {
+  const reg = useRegistry({}, async () => {
     const big = await syntheticLayer(Array.from({ length: 30_000 }, (_, i) => ({ path: `data/d${i % 50}/f${i}`, size: 1200 + (i % 900) })));
     await pushImage(reg, "progress/big", "v1", { layers: [{ bytes: big }] });
     // About 800 KB/s: the layer takes a second or two to arrive.
@@ -97,7 +97,6 @@ describe("a cold ls on a terminal (tmux)", () => {
 
   /** Runs `ls` of the image with stdout to a file and stderr on the terminal; returns the screens seen. */
   async function lsOnTerminal(run: string): Promise<{ during: string[]; final: string }> {
-    registry();
     const out = join(work, `${run}.out`);
     const cmd = `HOME=${work} XDG_CACHE_HOME=${work}/cache ${process.execPath} ${MAIN} ls ${proxy.host}/progress/big:v1 /data/d7 > ${out}; echo EXIT=$?; sleep 30`;
     const term = startTerminal(["sh", "-c", cmd], { width: 120, height: 20 });

@@ -7,7 +7,7 @@ import { isolatedHome, MAIN, runCli } from "../support/cli.ts";
 import { forwardRequest } from "../support/counting-proxy.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { noise } from "../support/bytes.ts";
 
 /** File contents as a plain Uint8Array, comparable with toEqual. */
@@ -18,13 +18,12 @@ const fileOf = (l: { digest: string }, ext: string) => `${l.digest.replace(":", 
 const EXT = [".tar.gz", ".tar.zst", ".tar"];
 
 describe("save on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: PushedImage;
   let work: string;
   const dirs: string[] = [];
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = startFaultProxy(reg.url);
     img = await pushImage(reg, "save/app", "v1", {
       layers: [
@@ -36,7 +35,6 @@ describe("save on a real registry", () => {
   }, 60_000);
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
   beforeEach(() => {

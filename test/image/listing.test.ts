@@ -23,7 +23,7 @@ const BIG = 40_000;
 
 describe("the listing path", () => {
   let proxy: CountingProxy;
-  const registry = useRegistry({}, async (reg) => {
+  const reg = useRegistry({}, async () => {
     const big = await syntheticLayer(Array.from({ length: BIG }, (_, i) => ({ path: `data/d${i % 100}/f${i}`, size: 1500 + (i % 700) })));
     await pushImage(reg, "core/list", "v1", {
       layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=core\n" }, { path: "bin/sh", content: "#!/bin/sh\n".repeat(500), mode: 0o755 }]) }, { bytes: big }],
@@ -34,7 +34,6 @@ describe("the listing path", () => {
 
   /** The image through the counting proxy, with a client of its own. */
   async function image(): Promise<ResolvedImage> {
-    registry();
     return openImage(`${proxy.host}/core/list:v1`, () => new RegistryClient({}));
   }
 

@@ -41,7 +41,7 @@ const LAYERS: { bytes: Uint8Array; compression: "gzip" }[] = [
 /** What every source lists, layer by layer (whatever its compression). */
 let expected: string[][] = [];
 const work = mkdtempSync(join(tmpdir(), "ls-conformance-"));
-const registry = useRegistry({}, async (reg) => {
+const reg = useRegistry({}, async () => {
   await pushImage(reg, "conf/app", "v1", { layers: LAYERS, realDiffIds: true });
   const from = `docker://${reg.host}/conf/app:v1`;
   skopeo([from, `oci:${join(work, "layout")}:v1`]);
@@ -51,7 +51,7 @@ const registry = useRegistry({}, async (reg) => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const SOURCES: Record<string, () => Promise<ImageSource>> = {
-  registry: () => openSource(`${registry().host}/conf/app:v1`, () => new RegistryClient({})),
+  registry: () => openSource(`${reg.host}/conf/app:v1`, () => new RegistryClient({})),
   "oci layout": () => openSource(`oci:${join(work, "layout")}:v1`, () => new RegistryClient({})),
   "oci-archive": () => openSource(`oci-archive:${join(work, "oci.tar")}`, () => new RegistryClient({})),
   "docker-archive": () => openSource(`docker-archive:${join(work, "docker.tar")}`, () => new RegistryClient({})),

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { runCli, type CliResult } from "../support/cli.ts";
 import { readFile as readImageFile } from "../../src/index.ts";
 import { layerFrom, pushImage, pushIndex, type FileSpec, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { skopeo } from "../support/skopeo.ts";
 
 const BASE: FileSpec[] = [
@@ -34,7 +34,7 @@ function tarDir(dir: string, out: string): void {
 }
 
 describe("local images made by skopeo", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let work: string;
   let oci: PushedImage; // gzip + zstd layers: kept as they are by oci: and oci-archive:
   let plain: PushedImage; // plain tar layers, as docker save writes them
@@ -42,7 +42,6 @@ describe("local images made by skopeo", () => {
   const registry = (repo: string) => `${reg.host}/${repo}:v1`;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     work = mkdtempSync(join(tmpdir(), "ls-local-"));
     oci = await pushImage(reg, "local/oci", "v1", {
       layers: [{ bytes: layerFrom(BASE) }, { bytes: layerFrom(TOP, { compression: "zstd" }), compression: "zstd" }],
@@ -90,7 +89,6 @@ describe("local images made by skopeo", () => {
     tarDir(old, at("docker-old.tar"));
   }, 60_000);
   afterAll(async () => {
-    await reg.stop();
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -177,25 +177,28 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
 
 /**
  * One registry for the enclosing `describe` (or file): started before its tests, after `prepare`
- * (pushing its images), and stopped after them. The getter gives the running registry:
+ * (pushing its images), and stopped after them. Instead of a `let reg` with its own start and stop
+ * blocks; the object returned reads through to the running registry:
  *
- *   const registry = useRegistry({}, (reg) => pushImage(reg, "app", "v1", …));
- *   test("…", () => registry().host …);
+ *   const reg = useRegistry({}, (r) => pushImage(r, "app", "v1", …));
+ *   test("…", () => … reg.host …);
  */
-export function useRegistry(opts: StartOptions = {}, prepare?: (reg: TestRegistry) => Promise<unknown>): () => TestRegistry {
-  let reg: TestRegistry | undefined;
+export function useRegistry(opts: StartOptions = {}, prepare?: (reg: TestRegistry) => Promise<unknown>): TestRegistry {
+  let running: TestRegistry | undefined;
   beforeAll(async () => {
-    reg = await startRegistry(opts);
-    await prepare?.(reg);
+    running = await startRegistry(opts);
+    await prepare?.(running);
   });
   afterAll(async () => {
-    await reg?.stop();
-    reg = undefined;
+    await running?.stop();
+    running = undefined;
   });
-  return () => {
-    if (!reg) throw new Error("useRegistry: the registry runs only during the tests of its describe block");
-    return reg;
-  };
+  return new Proxy({} as TestRegistry, {
+    get(_, key) {
+      if (!running) throw new Error("useRegistry: the registry runs only during the tests of its describe block");
+      return running[key as keyof TestRegistry];
+    },
+  });
 }
 
 /** Runs `fn` with a registry of its own, stopped afterwards whatever happens. */
