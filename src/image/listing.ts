@@ -133,6 +133,9 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
 
   /** The cached listing, when the cache has one and the read may use it. */
   const cachedListing = (): StoredListing | undefined => cacheFirst?.readListing(layer.digest);
+  /** The result of a listing the cache answered. */
+  const fromCache = (stored: StoredListing): ListingResult =>
+    done({ stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, ...(opts.keep ? { entries: storedEntries(stored, index) } : {}) });
 
   async function* entries(): AsyncGenerator<Entry, void> {
     if (signal?.aborted) cancelled(0);
@@ -152,7 +155,7 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
         if (signal?.aborted) cancelled(handed);
       }
       if (r.value) {
-        done({ stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, ...(opts.keep ? { entries: storedEntries(stored, index) } : {}) });
+        fromCache(stored);
         return;
       }
     }
@@ -233,7 +236,7 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
         const stored = cachedListing();
         if (stored) {
           started = true;
-          return done({ stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, entries: storedEntries(stored, index) });
+          return fromCache(stored);
         }
       }
       for await (const e of self) await each?.(e);
