@@ -137,6 +137,29 @@ for (const [kind, open] of Object.entries(SOURCES)) {
       expect(err).toBeDefined();
     });
 
+    test("a listing cancelled at its first progress event ends with ABORTED at once and stores nothing", async () => {
+      const source = await open();
+      const img = await resolveImage(source);
+      const layer = img.manifest.image.layers[0]!;
+      const controller = new AbortController();
+      let abortedAt = 0;
+      const stored: string[] = [];
+      const cache = { getListing: () => undefined, putListing: () => false, readListing: () => undefined, beginListing: () => ({ add() {}, addPart() {}, finish: () => (stored.push("finish"), true), abort: () => void stored.push("abort") }) };
+      const listing = listLayer(source, layer, 0, {
+        cache,
+        signal: controller.signal,
+        onProgress: () => {
+          abortedAt ||= performance.now();
+          controller.abort();
+        },
+      });
+      const err = await listing.finish().catch((e) => e);
+      expect(performance.now() - abortedAt).toBeLessThan(100);
+      expect(err).toBeInstanceOf(LayerslayerError);
+      expect(err.code).toBe("ABORTED");
+      expect(stored).toEqual(["abort"]);
+    });
+
     test("the listing path lists every layer the same, complete and verified", async () => {
       const source = await open();
       const img = await resolveImage(source);
