@@ -7,7 +7,8 @@
  */
 import { LayerslayerError } from "./errors.ts";
 import { extractFile, type ExtractResult } from "./image/extract.ts";
-import { listLayer, type LayerEntries, type ListingResult, type ListingStore, type ListOptions } from "./image/listing.ts";
+import type { ListingCache } from "./cache/cache.ts";
+import { listLayer, type LayerEntries, type ListingResult, type ListOptions } from "./image/listing.ts";
 import { loadMergedTree } from "./image/load.ts";
 import type { Progress, ProgressListener } from "./layer/progress.ts";
 import type { MergedTree } from "./image/merge.ts";
@@ -24,7 +25,12 @@ import type { ImageSource } from "./source/source.ts";
 import type { Entry, LayerStats } from "./types.ts";
 
 export { LayerslayerError, listLayer, openImage, openSource, parseImageName, parseReference, RegistryClient, RegistrySource, resolveImage };
-export type { Entry, ExtractResult, ImageRef, ImageSource, LayerEntries, LayerResult, LayerStats, ListingResult, ListingStore, ListOptions, MergedTree, Platform, Progress, ProgressListener, ResolvedImage };
+// Finding images: Docker Hub's API, the registry search protocol; saving logins.
+export { HubClient, hubEndpoint, type HubList } from "./hub/client.ts";
+export type { HubImage, HubRepository, HubTag } from "./hub/shapes.ts";
+export { registrySearch, sortResults, type SearchResult } from "./registry/search.ts";
+export { removeLogin, saveLogin } from "./registry/auth-store.ts";
+export type { Entry, ExtractResult, ImageRef, ImageSource, LayerEntries, LayerResult, LayerStats, ListingCache, ListingResult, ListOptions, MergedTree, Platform, Progress, ProgressListener, ResolvedImage };
 
 export interface ImageOptions extends ClientOptions {
   platform?: Platform;
@@ -32,7 +38,7 @@ export interface ImageOptions extends ClientOptions {
   client?: RegistryClient;
   /** Reuse an image already resolved. */
   image?: ResolvedImage;
-  cache?: ListingStore;
+  cache?: ListingCache;
 }
 
 /** A registry reference, or a local image named like skopeo names them (oci:DIR:TAG, oci-archive:FILE, docker-archive:FILE:REF). */

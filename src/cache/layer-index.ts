@@ -5,29 +5,23 @@
  * windows. Checkpoints are thinned (every other one dropped) until the record is at most
  * MAX_SHARE of the layer's size.
  */
-import type { Database } from "bun:sqlite";
 import type { Checkpoint } from "../codec/checkpoint.ts";
-import type { Entry } from "../types.ts";
+import type { LayerIndex } from "./cache.ts";
 import { decodeEntries, encodeEntries, entriesLookValid } from "./listing-codec.ts";
-import type { UseDb } from "./listing-parts.ts";
+import { now, type Rows } from "./rows.ts";
 
 export const LAYER_INDEX_TABLES = `
 CREATE TABLE layer_index (
   digest TEXT PRIMARY KEY,
   checkpoints BLOB NOT NULL,
   prefix BLOB,
+  mac BLOB NOT NULL,
   created INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
 
 /** Checkpoints may take at most this share of the layer's size in the cache. */
 export const MAX_SHARE = 0.03;
-
-export interface LayerIndex {
-  checkpoints: Checkpoint[];
-  /** Entries from the layer's start, when its complete listing is not known. */
-  prefix?: Entry[];
-}
 
 const FORMAT = 1;
 
@@ -82,26 +76,32 @@ export function fittedCheckpoints(cps: readonly Checkpoint[], layerSize: number)
   }
 }
 
-export function readLayerIndex(use: UseDb, digest: string): LayerIndex | undefined {
-  return use(undefined, (db: Database) => {
-    const row = db.query("SELECT checkpoints, prefix FROM layer_index WHERE digest = ?").get(digest) as { checkpoints: Uint8Array; prefix: Uint8Array | null } | null;
+/** The MAC binds the checkpoints and the partial listing to the layer (a changed window would make `cat` write wrong bytes). */
+const indexFields = (digest: string, checkpoints: Uint8Array, prefix: Uint8Array | null) => ["layer index", digest, checkpoints, prefix] as const;
+
+export function readLayerIndex(rows: Rows, digest: string): LayerIndex | undefined {
+  return rows.use(undefined, (db) => {
+    const row = db.query("SELECT checkpoints, prefix, mac FROM layer_index WHERE digest = ?").get(digest) as { checkpoints: Uint8Array; prefix: Uint8Array | null; mac: Uint8Array } | null;
     if (!row) return undefined;
-    const checkpoints = decodeCheckpoints(row.checkpoints);
-    const prefix = row.prefix ? decodeEntries(row.prefix) : undefined;
+    const sealed = rows.seal.check(row.mac, ...indexFields(digest, row.checkpoints, row.prefix));
+    const checkpoints = sealed ? decodeCheckpoints(row.checkpoints) : undefined;
+    const prefix = sealed && row.prefix ? decodeEntries(row.prefix) : undefined;
     if (!checkpoints || (row.prefix && !prefix)) {
       db.query("DELETE FROM layer_index WHERE digest = ?").run(digest);
+      rows.dropped(`the checkpoints of ${digest}`);
       return undefined;
     }
     return { checkpoints, ...(prefix ? { prefix } : {}) };
   });
 }
 
-export function writeLayerIndex(use: UseDb, digest: string, index: LayerIndex, layerSize: number): boolean {
+export function writeLayerIndex(rows: Rows, digest: string, index: LayerIndex, layerSize: number): boolean {
   if (index.prefix && !entriesLookValid(index.prefix)) return false;
   const cps = fittedCheckpoints(index.checkpoints, layerSize);
   const prefix = index.prefix ? encodeEntries(index.prefix) : null;
-  return use(false, (db: Database) => {
-    db.query("INSERT OR REPLACE INTO layer_index (digest, checkpoints, prefix, created) VALUES (?, ?, ?, ?)").run(digest, cps, prefix, Math.floor(Date.now() / 1000));
+  const mac = rows.seal.mac(...indexFields(digest, cps, prefix));
+  return rows.use(false, (db) => {
+    db.query("INSERT OR REPLACE INTO layer_index (digest, checkpoints, prefix, mac, created) VALUES (?, ?, ?, ?, ?)").run(digest, cps, prefix, mac, now());
     return true;
   });
 }

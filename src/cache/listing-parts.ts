@@ -1,16 +1,17 @@
 /**
- * Listings stored in parts, so that neither writing nor reading one holds all its entries: a
+ * Listings stored in parts, so that neither writing nor reading one holds all its entries decoded: a
  * writer sends a part of PART_ENTRIES entries to the database as soon as it has them, under its
  * own writer id; only `finish` with complete stats (one transaction) makes them a listing, by
- * pointing the listing's row at that writer's parts. A reader walks the parts with one statement,
- * a consistent snapshot even while another process replaces the listing.
+ * pointing the listing's row at that writer's parts. A reader takes the row and its parts in one
+ * read transaction, a consistent snapshot even while another process replaces or clears the listing.
  *
  * Parts of a writer that never finished (an error, a crash) are removed by `abort`, or later by
  * any finish of the same digest once they are an hour old (a concurrent writer's are younger).
  */
-import type { Database } from "bun:sqlite";
 import type { Entry, LayerStats } from "../types.ts";
+import type { ListingWriter, StoredListing } from "./cache.ts";
 import { decodeEntries, encodeEntries, entriesLookValid } from "./listing-codec.ts";
+import { now, type Rows } from "./rows.ts";
 
 /** Entries per stored part (about 10 ms and a few hundred KiB of JSON to encode). */
 export const PART_ENTRIES = 10_000;
@@ -23,6 +24,7 @@ CREATE TABLE listings (
   stats TEXT NOT NULL,
   entry_count INTEGER NOT NULL,
   writer TEXT NOT NULL,
+  mac BLOB NOT NULL,
   created INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE listing_parts (
@@ -30,28 +32,16 @@ CREATE TABLE listing_parts (
   writer TEXT NOT NULL,
   seq INTEGER NOT NULL,
   data BLOB NOT NULL,
+  mac BLOB NOT NULL,
   created INTEGER NOT NULL,
   PRIMARY KEY (digest, writer, seq)
 ) WITHOUT ROWID;
 `;
 
-/** Runs `fn` on the database, or gives `fallback` when the cache is off or fails (it turns itself off). */
-export type UseDb = <T>(fallback: T, fn: (db: Database) => T) => T;
-
-const now = (): number => Math.floor(Date.now() / 1000);
-
-/** Takes a listing's entries as they are found; `finish` stores it, `abort` forgets it. */
-export interface ListingWriter {
-  add(entry: Entry): void;
-  /** Adds a whole part already encoded (`encodeEntries(entries)`), after what was added before. */
-  addPart(entries: readonly Entry[], data: Uint8Array): void;
-  /** Stores the listing when `stats` say it is complete and every entry was added; true when stored. */
-  finish(stats: LayerStats): boolean;
-  abort(): void;
-}
-
-/** A writer that stores nothing (cache off). */
-export const NO_WRITER: ListingWriter = { add() {}, addPart() {}, finish: () => false, abort() {} };
+/** The MAC of a part binds its bytes to its listing, its writer and its place. */
+const partFields = (digest: string, writer: string, seq: number, data: Uint8Array) => ["listing part", digest, writer, seq, data] as const;
+/** The MAC of a listing's row binds its stats and entry count to the layer and to the writer whose parts it names. */
+const listingFields = (digest: string, writer: string, stats: string, count: number) => ["listing", digest, writer, stats, count] as const;
 
 export class PartWriter implements ListingWriter {
   private readonly writer = `${process.pid}-${crypto.randomUUID()}`;
@@ -61,7 +51,7 @@ export class PartWriter implements ListingWriter {
   private failed = false;
 
   constructor(
-    private readonly use: UseDb,
+    private readonly rows: Rows,
     private readonly digest: string,
   ) {}
 
@@ -94,8 +84,9 @@ export class PartWriter implements ListingWriter {
     }
     data ??= encodeEntries(entries);
     const seq = this.seq++;
-    const ok = this.use(false, (db) => {
-      db.query("INSERT INTO listing_parts (digest, writer, seq, data, created) VALUES (?, ?, ?, ?, ?)").run(this.digest, this.writer, seq, data, now());
+    const mac = this.rows.seal.mac(...partFields(this.digest, this.writer, seq, data));
+    const ok = this.rows.use(false, (db) => {
+      db.query("INSERT INTO listing_parts (digest, writer, seq, data, mac, created) VALUES (?, ?, ?, ?, ?, ?)").run(this.digest, this.writer, seq, data, mac, now());
       return true;
     });
     if (!ok) this.failed = true;
@@ -112,12 +103,14 @@ export class PartWriter implements ListingWriter {
       this.abort();
       return false;
     }
-    return this.use(false, (db) =>
+    const json = JSON.stringify({ ...stats });
+    const mac = this.rows.seal.mac(...listingFields(this.digest, this.writer, json, this.count));
+    return this.rows.use(false, (db) =>
       db.transaction(() => {
         const old = db.query("SELECT writer FROM listings WHERE digest = ?").get(this.digest) as { writer: string } | null;
         if (old) db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, old.writer);
         db.query("DELETE FROM listing_parts WHERE digest = ? AND writer <> ? AND created < ?").run(this.digest, this.writer, now() - STALE_PARTS_SECONDS);
-        db.query("INSERT OR REPLACE INTO listings (digest, stats, entry_count, writer, created) VALUES (?, ?, ?, ?, ?)").run(this.digest, JSON.stringify({ ...stats }), this.count, this.writer, now());
+        db.query("INSERT OR REPLACE INTO listings (digest, stats, entry_count, writer, mac, created) VALUES (?, ?, ?, ?, ?, ?)").run(this.digest, json, this.count, this.writer, mac, now());
         return true;
       }).immediate(),
     );
@@ -127,57 +120,69 @@ export class PartWriter implements ListingWriter {
     this.batch = [];
     this.failed = true;
     if (this.seq === 0) return;
-    this.use(undefined, (db) => {
+    this.rows.use(undefined, (db) => {
       db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, this.writer);
     });
   }
 }
 
-/** A stored listing: its stats, and its entries part by part. */
-export interface StoredListing {
-  stats: LayerStats;
-  /**
-   * The entries, one part at a time. Returns false when the stored parts turned out damaged or
-   * short (the listing is then deleted): the entries yielded so far are still right, but not all.
-   */
-  parts(): Generator<Entry[], boolean>;
-}
-
-export function readListing(use: UseDb, digest: string): StoredListing | undefined {
-  return use(undefined, (db) => {
-    const row = db.query("SELECT stats, entry_count, writer FROM listings WHERE digest = ?").get(digest) as { stats: string; entry_count: number; writer: string } | null;
-    if (!row) return undefined;
-    let stats: LayerStats | undefined;
-    try {
-      stats = JSON.parse(row.stats) as LayerStats;
-    } catch {}
-    const drop = () => use(undefined, (d) => void d.query("DELETE FROM listings WHERE digest = ?").run(digest));
-    if (!stats || stats.complete !== true || stats.verified !== true || stats.digest !== digest || stats.entries !== row.entry_count) {
-      drop();
-      return undefined;
-    }
-    const writer = row.writer;
-    const want = row.entry_count;
-    function* parts(): Generator<Entry[], boolean> {
-      let seen = 0;
-      let expectSeq = 0;
-      const rows = use(undefined, (d) => d.query("SELECT seq, data FROM listing_parts WHERE digest = ? AND writer = ? ORDER BY seq").iterate(digest, writer) as IterableIterator<{ seq: number; data: Uint8Array }>);
-      if (!rows) return false;
-      for (const part of rows) {
-        const entries = part.seq === expectSeq++ ? decodeEntries(part.data) : undefined;
-        if (!entries || seen + entries.length > want) {
-          drop();
-          return false;
-        }
-        seen += entries.length;
-        yield entries;
-      }
-      if (seen !== want) {
+/**
+ * A listing as one snapshot: its row and the compressed bytes of all its parts, read in one read
+ * transaction, so that a `cache clear` or another writer in another process cannot take parts away
+ * between reading the row and reading the parts. Every MAC is checked before anything is returned:
+ * a listing whose row or parts were altered, or whose parts do not match its row, is dropped and
+ * reported absent, so the caller reads the layer again. Parts are decoded one at a time as they
+ * are iterated (held compressed meanwhile, a few bytes an entry, like packed-entries.ts).
+ */
+export function readListing(rows: Rows, digest: string): StoredListing | undefined {
+  const snapshot = rows.use(undefined, (db) =>
+    db.transaction(() => {
+      const row = db.query("SELECT stats, entry_count, writer, mac FROM listings WHERE digest = ?").get(digest) as { stats: string; entry_count: number; writer: string; mac: Uint8Array } | null;
+      if (!row) return undefined;
+      const parts = db.query("SELECT seq, data, mac FROM listing_parts WHERE digest = ? AND writer = ? ORDER BY seq").all(digest, row.writer) as { seq: number; data: Uint8Array; mac: Uint8Array }[];
+      return { row, parts };
+    })(),
+  );
+  if (!snapshot) return undefined;
+  const { row, parts: stored } = snapshot;
+  // Only this writer's listing and parts: another process may have stored a new one meanwhile.
+  const drop = () =>
+    rows.use(undefined, (d) =>
+      d.transaction(() => {
+        d.query("DELETE FROM listings WHERE digest = ? AND writer = ?").run(digest, row.writer);
+        d.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(digest, row.writer);
+      })(),
+    );
+  const sealed =
+    rows.seal.check(row.mac, ...listingFields(digest, row.writer, row.stats, row.entry_count)) &&
+    stored.every((p, i) => p.seq === i && rows.seal.check(p.mac, ...partFields(digest, row.writer, p.seq, p.data))) &&
+    (stored.length > 0) === (row.entry_count > 0);
+  let stats: LayerStats | undefined;
+  try {
+    stats = JSON.parse(row.stats) as LayerStats;
+  } catch {}
+  if (!sealed || !stats || stats.complete !== true || stats.verified !== true || stats.digest !== digest || stats.entries !== row.entry_count) {
+    drop();
+    rows.dropped(`the listing of ${digest}`);
+    return undefined;
+  }
+  const want = row.entry_count;
+  function* parts(): Generator<Entry[], boolean> {
+    let seen = 0;
+    for (const part of stored) {
+      const entries = decodeEntries(part.data);
+      if (!entries || seen + entries.length > want) {
         drop();
         return false;
       }
-      return true;
+      seen += entries.length;
+      yield entries;
     }
-    return { stats, parts };
-  });
+    if (seen !== want) {
+      drop();
+      return false;
+    }
+    return true;
+  }
+  return { stats, parts };
 }

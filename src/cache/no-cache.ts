@@ -1,5 +1,4 @@
-import { NO_WRITER, type ListingWriter } from "./listing-parts.ts";
-import type { CacheInfo, CacheStore, ClearResult } from "./store.ts";
+import { NO_WRITER, type CacheInfo, type CacheStore, type ClearResult, type ListingWriter } from "./cache.ts";
 
 /** `--no-cache`: remembers nothing. */
 export class NoCache implements CacheStore {

@@ -1,6 +1,6 @@
 /** What can go wrong with the cache file, and what to tell people about it. */
 
-export type Problem = "corrupt" | "locked" | "unwritable" | "foreign" | "other";
+export type Problem = "corrupt" | "locked" | "unwritable" | "foreign" | "key" | "other";
 
 export class ForeignDatabase extends Error {
   readonly code = "FOREIGN";
@@ -9,6 +9,7 @@ export class ForeignDatabase extends Error {
 export function classify(e: unknown): Problem {
   const code = String((e as { code?: unknown })?.code ?? "");
   if (code === "FOREIGN") return "foreign";
+  if (code === "KEY") return "key";
   if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) return "corrupt";
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return "locked";
   if (/^SQLITE_(CANTOPEN|READONLY|PERM|AUTH|FULL|IOERR)/.test(code) || /^E(ACCES|PERM|NOTDIR|ROFS|EXIST|ISDIR|NOSPC|DQUOT)$/.test(code)) return "unwritable";
@@ -27,6 +28,8 @@ export function explain(kind: Problem, path: string, e: unknown): string {
       return `the cache ${path} cannot be opened or written (${why})`;
     case "foreign":
       return `${path} is not a layerslayer cache (${why})`;
+    case "key":
+      return `the cache ${path} cannot be trusted: ${why}`;
     default:
       return `the cache ${path} failed (${why})`;
   }
@@ -37,7 +40,9 @@ export function warning(kind: Problem, reason: string): string {
   const hint =
     kind === "corrupt"
       ? '; "layerslayer cache clear" removes it'
-      : kind === "unwritable" || kind === "foreign"
+      : kind === "key"
+        ? "; remove the key file (a new one is made and the cache starts empty)"
+        : kind === "unwritable" || kind === "foreign"
         ? "; set LAYERSLAYER_CACHE_DIR to another directory or use --no-cache"
         : "";
   return `${reason}; running without it${hint}`;

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { openCache, type CacheInfo, type CacheStore, type ClearResult } from "../cache/store.ts";
+import type { CacheInfo, CacheStore, ClearResult } from "../cache/cache.ts";
+import { openCache } from "../cache/open.ts";
 import { LayerslayerError } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";

@@ -1,6 +1,4 @@
 import { defineCommand } from "citty";
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { humanSize } from "../output/format.ts";
@@ -9,52 +7,9 @@ import { resolveImage } from "../oci/resolve.ts";
 import { absolutePath } from "../output/json.ts";
 import { formatName } from "../toc/index.ts";
 import { layerProgress } from "./layer-progress.ts";
+import { FileSink, stdoutSink } from "./output-file.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
-
-/**
- * Writes to a temp file beside `target` and renames it into place only when everything arrived.
- * A target that exists and is not a regular file (/dev/null, a fifo, /dev/stdout) is written directly.
- */
-class FileSink {
-  private readonly tmp: string | undefined;
-  private readonly fd: number;
-  constructor(private readonly target: string) {
-    let special = false;
-    try {
-      special = !statSync(target).isFile();
-    } catch {}
-    this.tmp = special ? undefined : join(dirname(target), `.${basename(target)}.layerslayer-${process.pid}.partial`);
-    try {
-      this.fd = openSync(this.tmp ?? target, "w", 0o644);
-    } catch (e) {
-      throw new LayerslayerError("IO", `cannot write ${escapeName(target)}: ${(e as Error).message}`);
-    }
-  }
-  write(chunk: Uint8Array): void {
-    let off = 0;
-    while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off);
-  }
-  commit(): void {
-    closeSync(this.fd);
-    if (this.tmp) renameSync(this.tmp, this.target);
-  }
-  abandon(): void {
-    try {
-      closeSync(this.fd);
-    } catch {}
-    if (this.tmp) rmSync(this.tmp, { force: true });
-  }
-}
-
-/** stdout, binary-safe, waiting when the pipe is full. */
-function stdoutSink(): (chunk: Uint8Array) => Promise<void> {
-  return (chunk) =>
-    new Promise((resolve, reject) => {
-      if (process.stdout.write(chunk, (err) => (err ? reject(err) : undefined))) resolve();
-      else process.stdout.once("drain", () => resolve());
-    });
-}
 
 function report(ctx: Context, r: ExtractResult): void {
   const pct = r.layerSize > 0 ? ` (${((100 * r.bytesDownloaded) / r.layerSize).toFixed(1)}%)` : "";

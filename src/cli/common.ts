@@ -1,4 +1,5 @@
-import { openCache, type CacheStore } from "../cache/store.ts";
+import type { CacheStore } from "../cache/cache.ts";
+import { openCache } from "../cache/open.ts";
 import { LayerslayerError, printable } from "../errors.ts";
 import { parseImageName, type ImageName } from "../ref/name.ts";
 import type { ImageRef } from "../ref/reference.ts";
@@ -96,6 +97,16 @@ export async function writeParts(parts: Iterable<string>): Promise<void> {
 export function toStdout(text: string): Promise<void> | undefined {
   if (process.stdout.write(text)) return undefined;
   return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
+}
+
+/** A whole-number option from `min` to `max` (`flag` names it in the error); `fallback` when not given. */
+export function wholeNumber(value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new LayerslayerError("USAGE", `${flag} ${escapeName(value)}: expected a whole number from ${min} to ${max}`);
+  }
+  return n;
 }
 
 /** One JSON document on stdout, with its `schema` version first (docs/json.md). */

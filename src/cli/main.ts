@@ -25,7 +25,15 @@ export const commands: Record<string, Loader> = {
   cache: () => import("./cache.ts").then((m) => m.default),
   scan: () => import("./scan.ts").then((m) => m.default),
   search: () => import("./search.ts").then((m) => m.default),
+  discover: () => import("./discover.ts").then((m) => m.default),
+  repos: () => import("./repos.ts").then((m) => m.default),
+  login: () => import("./login.ts").then((m) => m.default),
+  logout: () => import("./logout.ts").then((m) => m.default),
   completion: () => import("./completion.ts").then((m) => m.default),
+  diff: () => import("./diff.ts").then((m) => m.default),
+  efficiency: () => import("./efficiency.ts").then((m) => m.default),
+  packages: () => import("./packages.ts").then((m) => m.default),
+  export: () => import("./export.ts").then((m) => m.default),
 };
 
 const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)
@@ -55,7 +63,15 @@ export const SUMMARIES: Record<string, string> = {
   cache: "Show, clear or warm the local cache of layer listings, checkpoints, manifests and configs",
   scan: "Record many images (config, history, the listing of every layer) in the database for `search`",
   search: "Search every image recorded by `scan` for paths containing PATTERN",
+  discover: "Search Docker Hub (or a registry that offers search) for repositories matching TERM",
+  repos: "List every repository of a Docker Hub user or organisation, with pulls, stars and last update",
+  login: "Check a login against a registry, then save it where docker and podman read it",
+  logout: "Remove the saved login for a registry",
   completion: "Print a shell completion script (bash, zsh or fish) for the whole command tree",
+  diff: "Compare two images (or two layers) without pulling them: paths added, removed and changed, config and history; exit 1 when they differ",
+  efficiency: "Score an image's wasted space as dive does (files replaced or deleted by later layers); --ci fails on dive's rules",
+  packages: "List the installed packages (dpkg, apk, rpm) from the image's own databases, with the layer that installed each",
+  export: "Write the image's merged filesystem (whiteouts applied) as one tar, as crane export does; every layer read is verified",
 };
 
 /** The tool as its usage shows it: its commands by name and description, none of them loaded. */

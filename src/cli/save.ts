@@ -11,6 +11,7 @@ import { escapeName } from "../names.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import { defaultDirectory } from "./downloads.ts";
+import { saveImage } from "./save-image.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
@@ -28,13 +29,26 @@ export default defineCommand({
   args: {
     ...imageArg,
     layer: { type: "string", alias: "L", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
-    output: { type: "string", alias: "o", valueHint: "DIR", description: "Directory to save into (default ./downloads/<repository>/<tag or digest>)" },
+    output: { type: "string", alias: "o", valueHint: "DIR|FILE", description: "Directory to save into, or the archive file with --format docker-archive (default for blobs: ./downloads/<repository>/<tag or digest>)" },
+    format: { type: "string", valueHint: "blobs|oci|docker-archive", description: "blobs: the layer blobs alone, into a directory; oci: an OCI image layout (-o DIR) skopeo, umoci and podman read; docker-archive: what docker save writes (-o FILE), for docker or podman load (default: blobs)" },
+    "all-platforms": { type: "boolean", description: "With --format oci: every platform of an index, and the index (default: the platform chosen)" },
     "keep-partial": { type: "boolean", description: "When stopped by Ctrl-C, kill or a closed terminal, keep the bytes downloaded as a .partial file the next save resumes (default: removed)" },
     ...globalArgs,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (args.output !== undefined && args.output.trim() === "") throw new LayerslayerError("USAGE", "-o/--output needs a directory");
+    const format = args.format ?? "blobs";
+    if (format !== "blobs" && format !== "oci" && format !== "docker-archive") throw new LayerslayerError("USAGE", `--format ${escapeName(format)}: expected blobs, oci or docker-archive`);
+    if (format === "blobs" && args["all-platforms"]) throw new LayerslayerError("USAGE", "--all-platforms needs --format oci");
+    if (format !== "blobs") {
+      if (!args.output) throw new LayerslayerError("USAGE", `--format ${format} needs -o ${format === "oci" ? "DIR" : "FILE"}`);
+      if (args.layer !== undefined) throw new LayerslayerError("USAGE", `--layer saves blobs; --format ${format} saves the whole image`);
+      const r = await saveImage(ctx, await resolveImage(source, ctx.platform), format, args.output, !!args["all-platforms"]);
+      if (ctx.json) printJson(r);
+      else writeOut(`saved ${escapeName(r.path)} (${format}: ${r.images} image${r.images === 1 ? "" : "s"}, ${r.layers} layers, ${r.digest})`);
+      return;
+    }
     const directory = args.output ?? defaultDirectory(source);
     const img = await resolveImage(source, ctx.platform);
     const layers = img.manifest.image.layers;

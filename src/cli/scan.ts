@@ -11,16 +11,13 @@ import { scanReference, type ImageOutcome } from "../scan/image.ts";
 import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
-import { dbArg, globalArgs, registryContext, type GlobalArgs } from "./common.ts";
+import { dbArg, globalArgs, registryContext, wholeNumber, type GlobalArgs } from "./common.ts";
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
 
 function concurrencyFrom(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_CONCURRENCY;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new LayerslayerError("USAGE", `--concurrency ${escapeName(text)}: expected a whole number from 1 to ${MAX_CONCURRENCY}`);
-  return n;
+  return wholeNumber(text, "--concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
 }
 
 function outcomeJson(o: ImageOutcome): Record<string, unknown> {

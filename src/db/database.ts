@@ -10,7 +10,8 @@
  * layer list and the few facts of its merged view that are not "added and still there" (see
  * changes.ts).
  */
-import type { Entry, EntryType, LayerStats } from "../types.ts";
+import { LayerslayerError } from "../errors.ts";
+import { ENTRY_TYPES, type Entry, type EntryType, type LayerStats } from "../types.ts";
 
 /** How much of a layer is recorded: complete, or the compressed bytes a budgeted read covered. */
 export interface LayerState {
@@ -135,18 +136,34 @@ export interface ScanDatabase {
   close(): Promise<void>;
 }
 
-const TYPES: readonly EntryType[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "contiguous"];
 const ACTIONS: readonly ChangeAction[] = ["added", "modified", "deleted", "hidden"];
 const FATES: readonly Fate[] = ["present", "replaced", "deleted", "hidden"];
 
-/** Small integer codes stored for the words above (the same in both databases). */
+/** The code of a word in its list (the list's own order: append only). */
+function codeOf<T>(list: readonly T[], what: string, word: T): number {
+  const n = list.indexOf(word);
+  if (n < 0) throw new LayerslayerError("USAGE", `the database cannot store the ${what} ${JSON.stringify(word)}`);
+  return n;
+}
+
+/** The word of a code read back: a code this version does not know is an error, never a guess. */
+function wordOf<T>(list: readonly T[], what: string, n: number): T {
+  const word = Number.isInteger(n) ? list[n] : undefined;
+  if (word === undefined) throw new LayerslayerError("CORRUPT", `the database holds ${what} code ${n}, which this version of layerslayer does not know (written by a newer version, or damaged)`);
+  return word;
+}
+
+/**
+ * Small integer codes stored for the words above (the same in both databases). Entry types are
+ * the codes of src/types.ts (`ENTRY_TYPES`), shared with the cache and the merged tree.
+ */
 export const codes = {
-  type: (t: EntryType) => TYPES.indexOf(t),
-  typeOf: (n: number) => TYPES[n] ?? "file",
-  action: (a: ChangeAction) => ACTIONS.indexOf(a),
-  actionOf: (n: number) => ACTIONS[n] ?? "added",
-  fate: (f: Fate) => FATES.indexOf(f),
-  fateOf: (n: number) => FATES[n] ?? "present",
+  type: (t: EntryType) => codeOf(ENTRY_TYPES, "entry type", t),
+  typeOf: (n: number) => wordOf(ENTRY_TYPES, "entry type", n),
+  action: (a: ChangeAction) => codeOf(ACTIONS, "change", a),
+  actionOf: (n: number) => wordOf(ACTIONS, "change", n),
+  fate: (f: Fate) => codeOf(FATES, "fate", f),
+  fateOf: (n: number) => wordOf(FATES, "fate", n),
 };
 
 /** A path split the way the database stores it: "a/b/c" → dir "a/b", name "c"; "c" → dir "", name "c". */

@@ -99,6 +99,13 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: "DROP INDEX entries_dir; CREATE INDEX entries_dir ON entries (dir_id);",
     postgres: "DROP INDEX entries_dir; CREATE INDEX entries_dir ON entries (dir_id);",
   },
+  {
+    // Entry types are the codes of src/types.ts. The database's own older list lacked "pax-global"
+    // (code 8) and stored it as -1, which read back as "file": those rows are PAX global headers.
+    version: 3,
+    sqlite: "UPDATE entries SET type = 8 WHERE type = -1; UPDATE changes SET type = 8 WHERE type = -1;",
+    postgres: "UPDATE entries SET type = 8 WHERE type = -1; UPDATE changes SET type = 8 WHERE type = -1;",
+  },
 ];
 
 export const MIGRATIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)";

@@ -3,9 +3,9 @@ import { escapeName } from "../names.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
-import { LayerAccess, type FileRead, type IndexStore, type Sink } from "./layer-access.ts";
+import type { IndexStore, ListingCache } from "../cache/cache.ts";
 import type { ProgressListener } from "../layer/progress.ts";
-import type { ListingStore } from "./listing.ts";
+import { LayerAccess, type FileRead, type Sink } from "./layer-access.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
 import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
 import { MAX_SYMLINK_HOPS } from "./resolve.ts";
@@ -31,7 +31,7 @@ export interface ExtractResult {
 }
 
 export interface ExtractOptions {
-  cache?: ListingStore;
+  cache?: ListingCache;
   /** Layers' checkpoints and partial listings, kept between runs. */
   indexes?: IndexStore;
   signal?: AbortSignal;

@@ -7,7 +7,7 @@
  * command down to the tar reader.
  */
 import { RangeReader } from "../blob/range.ts";
-import type { LayerIndex } from "../cache/layer-index.ts";
+import type { IndexStore, LayerIndex, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { ProgressListener } from "../layer/progress.ts";
@@ -16,18 +16,12 @@ import { isForeignLayer } from "../oci/manifest.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
-import { listLayer, type ListingStore } from "./listing.ts";
+import { listLayer } from "./listing.ts";
 
 export type Sink = (chunk: Uint8Array) => void | Promise<void>;
 
-/** Where layers' checkpoints and partial listings are kept between runs (src/cache/layer-index.ts). */
-export interface IndexStore {
-  getLayerIndex(digest: string): LayerIndex | undefined;
-  putLayerIndex(digest: string, index: LayerIndex, layerSize: number): boolean;
-}
-
 export interface AccessOptions {
-  cache?: ListingStore;
+  cache?: ListingCache;
   indexes?: IndexStore;
   signal?: AbortSignal;
   onProgress?: ProgressListener;

@@ -17,7 +17,7 @@
  * (`signal`) ends them by throwing an ABORTED error. Progress events (src/layer/progress.ts) come
  * from here, the last one with `done` and the final counts.
  */
-import type { ListingCache, StoredListing } from "../cache/store.ts";
+import type { ListingCache, StoredListing } from "../cache/cache.ts";
 import { abortError, LayerslayerError } from "../errors.ts";
 import type { ProgressListener } from "../layer/progress.ts";
 import { streamLayer, type LayerResult, type LayerStreamOptions } from "../layer/stream.ts";
@@ -27,8 +27,8 @@ import type { TarEvent } from "../tar/reader.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { PackedEntries } from "./packed-entries.ts";
 
-/** What listings need of the cache (src/cache): whole listings, and listings part by part. */
-export type ListingStore = Pick<ListingCache, "getListing" | "putListing" | "readListing" | "beginListing">;
+/** What the listing path needs of the cache (src/cache/cache.ts): listings read and written part by part. */
+export type ListingParts = Pick<ListingCache, "readListing" | "beginListing">;
 
 /** A file's content as the layer delivers it (see `ListOptions.onData`). */
 export type DataEvent = Extract<TarEvent, { kind: "data" }>;
@@ -41,7 +41,7 @@ export interface ListOptions {
   /** Compressed bytes allowed; undefined lists the whole layer. */
   budget?: number | undefined;
   /** Where complete listings are kept: read first, and written when a read is complete and verified. */
-  cache?: ListingStore | undefined;
+  cache?: ListingParts | undefined;
   /** Cancels the read: the download stops, the cache writer is aborted, the entries end with ABORTED. */
   signal?: AbortSignal | undefined;
   onProgress?: ProgressListener | undefined;
@@ -53,7 +53,10 @@ export interface ListOptions {
    */
   keep?: boolean | undefined;
   read?: ReadOptions | undefined;
-  /** Content of the entries `read.wantContent` takes, as it is decoded; awaited (a slow sink pauses the read). */
+  /**
+   * Content of the entries `read.wantContent` takes, as it is decoded; awaited (a slow sink pauses
+   * the read). Returning true ends the read there (the download stops; the listing is incomplete).
+   */
   onData?: ((ev: DataEvent) => unknown) | undefined;
 }
 
@@ -196,7 +199,11 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
         if (signal?.aborted) cancelled(seen);
         const ev = next.value;
         if (ev.kind === "data") {
-          await opts.onData?.(ev);
+          if ((await opts.onData?.(ev)) === true) {
+            // The reader has all it wants: the read ends here, incomplete (nothing is stored).
+            end = { stats: { ...unreadStats(layer, seen), bytesDownloaded: sofar.downloaded, bytesDecompressed: sofar.decoded } };
+            break;
+          }
           continue;
         }
         if (packed) packed.add(ev.entry);

@@ -3,7 +3,8 @@ import type { ProgressListener } from "../layer/progress.ts";
 import { completeStats } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
-import { listLayer, type ListingStore } from "./listing.ts";
+import type { ListingCache } from "../cache/cache.ts";
+import { listLayer } from "./listing.ts";
 import { MergedTree } from "./merge.ts";
 
 export interface LayerListing {
@@ -19,7 +20,7 @@ export interface LayerListing {
 }
 
 export interface LoadOptions {
-  cache?: ListingStore;
+  cache?: ListingCache;
   /** Layers downloaded at once. */
   concurrency?: number;
   onLayer?: (listing: LayerListing) => void;

@@ -3,16 +3,13 @@
  * complete listing (from the TOC when the layer has one) and, for a gzip layer, its checkpoints, so
  * `cat` of any file later starts at most one checkpoint span before it.
  */
+import type { ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { ProgressListener } from "../layer/progress.ts";
 import { completeStats } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import type { IndexStore } from "./layer-access.ts";
-import { listLayer, type ListingStore } from "./listing.ts";
-
-/** What warming needs of the cache: listings and layer indexes. */
-export type WarmStore = ListingStore & IndexStore;
+import { listLayer } from "./listing.ts";
 
 export interface WarmResult {
   index: number;
@@ -33,7 +30,7 @@ export interface WarmOptions {
 }
 
 /** Warms layer `index`: complete listing plus checkpoints, unless the cache has them already. */
-export async function warmLayer(img: ResolvedImage, index: number, store: WarmStore, opts: WarmOptions = {}): Promise<WarmResult> {
+export async function warmLayer(img: ResolvedImage, index: number, store: ListingCache, opts: WarmOptions = {}): Promise<WarmResult> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const have = store.readListing(desc.digest);

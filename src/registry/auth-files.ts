@@ -13,14 +13,14 @@ import { helperCredentials } from "./cred-helper.ts";
  * `~/.docker/config.json`). The first file that knows the registry gives the login.
  */
 
-interface AuthEntry {
+export interface AuthEntry {
   auth?: unknown;
   username?: unknown;
   password?: unknown;
   identitytoken?: unknown;
 }
 
-interface AuthFile {
+export interface AuthFile {
   auths?: Record<string, AuthEntry>;
   credHelpers?: Record<string, unknown>;
   credsStore?: unknown;
@@ -48,7 +48,7 @@ export function authFilePaths(opts: AuthFileOptions = {}): { path: string; requi
   return out;
 }
 
-function readAuthFile(path: string, required: boolean): AuthFile | undefined {
+export function readAuthFile(path: string, required: boolean): AuthFile | undefined {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -1,3 +1,4 @@
+import type { BlobCache } from "../cache/cache.ts";
 import { LayerslayerError } from "../errors.ts";
 import { manifestReference, type ImageRef } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
@@ -6,12 +7,6 @@ import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT } from "../oci/mediatypes.ts";
 import { namePages } from "./pages.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
-
-/** Manifests and configs by digest (src/cache/store.ts implements it). */
-export interface BlobCache {
-  getBlob(digest: string): { mediaType: string; bytes: Uint8Array } | undefined;
-  putBlob(digest: string, mediaType: string, bytes: Uint8Array): unknown;
-}
 
 export interface ClientOptions extends TransportOptions {
   /** Tags asked for per page of the tag list (the registry may send fewer and a Link to the next page). */

@@ -98,6 +98,19 @@ export class Transport {
     return this.readWhole(() => this.request(path, options), limit, what, options.signal);
   }
 
+  /** Whether the registry asked for a login (a challenge to `GET /v2/`, or since); known once a request was made. */
+  get challenged(): boolean {
+    return this.challenge !== undefined;
+  }
+
+  /**
+   * GETs an absolute http(s) URL outside the registry API (Docker Hub's web API): no `/v2/` ping
+   * and no login, but the same retries, Retry-After, redirect rules and bounded body as `fetchBytes`.
+   */
+  fetchUrl(url: string, headers: Record<string, string>, limit: number, what: string, signal?: AbortSignal): Promise<{ res: Response; bytes: Uint8Array }> {
+    return this.readWhole(() => this.send(url, this.init({ headers }, undefined), signal), limit, what, signal);
+  }
+
   private async readWhole(get: () => Promise<Response>, limit: number, what: string, signal: AbortSignal | undefined): Promise<{ res: Response; bytes: Uint8Array }> {
     for (let attempt = 0; ; attempt++) {
       const res = await get();

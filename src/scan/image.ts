@@ -4,7 +4,7 @@
  * and record the image with the facts of its merged view. Nothing is downloaded for a layer that
  * is recorded well enough (or held complete in the listing cache).
  */
-import type { ListingCache } from "../cache/store.ts";
+import type { ListingCache } from "../cache/cache.ts";
 import { changesOf } from "../db/changes.ts";
 import { satisfies, type ScanDatabase } from "../db/database.ts";
 import { LayerslayerError } from "../errors.ts";

@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { encodeEntries } from "../../src/cache/listing-codec.ts";
 import { PART_ENTRIES } from "../../src/cache/listing-parts.ts";
-import { openCache, type CacheStore } from "../../src/cache/store.ts";
+import type { CacheStore } from "../../src/cache/cache.ts";
+import { openCache } from "../../src/cache/open.ts";
 import { fakeDigest, manyEntries, statsFor, tempDir } from "./helpers.ts";
 
 function open(dir = tempDir()): { store: CacheStore; dir: string } {
@@ -102,18 +103,36 @@ describe("listings stored in parts", () => {
     expect(a.getListing(digest)!.entries).toStrictEqual(entries);
   });
 
-  test("a damaged part ends the read early with false, keeps what came before it, and drops the listing", () => {
-    const { store, dir } = open();
+  test("a listing is read as one snapshot: a clear (another process's) after readListing takes nothing away", () => {
+    const dir = tempDir();
+    const reader = open(dir).store;
+    const clearer = open(dir).store;
+    const digest = fakeDigest(14);
+    expect(reader.putListing(statsFor(digest, entries), entries)).toBe(true);
+    const stored = reader.readListing(digest)!;
+    expect(clearer.clear().listings).toBe(1);
+    expect(partRows(dir, digest)).toBe(0);
+    const back: unknown[] = [];
+    const gen = stored.parts();
+    let r = gen.next();
+    for (; !r.done; r = gen.next()) back.push(...r.value);
+    expect(r.value).toBe(true);
+    expect(back).toStrictEqual(entries);
+    expect(reader.readListing(digest)).toBeUndefined();
+  });
+
+  test("a damaged part is caught before anything is served: the listing is dropped and reported absent, with one warning", () => {
+    const dir = tempDir();
+    const warnings: string[] = [];
+    const store = openCache({ enabled: true, dir, warn: (m) => warnings.push(m) });
     const digest = fakeDigest(13);
     expect(store.putListing(statsFor(digest, entries), entries)).toBe(true);
     const db = new Database(join(dir, "cache.sqlite"));
     db.query("UPDATE listing_parts SET data = ? WHERE digest = ? AND seq = 1").run(new Uint8Array([9, 9, 9]), digest);
     db.close();
-    const gen = store.readListing(digest)!.parts();
-    const first = gen.next();
-    expect(first.done).toBe(false);
-    expect(first.value).toStrictEqual(entries.slice(0, PART_ENTRIES));
-    expect(gen.next()).toEqual({ done: true, value: false });
     expect(store.readListing(digest)).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`the listing of ${digest}`);
+    expect(partRows(dir, digest)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 /** A separate process that writes to the cache at the same time as others (see store.test.ts). */
-import { openCache } from "../../src/cache/store.ts";
+import { openCache } from "../../src/cache/open.ts";
 import { fakeDigest, manyEntries, sha256, statsFor } from "./helpers.ts";
 
 const [dir, idText] = process.argv.slice(2);

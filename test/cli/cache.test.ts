@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openCache } from "../../src/cache/store.ts";
+import { openCache } from "../../src/cache/open.ts";
 import { fakeDigest, holdLock, manyEntries, statsFor, tempDir } from "../cache/helpers.ts";
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";

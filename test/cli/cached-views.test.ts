@@ -7,6 +7,7 @@ import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { syntheticLayer } from "../support/synthetic-tar.ts";
 
 describe("the listing cache on a real registry", () => {
   let reg: TestRegistry;
@@ -84,4 +85,46 @@ describe("the listing cache on a real registry", () => {
     expect(stats).toMatchObject({ cached: true, complete: true, bytesDownloaded: 0, entries: lines.length - 1 });
     expect(blobBytes()).toBe(before); // the config comes from the cache too
   });
+});
+
+describe("cache clear while a view reads the cache", () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    // Layers of several cache parts each, so that merging them takes a while.
+    const layers = [];
+    for (let l = 0; l < 4; l++) layers.push({ bytes: await syntheticLayer(Array.from({ length: 30_000 }, (_, i) => ({ path: `l${l}/d${i % 50}/f${i}` }))) });
+    await pushImage(reg, "cc/app", "v1", { layers });
+  });
+  afterAll(async () => {
+    await reg.stop();
+  });
+
+  test("ls -R with listings in the cache and `cache clear` running beside it: never 'damaged', always the right answer", async () => {
+    const image = `${reg.host}/cc/app:v1`;
+    const expected = await runCli(["ls", image, "/", "-R"]);
+    expect(expected.code).toBe(0);
+    expect(expected.stdout.split("\n").length).toBeGreaterThan(120_000);
+    const env = { LAYERSLAYER_CACHE_DIR: mkdtempSync(join(tmpdir(), "ls-cache-clear-")) };
+    let clears = 0;
+    for (let round = 0; round < 6; round++) {
+      // Listings (not the merged tree) in the cache: `ls` reads them layer by layer.
+      expect((await runCli(["cache", "warm", image, "-q"], { env })).code).toBe(0);
+      let running = true;
+      const clearer = (async () => {
+        for (let i = 0; running && i < 40; i++) {
+          const c = await runCli(["cache", "clear", "-q"], { env });
+          expect(c.code).toBe(0);
+          clears++;
+        }
+      })();
+      const ls = await runCli(["ls", image, "/", "-R"], { env });
+      running = false;
+      await clearer;
+      expect(ls.stderr).not.toContain("damaged");
+      expect(ls.code).toBe(0);
+      expect(ls.stdout).toBe(expected.stdout);
+    }
+    expect(clears).toBeGreaterThanOrEqual(6);
+  }, 240_000);
 });

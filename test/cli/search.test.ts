@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { compress, pushImage } from "../support/fixtures.ts";
+import { concat, END, member, paxMember } from "../tar/helpers.ts";
 import { pushScanImages, type ScanFixture } from "./scan-fixtures.ts";
 
 let reg: TestRegistry;
@@ -47,8 +49,13 @@ beforeAll(async () => {
   fx = await pushScanImages(reg);
   dbs.sqlite = join(dir, "db.sqlite");
   dbs.postgres = await pg.newDatabase("search");
+  // A layer that starts with a PAX global header (an entry of its own, of type pax-global).
+  const pax = concat(paxMember([["comment", "made by a test"]], "g"), member({ name: "paxtest/file", typeflag: "0" }, new TextEncoder().encode("x")), END);
+  await pushImage(reg, "pax/app", "v1", { layers: [{ bytes: compress(pax, "gzip") }] });
   const { app1, app2, app3, big } = fx.refs;
   for (const db of Object.values(dbs)) {
+    const g = await runCli(["scan", `${reg.host}/pax/app:v1`, "--full", "--db", db, "-q"]);
+    expect(g.code).toBe(0);
     const r = await runCli(["scan", app1, app2, app3, "--full", "--db", db, "-q"]);
     expect(r.code).toBe(0);
     // A budget smaller than the layer: a partial listing.
@@ -109,7 +116,14 @@ describe.each(["sqlite", "postgres"])("search in %s", (kind) => {
     expect(brief(await search(db(), "/etc/", "--min-size", "32"))).toEqual(["team/app2:v1 L1 modified /etc/shadow"]);
   });
 
-  test("the text output names image, digest, platform, layer, change, mode, size and path", async () => {
+  test("a PAX global header reads back as pax-global: found by name, never by --type f", async () => {
+    const hits = await search(db(), "PaxHeader");
+    expect(hits.map((h) => [h.path, h.type])).toEqual([["/PaxHeader", "pax-global"]]);
+    expect(await search(db(), "PaxHeader", "--type", "f")).toEqual([]);
+    expect((await search(db(), "paxtest", "--type", "f")).map((h) => h.path)).toEqual(["/paxtest/file"]);
+  });
+
+    test("the text output names image, digest, platform, layer, change, mode, size and path", async () => {
     const r = await runCli(["search", "first.bin", "--db", db()]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${fx.refs.big}@${fx.big.digest} linux/amd64 L0 added -rw-r--r-- 64K /data/first.bin  (partial listing)`);

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { improves, satisfies, type ScanDatabase } from "../../src/db/database.ts";
 import { databaseLocation, openDatabase } from "../../src/db/open.ts";
 import { redactUrl } from "../../src/db/postgres.ts";
-import type { Entry, LayerStats } from "../../src/types.ts";
+import { LayerslayerError } from "../../src/errors.ts";
+import { ENTRY_TYPES, type Entry, type LayerStats } from "../../src/types.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ls-db-"));
@@ -24,6 +25,21 @@ afterAll(async () => {
 });
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+/** Runs a statement on a database directly, as another program (or a damaged file) would. */
+async function rawExec(kind: string, statement: string): Promise<void> {
+  if (kind === "sqlite") {
+    const { Database } = await import("bun:sqlite");
+    const raw = new Database(urls.sqlite!);
+    raw.exec(statement);
+    raw.close();
+    return;
+  }
+  const { SQL } = await import("bun");
+  const sql = new SQL(urls.postgres!);
+  await sql.unsafe(statement);
+  await sql.close();
+}
 
 function stats(complete: boolean, bytesDownloaded: number, entries: number): LayerStats {
   return { digest: DIGEST, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: 1000, bytesDownloaded, bytesDecompressed: 4 * bytesDownloaded, entries, complete, verified: complete };
@@ -78,6 +94,19 @@ describe.each(["sqlite", "postgres"])("%s", (kind) => {
     expect((await db.layerStates([DIGEST, "sha256:none"])).get(DIGEST)).toEqual({ digest: DIGEST, complete: true, bytesDownloaded: 1000, layerSize: 1000, entries: 7, failed: false });
   });
 
+  test("every entry type reads back as itself (pax-global too); a type code this version does not know is an error", async () => {
+    const digest = `sha256:${"cd".repeat(32)}`;
+    const all: Entry[] = ENTRY_TYPES.map((type, i) => ({ path: `t/${type}`, type, mode: 0o644, size: 0, uid: 0, gid: 0, mtime: i, headerOffset: 0, compressedOffset: 0 }));
+    expect(await db.putLayer({ ...stats(true, 1000, all.length), digest }, all)).toBe(true);
+    expect((await db.layerEntries(digest)).map((e) => e.type)).toEqual([...ENTRY_TYPES]);
+    await rawExec(kind, "UPDATE entries SET type = 99 WHERE seq = 2");
+    const err = await db.layerEntries(digest).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LayerslayerError);
+    expect((err as LayerslayerError).code).toBe("CORRUPT");
+    expect((err as Error).message).toContain("entry type code 99");
+    await rawExec(kind, "UPDATE entries SET type = 2 WHERE seq = 2");
+  });
+
   test("the schema is applied once: opening again changes nothing", async () => {
     const again = await openDatabase(urls[kind]);
     expect((await again.layerStates([DIGEST])).get(DIGEST)?.entries).toBe(7);
@@ -95,19 +124,47 @@ test("concurrent writers of one layer in PostgreSQL keep the best listing", asyn
   await Promise.all(writers.map((w) => w.close()));
 });
 
-test("an older database is migrated forward on open, once", async () => {
+/** A SQLite database as a version with migrations up to `version` left it, plus `rows`. */
+async function olderDatabase(name: string, version: number, rows = ""): Promise<string> {
   const { Database } = await import("bun:sqlite");
   const { MIGRATIONS, MIGRATIONS_TABLE } = await import("../../src/db/schema.ts");
-  const file = join(dir, "old.sqlite");
+  const file = join(dir, name);
   const raw = new Database(file);
   raw.exec(MIGRATIONS_TABLE);
-  raw.exec(MIGRATIONS[0]!.sqlite);
-  raw.exec("INSERT INTO schema_migrations (version) VALUES (1)");
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    raw.exec(m.sqlite);
+    raw.query("INSERT INTO schema_migrations (version) VALUES (?)").run(m.version);
+  }
+  if (rows) raw.exec(rows);
   raw.close();
+  return file;
+}
+
+test("an older database is migrated forward on open, once", async () => {
+  const { Database } = await import("bun:sqlite");
+  const { MIGRATIONS } = await import("../../src/db/schema.ts");
+  const file = await olderDatabase("old.sqlite", 1);
   const db = await openDatabase(file);
   await db.close();
   const check = new Database(file, { readonly: true });
   expect((check.query("SELECT version FROM schema_migrations ORDER BY version").all() as { version: number }[]).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
   expect((check.query("PRAGMA index_info(entries_dir)").all() as { name: string }[]).map((r) => r.name)).toEqual(["dir_id"]);
   check.close();
+});
+
+test("a database written before entry types were shared (pax-global stored as -1) reads it back as pax-global after migrating", async () => {
+  const file = await olderDatabase(
+    "pax.sqlite",
+    2,
+    `INSERT INTO names (id, name) VALUES (1, 'pax_global_header'), (2, 'a');
+    INSERT INTO dirs (id, path) VALUES (1, '');
+    INSERT INTO layers (id, digest, media_type, size, complete, bytes_downloaded, bytes_decompressed, entry_count) VALUES (1, '${DIGEST}', 'x', 1000, 1, 1000, 4000, 2);
+    INSERT INTO entries VALUES (1, 0, 1, 1, -1, 0, 0, 0, 0, 0, NULL), (1, 1, 1, 2, 0, 420, 1, 0, 0, 0, NULL);`,
+  );
+  const db = await openDatabase(file);
+  expect((await db.layerEntries(DIGEST)).map((e) => [e.path, e.type])).toEqual([
+    ["pax_global_header", "pax-global"],
+    ["a", "file"],
+  ]);
+  await db.close();
 });

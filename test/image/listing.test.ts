@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { openCache } from "../../src/cache/store.ts";
+import { openCache } from "../../src/cache/open.ts";
 import { listLayer } from "../../src/image/listing.ts";
 import type { Progress } from "../../src/layer/progress.ts";
 import type { ResolvedImage } from "../../src/oci/resolve.ts";
