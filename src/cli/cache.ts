@@ -9,6 +9,7 @@ import { warmLayer, type WarmResult } from "../image/warm.ts";
 import type { Progress } from "../layer/progress.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
+import { formatName } from "../toc/index.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 /** The global options that mean something here (the rest name an image or a registry). */
@@ -124,7 +125,7 @@ const warm = defineCommand({
         results.push(r);
         if (!ctx.json) {
           const how = r.status === "cached" ? "already in the cache" : `downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(desc.size)}`;
-          const what = r.from === "toc" ? "listing from its TOC" : `${plural(r.checkpoints, "checkpoint")}`;
+          const what = `${plural(r.checkpoints, "checkpoint")}${r.tocMatched ? `, its ${formatName(r.tocMatched)} TOC matches the tar stream` : ""}`;
           writeOut(`layer ${i} ${desc.digest}: ${plural(r.entries, "entry", "entries")}, ${what}, ${how}`);
         }
       }

@@ -15,7 +15,7 @@ function report(ctx: Context, r: ExtractResult): void {
   const pct = r.layerSize > 0 ? ` (${((100 * r.bytesDownloaded) / r.layerSize).toFixed(1)}%)` : "";
   const extra = r.totalDownloaded > r.bytesDownloaded ? `; ${humanSize(r.totalDownloaded)} in all` : "";
   const check = r.toc
-    ? `; read by the ${formatName(r.toc.format)} TOC's chunks, ${r.toc.checked ? "every chunk checked against its digest" : "unverified: the TOC gives no digests"}`
+    ? `; read as the layer's ${formatName(r.toc.format)} TOC declares it, by its chunks (the tar stream was not read), ${r.toc.checked ? "every chunk checked against its digest" : "unverified: the TOC gives no digests"}`
     : r.verified
       ? ", layer verified"
       : "; unverified: stopped before the end of the layer (--verify reads on and checks it)";

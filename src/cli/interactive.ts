@@ -43,7 +43,7 @@ async function choosePlatform(ctx: Context, source: ImageSource, prompter: Promp
   const images = imageEntries(parsed.index);
   if (images.length <= 1) return undefined;
   const host = formatPlatform(hostPlatform());
-  const options = images.map((d) => ({ label: `${formatPlatform(d.platform)}  ${d.digest.slice(0, 19)}`, value: formatPlatform(d.platform) }));
+  const options = images.map((d) => ({ label: `${escapeName(formatPlatform(d.platform))}  ${d.digest.slice(0, 19)}`, value: formatPlatform(d.platform) }));
   const initial = options.find((o) => o.value === host || o.value.startsWith(`${host}/`))?.value ?? options[0]!.value;
   const chosen = await prompter.select("Platform", options, initial);
   return images.find((d) => formatPlatform(d.platform) === chosen)?.platform;
@@ -55,7 +55,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
   const img = await resolveImage(source, platform);
   const layers = img.manifest.image.layers;
   const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
-  writeOut(`${source.reference}  ${img.manifest.digest}  ${platform ? formatPlatform(platform) : ""}`.trimEnd());
+  writeOut(`${escapeName(source.reference)}  ${img.manifest.digest}  ${platform ? escapeName(formatPlatform(platform)) : ""}`.trimEnd());
   writeOut("Build steps:");
   for (const s of steps) writeOut(`  [${s.index}] ${escapeName(s.createdBy || "-").slice(0, 160)} ${s.layer !== undefined ? `(layer ${s.layer}, ${humanSize(layers[s.layer]!.size)})` : "(metadata only)"}`);
   if (steps.length === 0) layers.forEach((l, i) => writeOut(`  layer ${i}: ${l.digest} (${humanSize(l.size)})`));
@@ -75,7 +75,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
     let listing = "";
     const peeked = await peekLayerText(ctx, source, layers, i, { budget: DEFAULT_BUDGET, step: stepOfLayer[i]?.createdBy, write: (t) => (listing += t) });
     await page(term, listing);
-    if (peeked.error) process.stderr.write(`layerslayer: layer ${i}: ${peeked.error.message}\n`);
+    if (peeked.error) process.stderr.write(`layerslayer: layer ${i}: ${printable(peeked.error.message)}\n`);
     const desc = layers[i]!;
     if (isForeignLayer(desc)) {
       ctx.note(`layer ${i} is a foreign layer hosted outside the registry: not offered for download`);

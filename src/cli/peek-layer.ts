@@ -15,9 +15,12 @@ import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import type { Context } from "./common.ts";
 
-/** Where a listing from a TOC came from, for the stats line. */
+/**
+ * What a listing from a TOC is, for the stats line: what the TOC declares, not what the layer's tar
+ * stream (which runtimes apply) holds; its digest in the manifest only proves who wrote it.
+ */
 export function tocSource(toc: NonNullable<LayerStats["toc"]>): string {
-  return `from the ${formatName(toc.format)} TOC, ${humanSize(toc.bytes)}, ${toc.checked ? "checked against the layer's annotation" : "unchecked: no digest announced"}`;
+  return `as the layer's ${formatName(toc.format)} TOC declares it (TOC of ${humanSize(toc.bytes)}, ${toc.checked ? "its digest matches the layer's annotation" : "no digest announced"}; the tar stream was not read)`;
 }
 
 /**
@@ -29,7 +32,7 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
   const state = error
     ? `partial (stopped by ${ERROR_KINDS[error.code]})`
     : s.complete
-      ? `complete${s.toc ? ` (${tocSource(s.toc)})` : s.noEndMarker ? " (no end-of-archive marker)" : ""}`
+      ? `complete${s.toc ? ` ${tocSource(s.toc)}` : s.noEndMarker ? " (no end-of-archive marker)" : ""}${s.tocMatched ? ` (its ${formatName(s.tocMatched)} TOC matches the tar stream)` : ""}`
       : s.bytesDownloaded >= s.layerSize
         ? "partial (incomplete archive)"
         : "partial (budget reached)";
@@ -45,6 +48,8 @@ export interface PeekTextOptions {
   write: (text: string) => unknown;
   /** The ls -l lines alone (peek -q). */
   entriesOnly?: boolean;
+  /** peek --verify: read the whole layer (not the cache), its TOC checked against the tar stream. */
+  verify?: boolean;
   onProgress?: ProgressListener | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -55,7 +60,7 @@ export interface PeekTextOptions {
  * comes from the listing path (src/image/listing.ts); this only renders it. Returns its result.
  */
 export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, opts: PeekTextOptions): Promise<ListingResult> {
-  const { budget, step, write, entriesOnly } = opts;
+  const { budget, step, write, entriesOnly, verify } = opts;
   const desc = layers[i]!;
   const framed = !ctx.json && !entriesOnly;
   if (framed) {
@@ -72,13 +77,16 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
       return write(text);
     }
   };
-  // Cache first, else the stream (stored when complete): the listing path decides.
-  const listing = listLayer(source, desc, i, { budget, cache: ctx.useCache ? ctx.cache : undefined, onWarning: budget === undefined ? ctx.warn : undefined, onProgress: opts.onProgress, signal: opts.signal });
+  // Cache first, else the stream (stored when complete): the listing path decides. --verify reads
+  // the layer itself, whatever the cache holds, and checks its TOC against the tar stream.
+  const read = verify && budget === undefined ? { checkToc: "always" as const } : undefined;
+  const listing = listLayer(source, desc, i, { budget, cache: ctx.useCache ? ctx.cache : undefined, onWarning: budget === undefined ? ctx.warn : undefined, onProgress: opts.onProgress, signal: opts.signal, read });
   const result = await listing.finish(print);
   const hit = result.cached;
   write(buffer);
   const { stats, error } = result;
-  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
+  // `source`: whether the entries are the tar stream's or only what the layer's TOC declares.
+  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, source: stats.toc ? "toc" : "stream", ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
   else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }

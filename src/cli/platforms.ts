@@ -4,6 +4,7 @@ import { formatPlatform, platformOf } from "../oci/platform.ts";
 import { parseConfig } from "../oci/config.ts";
 import { MAX_CONFIG_BYTES } from "../oci/resolve.ts";
 import { formatTable, humanSize } from "../output/format.ts";
+import { escapeName } from "../names.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
@@ -31,7 +32,7 @@ export default defineCommand({
       printJson({ reference: source.reference, digest: top.digest, index: parsed.kind === "index", platforms: rows });
       return;
     }
-    const table = [["PLATFORM", "DIGEST", "SIZE"], ...rows.map((r) => [r.platform + (r.attestation ? " (attestation)" : ""), r.digest, humanSize(r.size)])];
+    const table = [["PLATFORM", "DIGEST", "SIZE"], ...rows.map((r) => [escapeName(r.platform) + (r.attestation ? " (attestation)" : ""), r.digest, humanSize(r.size)])];
     writeOut(formatTable(table, ["left", "left", "right"]).join("\n"));
   },
 });

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { openDatabase } from "../db/open.ts";
-import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
+import { databaseLocation, openDatabase } from "../db/open.ts";
+import { EXIT_CODES, LayerslayerError, printable, type ErrorCode } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { ndjsonLine } from "../output/json.ts";
@@ -67,6 +67,7 @@ export default defineCommand({
     if (a.platform && a["all-platforms"]) throw new LayerslayerError("USAGE", "--platform and --all-platforms cannot be used together");
     if ((a.match || a["all-tags"]) && !a.catalog) throw new LayerslayerError("USAGE", "--match and --all-tags go with --catalog REGISTRY");
     const shard = parseShard(a.shard, a["shard-from-env"]);
+    databaseLocation(a.db); // a malformed --db is a usage error before any registry is asked
     const platform = a["all-platforms"] ? ("all" as const) : a.platform ? parsePlatform(a.platform) : undefined;
     if (a["password-stdin"] && a.from === "-") throw new LayerslayerError("USAGE", "--password-stdin and --from - both want standard input");
     if (a["password-stdin"]) {
@@ -88,7 +89,13 @@ export default defineCommand({
     };
     const clientFor = async (registry: string) => (await contextOf(registry)).client;
     const { ctx } = await contextOf(catalog ?? (named[0] ? safeRegistry(named[0]) : "docker.io"));
-    if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"] })));
+    // Names from the catalog that are not names are reported and skipped; the exit code says so at the end.
+    let skipped = 0;
+    const onInvalid = (line: string) => {
+      process.stderr.write(`layerslayer: ${printable(line)}\n`);
+      skipped++;
+    };
+    if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"], onInvalid })));
     if (named.length === 0) throw new LayerslayerError("USAGE", "nothing to scan: name images, --from FILE, or --catalog REGISTRY");
     const refs = selectShard(named, shard);
     const db = await openDatabase(a.db);
@@ -105,7 +112,7 @@ export default defineCommand({
       const layers = new Limiter(concurrency);
       const reading = new Map();
       await mapLimited(refs, concurrency, async (text) => {
-        const results = await scanReference({ clientFor, db, budget, platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
+        const results = await scanReference({ clientFor, db, budget, ...(a.verify ? { verify: true } : {}), platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
         done++;
         for (const o of results) {
           outcomes.push(o);
@@ -127,6 +134,7 @@ export default defineCommand({
     // The exit code of the first failure (in reference order).
     const first = outcomes.find((o) => o.error);
     if (first) process.exitCode = EXIT_CODES[first.error!.code as ErrorCode] ?? 1;
+    else if (skipped) process.exitCode = EXIT_CODES.CORRUPT;
   },
 });
 

@@ -60,7 +60,7 @@ export default defineCommand({
       what(h),
       modeString(h.type, h.mode),
       h.action === "deleted" || h.action === "hidden" ? "-" : humanSize(h.size),
-      `${escapeName(h.path)}${h.linkname !== undefined && h.type === "symlink" ? ` -> ${escapeName(h.linkname)}` : ""}${h.partial ? "  (partial listing)" : ""}`,
+      `${escapeName(h.path)}${h.linkname !== undefined && h.type === "symlink" ? ` -> ${escapeName(h.linkname)}` : ""}${h.partial ? "  (partial listing)" : ""}${h.source === "toc" ? "  (as the layer's TOC declares it)" : ""}`,
     ]);
     writeOut(formatTable(rows, ["left", "left", "right", "left", "left", "right", "left"]).join("\n"));
   },

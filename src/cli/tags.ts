@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { LayerslayerError } from "../errors.ts";
+import { EXIT_CODES, LayerslayerError, printable } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { tagTable } from "../output/hub.ts";
 import { DEFAULT_REGISTRY, formatReference, type ImageRef } from "../ref/reference.ts";
@@ -37,8 +37,15 @@ export default defineCommand({
     if (ref.digest) throw new LayerslayerError("USAGE", "tags takes a repository, not a digest reference");
     if (args.details) return await details(ref, args as GlobalArgs & { limit?: string });
     if (args.limit !== undefined) throw new LayerslayerError("USAGE", "--limit goes with --details");
-    const tags = await client.listTags(ref);
-    if (ctx.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags });
+    // A tag that is not a tag is reported (escaped) and skipped; the exit code says so at the end.
+    let skipped = 0;
+    const onInvalid = (tag: string) => {
+      process.stderr.write(`layerslayer: ${printable(`${formatReference(ref)} tags: "${escapeName(tag)}" is not a tag; skipped`)}\n`);
+      skipped++;
+    };
+    const tags = await client.listTags(ref, { onInvalid });
+    if (ctx.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags, ...(skipped ? { complete: false } : {}) });
     else if (tags.length) writeOut(tags.map(escapeName).join("\n"));
+    if (skipped) process.exitCode = EXIT_CODES.CORRUPT;
   },
 });

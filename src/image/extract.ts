@@ -41,7 +41,8 @@ export interface ExtractOptions {
   onWarning?: (message: string) => void;
   /**
    * Read the layer that holds the file from byte 0 on to its end and check its digest before
-   * returning (never by TOC chunks or from a checkpoint); CORRUPT when it does not verify.
+   * returning (never by TOC chunks or from a checkpoint, and no layer's TOC listing is used to find
+   * the file); CORRUPT when it does not verify.
    */
   verify?: boolean;
 }
@@ -110,9 +111,11 @@ async function locateFile(read: FileRead, asked: string, access: LayerAccess): P
   for (;;) {
     let redirected = false;
     for (let index = layers.length - 1; index >= 0; index--) {
-      const cached = access.complete.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      const stored = access.complete.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      // Verifying trusts no TOC: a listing only a TOC declares does not decide where the file is.
+      const cached = opts.verify && stored?.stats.toc ? undefined : stored;
       let known = access.complete.get(index) ?? cached?.entries;
-      if (!known && (await access.toc(read, index))) known = access.complete.get(index);
+      if (!known && !opts.verify && (await access.toc(read, index))) known = access.complete.get(index);
       let outcome: Outcome | undefined;
       let got: Entry | undefined;
       let gotVerified = false;

@@ -14,7 +14,7 @@ import type { ProgressListener } from "../layer/progress.ts";
 import type { LayerStreamOptions } from "../layer/stream.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { findToc, readTocContent, tocLayerStats, unreadableByChunks, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
 import { listLayer } from "./listing.ts";
 
@@ -112,6 +112,11 @@ export class LayerAccess {
     const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
     const content = own && toc.content.get(own);
     if (!content) return undefined;
+    const refused = unreadableByChunks(content);
+    if (refused) {
+      read.opts.onWarning?.(`layer ${index}: ${what}: ${refused}; reading the layer itself`);
+      return undefined;
+    }
     const ranges = new RangeReader(this.blob(read, index), read.opts.signal);
     const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
     try {

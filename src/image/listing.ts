@@ -7,9 +7,10 @@
  *      read that needs more than a listing (a file's content, checkpoints, a resume) skips it.
  *   2. Else stream. The layer is read by streamLayer (src/layer/stream.ts), within the budget if
  *      there is one, and its entries are handed over as they are decoded.
- *   3. Store what may be stored. Entries go to the cache writer as they stream; only a listing
- *      read to its end and verified is kept (the cache refuses anything else too), and a read that
- *      fails, is cancelled or is left early aborts the writer, so no half-written rows remain.
+ *   3. Store what may be stored. Entries go to the cache writer as they stream; only a complete
+ *      listing read to its end and verified, or from a checked TOC, is kept (`storable`; the cache
+ *      refuses anything else too); a read that fails, is cancelled or is left early aborts the
+ *      writer, so no half-written rows remain.
  *
  * The entries come as an async iterable; the result (stats, whether the cache answered, and the
  * error that cut the listing short, if one did) is there once they end. A broken layer ends the
@@ -18,6 +19,7 @@
  * from here, the last one with `done` and the final counts.
  */
 import type { ListingCache, StoredListing } from "../cache/cache.ts";
+import { storable } from "../cache/listing-parts.ts";
 import { abortError, LayerslayerError } from "../errors.ts";
 import type { ProgressListener } from "../layer/progress.ts";
 import { streamLayer, type LayerResult, type LayerStreamOptions } from "../layer/stream.ts";
@@ -34,7 +36,7 @@ export type ListingParts = Pick<ListingCache, "readListing" | "beginListing">;
 export type DataEvent = Extract<TarEvent, { kind: "data" }>;
 
 /** How a layer is read beyond a listing: cat (content, resume, stopping early) and cache warm (checkpoints). */
-export type ReadOptions = Pick<LayerStreamOptions, "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc">;
+export type ReadOptions = Pick<LayerStreamOptions, "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc">;
 
 /** Every field may be given as undefined (the same as leaving it out), so callers pass theirs through. */
 export interface ListOptions {
@@ -134,8 +136,15 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
     throw error;
   };
 
-  /** The cached listing, when the cache has one and the read may use it. */
-  const cachedListing = (): StoredListing | undefined => cacheFirst?.readListing(layer.digest);
+  /**
+   * The cached listing, when the cache has one and the read may use it: with `checkToc` one that
+   * came from the layer's TOC is not (what a TOC declares is to be checked against the stream); a
+   * listing of the stream was verified against the digest when it was stored.
+   */
+  const cachedListing = (): StoredListing | undefined => {
+    const stored = cacheFirst?.readListing(layer.digest);
+    return stored && !(read.checkToc && stored.stats.toc) ? stored : undefined;
+  };
   /** The result of a listing the cache answered. */
   const fromCache = (stored: StoredListing): ListingResult =>
     done({ stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, ...(opts.keep ? { entries: storedEntries(stored, index) } : {}) });
@@ -214,7 +223,7 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
       if (signal?.aborted) cancelled(seen);
       const { stats, error } = end;
       let stored = false;
-      if (writer && stats.complete && stats.verified && !error) {
+      if (writer && storable(stats) && !error) {
         for (const e of packed?.unpacked() ?? []) writer.add(e);
         stored = writer.finish(stats);
       }

@@ -8,7 +8,7 @@ import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
-import { ANNOTATION, ESTARGZ_OWN, findToc, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { ANNOTATION, ESTARGZ_OWN, findToc, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
 import type { ProgressListener } from "./progress.ts";
 
@@ -33,6 +33,12 @@ export interface LayerStreamOptions {
   onProgress?: ProgressListener;
   /** A complete listing (no budget, no content) comes from the layer's TOC when it has one; false turns that off. */
   useToc?: boolean;
+  /**
+   * Read the tar stream even when the layer has a TOC, and check the TOC against it: any difference
+   * ends the read with CORRUPT (see toc/compare.ts). "if-toc" reads nothing at all (an empty,
+   * incomplete result) when the layer has no usable TOC.
+   */
+  checkToc?: "always" | "if-toc";
   /** Told when an announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
   /** A gzip layer is decoded exactly and its checkpoints are recorded here. */
@@ -143,7 +149,7 @@ export async function* streamLayer(
   const progress = listener
     ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: searched + blobBytes(), decoded: decoded.bytes, entries, cached: false, done: false })
     : undefined;
-  if (opts.budget === undefined && !opts.wantContent && !opts.resume && opts.useToc !== false) {
+  if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
     const ranges = new RangeReader(src, opts.signal);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
@@ -153,7 +159,10 @@ export async function* streamLayer(
     }
     searched = ranges.bytesDownloaded;
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
-    if (search.toc) {
+    if (opts.checkToc === "if-toc" && !search.toc) {
+      return { stats: { digest: layer.digest, mediaType: layer.mediaType, layerSize: layer.size, bytesDownloaded: searched, bytesDecompressed: 0, entries: 0, complete: false, verified: false } };
+    }
+    if (search.toc && !opts.checkToc) {
       const toc = search.toc;
       for (const entry of toc.entries) {
         entry.layer = index;
@@ -208,7 +217,8 @@ export async function* streamLayer(
     drain: true,
   });
   // eStargz adds entries for itself (a landmark first, the TOC last): not the image's files.
-  let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined;
+  let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined || search.toc?.format === "estargz";
+  const comparison = opts.checkToc && search.toc ? new TocComparison(search.toc) : undefined;
   let first = !resume;
   try {
     for (;;) {
@@ -231,6 +241,7 @@ export async function* streamLayer(
         first = false;
         if (estargz && ESTARGZ_OWN.has(e.path)) continue;
         entries++;
+        comparison?.observe(e);
       }
       yield next.value;
       if (opts.stopAfterContent && next.value.kind === "data" && next.value.done) break;
@@ -246,6 +257,9 @@ export async function* streamLayer(
   // Every byte arrived (a small layer comes in one answer) though the read stopped early: bytes
   // known to be altered are an error even so.
   error ??= blob.digestError();
+  // The whole stream was read and verified: only then is a difference from the TOC meaningful.
+  const tocMismatch = !error && complete && blob.verified ? comparison?.finish() : undefined;
+  error ??= tocMismatch;
   const stats: LayerStats = {
     digest: layer.digest,
     mediaType: layer.mediaType,
@@ -258,5 +272,6 @@ export async function* streamLayer(
     ...(chosen ? { offsets: chosen.offsets } : {}),
   };
   if (noEndMarker && stats.complete) stats.noEndMarker = true;
+  if (comparison && stats.complete) stats.tocMatched = search.toc!.format;
   return { stats, ...(error ? { error } : {}) };
 }

@@ -26,6 +26,8 @@ export interface ScanImageOptions {
   db: ScanDatabase;
   /** Compressed bytes per layer; undefined = whole layers. */
   budget: number | undefined;
+  /** Whole layers: read each tar stream even when the layer has a TOC, and check the TOC against it. */
+  verify?: boolean;
   /** A platform, "all", or undefined for the default choice. */
   platform: Platform | "all" | undefined;
   /** Shared by every image of the scan: layers read at once. */
@@ -68,7 +70,9 @@ async function readLayer(o: ScanImageOptions, source: ImageSource, desc: Descrip
         seen = p.downloaded;
       }
     : undefined;
-  const r = await listLayer(source, desc, index, { budget: o.budget, cache: o.cache, onProgress }).finish((e) => void entries.push(e));
+  // --verify: a TOC's listing is what it declares, so the stream is read and the TOC checked against it.
+  const read = o.verify ? { checkToc: "always" as const } : undefined;
+  const r = await listLayer(source, desc, index, { budget: o.budget, cache: o.cache, onProgress, read }).finish((e) => void entries.push(e));
   return { stats: r.stats, entries, ...(r.error ? { error: r.error } : {}) };
 }
 
@@ -83,7 +87,7 @@ async function scanResolved(o: ScanImageOptions, source: ImageSource, img: Resol
   let firstError: LayerslayerError | undefined;
   const fresh = await Promise.all(
     layers.map((desc, i) => {
-      if (satisfies(states.get(desc.digest), o.budget)) return undefined;
+      if (satisfies(states.get(desc.digest), o.budget, o.verify)) return undefined;
       const other = o.reading.get(desc.digest);
       if (other) return other.then((r) => ({ ...r, shared: true }));
       const read = o.layers.run(async () => {

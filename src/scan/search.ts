@@ -35,6 +35,8 @@ export interface SearchHit {
   linkname?: string;
   /** The layer's listing is partial (budgeted): the path is real, the merged-view facts may be incomplete. */
   partial: boolean;
+  /** Where the layer's listing came from: "toc" (what its TOC declares, the tar stream unread) or "stream". */
+  source: "toc" | "stream";
 }
 
 const WHITEOUT = ".wh.";
@@ -90,6 +92,7 @@ function toHit(r: HitRow): SearchHit {
     path: fullPath(r.dir, r.name),
     ...(r.linkname !== null ? { linkname: r.linkname } : {}),
     partial: !r.layerComplete,
+    source: r.layerToc ? "toc" : "stream",
   };
 }
 

@@ -8,8 +8,10 @@ import { readFileSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp } from "../image/glob.ts";
 import { formatImageName, parseImageName } from "../ref/name.ts";
-import { formatReference, parseReference } from "../ref/reference.ts";
+import { formatReference } from "../ref/reference.ts";
+import { escapeName } from "../names.ts";
 import type { RegistryClient } from "../registry/client.ts";
+import { ListWalk } from "../registry/pages.ts";
 
 /** At most this many references from one --from file (a bound on what a file can make us do). */
 const MAX_LIST = 10_000_000;
@@ -35,18 +37,26 @@ export async function readList(file: string): Promise<string[]> {
   }
 }
 
-/** References of a registry's repositories: repo:latest each, or every tag with `allTags`. */
-export async function catalogReferences(client: RegistryClient, host: string, opts: { match?: string; allTags?: boolean }): Promise<string[]> {
+/**
+ * References of a registry's repositories: repo:latest each, or every tag with `allTags`. A name
+ * that is not a repository name or a tag is skipped, and `onInvalid` gets a line (escaped) saying so.
+ */
+export async function catalogReferences(client: RegistryClient, host: string, opts: { match?: string; allTags?: boolean; onInvalid?: (line: string) => void }): Promise<string[]> {
   const match = opts.match ? globToRegExp(opts.match) : undefined;
+  const invalid = (what: string, kind: string) => (name: string) => opts.onInvalid?.(`${what}: "${escapeName(name)}" is not ${kind}; skipped`);
   const repos: string[] = [];
-  for await (const page of client.catalog(host)) repos.push(...page.filter((r) => !match || match.test(r)));
+  // One budget for the catalog and every tag list: the bound is on the whole walk.
+  const walk = new ListWalk(`${host} catalog`);
+  for await (const page of client.catalog(host, undefined, { walk, onInvalid: invalid(`${host} catalog`, "a repository name") })) {
+    repos.push(...page.filter((r) => !match || match.test(r)));
+  }
   const out: string[] = [];
   for (const repo of repos) {
     if (!opts.allTags) {
       out.push(`${host}/${repo}:latest`);
       continue;
     }
-    const tags = await client.listTags(parseReference(`${host}/${repo}`, { allowBare: true }));
+    const tags = await client.listTags({ registry: host, repository: repo }, { walk, onInvalid: invalid(`${host}/${repo} tags`, "a tag") });
     for (const tag of tags) out.push(`${host}/${repo}:${tag}`);
   }
   return out;
