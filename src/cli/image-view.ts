@@ -8,6 +8,7 @@ import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
 import type { Context } from "./common.ts";
+import { layerProgress } from "./layer-progress.ts";
 
 export interface ImageView {
   img: ResolvedImage;
@@ -44,20 +45,16 @@ export async function openImageView(ctx: Context, source: ImageSource, opts: { l
     if (ctx.verbose) ctx.note(`the merged tree of ${indexes.length} layers from the cache`);
     return { img, tree: keptTree, layers: indexes, stepOfLayer, historyTree: () => keptTree };
   }
-  const tty = process.stderr.isTTY && !ctx.quiet && !ctx.json;
-  let done = 0;
+  const progress = layerProgress(ctx, img.manifest.image.layers, indexes);
   const listings = await loadListings(img, indexes, {
     ...(ctx.useCache ? { cache: ctx.cache } : {}),
     onWarning: (m) => {
-      if (tty) process.stderr.write("\r\x1b[2K");
+      progress?.clear();
       ctx.warn(m);
     },
-    onLayer: () => {
-      done++;
-      if (tty) process.stderr.write(`\r\x1b[2Kreading layers: ${done}/${indexes.length}`);
-    },
+    ...(progress ? { onProgress: progress.listener } : {}),
   });
-  if (tty) process.stderr.write("\r\x1b[2K");
+  progress?.clear();
   const entries = listings.reduce((n, l) => n + l.stats.entries, 0);
   const tree = mergeListings(listings, { history: opts.history !== false || entries <= MAX_CACHED_TREE });
   // A tree without its history is ls's: walked, and asked about a few paths.

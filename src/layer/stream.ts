@@ -1,5 +1,5 @@
 import { RangeReader } from "../blob/range.ts";
-import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
+import { BlobReader } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -10,6 +10,7 @@ import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
 import { ANNOTATION, ESTARGZ_OWN, findToc, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
+import type { ProgressListener } from "./progress.ts";
 
 export interface LayerStreamOptions {
   /** Compressed bytes allowed; undefined = the whole layer. */
@@ -28,7 +29,8 @@ export interface LayerStreamOptions {
    */
   offsets?: OffsetPrecision;
   firstChunk?: number;
-  onProgress?: ReadBlobOptions["onProgress"];
+  /** Told the running counts (bytes downloaded and decoded, entries) as the layer is read; never `done` (the listing path says that). */
+  onProgress?: ProgressListener;
   /** A complete listing (no budget, no content) comes from the layer's TOC when it has one; false turns that off. */
   useToc?: boolean;
   /**
@@ -88,11 +90,12 @@ function isLandmark(e: Entry): boolean {
  */
 const GC_EVERY = 2 * 1024 * 1024;
 
-/** Counts decoded bytes as they pass to the tar reader. */
-async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }): AsyncGenerator<DecodedChunk, void> {
+/** Counts decoded bytes as they pass to the tar reader, telling `onChunk` after each chunk. */
+async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }, onChunk?: () => void): AsyncGenerator<DecodedChunk, void> {
   let outSinceGc = 0;
   for await (const chunk of source) {
     counter.bytes += chunk.data.byteLength;
+    onChunk?.();
     outSinceGc += chunk.data.byteLength;
     if (outSinceGc >= GC_EVERY) {
       Bun.gc(true);
@@ -138,6 +141,14 @@ export async function* streamLayer(
   const src = { source, digest: layer.digest, size: layer.size };
   let search: TocSearch = {};
   let searched = 0;
+  const decoded = { bytes: 0 };
+  let entries = 0;
+  // Set once the blob reader exists; until then only the TOC search has downloaded anything.
+  let blobBytes = (): number => 0;
+  const listener = opts.onProgress;
+  const progress = listener
+    ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: searched + blobBytes(), decoded: decoded.bytes, entries, cached: false, done: false })
+    : undefined;
   if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
     const ranges = new RangeReader(src, opts.signal);
     try {
@@ -155,8 +166,10 @@ export async function* streamLayer(
       const toc = search.toc;
       for (const entry of toc.entries) {
         entry.layer = index;
+        entries++;
         yield { kind: "entry", entry };
       }
+      progress?.();
       return { stats: tocLayerStats(layer, toc, searched), toc };
     }
   }
@@ -171,12 +184,11 @@ export async function* streamLayer(
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
       ...(opts.stopAfterContent ? { ranged: true } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(progress ? { onProgress: progress } : {}),
     },
   );
-  const decoded = { bytes: 0 };
+  blobBytes = () => blob.bytesDownloaded;
   let chosen: Decoder | undefined;
-  let entries = 0;
   let complete = false;
   let noEndMarker = false;
   let error: LayerslayerError | undefined;
@@ -196,7 +208,7 @@ export async function* streamLayer(
   const decoder = resume
     ? resumed()
     : decodeLayer(blob.chunks(), layer.mediaType, { offsets, transient, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: record, zstd: record } : {}) });
-  const tar = readTar(metered(decoder, decoded), {
+  const tar = readTar(metered(decoder, decoded, progress), {
     layer: index,
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
     // On past the end-of-archive marker to the blob's last byte (within the budget, if any): the
