@@ -317,6 +317,7 @@ export class BlobReader {
           this.fault("NETWORK", `the transfer broke off at byte ${this.pos} and could not be resumed`, e);
           return true; // resume with a new ranged request from this.pos
         }
+        this.opts.signal?.throwIfAborted();
         if (r.done) {
           const short = this.pos < Math.min(stopAt, this.totalSize ?? Infinity);
           if (short && (stopAt !== Infinity || this.totalSize !== undefined)) {
@@ -371,6 +372,8 @@ export class BlobReader {
     const check = this.opts.verify && this.pos === 0 ? new DigestCheck(this.src.digest) : undefined;
     this.attempts.consumerBack(); // the stall clock starts with the first pull, not the construction
     while (!this.reachedEnd) {
+      // A source that cannot be interrupted (a local file) is stopped here, between its chunks.
+      this.opts.signal?.throwIfAborted();
       if (this.tail && this.pos >= this.netEnd()) {
         if (!(yield* this.fromTail(check))) return;
         break;

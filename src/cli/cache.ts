@@ -6,6 +6,7 @@ import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { selectLayers } from "../image/select.ts";
 import { warmLayer, type WarmResult } from "../image/warm.ts";
+import type { Progress } from "../layer/progress.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import { formatName } from "../toc/index.ts";
@@ -119,7 +120,7 @@ const warm = defineCommand({
           continue;
         }
         bar?.start(`layer ${i}/${layers.length - 1} ${desc.digest.slice(0, 19)}`, desc.size);
-        const r = await warmLayer(img, i, ctx.cache, { onWarning: ctx.warn, ...(bar ? { onProgress: (d: number) => bar.update(d, d) } : {}) });
+        const r = await warmLayer(img, i, ctx.cache, { onWarning: ctx.warn, ...(bar ? { onProgress: (p: Progress) => bar.update(p.downloaded, p.downloaded) } : {}) });
         bar?.clear();
         results.push(r);
         if (!ctx.json) {

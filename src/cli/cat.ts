@@ -6,6 +6,7 @@ import { escapeName, unescapeName } from "../names.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import { absolutePath } from "../output/json.ts";
 import { formatName } from "../toc/index.ts";
+import { layerProgress } from "./layer-progress.ts";
 import { FileSink, stdoutSink } from "./output-file.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
@@ -43,7 +44,18 @@ export default defineCommand({
     });
     let result: ExtractResult;
     try {
-      result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn, ...(args.verify ? { verify: true } : {}) });
+      const progress = layerProgress(ctx, img.manifest.image.layers);
+      const write = file ? (c: Uint8Array) => file.write(c) : stdoutSink();
+      // The file's bytes and the progress line may share a terminal: the line goes, the next event redraws it.
+      const sink = (c: Uint8Array) => {
+        progress?.clear();
+        return write(c);
+      };
+      try {
+        result = await extractFile(img, unescapeName(args.path as string), sink, { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn, ...(args.verify ? { verify: true } : {}), ...(progress ? { onProgress: progress.listener } : {}) });
+      } finally {
+        progress?.clear();
+      }
       // The mode the tar header gives, without setuid, setgid and sticky (as tar does for a user).
       file?.commit(result.entry.mode & 0o777);
     } catch (e) {

@@ -184,11 +184,14 @@ export async function registryContext(args: GlobalArgs, registry: string): Promi
 
 /** Parses the image argument (a registry reference, oci:, oci-archive:, docker-archive:) and opens the source of its bytes. */
 export async function setup(args: GlobalArgs & { image?: string }): Promise<{ source: ImageSource; ctx: Context }> {
-  const name = imageName(args);
   // Credentials and the registry client only for a registry name.
-  const registry = name.transport === "registry" ? await registryContext(args, name.ref.registry) : undefined;
-  const ctx = registry?.ctx ?? makeContext(args);
-  return { source: await openSource(name, () => registry!.client), ctx };
+  let ctx: Context | undefined;
+  const source = await openSource(imageName(args), async (registry) => {
+    const r = await registryContext(args, registry);
+    ctx = r.ctx;
+    return r.client;
+  });
+  return { source, ctx: ctx ?? makeContext(args) };
 }
 
 /** setup() and the image the reference resolves to (the platform chosen from an index). */

@@ -74,7 +74,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
   for (const i of picked) {
     // A layer's listing is read whole (it is budgeted), then shown a page at a time when it is long.
     let listing = "";
-    const peeked = await peekLayerText(ctx, source, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy, (t) => (listing += t));
+    const peeked = await peekLayerText(ctx, source, layers, i, { budget: DEFAULT_BUDGET, step: stepOfLayer[i]?.createdBy, write: (t) => (listing += t) });
     await page(term, listing);
     if (peeked.error) log.error(`layer ${i}: ${peeked.error.message}`);
     const desc = layers[i]!;

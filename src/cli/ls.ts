@@ -62,9 +62,12 @@ export default defineCommand({
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
-    const { tree, layers } = await openImageView(ctx, source, args.layer === undefined ? {} : { layer: args.layer, single: true });
+    const view = await openImageView(ctx, source, { history: !!args.history, ...(args.layer === undefined ? {} : { layer: args.layer, single: true }) });
+    const { tree, layers } = view;
     const layer = args.layer !== undefined ? layers[0] : undefined;
-    const target = resolvePath(tree, unescapeName(args.path ?? "/"), { followFinal: true });
+    // The history only says why a path is missing.
+    const resolvable = { get: (p: string) => tree.get(p), historyOf: (p: string) => view.historyTree().historyOf(p) };
+    const target = resolvePath(resolvable, unescapeName(args.path ?? "/"), { followFinal: true });
     const dir = target.path;
     const isDir = target.node.entry.type === "dir";
     // Walked lazily: a listing of a million paths is written as it is walked, never held whole.
@@ -97,6 +100,7 @@ export default defineCommand({
     let lines: Iterable<string>;
     if (args.history && isDir && !args.recursive) lines = lsLines(historyRows(tree, dir), opts);
     else if (args.long) lines = alignedLsLines(() => map(nodes(), (n) => ({ entry: n.entry, name: name(n), layer: n.layer })), opts);
+    else if (args.recursive && isDir) lines = map(tree.walkPaths(dir), (p) => escapeName(relative(p, dir)));
     else lines = map(nodes(), (n) => escapeName(name(n)));
     await writeLines(lines);
   },

@@ -2,9 +2,9 @@
  * One layer's listing as text: what `peek` prints for each layer and `interactive` shows in its
  * pager (entries as they are found, then the stats line).
  */
-import { storable } from "../cache/listing-parts.ts";
 import { ERROR_KINDS, LayerslayerError } from "../errors.ts";
-import { streamLayer, type LayerResult } from "../layer/stream.ts";
+import { listLayer, type ListingResult } from "../image/listing.ts";
+import type { ProgressListener } from "../layer/progress.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { entryJson, ndjsonLine } from "../output/json.ts";
@@ -39,12 +39,28 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
   return `downloaded ${humanSize(s.bytesDownloaded)} of ${humanSize(s.layerSize)}${pct}, decompressed ${humanSize(s.bytesDecompressed)}, ${s.entries} entries, ${state}`;
 }
 
+export interface PeekTextOptions {
+  /** Compressed bytes allowed; undefined reads the whole layer. */
+  budget: number | undefined;
+  /** The history step that made the layer, for the heading. */
+  step?: string | undefined;
+  /** Takes the text; a promise when the reader is behind (awaited: it pauses the listing). */
+  write: (text: string) => unknown;
+  /** The ls -l lines alone (peek -q). */
+  entriesOnly?: boolean;
+  /** peek --verify: read the whole layer (not the cache), its TOC checked against the tar stream. */
+  verify?: boolean;
+  onProgress?: ProgressListener | undefined;
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * Peeks one layer and hands its text to `write` as it is decoded: a heading, ls -l lines (or
- * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. Returns the stats
- * and the error that cut the layer short, if any.
+ * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. The listing itself
+ * comes from the listing path (src/image/listing.ts); this only renders it. Returns its result.
  */
-export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => unknown, entriesOnly = false, verify = false): Promise<LayerResult> {
+export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, opts: PeekTextOptions): Promise<ListingResult> {
+  const { budget, step, write, entriesOnly, verify } = opts;
   const desc = layers[i]!;
   const framed = !ctx.json && !entriesOnly;
   if (framed) {
@@ -61,49 +77,12 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
       return write(text);
     }
   };
-  // A complete listing in the cache answers any budget, with nothing downloaded. It is read part
-  // by part; should a part turn out damaged, the rest comes from the registry. --verify reads the
-  // layer itself, whatever the cache holds.
-  const stored = ctx.useCache && !verify ? ctx.cache.readListing(desc.digest) : undefined;
-  let hit = false;
-  let printedFromCache = 0;
-  let result: LayerResult | undefined;
-  if (stored) {
-    const parts = stored.parts();
-    let r = parts.next();
-    for (; !r.done; r = parts.next()) {
-      for (const e of r.value) await print({ ...e, layer: i });
-      printedFromCache += r.value.length;
-    }
-    hit = r.value;
-    if (hit) result = { stats: { ...stored.stats, bytesDownloaded: 0 } };
-  }
-  if (!result) {
-    // Entries go to the cache in parts as they stream: memory does not grow with the layer.
-    const writer = ctx.useCache ? ctx.cache.beginListing(desc.digest) : undefined;
-    let seen = 0;
-    try {
-      const gen = streamLayer(source, desc, i, budget === undefined ? { onWarning: ctx.warn, ...(verify ? { checkToc: "always" as const } : {}) } : { budget });
-      for (;;) {
-        const next = await gen.next();
-        if (next.done) {
-          result = next.value;
-          break;
-        }
-        if (next.value.kind !== "entry") continue;
-        writer?.add(next.value.entry);
-        if (seen++ >= printedFromCache) await print(next.value.entry);
-      }
-    } catch (e) {
-      writer?.abort();
-      // A layer that cannot be read at all (foreign, refused) is reported like one cut short.
-      if (!(e instanceof LayerslayerError)) throw e;
-      result = { stats: { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: 0, complete: false, verified: false }, error: e };
-    }
-    // Only a listing read to the end and verified (or from a checked TOC) is stored (the store refuses anything else too).
-    if (storable(result.stats) && !result.error) writer?.finish(result.stats);
-    else writer?.abort();
-  }
+  // Cache first, else the stream (stored when complete): the listing path decides. --verify reads
+  // the layer itself, whatever the cache holds, and checks its TOC against the tar stream.
+  const read = verify && budget === undefined ? { checkToc: "always" as const } : undefined;
+  const listing = listLayer(source, desc, i, { budget, cache: ctx.useCache ? ctx.cache : undefined, onWarning: budget === undefined ? ctx.warn : undefined, onProgress: opts.onProgress, signal: opts.signal, read });
+  const result = await listing.finish(print);
+  const hit = result.cached;
   write(buffer);
   const { stats, error } = result;
   // `source`: whether the entries are the tar stream's or only what the layer's TOC declares.

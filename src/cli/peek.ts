@@ -7,6 +7,7 @@ import { resolveImage } from "../oci/resolve.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { imageArg, globalArgs, setup, toStdout, type GlobalArgs } from "./common.ts";
 import { log } from "./log.ts";
+import { layerProgress } from "./layer-progress.ts";
 import { peekLayerText } from "./peek-layer.ts";
 
 function reportError(i: number, error: LayerslayerError | undefined): void {
@@ -32,15 +33,22 @@ export default defineCommand({
     const picked = selectLayers(args.layer, layers);
     const { stepOfLayer } = alignHistory(img.config, layers.length);
     let failure: LayerslayerError | undefined;
+    const progress = layerProgress(ctx, layers, picked, budget);
     await writeInOrder(
-      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit, ctx.quiet, !!args.verify)),
+      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, { budget, step: stepOfLayer[i]?.createdBy, write: emit, entriesOnly: ctx.quiet, verify: !!args.verify, onProgress: progress?.listener })),
       PEEK_CONCURRENCY,
-      toStdout,
+      (text) => {
+        // The listing and the progress line may share a terminal: the line goes, the next event redraws it.
+        progress?.clear();
+        return toStdout(text);
+      },
       (result, n) => {
+        progress?.clear();
         reportError(picked[n]!, result.error);
         failure ??= result.error;
       },
     );
+    progress?.clear();
     if (failure) process.exitCode = failure.exitCode;
   },
 });

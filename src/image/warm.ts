@@ -8,8 +8,10 @@
 import type { ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
-import { completeStats, streamLayer } from "../layer/stream.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import { completeStats } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
+import { listLayer } from "./listing.ts";
 
 export interface WarmResult {
   index: number;
@@ -27,7 +29,7 @@ export interface WarmResult {
 
 export interface WarmOptions {
   signal?: AbortSignal;
-  onProgress?: (downloaded: number, total: number | undefined) => void;
+  onProgress?: ProgressListener;
   onWarning?: (message: string) => void;
 }
 
@@ -41,28 +43,10 @@ export async function warmLayer(img: ResolvedImage, index: number, store: Listin
     return { index, digest: desc.digest, status: "cached", entries: have.stats.entries, bytesDownloaded: 0, checkpoints: indexed.checkpoints.length, from: "stream", ...(have.stats.tocMatched ? { tocMatched: have.stats.tocMatched } : {}) };
   }
   const set = new CheckpointSet();
-  const writer = store.beginListing(desc.digest);
-  const gen = streamLayer(img.source, desc, index, {
-    offsets: "exact",
-    checkpoints: set,
-    checkToc: "always",
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
-  });
-  try {
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        const stats = completeStats(index, next.value);
-        writer.finish(stats);
-        if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
-        return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: "stream", ...(stats.tocMatched ? { tocMatched: stats.tocMatched } : {}) };
-      }
-      if (next.value.kind === "entry") writer.add(next.value.entry);
-    }
-  } catch (e) {
-    writer.abort();
-    throw e;
-  }
+  // The listing path stores the listing (the TOC, if any, checked against the stream); the
+  // checkpoints are this read's own to keep.
+  const listing = listLayer(img.source, desc, index, { cache: store, signal: opts.signal, onProgress: opts.onProgress, onWarning: opts.onWarning, read: { offsets: "exact", checkpoints: set, checkToc: "always" } });
+  const stats = completeStats(index, await listing.finish());
+  if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
+  return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: "stream", ...(stats.tocMatched ? { tocMatched: stats.tocMatched } : {}) };
 }

@@ -1,6 +1,6 @@
 import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
-import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
+import { BlobReader } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -11,6 +11,7 @@ import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
 import { ANNOTATION, ESTARGZ_OWN, findToc, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
+import type { ProgressListener } from "./progress.ts";
 
 export interface LayerStreamOptions {
   /** Compressed bytes allowed; undefined = the whole layer. */
@@ -29,7 +30,8 @@ export interface LayerStreamOptions {
    */
   offsets?: OffsetPrecision;
   firstChunk?: number;
-  onProgress?: ReadBlobOptions["onProgress"];
+  /** Told the running counts (bytes downloaded and decoded, entries) as the layer is read; never `done` (the listing path says that). */
+  onProgress?: ProgressListener;
   /** A complete listing (no budget, no content) comes from the layer's TOC when it has one; false turns that off. */
   useToc?: boolean;
   /**
@@ -93,11 +95,12 @@ function isLandmark(e: Entry): boolean {
  */
 const GC_EVERY = 2 * 1024 * 1024;
 
-/** Counts decoded bytes as they pass to the tar reader. */
-async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }): AsyncGenerator<DecodedChunk, void> {
+/** Counts decoded bytes as they pass to the tar reader, telling `onChunk` after each chunk. */
+async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }, onChunk?: () => void): AsyncGenerator<DecodedChunk, void> {
   let outSinceGc = 0;
   for await (const chunk of source) {
     counter.bytes += chunk.data.byteLength;
+    onChunk?.();
     outSinceGc += chunk.data.byteLength;
     if (outSinceGc >= GC_EVERY) {
       Bun.gc(true);
@@ -144,6 +147,13 @@ export async function* streamLayer(
   // Every byte downloaded, by the TOC probe and the read, counted once.
   const coverage = new ByteCoverage();
   let search: TocSearch = {};
+  const decoded = { bytes: 0 };
+  let entries = 0;
+  const listener = opts.onProgress;
+  // Downloaded so far: the TOC search's bytes and the blob reader's, each counted once.
+  const progress = listener
+    ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: coverage.size, decoded: decoded.bytes, entries, cached: false, done: false })
+    : undefined;
   if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
     const ranges = new RangeReader(src, opts.signal, coverage);
     try {
@@ -162,8 +172,10 @@ export async function* streamLayer(
       const toc = search.toc;
       for (const entry of toc.entries) {
         entry.layer = index;
+        entries++;
         yield { kind: "entry", entry };
       }
+      progress?.();
       return { stats: tocLayerStats(layer, toc, coverage.size), toc };
     }
   }
@@ -178,13 +190,11 @@ export async function* streamLayer(
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
       ...(opts.stopAfterContent ? { ranged: true } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(progress ? { onProgress: progress } : {}),
       coverage,
     },
   );
-  const decoded = { bytes: 0 };
   let chosen: Decoder | undefined;
-  let entries = 0;
   let complete = false;
   let noEndMarker = false;
   let error: LayerslayerError | undefined;
@@ -204,7 +214,7 @@ export async function* streamLayer(
   const decoder = resume
     ? resumed()
     : decodeLayer(blob.chunks(), layer.mediaType, { offsets, transient, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: record, zstd: record } : {}) });
-  const tar = readTar(metered(decoder, decoded), {
+  const tar = readTar(metered(decoder, decoded, progress), {
     layer: index,
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
     // On past the end-of-archive marker to the blob's last byte (within the budget, if any): the

@@ -259,6 +259,8 @@ export class Transport {
   }
 
   private async fetchOnce(url: string, init: RequestInit, signal: AbortSignal | undefined, timeoutMs: number): Promise<Response> {
+    // An abort event fired before the listener was added is never heard: a cancelled request is not sent.
+    signal?.throwIfAborted();
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });

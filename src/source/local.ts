@@ -10,7 +10,7 @@ import { parseDigest } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import type { LocalFiles } from "./files.ts";
-import type { BlobOrigin, BlobPart, FetchedManifest, ImageSource } from "./source.ts";
+import type { BlobOrigin, BlobPart, FetchedManifest, ImageSource, ReadPartOptions } from "./source.ts";
 
 export interface LocalImage {
   reference: string;
@@ -89,7 +89,9 @@ export class LocalSource implements ImageSource {
     return this.whole(digest, limit, label);
   }
 
-  async readBlob(digest: string, start: number, end: number | undefined): Promise<BlobPart> {
+  async readBlob(digest: string, start: number, end: number | undefined, opts: ReadPartOptions = {}): Promise<BlobPart> {
+    // A file read cannot be interrupted: a cancelled read is refused here, and the blob reader stops between chunks.
+    opts.signal?.throwIfAborted();
     const file = this.fileOf(digest);
     const size = await this.files.size(file);
     if (size === undefined) throw new LayerslayerError("NOT_FOUND", `${this.name}@${escapeName(digest)}: missing from ${escapeName(this.files.location)}`);

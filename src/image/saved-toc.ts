@@ -7,7 +7,7 @@ import { LayerslayerError } from "../errors.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { fileRange } from "../source/files.ts";
 import type { BlobPart, ImageSource } from "../source/source.ts";
-import { streamLayer } from "./stream.ts";
+import { listLayer } from "./listing.ts";
 
 /** `source` with the blob `digest` read from the file `path` instead. */
 function withSavedBlob(source: ImageSource, digest: string, size: number, path: string): ImageSource {
@@ -18,8 +18,9 @@ function withSavedBlob(source: ImageSource, digest: string, size: number, path: 
     version: source.version,
     manifest: (d) => source.manifest(d),
     blobBytes: (d, limit, label) => source.blobBytes(d, limit, label),
-    async readBlob(d, start, end): Promise<BlobPart> {
-      if (d !== digest) return await source.readBlob(d, start, end);
+    async readBlob(d, start, end, opts): Promise<BlobPart> {
+      if (d !== digest) return await source.readBlob(d, start, end, opts);
+      opts?.signal?.throwIfAborted();
       const stop = Math.min(end ?? size, size);
       return { start, end: stop, size, body: start >= size ? null : fileRange(path, start, stop, path) };
     },
@@ -32,12 +33,7 @@ function withSavedBlob(source: ImageSource, digest: string, size: number, path: 
  */
 export async function checkSavedToc(source: ImageSource, desc: Descriptor, index: number, path: string, signal?: AbortSignal): Promise<"estargz" | "zstd:chunked" | undefined> {
   const saved = withSavedBlob(source, desc.digest, desc.size, path);
-  const gen = streamLayer(saved, desc, index, { checkToc: "if-toc", ...(signal ? { signal } : {}) });
-  for (;;) {
-    const next = await gen.next();
-    if (!next.done) continue;
-    const { stats, error } = next.value;
-    if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
-    return stats.tocMatched;
-  }
+  const { stats, error } = await listLayer(saved, desc, index, { signal, read: { checkToc: "if-toc" } }).finish();
+  if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
+  return stats.tocMatched;
 }
