@@ -9,13 +9,22 @@ export interface Terminal {
   /** Text typed as is. */
   type(text: string): void;
   kill(): void;
+  /** The screen with its colours (SGR escapes, as `capture-pane -e` gives them). */
+  styled(): string;
+  /** Resizes the terminal (the program gets SIGWINCH). */
+  resize(width: number, height: number): void;
 }
 
 /** Starts `command` (a shell line, or an argv) in a tmux session of the given size. */
 export function startTerminal(command: string | string[], size: { width?: number; height?: number } = {}): Terminal {
   const session = `ls-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const argv = typeof command === "string" ? [command] : command;
-  const started = Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv]);
+  let started = Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv]);
+  // The server of a session just killed may still be exiting ("server exited unexpectedly"): once more.
+  for (let i = 0; i < 3 && started.exitCode !== 0; i++) {
+    Bun.sleepSync(100);
+    started = Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv]);
+  }
   if (started.exitCode !== 0) throw new Error(`tmux did not start: ${started.stderr.toString()}`);
   const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session, "-S", "-1000"]).stdout.toString();
   return {
@@ -32,6 +41,12 @@ export function startTerminal(command: string | string[], size: { width?: number
     },
     type(text) {
       Bun.spawnSync(["tmux", "send-keys", "-t", session, "-l", text]);
+    },
+    styled() {
+      return Bun.spawnSync(["tmux", "capture-pane", "-p", "-e", "-t", session]).stdout.toString();
+    },
+    resize(width, height) {
+      Bun.spawnSync(["tmux", "resize-window", "-t", session, "-x", String(width), "-y", String(height)]);
     },
     kill() {
       Bun.spawnSync(["tmux", "kill-session", "-t", session]);

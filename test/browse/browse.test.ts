@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../support/cli.ts";
+import { layerFrom, pushImage } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { startTerminal, type Terminal } from "../support/tmux.ts";
+
+const root = join(import.meta.dir, "..", "..");
+const PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nlab:x:1000:1000::/home/lab:/bin/sh\n";
+const OS_RELEASE = 'PRETTY_NAME="Lab Linux 1"\nNAME="Lab Linux"\nID=lab\n';
+const BINARY = new Uint8Array(Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff));
+/** Longer than the viewer's first part (64 KiB): "load more" is offered. */
+const BIG = Array.from({ length: 9000 }, (_, i) => `line ${i + 1} of a large log file`).join("\n");
+
+describe("browse on a real registry, in tmux", () => {
+  let reg: TestRegistry;
+  let cwd: string;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    await pushImage(reg, "lab/debian", "1", {
+      layers: [
+        {
+          bytes: layerFrom([
+            { path: "etc/passwd", content: PASSWD },
+            { path: "etc/os-release", symlink: "../usr/lib/os-release" },
+            { path: "usr/lib/os-release", content: OS_RELEASE },
+            { path: "etc/hostname", content: "lab\n" },
+            { path: "usr/bin/tool", content: BINARY },
+            { path: "tmp/junk.txt", content: "junk\n" },
+          ]),
+        },
+        { bytes: layerFrom([{ path: "var/log/big.log", content: BIG }, { path: "etc/hostname", content: "lab-2\n" }]) },
+        { bytes: layerFrom([{ path: "tmp/.wh.junk.txt", content: "" }, { path: "app/\x1b[31mred", content: "escaped name\n" }]) },
+      ],
+      history: [{ created_by: "ADD rootfs.tar /" }, { created_by: "RUN make-logs" }, { created_by: "RUN rm /tmp/junk.txt" }],
+    });
+    cwd = mkdtempSync(join(tmpdir(), "ls-browse-"));
+  });
+  afterAll(async () => {
+    rmSync(cwd, { recursive: true, force: true });
+    await reg.stop();
+  });
+
+  async function onTerminal(body: (t: Terminal) => Promise<void>, opts: { width?: number; height?: number; env?: string } = {}) {
+    const cache = mkdtempSync(join(cwd, "cache-"));
+    const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cache} ${opts.env ?? ""} ${process.execPath} ${join(root, "src/cli/main.ts")} browse ${reg.host}/lab/debian:1; echo EXIT=$?; sleep 30`;
+    const term = startTerminal(["sh", "-c", cmd], { width: opts.width ?? 100, height: opts.height ?? 30 });
+    try {
+      await body(term);
+    } finally {
+      term.kill();
+    }
+  }
+
+  /** The screen without trailing blanks, the registry's port replaced. */
+  function lines(t: Terminal): string[] {
+    return t
+      .screen()
+      .split("\n")
+      .map((l) => l.trimEnd().replaceAll(reg.host, "REGISTRY"))
+      .filter((l, i, all) => l !== "" || all.slice(i).some((x) => x.trim() !== ""));
+  }
+
+  test("done-when: find /etc/passwd, see the layer that added it, read it, save it (bytes compared)", async () => {
+    await onTerminal(async (t) => {
+      // The layer list at once, with build steps and listing states.
+      await t.waitFor(/ADD rootfs\.tar/);
+      await t.waitFor(/3\/3 layers merged/);
+      const first = lines(t);
+      expect(first[0]).toBe("layerslayer browse  REGISTRY/lab/debian:1  3 layers");
+      expect(first.some((l) => /^.\s+0\s+\S+\s+complete \d+\s+ADD rootfs\.tar \/$/.test(l))).toBe(true);
+      expect(first.some((l) => /RUN rm \/tmp\/junk\.txt/.test(l))).toBe(true);
+      expect(first.at(-1)).toContain("? help");
+      // The help overlay explains the keys; any key closes it.
+      t.type("?");
+      await t.waitFor(/Press any key to close this help/);
+      t.keys("Escape");
+      await t.waitFor(/Layers {2}\(index/);
+      // Filter for passwd: the tree shows it with its parent.
+      t.type("/");
+      await t.waitFor(/Filter \(glob/);
+      t.type("passwd");
+      t.keys("Enter");
+      await t.waitFor(/filter: passwd \(2\)/);
+      t.keys("Down");
+      await t.waitFor(/\/etc\/passwd {2}file 115 {2}from layer 0: ADD rootfs\.tar \//);
+      const row = lines(t).find((l) => l.includes("passwd") && l.includes("L0"));
+      expect(row).toMatch(/^ ▶ {4}passwd\s+115 L0$/);
+      // Read it.
+      t.keys("Enter");
+      await t.waitFor(/1 │ root:x:0:0:root:\/root:\/bin\/bash/);
+      expect(t.screen()).toContain("3 │ lab:x:1000:1000::/home/lab:/bin/sh");
+      expect(t.screen()).toMatch(/3 lines, 115 {2}from layer 0/);
+      // Save it.
+      t.type("s");
+      await t.waitFor(/Save \/etc\/passwd to: passwd/);
+      t.keys("C-u");
+      t.type(join(cwd, "saved-passwd"));
+      t.keys("Enter");
+      await t.waitFor(/saved \/etc\/passwd \(115\) to /);
+      expect(readFileSync(join(cwd, "saved-passwd"), "utf8")).toBe(PASSWD);
+      // Back, then quit.
+      t.keys("Escape");
+      await t.waitFor(/filter: passwd/);
+      t.type("q");
+      await t.waitFor(/EXIT=0/);
+    });
+  });
+
+  test("a symlink is shown with its target and followed; binary files in hex; large files in parts", async () => {
+    await onTerminal(async (t) => {
+      await t.waitFor(/3\/3 layers merged/);
+      t.type("/");
+      t.type("os-release");
+      t.keys("Enter");
+      await t.waitFor(/filter: os-release/);
+      const screen = lines(t);
+      expect(screen.some((l) => /os-release → \.\.\/usr\/lib\/os-release/.test(l))).toBe(true);
+      // The first match under etc/ is the symlink.
+      t.keys("Down");
+      await t.waitFor(/\/etc\/os-release {2}symlink/);
+      t.keys("Enter");
+      await t.waitFor(/── \/etc\/os-release → \/usr\/lib\/os-release/);
+      await t.waitFor(/1 │ PRETTY_NAME="Lab Linux 1"/);
+      t.type("s");
+      await t.waitFor(/Save \/usr\/lib\/os-release to: os-release/);
+      t.keys("Enter");
+      await t.waitFor(/saved \/usr\/lib\/os-release/);
+      expect(readFileSync(join(cwd, "os-release"), "utf8")).toBe(OS_RELEASE);
+      t.keys("BSpace");
+      // A binary file in hex.
+      t.type("/");
+      t.keys("C-u");
+      t.type("tool");
+      t.keys("Enter");
+      await t.waitFor(/filter: tool/);
+      t.keys("Down", "Down", "Enter");
+      await t.waitFor(/00000000 {2}00 25 4a 6f 94 b9 de 03 {2}28 4d 72 97 bc e1 06 2b/);
+      expect(t.screen()).toMatch(/binary \(hex\), 300 {2}from layer 0/);
+      // (Esc then "/" at once would read as Alt+/: a person is slower than that.)
+      t.keys("Escape");
+      await t.waitFor(/Layers {2}\(index/);
+      // A large file: the first part, then more.
+      t.type("/");
+      t.keys("C-u");
+      t.type("big.log");
+      t.keys("Enter");
+      await t.waitFor(/filter: big\.log/);
+      t.keys("End", "Enter");
+      await t.waitFor(/1 │ line 1 of a large log file/);
+      t.keys("End");
+      await t.waitFor(/first 64K of \S+K shown: press m to load more/);
+      t.type("m");
+      await t.waitFor(/ lines, first 256K of 263K {2}from layer 1/);
+      t.type("m");
+      await t.waitFor(/9000 lines, 263K {2}from layer 1/);
+      t.keys("End");
+      await t.waitFor(/9000 │ line 9000 of a large log file/);
+      t.type("q");
+      await t.waitFor(/EXIT=0/);
+    });
+  });
+
+  test("the changes of one layer: added, modified and removed, dive's colours, names escaped", async () => {
+    await onTerminal(async (t) => {
+      await t.waitFor(/3\/3 layers merged/);
+      // The top layer is selected: its changes only.
+      t.type("c");
+      await t.waitFor(/changes in layer 2 only/);
+      let screen = lines(t);
+      expect(screen.some((l) => /^- {5}junk\.txt\s+0 B L2$/.test(l) || /^- {5}junk\.txt/.test(l))).toBe(true);
+      expect(screen.some((l) => l.includes("+ ") && l.includes("\\x1b[31mred"))).toBe(true);
+      // Colours: removed in red (SGR 31), added in green (32).
+      const styled = t.styled().split("\n");
+      expect(styled.find((l) => l.includes("junk.txt") && !l.includes("RUN"))).toMatch(/\x1b\[31m/);
+      expect(styled.find((l) => l.includes("red"))).toMatch(/\x1b\[32m/);
+      // Layer 1 modified /etc/hostname.
+      t.keys("Tab", "Up");
+      await t.waitFor(/changes in layer 1 only/);
+      screen = lines(t);
+      expect(screen.some((l) => /^~ {5}hostname\s+6 L1$/.test(l))).toBe(true);
+      expect(screen.some((l) => /^\+ {5}big\.log/.test(l) || /^\+ {7}big\.log/.test(l))).toBe(true);
+      // Back to the merged tree.
+      t.type("c");
+      await t.waitFor(/merged file system, layer 1's changes coloured/);
+      t.type("q");
+      await t.waitFor(/EXIT=0/);
+    });
+  });
+
+  test("80×24 and a resize: the layout fits the new size", async () => {
+    await onTerminal(
+      async (t) => {
+        await t.waitFor(/3\/3 layers merged/);
+        const small = t.screen().split("\n");
+        expect(small.filter((l) => l.length > 0).every((l) => Bun.stringWidth(l) <= 80)).toBe(true);
+        expect(small[23]).toContain("q quit");
+        t.resize(120, 40);
+        await t.waitFor(/^.{81,}/m);
+        const big = t.screen().split("\n");
+        expect(big[39]).toContain("q quit");
+        t.type("q");
+        await t.waitFor(/EXIT=0/);
+      },
+      { width: 80, height: 24, env: "NO_COLOR=1" },
+    );
+  });
+
+  test("refuses without a terminal", async () => {
+    const r = await runCli(["browse", `${reg.host}/lab/debian:1`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("layerslayer: browse needs a terminal (standard input and output); for scripts see ls, find and cat\n");
+    expect(existsSync(join(root, "passwd"))).toBe(false);
+  });
+});
