@@ -9,7 +9,8 @@ export function isBinary(bytes: Uint8Array): boolean {
   const head = bytes.subarray(0, 8192);
   if (head.includes(0)) return true;
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
+    // stream: a character cut at the end (a truncated read) is held back, not an error.
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: true });
     return false;
   } catch {
     return true;

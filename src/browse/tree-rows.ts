@@ -64,7 +64,7 @@ function mergedRows(tree: MergedTree, q: TreeQuery, sizes: ReadonlyMap<string, n
   const limit = q.limit ?? 100_000;
   const rowOf = (node: ReturnType<MergedTree["list"]>[number], depth: number, open: boolean): TreeRow => {
     const dir = node.entry.type === "dir";
-    const change: Change = node.layer !== q.layer || node.implied ? "none" : node.replaced.length > 0 ? "modified" : "added";
+    const change: Change = node.layer !== q.layer ? "none" : node.replaced.length > 0 ? "modified" : "added";
     return {
       path: node.path,
       name: node.name,
@@ -88,7 +88,7 @@ function mergedRows(tree: MergedTree, q: TreeQuery, sizes: ReadonlyMap<string, n
       if (keep.size >= limit) break;
     }
     for (const { node, depth } of tree.walkWithDepth()) {
-      if (keep.has(node.path)) rows.push(rowOf(node, depth - 1, true));
+      if (keep.has(node.path)) rows.push(rowOf(node, depth - 1, node.entry.type === "dir"));
     }
     return rows;
   }
@@ -110,6 +110,12 @@ interface Change1 {
   size: number;
   change: Change;
   link?: string;
+}
+
+/** A directory above a change: "added" when this layer implied it (new, without an entry of its own). */
+function impliedHere(tree: MergedTree, path: string, layer: number): Change {
+  const node = tree.get(path);
+  return node?.implied && node.layer === layer ? "added" : "none";
 }
 
 function changeRows(tree: MergedTree, q: TreeQuery): TreeRow[] {
@@ -155,7 +161,7 @@ function changeRows(tree: MergedTree, q: TreeQuery): TreeRow[] {
         dir: isDir,
         open,
         size: isDir ? (subtreeSize.get(p) ?? 0) : (c?.size ?? 0),
-        change: c?.change ?? "none",
+        change: c?.change ?? impliedHere(tree, p, q.layer),
         layer: q.layer,
         ...(c?.link !== undefined ? { link: c.link } : {}),
       });
