@@ -157,11 +157,11 @@ export class Browser {
   key(k: Key): void {
     this.message = this.prompt ? this.message : "";
     if (this.prompt) return this.promptKey(k);
+    if (k.name === "char" && k.ch === "q") return this.stop();
     if (this.help) {
       this.help = false;
       return this.changed();
     }
-    if (k.name === "char" && k.ch === "q") return this.stop();
     if (k.name === "char" && k.ch === "?") {
       this.help = true;
       return this.changed();

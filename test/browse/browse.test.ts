@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
@@ -8,6 +8,7 @@ import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { startTerminal, type Terminal } from "../support/tmux.ts";
 
 const root = join(import.meta.dir, "..", "..");
+const GOLDEN = join(import.meta.dir, "golden");
 const PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nlab:x:1000:1000::/home/lab:/bin/sh\n";
 const OS_RELEASE = 'PRETTY_NAME="Lab Linux 1"\nNAME="Lab Linux"\nID=lab\n';
 const BINARY = new Uint8Array(Array.from({ length: 300 }, (_, i) => (i * 37) & 0xff));
@@ -201,6 +202,43 @@ describe("browse on a real registry, in tmux", () => {
         await t.waitFor(/^.{81,}/m);
         const big = t.screen().split("\n");
         expect(big[39]).toContain("q quit");
+        t.type("q");
+        await t.waitFor(/EXIT=0/);
+      },
+      { width: 80, height: 24, env: "NO_COLOR=1" },
+    );
+  });
+
+  /**
+   * The screen as a golden file has it: the registry's address and the layers' compressed sizes
+   * (gzip output varies with the machine's zlib) replaced. BROWSE_GOLDEN=write rewrites the files.
+   */
+  function golden(t: Terminal, name: string): void {
+    const text = `${lines(t)
+      .map((l) => l.replace(/^(.\s+\d+)\s+\S+(\s+(?:complete|cache) )/, (_, a: string, b: string) => `${a}${" ".repeat(10 - Bun.stringWidth(a) + 4)}SIZE${b}`))
+      .join("\n")}\n`;
+    const file = join(GOLDEN, `${name}.txt`);
+    if (process.env.BROWSE_GOLDEN === "write") writeFileSync(file, text);
+    expect(text).toBe(readFileSync(file, "utf8"));
+  }
+
+  test("golden screens at 80×24 without colour: the tree filtered for passwd, the file, the help", async () => {
+    await onTerminal(
+      async (t) => {
+        await t.waitFor(/3\/3 layers merged/);
+        t.type("/");
+        t.type("passwd");
+        t.keys("Enter");
+        await t.waitFor(/filter: passwd \(2\)/);
+        t.keys("Down");
+        await t.waitFor(/\/etc\/passwd {2}file/);
+        golden(t, "tree-80x24");
+        t.keys("Enter");
+        await t.waitFor(/3 lines/);
+        golden(t, "file-80x24");
+        t.type("?");
+        await t.waitFor(/Press any key/);
+        golden(t, "help-80x24");
         t.type("q");
         await t.waitFor(/EXIT=0/);
       },
