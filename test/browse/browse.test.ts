@@ -30,6 +30,7 @@ describe("browse on a real registry, in tmux", () => {
             { path: "etc/hostname", content: "lab\n" },
             { path: "usr/bin/tool", content: BINARY },
             { path: "tmp/junk.txt", content: "junk\n" },
+            { path: "lib", symlink: "usr/lib" },
           ]),
         },
         { bytes: layerFrom([{ path: "var/log/big.log", content: BIG }, { path: "etc/hostname", content: "lab-2\n" }]) },
@@ -131,6 +132,16 @@ describe("browse on a real registry, in tmux", () => {
       await t.waitFor(/saved \/usr\/lib\/os-release/);
       expect(readFileSync(join(cwd, "os-release"), "utf8")).toBe(OS_RELEASE);
       t.keys("BSpace");
+      // A symlink to a directory: the cursor goes to the directory, its parents opened.
+      await t.waitFor(/filter: os-release/);
+      t.type("/");
+      t.keys("C-u");
+      t.type("lib");
+      t.keys("Enter");
+      await t.waitFor(/lib → usr\/lib/);
+      t.keys("Enter");
+      await t.waitFor(/→ \/usr\/lib$/m);
+      expect(lines(t).some((l) => /^ ▶ {2}▾ lib\/\s+\d+ L0$/.test(l))).toBe(true);
       // A binary file in hex.
       t.type("/");
       t.keys("C-u");
