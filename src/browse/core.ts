@@ -62,14 +62,20 @@ export interface ListingEvents {
 export async function readListings(ctx: Context, image: OpenedImage, events: ListingEvents, signal: AbortSignal, concurrency = 3): Promise<void> {
   let next = 0;
   const cache = ctx.useCache ? ctx.cache : undefined;
+  // Layers not started yet stop at once (those being read finish: loadListing takes no signal).
+  const stopWaiting = () => {
+    for (const layer of image.layers) {
+      if (layer.state !== "waiting") continue;
+      layer.state = "stopped";
+      events.onState(layer);
+    }
+  };
+  if (signal.aborted) stopWaiting();
+  else signal.addEventListener("abort", stopWaiting, { once: true });
   const worker = async () => {
     while (next < image.layers.length) {
       const layer = image.layers[next++]!;
-      if (signal.aborted) {
-        layer.state = "stopped";
-        events.onState(layer);
-        continue;
-      }
+      if (layer.state !== "waiting") continue;
       layer.state = "reading";
       events.onState(layer);
       try {

@@ -15,5 +15,8 @@ export default defineCommand({
     const image = await openImage(ctx, source);
     const [{ Browser }, { runApp }] = await Promise.all([import("../browse/state.ts"), import("../browse/app.ts")]);
     await runApp(new Browser(ctx, image));
+    // A layer being listed cannot be stopped yet (the listing core has no signal): its download
+    // would keep the process alive after the user quit. Nothing else is left to do, so leave.
+    setTimeout(() => process.exit(Number(process.exitCode ?? 0)), 100).unref();
   },
 });

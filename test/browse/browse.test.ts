@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { startTerminal, type Terminal } from "../support/tmux.ts";
@@ -45,9 +46,9 @@ describe("browse on a real registry, in tmux", () => {
     await reg.stop();
   });
 
-  async function onTerminal(body: (t: Terminal) => Promise<void>, opts: { width?: number; height?: number; env?: string } = {}) {
+  async function onTerminal(body: (t: Terminal) => Promise<void>, opts: { width?: number; height?: number; env?: string; image?: string } = {}) {
     const cache = mkdtempSync(join(cwd, "cache-"));
-    const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cache} ${opts.env ?? ""} ${process.execPath} ${join(root, "src/cli/main.ts")} browse ${reg.host}/lab/debian:1; echo EXIT=$?; sleep 30`;
+    const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cache} ${opts.env ?? ""} ${process.execPath} ${join(root, "src/cli/main.ts")} browse ${opts.image ?? `${reg.host}/lab/debian:1`}; echo EXIT=$?; sleep 30`;
     const term = startTerminal(["sh", "-c", cmd], { width: opts.width ?? 100, height: opts.height ?? 30 });
     try {
       await body(term);
@@ -248,6 +249,38 @@ describe("browse on a real registry, in tmux", () => {
       },
       { width: 80, height: 24, env: "NO_COLOR=1" },
     );
+  });
+
+  test("Esc while layers stall stops the layers not started (no request for their blobs); keys still work; q leaves", async () => {
+    const layers = Array.from({ length: 6 }, (_, i) => ({ bytes: layerFrom([{ path: `layer${i}/file`, content: `layer ${i}\n` }]) }));
+    const pushed = await pushImage(reg, "lab/slow", "1", { layers });
+    const proxy = startFaultProxy(reg.url);
+    const stalled = new Set(pushed.layers.slice(0, 3).map((l) => l.digest));
+    // The first three blobs send 10 bytes and then nothing: three workers are busy for good.
+    proxy.rule = (req) => (stalled.has(new URL(req.url).pathname.split("/").pop()!) ? { kind: "stall", afterBytes: 10 } : undefined);
+    try {
+      await onTerminal(
+        async (t) => {
+          await t.waitFor(/0\/6 layers merged/);
+          await t.waitFor(/reading.*\n.*reading.*\n.*reading/);
+          expect(lines(t).filter((l) => / waiting /.test(l))).toHaveLength(3);
+          t.keys("Escape");
+          await t.waitFor(/stopped reading layers/);
+          await t.waitFor(/stopped.*\n.*stopped.*\n.*stopped/);
+          // Keys are answered while the three layers stall.
+          t.type("?");
+          await t.waitFor(/Press any key/);
+          t.type("q");
+          await t.waitFor(/EXIT=0/);
+        },
+        { image: `${proxy.host}/lab/slow:1`, height: 30 },
+      );
+      const blobs = proxy.requests.filter((r) => r.path.includes("/blobs/sha256:")).map((r) => r.path.split("/").pop());
+      for (const l of pushed.layers.slice(3)) expect(blobs).not.toContain(l.digest);
+      for (const d of stalled) expect(blobs).toContain(d);
+    } finally {
+      proxy.stop();
+    }
   });
 
   test("refuses without a terminal", async () => {
