@@ -118,15 +118,41 @@ function impliedHere(tree: MergedTree, path: string, layer: number): Change {
   return node?.implied && node.layer === layer ? "added" : "none";
 }
 
-function changeRows(tree: MergedTree, q: TreeQuery): TreeRow[] {
-  // The layer's own changes, by path (the last event of a path in the layer wins).
-  const changes = new Map<string, Change1>();
-  for (const ev of tree.events()) {
-    if (ev.layer !== q.layer || ev.implied) continue;
-    const change: Change = ev.action === "added" ? "added" : ev.action === "modified" ? "modified" : "removed";
-    changes.set(ev.path, { path: ev.path, type: ev.entry.type, size: ev.entry.size, change, ...(ev.entry.linkname !== undefined ? { link: ev.entry.linkname } : {}) });
+/** Each layer's changes by path, from one pass over the tree's events; kept until the tree grows. */
+const changesByLayer = new WeakMap<MergedTree, { stamp: string; layers: Map<number, Map<string, Change1>> }>();
+
+function layerChanges(tree: MergedTree, layer: number): Map<string, Change1> {
+  const stamp = `${tree.layerCount}:${tree.size}`;
+  let memo = changesByLayer.get(tree);
+  if (!memo || memo.stamp !== stamp) {
+    memo = { stamp, layers: new Map() };
+    for (const ev of tree.events()) {
+      if (ev.implied) continue;
+      let changes = memo.layers.get(ev.layer);
+      if (!changes) memo.layers.set(ev.layer, (changes = new Map()));
+      const change: Change = ev.action === "added" ? "added" : ev.action === "modified" ? "modified" : "removed";
+      // The last event of a path in the layer wins.
+      changes.set(ev.path, { path: ev.path, type: ev.entry.type, size: ev.entry.size, change, ...(ev.entry.linkname !== undefined ? { link: ev.entry.linkname } : {}) });
+    }
+    changesByLayer.set(tree, memo);
   }
-  // The directories above them, then children by parent.
+  return memo.layers.get(layer) ?? new Map();
+}
+
+/** The last shape built: moving the cursor or closing a directory does not build it again. */
+let lastShape: { tree: MergedTree; stamp: string; layer: number; filter: TreeQuery["filter"]; shape: ReturnType<typeof buildShape> } | undefined;
+
+function changeShape(tree: MergedTree, q: TreeQuery, changes: Map<string, Change1>) {
+  const stamp = `${tree.layerCount}:${tree.size}`;
+  const l = lastShape;
+  if (l && l.tree === tree && l.stamp === stamp && l.layer === q.layer && l.filter === q.filter) return l.shape;
+  const shape = buildShape(changes, q.filter);
+  lastShape = { tree, stamp, layer: q.layer, filter: q.filter, shape };
+  return shape;
+}
+
+/** The changed paths and the directories above them, children sorted by name; sizes of the files below each. */
+function buildShape(changes: Map<string, Change1>, filter: TreeQuery["filter"]) {
   const children = new Map<string, string[]>();
   const known = new Set<string>();
   const addPath = (p: string) => {
@@ -138,16 +164,23 @@ function changeRows(tree: MergedTree, q: TreeQuery): TreeRow[] {
       else children.set(parent, [c]);
     }
   };
-  for (const p of changes.keys()) if (!q.filter || q.filter(p)) addPath(p);
+  for (const p of changes.keys()) if (!filter || filter(p)) addPath(p);
+  for (const list of children.values()) list.sort((a, b) => compareNames(baseName(a), baseName(b)));
   const subtreeSize = new Map<string, number>();
   for (const c of changes.values()) {
     if (c.change === "removed" || (c.type !== "file" && c.type !== "contiguous")) continue;
     for (let p = parentOf(c.path); p !== undefined; p = parentOf(p)) subtreeSize.set(p, (subtreeSize.get(p) ?? 0) + c.size);
   }
+  return { children, subtreeSize };
+}
+
+function changeRows(tree: MergedTree, q: TreeQuery): TreeRow[] {
+  const changes = layerChanges(tree, q.layer);
+  const { children, subtreeSize } = changeShape(tree, q, changes);
   const rows: TreeRow[] = [];
   const limit = q.limit ?? 100_000;
   const visit = (dir: string, depth: number) => {
-    const kids = (children.get(dir) ?? []).sort((a, b) => compareNames(baseName(a), baseName(b)));
+    const kids = children.get(dir) ?? [];
     for (const p of kids) {
       if (rows.length >= limit) return;
       const c = changes.get(p);
