@@ -17,6 +17,7 @@ export interface Seg {
 export type Line = Seg[];
 
 export const MAIN_KEYS = "Tab pane  ↑↓ move  ←→ fold  Enter view  / filter  c changes  s save  ? help  q quit";
+export const DETAILS_KEYS = "↑↓jk scroll  Esc or i back  ? help  q quit";
 export const FILE_KEYS = "↑↓jk scroll  PgUp/PgDn page  m more  s save  Esc back  ? help  q quit";
 
 const HELP = [
@@ -32,6 +33,7 @@ const HELP = [
   "→ l   ← h      open a directory; close it, or go to its parent",
   "Enter          open a directory; view a file (symlinks followed)",
   "c              merged tree / only the changes of the selected layer",
+  "i              the image's details: platform, user, entrypoint, env, labels",
   "/              filter by glob: passwd, /etc/*.conf, **/*.so (Esc clears)",
   "s              save the file under the cursor or in the viewer",
   "m              in the viewer: load more of a large file",
@@ -132,11 +134,15 @@ export function draw(b: Browser, width: number, height: number): Line[] {
   if (b.help) {
     for (let i = 0; i < bodyH; i++) out.push(line(width, [plain(HELP[i] ?? "")]));
   } else if (b.view === "file" && b.file) drawFile(b, out, width, bodyH);
+  else if (b.view === "details" && b.details) {
+    b.bodyHeight = bodyH;
+    for (let i = 0; i < bodyH; i++) out.push(line(width, [plain(b.details.lines[b.details.top + i] ?? "")]));
+  }
   else drawMain(b, out, width, bodyH);
   // Status (or the prompt) and the keys.
   if (b.prompt) out.push(line(width, [plain(b.prompt.label, "key"), plain(`${b.prompt.text}█`)]));
-  else out.push(line(width, [plain(b.view === "file" ? (b.message || fileStatus(b)) : status(b), b.message.startsWith("not saved") ? "error" : "dim")]));
-  out.push(line(width, [plain(keys(b.view === "file" ? FILE_KEYS : MAIN_KEYS, width), "key")]));
+  else out.push(line(width, [plain(b.view === "file" ? (b.message || fileStatus(b)) : b.view === "details" ? "image details" : status(b), b.message.startsWith("not saved") ? "error" : "dim")]));
+  out.push(line(width, [plain(keys(b.view === "file" ? FILE_KEYS : b.view === "details" ? DETAILS_KEYS : MAIN_KEYS, width), "key")]));
   return out.slice(0, height);
 }
 

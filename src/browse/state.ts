@@ -13,6 +13,7 @@ import { resolvePath } from "../image/resolve.ts";
 import { escapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
 import { readFileHead, readListings, saveFile, type OpenedImage } from "./core.ts";
+import { detailLines } from "./details.ts";
 import { hexLines, isBinary, textLines } from "./file-lines.ts";
 import { directorySizes, treeRows, type TreeRow } from "./tree-rows.ts";
 
@@ -49,7 +50,9 @@ export interface Prompt {
 
 export class Browser {
   focus: "layers" | "tree" = "tree";
-  view: "main" | "file" = "main";
+  view: "main" | "file" | "details" = "main";
+  /** The image's details (`i`) and the first of them shown. */
+  details?: { lines: string[]; top: number };
   help = false;
   layerCursor = 0;
   layerTop = 0;
@@ -167,6 +170,7 @@ export class Browser {
       return this.changed();
     }
     if (this.view === "file") return this.fileKey(k);
+    if (this.view === "details") return this.detailsKey(k);
     this.mainKey(k);
   }
 
@@ -195,6 +199,9 @@ export class Browser {
       this.treeCursor = 0;
       this.treeTop = 0;
       return this.refresh();
+    } else if (k.ch === "i") {
+      this.details = { lines: detailLines(this.image), top: 0 };
+      this.view = "details";
     } else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter (glob, e.g. passwd or /etc/*.conf): ", text: this.filter?.text ?? "" };
     else if (k.name === "escape" || k.name === "back") this.back();
     else if (this.focus === "tree") return this.treeKey(k);
@@ -321,6 +328,17 @@ export class Browser {
       f.limit *= 4;
       return void this.load();
     } else if (k.ch === "s") this.askSave(f.target);
+    this.changed();
+  }
+
+  private detailsKey(k: Key): void {
+    const d = this.move(k);
+    const details = this.details!;
+    if (d !== undefined) details.top = clamp(details.top + d, 0, Math.max(0, details.lines.length - this.bodyHeight));
+    else if (k.name === "escape" || k.name === "back" || k.ch === "i") {
+      this.details = undefined;
+      this.view = "main";
+    }
     this.changed();
   }
 

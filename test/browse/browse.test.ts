@@ -37,7 +37,8 @@ describe("browse on a real registry, in tmux", () => {
         { bytes: layerFrom([{ path: "var/log/big.log", content: BIG }, { path: "etc/hostname", content: "lab-2\n" }]) },
         { bytes: layerFrom([{ path: "tmp/.wh.junk.txt", content: "" }, { path: "app/\x1b[31mred", content: "escaped name\n" }]) },
       ],
-      history: [{ created_by: "ADD rootfs.tar /" }, { created_by: "RUN make-logs" }, { created_by: "RUN rm /tmp/junk.txt" }],
+      history: [{ created_by: "ADD rootfs.tar /" }, { created_by: "ENV LAB=1", empty_layer: true }, { created_by: "RUN make-logs" }, { created_by: "RUN rm /tmp/junk.txt" }],
+      config: { config: { User: "lab", Env: ["PATH=/usr/bin:/bin", "LAB=1"], Entrypoint: ["/bin/sh", "-c"], Cmd: ["echo hi"], Labels: { "org.example.title": "lab\x1b[2J" } } },
     });
     cwd = mkdtempSync(join(tmpdir(), "ls-browse-"));
   });
@@ -194,6 +195,31 @@ describe("browse on a real registry, in tmux", () => {
       // Back to the merged tree.
       t.type("c");
       await t.waitFor(/merged file system, layer 1's changes coloured/);
+      t.type("q");
+      await t.waitFor(/EXIT=0/);
+    });
+  });
+
+  test("the image's details: platform, user, entrypoint, env, labels (escaped), history with layers", async () => {
+    await onTerminal(async (t) => {
+      await t.waitFor(/3\/3 layers merged/);
+      t.type("i");
+      await t.waitFor(/History/);
+      const screen = lines(t);
+      for (const want of [
+        "Platform     linux/amd64",
+        "User         lab",
+        "Entrypoint   /bin/sh -c",
+        "Cmd          echo hi",
+        "Env          PATH=/usr/bin:/bin",
+        "             LAB=1",
+        "  org.example.title=lab\\x1b[2J",
+        "    0  ADD rootfs.tar /",
+        "    -  ENV LAB=1",
+        "    2  RUN rm /tmp/junk.txt",
+      ]) expect(screen).toContain(want);
+      t.keys("Escape");
+      await t.waitFor(/Layers {2}\(index/);
       t.type("q");
       await t.waitFor(/EXIT=0/);
     });
