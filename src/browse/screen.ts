@@ -35,6 +35,7 @@ const HELP = [
   "c              merged tree / only the changes of the selected layer",
   "i              the image's details: platform, user, entrypoint, env, labels",
   "/              filter by glob: passwd, /etc/*.conf, **/*.so (Esc clears)",
+  ":              go to a typed path;  o  sort by name / by size",
   "s              save the file under the cursor or in the viewer",
   "m              in the viewer: load more of a large file",
   "Esc Backspace  back: leave the viewer, clear the filter, stop reading",
@@ -157,7 +158,7 @@ function drawMain(b: Browser, out: Line[], width: number, bodyH: number): void {
     const l = layers[b.layerTop + i];
     out.push(l ? layerLine(b, l, width) : line(width, []));
   }
-  const view = b.mode === "merged" ? `merged file system, layer ${b.layerCursor}'s changes coloured` : `changes in layer ${b.layerCursor} only`;
+  const view = `${b.mode === "merged" ? `merged file system, layer ${b.layerCursor}'s changes coloured` : `changes in layer ${b.layerCursor} only`}${b.sort === "size" ? ", by size" : ""}`;
   const filter = b.filter ? `  filter: ${escapeName(b.filter.text)} (${b.rows.length})` : "";
   out.push(line(width, [plain(fit(`── Tree  ${view}${filter} `, width).replace(/ +$/, (s) => "─".repeat(s.length)), "title")]));
   const treeH = Math.max(1, bodyH - layerH - 2);

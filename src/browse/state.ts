@@ -10,7 +10,7 @@ import { MergedTree } from "../image/merge.ts";
 import type { LayerListing } from "../image/load.ts";
 import { ROOT, parentOf } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
-import { escapeName } from "../names.ts";
+import { escapeName, unescapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
 import { readFileHead, readListings, saveFile, type OpenedImage } from "./core.ts";
 import { detailLines } from "./details.ts";
@@ -43,7 +43,7 @@ export interface FileView {
 }
 
 export interface Prompt {
-  kind: "filter" | "save";
+  kind: "filter" | "save" | "path";
   label: string;
   text: string;
 }
@@ -59,6 +59,7 @@ export class Browser {
   treeCursor = 0;
   treeTop = 0;
   mode: "merged" | "layer" = "merged";
+  sort: "name" | "size" = "name";
   filter?: { text: string; test: (p: string) => boolean };
   prompt?: Prompt;
   message = "";
@@ -133,7 +134,7 @@ export class Browser {
     const at = this.rows[this.treeCursor]?.path;
     this.rows = treeRows(
       this.tree,
-      { mode: this.mode, layer: this.layerCursor, open: this.open, closed: this.closed, ...(this.filter ? { filter: this.filter.test } : {}) },
+      { mode: this.mode, layer: this.layerCursor, open: this.open, closed: this.closed, sort: this.sort, ...(this.filter ? { filter: this.filter.test } : {}) },
       this.sizes,
     );
     const again = at === undefined ? -1 : this.rows.findIndex((r) => r.path === at);
@@ -199,7 +200,11 @@ export class Browser {
       this.treeCursor = 0;
       this.treeTop = 0;
       return this.refresh();
-    } else if (k.ch === "i") {
+    } else if (k.ch === "o") {
+      this.sort = this.sort === "name" ? "size" : "name";
+      return this.refresh();
+    } else if (k.ch === ":") this.prompt = { kind: "path", label: "Go to path: /", text: "" };
+    else if (k.ch === "i") {
       this.details = { lines: detailLines(this.image), top: 0 };
       this.view = "details";
     } else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter (glob, e.g. passwd or /etc/*.conf): ", text: this.filter?.text ?? "" };
@@ -291,6 +296,17 @@ export class Browser {
     this.changed();
   }
 
+  /** `:` a typed path (as `ls` prints names, escapes read back): the cursor goes there. */
+  private goTo(text: string): void {
+    if (text.trim() === "") return;
+    try {
+      const r = resolvePath(this.tree, unescapeName(text), { followFinal: false });
+      this.jumpTo(r.path);
+    } catch (e) {
+      this.message = e instanceof LayerslayerError ? e.message : String(e);
+    }
+  }
+
   private async load(): Promise<void> {
     const f = this.file;
     if (!f) return;
@@ -358,6 +374,7 @@ export class Browser {
     else if (k.name === "enter") {
       this.prompt = undefined;
       if (p.kind === "filter") this.setFilter(p.text);
+      else if (p.kind === "path") this.goTo(p.text);
       else void this.save(this.savePath, p.text);
     }
     this.changed();

@@ -44,6 +44,8 @@ export interface TreeQuery {
   filter?: (path: string) => boolean;
   /** At most this many rows (a filter over a huge tree). */
   limit?: number;
+  /** Siblings by name (the default) or by size, largest first. */
+  sort?: "name" | "size";
 }
 
 /** Total size of the regular files below each directory of the merged tree. */
@@ -92,8 +94,12 @@ function mergedRows(tree: MergedTree, q: TreeQuery, sizes: ReadonlyMap<string, n
     }
     return rows;
   }
+  const bySize = (a: ReturnType<MergedTree["list"]>[number], b: ReturnType<MergedTree["list"]>[number]) => sizeOf(b) - sizeOf(a);
+  const sizeOf = (n: ReturnType<MergedTree["list"]>[number]) => (n.entry.type === "dir" ? (sizes.get(n.path) ?? 0) : n.entry.size);
   const visit = (dir: string, depth: number) => {
-    for (const node of tree.list(dir)) {
+    const list = tree.list(dir);
+    if (q.sort === "size") list.sort(bySize);
+    for (const node of list) {
       if (rows.length >= limit) return;
       const open = node.entry.type === "dir" && q.open.has(node.path);
       rows.push(rowOf(node, depth, open));
@@ -180,7 +186,11 @@ function changeRows(tree: MergedTree, q: TreeQuery): TreeRow[] {
   const rows: TreeRow[] = [];
   const limit = q.limit ?? 100_000;
   const visit = (dir: string, depth: number) => {
-    const kids = children.get(dir) ?? [];
+    let kids = children.get(dir) ?? [];
+    if (q.sort === "size") {
+      const size = (p: string) => subtreeSize.get(p) ?? changes.get(p)?.size ?? 0;
+      kids = [...kids].sort((a, b) => size(b) - size(a));
+    }
     for (const p of kids) {
       if (rows.length >= limit) return;
       const c = changes.get(p);

@@ -200,7 +200,7 @@ describe("browse on a real registry, in tmux", () => {
     });
   });
 
-  test("the image's details: platform, user, entrypoint, env, labels (escaped), history with layers", async () => {
+  test("the image's details (labels escaped, history with layers); go to a typed path; sort by size", async () => {
     await onTerminal(async (t) => {
       await t.waitFor(/3\/3 layers merged/);
       t.type("i");
@@ -220,6 +220,22 @@ describe("browse on a real registry, in tmux", () => {
       ]) expect(screen).toContain(want);
       t.keys("Escape");
       await t.waitFor(/Layers {2}\(index/);
+      // `:` a typed path: the cursor goes there, its directory opened.
+      t.type(":");
+      await t.waitFor(/Go to path: \//);
+      t.type("usr/lib/os-release");
+      t.keys("Enter");
+      await t.waitFor(/^→ \/usr\/lib\/os-release$/m);
+      expect(lines(t).some((l) => /^ ▶ {6}os-release\s+\d+ L0$/.test(l))).toBe(true);
+      t.type(":");
+      t.type("nowhere");
+      t.keys("Enter");
+      await t.waitFor(/\/nowhere: no such file or directory/);
+      // `o`: by size, the largest first (var/ holds the 263K log).
+      t.type("o");
+      await t.waitFor(/, by size/);
+      const top = lines(t).findIndex((l) => l.startsWith("── Tree"));
+      expect(lines(t)[top + 1]).toMatch(/^ {2}▸ var\/\s+263K L1$/);
       t.type("q");
       await t.waitFor(/EXIT=0/);
     });

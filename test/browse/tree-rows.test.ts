@@ -50,6 +50,14 @@ describe("tree rows", () => {
     expect(closed.map((r) => r.path)).toEqual(["app", "app/run", "tmp"]);
   });
 
+  test("sort by size: largest first, directories by the files below them", () => {
+    const t = image();
+    const rows = treeRows(t, q({ sort: "size", open: new Set(["etc"]) }), directorySizes(t));
+    expect(rows.map((r) => r.path)).toEqual(["var", "etc", "etc/passwd", "etc/os-release", "usr", "app", "tmp"]);
+    const changes = treeRows(t, q({ mode: "layer", layer: 1, sort: "size" }), new Map());
+    expect(changes.map((r) => r.path)).toEqual(["var", "var/log", "var/log/big.log", "etc", "etc/passwd"]);
+  });
+
   test("a filter keeps the matches and their parents, open", () => {
     const t = image();
     const re = /(^|\/)passwd$/;
