@@ -8,7 +8,7 @@
  * layer's state goes "waiting" → "reading" → "complete" | "cache", and cancelling stops between
  * layers (the layer being read finishes). `extractFile` takes the signal and stops its download.
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, rmSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { loadListing, type LayerListing } from "../image/load.ts";
@@ -142,7 +142,10 @@ function isEnough(e: unknown): boolean {
   return false;
 }
 
-/** Writes one file of the merged image (symlinks followed) to `dest`, whole. */
+/**
+ * Writes one file of the merged image (symlinks followed) to `dest`, whole. `dest` must not exist;
+ * on an error or an abort the part written is removed (the file was ours: it was created here).
+ */
 export async function saveFile(ctx: Context, image: OpenedImage, path: string, dest: string, signal: AbortSignal): Promise<ExtractResult> {
   const out = createWriteStream(dest, { flags: "wx" });
   const opened = new Promise<void>((resolve, reject) => {
@@ -160,6 +163,7 @@ export async function saveFile(ctx: Context, image: OpenedImage, path: string, d
     return result;
   } catch (e) {
     out.destroy();
+    rmSync(dest, { force: true });
     throw e;
   }
 }

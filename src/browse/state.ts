@@ -12,34 +12,16 @@ import { ROOT, parentOf } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
-import { readFileHead, readListings, saveFile, type OpenedImage } from "./core.ts";
+import { readListings, saveFile, type OpenedImage } from "./core.ts";
 import { detailLines } from "./details.ts";
-import { hexLines, isBinary, textLines } from "./file-lines.ts";
 import { directorySizes, treeRows, type TreeRow } from "./tree-rows.ts";
+import { Viewer, type FileView } from "./viewer.ts";
 
 export type KeyName = "up" | "down" | "left" | "right" | "enter" | "escape" | "back" | "tab" | "pageup" | "pagedown" | "home" | "end" | "char" | "clear";
 export interface Key {
   name: KeyName;
   /** The character typed, for "char". */
   ch?: string;
-}
-
-/** Bytes shown of a file at first; "load more" doubles it. */
-export const FIRST_PART = 64 * 1024;
-
-export interface FileView {
-  /** Clean path asked for, and the one read after following symlinks. */
-  path: string;
-  target: string;
-  size: number;
-  layer: number;
-  limit: number;
-  lines: string[];
-  binary: boolean;
-  truncated: boolean;
-  loading: boolean;
-  top: number;
-  error?: string;
 }
 
 export interface Prompt {
@@ -63,7 +45,7 @@ export class Browser {
   filter?: { text: string; test: (p: string) => boolean };
   prompt?: Prompt;
   message = "";
-  file?: FileView;
+  viewer?: Viewer;
   rows: TreeRow[] = [];
   quit = false;
   /** Rows of the tree pane and the file body at the last draw (screen.ts sets them). */
@@ -77,7 +59,7 @@ export class Browser {
   private readonly pending = new Map<number, LayerListing>();
   private merged = 0;
   private listingsAbort = new AbortController();
-  private fileAbort?: AbortController;
+  private saveAbort = new AbortController();
   private listeners: (() => void)[] = [];
 
   constructor(
@@ -85,6 +67,10 @@ export class Browser {
     readonly image: OpenedImage,
   ) {
     this.layerCursor = Math.max(0, image.layers.length - 1);
+  }
+
+  get file(): FileView | undefined {
+    return this.viewer?.view;
   }
 
   onChange(fn: () => void): void {
@@ -153,7 +139,8 @@ export class Browser {
   /** Cancels every download and leaves. */
   stop(): void {
     this.listingsAbort.abort();
-    this.fileAbort?.abort();
+    this.viewer?.close();
+    this.saveAbort.abort();
     this.quit = true;
     this.changed();
   }
@@ -229,13 +216,11 @@ export class Browser {
   private treeKey(k: Key): void {
     const row = this.rows[this.treeCursor];
     if (!row) return this.changed();
-    const openSet = this.mode === "merged" ? this.open : this.closed;
     const isOpen = (r: TreeRow) => r.open;
     const setOpen = (r: TreeRow, open: boolean) => {
       if (this.mode === "merged") open ? this.open.add(r.path) : this.open.delete(r.path);
       else open ? this.closed.delete(r.path) : this.closed.add(r.path);
     };
-    void openSet;
     if ((k.name === "right" || k.ch === "l") && row.dir) setOpen(row, true);
     else if (k.name === "left" || k.ch === "h") {
       if (row.dir && isOpen(row)) setOpen(row, false);
@@ -257,28 +242,23 @@ export class Browser {
       this.message = `${show(row.path)} was removed in layer ${row.layer}`;
       return this.changed();
     }
-    let target = row.path;
+    let file: ConstructorParameters<typeof Viewer>[2];
     try {
       const r = resolvePath(this.tree, row.path, { followFinal: true });
-      target = r.path;
       if (r.node.entry.type === "dir") return this.jumpTo(r.path);
       if (r.node.entry.type !== "file" && r.node.entry.type !== "contiguous" && r.node.entry.type !== "hardlink") {
-        this.message = `${show(target)} is a ${r.node.entry.type}: nothing to view`;
+        this.message = `${show(r.path)} is a ${r.node.entry.type}: nothing to view`;
         return this.changed();
       }
-      this.file = { path: row.path, target, size: r.node.target?.entry.size ?? r.node.entry.size, layer: r.node.layer, limit: FIRST_PART, lines: [], binary: false, truncated: false, loading: true, top: 0 };
+      file = { path: row.path, target: r.path, size: r.node.target?.entry.size ?? r.node.entry.size, layer: r.node.layer };
     } catch (e) {
-      // Not resolvable in the layers merged so far: let the core look.
-      this.file = { path: row.path, target, size: row.size, layer: row.layer, limit: FIRST_PART, lines: [], binary: false, truncated: false, loading: true, top: 0, ...(this.listing ? {} : { error: (e as Error).message }) };
-      if (!this.listing) {
-        this.file.loading = false;
-        this.view = "file";
-        return this.changed();
-      }
+      // Not in the layers merged so far: the core looks (it reads the layers itself).
+      file = { path: row.path, target: row.path, size: row.size, layer: row.layer, ...(this.listing ? {} : { error: (e as Error).message }) };
     }
+    this.viewer = new Viewer(this.ctx, this.image, file, () => this.changed());
     this.view = "file";
     this.changed();
-    await this.load();
+    if (file.error === undefined) await this.viewer.load();
   }
 
   /** Puts the cursor on a path of the merged view, opening the directories above it. */
@@ -307,43 +287,16 @@ export class Browser {
     }
   }
 
-  private async load(): Promise<void> {
-    const f = this.file;
-    if (!f) return;
-    this.fileAbort?.abort();
-    const abort = new AbortController();
-    this.fileAbort = abort;
-    f.loading = true;
-    this.changed();
-    try {
-      const head = await readFileHead(this.ctx, this.image, f.target, f.limit, abort.signal);
-      if (abort.signal.aborted || this.file !== f) return;
-      f.binary = isBinary(head.bytes);
-      f.lines = f.binary ? hexLines(head.bytes) : textLines(head.bytes);
-      f.truncated = head.truncated;
-      if (head.result) f.size = head.result.size;
-    } catch (e) {
-      if (!abort.signal.aborted) f.error = e instanceof LayerslayerError ? e.message : `internal error: ${(e as Error).message}`;
-    } finally {
-      f.loading = false;
-      this.changed();
-    }
-  }
-
   private fileKey(k: Key): void {
-    const f = this.file!;
+    const viewer = this.viewer!;
     const d = this.move(k);
-    if (d !== undefined) {
-      const step = k.name === "pageup" || k.name === "pagedown" ? Math.sign(d) * Math.max(1, this.bodyHeight - 1) : d;
-      f.top = clamp(f.top + step, 0, Math.max(0, f.lines.length + (f.truncated ? 1 : 0) - this.bodyHeight));
-    } else if (k.name === "escape" || k.name === "back" || k.name === "left" || k.ch === "h") {
-      this.fileAbort?.abort();
-      this.file = undefined;
+    if (d !== undefined) viewer.scroll(k.name === "pageup" || k.name === "pagedown" ? Math.sign(d) * Math.max(1, this.bodyHeight - 1) : d, this.bodyHeight);
+    else if (k.name === "escape" || k.name === "back" || k.name === "left" || k.ch === "h") {
+      viewer.close();
+      this.viewer = undefined;
       this.view = "main";
-    } else if (k.ch === "m" && f.truncated && !f.loading) {
-      f.limit *= 4;
-      return void this.load();
-    } else if (k.ch === "s") this.askSave(f.target);
+    } else if (k.ch === "m") return viewer.more();
+    else if (k.ch === "s") this.askSave(viewer.view.target);
     this.changed();
   }
 
@@ -400,9 +353,8 @@ export class Browser {
     const where = resolveLocal(dest);
     this.message = `saving ${show(path)} to ${escapeName(where)} …`;
     this.changed();
-    const abort = new AbortController();
     try {
-      const r = await saveFile(this.ctx, this.image, path, where, abort.signal);
+      const r = await saveFile(this.ctx, this.image, path, where, this.saveAbort.signal);
       this.message = `saved ${show(r.path)} (${humanSize(r.size)}) to ${escapeName(where)}`;
     } catch (e) {
       this.message = `not saved: ${(e as Error).message}`;

@@ -115,6 +115,15 @@ describe("browse on a real registry, in tmux", () => {
       t.keys("Enter");
       await t.waitFor(/saved \/etc\/passwd \(115\) to /);
       expect(readFileSync(join(cwd, "saved-passwd"), "utf8")).toBe(PASSWD);
+      // Never over an existing file: it stays as it was.
+      writeFileSync(join(cwd, "mine"), "my own file\n");
+      t.type("s");
+      await t.waitFor(/Save \/etc\/passwd to: passwd/);
+      t.keys("C-u");
+      t.type(join(cwd, "mine"));
+      t.keys("Enter");
+      await t.waitFor(/not saved: .*mine.*(exists|EEXIST)/);
+      expect(readFileSync(join(cwd, "mine"), "utf8")).toBe("my own file\n");
       // Back, then quit.
       t.keys("Escape");
       await t.waitFor(/filter: passwd/);
