@@ -12,8 +12,8 @@ export default defineCommand({
     if (!process.stdin.isTTY || !process.stdout.isTTY) throw new LayerslayerError("USAGE", "browse needs a terminal (standard input and output); for scripts see ls, find and cat");
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const { openImage } = await import("../browse/core.ts");
-    const image = await openImage(ctx, source);
-    const [{ Browser }, { runApp }] = await Promise.all([import("../browse/state.ts"), import("../browse/app.ts")]);
+    // React and ink load while the manifest and config are fetched.
+    const [image, { Browser }, { runApp }] = await Promise.all([openImage(ctx, source), import("../browse/state.ts"), import("../browse/app.ts")]);
     await runApp(new Browser(ctx, image));
     // A layer being listed cannot be stopped yet (the listing core has no signal): its download
     // would keep the process alive after the user quit. Nothing else is left to do, so leave.

@@ -252,13 +252,17 @@ describe("browse on a real registry, in tmux", () => {
     });
   });
 
-  test("80×24 and a resize: the layout fits the new size", async () => {
+  test("80×24 with NO_COLOR, then a resize: the layout fits the new size", async () => {
     await onTerminal(
       async (t) => {
         await t.waitFor(/3\/3 layers merged/);
         const small = t.screen().split("\n");
         expect(small.filter((l) => l.length > 0).every((l) => Bun.stringWidth(l) <= 80)).toBe(true);
         expect(small[23]).toContain("q quit");
+        // NO_COLOR: the added app/ is marked "+" without green; the cursor is still reverse video.
+        expect(small.some((l) => /^\+.▸ app\//.test(l))).toBe(true);
+        expect(t.styled()).not.toMatch(/\x1b\[(?:\d+;)*3[1-7]m/);
+        expect(t.styled()).toMatch(/\x1b\[(?:\d+;)*7m/);
         t.resize(120, 40);
         await t.waitFor(/^.{81,}/m);
         const big = t.screen().split("\n");
