@@ -4,9 +4,9 @@
  * itself; when the core gains one listing path with progress events and an AbortSignal, only
  * this file changes.
  *
- * Today: `loadListing` (cache first, else the whole layer) has no progress and no signal, so a
- * layer's state goes "waiting" → "reading" → "complete" | "cache", and cancelling stops between
- * layers (the layer being read finishes). `extractFile` takes the signal and stops its download.
+ * Listings go by the one listing path (src/image/listing.ts through `loadListing`): cache first,
+ * progress events for each layer's gauge, and the signal stops a download under way.
+ * `extractFile` takes the signal too.
  */
 import { createWriteStream, rmSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
@@ -27,8 +27,10 @@ export interface LayerInfo {
   /** The build step that made the layer (untrusted: escape before showing). */
   step: string;
   state: LayerState;
-  /** Entries listed so far (known once the listing is in). */
+  /** Entries listed so far. */
   entries?: number;
+  /** Compressed bytes downloaded so far (progress events). */
+  downloaded?: number;
   error?: string;
 }
 
@@ -62,7 +64,7 @@ export interface ListingEvents {
 export async function readListings(ctx: Context, image: OpenedImage, events: ListingEvents, signal: AbortSignal, concurrency = 3): Promise<void> {
   let next = 0;
   const cache = ctx.useCache ? ctx.cache : undefined;
-  // Layers not started yet stop at once (those being read finish: loadListing takes no signal).
+  // Layers not started yet stop at once; those being read stop through the signal.
   const stopWaiting = () => {
     for (const layer of image.layers) {
       if (layer.state !== "waiting") continue;
@@ -79,14 +81,27 @@ export async function readListings(ctx: Context, image: OpenedImage, events: Lis
       layer.state = "reading";
       events.onState(layer);
       try {
-        const listing = await loadListing(image.img, layer.index, cache);
+        let last = 0;
+        const listing = await loadListing(image.img, layer.index, {
+          ...(cache ? { cache } : {}),
+          signal,
+          onProgress: (p) => {
+            layer.downloaded = p.downloaded;
+            layer.entries = p.entries;
+            // A redraw per 1 % of the layer at most (events come per chunk).
+            const pct = Math.floor((100 * p.downloaded) / Math.max(1, p.size));
+            if (pct !== last || p.done) events.onState(layer);
+            last = pct;
+          },
+        });
         layer.state = listing.cached ? "cache" : "complete";
         layer.entries = listing.stats.entries;
         events.onState(layer);
         events.onListing(listing);
       } catch (e) {
-        layer.state = "failed";
-        layer.error = e instanceof Error ? e.message : String(e);
+        const aborted = e instanceof LayerslayerError && e.code === "ABORTED";
+        layer.state = aborted ? "stopped" : "failed";
+        if (!aborted) layer.error = e instanceof Error ? e.message : String(e);
         events.onState(layer);
       }
     }

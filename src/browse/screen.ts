@@ -82,6 +82,8 @@ function stateText(l: LayerInfo): string {
       return `complete ${l.entries ?? 0}`;
     case "cache":
       return `cache ${l.entries ?? 0}`;
+    case "reading":
+      return l.downloaded === undefined ? "reading" : `reading ${Math.min(100, Math.floor((100 * l.downloaded) / Math.max(1, l.size)))}%`;
     case "failed":
       return "failed";
     default:

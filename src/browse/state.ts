@@ -209,7 +209,7 @@ export class Browser {
     }
     if (this.listing) {
       this.listingsAbort.abort();
-      this.message = "stopped reading layers (the layer being read finishes)";
+      this.message = "stopped reading layers";
     }
   }
 

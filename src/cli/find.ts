@@ -1,21 +1,24 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
-import { globToRegExp, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
+import { globMatcher, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
 import type { HistoryEvent } from "../image/merge.ts";
 import { formatTable, humanSize, modeString } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { absolutePath } from "../output/json.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
+import { inSizeRange, sizeArgs, sizeRangeFrom } from "./size-range.ts";
 
 export default defineCommand({
   meta: { name: "find", description: "Find paths in every layer: where each was added, modified, deleted or hidden" },
   args: {
     ...imageArg,
-    pattern: { type: "positional", required: true, description: "Glob (*, ?, **, [..]); without '/' it matches base names" },
+    pattern: { type: "positional", required: true, description: "Glob (*, ?, **, [..], {a,b}); without '/' it matches base names" },
     regex: { type: "boolean", description: "PATTERN is a regular expression searched in /path" },
+    "ignore-case": { type: "boolean", alias: "i", description: "Letters match either case (find -iname), in a glob or a --regex" },
     type: { type: "string", valueHint: "f|d|l|c|b|p", description: "Only entries of this type (default: every type)" },
     present: { type: "boolean", description: "Only paths that exist in the final image" },
+    ...sizeArgs,
     ...globalArgs,
   },
   async run({ args }) {
@@ -23,12 +26,14 @@ export default defineCommand({
     const types = args.type === undefined ? undefined : TYPE_LETTERS[args.type];
     if (args.type !== undefined && !types) throw new LayerslayerError("USAGE", `--type ${args.type}: expected one of f, d, l, c, b, p`);
     const pattern = args.pattern as string;
-    const re = args.regex ? userRegExp(pattern) : globToRegExp(pattern);
-    const test = args.regex ? (p: string) => re.test(`/${p}`) : (p: string) => re.test(p);
+    const ignoreCase = !!args["ignore-case"];
+    const sizes = sizeRangeFrom(args);
+    const re = args.regex ? userRegExp(pattern, { ignoreCase }) : undefined;
+    const test = re ? (p: string) => re.test(`/${p}`) : globMatcher(pattern, { ignoreCase });
     const { tree, stepOfLayer } = await openImageView(ctx, source);
     const hits: HistoryEvent[] = [];
     for (const e of tree.events()) {
-      if (!e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && (!args.present || tree.has(e.path))) hits.push(e);
+      if (!e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && inSizeRange(e.entry.size, sizes) && (!args.present || tree.has(e.path))) hits.push(e);
     }
     hits.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.layer - b.layer));
     if (ctx.json) {

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { rawJsonFor } from "../output/json.ts";
 import { LayerslayerError } from "../errors.ts";
 import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
 
@@ -16,7 +17,7 @@ export default defineCommand({
     if (ctx.json) {
       printJson({ digest: chosen.digest, mediaType: chosen.mediaType, manifest: JSON.parse(new TextDecoder().decode(chosen.bytes)) });
     } else {
-      process.stdout.write(chosen.bytes);
+      process.stdout.write(rawJsonFor(chosen.bytes, process.stdout.isTTY));
     }
   },
 });

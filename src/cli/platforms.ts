@@ -4,14 +4,17 @@ import { formatPlatform, platformOf } from "../oci/platform.ts";
 import { parseConfig } from "../oci/config.ts";
 import { MAX_CONFIG_BYTES } from "../oci/resolve.ts";
 import { formatTable, humanSize } from "../output/format.ts";
-import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { escapeName } from "../names.ts";
+import { accessArgs, cacheArg, imageArg, outputArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
   meta: { name: "platforms", description: "List the platforms a multi-platform image offers" },
   args: {
     ...imageArg,
     all: { type: "boolean", description: "Also list attestation and other non-image entries" },
-    ...globalArgs,
+    ...outputArgs,
+    ...accessArgs,
+    ...cacheArg,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
@@ -31,7 +34,7 @@ export default defineCommand({
       printJson({ reference: source.reference, digest: top.digest, index: parsed.kind === "index", platforms: rows });
       return;
     }
-    const table = [["PLATFORM", "DIGEST", "SIZE"], ...rows.map((r) => [r.platform + (r.attestation ? " (attestation)" : ""), r.digest, humanSize(r.size)])];
+    const table = [["PLATFORM", "DIGEST", "SIZE"], ...rows.map((r) => [escapeName(r.platform) + (r.attestation ? " (attestation)" : ""), r.digest, humanSize(r.size)])];
     writeOut(formatTable(table, ["left", "left", "right"]).join("\n"));
   },
 });

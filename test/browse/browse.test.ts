@@ -196,7 +196,7 @@ describe("browse on a real registry, in tmux", () => {
       expect(screen.some((l) => /^- {5}junk\.txt\s+5 L2$/.test(l))).toBe(true);
       expect(screen.some((l) => l.includes("+ ") && l.includes("\\x1b[31mred"))).toBe(true);
       // Colours: removed in red (SGR 31), added in green (32).
-      const styled = t.styled().split("\n");
+      const styled = t.screen({ escapes: true }).split("\n");
       expect(styled.find((l) => l.includes("junk.txt") && !l.includes("RUN"))).toMatch(/\x1b\[31m/);
       expect(styled.find((l) => l.includes("red"))).toMatch(/\x1b\[32m/);
       // Layer 1 modified /etc/hostname.
@@ -261,8 +261,8 @@ describe("browse on a real registry, in tmux", () => {
         expect(small[23]).toContain("q quit");
         // NO_COLOR: the added app/ is marked "+" without green; the cursor is still reverse video.
         expect(small.some((l) => /^\+.▸ app\//.test(l))).toBe(true);
-        expect(t.styled()).not.toMatch(/\x1b\[(?:\d+;)*3[1-7]m/);
-        expect(t.styled()).toMatch(/\x1b\[(?:\d+;)*7m/);
+        expect(t.screen({ escapes: true })).not.toMatch(/\x1b\[(?:\d+;)*3[1-7]m/);
+        expect(t.screen({ escapes: true })).toMatch(/\x1b\[(?:\d+;)*7m/);
         t.resize(120, 40);
         await t.waitFor(/^.{81,}/m);
         const big = t.screen().split("\n");
@@ -306,22 +306,27 @@ describe("browse on a real registry, in tmux", () => {
     );
   });
 
-  test("Esc while layers stall stops the layers not started (no request for their blobs); keys still work; q leaves", async () => {
-    const layers = Array.from({ length: 6 }, (_, i) => ({ bytes: layerFrom([{ path: `layer${i}/file`, content: `layer ${i}\n` }]) }));
+  test("Esc while layers stall stops every download (no request for the layers not started); keys still work; q leaves", async () => {
+    // Random bytes: gzip cannot shrink them, so a part of the blob decodes to a part of the tar.
+    const layers = Array.from({ length: 6 }, (_, i) => ({ bytes: layerFrom([{ path: `layer${i}/file`, content: crypto.getRandomValues(new Uint8Array(16384)) }]) }));
     const pushed = await pushImage(reg, "lab/slow", "1", { layers });
     const proxy = startFaultProxy(reg.url);
     const stalled = new Set(pushed.layers.slice(0, 3).map((l) => l.digest));
-    // The first three blobs send 10 bytes and then nothing: three workers are busy for good.
-    proxy.rule = (req) => (stalled.has(new URL(req.url).pathname.split("/").pop()!) ? { kind: "stall", afterBytes: 10 } : undefined);
+    // The first three blobs send 4 KiB and then nothing: three workers are busy for good.
+    proxy.rule = (req) => (stalled.has(new URL(req.url).pathname.split("/").pop()!) ? { kind: "stall", afterBytes: 4096 } : undefined);
     try {
       await onTerminal(
         async (t) => {
           await t.waitFor(/0\/6 layers merged/);
           await t.waitFor(/reading.*\n.*reading.*\n.*reading/);
           expect(lines(t).filter((l) => / waiting /.test(l))).toHaveLength(3);
+          // Each stalled layer's gauge: the 4 KiB it got of its ~17 KiB.
+          await t.waitFor(/reading 2\d%.*\n.*reading 2\d%.*\n.*reading 2\d%/);
           t.keys("Escape");
           await t.waitFor(/stopped reading layers/);
-          await t.waitFor(/stopped.*\n.*stopped.*\n.*stopped/);
+          // The three stalled downloads stop too (the signal reaches the listing path).
+          await t.waitFor(/(?:stopped.*\n.*){5}stopped/);
+          expect(lines(t).filter((l) => / stopped /.test(l))).toHaveLength(6);
           // Keys are answered while the three layers stall.
           t.type("?");
           await t.waitFor(/Press any key/);

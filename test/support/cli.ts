@@ -10,6 +10,8 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   bytes: Uint8Array;
+  /** Peak resident memory of the process, in bytes. */
+  maxRss: number;
 }
 
 /** An isolated HOME/XDG cache so no test reads the developer's docker config or cache. */
@@ -36,7 +38,7 @@ export async function runCli(args: string[], opts: { stdin?: string; env?: Recor
   const [code, out, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).text()]);
   rmSync(cache, { recursive: true, force: true });
   const bytes = new Uint8Array(out);
-  return { code, stdout: new TextDecoder().decode(bytes), stderr, bytes };
+  return { code, stdout: new TextDecoder().decode(bytes), stderr, bytes, maxRss: proc.resourceUsage()?.maxRSS ?? 0 };
 }
 
 /**
@@ -50,4 +52,16 @@ export function errorLine(r: CliResult): string {
   if (/[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(line)) throw new Error(`stderr holds a control character: ${JSON.stringify(line)}`);
   if (!line.startsWith("layerslayer: ") || line.startsWith("layerslayer: internal error")) throw new Error(`not an expected error: ${line}`);
   return line;
+}
+
+/**
+ * Characters that must never reach a terminal raw (what src/names.ts escapes, less the backslash):
+ * C0 controls but the newline, DEL, C1 controls, line/paragraph separators, bidi controls, BOM.
+ */
+const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+
+/** Throws when text meant for a terminal holds a raw control or bidi character (names the first one). */
+export function expectTerminalSafe(text: string, what = "output"): void {
+  const m = RAW_UNSAFE.exec(text);
+  if (m) throw new Error(`${what} holds a raw U+${m[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${m.index}: ${JSON.stringify(text.slice(Math.max(0, m.index - 40), m.index + 40))}`);
 }
