@@ -15,8 +15,5 @@ export default defineCommand({
     // React and ink load while the manifest and config are fetched.
     const [image, { Browser }, { runApp }] = await Promise.all([openImage(ctx, source), import("../browse/state.ts"), import("../browse/app.ts")]);
     await runApp(new Browser(ctx, image));
-    // A layer being listed cannot be stopped yet (the listing core has no signal): its download
-    // would keep the process alive after the user quit. Nothing else is left to do, so leave.
-    setTimeout(() => process.exit(Number(process.exitCode ?? 0)), 100).unref();
   },
 });

@@ -334,6 +334,14 @@ describe("browse on a real registry, in tmux", () => {
         },
         { image: `${proxy.host}/lab/slow:1`, height: 30 },
       );
+      // q while the downloads stall: they are cancelled and the program ends.
+      await onTerminal(
+        async (t) => {
+          await t.waitFor(/reading 2\d%.*\n.*reading 2\d%.*\n.*reading 2\d%/);
+          await quit(t);
+        },
+        { image: `${proxy.host}/lab/slow:1`, height: 30 },
+      );
       const blobs = proxy.requests.filter((r) => r.path.includes("/blobs/sha256:")).map((r) => r.path.split("/").pop());
       for (const l of pushed.layers.slice(3)) expect(blobs).not.toContain(l.digest);
       for (const d of stalled) expect(blobs).toContain(d);
