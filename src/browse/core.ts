@@ -10,6 +10,7 @@
  */
 import { createWriteStream, rmSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
+import { analyzeEfficiency, type EfficiencyReport } from "../analysis/efficiency.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { loadListing, type LayerListing } from "../image/load.ts";
 import { alignHistory } from "../oci/config.ts";
@@ -107,6 +108,11 @@ export async function readListings(ctx: Context, image: OpenedImage, events: Lis
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, image.layers.length)) }, worker));
+}
+
+/** dive's efficiency and wasted bytes, from the complete listings of every layer (bottom first). */
+export function efficiencyOf(listings: readonly LayerListing[]): EfficiencyReport {
+  return analyzeEfficiency(listings.map((l) => l.entries));
 }
 
 export interface FileHead {

@@ -154,8 +154,9 @@ function drawMain(b: Browser, out: Line[], width: number, bodyH: number): void {
   const layerH = Math.max(1, Math.min(layers.length, Math.floor((bodyH - 2) / 3)));
   if (b.layerCursor < b.layerTop) b.layerTop = b.layerCursor;
   if (b.layerCursor >= b.layerTop + layerH) b.layerTop = b.layerCursor - layerH + 1;
-  const merged = `${b.mergedLayers}/${layers.length} layers merged`;
-  out.push(line(width, [plain(fit(`── Layers  (index, size, listing, build step) ${merged} `, width).replace(/ +$/, (s) => "─".repeat(s.length)), "title")]));
+  const e = b.efficiency;
+  const merged = `${b.mergedLayers}/${layers.length} layers merged${e ? ` · efficiency ${(e.efficiency * 100).toFixed(1)} %, ${humanSize(e.wastedBytes)} wasted` : ""}`;
+  out.push(line(width, [plain(fit(`── Layers  ${merged} `, width).replace(/ +$/, (s) => "─".repeat(s.length)), "title")]));
   for (let i = 0; i < layerH; i++) {
     const l = layers[b.layerTop + i];
     out.push(l ? layerLine(b, l, width) : line(width, []));

@@ -12,7 +12,8 @@ import { ROOT, parentOf } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
-import { readListings, saveFile, type OpenedImage } from "./core.ts";
+import type { EfficiencyReport } from "../analysis/efficiency.ts";
+import { efficiencyOf, readListings, saveFile, type OpenedImage } from "./core.ts";
 import { detailLines } from "./details.ts";
 import { directorySizes, treeRows, type TreeRow } from "./tree-rows.ts";
 import { Viewer, type FileView } from "./viewer.ts";
@@ -57,6 +58,9 @@ export class Browser {
   private readonly open = new Set<string>();
   private readonly closed = new Set<string>();
   private readonly pending = new Map<number, LayerListing>();
+  private readonly listings: LayerListing[] = [];
+  /** dive's score, once every layer is in. */
+  efficiency?: EfficiencyReport;
   private merged = 0;
   private listingsAbort = new AbortController();
   private saveAbort = new AbortController();
@@ -103,9 +107,11 @@ export class Browser {
     // Layers merge bottom to top: a layer waits for those below it.
     for (let l = this.pending.get(this.merged); l; l = this.pending.get(this.merged)) {
       this.tree.addLayer(l.entries, l.index);
+      this.listings.push(l);
       this.pending.delete(this.merged);
       this.merged++;
     }
+    if (this.merged === this.image.layers.length) this.efficiency = efficiencyOf(this.listings);
     this.sizes = directorySizes(this.tree);
     this.refresh();
   }
@@ -192,7 +198,7 @@ export class Browser {
       return this.refresh();
     } else if (k.ch === ":") this.prompt = { kind: "path", label: "Go to path: /", text: "" };
     else if (k.ch === "i") {
-      this.details = { lines: detailLines(this.image), top: 0 };
+      this.details = { lines: detailLines(this.image, this.efficiency), top: 0 };
       this.view = "details";
     } else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter (glob, e.g. passwd or /etc/*.conf): ", text: this.filter?.text ?? "" };
     else if (k.name === "escape" || k.name === "back") this.back();

@@ -97,7 +97,7 @@ describe("browse on a real registry, in tmux", () => {
       t.type("?");
       await t.waitFor(/Press any key to close this help/);
       t.keys("Escape");
-      await t.waitFor(/Layers {2}\(index/);
+      await t.waitFor(/── Layers {2}\d/);
       // Filter for passwd: the tree shows it with its parent.
       t.type("/");
       await t.waitFor(/Filter \(glob/);
@@ -169,7 +169,7 @@ describe("browse on a real registry, in tmux", () => {
       expect(t.screen()).toMatch(/binary \(hex\), 300 {2}from layer 0/);
       // (Esc then "/" at once would read as Alt+/: a person is slower than that.)
       t.keys("Escape");
-      await t.waitFor(/Layers {2}\(index/);
+      await t.waitFor(/── Layers {2}\d/);
       // A large file: the first part, then more.
       await filterFor(t, "big.log");
       t.keys("End", "Enter");
@@ -230,8 +230,12 @@ describe("browse on a real registry, in tmux", () => {
         "    -  ENV LAB=1",
         "    2  RUN rm /tmp/junk.txt",
       ]) expect(screen).toContain(want);
+      // dive's score from the analysis module: /etc/hostname (4 bytes, then 6) and /tmp/junk.txt
+      // (5 bytes, then deleted) are the waste.
+      expect(screen.join("\n")).toMatch(/^Efficiency {3}\d+\.\d %, \d+ wasted/m);
+      expect(screen.some((l) => /^ +\d+ {2}\/etc\/hostname {2}\(layers 0, 1\)$/.test(l))).toBe(true);
       t.keys("Escape");
-      await t.waitFor(/Layers {2}\(index/);
+      await t.waitFor(/── Layers {2}\d/);
       // `:` a typed path: the cursor goes there, its directory opened.
       t.type(":");
       await t.waitFor(/Go to path: \//);
