@@ -35,7 +35,7 @@ export class Browser {
   focus: "layers" | "tree" = "tree";
   view: "main" | "file" | "details" = "main";
   /** The image's details (`i`) and the first of them shown. */
-  details?: { lines: string[]; top: number };
+  details?: { lines: string[]; top: number } | undefined;
   help = false;
   layerCursor = 0;
   layerTop = 0;
@@ -43,10 +43,10 @@ export class Browser {
   treeTop = 0;
   mode: "merged" | "layer" = "merged";
   sort: "name" | "size" = "name";
-  filter?: { text: string; test: (p: string) => boolean };
-  prompt?: Prompt;
+  filter?: { text: string; test: (p: string) => boolean } | undefined;
+  prompt?: Prompt | undefined;
   message = "";
-  viewer?: Viewer;
+  viewer?: Viewer | undefined;
   rows: TreeRow[] = [];
   quit = false;
   /** Rows of the tree pane and the file body at the last draw (screen.ts sets them). */

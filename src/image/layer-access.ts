@@ -7,7 +7,7 @@
  * command down to the tar reader.
  */
 import { RangeReader } from "../blob/range.ts";
-import type { IndexStore, LayerIndex, ListingCache } from "../cache/cache.ts";
+import type { IndexStore, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { ProgressListener } from "../layer/progress.ts";

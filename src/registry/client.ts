@@ -88,7 +88,7 @@ export class RegistryClient {
   }
 
   /** A blob request; `range` as [start, endInclusive] or [start] for an open end. */
-  blob(ref: ImageRef, digest: string, opts: { range?: [number, number?]; signal?: AbortSignal; method?: "GET" | "HEAD" } = {}): Promise<Response> {
+  blob(ref: ImageRef, digest: string, opts: { range?: [number, (number | undefined)?]; signal?: AbortSignal; method?: "GET" | "HEAD" } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (opts.range) headers.Range = `bytes=${opts.range[0]}-${opts.range[1] ?? ""}`;
     return this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
