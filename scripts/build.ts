@@ -45,7 +45,9 @@ async function build(target: string | undefined, dist: string): Promise<string> 
   // gzip rootfs listing 68-69 → 62 MiB, zstd 71 → 64-65 MiB, peek --budget 256K 60-64 → 57-58 MiB,
   // --help 32.0 → 31.2 MiB; a listing of 1,000,000 entries within noise (4.7-5.7 s), a cached ls
   // 0.08 → 0.09-0.11 s (200 saved 2 MiB more but made that ls 60 % slower).
-  const args = [process.execPath, "build", "--compile", "--minify", "--splitting", "--compile-jit-policy=50", "--sourcemap=none", join(root, "src/cli/main.ts"), "--outfile", out];
+  // react-devtools-core: ink imports it only with DEV=true, from a chunk of its own (split); left
+  // out, that chunk is never loaded and ink runs without it (browse, docs/browse.md).
+  const args = [process.execPath, "build", "--compile", "--minify", "--splitting", "--compile-jit-policy=50", "--sourcemap=none", "--external", "react-devtools-core", join(root, "src/cli/main.ts"), "--outfile", out];
   if (target) args.push(`--target=${target}`);
   const proc = Bun.spawn(args, { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);

@@ -44,8 +44,8 @@ export function abortError(signal: AbortSignal, what = "the read"): LayerslayerE
 export class LayerslayerError extends Error {
   readonly code: ErrorCode;
   /** Extra detail shown only with --verbose (never credentials). */
-  readonly detail?: string;
-  constructor(code: ErrorCode, message: string, options?: { detail?: string; cause?: unknown }) {
+  readonly detail?: string | undefined;
+  constructor(code: ErrorCode, message: string, options?: { detail?: string | undefined; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "LayerslayerError";
     this.code = code;

@@ -10,7 +10,7 @@
  * as in Debian's rootfs). gzip -6 for the gzip image; containerd's estargz.Build (built here with
  * Debian's Go) for eStargz; skopeo copy --dest-compress-format zstd:chunked for zstd:chunked.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { streamLayer } from "../../src/layer/stream.ts";

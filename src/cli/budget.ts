@@ -11,7 +11,7 @@ export const budgetArgs = {
 } as const;
 
 /** The budget the flags ask for: undefined means the whole layer. */
-export function budgetFrom(args: { budget?: string; full?: boolean; verify?: boolean }): number | undefined {
+export function budgetFrom(args: { budget?: string | undefined; full?: boolean | undefined; verify?: boolean | undefined }): number | undefined {
   if (args.full && args.budget !== undefined) throw new LayerslayerError("USAGE", "--full and --budget cannot be used together");
   if (args.verify && !args.full) throw new LayerslayerError("USAGE", "--verify reads whole layers: it goes with --full");
   if (args.full) return undefined;

@@ -20,9 +20,9 @@ const cacheArgs = {
 } as const;
 
 interface CacheArgs {
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
+  json?: boolean | undefined;
+  quiet?: boolean | undefined;
+  verbose?: boolean | undefined;
 }
 
 /** Options given before the sub-command (`cache --json info`) reach it through here. */

@@ -61,16 +61,16 @@ export const dbArg = {
 } as const;
 
 export interface GlobalArgs {
-  platform?: string;
-  json?: boolean;
-  username?: string;
-  "password-stdin"?: boolean;
-  authfile?: string;
-  "plain-http"?: boolean;
-  insecure?: boolean;
-  cache?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
+  platform?: string | undefined;
+  json?: boolean | undefined;
+  username?: string | undefined;
+  "password-stdin"?: boolean | undefined;
+  authfile?: string | undefined;
+  "plain-http"?: boolean | undefined;
+  insecure?: boolean | undefined;
+  cache?: boolean | undefined;
+  quiet?: boolean | undefined;
+  verbose?: boolean | undefined;
 }
 
 export interface Context {

@@ -4,9 +4,9 @@ import { authFileSource } from "../registry/auth-files.ts";
 import { promptPassword } from "./password-prompt.ts";
 
 export interface CredentialArgs {
-  username?: string;
-  "password-stdin"?: boolean;
-  authfile?: string;
+  username?: string | undefined;
+  "password-stdin"?: boolean | undefined;
+  authfile?: string | undefined;
 }
 
 async function readStdin(): Promise<string> {

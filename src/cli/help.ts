@@ -21,6 +21,7 @@ export const EXAMPLES: Record<string, string[]> = {
   cat: ["cat alpine:3.20 /etc/os-release", "cat nginx:1.27 /usr/sbin/nginx -o nginx", "cat alpine:3.20 /etc/passwd --no-cache"],
   save: ["save alpine:3.20", "save nginx:1.27 --layer -1 -o layers/ --json"],
   interactive: ["interactive alpine:3.20", "interactive localhost:5000/team/app:v1 --platform linux/arm64"],
+  browse: ["browse debian:12", "browse localhost:5000/team/app:v1 --platform linux/arm64", "browse alpine:3.20 --no-cache"],
   cache: ["cache info", "cache clear", "cache warm registry.example.com/team/app:v1"],
   scan: ["scan alpine:3.20 nginx:1.27 --all-platforms", "scan --catalog localhost:5000 --match 'team/*' --all-tags --concurrency 8", "scan --from images.txt --full --db postgres://scan@db.example/layers --shard 1/4"],
   search: ["search id_rsa", "search etc/shadow --image 'team/*' --json", "search '\\.pem$' --regex --type f --min-size 1K"],

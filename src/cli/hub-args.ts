@@ -13,7 +13,7 @@ export const hubArgs = {
 } as const;
 
 /** The client for LAYERSLAYER_HUB_URL (default https://hub.docker.com). */
-export function hubClient(args: { insecure?: boolean; verbose?: boolean }): HubClient {
+export function hubClient(args: { insecure?: boolean | undefined; verbose?: boolean | undefined }): HubClient {
   return new HubClient({ endpoint: hubEndpoint(), insecure: !!args.insecure, ...(args.verbose ? { log: log.debug } : {}) });
 }
 

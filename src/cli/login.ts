@@ -12,7 +12,7 @@ import { text } from "./prompt.ts";
 import { log } from "./log.ts";
 
 /** The user name: -u, LAYERSLAYER_USERNAME, or asked on a terminal. */
-async function usernameFrom(args: { username?: string }): Promise<string> {
+async function usernameFrom(args: { username?: string | undefined }): Promise<string> {
   const given = args.username ?? process.env.LAYERSLAYER_USERNAME;
   if (given) return given;
   if (!process.stdin.isTTY) throw new LayerslayerError("USAGE", "login needs a user name: -u/--username (or LAYERSLAYER_USERNAME)");

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { blobFileName, downloadBlob, partialPathFor, type DownloadStatus } from "../blob/download.ts";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
 import { checkSavedToc } from "../image/saved-toc.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";

@@ -13,7 +13,7 @@ export interface SizeRange {
 }
 
 /** The bounds the flags give (each optional); a minimum above the maximum is a usage error. */
-export function sizeRangeFrom(args: { "min-size"?: string; "max-size"?: string }): SizeRange {
+export function sizeRangeFrom(args: { "min-size"?: string | undefined; "max-size"?: string | undefined }): SizeRange {
   const range: SizeRange = {};
   if (args["min-size"] !== undefined) range.minSize = parseSize(args["min-size"], "--min-size");
   if (args["max-size"] !== undefined) range.maxSize = parseSize(args["max-size"], "--max-size");

@@ -33,7 +33,7 @@ export interface GunzipOptions {
   /** Compressed bytes per fflate push (tests use 1 to check exactness byte by byte). */
   sliceSize?: number;
   /** fflate tuning switches, only for measuring their effect (scripts/codec-speed.ts). */
-  inflater?: InflaterOptions;
+  inflater?: InflaterOptions | undefined;
   /** Record checkpoints (deflate block boundaries) about every `every` bytes of output. */
   checkpoints?: CheckpointSink;
   /**

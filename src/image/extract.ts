@@ -3,9 +3,7 @@ import { escapeName } from "../names.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
-import type { IndexStore, ListingCache } from "../cache/cache.ts";
-import type { ProgressListener } from "../layer/progress.ts";
-import { LayerAccess, type FileRead, type Sink } from "./layer-access.ts";
+import { LayerAccess, type AccessOptions, type FileRead, type Sink } from "./layer-access.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
 import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
 import { MAX_SYMLINK_HOPS } from "./resolve.ts";
@@ -30,22 +28,8 @@ export interface ExtractResult {
   verified: boolean;
 }
 
-export interface ExtractOptions {
-  cache?: ListingCache;
-  /** Layers' checkpoints and partial listings, kept between runs. */
-  indexes?: IndexStore;
-  signal?: AbortSignal;
-  /** Progress of each layer pass (src/layer/progress.ts). */
-  onProgress?: ProgressListener;
-  /** Told when a layer's announced TOC cannot be used (the layer is then read the ordinary way). */
-  onWarning?: (message: string) => void;
-  /**
-   * Read the layer that holds the file from byte 0 on to its end and check its digest before
-   * returning (never by TOC chunks or from a checkpoint, and no layer's TOC listing is used to find
-   * the file); CORRUPT when it does not verify.
-   */
-  verify?: boolean;
-}
+/** What `extractFile` takes: how the run reads layers (layer-access.ts). */
+export type ExtractOptions = AccessOptions;
 
 
 /** What `cat` says an entry is when it is not a regular file. */

@@ -8,7 +8,7 @@
  */
 import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
-import type { IndexStore, LayerIndex, ListingCache } from "../cache/cache.ts";
+import type { IndexStore, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { ProgressListener } from "../layer/progress.ts";
@@ -21,13 +21,21 @@ import { listLayer } from "./listing.ts";
 
 export type Sink = (chunk: Uint8Array) => void | Promise<void>;
 
+/** How a run reads files out of layers (`cat`, `packages`). */
 export interface AccessOptions {
   cache?: ListingCache;
+  /** Layers' checkpoints and partial listings, kept between runs. */
   indexes?: IndexStore;
   signal?: AbortSignal;
+  /** Progress of each layer pass (src/layer/progress.ts). */
   onProgress?: ProgressListener;
+  /** Told when a layer's announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
-  /** A pass that delivers a file's content reads on to the layer's end (and so checks its digest). */
+  /**
+   * Read the layer that holds the file from byte 0 on to its end and check its digest before
+   * returning (never by TOC chunks or from a checkpoint, and no layer's TOC listing is used to find
+   * the file); CORRUPT when it does not verify.
+   */
   verify?: boolean;
 }
 

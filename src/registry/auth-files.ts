@@ -21,8 +21,8 @@ export interface AuthEntry {
 }
 
 export interface AuthFile {
-  auths?: Record<string, AuthEntry>;
-  credHelpers?: Record<string, unknown>;
+  auths?: Record<string, AuthEntry> | undefined;
+  credHelpers?: Record<string, unknown> | undefined;
   credsStore?: unknown;
 }
 

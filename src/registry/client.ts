@@ -93,7 +93,7 @@ export class RegistryClient {
   }
 
   /** A blob request; `range` as [start, endInclusive] or [start] for an open end; `attempts` shared by the read it is part of. */
-  async blob(ref: ImageRef, digest: string, opts: { range?: [number, number?]; signal?: AbortSignal; method?: "GET" | "HEAD"; attempts?: Attempts } = {}): Promise<Response> {
+  async blob(ref: ImageRef, digest: string, opts: { range?: [number, (number | undefined)?]; signal?: AbortSignal | undefined; method?: "GET" | "HEAD"; attempts?: Attempts | undefined } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (opts.range) headers.Range = `bytes=${opts.range[0]}-${opts.range[1] ?? ""}`;
     const res = await this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
@@ -112,7 +112,7 @@ export class RegistryClient {
   }
 
   /** Whether a 200 to a range request sends more than the range (a 200 for the whole of a small blob does not). */
-  private moreThanAsked(res: Response, [start, end]: [number, number?]): boolean {
+  private moreThanAsked(res: Response, [start, end]: [number, (number | undefined)?]): boolean {
     const length = Number(res.headers.get("content-length") ?? NaN);
     return start > 0 || !(length <= (end === undefined ? Infinity : end - start + 1));
   }

@@ -11,7 +11,7 @@ export interface TransportOptions {
   plainHttp?: boolean;
   insecure?: boolean;
   /** A login, or where to look one up when the registry asks for it. */
-  credentials?: Credentials | CredentialSource;
+  credentials?: Credentials | CredentialSource | undefined;
   /** Attempts after the first one for network errors, 408, 429 and 5xx. */
   retries?: number;
   /** First backoff step in ms (doubles each time). */
@@ -22,7 +22,7 @@ export interface TransportOptions {
   headersTimeoutMs?: number;
   /** Forward proxies (default: this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY); loopback hosts never use one. */
   proxy?: ProxySettings;
-  log?: (message: string) => void;
+  log?: ((message: string) => void) | undefined;
 }
 
 export interface RequestOptions {

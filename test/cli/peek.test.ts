@@ -8,7 +8,6 @@ import { concat, header } from "../tar/helpers.ts";
 describe("peek on a real registry", () => {
   let reg: TestRegistry;
   let img: PushedImage;
-  let bomb: PushedImage;
   beforeAll(async () => {
     reg = await startRegistry();
     const many = Array.from({ length: 400 }, (_, i) => ({ path: `usr/lib/mod-${String(i).padStart(4, "0")}.so`, content: new Uint8Array(4000).map((_, j) => (i * 31 + j * 7) & 0xff) }));
@@ -24,7 +23,7 @@ describe("peek on a real registry", () => {
     // (the tar header, then the same 8 MiB-of-zeros member again and again).
     const zeros = Bun.gzipSync(new Uint8Array(8 << 20), { level: 9 });
     const members = [Bun.gzipSync(header({ name: "zeros", size: 256 * (8 << 20) }) as Uint8Array<ArrayBuffer>), ...Array.from({ length: 256 }, () => zeros)];
-    bomb = await pushImage(reg, "peek/bomb", "v1", { layers: [{ bytes: concat(...members) }] });
+    await pushImage(reg, "peek/bomb", "v1", { layers: [{ bytes: concat(...members) }] });
   }, 60_000);
   afterAll(() => reg.stop());
 

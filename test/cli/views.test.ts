@@ -73,13 +73,12 @@ const L2files: FileSpec[] = [
 
 describe("merged views on a real registry", () => {
   let reg: TestRegistry;
-  let img: PushedImage;
   let big: PushedImage;
   let tars: Uint8Array[];
   beforeAll(async () => {
     reg = await startRegistry();
     tars = [tarOf(L0), tarOf(L1files, L1order), tarOf(L2files)];
-    img = await pushImage(reg, "views/app", "v1", {
+    await pushImage(reg, "views/app", "v1", {
       layers: tars.map((t) => ({ bytes: compress(t, "gzip") })),
       history: [{ created_by: "ADD rootfs.tar /" }, { created_by: "RUN cleanup" }, { created_by: "RUN upgrade" }],
     });

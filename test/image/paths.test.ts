@@ -3,7 +3,7 @@ import { probeListing } from "../../src/image/locate.ts";
 import { mergeLayers } from "../../src/image/merge.ts";
 import { classifyMember, type Member } from "../../src/image/paths.ts";
 import type { Entry } from "../../src/types.ts";
-import { dir, file, hard, mk, opq, sym, wh } from "./helpers.ts";
+import { dir, file, hard, mk, sym } from "./helpers.ts";
 
 describe("classifyMember: one set of rules for what a member is", () => {
   test("entries, whiteouts, opaque markers, aufs metadata, anomalies", () => {

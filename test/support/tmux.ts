@@ -9,6 +9,8 @@ export interface Terminal {
   /** Text typed as is. */
   type(text: string): void;
   kill(): void;
+  /** Resizes the terminal (the program gets SIGWINCH). */
+  resize(width: number, height: number): void;
 }
 
 /**
@@ -45,6 +47,9 @@ export function startTerminal(command: string | string[], size: { width?: number
     },
     type(text) {
       tmux("send-keys", "-t", session, "-l", text);
+    },
+    resize(width, height) {
+      tmux("resize-window", "-t", session, "-x", String(width), "-y", String(height));
     },
     kill() {
       tmux("kill-session", "-t", session);

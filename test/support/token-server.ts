@@ -37,7 +37,7 @@ export interface TokenServerOptions {
   /** username → password; the token endpoint checks them with Basic auth. */
   users: Record<string, string>;
   /** Repositories anonymous users may pull (prefix match); default: none. */
-  anonymousPull?: string[];
+  anonymousPull?: string[] | undefined;
   /** Token lifetime the JWT carries (s). */
   lifetime?: number;
   /** OAuth2 refresh tokens (docker's identity tokens) → the user each stands for. */
