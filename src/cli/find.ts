@@ -1,10 +1,8 @@
 import { defineCommand } from "citty";
-import { LayerslayerError } from "../errors.ts";
-import { globToRegExp, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
-import type { HistoryEvent } from "../image/merge.ts";
+import { findEvents } from "../image/find.ts";
+import { findHitJson } from "../output/image-json.ts";
 import { formatTable, humanSize, modeString } from "../output/format.ts";
 import { escapeName } from "../names.ts";
-import { absolutePath } from "../output/json.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 
@@ -20,30 +18,13 @@ export default defineCommand({
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
-    const types = args.type === undefined ? undefined : TYPE_LETTERS[args.type];
-    if (args.type !== undefined && !types) throw new LayerslayerError("USAGE", `--type ${args.type}: expected one of f, d, l, c, b, p`);
     const pattern = args.pattern as string;
-    const re = args.regex ? userRegExp(pattern) : globToRegExp(pattern);
-    const test = args.regex ? (p: string) => re.test(`/${p}`) : (p: string) => re.test(p);
     const { tree, stepOfLayer } = await openImageView(ctx, source);
-    const hits: HistoryEvent[] = [];
-    for (const e of tree.events()) {
-      if (!e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && (!args.present || tree.has(e.path))) hits.push(e);
-    }
-    hits.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.layer - b.layer));
+    const hits = findEvents(tree, pattern, { regex: !!args.regex, ...(args.type !== undefined ? { type: args.type } : {}), present: !!args.present });
     if (ctx.json) {
       printJson({
         pattern,
-        hits: hits.map((e) => ({
-          path: absolutePath(e.path),
-          layer: e.layer,
-          action: e.action,
-          type: e.entry.type,
-          size: e.entry.size,
-          createdBy: stepOfLayer[e.layer]?.createdBy ?? null,
-          present: tree.get(e.path)?.layer === e.layer && e.action !== "deleted" && e.action !== "hidden",
-          ...(e.by ? { by: absolutePath(e.by) } : {}),
-        })),
+        hits: hits.map((e) => findHitJson(tree, stepOfLayer, e)),
       });
       return;
     }
