@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { findEvents } from "../image/find.ts";
+import { findEvents, findQuery } from "../image/find.ts";
 import { findHitJson } from "../output/image-json.ts";
 import { formatTable, humanSize, modeString } from "../output/format.ts";
 import { escapeName } from "../names.ts";
@@ -19,8 +19,9 @@ export default defineCommand({
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const pattern = args.pattern as string;
+    const query = findQuery(pattern, { regex: !!args.regex, ...(args.type !== undefined ? { type: args.type } : {}), present: !!args.present });
     const { tree, stepOfLayer } = await openImageView(ctx, source);
-    const hits = findEvents(tree, pattern, { regex: !!args.regex, ...(args.type !== undefined ? { type: args.type } : {}), present: !!args.present });
+    const hits = findEvents(tree, query);
     if (ctx.json) {
       printJson({
         pattern,

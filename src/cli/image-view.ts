@@ -24,8 +24,8 @@ const MAX_CACHED_TREE = 250_000;
  * Resolves the image and loads the complete listing of its layers (cache first) into a merged
  * tree: every layer, or those a `--layer` value names.
  */
-export async function openImageView(ctx: Context, source: ImageSource, opts: { layer?: string; single?: boolean } = {}): Promise<ImageView> {
-  const img = await resolveImage(source, ctx.platform);
+export async function openImageView(ctx: Context, source: ImageSource, opts: { layer?: string; single?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {}): Promise<ImageView> {
+  const img = opts.image ?? (await resolveImage(source, ctx.platform));
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
   const stepOfLayer = alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer;
@@ -41,6 +41,7 @@ export async function openImageView(ctx: Context, source: ImageSource, opts: { l
   let done = 0;
   const listings = await loadListings(img, indexes, {
     ...(ctx.useCache ? { cache: ctx.cache } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
     onWarning: (m) => {
       if (tty) process.stderr.write("\r\x1b[2K");
       ctx.warn(m);

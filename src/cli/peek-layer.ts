@@ -40,7 +40,7 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
  * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. Returns the stats
  * and the error that cut the layer short, if any.
  */
-export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => unknown, entriesOnly = false): Promise<LayerResult> {
+export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => unknown, entriesOnly = false, signal?: AbortSignal): Promise<LayerResult> {
   const desc = layers[i]!;
   const framed = !ctx.json && !entriesOnly;
   if (framed) {
@@ -78,7 +78,7 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
     const writer = ctx.useCache ? ctx.cache.beginListing(desc.digest) : undefined;
     let seen = 0;
     try {
-      const gen = streamLayer(source, desc, i, budget === undefined ? { onWarning: ctx.warn } : { budget });
+      const gen = streamLayer(source, desc, i, { ...(budget === undefined ? { onWarning: ctx.warn } : { budget }), ...(signal ? { signal } : {}) });
       for (;;) {
         const next = await gen.next();
         if (next.done) {

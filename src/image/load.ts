@@ -25,13 +25,15 @@ export interface LoadOptions {
   onLayer?: (listing: LayerListing) => void;
   /** Told when a layer's announced TOC cannot be used (the layer is then read whole). */
   onWarning?: (message: string) => void;
+  /** Stops the downloads (a client that went away). */
+  signal?: AbortSignal;
 }
 
 /**
  * The complete listing of one layer: from the cache when it has it, else downloaded whole (and then
  * stored). A merged view needs complete listings, so an error here is an error of the command.
  */
-export async function loadListing(img: ResolvedImage, index: number, cache?: ListingCache, onWarning?: (message: string) => void): Promise<LayerListing> {
+export async function loadListing(img: ResolvedImage, index: number, cache?: ListingCache, onWarning?: (message: string) => void, signal?: AbortSignal): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const stored = cache?.readListing(desc.digest);
@@ -39,7 +41,7 @@ export async function loadListing(img: ResolvedImage, index: number, cache?: Lis
   // Each part is encoded once: packed in memory and stored in the cache as the same bytes.
   const writer = cache?.beginListing(desc.digest);
   const entries = new PackedEntries(writer ? (part, data) => writer.addPart(part, data) : undefined);
-  const gen = streamLayer(img.source, desc, index, onWarning ? { onWarning } : {});
+  const gen = streamLayer(img.source, desc, index, { ...(onWarning ? { onWarning } : {}), ...(signal ? { signal } : {}) });
   try {
     for (;;) {
       const next = await gen.next();
@@ -83,7 +85,7 @@ export async function loadListings(img: ResolvedImage, indexes: number[], opts: 
   const worker = async () => {
     while (next < indexes.length) {
       const slot = next++;
-      const listing = await loadListing(img, indexes[slot]!, opts.cache, opts.onWarning);
+      const listing = await loadListing(img, indexes[slot]!, opts.cache, opts.onWarning, opts.signal);
       out[slot] = listing;
       opts.onLayer?.(listing);
     }

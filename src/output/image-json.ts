@@ -3,9 +3,11 @@
  * `serve` answers with them, so both say the same thing in the same shape.
  */
 import type { HistoryEvent, MergedNode, MergedTree } from "../image/merge.ts";
-import { alignHistory, type Step } from "../oci/config.ts";
-import { formatPlatform } from "../oci/platform.ts";
-import { imagePlatform, type ResolvedImage } from "../oci/resolve.ts";
+import { alignHistory, parseConfig, type Step } from "../oci/config.ts";
+import { isAttestation, parseManifest } from "../oci/manifest.ts";
+import { formatPlatform, platformOf } from "../oci/platform.ts";
+import { imagePlatform, MAX_CONFIG_BYTES, type ResolvedImage } from "../oci/resolve.ts";
+import type { ImageSource } from "../source/source.ts";
 import { absolutePath, entryJson, jsonDocumentParts } from "./json.ts";
 
 /** Everything `inspect` shows, as data. */
@@ -101,4 +103,32 @@ export function findHitJson(tree: MergedTree, stepOfLayer: readonly (Step | unde
     present: tree.get(e.path)?.layer === e.layer && e.action !== "deleted" && e.action !== "hidden",
     ...(e.by ? { by: absolutePath(e.by) } : {}),
   };
+}
+
+/** What `platforms --json` shows: the platforms the reference offers (attestations only with `all`). */
+export async function platformsJson(source: ImageSource, all: boolean) {
+  const top = await source.manifest();
+  const parsed = parseManifest(top.bytes, top.mediaType, source.reference);
+  let rows: { platform: string; digest: string; size: number; mediaType: string; attestation: boolean }[];
+  if (parsed.kind === "index") {
+    rows = parsed.index.manifests
+      .map((d) => ({ platform: formatPlatform(d.platform), digest: d.digest, size: d.size, mediaType: d.mediaType, attestation: isAttestation(d) }))
+      .filter((r) => all || !r.attestation);
+  } else {
+    const cfg = parseConfig(await source.blobBytes(parsed.image.config.digest, MAX_CONFIG_BYTES, "image config"), source.reference);
+    rows = [{ platform: formatPlatform(platformOf(cfg)), digest: top.digest, size: top.bytes.byteLength, mediaType: parsed.image.mediaType, attestation: false }];
+  }
+  return { reference: source.reference, digest: top.digest, index: parsed.kind === "index", platforms: rows };
+}
+
+/** What `manifest --json` shows: the image manifest, or with `index` the index the reference named. */
+export function manifestJson(img: ResolvedImage, index: boolean) {
+  const chosen = index ? img.index : img.manifest;
+  if (!chosen) return undefined;
+  return { digest: chosen.digest, mediaType: chosen.mediaType, manifest: JSON.parse(new TextDecoder().decode(chosen.bytes)) as unknown };
+}
+
+/** What `config --json` shows. */
+export function configJson(img: ResolvedImage) {
+  return { digest: img.manifest.image.config.digest, mediaType: img.manifest.image.config.mediaType, config: img.config };
 }
