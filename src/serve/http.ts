@@ -30,10 +30,16 @@ const STATUS_OF: Record<ErrorCode, number> = {
   IO: 500,
 };
 
+/** A policy refusal, possibly wrapped (with its cause) by a layer's reader. */
+function refusedByPolicy(e: unknown): boolean {
+  for (let c = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof PolicyRefusal) return true;
+  return false;
+}
+
 /** Status, code and message of any failure; an unexpected one says only "internal error". */
 export function describeFailure(e: unknown): { status: number; code: string; message: string; headers: Record<string, string> } {
   if (e instanceof HttpRefusal) return { status: e.status, code: e.code, message: e.message, headers: e.headers };
-  if (e instanceof PolicyRefusal || e instanceof RegistryRefused) return { status: 403, code: "FORBIDDEN", message: e.message, headers: {} };
+  if (e instanceof RegistryRefused || refusedByPolicy(e)) return { status: 403, code: "FORBIDDEN", message: (e as Error).message, headers: {} };
   if (e instanceof LayerslayerError) return { status: STATUS_OF[e.code], code: e.code, message: e.message, headers: {} };
   if ((e as { name?: string })?.name === "TimeoutError") return { status: 504, code: "TIMEOUT", message: "the request took longer than the server allows", headers: {} };
   return { status: 500, code: "INTERNAL", message: "internal error", headers: {} };
