@@ -10,6 +10,7 @@ import { findEvents, findQuery } from "../image/find.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
 import { configJson, describeImage, findHitJson, historyJson, lsDocumentParts, manifestJson, platformsJson } from "../output/image-json.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Caps } from "./config.ts";
 import type { ServeCore } from "./core.ts";
 import { errorRecord, jsonResponse, Pipe, BASE_HEADERS } from "./http.ts";
@@ -146,23 +147,21 @@ async function peek(q: Query, call: Call): Promise<Response> {
   });
 }
 
+/** A route that answers one document about the image a reference resolves to, as `NAME --json` prints it. */
+function imageDocument(name: string, summary: string, schema: S.JsonSchema, doc: (img: ResolvedImage) => object): RouteDef {
+  return {
+    path: `/v1/${name}`,
+    operationId: name,
+    summary,
+    params: { ref, platform },
+    response: { contentType: "application/json", description: `as \`${name} --json\``, schema },
+    handle: async (q, call) => jsonResponse(doc((await opened(call, q)).img)),
+  };
+}
+
 export const ROUTES: RouteDef[] = [
-  {
-    path: "/v1/inspect",
-    operationId: "inspect",
-    summary: "An image's digest, platform, config and layers with the build step of each",
-    params: { ref, platform },
-    response: { contentType: "application/json", description: "as `inspect --json`", schema: S.INSPECT },
-    handle: async (q, call) => jsonResponse(describeImage((await opened(call, q)).img)),
-  },
-  {
-    path: "/v1/history",
-    operationId: "history",
-    summary: "The build steps of an image and the layer each one produced",
-    params: { ref, platform },
-    response: { contentType: "application/json", description: "as `history --json`", schema: S.HISTORY },
-    handle: async (q, call) => jsonResponse(historyJson((await opened(call, q)).img)),
-  },
+  imageDocument("inspect", "An image's digest, platform, config and layers with the build step of each", S.INSPECT, describeImage),
+  imageDocument("history", "The build steps of an image and the layer each one produced", S.HISTORY, historyJson),
   {
     path: "/v1/manifest",
     operationId: "manifest",
@@ -175,14 +174,7 @@ export const ROUTES: RouteDef[] = [
       return jsonResponse(doc);
     },
   },
-  {
-    path: "/v1/config",
-    operationId: "config",
-    summary: "The image config",
-    params: { ref, platform },
-    response: { contentType: "application/json", description: "as `config --json`", schema: S.CONFIG },
-    handle: async (q, call) => jsonResponse(configJson((await opened(call, q)).img)),
-  },
+  imageDocument("config", "The image config", S.CONFIG, configJson),
   {
     path: "/v1/platforms",
     operationId: "platforms",
