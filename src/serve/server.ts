@@ -10,6 +10,7 @@ import { ServeCore } from "./core.ts";
 import { corsHeaders, HttpRefusal, Limits, preflight, tokenCheck } from "./guard.ts";
 import { BASE_HEADERS, errorResponse } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
+import { PAGE_ASSETS } from "./page.ts";
 import { ROUTES, type Query, type RouteDef } from "./routes.ts";
 
 export interface RunningServer {
@@ -64,7 +65,7 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
   const running = new Set<AbortController>();
 
   /** Everything every request goes through; `answer` is the route's own part. */
-  const guarded = (answer: (req: Request, url: URL, call: { signal: AbortSignal; abort: () => void }) => Promise<Response>, route?: RouteDef) => async (req: Request, server: Server<undefined>): Promise<Response> => {
+  const guarded = (answer: (req: Request, url: URL, call: { signal: AbortSignal; abort: () => void }) => Promise<Response>, route?: RouteDef, opts: { public?: boolean } = {}) => async (req: Request, server: Server<undefined>): Promise<Response> => {
     const started = performance.now();
     const url = new URL(req.url);
     const client = server.requestIP(req)?.address ?? "unknown";
@@ -79,7 +80,7 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
       }
       if (req.method === "OPTIONS") return preflight(cfg.cors, req);
       if (req.method !== "GET" && req.method !== "HEAD") throw new HttpRefusal(405, "METHOD_NOT_ALLOWED", `${escapeName(req.method)} is not allowed; the API answers GET`, { Allow: "GET, HEAD" });
-      checkToken(req);
+      if (!opts.public) checkToken(req);
       limits.request(client);
       if (route?.downloads) release = limits.download(client);
       const signal = AbortSignal.any([req.signal, controller.signal, AbortSignal.timeout(cfg.caps.requestTimeoutMs)]);
@@ -107,6 +108,8 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
   const routes: Record<string, (req: Request, server: Server<undefined>) => Promise<Response>> = {
     "/openapi.json": guarded(async () => new Response(openapi, { headers: { ...BASE_HEADERS, "Content-Type": "application/json; charset=utf-8" } })),
   };
+  // The page's files need no token (they hold nothing but the page); the API they call does.
+  for (const [path, asset] of Object.entries(PAGE_ASSETS)) routes[path] = guarded(async () => asset(), undefined, { public: true });
   for (const r of ROUTES) {
     routes[r.path] = guarded(async (_req, url, call) => r.handle(parseQuery(r, url.searchParams), { core, caps: cfg.caps, ...call }), r);
   }
