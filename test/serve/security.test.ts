@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ls-serve-sec-"));
 process.env.LAYERSLAYER_CACHE_DIR = join(dir, "cache");
@@ -130,6 +130,24 @@ describe("no way into this machine or its network (SSRF)", () => {
       expect(res.status, body.error.message).toBe(403);
       expect(body.error.message).toContain("refusing to reach");
     });
+  }
+});
+
+test("the server's saved login is used for an allowed registry (and the log never shows it)", async () => {
+  const locked = await startRegistry({ auth: "htpasswd" });
+  try {
+    await pushImage(locked, "sec/locked", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=locked\n" }]) }] });
+    const file = join(dir, "auth.json");
+    writeFileSync(file, JSON.stringify({ auths: { [locked.host]: { auth: btoa(`${READER.username}:${READER.password}`) } } }));
+    process.env.REGISTRY_AUTH_FILE = file;
+    const lines: string[] = [];
+    const s = serve({ allowRegistry: [locked.host] }, {}, (l) => lines.push(l));
+    const res = await fetch(`${s.url}/v1/cat?${q({ ref: `${locked.host}/sec/locked:v1`, path: "/etc/os-release" })}`);
+    expect(await res.text()).toBe("ID=locked\n");
+    expect(lines.join("\n")).not.toContain(READER.password);
+  } finally {
+    delete process.env.REGISTRY_AUTH_FILE;
+    await locked.stop();
   }
 });
 
