@@ -5,7 +5,17 @@ import { startServer } from "../serve/server.ts";
 import { onStopSignal } from "./signals.ts";
 import { wholeNumber } from "./common.ts";
 
-const list = (v: unknown): string[] => (v === undefined ? [] : [v].flat().map(String));
+/** Every value of a flag that may be repeated (citty keeps only the last one). */
+function repeated(rawArgs: string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--") break;
+    if (a === flag && rawArgs[i + 1] !== undefined) out.push(rawArgs[++i]!);
+    else if (a.startsWith(`${flag}=`)) out.push(a.slice(flag.length + 1));
+  }
+  return out;
+}
 
 export default defineCommand({
   meta: { name: "serve", description: "Serve the JSON API (/v1, /openapi.json) over HTTP: loopback by default, a bearer token and a registry allow-list to go further" },
@@ -22,11 +32,11 @@ export default defineCommand({
     cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
     "access-log": { type: "boolean", default: true, description: "One line per request on stderr (never a header, so never a token)", negativeDescription: "No access log" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const cfg = serveConfig({
       ...(args.listen !== undefined ? { listen: args.listen } : {}),
       ...(args["token-file"] !== undefined ? { tokenFile: args["token-file"] } : {}),
-      allowRegistry: list(args["allow-registry"]),
+      allowRegistry: repeated(rawArgs, "--allow-registry"),
       ...(args.cors !== undefined ? { cors: args.cors } : {}),
       cache: args.cache !== false,
       accessLog: args["access-log"] !== false,
@@ -43,8 +53,9 @@ export default defineCommand({
     const registries = cfg.allowRegistries.size ? [...cfg.allowRegistries].join(", ") : "any public registry";
     process.stderr.write(`layerslayer: serving ${running.url} (${scope}; registries: ${registries}); API under /v1, description at /openapi.json\n`);
     await new Promise<void>((resolve) => {
-      const stop = onStopSignal(() => {
+      const stop = onStopSignal((_, exitCode) => {
         stop();
+        process.exitCode = exitCode;
         void running.stop().then(resolve);
       });
     });
