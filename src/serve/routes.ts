@@ -9,6 +9,7 @@ import { LayerslayerError } from "../errors.ts";
 import { findEvents, findQuery } from "../image/find.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
+import { jsonDocumentParts } from "../output/json.ts";
 import { configJson, describeImage, findHitJson, historyJson, lsDocumentParts, manifestJson, platformsJson } from "../output/image-json.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Caps } from "./config.ts";
@@ -260,7 +261,11 @@ export const ROUTES: RouteDef[] = [
       const img = await opened(call, q);
       const { tree, stepOfLayer } = await call.core.view(img, undefined, call.signal);
       const hits = findEvents(tree, query);
-      return jsonResponse({ pattern, hits: hits.map((e) => findHitJson(tree, stepOfLayer, e)) });
+      // Written as it is encoded: a pattern that matches a million paths is never one string.
+      const parts = jsonDocumentParts({ pattern, hits: [] }, "hits", (function* () {
+        for (const e of hits) yield findHitJson(tree, stepOfLayer, e);
+      })());
+      return streamed(call, "application/json; charset=utf-8", (pipe) => writeBatched(pipe, parts));
     },
   },
   {

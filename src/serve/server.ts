@@ -85,7 +85,9 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
       if (route?.downloads) release = limits.download(client);
       const signal = AbortSignal.any([req.signal, controller.signal, AbortSignal.timeout(cfg.caps.requestTimeoutMs)]);
       running.add(controller);
-      res = await answer(req, url, { signal, abort: () => controller.abort(new DOMException("the client went away", "AbortError")) });
+      // Work that takes no signal (a manifest fetch) is bounded by the transport's own timeouts; the
+      // answer does not wait for it past the request's time.
+      res = await untilAborted(answer(req, url, { signal, abort: () => controller.abort(new DOMException("the client went away", "AbortError")) }), signal);
       // The download slot is held until the body is sent (or the client leaves).
       const free = release;
       release = undefined;
@@ -136,6 +138,29 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
       await server.stop(true);
     },
   };
+}
+
+/** `work`, or the signal's reason as soon as it is aborted. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      // An answer that comes after all is never sent: its body is cancelled, which stops its producer.
+      work.then((v) => (v instanceof Response ? v.body?.cancel().catch(() => {}) : undefined), () => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** The same response, calling `done` once its body was sent, failed or was cancelled. */

@@ -190,6 +190,18 @@ describe("requests", () => {
     expect(peeks.filter((c) => c === 429).length).toBe(3);
   });
 
+  test("a request past its time is stopped: 504", async () => {
+    const proxy = startFaultProxy(reg.url);
+    proxies.push(proxy);
+    proxy.delayMs = 1500;
+    const s = serve({ allowRegistry: [proxy.host], caps: { requestTimeoutMs: 300 } });
+    const started = performance.now();
+    const res = await fetch(`${s.url}/v1/inspect?${q({ ref: `${proxy.host}/sec/app:v1` })}`);
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as any).error.code).toBe("TIMEOUT");
+    expect(performance.now() - started).toBeLessThan(1400);
+  });
+
   test("CORS is closed unless an origin is configured, and then only for it", async () => {
     const closed = serve({ allowRegistry: [reg.host] });
     const a = await fetch(`${closed.url}/openapi.json`, { headers: { Origin: "https://evil.example" } });
