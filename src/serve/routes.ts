@@ -30,6 +30,8 @@ export type Query = Record<string, string | number | boolean | undefined>;
 export interface Call {
   core: ServeCore;
   caps: Caps;
+  /** The server listens on loopback only: its callers are this machine's users. */
+  loopbackOnly: boolean;
   /** Aborted when the client goes away or the request runs out of time. */
   signal: AbortSignal;
   /** Stops the request's work (the client went away). */
@@ -148,6 +150,22 @@ async function peek(q: Query, call: Call): Promise<Response> {
   });
 }
 
+/** Longest pattern `find` takes over HTTP. */
+const MAX_PATTERN = 256;
+
+/**
+ * A caller's pattern, bounded: a regular expression (or a glob with many stars) can take time that
+ * grows without bound on long paths, and one request would stall the server for everyone. So a
+ * pattern is at most MAX_PATTERN characters, and `regex` is taken only from loopback callers.
+ */
+function checkedPattern(q: Query, call: Call): string {
+  const pattern = String(q.pattern);
+  if (pattern.length > MAX_PATTERN) throw new LayerslayerError("USAGE", `the pattern is longer than ${MAX_PATTERN} characters`);
+  if (q.regex === true && !call.loopbackOnly) throw new LayerslayerError("USAGE", "regex is not taken when the server listens beyond loopback (a regular expression can take unbounded time): use a glob");
+  if ((pattern.match(/\*/g) ?? []).length > 8) throw new LayerslayerError("USAGE", "the pattern has more than 8 stars");
+  return pattern;
+}
+
 /** A route that answers one document about the image a reference resolves to, as `NAME --json` prints it. */
 function imageDocument(name: string, summary: string, schema: S.JsonSchema, doc: (img: ResolvedImage) => object): RouteDef {
   return {
@@ -255,7 +273,7 @@ export const ROUTES: RouteDef[] = [
     response: { contentType: "application/json", description: "as `find --json`", schema: S.FIND },
     downloads: true,
     handle: async (q, call) => {
-      const pattern = String(q.pattern);
+      const pattern = checkedPattern(q, call);
       // Checked before any download: a bad pattern or type is the caller's mistake.
       const query = findQuery(pattern, { regex: q.regex === true, ...(q.type !== undefined ? { type: String(q.type) } : {}), present: q.present === true });
       const img = await opened(call, q);

@@ -113,7 +113,7 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
   // The page's files need no token (they hold nothing but the page); the API they call does.
   for (const [path, asset] of Object.entries(PAGE_ASSETS)) routes[path] = guarded(async () => asset(), undefined, { public: true });
   for (const r of ROUTES) {
-    routes[r.path] = guarded(async (_req, url, call) => r.handle(parseQuery(r, url.searchParams), { core, caps: cfg.caps, ...call }), r);
+    routes[r.path] = guarded(async (_req, url, call) => r.handle(parseQuery(r, url.searchParams), { core, caps: cfg.caps, loopbackOnly: cfg.loopbackOnly, ...call }), r);
   }
   const notFound = guarded(async (_req, url) => {
     throw new HttpRefusal(404, "NOT_FOUND", `no route ${escapeName(url.pathname).slice(0, 200)}; see /openapi.json`);

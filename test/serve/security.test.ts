@@ -166,6 +166,19 @@ describe("requests", () => {
     expect(raw).not.toContain("root:");
   });
 
+  test("find patterns are bounded; regex only from loopback callers", async () => {
+    const open = serve({ listen: "0.0.0.0:0", allowRegistry: [reg.host] }, { LAYERSLAYER_SERVE_TOKEN: TOKEN });
+    const auth = { headers: { Authorization: `Bearer ${TOKEN}` } };
+    const regex = await fetch(`${local(open)}/v1/find?${q({ ref, pattern: "(a+)+$", regex: "true" })}`, auth);
+    expect(regex.status).toBe(400);
+    expect(((await regex.json()) as any).error.message).toContain("regex is not taken");
+    expect((await fetch(`${local(open)}/v1/find?${q({ ref, pattern: "*a".repeat(9) })}`, auth)).status).toBe(400);
+    expect((await fetch(`${local(open)}/v1/find?${q({ ref, pattern: "x".repeat(300) })}`, auth)).status).toBe(400);
+    const loop = serve({ allowRegistry: [reg.host] });
+    const ok = await fetch(`${loop.url}/v1/find?${q({ ref, pattern: "os-rel.*", regex: "true" })}`);
+    expect(((await ok.json()) as any).hits.map((h: { path: string }) => h.path)).toEqual(["/etc/os-release"]);
+  });
+
   test("request bodies are limited; other methods refused", async () => {
     const s = serve({ allowRegistry: [reg.host] });
     const big = await fetch(`${s.url}/v1/inspect?${q({ ref })}`, { method: "POST", body: new Uint8Array(1024 * 1024) });
