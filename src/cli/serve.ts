@@ -3,7 +3,7 @@ import { parseSize } from "../output/format.ts";
 import { serveConfig, DEFAULT_CAPS } from "../serve/config.ts";
 import { startServer } from "../serve/server.ts";
 import { onStopSignal } from "./signals.ts";
-import { wholeNumber } from "./common.ts";
+import { dbArg, wholeNumber } from "./common.ts";
 
 /** Every value of a flag that may be repeated (citty keeps only the last one). */
 function repeated(rawArgs: string[], flag: string): string[] {
@@ -29,6 +29,7 @@ export default defineCommand({
     "client-downloads": { type: "string", valueHint: "N", description: `Downloading requests at once per client (default ${DEFAULT_CAPS.downloadsPerClient})` },
     "client-rate": { type: "string", valueHint: "N", description: `Requests per minute per client (default ${DEFAULT_CAPS.requestsPerMinute})` },
     "request-timeout": { type: "string", valueHint: "SECONDS", description: `Longest a request may run (default ${DEFAULT_CAPS.requestTimeoutMs / 1000})` },
+    ...dbArg,
     cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
     "access-log": { type: "boolean", default: true, description: "One line per request on stderr (never a header, so never a token)", negativeDescription: "No access log" },
   },
@@ -39,6 +40,7 @@ export default defineCommand({
       allowRegistry: repeated(rawArgs, "--allow-registry"),
       ...(args.cors !== undefined ? { cors: args.cors } : {}),
       cache: args.cache !== false,
+      ...(args.db !== undefined ? { db: args.db } : {}),
       accessLog: args["access-log"] !== false,
       caps: {
         ...(args["max-budget"] !== undefined ? { maxBudget: parseSize(args["max-budget"], "--max-budget") } : {}),

@@ -40,6 +40,8 @@ export interface ServeConfig {
   useCache: boolean;
   /** One line per request on stderr. */
   accessLog: boolean;
+  /** The scan database `search` reads (as `--db` names it; default LAYERSLAYER_DB, then the cache's). */
+  db?: string;
   caps: Caps;
 }
 
@@ -100,6 +102,7 @@ export interface ServeFlags {
   cors?: string;
   cache?: boolean;
   accessLog?: boolean;
+  db?: string;
   caps?: Partial<Caps>;
 }
 
@@ -133,6 +136,7 @@ export function serveConfig(flags: ServeFlags, env: Record<string, string | unde
     ...(flags.cors !== undefined ? { cors: new URL(flags.cors).origin } : {}),
     useCache: flags.cache !== false,
     accessLog: flags.accessLog !== false,
+    ...(flags.db !== undefined ? { db: flags.db } : {}),
     caps: { ...DEFAULT_CAPS, ...flags.caps },
   };
 }

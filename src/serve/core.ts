@@ -25,6 +25,8 @@ import { addressPolicy } from "../registry/address-policy.ts";
 import { authFileSource } from "../registry/auth-files.ts";
 import { RegistryClient } from "../registry/client.ts";
 import { RegistrySource } from "../source/registry.ts";
+import { openDatabase } from "../db/open.ts";
+import { search, type SearchHit, type SearchQuery } from "../scan/search.ts";
 import { allowedHosts, checkRegistry, registryKey, type ServeConfig } from "./config.ts";
 
 export interface OpenedImage {
@@ -129,6 +131,16 @@ export class ServeCore {
   cat(opened: OpenedImage, path: string, sink: (chunk: Uint8Array) => void | Promise<void>, opts: { verify: boolean; signal: AbortSignal }): Promise<ExtractResult> {
     const cache = this.cfg.useCache ? this.cache : undefined;
     return extractFile(opened.img, path, sink, { ...(cache ? { cache, indexes: cache } : {}), signal: opts.signal, ...(opts.verify ? { verify: true } : {}) });
+  }
+
+  /** What `search` finds in the scan database (opened for the query, closed after). */
+  async search(query: SearchQuery): Promise<SearchHit[]> {
+    const db = await openDatabase(this.cfg.db);
+    try {
+      return await search(db, query);
+    } finally {
+      await db.close();
+    }
   }
 
   /** One layer's descriptor, by a selector that names exactly one. */

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { DEFAULT_BUDGET } from "../cli/budget.ts";
 import { LayerslayerError } from "../errors.ts";
 import { findEvents, findQuery } from "../image/find.ts";
+import { globToRegExp, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
 import { jsonDocumentParts } from "../output/json.ts";
@@ -284,6 +285,33 @@ export const ROUTES: RouteDef[] = [
         for (const e of hits) yield findHitJson(tree, stepOfLayer, e);
       })());
       return streamed(call, "application/json; charset=utf-8", (pipe) => writeBatched(pipe, parts));
+    },
+  },
+  {
+    path: "/v1/search",
+    operationId: "search",
+    summary: "Paths containing a pattern in every image recorded by `scan` (the server's --db)",
+    params: {
+      pattern: { type: "string", required: true, description: "Text to find in paths (case-sensitive)" },
+      regex: { type: "boolean", description: "The pattern is a regular expression searched in /path (loopback servers only)" },
+      image: { type: "string", description: "Only images whose reference matches this glob" },
+      type: { type: "string", description: "Only entries of this type: f, d, l, c, b or p" },
+      minSize: { type: "integer", minimum: 0, description: "Only entries at least this many bytes" },
+    },
+    response: { contentType: "application/json", description: "as `search --json`", schema: S.SEARCH },
+    handle: async (q, call) => {
+      const pattern = checkedPattern(q, call);
+      if (pattern === "") throw new LayerslayerError("USAGE", "the pattern is empty");
+      const types = q.type === undefined ? undefined : TYPE_LETTERS[String(q.type)];
+      if (q.type !== undefined && !types) throw new LayerslayerError("USAGE", `type ${escapeName(String(q.type))}: expected one of f, d, l, c, b, p`);
+      const hits = await call.core.search({
+        pattern,
+        ...(q.regex === true ? { regex: userRegExp(pattern) } : {}),
+        ...(q.image !== undefined ? { image: globToRegExp(String(q.image)) } : {}),
+        ...(types ? { types } : {}),
+        ...(q.minSize !== undefined ? { minSize: q.minSize as number } : {}),
+      });
+      return jsonResponse({ pattern, hits });
     },
   },
   {

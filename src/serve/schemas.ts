@@ -105,3 +105,29 @@ export const FIND = versioned({
 });
 
 export const BYTES = { type: "string", contentMediaType: "application/octet-stream" };
+
+export const SEARCH = versioned({
+  pattern: str,
+  hits: {
+    type: "array",
+    items: obj(
+      {
+        reference: str,
+        manifestDigest: digest,
+        platform: str,
+        layer: int,
+        layerDigest: digest,
+        action: { enum: ["added", "modified", "deleted", "hidden"] },
+        fate: { enum: ["present", "replaced", "deleted", "hidden"] },
+        fateLayer: int,
+        type: str,
+        mode: int,
+        size: int,
+        path: str,
+        linkname: str,
+        partial: bool,
+      },
+      ["reference", "manifestDigest", "platform", "layer", "layerDigest", "action", "type", "mode", "size", "path", "partial"],
+    ),
+  },
+});

@@ -66,7 +66,7 @@ async function getJson(path: string, params: Record<string, string>): Promise<an
 }
 
 async function cliJson(args: string[]): Promise<any> {
-  const r = await runCli([...args, "--json", "--no-cache"]);
+  const r = await runCli([...args, "--json", ...(args[0] === "search" ? [] : ["--no-cache"])]);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }
@@ -176,6 +176,23 @@ describe("bytes", () => {
   });
 });
 
+test("/v1/search is search --json over the scan database", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "ls-serve-db-")), "scan.sqlite");
+  const scanned = await runCli(["scan", ref, "--full", "--db", db]);
+  expect(scanned.code, scanned.stderr).toBe(0);
+  const withDb = startServer(serveConfig({ listen: "127.0.0.1:0", allowRegistry: [reg.host], db, accessLog: false }));
+  try {
+    const res = await fetch(`${withDb.url}/v1/search?${new URLSearchParams({ pattern: "os-release" })}`);
+    const doc = (await res.json()) as any;
+    expect(res.status).toBe(200);
+    expect(validate(doc, schemaOf("/v1/search").schema, openapi)).toEqual([]);
+    expect(doc.hits.map((h: { path: string }) => h.path)).toEqual(["/etc/os-release", "/usr/lib/os-release"]);
+    expect(doc).toEqual(await cliJson(["search", "os-release", "--db", db]));
+  } finally {
+    await withDb.stop();
+  }
+});
+
 describe("errors", () => {
   test("a missing file is 404 with a JSON error; a directory is 400", async () => {
     const res = await fetch(url("/v1/cat", { ref, path: "/etc/motd" }));
@@ -205,6 +222,6 @@ describe("errors", () => {
 
 test("the OpenAPI document lists every route with its parameters", () => {
   expect(openapi.openapi).toBe("3.1.0");
-  expect(Object.keys(openapi.paths).sort()).toEqual(["/v1/cat", "/v1/catalog", "/v1/config", "/v1/find", "/v1/history", "/v1/inspect", "/v1/layer", "/v1/ls", "/v1/manifest", "/v1/peek", "/v1/platforms", "/v1/tags"]);
+  expect(Object.keys(openapi.paths).sort()).toEqual(["/v1/cat", "/v1/catalog", "/v1/config", "/v1/find", "/v1/history", "/v1/inspect", "/v1/layer", "/v1/ls", "/v1/manifest", "/v1/peek", "/v1/platforms", "/v1/search", "/v1/tags"]);
   expect(openapi.paths["/v1/cat"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["ref", "platform", "path", "verify"]);
 });
