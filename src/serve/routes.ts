@@ -159,11 +159,11 @@ const MAX_PATTERN = 256;
  * grows without bound on long paths, and one request would stall the server for everyone. So a
  * pattern is at most MAX_PATTERN characters, and `regex` is taken only from loopback callers.
  */
-function checkedPattern(q: Query, call: Call): string {
-  const pattern = String(q.pattern);
-  if (pattern.length > MAX_PATTERN) throw new LayerslayerError("USAGE", `the pattern is longer than ${MAX_PATTERN} characters`);
-  if (q.regex === true && !call.loopbackOnly) throw new LayerslayerError("USAGE", "regex is not taken when the server listens beyond loopback (a regular expression can take unbounded time): use a glob");
-  if ((pattern.match(/\*/g) ?? []).length > 8) throw new LayerslayerError("USAGE", "the pattern has more than 8 stars");
+function checkedPattern(q: Query, call: Call, key = "pattern"): string {
+  const pattern = String(q[key]);
+  if (pattern.length > MAX_PATTERN) throw new LayerslayerError("USAGE", `${key} is longer than ${MAX_PATTERN} characters`);
+  if (key === "pattern" && q.regex === true && !call.loopbackOnly) throw new LayerslayerError("USAGE", "regex is not taken when the server listens beyond loopback (a regular expression can take unbounded time): use a glob");
+  if ((pattern.match(/\*/g) ?? []).length > 8) throw new LayerslayerError("USAGE", `${key} has more than 8 stars`);
   return pattern;
 }
 
@@ -307,7 +307,7 @@ export const ROUTES: RouteDef[] = [
       const hits = await call.core.search({
         pattern,
         ...(q.regex === true ? { regex: userRegExp(pattern) } : {}),
-        ...(q.image !== undefined ? { image: globToRegExp(String(q.image)) } : {}),
+        ...(q.image !== undefined ? { image: globToRegExp(checkedPattern(q, call, "image")) } : {}),
         ...(types ? { types } : {}),
         ...(q.minSize !== undefined ? { minSize: q.minSize as number } : {}),
       });
