@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
@@ -30,7 +31,10 @@ beforeAll(async () => {
       { bytes: layerFrom([{ path: "etc/hostname", content: "lab\n" }]) },
     ],
   });
-  srv = startServer(serveConfig({ listen: "127.0.0.1:0", allowRegistry: [reg.host], accessLog: false }));
+  const db = join(mkdtempSync(join(tmpdir(), "ls-serve-page-db-")), "scan.sqlite");
+  const scanned = await runCli(["scan", `${reg.host}/lab/page:v1`, "--full", "--db", db]);
+  if (scanned.code !== 0) throw new Error(scanned.stderr);
+  srv = startServer(serveConfig({ listen: "127.0.0.1:0", allowRegistry: [reg.host], accessLog: false, db }));
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"], headless: true });
 });
 
@@ -73,6 +77,19 @@ test("open a reference, read /etc/os-release, download it", async () => {
   await page.screenshot({ path: join(ARTIFACTS, "serve-page.png"), fullPage: true });
   expect(errors).toEqual([]);
   await context.close();
+});
+
+test("the search box finds a path in the scanned images and opens it", async () => {
+  const page = await browser.newPage();
+  await page.goto(srv.url);
+  await page.getByLabel("Search every scanned image for a path").fill("hostname");
+  await page.getByLabel("Search every scanned image for a path").press("Enter");
+  const hit = page.locator("#hits button").filter({ hasText: "/etc/hostname" });
+  await hit.waitFor();
+  await hit.click();
+  await page.locator("#content").filter({ hasText: "lab" }).waitFor();
+  expect(await page.locator("#content").textContent()).toBe("lab\n");
+  await page.close();
 });
 
 test("the page is served with a policy that allows nothing from elsewhere", async () => {

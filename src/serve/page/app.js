@@ -177,6 +177,34 @@ async function listCatalog(registry) {
   }
 }
 
+async function searchPaths(pattern) {
+  status(`Searching for ${pattern}…`);
+  try {
+    const doc = await api("/v1/search", { pattern });
+    const list = $("hits");
+    list.replaceChildren();
+    for (const h of doc.hits.slice(0, 500)) {
+      const b = el("button", `${h.reference} · layer ${h.layer} · ${h.action} · ${h.path}`);
+      b.type = "button";
+      b.addEventListener("click", async () => {
+        $("ref").value = h.reference;
+        await openImage(h.reference);
+        if (h.action !== "deleted" && h.action !== "hidden" && h.type === "file") await openFile(h.path);
+      });
+      const li = el("li");
+      li.append(b);
+      list.append(li);
+    }
+    status(`${doc.hits.length} paths found${doc.hits.length > 500 ? ", the first 500 shown" : ""}`);
+  } catch (e) {
+    status(e.message, true);
+  }
+}
+
+$("search-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  searchPaths($("search").value.trim());
+});
 $("open-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   openImage($("ref").value.trim());
