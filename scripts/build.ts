@@ -3,9 +3,11 @@
  *   bun scripts/build.ts            → dist/layerslayer (this machine)
  *   bun scripts/build.ts --all      → dist/layerslayer-<os>-<arch>[-musl][.exe] for every release target
  *   bun scripts/build.ts --target bun-linux-arm64 [--target …] [--outdir DIR]
- * Every run also writes DIR/SHA256SUMS for the binaries it built (`sha256sum -c SHA256SUMS` checks them).
+ * Every run also writes DIR/SHA256SUMS for the binaries it built (`sha256sum -c SHA256SUMS` checks them),
+ * once every one of them is built: a failed run leaves no SHA256SUMS (an older one is removed first).
+ * The container image (scripts/image.ts) has a directory of its own, dist/image.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 
 export const TARGETS = [
@@ -19,7 +21,7 @@ export const TARGETS = [
 ] as const;
 
 const root = join(import.meta.dir, "..");
-let dist = join(root, "dist");
+export const DIST = join(root, "dist");
 
 function outName(target: string | undefined): string {
   if (!target) return "layerslayer";
@@ -27,8 +29,13 @@ function outName(target: string | undefined): string {
   return target.includes("windows") ? `${name}.exe` : name;
 }
 
-async function build(target: string | undefined): Promise<string> {
+async function build(target: string | undefined, dist: string): Promise<string> {
   const out = join(dist, outName(target));
+  let existing: ReturnType<typeof statSync> | undefined;
+  try {
+    existing = statSync(out);
+  } catch {}
+  if (existing?.isDirectory()) throw new Error(`${out} is a directory (an OCI layout an older \`npm run image\` wrote there?); remove it (the image now goes to dist/image)`);
   // --splitting: each command, decoder and the cache stay separate modules inside the binary, loaded
   // on first use. Without it the one bundle costs every command the start-up of all of them
   // (measured: `--version` 0.2-0.3 s and 38-41 MiB; split, 0.03 s and 30 MiB).
@@ -38,7 +45,9 @@ async function build(target: string | undefined): Promise<string> {
   // gzip rootfs listing 68-69 → 62 MiB, zstd 71 → 64-65 MiB, peek --budget 256K 60-64 → 57-58 MiB,
   // --help 32.0 → 31.2 MiB; a listing of 1,000,000 entries within noise (4.7-5.7 s), a cached ls
   // 0.08 → 0.09-0.11 s (200 saved 2 MiB more but made that ls 60 % slower).
-  const args = [process.execPath, "build", "--compile", "--minify", "--splitting", "--compile-jit-policy=50", "--sourcemap=none", join(root, "src/cli/main.ts"), "--outfile", out];
+  // react-devtools-core: ink imports it only with DEV=true, from a chunk of its own (split); left
+  // out, that chunk is never loaded and ink runs without it (browse, docs/browse.md).
+  const args = [process.execPath, "build", "--compile", "--minify", "--splitting", "--compile-jit-policy=50", "--sourcemap=none", "--external", "react-devtools-core", join(root, "src/cli/main.ts"), "--outfile", out];
   if (target) args.push(`--target=${target}`);
   const proc = Bun.spawn(args, { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
@@ -53,8 +62,27 @@ async function checksumLine(path: string): Promise<string> {
   return `${hasher.digest("hex")}  ${basename(path)}\n`;
 }
 
+/** Builds the binaries for `targets` (this machine for undefined) into `dist`, then their SHA256SUMS. */
+export async function buildBinaries(targets: (string | undefined)[], dist: string, log: (line: string) => void = () => {}): Promise<string[]> {
+  mkdirSync(dist, { recursive: true });
+  const sumsFile = join(dist, "SHA256SUMS");
+  rmSync(sumsFile, { force: true });
+  const sums: string[] = [];
+  const built: string[] = [];
+  for (const t of targets) {
+    const out = await build(t, dist);
+    sums.push(await checksumLine(out));
+    built.push(out);
+    log(`built ${out}`);
+  }
+  writeFileSync(sumsFile, sums.join(""));
+  log(`wrote ${sumsFile}`);
+  return built;
+}
+
 if (import.meta.main) {
   const argv = process.argv.slice(2);
+  let dist = DIST;
   const targets: (string | undefined)[] = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--all") targets.push(...TARGETS);
@@ -66,13 +94,10 @@ if (import.meta.main) {
     }
   }
   if (targets.length === 0) targets.push(undefined);
-  mkdirSync(dist, { recursive: true });
-  const sums: string[] = [];
-  for (const t of targets) {
-    const out = await build(t);
-    sums.push(await checksumLine(out));
-    console.log(`built ${out}`);
+  try {
+    await buildBinaries(targets, dist, (line) => console.log(line));
+  } catch (e) {
+    console.error(`build: ${(e as Error).message}`);
+    process.exit(1);
   }
-  writeFileSync(join(dist, "SHA256SUMS"), sums.join(""));
-  console.log(`wrote ${join(dist, "SHA256SUMS")}`);
 }

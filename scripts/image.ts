@@ -1,7 +1,8 @@
 /**
  * Builds layerslayer's container image as an OCI image layout, without a container daemon:
- *   bun scripts/image.ts                 → dist/layerslayer (layout), tag <version>:
- *                                          `oci:dist/layerslayer:<version>` for skopeo and for us
+ *   bun scripts/image.ts                 → dist/image (layout), tag <version>:
+ *                                          `oci:dist/image:<version>` for skopeo and for us
+ *                                          (beside, not over, the binary `npm run build` writes)
  *   bun scripts/image.ts --out DIR       → the layout in DIR instead
  *   bun scripts/image.ts --binary FILE   → package an existing linux binary instead of building one
  *
@@ -16,6 +17,9 @@ import { dirname, join } from "node:path";
 import { version } from "../src/version.ts";
 
 const root = join(import.meta.dir, "..");
+
+/** Where the layout goes by default: its own directory under dist/, never dist/layerslayer (the binary). */
+export const DEFAULT_LAYOUT = join(root, "dist/image");
 
 /** The image's user: unprivileged, with /tmp as its home so the listing cache works. */
 export const IMAGE_USER = { uid: 65532, name: "nonroot" };
@@ -122,7 +126,7 @@ export async function buildImage(opts: ImageOptions): Promise<{ layout: string; 
 
 if (import.meta.main) {
   const argv = process.argv.slice(2);
-  const opts: ImageOptions = { out: join(root, "dist/layerslayer") };
+  const opts: ImageOptions = { out: DEFAULT_LAYOUT };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];

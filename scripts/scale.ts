@@ -8,7 +8,10 @@
  *   3. wall time of `ls --tree`, `ls -R` and `find` on a 10,000-component path, 100,000 entries in
  *      one directory and a chain of 1,000 symlinks.
  *
- *   bun scripts/scale.ts [--entries N] [--source | --binary]
+ *   bun scripts/scale.ts [--entries N] [--source | --binary] [--rows TEXT,TEXT]
+ *
+ * `--rows` runs only the rows whose label contains one of the texts (the first `peek --full`, which
+ * fills the cache, always runs); "merged tree" picks section 2, any label of section 3 picks it.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +34,9 @@ const value = (name: string, fallback: number) => {
 const N = value("--entries", 1_000_000);
 const binary = join(ROOT, "dist/layerslayer");
 const useBinary = flag("--binary") || (!flag("--source") && existsSync(binary));
+const rowsArg = argv.indexOf("--rows");
+const picks = rowsArg >= 0 ? (argv[rowsArg + 1] ?? "").split(",").filter(Boolean) : undefined;
+const picked = (label: string) => !picks || picks.some((p) => label.includes(p));
 const cli = useBinary ? [binary] : [process.execPath, join(ROOT, "src/cli/main.ts")];
 
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
@@ -67,7 +73,8 @@ function treeBytesPerEntry(n: number): number {
   return perEntry;
 }
 
-async function run(label: string, args: string[], env: Record<string, string>): Promise<void> {
+async function run(label: string, args: string[], env: Record<string, string>, always = false): Promise<void> {
+  if (!always && !picked(label)) return;
   const m = await measure([...cli, ...args], { env, lines: true });
   const status = m.code === 0 ? "" : `  exit ${m.code}: ${m.stderr.split("\n").slice(-3).join(" | ")}`;
   console.log(`${label.padEnd(44)} ${secs(m.ms).padStart(9)} ${mib(m.rssKiB).padStart(11)} ${String(m.lines ?? 0).padStart(9)} lines${status}`);
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
     const image = (await pushImage(reg, "scale/big", "v1", { layers: [{ bytes: big }] }), `${reg.host}/scale/big:v1`);
     console.log(`layer: ${N} files in ${Math.ceil(N / 1000)} directories, ${(big.length / 2 ** 20).toFixed(1)} MiB gzip (built in ${secs(performance.now() - t)})\n`);
     console.log(`${"command".padEnd(44)} ${"wall".padStart(9)} ${"peak RSS".padStart(11)} ${"output".padStart(15)}`);
-    await run("peek --full (cache on, first run)", ["peek", image, "--full"], env);
+    await run("peek --full (cache on, first run)", ["peek", image, "--full"], env, true);
     await run("peek --full (from the cache)", ["peek", image, "--full"], env);
     await run("peek --full --no-cache", ["peek", image, "--full", "--no-cache"], env);
     await run("ls -R / (from the cache)", ["ls", image, "-R"], env);
@@ -94,9 +101,11 @@ async function main(): Promise<void> {
     await run("ls -R --json / (from the cache)", ["ls", image, "-R", "--json"], env);
     await run("find '*.txt' (from the cache)", ["find", image, "*-99999*"], env);
 
-    t = performance.now();
-    const perEntry = treeBytesPerEntry(Math.min(N, 1_000_000));
-    console.log(`\nmerged tree: ${perEntry.toFixed(0)} bytes per entry (heap growth, ${Math.min(N, 1_000_000)} entries, ${secs(performance.now() - t)})\n`);
+    if (picked("merged tree")) {
+      t = performance.now();
+      const perEntry = treeBytesPerEntry(Math.min(N, 1_000_000));
+      console.log(`\nmerged tree: ${perEntry.toFixed(0)} bytes per entry (heap growth, ${Math.min(N, 1_000_000)} entries, ${secs(performance.now() - t)})\n`);
+    }
 
     const deep = Array.from({ length: 10_000 }, (_, i) => `c${i % 10}`).join("/");
     const wide = function* () {

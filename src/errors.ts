@@ -7,7 +7,9 @@ export type ErrorCode =
   | "NETWORK"
   | "CORRUPT"
   | "UNSUPPORTED"
-  | "IO";
+  | "IO"
+  /** The caller cancelled the read (its AbortSignal fired): nothing is wrong with the image. */
+  | "ABORTED";
 
 export const EXIT_CODES: Record<ErrorCode, number> = {
   USAGE: 2,
@@ -18,6 +20,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   CORRUPT: 7,
   UNSUPPORTED: 8,
   IO: 9,
+  ABORTED: 130,
 };
 
 /** What each code is, in words, for summaries ("stopped by a network error"). */
@@ -30,7 +33,13 @@ export const ERROR_KINDS: Record<ErrorCode, string> = {
   CORRUPT: "corrupt data",
   UNSUPPORTED: "an unsupported format",
   IO: "a local I/O error",
+  ABORTED: "cancellation",
 };
+
+/** The error a cancelled read ends with (the signal's reason is kept as its cause). */
+export function abortError(signal: AbortSignal, what = "the read"): LayerslayerError {
+  return new LayerslayerError("ABORTED", `${what} was cancelled`, { cause: signal.reason });
+}
 
 export class LayerslayerError extends Error {
   readonly code: ErrorCode;

@@ -2,31 +2,35 @@
  * layerslayer as a library: the same functions the CLI uses.
  *
  *   for await (const entry of peekLayer("alpine:3.20", 0, { budget: 64 * 1024 })) console.log(entry.path);
+ *
+ * docs/library.md shows the rest: progress events, cancelling, the cache, local images.
  */
 import { LayerslayerError } from "./errors.ts";
 import { extractFile, type ExtractResult } from "./image/extract.ts";
 import type { ListingCache } from "./cache/cache.ts";
+import { listLayer, type LayerEntries, type ListingResult, type ListOptions } from "./image/listing.ts";
 import { loadMergedTree } from "./image/load.ts";
+import type { Progress, ProgressListener } from "./layer/progress.ts";
 import type { MergedTree } from "./image/merge.ts";
 import { selectLayers } from "./image/select.ts";
-import { streamLayer, type LayerResult } from "./layer/stream.ts";
+import type { LayerResult } from "./layer/stream.ts";
 import { parseReference, type ImageRef } from "./ref/reference.ts";
 import { RegistryClient, type ClientOptions } from "./registry/client.ts";
 import type { Platform } from "./oci/manifest.ts";
-import { openSource } from "./source/open.ts";
+import { openImage, openSource } from "./source/open.ts";
 import { RegistrySource } from "./source/registry.ts";
 import { parseImageName, type ImageName } from "./ref/name.ts";
 import { resolveImage, type ResolvedImage } from "./oci/resolve.ts";
 import type { ImageSource } from "./source/source.ts";
 import type { Entry, LayerStats } from "./types.ts";
 
-export { LayerslayerError, openSource, parseImageName, parseReference, RegistryClient, RegistrySource, resolveImage };
+export { LayerslayerError, listLayer, openImage, openSource, parseImageName, parseReference, RegistryClient, RegistrySource, resolveImage };
 // Finding images: Docker Hub's API, the registry search protocol; saving logins.
 export { HubClient, hubEndpoint, type HubList } from "./hub/client.ts";
 export type { HubImage, HubRepository, HubTag } from "./hub/shapes.ts";
 export { registrySearch, sortResults, type SearchResult } from "./registry/search.ts";
 export { removeLogin, saveLogin } from "./registry/auth-store.ts";
-export type { Entry, ExtractResult, ImageRef, ImageSource, LayerResult, LayerStats, MergedTree, Platform, ResolvedImage };
+export type { Entry, ExtractResult, ImageRef, ImageSource, LayerEntries, LayerResult, LayerStats, ListingCache, ListingResult, ListOptions, MergedTree, Platform, Progress, ProgressListener, ResolvedImage };
 
 export interface ImageOptions extends ClientOptions {
   platform?: Platform;
@@ -40,29 +44,36 @@ export interface ImageOptions extends ClientOptions {
 /** A registry reference, or a local image named like skopeo names them (oci:DIR:TAG, oci-archive:FILE, docker-archive:FILE:REF). */
 async function open(ref: string | ImageRef, opts: ImageOptions): Promise<ResolvedImage> {
   if (opts.image) return opts.image;
-  const name: ImageName = typeof ref === "string" ? parseImageName(ref) : { transport: "registry", ref };
-  return resolveImage(await openSource(name, () => opts.client ?? new RegistryClient(opts)), opts.platform);
+  const name: ImageName | string = typeof ref === "string" ? ref : { transport: "registry", ref };
+  return openImage(name, () => opts.client ?? new RegistryClient(opts), opts.platform);
+}
+
+export interface PeekOptions extends ImageOptions {
+  /** Compressed bytes allowed; undefined reads the whole layer. */
+  budget?: number;
+  /** Cancels the listing: the download stops within moments and the entries end with an ABORTED error. */
+  signal?: AbortSignal;
+  /** Running counts of the read (bytes downloaded and decoded, entries); the last event has `done`. */
+  onProgress?: ProgressListener;
 }
 
 /**
  * Lists one layer (index, negative index or digest) while downloading at most `budget` compressed
  * bytes (the whole layer without one): yields entries as they are decoded, returns the stats.
- * A layer cut short by corrupt data throws after yielding every entry found before it.
+ * With `cache`, a complete listing there answers at once, and a complete read is stored. A layer
+ * cut short by corrupt data throws after yielding every entry found before it; a cancelled one
+ * (`signal`) throws a LayerslayerError with code ABORTED.
  */
-export async function* peekLayer(ref: string | ImageRef, layer: number | string, opts: ImageOptions & { budget?: number } = {}): AsyncGenerator<Entry, LayerStats> {
+export async function* peekLayer(ref: string | ImageRef, layer: number | string, opts: PeekOptions = {}): AsyncGenerator<Entry, LayerStats> {
   const image = await open(ref, opts);
   const layers = image.manifest.image.layers;
   const [index] = selectLayers(String(layer), layers);
   if (index === undefined) throw new LayerslayerError("USAGE", `no layer ${layer}`);
-  const gen = streamLayer(image.source, layers[index]!, index, opts.budget === undefined ? {} : { budget: opts.budget });
-  for (;;) {
-    const next = await gen.next();
-    if (next.done) {
-      if (next.value.error) throw next.value.error;
-      return next.value.stats;
-    }
-    if (next.value.kind === "entry") yield next.value.entry;
-  }
+  const listing = listLayer(image.source, layers[index]!, index, { budget: opts.budget, cache: opts.cache, signal: opts.signal, onProgress: opts.onProgress });
+  yield* listing;
+  const { stats, error } = listing.result!;
+  if (error) throw error;
+  return stats;
 }
 
 /** The merged filesystem of the image (complete listings of every layer, whiteouts applied). */

@@ -71,6 +71,8 @@ export interface LayerStats {
   offsets?: "exact" | "bounded";
   /** Complete, but the archive has no end-of-archive marker (Go and GNU tar accept that). */
   noEndMarker?: boolean;
+  /** Set when the tar stream was read and the layer's TOC was checked against it and matched. */
+  tocMatched?: "estargz" | "zstd:chunked";
   /** Set when the listing came from the layer's table of contents instead of its tar stream. */
   toc?: {
     format: "estargz" | "zstd:chunked";

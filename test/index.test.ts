@@ -1,19 +1,25 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mergedTree, peekLayer, readFile } from "../src/index.ts";
+import { expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { LayerslayerError, mergedTree, peekLayer, readFile } from "../src/index.ts";
 import { layerFrom, pushImage } from "./support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "./support/registry.ts";
+import { useRegistry } from "./support/registry.ts";
+import { syntheticLayer } from "./support/synthetic-tar.ts";
 
-let reg: TestRegistry;
-beforeAll(async () => {
-  reg = await startRegistry();
+const BIG = 40_000;
+let bigSize = 0;
+const reg = useRegistry({}, async () => {
   await pushImage(reg, "lib/app", "v1", {
     layers: [
       { bytes: layerFrom([{ path: "etc/os-release", content: "ID=lib\n" }, { path: "etc/hosts", content: "127.0.0.1 localhost\n" }]) },
       { bytes: layerFrom([{ path: "etc/.wh.hosts", content: "" }, { path: "app/run", content: "run" }]) },
     ],
   });
+  const big = await syntheticLayer(Array.from({ length: BIG }, (_, i) => ({ path: `data/f${i}`, size: 1000 + (i % 500) })));
+  bigSize = big.byteLength;
+  await pushImage(reg, "lib/big", "v1", { layers: [{ bytes: big }] });
 });
-afterAll(() => reg.stop());
 
 test("peekLayer yields entries and returns exact stats", async () => {
   const gen = peekLayer(`${reg.host}/lib/app:v1`, 0);
@@ -36,6 +42,27 @@ test("peekLayer with a budget stops at it", async () => {
   expect(next.value.complete).toBe(false);
 });
 
+test("peekLayer reports progress and stops with ABORTED when its signal fires", async () => {
+  const controller = new AbortController();
+  let entries = 0;
+  let last = { downloaded: 0, entries: 0 };
+  const err = await (async () => {
+    for await (const _ of peekLayer(`${reg.host}/lib/big:v1`, 0, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        last = p;
+        if (p.entries >= 1000) controller.abort();
+      },
+    }))
+      entries++;
+  })().catch((e) => e);
+  expect(err).toBeInstanceOf(LayerslayerError);
+  expect(err.code).toBe("ABORTED");
+  expect(entries).toBeGreaterThan(0);
+  expect(entries).toBeLessThanOrEqual(last.entries);
+  expect(last.downloaded).toBeLessThan(bigSize);
+});
+
 test("mergedTree applies whiteouts; readFile returns the bytes", async () => {
   const tree = await mergedTree(`${reg.host}/lib/app:v1`);
   expect(tree.has("etc/hosts")).toBe(false);
@@ -43,4 +70,40 @@ test("mergedTree applies whiteouts; readFile returns the bytes", async () => {
   const { bytes, result } = await readFile(`${reg.host}/lib/app:v1`, "/etc/os-release");
   expect(new TextDecoder().decode(bytes)).toBe("ID=lib\n");
   expect(result.layer).toBe(0);
+});
+
+/** The first ```ts block under `heading` in docs/library.md. */
+function docExample(heading: string): string {
+  const doc = readFileSync(resolve(import.meta.dir, "../docs/library.md"), "utf8");
+  const at = doc.indexOf(`\n## ${heading}\n`);
+  expect(at).toBeGreaterThan(-1);
+  const m = /```ts\n([\s\S]*?)```/.exec(doc.slice(at));
+  if (!m) throw new Error(`no example under "${heading}"`);
+  return m[1]!;
+}
+
+test("docs/library.md: the example that lists a layer with progress and cancels it half way runs as documented", async () => {
+  const code = docExample("Listing a layer with progress, and cancelling it half way");
+  expect(code).toContain('from "layerslayer"');
+  const dir = mkdtempSync(join(tmpdir(), "ls-doc-example-"));
+  try {
+    const file = join(dir, "example.ts");
+    writeFileSync(file, code.replace('from "layerslayer"', `from ${JSON.stringify(resolve(import.meta.dir, "../src/index.ts"))}`));
+    const p = Bun.spawn([process.execPath, file, `${reg.host}/lib/big:v1`], { stdout: "pipe", stderr: "pipe", env: { ...process.env, LAYERSLAYER_CACHE_DIR: dir } });
+    const [out, errText, code_] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(errText).toBe("");
+    expect(code_).toBe(0);
+    const lines = out.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual(["data/f0", "data/f1", "data/f2"]);
+    const m = /^cancelled after (\d+) entries, (\d+) of (\d+) bytes downloaded$/.exec(lines.at(-1)!);
+    expect(m).not.toBeNull();
+    const [entries, downloaded, size] = [Number(m![1]), Number(m![2]), Number(m![3])];
+    expect(size).toBe(bigSize);
+    expect(entries).toBeGreaterThan(0);
+    expect(entries).toBeLessThan(BIG);
+    expect(downloaded).toBeGreaterThanOrEqual(size / 2);
+    expect(downloaded).toBeLessThan(size);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

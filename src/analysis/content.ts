@@ -5,7 +5,7 @@
  * sides is equal without being read.
  */
 import { LayerslayerError } from "../errors.ts";
-import { streamLayer } from "../layer/stream.ts";
+import { listLayer } from "../image/listing.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 
 /** The members wanted from each layer index, by the tar offset of their header (`Entry.headerOffset`). */
@@ -23,33 +23,24 @@ export async function contentDigests(img: ResolvedImage, wanted: Wanted, signal?
     if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
     const digests = new Map<number, string>();
     let hasher: Bun.CryptoHasher | undefined;
-    let layerBytes = 0;
-    const onProgress = (downloaded: number) => {
-      layerBytes = downloaded;
-    };
-    const gen = streamLayer(img.source, desc, index, { wantContent: (e) => offsets.has(e.headerOffset), onProgress, ...(signal ? { signal } : {}) });
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        if (next.value.error) throw new LayerslayerError(next.value.error.code, `layer ${index}: ${next.value.error.message}`);
-        break;
-      }
-      if (next.value.kind !== "data") continue;
-      const { entry, chunk, done } = next.value;
-      hasher ??= new Bun.CryptoHasher("sha256");
-      hasher.update(chunk);
-      if (!done) continue;
-      digests.set(entry.headerOffset, `sha256:${hasher.digest("hex")}`);
-      hasher = undefined;
-      // The download stops after the last wanted member.
-      if (digests.size === offsets.size) {
-        await gen.return(undefined as never);
-        break;
-      }
-    }
+    const listing = listLayer(img.source, desc, index, {
+      signal,
+      read: { wantContent: (e) => offsets.has(e.headerOffset) },
+      onData: ({ entry, chunk, done }) => {
+        hasher ??= new Bun.CryptoHasher("sha256");
+        hasher.update(chunk);
+        if (!done) return false;
+        digests.set(entry.headerOffset, `sha256:${hasher.digest("hex")}`);
+        hasher = undefined;
+        // The download stops after the last wanted member.
+        return digests.size === offsets.size;
+      },
+    });
+    const { stats, error } = await listing.finish();
+    if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
     if (digests.size < offsets.size) throw new LayerslayerError("CORRUPT", `layer ${index}: ${offsets.size - digests.size} file(s) its listing names were not found in its tar stream`);
     out.set(index, digests);
-    bytesDownloaded += layerBytes;
+    bytesDownloaded += stats.bytesDownloaded;
   }
   return { digests: out, bytesDownloaded };
 }

@@ -154,6 +154,8 @@ export class BlobReader {
     /** The whole blob's digest, computed as soon as its last byte arrived. */
     let earlyCheck: string | undefined;
     while (!this.reachedEnd) {
+      // A source that cannot be interrupted (a local file) is stopped here, between its chunks.
+      this.opts.signal?.throwIfAborted();
       if (tail && this.pos >= netEnd()) {
         const rest = tail.subarray(this.pos - netEnd());
         const part = rest.subarray(0, Math.max(0, Math.min(rest.length, this.allowance())));
@@ -220,6 +222,7 @@ export class BlobReader {
             fault("NETWORK", `the transfer broke off at byte ${this.pos} and could not be resumed`, e);
             break; // resume with a new ranged request from this.pos
           }
+          this.opts.signal?.throwIfAborted();
           if (r.done) {
             const short = this.pos < Math.min(stopAt, this.totalSize ?? Infinity);
             if (short && (stopAt !== Infinity || this.totalSize !== undefined)) {

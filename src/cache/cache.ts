@@ -92,7 +92,7 @@ export interface ListingCache extends IndexStore {
   getListing(digest: string): CachedListing | undefined;
   /** A listing part by part, never all its entries at once. */
   readListing(digest: string): StoredListing | undefined;
-  /** Stores a complete, verified listing (refused, returning false, when `stats.complete` or `stats.verified` is not true). */
+  /** Stores a complete, verified listing (refused, returning false, when it is not `storable`: listing-parts.ts). */
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean;
   /** Stores a listing as it streams, in parts. */
   beginListing(digest: string): ListingWriter;

@@ -94,7 +94,7 @@ export class PartWriter implements ListingWriter {
 
   finish(stats: LayerStats): boolean {
     // Only a complete, verified listing is ever stored.
-    if (stats.complete !== true || stats.verified !== true || stats.digest !== this.digest || stats.entries !== this.count) {
+    if (!storable(stats) || stats.digest !== this.digest || stats.entries !== this.count) {
       this.abort();
       return false;
     }
@@ -107,7 +107,12 @@ export class PartWriter implements ListingWriter {
     const mac = this.rows.seal.mac(...listingFields(this.digest, this.writer, json, this.count));
     return this.rows.use(false, (db) =>
       db.transaction(() => {
-        const old = db.query("SELECT writer FROM listings WHERE digest = ?").get(this.digest) as { writer: string } | null;
+        const old = db.query("SELECT writer, stats FROM listings WHERE digest = ?").get(this.digest) as { writer: string; stats: string } | null;
+        // What a TOC declares never replaces a listing of the tar stream itself.
+        if (old && stats.toc && !fromToc(old.stats)) {
+          db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, this.writer);
+          return false;
+        }
         if (old) db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, old.writer);
         db.query("DELETE FROM listing_parts WHERE digest = ? AND writer <> ? AND created < ?").run(this.digest, this.writer, now() - STALE_PARTS_SECONDS);
         db.query("INSERT OR REPLACE INTO listings (digest, stats, entry_count, writer, mac, created) VALUES (?, ?, ?, ?, ?, ?)").run(this.digest, json, this.count, this.writer, mac, now());
@@ -123,6 +128,24 @@ export class PartWriter implements ListingWriter {
     this.rows.use(undefined, (db) => {
       db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, this.writer);
     });
+  }
+}
+
+/**
+ * Whether a listing may be stored: complete, and either read from the whole blob and verified
+ * against its digest, or taken from a TOC that hashed to the digest the manifest announces (then
+ * `stats.toc` says so wherever it is shown, and it never replaces a listing of the tar stream).
+ */
+export function storable(stats: LayerStats): boolean {
+  return stats.complete === true && (stats.verified === true || stats.toc?.checked === true);
+}
+
+/** Whether stored stats (JSON) are those of a TOC's listing; damaged ones are not. */
+function fromToc(json: string): boolean {
+  try {
+    return (JSON.parse(json) as LayerStats).toc !== undefined;
+  } catch {
+    return false;
   }
 }
 
@@ -161,7 +184,7 @@ export function readListing(rows: Rows, digest: string): StoredListing | undefin
   try {
     stats = JSON.parse(row.stats) as LayerStats;
   } catch {}
-  if (!sealed || !stats || stats.complete !== true || stats.verified !== true || stats.digest !== digest || stats.entries !== row.entry_count) {
+  if (!sealed || !stats || !storable(stats) || stats.digest !== digest || stats.entries !== row.entry_count) {
     drop();
     rows.dropped(`the listing of ${digest}`);
     return undefined;

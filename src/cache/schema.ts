@@ -11,8 +11,12 @@ import { ForeignDatabase } from "./problems.ts";
 import type { Seal } from "./seal.ts";
 import { TREE_TABLES } from "./trees.ts";
 
-/** Bump when the tables or what is stored in them change: a database with another version is emptied and recreated. */
-export const SCHEMA_VERSION = 5;
+/**
+ * Bump when the tables or what is stored in them change: a database with another version is emptied
+ * and recreated. 5: every row sealed with the cache's key. 6: a TOC's listing is no longer
+ * "verified", so merged trees of earlier versions may rest on TOC listings.
+ */
+export const SCHEMA_VERSION = 6;
 /** `PRAGMA application_id` of our files ("LSLY"): a database without it that has tables is someone else's. */
 export const APPLICATION_ID = 0x4c534c59;
 

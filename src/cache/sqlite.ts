@@ -11,7 +11,7 @@ import type { Entry, LayerStats } from "../types.ts";
 import { NO_WRITER, type CachedBlob, type CachedListing, type CacheInfo, type CacheStore, type ClearResult, type LayerIndex, type ListingWriter, type StoredListing } from "./cache.ts";
 import { readBlob, writeBlob } from "./blobs.ts";
 import { readLayerIndex, writeLayerIndex } from "./layer-index.ts";
-import { PartWriter, readListing } from "./listing-parts.ts";
+import { PartWriter, readListing, storable } from "./listing-parts.ts";
 import { cacheFile } from "./paths.ts";
 import { classify, explain, warning, type Problem } from "./problems.ts";
 import type { Rows } from "./rows.ts";
@@ -166,7 +166,7 @@ export class SqliteCache implements CacheStore {
   }
 
   putListing(stats: LayerStats, entries: readonly Entry[]): boolean {
-    if (stats.complete !== true || stats.verified !== true || stats.entries !== entries.length) return false;
+    if (!storable(stats) || stats.entries !== entries.length) return false;
     const w = this.beginListing(stats.digest);
     for (const e of entries) w.add(e);
     return w.finish(stats);

@@ -6,8 +6,10 @@ import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { selectLayers } from "../image/select.ts";
 import { warmLayer, type WarmResult } from "../image/warm.ts";
+import type { Progress } from "../layer/progress.ts";
 import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
+import { formatName } from "../toc/index.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 /** The global options that mean something here (the rest name an image or a registry). */
@@ -118,12 +120,12 @@ const warm = defineCommand({
           continue;
         }
         bar?.start(`layer ${i}/${layers.length - 1} ${desc.digest.slice(0, 19)}`, desc.size);
-        const r = await warmLayer(img, i, ctx.cache, { onWarning: ctx.warn, ...(bar ? { onProgress: (d: number) => bar.update(d, d) } : {}) });
+        const r = await warmLayer(img, i, ctx.cache, { onWarning: ctx.warn, ...(bar ? { onProgress: (p: Progress) => bar.update(p.downloaded, p.downloaded) } : {}) });
         bar?.clear();
         results.push(r);
         if (!ctx.json) {
           const how = r.status === "cached" ? "already in the cache" : `downloaded ${humanSize(r.bytesDownloaded)} of ${humanSize(desc.size)}`;
-          const what = r.from === "toc" ? "listing from its TOC" : `${plural(r.checkpoints, "checkpoint")}`;
+          const what = `${plural(r.checkpoints, "checkpoint")}${r.tocMatched ? `, its ${formatName(r.tocMatched)} TOC matches the tar stream` : ""}`;
           writeOut(`layer ${i} ${desc.digest}: ${plural(r.entries, "entry", "entries")}, ${what}, ${how}`);
         }
       }

@@ -6,6 +6,7 @@ import { escapeName, unescapeName } from "../names.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import { absolutePath } from "../output/json.ts";
 import { formatName } from "../toc/index.ts";
+import { layerProgress } from "./layer-progress.ts";
 import { FileSink, stdoutSink } from "./output-file.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
@@ -14,7 +15,7 @@ function report(ctx: Context, r: ExtractResult): void {
   const pct = r.layerSize > 0 ? ` (${((100 * r.bytesDownloaded) / r.layerSize).toFixed(1)}%)` : "";
   const extra = r.totalDownloaded > r.bytesDownloaded ? `; ${humanSize(r.totalDownloaded)} in all` : "";
   const check = r.toc
-    ? `; read by the ${formatName(r.toc.format)} TOC's chunks, ${r.toc.checked ? "every chunk checked against its digest" : "unverified: the TOC gives no digests"}`
+    ? `; read as the layer's ${formatName(r.toc.format)} TOC declares it, by its chunks (the tar stream was not read), ${r.toc.checked ? "every chunk checked against its digest" : "unverified: the TOC gives no digests"}`
     : r.verified
       ? ", layer verified"
       : "; unverified: stopped before the end of the layer (--verify reads on and checks it)";
@@ -26,7 +27,7 @@ export default defineCommand({
   args: {
     ...imageArg,
     path: { type: "positional", required: true, description: "Path in the image, e.g. /etc/passwd" },
-    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically) instead of stdout (default: stdout)" },
+    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically, with the mode its tar header gives, less setuid, setgid and sticky) instead of stdout (default: stdout)" },
     verify: { type: "boolean", description: "Read the layer on to its end and check its digest before succeeding (-o is written only then; stdout gets the bytes as they come and the exit status says)" },
     ...globalArgs,
   },
@@ -43,8 +44,20 @@ export default defineCommand({
     });
     let result: ExtractResult;
     try {
-      result = await extractFile(img, unescapeName(args.path as string), file ? (c) => file.write(c) : stdoutSink(), { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn, ...(args.verify ? { verify: true } : {}) });
-      file?.commit();
+      const progress = layerProgress(ctx, img.manifest.image.layers);
+      const write = file ? (c: Uint8Array) => file.write(c) : stdoutSink();
+      // The file's bytes and the progress line may share a terminal: the line goes, the next event redraws it.
+      const sink = (c: Uint8Array) => {
+        progress?.clear();
+        return write(c);
+      };
+      try {
+        result = await extractFile(img, unescapeName(args.path as string), sink, { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn, ...(args.verify ? { verify: true } : {}), ...(progress ? { onProgress: progress.listener } : {}) });
+      } finally {
+        progress?.clear();
+      }
+      // The mode the tar header gives, without setuid, setgid and sticky (as tar does for a user).
+      file?.commit(result.entry.mode & 0o777);
     } catch (e) {
       file?.abandon();
       throw e;

@@ -1,6 +1,6 @@
 import type { CacheStore } from "../cache/cache.ts";
 import { openCache } from "../cache/open.ts";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
 import { parseImageName, type ImageName } from "../ref/name.ts";
 import type { ImageRef } from "../ref/reference.ts";
 import { RegistryClient } from "../registry/client.ts";
@@ -12,24 +12,47 @@ import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { jsonDocument } from "../output/json.ts";
 import { credentialsFrom } from "./credentials.ts";
+import { log, setLogLevel } from "./log.ts";
 
 /** The IMAGE argument of every image command. */
 export const imageArg = {
   image: { type: "positional", required: true, description: "Image reference, e.g. alpine:3.20 or localhost:5000/team/app:v1" },
 } as const;
 
-/** Options every command takes. */
-export const globalArgs = {
-  platform: { type: "string", valueHint: "os/arch[/variant]", description: "Platform to pick from a multi-platform image (default: linux/<this machine's arch>)" },
-  json: { type: "boolean", description: "Print JSON (NDJSON for streams) and nothing else on stdout" },
+/** How to reach a registry and prove who we are: every command that talks to one. */
+export const accessArgs = {
   username: { type: "string", alias: "u", description: "Registry user name (or LAYERSLAYER_USERNAME; default: the saved login for the registry, else anonymous)" },
   "password-stdin": { type: "boolean", description: "Read the password from standard input (or LAYERSLAYER_PASSWORD; on a terminal -u alone asks for it)" },
   authfile: { type: "string", valueHint: "FILE", description: "Auth file to look in first (podman's auth.json or docker's config.json format); default: REGISTRY_AUTH_FILE, then podman's and docker's own" },
   "plain-http": { type: "boolean", description: "Use HTTP instead of HTTPS (automatic for localhost, 127.0.0.0/8 and ::1 unless they speak only TLS)" },
   insecure: { type: "boolean", description: "Skip TLS certificate verification" },
-  cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
+} as const;
+
+/** What every command's output honours. */
+export const outputArgs = {
+  json: { type: "boolean", description: "Print JSON (NDJSON for streams) and nothing else on stdout" },
   quiet: { type: "boolean", alias: "q", description: "Results only: no progress or notices on stderr, no headings or summaries on stdout" },
   verbose: { type: "boolean", description: "Log HTTP requests (never credentials) and error details on stderr" },
+} as const;
+
+/** The platform of a multi-platform image: for the commands that pick one image of an index. */
+export const platformArg = {
+  platform: { type: "string", valueHint: "os/arch[/variant]", description: "Platform to pick from a multi-platform image (default: linux/<this machine's arch>)" },
+} as const;
+
+/** The local cache: for the commands that read manifests, configs or layer listings through it. */
+export const cacheArg = {
+  cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
+} as const;
+
+/** The options of a command on one image: every group above, each attached where it means something. */
+export const globalArgs = {
+  ...platformArg,
+  json: outputArgs.json,
+  ...accessArgs,
+  ...cacheArg,
+  quiet: outputArgs.quiet,
+  verbose: outputArgs.verbose,
 } as const;
 
 /** Where scan and search keep their records. */
@@ -58,9 +81,9 @@ export interface Context {
   useCache: boolean;
   /** The local cache (a no-op store with --no-cache); opened on first use. */
   cache: CacheStore;
-  /** Progress and notices on stderr (suppressed by -q and --json never touches stdout). */
+  /** Progress and notices on stderr (log.info: suppressed by -q; --json never touches stdout). */
   note(message: string): void;
-  /** A warning on stderr ("layerslayer: warning: …"), suppressed by -q. */
+  /** A warning on stderr ("layerslayer: warning: …", log.warn), suppressed by -q. */
   warn(message: string): void;
 }
 
@@ -130,10 +153,8 @@ export async function setupRegistry(args: GlobalArgs & { image?: string }, opts:
 function makeContext(args: GlobalArgs): Context {
   const quiet = !!args.quiet;
   const useCache = args.cache !== false;
-  const warn = (m: string) => {
-    if (!quiet) process.stderr.write(`layerslayer: warning: ${m}\n`);
-  };
-  const cache = openCache({ enabled: useCache, warn });
+  setLogLevel({ quiet, verbose: !!args.verbose });
+  const cache = openCache({ enabled: useCache, warn: log.warn });
   return {
     ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
     json: !!args.json,
@@ -141,23 +162,20 @@ function makeContext(args: GlobalArgs): Context {
     verbose: !!args.verbose,
     useCache,
     cache,
-    note: (m) => {
-      if (!quiet) process.stderr.write(`${m}\n`);
-    },
-    warn,
+    note: log.info,
+    warn: log.warn,
   };
 }
 
 /** The registry client and the options for the commands on `registry`. */
 export async function registryContext(args: GlobalArgs, registry: string): Promise<{ client: RegistryClient; ctx: Context }> {
   const ctx = makeContext(args);
-  const log = ctx.verbose ? (m: string) => process.stderr.write(`· ${printable(m)}\n`) : undefined;
   const credentials = await credentialsFrom(args, registry);
   const client = new RegistryClient({
     plainHttp: !!args["plain-http"],
     insecure: !!args.insecure,
     credentials,
-    ...(log ? { log } : {}),
+    ...(ctx.verbose ? { log: log.debug } : {}),
     ...(ctx.useCache ? { blobCache: ctx.cache } : {}),
   });
   return { client, ctx };
@@ -165,11 +183,14 @@ export async function registryContext(args: GlobalArgs, registry: string): Promi
 
 /** Parses the image argument (a registry reference, oci:, oci-archive:, docker-archive:) and opens the source of its bytes. */
 export async function setup(args: GlobalArgs & { image?: string }): Promise<{ source: ImageSource; ctx: Context }> {
-  const name = imageName(args);
   // Credentials and the registry client only for a registry name.
-  const registry = name.transport === "registry" ? await registryContext(args, name.ref.registry) : undefined;
-  const ctx = registry?.ctx ?? makeContext(args);
-  return { source: await openSource(name, () => registry!.client), ctx };
+  let ctx: Context | undefined;
+  const source = await openSource(imageName(args), async (registry) => {
+    const r = await registryContext(args, registry);
+    ctx = r.ctx;
+    return r.client;
+  });
+  return { source, ctx: ctx ?? makeContext(args) };
 }
 
 /** setup() and the image the reference resolves to (the platform chosen from an index). */

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { configJson } from "../output/image-json.ts";
+import { rawJsonFor } from "../output/json.ts";
 import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
@@ -11,6 +12,6 @@ export default defineCommand({
   async run({ args }) {
     const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     if (ctx.json) printJson(configJson(img));
-    else process.stdout.write(img.configBytes);
+    else process.stdout.write(rawJsonFor(img.configBytes, process.stdout.isTTY));
   },
 });

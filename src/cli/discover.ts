@@ -7,6 +7,7 @@ import { DEFAULT_REGISTRY, parseRegistry } from "../ref/reference.ts";
 import { registrySearch, SEARCH_ORDERS, sortResults, type SearchOrder, type SearchResult } from "../registry/search.ts";
 import { globalArgs, printJson, registryContext, wholeNumber, writeOut, type GlobalArgs } from "./common.ts";
 import { endOfList, hubArgs, hubClient } from "./hub-args.ts";
+import { log } from "./log.ts";
 
 /** Results shown by default, as docker and podman do; at most MAX_LIMIT. */
 const DEFAULT_LIMIT = 25;
@@ -58,7 +59,7 @@ export default defineCommand({
     const results = order ? sortResults(list.items, order) : list.items;
     if (args.json) printJson({ registry, query: term, results, ...(list.error ? { complete: false } : {}) });
     else if (results.length) writeOut(searchTable(results).slice(args.quiet ? 1 : 0).join("\n"));
-    else if (!args.quiet) process.stderr.write(`no repository matches "${escapeName(term)}"\n`);
-    endOfList(list, !!args.quiet);
+    else log.info(`no repository matches "${escapeName(term)}"`);
+    endOfList(list);
   },
 });

@@ -5,21 +5,25 @@ import { formatTable, humanSize, modeString } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
+import { inSizeRange, sizeArgs, sizeRangeFrom } from "./size-range.ts";
 
 export default defineCommand({
   meta: { name: "find", description: "Find paths in every layer: where each was added, modified, deleted or hidden" },
   args: {
     ...imageArg,
-    pattern: { type: "positional", required: true, description: "Glob (*, ?, **, [..]); without '/' it matches base names" },
+    pattern: { type: "positional", required: true, description: "Glob (*, ?, **, [..], {a,b}); without '/' it matches base names" },
     regex: { type: "boolean", description: "PATTERN is a regular expression searched in /path" },
+    "ignore-case": { type: "boolean", alias: "i", description: "Letters match either case (find -iname), in a glob or a --regex" },
     type: { type: "string", valueHint: "f|d|l|c|b|p", description: "Only entries of this type (default: every type)" },
     present: { type: "boolean", description: "Only paths that exist in the final image" },
+    ...sizeArgs,
     ...globalArgs,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const pattern = args.pattern as string;
-    const query = findQuery(pattern, { regex: !!args.regex, ...(args.type !== undefined ? { type: args.type } : {}), present: !!args.present });
+    const sizes = sizeRangeFrom(args);
+    const query = findQuery(pattern, { regex: !!args.regex, ignoreCase: !!args["ignore-case"], ...(args.type !== undefined ? { type: args.type } : {}), present: !!args.present, sizeOk: (n) => inSizeRange(n, sizes) });
     const { tree, stepOfLayer } = await openImageView(ctx, source);
     const hits = findEvents(tree, query);
     if (ctx.json) {

@@ -1,7 +1,8 @@
 /** What the Docker Hub commands (discover, repos, tags --details) share: their options, the client, the end of a list. */
-import { printable, type LayerslayerError } from "../errors.ts";
+import type { LayerslayerError } from "../errors.ts";
 import { HubClient, hubEndpoint } from "../hub/client.ts";
 import { globalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 /** The options of a command that talks to Docker Hub's API. */
 export const hubArgs = {
@@ -13,18 +14,17 @@ export const hubArgs = {
 
 /** The client for LAYERSLAYER_HUB_URL (default https://hub.docker.com). */
 export function hubClient(args: { insecure?: boolean; verbose?: boolean }): HubClient {
-  const log = args.verbose ? (m: string) => process.stderr.write(`· ${printable(m)}\n`) : undefined;
-  return new HubClient({ endpoint: hubEndpoint(), insecure: !!args.insecure, ...(log ? { log } : {}) });
+  return new HubClient({ endpoint: hubEndpoint(), insecure: !!args.insecure, ...(args.verbose ? { log: log.debug } : {}) });
 }
 
 /**
  * After a list was printed: a warning for items left out for lack of a name, and the error that
  * ended the list early (on stderr, with its exit code; what was found before it is printed).
  */
-export function endOfList(list: { skipped: number; error?: LayerslayerError }, quiet: boolean): void {
-  if (list.skipped && !quiet) process.stderr.write(`layerslayer: warning: ${list.skipped} result${list.skipped === 1 ? "" : "s"} without a name left out\n`);
+export function endOfList(list: { skipped: number; error?: LayerslayerError }): void {
+  if (list.skipped) log.warn(`${list.skipped} result${list.skipped === 1 ? "" : "s"} without a name left out`);
   if (list.error) {
-    process.stderr.write(`layerslayer: ${printable(list.error.message)}\n`);
+    log.error(list.error.message);
     process.exitCode = list.error.exitCode;
   }
 }

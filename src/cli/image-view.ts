@@ -8,6 +8,7 @@ import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
 import type { Context } from "./common.ts";
+import { layerProgress } from "./layer-progress.ts";
 
 export interface ImageView {
   img: ResolvedImage;
@@ -15,6 +16,11 @@ export interface ImageView {
   /** The layers merged, by index, bottom first. */
   layers: number[];
   stepOfLayer: (Step | undefined)[];
+  /**
+   * A tree of the same layers with its history: `tree` itself, unless that was built without it
+   * (`history: false`), in which case it is merged again from the listings on the first call.
+   */
+  historyTree: () => MergedTree;
 }
 
 /** Trees up to this many paths are kept in the cache (a larger one is rebuilt from its listings). */
@@ -22,9 +28,11 @@ const MAX_CACHED_TREE = 250_000;
 
 /**
  * Resolves the image and loads the complete listing of its layers (cache first) into a merged
- * tree: every layer, or those a `--layer` value names.
+ * tree: every layer, or those a `--layer` value names. With `history: false` (the caller asks
+ * nothing of the history but through `historyTree`), a tree of more than MAX_CACHED_TREE entries
+ * is built without its history, which is a third of its memory.
  */
-export async function openImageView(ctx: Context, source: ImageSource, opts: { layer?: string; single?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {}): Promise<ImageView> {
+export async function openImageView(ctx: Context, source: ImageSource, opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {}): Promise<ImageView> {
   const img = opts.image ?? (await resolveImage(source, ctx.platform));
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
@@ -35,32 +43,39 @@ export async function openImageView(ctx: Context, source: ImageSource, opts: { l
   const keptTree = kept ? decodeTree(kept) : undefined;
   if (keptTree) {
     if (ctx.verbose) ctx.note(`the merged tree of ${indexes.length} layers from the cache`);
-    return { img, tree: keptTree, layers: indexes, stepOfLayer };
+    return { img, tree: keptTree, layers: indexes, stepOfLayer, historyTree: () => keptTree };
   }
-  const tty = process.stderr.isTTY && !ctx.quiet && !ctx.json;
-  let done = 0;
+  const progress = layerProgress(ctx, img.manifest.image.layers, indexes);
   const listings = await loadListings(img, indexes, {
     ...(ctx.useCache ? { cache: ctx.cache } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     onWarning: (m) => {
-      if (tty) process.stderr.write("\r\x1b[2K");
+      progress?.clear();
       ctx.warn(m);
     },
-    onLayer: () => {
-      done++;
-      if (tty) process.stderr.write(`\r\x1b[2Kreading layers: ${done}/${indexes.length}`);
-    },
+    ...(progress ? { onProgress: progress.listener } : {}),
   });
-  if (tty) process.stderr.write("\r\x1b[2K");
-  const tree = mergeListings(listings);
+  progress?.clear();
+  const entries = listings.reduce((n, l) => n + l.stats.entries, 0);
+  const tree = mergeListings(listings, { history: opts.history !== false || entries <= MAX_CACHED_TREE });
+  // A tree without its history is ls's: walked, and asked about a few paths.
+  if (!tree.hasHistory) tree.seal();
+  let full: MergedTree | undefined;
+  const historyTree = () => (tree.hasHistory ? tree : (full ??= mergeListings(listings)));
   // Kept only when made of verified listings (as listings are: a TOC's listing, not checked
-  // against the blob, is not), and not too large to store.
-  if (ctx.useCache && tree.size <= MAX_CACHED_TREE && listings.every((l) => l.stats.verified)) {
+  // against the blob, is not), with its history, and not too large to store.
+  if (ctx.useCache && tree.hasHistory && tree.size <= MAX_CACHED_TREE && listings.every((l) => l.stats.verified)) {
     const bytes = encodeTree(tree);
     if (bytes) ctx.cache.putTree(key, bytes);
+  }
+  // A TOC's listing is what the image's author declares, not what the tar stream (which runtimes apply) holds.
+  const declared = listings.filter((l) => l.stats.toc).map((l) => l.index);
+  if (declared.length > 0) {
+    const which = declared.length === 1 ? `layer ${declared[0]} is listed as its TOC declares it` : `layers ${declared.join(", ")} are listed as their TOCs declare them`;
+    ctx.note(`${which} (the tar stream was not read; \`cache warm\` or \`peek --full --verify\` reads and checks it)`);
   }
   const downloaded = listings.reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const cached = listings.filter((l) => l.cached).length;
   if (ctx.verbose) ctx.note(`${listings.length} layer listings: ${cached} from the cache, ${humanSize(downloaded)} downloaded`);
-  return { img, tree, layers: indexes, stepOfLayer };
+  return { img, tree, layers: indexes, stepOfLayer, historyTree };
 }

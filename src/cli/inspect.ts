@@ -5,7 +5,7 @@ import { escapeName } from "../names.ts";
 import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 function shortType(mt: string): string {
-  return mt.replace(/^application\/vnd\.(oci\.image\.|docker\.image\.rootfs\.diff\.)?/, "");
+  return escapeName(mt).replace(/^application\/vnd\.(oci\.image\.|docker\.image\.rootfs\.diff\.)?/, "");
 }
 
 function oneLine(s: string, max = 80): string {
@@ -18,22 +18,22 @@ function renderText(d: ReturnType<typeof describeImage>): string {
   const kv = (k: string, v: string) => lines.push(`${`${k}:`.padEnd(12)}${v}`);
   kv("Reference", d.reference);
   kv("Digest", d.digest);
-  kv("Media type", d.mediaType);
-  if (d.index) kv("Index", `${d.index.digest} (${d.index.mediaType})`);
-  kv("Platform", d.platform);
-  if (d.created) kv("Created", d.created);
+  kv("Media type", escapeName(d.mediaType));
+  if (d.index) kv("Index", `${d.index.digest} (${escapeName(d.index.mediaType)})`);
+  kv("Platform", escapeName(d.platform));
+  if (d.created) kv("Created", escapeName(String(d.created)));
   const list = (v: string[] | null) => (v && v.length ? JSON.stringify(v) : "-");
   kv("Entrypoint", escapeName(list(d.config.entrypoint)));
   kv("Cmd", escapeName(list(d.config.cmd)));
-  kv("User", escapeName(d.config.user || "-"));
-  kv("Workdir", escapeName(d.config.workdir || "-"));
-  if (d.config.exposedPorts.length) kv("Ports", d.config.exposedPorts.join(", "));
+  kv("User", escapeName(String(d.config.user || "-")));
+  kv("Workdir", escapeName(String(d.config.workdir || "-")));
+  if (d.config.exposedPorts.length) kv("Ports", d.config.exposedPorts.map(escapeName).join(", "));
   lines.push("Env:");
-  for (const e of d.config.env) lines.push(`  ${escapeName(e)}`);
+  for (const e of d.config.env) lines.push(`  ${escapeName(String(e))}`);
   const labels = Object.entries(d.config.labels);
   if (labels.length) {
     lines.push("Labels:");
-    for (const [k, v] of labels) lines.push(`  ${escapeName(k)}=${escapeName(v)}`);
+    for (const [k, v] of labels) lines.push(`  ${escapeName(k)}=${escapeName(String(v))}`);
   }
   lines.push(`Layers: ${d.layers.length}, ${humanSize(d.totalSize)} compressed`);
   const rows = [["#", "DIGEST", "SIZE", "TYPE", "CREATED BY"]];

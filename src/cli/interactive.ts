@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { join } from "node:path";
 import { blobFileName, downloadBlob } from "../blob/download.ts";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
+import { log } from "./log.ts";
 import { selectLayers } from "../image/select.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
@@ -11,7 +12,7 @@ import { imageEntries, isForeignLayer, parseManifest, type Platform } from "../o
 import { formatPlatform, hostPlatform } from "../oci/platform.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
-import { imageArg, globalArgs, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
+import { accessArgs, cacheArg, imageArg, outputArgs, platformArg, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
 import { page } from "./pager.ts";
 import { DEFAULT_BUDGET } from "./budget.ts";
 import { peekLayerText } from "./peek-layer.ts";
@@ -43,7 +44,7 @@ async function choosePlatform(ctx: Context, source: ImageSource, prompter: Promp
   const images = imageEntries(parsed.index);
   if (images.length <= 1) return undefined;
   const host = formatPlatform(hostPlatform());
-  const options = images.map((d) => ({ label: `${formatPlatform(d.platform)}  ${d.digest.slice(0, 19)}`, value: formatPlatform(d.platform) }));
+  const options = images.map((d) => ({ label: `${escapeName(formatPlatform(d.platform))}  ${d.digest.slice(0, 19)}`, value: formatPlatform(d.platform) }));
   const initial = options.find((o) => o.value === host || o.value.startsWith(`${host}/`))?.value ?? options[0]!.value;
   const chosen = await prompter.select("Platform", options, initial);
   return images.find((d) => formatPlatform(d.platform) === chosen)?.platform;
@@ -55,7 +56,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
   const img = await resolveImage(source, platform);
   const layers = img.manifest.image.layers;
   const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
-  writeOut(`${source.reference}  ${img.manifest.digest}  ${platform ? formatPlatform(platform) : ""}`.trimEnd());
+  writeOut(`${escapeName(source.reference)}  ${img.manifest.digest}  ${platform ? escapeName(formatPlatform(platform)) : ""}`.trimEnd());
   writeOut("Build steps:");
   for (const s of steps) writeOut(`  [${s.index}] ${escapeName(s.createdBy || "-").slice(0, 160)} ${s.layer !== undefined ? `(layer ${s.layer}, ${humanSize(layers[s.layer]!.size)})` : "(metadata only)"}`);
   if (steps.length === 0) layers.forEach((l, i) => writeOut(`  layer ${i}: ${l.digest} (${humanSize(l.size)})`));
@@ -66,16 +67,16 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
       picked = selectLayers(answer || "ALL", layers);
     } catch (e) {
       if (!(e instanceof LayerslayerError)) throw e;
-      process.stderr.write(`${printable(e.message)}\n`);
+      log.error(e.message);
     }
   }
   const directory = defaultDirectory(source);
   for (const i of picked) {
     // A layer's listing is read whole (it is budgeted), then shown a page at a time when it is long.
     let listing = "";
-    const peeked = await peekLayerText(ctx, source, layers, i, DEFAULT_BUDGET, stepOfLayer[i]?.createdBy, (t) => (listing += t));
+    const peeked = await peekLayerText(ctx, source, layers, i, { budget: DEFAULT_BUDGET, step: stepOfLayer[i]?.createdBy, write: (t) => (listing += t) });
     await page(term, listing);
-    if (peeked.error) process.stderr.write(`layerslayer: layer ${i}: ${peeked.error.message}\n`);
+    if (peeked.error) log.error(`layer ${i}: ${peeked.error.message}`);
     const desc = layers[i]!;
     if (isForeignLayer(desc)) {
       ctx.note(`layer ${i} is a foreign layer hosted outside the registry: not offered for download`);
@@ -104,14 +105,17 @@ export default defineCommand({
   meta: { name: "interactive", description: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want" },
   args: {
     ...imageArg,
-    ...globalArgs,
+    ...platformArg,
+    ...accessArgs,
+    ...cacheArg,
+    quiet: outputArgs.quiet,
+    verbose: outputArgs.verbose,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new LayerslayerError("USAGE", "interactive needs a terminal; for scripts use inspect, peek and save");
     }
-    if (ctx.json) throw new LayerslayerError("USAGE", "interactive does not print JSON; use peek --json");
     try {
       await runInteractive(ctx, source, terminalPrompter());
     } catch (e) {

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { parseRegistry } from "../ref/reference.ts";
 import { saveLogin } from "../registry/auth-store.ts";
@@ -9,6 +9,7 @@ import { responseError } from "../registry/errors.ts";
 import { globalArgs } from "./common.ts";
 import { credentialsFrom } from "./credentials.ts";
 import { text } from "./prompt.ts";
+import { log } from "./log.ts";
 
 /** The user name: -u, LAYERSLAYER_USERNAME, or asked on a terminal. */
 async function usernameFrom(args: { username?: string }): Promise<string> {
@@ -59,14 +60,11 @@ export default defineCommand({
     const username = await usernameFrom(args);
     const login = await credentialsFrom({ username, ...(args["password-stdin"] ? { "password-stdin": true } : {}) }, registry);
     if (typeof login === "function" || !("password" in login)) throw new LayerslayerError("USAGE", "login needs a password");
-    const log = args.verbose ? (m: string) => process.stderr.write(`· ${printable(m)}\n`) : undefined;
-    const client = new RegistryClient({ plainHttp: !!args["plain-http"], insecure: !!args.insecure, credentials: login, ...(log ? { log } : {}) });
+    const client = new RegistryClient({ plainHttp: !!args["plain-http"], insecure: !!args.insecure, credentials: login, ...(args.verbose ? { log: log.debug } : {}) });
     const checked = await check(client, registry, username);
-    if (!checked && !args.quiet) process.stderr.write(`layerslayer: warning: ${registry} asks for no login, so this one could not be checked; it is saved all the same\n`);
+    if (!checked) log.warn(`${registry} asks for no login, so this one could not be checked; it is saved all the same`);
     const saved = await saveLogin(registry, login, { ...(args.authfile ? { authfile: args.authfile } : {}) });
-    if (!args.quiet) {
-      const where = saved.helper ? `the credential helper docker-credential-${saved.helper} (named in ${saved.path})` : saved.path;
-      process.stderr.write(`Logged in to ${registry} as ${escapeName(username)}; the login is saved in ${escapeName(where)}\n`);
-    }
+    const where = saved.helper ? `the credential helper docker-credential-${saved.helper} (named in ${saved.path})` : saved.path;
+    log.info(`Logged in to ${registry} as ${escapeName(username)}; the login is saved in ${escapeName(where)}`);
   },
 });

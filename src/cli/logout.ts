@@ -3,6 +3,7 @@ import { escapeName } from "../names.ts";
 import { parseRegistry } from "../ref/reference.ts";
 import { removeLogin } from "../registry/auth-store.ts";
 import { globalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 export default defineCommand({
   meta: { name: "logout", description: "Remove the saved login for a registry" },
@@ -15,8 +16,7 @@ export default defineCommand({
   async run({ args }) {
     const registry = parseRegistry(args.registry as string);
     const removed = await removeLogin(registry, { ...(args.authfile ? { authfile: args.authfile } : {}) });
-    if (args.quiet) return;
-    if (removed.length === 0) process.stderr.write(`Not logged in to ${registry}: no saved login was found\n`);
-    else process.stderr.write(`Removed the login for ${registry} from ${removed.map(escapeName).join(", ")}\n`);
+    if (removed.length === 0) log.info(`Not logged in to ${registry}: no saved login was found`);
+    else log.info(`Removed the login for ${registry} from ${removed.map(escapeName).join(", ")}`);
   },
 });

@@ -6,7 +6,7 @@ import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
 import { absolutePath } from "../output/json.ts";
 import { lsDocumentParts } from "../output/image-json.ts";
-import { alignedLsLines, lsLines, type LsRow } from "../output/ls.ts";
+import { alignedLsLines, lsInfo, lsLines, type LsRow } from "../output/ls.ts";
 import { treeFromWalk, treeLines, treeSummary } from "../output/tree.ts";
 import { imageArg, globalArgs, setup, writeLines, writeParts, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
@@ -47,7 +47,7 @@ export default defineCommand({
     path: { type: "positional", required: false, description: "Directory or file in the image (default /)" },
     long: { type: "boolean", alias: "l", description: "Long format, with the layer that gave each entry" },
     recursive: { type: "boolean", alias: "R", description: "Everything below the directory" },
-    tree: { type: "boolean", description: "Draw the directory as a tree" },
+    tree: { type: "boolean", description: "Draw the directory as a tree (with -l: each entry's layer, mode, owner, size and time)" },
     layer: { type: "string", alias: "L", valueHint: "N", description: "One layer alone, not merged (default: every layer, merged)" },
     history: { type: "boolean", description: "Also show overridden (O), deleted (D) and hidden (H) entries of lower layers" },
     human: { type: "boolean", description: "Sizes like 1.5K, 23M" },
@@ -55,9 +55,12 @@ export default defineCommand({
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
-    const { tree, layers } = await openImageView(ctx, source, args.layer === undefined ? {} : { layer: args.layer, single: true });
+    const view = await openImageView(ctx, source, { history: !!args.history, ...(args.layer === undefined ? {} : { layer: args.layer, single: true }) });
+    const { tree, layers } = view;
     const layer = args.layer !== undefined ? layers[0] : undefined;
-    const target = resolvePath(tree, unescapeName(args.path ?? "/"), { followFinal: true });
+    // The history only says why a path is missing.
+    const resolvable = { get: (p: string) => tree.get(p), historyOf: (p: string) => view.historyTree().historyOf(p) };
+    const target = resolvePath(resolvable, unescapeName(args.path ?? "/"), { followFinal: true });
     const dir = target.path;
     const isDir = target.node.entry.type === "dir";
     // Walked lazily: a listing of a million paths is written as it is walked, never held whole.
@@ -69,7 +72,13 @@ export default defineCommand({
     }
     if (args.tree) {
       if (!isDir) throw new LayerslayerError("USAGE", `${escapeName(args.path ?? "/")} is not a directory`);
-      const walked = map(tree.walkWithDepth(dir), ({ node: n, depth }) => ({ depth, name: n.name, dir: n.entry.type === "dir", ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}) }));
+      const walked = map(tree.walkWithDepth(dir), ({ node: n, depth }) => ({
+        depth,
+        name: n.name,
+        dir: n.entry.type === "dir",
+        ...(n.entry.type === "symlink" ? { suffix: `-> ${n.entry.linkname ?? ""}` } : {}),
+        ...(args.long ? { info: `L${n.layer} ${lsInfo(n.entry, opts)}` } : {}),
+      }));
       const root = treeFromWalk(walked, absolutePath(dir));
       await writeLines(chain(treeLines(root), ["", treeSummary(root)]));
       return;
@@ -78,6 +87,7 @@ export default defineCommand({
     let lines: Iterable<string>;
     if (args.history && isDir && !args.recursive) lines = lsLines(historyRows(tree, dir), opts);
     else if (args.long) lines = alignedLsLines(() => map(nodes(), (n) => ({ entry: n.entry, name: name(n), layer: n.layer })), opts);
+    else if (args.recursive && isDir) lines = map(tree.walkPaths(dir), (p) => escapeName(relative(p, dir)));
     else lines = map(nodes(), (n) => escapeName(name(n)));
     await writeLines(lines);
   },

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
-import type { ArgDef, ArgsDef, CommandDef } from "citty";
-import { causeChain, EXIT_CODES, LayerslayerError, printable } from "../errors.ts";
+import type { CommandDef } from "citty";
+import { causeChain, EXIT_CODES, LayerslayerError } from "../errors.ts";
 import { version } from "../version.ts";
 import type { ToolUsage } from "./usage.ts";
 
@@ -19,9 +19,9 @@ export const commands: Record<string, Loader> = {
   ls: () => import("./ls.ts").then((m) => m.default),
   find: () => import("./find.ts").then((m) => m.default),
   cat: () => import("./cat.ts").then((m) => m.default),
-  carve: () => import("./cat.ts").then((m) => m.default),
   save: () => import("./save.ts").then((m) => m.default),
   interactive: () => import("./interactive.ts").then((m) => m.default),
+  browse: () => import("./browse.ts").then((m) => m.default),
   cache: () => import("./cache.ts").then((m) => m.default),
   scan: () => import("./scan.ts").then((m) => m.default),
   search: () => import("./search.ts").then((m) => m.default),
@@ -41,6 +41,20 @@ const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_COD
   .map(([k, v]) => `${v} ${k.toLowerCase().replace("_", " ")}`)
   .join(", ")}`;
 
+/** Other names of a command (listed once, under the command's own name). */
+export const ALIASES: Record<string, string> = { carve: "cat" };
+
+/** The loader of a command by its name or alias. */
+export function commandNamed(name: string): Loader | undefined {
+  return Object.hasOwn(commands, name) ? commands[name] : Object.hasOwn(ALIASES, name) ? commands[ALIASES[name]!] : undefined;
+}
+
+/** " (did you mean peek?)" for a mistyped command (args.ts loaded only then). */
+async function commandHint(name: string): Promise<string> {
+  const { suggestion } = await import("./args.ts");
+  return suggestion(name, [...Object.keys(commands), ...Object.keys(ALIASES), "help"]);
+}
+
 /**
  * Each command's description, for the tool's own usage: `--help` then loads no command module (a
  * quarter of the start-up time and memory). test/cli/help.test.ts checks every line against the
@@ -58,9 +72,9 @@ export const SUMMARIES: Record<string, string> = {
   ls: "List a directory of the image's merged filesystem (whiteouts applied)",
   find: "Find paths in every layer: where each was added, modified, deleted or hidden",
   cat: "Print one file of the image (alias carve): stops downloading the moment the file is complete",
-  carve: "Print one file of the image (alias carve): stops downloading the moment the file is complete",
   save: "Download layer blobs, verified against their digests, resuming partial downloads",
   interactive: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want",
+  browse: "Browse an image full screen, without pulling it: layers, the merged tree or one layer's changes, view and save files",
   cache: "Show, clear or warm the local cache of layer listings, checkpoints, manifests and configs",
   scan: "Record many images (config, history, the listing of every layer) in the database for `search`",
   search: "Search every image recorded by `scan` for paths containing PATTERN",
@@ -90,56 +104,15 @@ export const main: CommandDef<any> = {
   subCommands: Object.fromEntries(Object.entries(SUMMARIES).map(([name, description]) => [name, { meta: { name, description } }])),
 };
 
-/**
- * Rejects options the command does not define, naming the first one, and returns the arguments
- * with "--opt -1" joined into "--opt=-1" so a negative value is not read as a flag.
- */
-export async function checkFlags(cmd: CommandDef<any>, rawArgs: string[]): Promise<string[]> {
-  const def = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) as ArgsDef | undefined;
-  const known = new Map<string, ArgDef["type"]>([["help", "boolean"], ["h", "boolean"]]);
-  const canonical = new Map<string, string>();
-  for (const [name, d] of Object.entries(def ?? {})) {
-    known.set(name, d.type);
-    canonical.set(name, name);
-    if (d.type === "boolean") known.set(`no-${name}`, "boolean");
-    for (const a of [(d as { alias?: string | string[] }).alias ?? []].flat()) {
-      known.set(a, d.type);
-      canonical.set(a, name);
-    }
-  }
-  const out: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const arg = rawArgs[i]!;
-    out.push(arg);
-    if (arg === "--") {
-      out.push(...rawArgs.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) continue;
-    const long = arg.startsWith("--");
-    const name = arg.replace(/^--?/, "").split("=")[0]!;
-    for (const n of long ? [name] : name.split("")) {
-      if (!known.has(n)) throw new LayerslayerError("USAGE", `unknown option ${long ? "--" : "-"}${n}; see --help`);
-    }
-    const last = long ? name : name.slice(-1);
-    const value = rawArgs[i + 1];
-    if (!arg.includes("=") && known.get(last) === "string" && value !== undefined && /^-\d/.test(value)) {
-      out[out.length - 1] = `--${canonical.get(last) ?? last}=${value}`;
-      i++;
-    }
-  }
-  return out;
-}
-
 async function showUsage(cmd: CommandDef<any>, parent?: CommandDef<any>, name?: string): Promise<void> {
   const help = await import("./help.ts");
   await help.showUsage(cmd, parent, name);
 }
 
-/** The tool's own usage, rendered without citty (usage.ts). */
-async function showToolUsage(): Promise<void> {
+/** The tool's own usage, rendered without citty (usage.ts); on stderr when it answers a bad call. */
+async function showToolUsage(to: "stdout" | "stderr" = "stdout"): Promise<void> {
   const usage = await import("./usage.ts");
-  await usage.writeUsage(usage.toolUsageText(TOOL));
+  await usage.writeUsage(usage.toolUsageText(TOOL), to);
 }
 
 /** `help [COMMAND]`: the usage of the tool, or of one command (as COMMAND --help prints it). */
@@ -148,8 +121,8 @@ async function help(name: string | undefined): Promise<number> {
     await showToolUsage();
     return 0;
   }
-  const loader = commands[name];
-  if (!loader) throw new LayerslayerError("USAGE", `help: unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}`);
+  const loader = commandNamed(name);
+  if (!loader) throw new LayerslayerError("USAGE", `help: unknown command "${name}"${await commandHint(name)}; commands: ${Object.keys(commands).join(", ")}`);
   await showUsage(await loader(), main, name);
   return 0;
 }
@@ -157,15 +130,20 @@ async function help(name: string | undefined): Promise<number> {
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h") {
-    await showToolUsage();
+    // A bare `layerslayer` is a bad call: its usage goes to stderr, and the exit code says so.
+    await showToolUsage(name ? "stdout" : "stderr");
     return name ? 0 : EXIT_CODES.USAGE;
   }
   if (name === "--version" || name === "-v") {
     await Bun.write(Bun.stdout, `${version}\n`);
     return 0;
   }
-  if (name === "help") return await help(rest.find((a) => !a.startsWith("-")));
-  let loader = commands[name];
+  if (name === "help") {
+    const names = rest.filter((a) => !a.startsWith("-"));
+    if (names.length > 1) throw new LayerslayerError("USAGE", `help: unexpected argument "${names[1]}" (it takes COMMAND); see --help`);
+    return await help(names[0]);
+  }
+  let loader = commandNamed(name);
   let cmdArgs = rest;
   if (!loader && !name.startsWith("-") && process.stdin.isTTY && process.stdout.isTTY) {
     // `layerslayer IMAGE` on a terminal: the guided session.
@@ -173,8 +151,8 @@ export async function run(argv: string[]): Promise<number> {
     cmdArgs = argv;
   }
   if (!loader) {
-    const hint = /[/:.]/.test(name) ? `; to explore an image on a terminal: layerslayer interactive ${name}` : "";
-    throw new LayerslayerError("USAGE", `unknown command "${name}"; commands: ${Object.keys(commands).join(", ")}${hint}`);
+    const hint = /[/:.]/.test(name) ? `; to explore an image on a terminal: layerslayer interactive ${name}` : await commandHint(name);
+    throw new LayerslayerError("USAGE", `unknown command "${name}"${hint}; commands: ${Object.keys(commands).join(", ")}`);
   }
   // Touching process.stdout sets up Node's stream machinery (~8 MiB, tens of ms): only a command
   // needs it; usage and version go out through Bun.write.
@@ -186,19 +164,36 @@ export async function run(argv: string[]): Promise<number> {
     await showUsage(cmd, main, name);
     return 0;
   }
-  const args = await checkFlags(cmd, cmdArgs);
+  const { checkArgs } = await import("./args.ts");
+  const args = await checkArgs(cmd, cmdArgs, name);
+  // The logging layer (consola) loads as the command starts, at the level -q / --verbose ask for.
+  const { setLogLevel, startLog } = await import("./log.ts");
+  setLogLevel(levelFlags(args));
+  await startLog();
   const { runCommand } = await import("citty");
   await runCommand(cmd, { rawArgs: args });
   // A command that finished its output but met a failure on the way sets process.exitCode.
   return Number(process.exitCode ?? 0);
 }
 
-function report(e: unknown, verbose: boolean): number {
+/** -q / --quiet and --verbose among checked arguments (q is quiet's short name in every command). */
+function levelFlags(args: string[]): { quiet: boolean; verbose: boolean } {
+  const words = args.slice(0, args.includes("--") ? args.indexOf("--") : args.length);
+  return {
+    quiet: words.some((a) => a === "--quiet" || (/^-[a-zA-Z]+$/.test(a) && a.includes("q"))),
+    verbose: words.includes("--verbose"),
+  };
+}
+
+async function report(e: unknown, verbose: boolean): Promise<number> {
+  const { log, setLogLevel, startLog } = await import("./log.ts");
+  if (verbose) setLogLevel({ verbose });
+  await startLog();
   if (e instanceof LayerslayerError) {
-    process.stderr.write(`layerslayer: ${printable(e.message)}\n`);
-    if (verbose && e.detail) process.stderr.write(`${printable(e.detail)}\n`);
+    log.error(e.message);
+    if (e.detail) log.detail(e.detail);
     // The cause chain, one line each: what the runtime said, never a stack.
-    if (verbose) for (const line of causeChain(e)) process.stderr.write(`  cause: ${line}\n`);
+    for (const line of causeChain(e)) log.detail(`  cause: ${line}`);
     return e.exitCode;
   }
   const err = e as { name?: string; code?: string; message?: string; stack?: string };
@@ -206,12 +201,12 @@ function report(e: unknown, verbose: boolean): number {
   if (err?.name === "CLIError" || err?.code?.startsWith?.("E_")) {
     // citty ends some messages with a full stop ("No command specified."): ours follows without one.
     const said = (err.message ?? "").replace(/\x1b\[[0-9;]*m/g, "").replace(/\.$/, "");
-    process.stderr.write(`layerslayer: ${printable(said)}; see --help\n`);
+    log.error(`${said}; see --help`);
     return EXIT_CODES.USAGE;
   }
   if (err?.code === "EPIPE") return 0;
-  process.stderr.write(`layerslayer: internal error: ${printable(err?.message ?? String(e))}\n`);
-  if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
+  log.error(`internal error: ${err?.message ?? String(e)}`);
+  if (err?.stack) for (const line of err.stack.split("\n")) log.detail(line);
   return 1;
 }
 
@@ -222,7 +217,7 @@ if (import.meta.main) {
   try {
     code = await run(argv);
   } catch (e) {
-    code = report(e, verbose);
+    code = await report(e, verbose);
   }
   process.exitCode = code;
 }

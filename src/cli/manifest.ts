@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { rawJsonFor } from "../output/json.ts";
 import { LayerslayerError } from "../errors.ts";
 import { manifestJson } from "../output/image-json.ts";
 import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
@@ -18,7 +19,7 @@ export default defineCommand({
     if (ctx.json) {
       printJson(doc);
     } else {
-      process.stdout.write(chosen.bytes);
+      process.stdout.write(rawJsonFor(chosen.bytes, process.stdout.isTTY));
     }
   },
 });

@@ -1,5 +1,5 @@
 /** Where a command writes bytes it produces (cat's file, export's tar): a file, atomically, or stdout. */
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
@@ -27,7 +27,9 @@ export class FileSink {
     let off = 0;
     while (off < chunk.byteLength) off += writeSync(this.fd, chunk, off);
   }
-  commit(): void {
+  /** Closes the file and moves it into place, with `mode` when given (a special target keeps its own). */
+  commit(mode?: number): void {
+    if (this.tmp && mode !== undefined) fchmodSync(this.fd, mode);
     closeSync(this.fd);
     if (this.tmp) renameSync(this.tmp, this.target);
   }

@@ -3,7 +3,8 @@
  * pager (entries as they are found, then the stats line).
  */
 import { ERROR_KINDS, LayerslayerError } from "../errors.ts";
-import { streamLayer, type LayerResult } from "../layer/stream.ts";
+import { listLayer, type ListingResult } from "../image/listing.ts";
+import type { ProgressListener } from "../layer/progress.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { entryJson, ndjsonLine } from "../output/json.ts";
@@ -14,9 +15,12 @@ import type { ImageSource } from "../source/source.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import type { Context } from "./common.ts";
 
-/** Where a listing from a TOC came from, for the stats line. */
+/**
+ * What a listing from a TOC is, for the stats line: what the TOC declares, not what the layer's tar
+ * stream (which runtimes apply) holds; its digest in the manifest only proves who wrote it.
+ */
 export function tocSource(toc: NonNullable<LayerStats["toc"]>): string {
-  return `from the ${formatName(toc.format)} TOC, ${humanSize(toc.bytes)}, ${toc.checked ? "checked against the layer's annotation" : "unchecked: no digest announced"}`;
+  return `as the layer's ${formatName(toc.format)} TOC declares it (TOC of ${humanSize(toc.bytes)}, ${toc.checked ? "its digest matches the layer's annotation" : "no digest announced"}; the tar stream was not read)`;
 }
 
 /**
@@ -28,19 +32,35 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
   const state = error
     ? `partial (stopped by ${ERROR_KINDS[error.code]})`
     : s.complete
-      ? `complete${s.toc ? ` (${tocSource(s.toc)})` : s.noEndMarker ? " (no end-of-archive marker)" : ""}`
+      ? `complete${s.toc ? ` ${tocSource(s.toc)}` : s.noEndMarker ? " (no end-of-archive marker)" : ""}${s.tocMatched ? ` (its ${formatName(s.tocMatched)} TOC matches the tar stream)` : ""}`
       : s.bytesDownloaded >= s.layerSize
         ? "partial (incomplete archive)"
         : "partial (budget reached)";
   return `downloaded ${humanSize(s.bytesDownloaded)} of ${humanSize(s.layerSize)}${pct}, decompressed ${humanSize(s.bytesDecompressed)}, ${s.entries} entries, ${state}`;
 }
 
+export interface PeekTextOptions {
+  /** Compressed bytes allowed; undefined reads the whole layer. */
+  budget: number | undefined;
+  /** The history step that made the layer, for the heading. */
+  step?: string | undefined;
+  /** Takes the text; a promise when the reader is behind (awaited: it pauses the listing). */
+  write: (text: string) => unknown;
+  /** The ls -l lines alone (peek -q). */
+  entriesOnly?: boolean;
+  /** peek --verify: read the whole layer (not the cache), its TOC checked against the tar stream. */
+  verify?: boolean;
+  onProgress?: ProgressListener | undefined;
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * Peeks one layer and hands its text to `write` as it is decoded: a heading, ls -l lines (or
- * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. Returns the stats
- * and the error that cut the layer short, if any.
+ * NDJSON), a stats line; with `entriesOnly` (peek -q), the ls -l lines alone. The listing itself
+ * comes from the listing path (src/image/listing.ts); this only renders it. Returns its result.
  */
-export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, budget: number | undefined, step: string | undefined, write: (text: string) => unknown, entriesOnly = false, signal?: AbortSignal): Promise<LayerResult> {
+export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, opts: PeekTextOptions): Promise<ListingResult> {
+  const { budget, step, write, entriesOnly, verify } = opts;
   const desc = layers[i]!;
   const framed = !ctx.json && !entriesOnly;
   if (framed) {
@@ -57,51 +77,16 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
       return write(text);
     }
   };
-  // A complete listing in the cache answers any budget, with nothing downloaded. It is read part
-  // by part; should a part turn out damaged, the rest comes from the registry.
-  const stored = ctx.useCache ? ctx.cache.readListing(desc.digest) : undefined;
-  let hit = false;
-  let printedFromCache = 0;
-  let result: LayerResult | undefined;
-  if (stored) {
-    const parts = stored.parts();
-    let r = parts.next();
-    for (; !r.done; r = parts.next()) {
-      for (const e of r.value) await print({ ...e, layer: i });
-      printedFromCache += r.value.length;
-    }
-    hit = r.value;
-    if (hit) result = { stats: { ...stored.stats, bytesDownloaded: 0 } };
-  }
-  if (!result) {
-    // Entries go to the cache in parts as they stream: memory does not grow with the layer.
-    const writer = ctx.useCache ? ctx.cache.beginListing(desc.digest) : undefined;
-    let seen = 0;
-    try {
-      const gen = streamLayer(source, desc, i, { ...(budget === undefined ? { onWarning: ctx.warn } : { budget }), ...(signal ? { signal } : {}) });
-      for (;;) {
-        const next = await gen.next();
-        if (next.done) {
-          result = next.value;
-          break;
-        }
-        if (next.value.kind !== "entry") continue;
-        writer?.add(next.value.entry);
-        if (seen++ >= printedFromCache) await print(next.value.entry);
-      }
-    } catch (e) {
-      writer?.abort();
-      // A layer that cannot be read at all (foreign, refused) is reported like one cut short.
-      if (!(e instanceof LayerslayerError)) throw e;
-      result = { stats: { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: 0, complete: false, verified: false }, error: e };
-    }
-    // Only a listing read to the end and verified is stored (the store refuses anything else too).
-    if (result.stats.complete && result.stats.verified && !result.error) writer?.finish(result.stats);
-    else writer?.abort();
-  }
+  // Cache first, else the stream (stored when complete): the listing path decides. --verify reads
+  // the layer itself, whatever the cache holds, and checks its TOC against the tar stream.
+  const read = verify && budget === undefined ? { checkToc: "always" as const } : undefined;
+  const listing = listLayer(source, desc, i, { budget, cache: ctx.useCache ? ctx.cache : undefined, onWarning: budget === undefined ? ctx.warn : undefined, onProgress: opts.onProgress, signal: opts.signal, read });
+  const result = await listing.finish(print);
+  const hit = result.cached;
   write(buffer);
   const { stats, error } = result;
-  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
+  // `source`: whether the entries are the tar stream's or only what the layer's TOC declares.
+  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, source: stats.toc ? "toc" : "stream", ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
   else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }

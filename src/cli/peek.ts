@@ -1,15 +1,17 @@
 import { defineCommand } from "citty";
-import { LayerslayerError, printable } from "../errors.ts";
+import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { alignHistory } from "../oci/config.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { imageArg, globalArgs, setup, toStdout, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
+import { layerProgress } from "./layer-progress.ts";
 import { peekLayerText } from "./peek-layer.ts";
 
 function reportError(i: number, error: LayerslayerError | undefined): void {
-  if (error) process.stderr.write(`layerslayer: layer ${i}: ${printable(error.message)}\n`);
+  if (error) log.error(`layer ${i}: ${error.message}`);
 }
 
 /** Layers downloaded at once by `peek` of several layers (output stays in layer order). */
@@ -31,15 +33,22 @@ export default defineCommand({
     const picked = selectLayers(args.layer, layers);
     const { stepOfLayer } = alignHistory(img.config, layers.length);
     let failure: LayerslayerError | undefined;
+    const progress = layerProgress(ctx, layers, picked, budget);
     await writeInOrder(
-      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, budget, stepOfLayer[i]?.createdBy, emit, ctx.quiet)),
+      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, { budget, step: stepOfLayer[i]?.createdBy, write: emit, entriesOnly: ctx.quiet, verify: !!args.verify, onProgress: progress?.listener })),
       PEEK_CONCURRENCY,
-      toStdout,
+      (text) => {
+        // The listing and the progress line may share a terminal: the line goes, the next event redraws it.
+        progress?.clear();
+        return toStdout(text);
+      },
       (result, n) => {
+        progress?.clear();
         reportError(picked[n]!, result.error);
         failure ??= result.error;
       },
     );
+    progress?.clear();
     if (failure) process.exitCode = failure.exitCode;
   },
 });

@@ -5,7 +5,8 @@
  * so no stale prompt lines stay on the screen.
  *
  * consola's prompts are not used here: under Bun their hidden readline echoes into the terminal
- * (Bun's tty.WriteStream ignores an overridden _write), which leaves a copy of each question behind.
+ * (Bun's tty.WriteStream ignores an overridden _write), which leaves a copy of each question behind
+ * (tried again with consola 3.4.2 and Bun 1.4.5: docs/logging.md).
  */
 import { escapeName } from "../names.ts";
 

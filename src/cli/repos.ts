@@ -18,6 +18,6 @@ export default defineCommand({
     const list = await hubClient(args).repositories(args.namespace as string, limit);
     if (args.json) printJson({ namespace: (args.namespace as string).toLowerCase(), repositories: list.items, ...(list.error ? { complete: false } : {}) });
     else if (list.items.length) writeOut(repositoryTable(list.items).slice(args.quiet ? 1 : 0).join("\n"));
-    endOfList(list, !!args.quiet);
+    endOfList(list);
   },
 });

@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { blobFileName, downloadBlob, partialPathFor, type DownloadStatus } from "../blob/download.ts";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
+import { checkSavedToc } from "../image/saved-toc.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
 import { selectLayers } from "../image/select.ts";
@@ -14,6 +15,7 @@ import { defaultDirectory } from "./downloads.ts";
 import { saveImage } from "./save-image.ts";
 import { onStopSignal } from "./signals.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 export interface SavedLayer {
   index: number;
@@ -22,6 +24,10 @@ export interface SavedLayer {
   size: number;
   status: DownloadStatus | "skipped";
   reason?: string;
+  /** The layer's TOC format, when it has one and it matches the saved tar stream. */
+  tocMatched?: "estargz" | "zstd:chunked";
+  /** Why the saved layer is not what it says (its TOC differs from its tar stream). */
+  error?: string;
 }
 
 export default defineCommand({
@@ -66,6 +72,7 @@ export default defineCommand({
     const results: SavedLayer[] = [];
     const last = layers.length - 1;
     let current: string | undefined;
+    let mismatch: LayerslayerError | undefined;
     try {
       for (const i of picked) {
         const desc = layers[i]!;
@@ -84,9 +91,20 @@ export default defineCommand({
           { signal: controller.signal, ...(bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {}) },
         );
         bar?.clear();
-        results.push({ index: i, digest: desc.digest, path, size: desc.size, status: r.status });
         if (r.status === "resumed") ctx.note(`layer ${i}: resumed a partial download at byte ${r.resumedFrom}`);
         if (!ctx.json) writeOut(`${r.status === "present" ? "present" : "saved"} ${escapeName(path)} (${humanSize(desc.size)})`);
+        // Runtimes apply the saved tar stream: a TOC that declares something else is corrupt data.
+        let tocMatched: SavedLayer["tocMatched"];
+        let error: string | undefined;
+        try {
+          tocMatched = await checkSavedToc(source, desc, i, path, controller.signal);
+        } catch (e) {
+          if (!(e instanceof LayerslayerError) || controller.signal.aborted) throw e;
+          log.error(e.message);
+          mismatch ??= e;
+          error = e.message;
+        }
+        results.push({ index: i, digest: desc.digest, path, size: desc.size, status: r.status, ...(tocMatched ? { tocMatched } : {}), ...(error ? { error } : {}) });
       }
     } catch (e) {
       bar?.clear();
@@ -100,7 +118,7 @@ export default defineCommand({
             said = "; the partial download was removed (--keep-partial keeps it for a resume)";
           }
         }
-        process.stderr.write(`layerslayer: interrupted${said}\n`);
+        log.error(`interrupted${said}`);
         process.exitCode = exitCode;
         return;
       }
@@ -109,5 +127,6 @@ export default defineCommand({
       stopHandling();
     }
     if (ctx.json) printJson({ directory, layers: results });
+    if (mismatch) process.exitCode = mismatch.exitCode;
   },
 });

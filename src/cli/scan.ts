@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { openDatabase } from "../db/open.ts";
+import { databaseLocation, openDatabase } from "../db/open.ts";
 import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
@@ -12,6 +12,7 @@ import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { dbArg, globalArgs, registryContext, wholeNumber, type GlobalArgs } from "./common.ts";
+import { log } from "./log.ts";
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
@@ -47,7 +48,7 @@ function outcomeLine(o: ImageOutcome): string {
 export default defineCommand({
   meta: { name: "scan", description: "Record many images (config, history, the listing of every layer) in the database for `search`" },
   args: {
-    refs: { type: "positional", required: false, description: "Image references (more may follow)" },
+    refs: { type: "positional", required: false, valueHint: "REF...", description: "Image references (more may follow)" },
     from: { type: "string", valueHint: "FILE|-", description: "Read references from a file, one per line (- for standard input; default: none)" },
     catalog: { type: "string", valueHint: "REGISTRY", description: "Scan the repositories of a registry's catalog (their :latest, or every tag with --all-tags; default: none)" },
     match: { type: "string", valueHint: "GLOB", description: "With --catalog: only repositories matching the glob (default: every repository)" },
@@ -55,8 +56,8 @@ export default defineCommand({
     "all-platforms": { type: "boolean", description: "Every platform of a multi-platform image (default: one, see --platform)" },
     ...budgetArgs,
     concurrency: { type: "string", valueHint: "N", description: `Images and layers read at once (default ${DEFAULT_CONCURRENCY})` },
-    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N (stable hash of each reference); with N alone, I comes from $JOB_COMPLETION_INDEX or --shard-from-env (default: everything)" },
-    "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index (default: JOB_COMPLETION_INDEX)" },
+    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N, I from 1 (stable hash of each reference); with N alone, the index comes from $JOB_COMPLETION_INDEX or --shard-from-env, counting from 0 (default: everything)" },
+    "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index, from 0 (default: JOB_COMPLETION_INDEX)" },
     ...dbArg,
     ...globalArgs,
   },
@@ -67,6 +68,7 @@ export default defineCommand({
     if (a.platform && a["all-platforms"]) throw new LayerslayerError("USAGE", "--platform and --all-platforms cannot be used together");
     if ((a.match || a["all-tags"]) && !a.catalog) throw new LayerslayerError("USAGE", "--match and --all-tags go with --catalog REGISTRY");
     const shard = parseShard(a.shard, a["shard-from-env"]);
+    databaseLocation(a.db); // a malformed --db is a usage error before any registry is asked
     const platform = a["all-platforms"] ? ("all" as const) : a.platform ? parsePlatform(a.platform) : undefined;
     if (a["password-stdin"] && a.from === "-") throw new LayerslayerError("USAGE", "--password-stdin and --from - both want standard input");
     if (a["password-stdin"]) {
@@ -88,7 +90,13 @@ export default defineCommand({
     };
     const clientFor = async (registry: string) => (await contextOf(registry)).client;
     const { ctx } = await contextOf(catalog ?? (named[0] ? safeRegistry(named[0]) : "docker.io"));
-    if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"] })));
+    // Names from the catalog that are not names are reported and skipped; the exit code says so at the end.
+    let skipped = 0;
+    const onInvalid = (line: string) => {
+      log.error(line);
+      skipped++;
+    };
+    if (catalog) named.push(...(await catalogReferences(await clientFor(catalog), catalog, { ...(a.match ? { match: a.match } : {}), allTags: !!a["all-tags"], onInvalid })));
     if (named.length === 0) throw new LayerslayerError("USAGE", "nothing to scan: name images, --from FILE, or --catalog REGISTRY");
     const refs = selectShard(named, shard);
     const db = await openDatabase(a.db);
@@ -105,7 +113,7 @@ export default defineCommand({
       const layers = new Limiter(concurrency);
       const reading = new Map();
       await mapLimited(refs, concurrency, async (text) => {
-        const results = await scanReference({ clientFor, db, budget, platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
+        const results = await scanReference({ clientFor, db, budget, ...(a.verify ? { verify: true } : {}), platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
         done++;
         for (const o of results) {
           outcomes.push(o);
@@ -122,11 +130,14 @@ export default defineCommand({
     }
     const downloaded = outcomes.reduce((n, o) => n + o.bytesDownloaded, 0);
     const images = outcomes.length;
-    const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
-    if (!ctx.quiet || failed > 0) process.stderr.write(`${summary}\n`);
+    const summary = `${images} image${images === 1 ? "" : "s"} from ${refs.length} reference${refs.length === 1 ? "" : "s"}${shard ? ` (shard ${shard.index + 1}/${shard.count} of ${named.length})` : ""}: ${images - failed} recorded, ${failed} failed; downloaded ${humanSize(downloaded)} into ${db.location}`;
+    // Shown with -q too when something failed.
+    if (failed > 0) log.always(summary);
+    else log.info(summary);
     // The exit code of the first failure (in reference order).
     const first = outcomes.find((o) => o.error);
     if (first) process.exitCode = EXIT_CODES[first.error!.code as ErrorCode] ?? 1;
+    else if (skipped) process.exitCode = EXIT_CODES.CORRUPT;
   },
 });
 

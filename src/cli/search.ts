@@ -2,10 +2,12 @@ import { defineCommand } from "citty";
 import { openDatabase } from "../db/open.ts";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
-import { formatTable, humanSize, modeString, parseSize } from "../output/format.ts";
+import { formatTable, humanSize, modeString } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { search, type SearchHit } from "../scan/search.ts";
 import { dbArg, printJson, writeOut } from "./common.ts";
+import { log } from "./log.ts";
+import { sizeArgs, sizeRangeFrom } from "./size-range.ts";
 
 function what(h: SearchHit): string {
   if (h.fate === undefined || h.fate === "present") return h.action;
@@ -19,7 +21,7 @@ export default defineCommand({
     regex: { type: "boolean", description: "PATTERN is a regular expression searched in /path" },
     image: { type: "string", valueHint: "GLOB", description: "Only images whose reference matches the glob (without '/': its last component; default: every image)" },
     type: { type: "string", valueHint: "f|d|l|c|b|p", description: "Only entries of this type (default: every type)" },
-    "min-size": { type: "string", valueHint: "SIZE", description: "Only entries at least this big, e.g. 1K, 10M (default: 0)" },
+    ...sizeArgs,
     json: { type: "boolean", description: "Print JSON and nothing else on stdout" },
     quiet: { type: "boolean", alias: "q", description: "Print no notices on stderr" },
     verbose: { type: "boolean", description: "Error details on stderr" },
@@ -30,7 +32,7 @@ export default defineCommand({
     if (pattern === "") throw new LayerslayerError("USAGE", "the pattern is empty");
     const types = args.type === undefined ? undefined : TYPE_LETTERS[args.type];
     if (args.type !== undefined && !types) throw new LayerslayerError("USAGE", `--type ${escapeName(args.type)}: expected one of f, d, l, c, b, p`);
-    const minSize = args["min-size"] === undefined ? undefined : parseSize(args["min-size"], "--min-size");
+    const sizes = sizeRangeFrom(args);
     const image = args.image === undefined ? undefined : globToRegExp(args.image);
     const db = await openDatabase(args.db);
     let hits: SearchHit[];
@@ -40,7 +42,7 @@ export default defineCommand({
         ...(args.regex ? { regex: userRegExp(pattern) } : {}),
         ...(image ? { image } : {}),
         ...(types ? { types } : {}),
-        ...(minSize !== undefined ? { minSize } : {}),
+        ...sizes,
       });
     } finally {
       await db.close();
@@ -50,7 +52,7 @@ export default defineCommand({
       return;
     }
     if (hits.length === 0) {
-      if (!args.quiet) process.stderr.write(`no recorded path matches ${escapeName(pattern)}\n`);
+      log.info(`no recorded path matches ${escapeName(pattern)}`);
       return;
     }
     const rows = hits.map((h) => [
@@ -60,7 +62,7 @@ export default defineCommand({
       what(h),
       modeString(h.type, h.mode),
       h.action === "deleted" || h.action === "hidden" ? "-" : humanSize(h.size),
-      `${escapeName(h.path)}${h.linkname !== undefined && h.type === "symlink" ? ` -> ${escapeName(h.linkname)}` : ""}${h.partial ? "  (partial listing)" : ""}`,
+      `${escapeName(h.path)}${h.linkname !== undefined && h.type === "symlink" ? ` -> ${escapeName(h.linkname)}` : ""}${h.partial ? "  (partial listing)" : ""}${h.source === "toc" ? "  (as the layer's TOC declares it)" : ""}`,
     ]);
     writeOut(formatTable(rows, ["left", "left", "right", "left", "left", "right", "left"]).join("\n"));
   },

@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
-import { LayerslayerError } from "../errors.ts";
+import { EXIT_CODES, LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { tagTable } from "../output/hub.ts";
 import { DEFAULT_REGISTRY, formatReference, type ImageRef } from "../ref/reference.ts";
-import { globalArgs, printJson, setupRegistry, wholeNumber, writeOut, type GlobalArgs } from "./common.ts";
+import { accessArgs, outputArgs, printJson, setupRegistry, wholeNumber, writeOut, type GlobalArgs } from "./common.ts";
 import { endOfList, hubClient } from "./hub-args.ts";
+import { log } from "./log.ts";
 
 /** Tags shown by --details unless --limit says otherwise (newest first), and at most. */
 const DETAILS_LIMIT = 50;
@@ -21,7 +22,7 @@ async function details(ref: ImageRef, args: GlobalArgs & { limit?: string }): Pr
   const list = await hubClient(args).tags(parts[0]!, parts[1]!, limit);
   if (args.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags: list.items, ...(list.error ? { complete: false } : {}) });
   else if (list.items.length) writeOut(tagTable(list.items).slice(args.quiet ? 1 : 0).join("\n"));
-  endOfList(list, !!args.quiet);
+  endOfList(list);
 }
 
 export default defineCommand({
@@ -30,15 +31,23 @@ export default defineCommand({
     image: { type: "positional", required: true, description: "Repository, e.g. alpine or localhost:5000/team/app" },
     details: { type: "boolean", description: "Docker Hub repositories: each tag's last push, size and platforms with their digests, newest first" },
     limit: { type: "string", valueHint: "N", description: `With --details: tags to show at most (default ${DETAILS_LIMIT})` },
-    ...globalArgs,
+    ...outputArgs,
+    ...accessArgs,
   },
   async run({ args }) {
     const { ref, client, ctx } = await setupRegistry(args as GlobalArgs & { image: string }, { allowBare: true });
     if (ref.digest) throw new LayerslayerError("USAGE", "tags takes a repository, not a digest reference");
     if (args.details) return await details(ref, args as GlobalArgs & { limit?: string });
     if (args.limit !== undefined) throw new LayerslayerError("USAGE", "--limit goes with --details");
-    const tags = await client.listTags(ref);
-    if (ctx.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags });
+    // A tag that is not a tag is reported (escaped) and skipped; the exit code says so at the end.
+    let skipped = 0;
+    const onInvalid = (tag: string) => {
+      log.error(`${formatReference(ref)} tags: "${escapeName(tag)}" is not a tag; skipped`);
+      skipped++;
+    };
+    const tags = await client.listTags(ref, { onInvalid });
+    if (ctx.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags, ...(skipped ? { complete: false } : {}) });
     else if (tags.length) writeOut(tags.map(escapeName).join("\n"));
+    if (skipped) process.exitCode = EXIT_CODES.CORRUPT;
   },
 });

@@ -48,12 +48,13 @@ export function toolUsageText(u: ToolUsage): string {
 }
 
 /**
- * Usage text on stdout; colours only on a terminal. Written with Bun.write, not process.stdout,
+ * Usage text on stdout (stderr when it answers a bad call); colours only on a terminal. Written with Bun.write, not process.stdout,
  * and the terminal told by a stat of stdout, not node:tty: usage then never sets up Node's stream
  * machinery (6-8 MiB and tens of milliseconds, see main.ts). Any character device counts as a
  * terminal (/dev/null too, where colours harm nobody).
  */
-export async function writeUsage(text: string): Promise<void> {
-  const plain = process.env.NO_COLOR !== undefined || !(await Bun.stdout.stat()).isCharacterDevice();
-  await Bun.write(Bun.stdout, `${plain ? text.replace(/\x1b\[[0-9;]*m/g, "") : text}`);
+export async function writeUsage(text: string, to: "stdout" | "stderr" = "stdout"): Promise<void> {
+  const file = to === "stdout" ? Bun.stdout : Bun.stderr;
+  const plain = process.env.NO_COLOR !== undefined || !(await file.stat()).isCharacterDevice();
+  await Bun.write(file, `${plain ? text.replace(/\x1b\[[0-9;]*m/g, "") : text}`);
 }

@@ -22,6 +22,8 @@ export interface LayerState {
   entries: number;
   /** The read ended in an error (corrupt data, a cut connection): never final, read again next time. */
   failed: boolean;
+  /** The listing is what the layer's TOC declares (its format); the tar stream was not read. */
+  toc?: string;
 }
 
 /** What happened to a path in one layer of an image's merged view. */
@@ -83,6 +85,8 @@ export interface HitRow {
   position: number;
   layerDigest: string;
   layerComplete: boolean;
+  /** The layer's listing is what its TOC declares (its format), null when it is the tar stream's. */
+  layerToc: string | null;
   dir: string;
   name: string;
   type: EntryType;
@@ -176,10 +180,13 @@ export function joinPath(dir: string, name: string): string {
   return dir === "" ? name : `${dir}/${name}`;
 }
 
-/** Is the recorded state at least as good as what a read with `budget` (undefined = full) would give? */
-export function satisfies(state: LayerState | undefined, budget: number | undefined): boolean {
+/**
+ * Is the recorded state at least as good as what a read with `budget` (undefined = full) would
+ * give? With `stream`, a listing only taken from a TOC is not: the tar stream is to be read.
+ */
+export function satisfies(state: LayerState | undefined, budget: number | undefined, stream = false): boolean {
   if (!state) return false;
-  if (state.complete) return true;
+  if (state.complete) return !(stream && state.toc);
   if (state.failed) return false;
   // A read that covered the whole blob cannot get better by reading again.
   if (state.bytesDownloaded >= state.layerSize) return true;
@@ -187,9 +194,10 @@ export function satisfies(state: LayerState | undefined, budget: number | undefi
 }
 
 /** Does a new read (`next`) improve on what is recorded (`prev`)? */
-export function improves(prev: LayerState | undefined, next: Pick<LayerState, "complete" | "bytesDownloaded" | "failed">): boolean {
+export function improves(prev: LayerState | undefined, next: Pick<LayerState, "complete" | "bytesDownloaded" | "failed" | "toc">): boolean {
   if (!prev) return true;
-  if (prev.complete) return false;
+  // The tar stream's complete listing replaces one a TOC declared, never the other way round.
+  if (prev.complete) return prev.toc !== undefined && next.complete && next.toc === undefined;
   if (next.complete) return true;
   if (prev.failed !== next.failed) return prev.failed;
   return next.bytesDownloaded > prev.bytesDownloaded;

@@ -6,7 +6,7 @@
  * image is upserted by (reference, platform), migrations run under an advisory lock.
  */
 import { SQL } from "bun";
-import { LayerslayerError } from "../errors.ts";
+import { LayerslayerError, printable } from "../errors.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { improves, type Candidates, type FailureRecord, type HitRow, type ImageRecord, type ImageSummary, type LayerState, type ScanDatabase } from "./database.ts";
 import { entryHitsSql, IMAGES_SQL, removalHitsSql } from "./queries.ts";
@@ -56,7 +56,13 @@ export class PostgresDatabase implements ScanDatabase {
 
   constructor(url: string) {
     this.location = redactUrl(url);
-    this.sql = new SQL(url, { max: 4 });
+    try {
+      this.sql = new SQL(url, { max: 4 });
+    } catch (e) {
+      // The client refuses what it cannot use (an unknown sslmode, a bad option): the user's URL.
+      const why = printable(String((e as Error)?.message ?? e).split("\n")[0]!.slice(0, 200));
+      throw new LayerslayerError("USAGE", `the database URL cannot be used: ${why}`);
+    }
   }
 
   /** Runs `fn` once the schema is in place, turning driver errors into one-line database errors. */
@@ -136,11 +142,13 @@ export class PostgresDatabase implements ScanDatabase {
         const [prev] = (await tx.unsafe(`SELECT id, ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = $1 FOR UPDATE`, [stats.digest])) as Record<string, unknown>[];
         // bytes_downloaded -1: the placeholder row just inserted, nothing recorded yet.
         const prevState = Number(prev!.bytes_downloaded) < 0 ? undefined : layerStateFromRow(prev!);
-        if (prevState && !improves(prevState, { ...stats, failed: error !== undefined })) return false;
+        const toc = stats.toc?.format;
+        if (prevState && !improves(prevState, { complete: stats.complete, bytesDownloaded: stats.bytesDownloaded, failed: error !== undefined, ...(toc ? { toc } : {}) })) return false;
         const layerId = Number(prev!.id);
         await tx`DELETE FROM entries WHERE layer_id = ${layerId}`;
         await tx`UPDATE layers SET media_type = ${stats.mediaType}, size = ${stats.layerSize}, complete = ${stats.complete ? 1 : 0},
-                   bytes_downloaded = ${stats.bytesDownloaded}, bytes_decompressed = ${stats.bytesDecompressed}, entry_count = ${entries.length}, error = ${error ?? null}
+                   bytes_downloaded = ${stats.bytesDownloaded}, bytes_decompressed = ${stats.bytesDecompressed}, entry_count = ${entries.length}, error = ${error ?? null},
+                   toc = ${toc ?? null}
                  WHERE id = ${layerId}`;
         for (const part of chunks(rows)) {
           const values = part.map((r) => ({ layer_id: layerId, seq: r.seq, dir_id: ids.dir.get(r.dir)!, name_id: ids.name.get(r.name)!, type: r.type, mode: r.mode, size: r.size, uid: r.uid, gid: r.gid, mtime: r.mtime, linkname: r.linkname }));

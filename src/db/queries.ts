@@ -14,7 +14,7 @@ WITH m AS (
   UNION SELECT layer_id, seq, dir_id, name_id, type, mode, size, linkname FROM entries WHERE name_id IN (${ids(2)})
   UNION SELECT layer_id, seq, dir_id, name_id, type, mode, size, linkname FROM entries WHERE dir_id IN (${ids(3)}) AND name_id IN (${ids(4)})
 )
-SELECT i.reference, i.platform, i.manifest_digest, il.position, l.digest AS layer_digest, l.complete,
+SELECT i.reference, i.platform, i.manifest_digest, il.position, l.digest AS layer_digest, l.complete, l.toc AS layer_toc,
        dd.path AS dir, nn.name, m.type, m.mode, m.size, m.linkname,
        COALESCE(c.action, 0) AS action, c.fate, c.fate_position, m.seq
 FROM m
@@ -29,7 +29,7 @@ LEFT JOIN changes c ON c.image_id = il.image_id AND c.position = il.position AND
 /** Deleted/hidden changes matching the candidate sets. */
 export function removalHitsSql(ids: IdSet): string {
   return `
-SELECT i.reference, i.platform, i.manifest_digest, c.position, l.digest AS layer_digest, l.complete,
+SELECT i.reference, i.platform, i.manifest_digest, c.position, l.digest AS layer_digest, l.complete, l.toc AS layer_toc,
        dd.path AS dir, nn.name, c.type, c.mode, c.size, NULL AS linkname,
        c.action, NULL AS fate, NULL AS fate_position, 0 AS seq
 FROM changes c

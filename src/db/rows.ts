@@ -120,6 +120,7 @@ export function hitFromRow(r: Record<string, unknown>): HitRow {
     position: Number(r.position),
     layerDigest: String(r.layer_digest),
     layerComplete: Number(r.complete) === 1,
+    layerToc: r.layer_toc === null || r.layer_toc === undefined ? null : String(r.layer_toc),
     dir: String(r.dir),
     name: String(r.name),
     type: codes.typeOf(Number(r.type)),
@@ -146,7 +147,7 @@ export function imageFromRow(r: Record<string, unknown>): ImageSummary {
 }
 
 /** The columns of `layers` a LayerState is read from. */
-export const LAYER_STATE_COLUMNS = "digest, complete, bytes_downloaded, size, entry_count, error";
+export const LAYER_STATE_COLUMNS = "digest, complete, bytes_downloaded, size, entry_count, error, toc";
 
 export function layerStateFromRow(r: Record<string, unknown>): LayerState {
   return {
@@ -156,5 +157,6 @@ export function layerStateFromRow(r: Record<string, unknown>): LayerState {
     layerSize: Number(r.size),
     entries: Number(r.entry_count),
     failed: r.error !== null && r.error !== undefined,
+    ...(r.toc === null || r.toc === undefined ? {} : { toc: String(r.toc) }),
   };
 }

@@ -6,7 +6,8 @@
  *
  * Tables (ids are small integers assigned by the database):
  *   names(id, name)  dirs(id, path)        every distinct base name and directory ("" = the root)
- *   layers(id, digest, …, complete, bytes_downloaded)   one row per layer digest, shared by images
+ *   layers(id, digest, …, complete, bytes_downloaded, toc)   one row per layer digest, shared by images;
+ *     toc: the TOC's format when the listing is what the layer's TOC declares (the stream unread)
  *   entries(layer_id, seq, dir_id, name_id, type, mode, size, uid, gid, mtime, linkname)
  *   configs(digest, bytes)
  *   images(id, reference, platform, …, error_code, error)   one row per scanned reference+platform
@@ -105,6 +106,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     sqlite: "UPDATE entries SET type = 8 WHERE type = -1; UPDATE changes SET type = 8 WHERE type = -1;",
     postgres: "UPDATE entries SET type = 8 WHERE type = -1; UPDATE changes SET type = 8 WHERE type = -1;",
+  },
+  {
+    // A layer listed from its TOC (eStargz, zstd:chunked) holds what the TOC declares, not what its
+    // tar stream was seen to hold: the TOC's format, NULL for a listing of the tar stream.
+    version: 4,
+    sqlite: "ALTER TABLE layers ADD COLUMN toc TEXT;",
+    postgres: "ALTER TABLE layers ADD COLUMN toc TEXT;",
   },
 ];
 

@@ -82,16 +82,17 @@ export class SqliteDatabase implements ScanDatabase {
     const rows = entryRows(entries);
     return this.db.transaction(() => {
       const prev = this.db.query(`SELECT id, ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = ?`).get(stats.digest) as (Record<string, unknown> & { id: number }) | null;
-      if (prev && !improves(layerStateFromRow(prev), { ...stats, failed: error !== undefined })) return false;
+      const toc = stats.toc?.format;
+      if (prev && !improves(layerStateFromRow(prev), { complete: stats.complete, bytesDownloaded: stats.bytesDownloaded, failed: error !== undefined, ...(toc ? { toc } : {}) })) return false;
       const ids = this.ids(rows);
-      const values = [stats.mediaType, stats.layerSize, stats.complete ? 1 : 0, stats.bytesDownloaded, stats.bytesDecompressed, entries.length, error ?? null] as const;
+      const values = [stats.mediaType, stats.layerSize, stats.complete ? 1 : 0, stats.bytesDownloaded, stats.bytesDecompressed, entries.length, error ?? null, toc ?? null] as const;
       let layerId: number;
       if (prev) {
         layerId = prev.id;
         this.db.query("DELETE FROM entries WHERE layer_id = ?").run(layerId);
-        this.db.query("UPDATE layers SET media_type = ?, size = ?, complete = ?, bytes_downloaded = ?, bytes_decompressed = ?, entry_count = ?, error = ? WHERE id = ?").run(...values, layerId);
+        this.db.query("UPDATE layers SET media_type = ?, size = ?, complete = ?, bytes_downloaded = ?, bytes_decompressed = ?, entry_count = ?, error = ?, toc = ? WHERE id = ?").run(...values, layerId);
       } else {
-        const r = this.db.query("INSERT INTO layers (digest, media_type, size, complete, bytes_downloaded, bytes_decompressed, entry_count, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id").get(stats.digest, ...values) as { id: number };
+        const r = this.db.query("INSERT INTO layers (digest, media_type, size, complete, bytes_downloaded, bytes_decompressed, entry_count, error, toc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id").get(stats.digest, ...values) as { id: number };
         layerId = r.id;
       }
       const ins = this.db.query("INSERT INTO entries (layer_id, seq, dir_id, name_id, type, mode, size, uid, gid, mtime, linkname) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");

@@ -11,7 +11,7 @@
  * MAX_LINK_COPY bytes each).
  */
 import { LayerslayerError } from "../errors.ts";
-import { streamLayer } from "../layer/stream.ts";
+import { listLayer } from "./listing.ts";
 import { escapeName } from "../names.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import { END_OF_ARCHIVE, memberHeaders, padding, type MemberHeader } from "../tar/writer.ts";
@@ -98,15 +98,6 @@ async function exportLayerFiles(img: ResolvedImage, layer: number, wanted: Map<n
   const find = (e: Entry) => (byPath ? byPath.get(normalizeEntryPath(e.path) ?? "") : wanted.get(e.headerOffset));
   const seen = new Set<Wanted>();
   let current: { w: Wanted; written: number; copy?: Uint8Array[] } | undefined;
-  let downloaded = 0;
-  const gen = streamLayer(img.source, desc, layer, {
-    wantContent: (e) => isRegular(e) && find(e) !== undefined,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    onProgress: (n) => {
-      downloaded = n;
-      opts.onProgress?.(layer, n);
-    },
-  });
   const finish = async (c: NonNullable<typeof current>) => {
     const [first, ...copies] = c.w.outputs;
     if (c.written !== first!.size) throw new LayerslayerError("CORRUPT", `layer ${layer}: /${escapeName(first!.path)} has ${c.written} bytes, its header says ${first!.size}`);
@@ -117,39 +108,39 @@ async function exportLayerFiles(img: ResolvedImage, layer: number, wanted: Map<n
       await write(padding(c.written));
     }
   };
-  for (;;) {
-    const next = await gen.next();
-    if (next.done) {
-      const { stats, error } = next.value;
-      if (error) throw new LayerslayerError(error.code, `layer ${layer}: ${error.message}`);
-      if (!stats.verified) throw new LayerslayerError("CORRUPT", `layer ${layer}: read to its end but not verified against its digest`);
-      break;
-    }
-    const ev = next.value;
-    if (ev.kind === "entry") {
-      const w = isRegular(ev.entry) ? find(ev.entry) : undefined;
-      if (!w) continue;
-      seen.add(w);
-      // The first name gets the bytes as they stream; more names (orphaned hard links) get a copy.
-      for (const b of memberHeaders(w.outputs[0]!)) await write(b);
-      current = { w, written: 0, ...(w.outputs.length > 1 ? { copy: [] } : {}) };
-      if (w.outputs.length > 1 && ev.entry.size > MAX_LINK_COPY) throw new LayerslayerError("UNSUPPORTED", `layer ${layer}: /${escapeName(w.outputs[1]!.path)} is a hard link to a ${ev.entry.size}-byte file a later layer replaced; export copies at most ${MAX_LINK_COPY} bytes`);
-      if (ev.entry.size === 0) {
+  // Entries and their content come in archive order: an entry, then its data, then the next entry.
+  const listing = listLayer(img.source, desc, layer, {
+    signal: opts.signal,
+    read: { wantContent: (e) => isRegular(e) && find(e) !== undefined },
+    onProgress: (p) => opts.onProgress?.(layer, p.downloaded),
+    onData: async (ev) => {
+      if (!current) return;
+      await write(ev.chunk);
+      current.written += ev.chunk.byteLength;
+      current.copy?.push(ev.chunk.slice());
+      if (ev.done) {
         await finish(current);
         current = undefined;
       }
-      continue;
-    }
-    if (!current) continue;
-    await write(ev.chunk);
-    current.written += ev.chunk.byteLength;
-    current.copy?.push(ev.chunk.slice());
-    if (ev.done) {
+    },
+  });
+  for await (const entry of listing) {
+    const w = isRegular(entry) ? find(entry) : undefined;
+    if (!w) continue;
+    seen.add(w);
+    // The first name gets the bytes as they stream; more names (orphaned hard links) get a copy.
+    for (const b of memberHeaders(w.outputs[0]!)) await write(b);
+    current = { w, written: 0, ...(w.outputs.length > 1 ? { copy: [] } : {}) };
+    if (w.outputs.length > 1 && entry.size > MAX_LINK_COPY) throw new LayerslayerError("UNSUPPORTED", `layer ${layer}: /${escapeName(w.outputs[1]!.path)} is a hard link to a ${entry.size}-byte file a later layer replaced; export copies at most ${MAX_LINK_COPY} bytes`);
+    if (entry.size === 0) {
       await finish(current);
       current = undefined;
     }
   }
+  const { stats, error } = listing.result!;
+  if (error) throw new LayerslayerError(error.code, `layer ${layer}: ${error.message}`);
+  if (!stats.verified) throw new LayerslayerError("CORRUPT", `layer ${layer}: read to its end but not verified against its digest`);
   const missing = [...wanted.values()].filter((w) => !seen.has(w));
   if (missing.length) throw new LayerslayerError("CORRUPT", `layer ${layer}: ${missing.length} file(s) its listing names are not in its tar stream (first: /${escapeName(missing[0]!.outputs[0]!.path)})`);
-  return downloaded;
+  return stats.bytesDownloaded;
 }

@@ -4,7 +4,8 @@ import type { ResolvedImage } from "../oci/resolve.ts";
 import type { TocFormat } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
 import type { IndexStore, ListingCache } from "../cache/cache.ts";
-import { LayerAccess, type Sink } from "./layer-access.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import { LayerAccess, type FileRead, type Sink } from "./layer-access.ts";
 import { LayerProbe, probeListing, type Outcome } from "./locate.ts";
 import { cleanPath, normalizeEntryPath, ROOT } from "./paths.ts";
 import { MAX_SYMLINK_HOPS } from "./resolve.ts";
@@ -34,11 +35,14 @@ export interface ExtractOptions {
   /** Layers' checkpoints and partial listings, kept between runs. */
   indexes?: IndexStore;
   signal?: AbortSignal;
+  /** Progress of each layer pass (src/layer/progress.ts). */
+  onProgress?: ProgressListener;
   /** Told when a layer's announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
   /**
    * Read the layer that holds the file from byte 0 on to its end and check its digest before
-   * returning (never by TOC chunks or from a checkpoint); CORRUPT when it does not verify.
+   * returning (never by TOC chunks or from a checkpoint, and no layer's TOC listing is used to find
+   * the file); CORRUPT when it does not verify.
    */
   verify?: boolean;
 }
@@ -73,16 +77,18 @@ function show(p: string): string {
  * (unverified), or with `verify` to its end (verified, or CORRUPT).
  */
 export async function extractFile(img: ResolvedImage, asked: string, sink: Sink, opts: ExtractOptions = {}): Promise<ExtractResult> {
-  const access = new LayerAccess(img, sink, opts);
+  const read: FileRead = { img, sink, opts };
+  const access = new LayerAccess();
   try {
-    return await locateFile(img, asked, access, opts);
+    return await locateFile(read, asked, access);
   } finally {
-    access.save();
+    access.save(read);
   }
 }
 
 /** The search itself: top layer down, following symlinks, reading the file through `access`. */
-async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess, opts: ExtractOptions): Promise<ExtractResult> {
+async function locateFile(read: FileRead, asked: string, access: LayerAccess): Promise<ExtractResult> {
+  const { img, opts } = read;
   const layers = img.manifest.image.layers;
   const start = cleanPath(asked);
   let path = start;
@@ -105,23 +111,25 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
   for (;;) {
     let redirected = false;
     for (let index = layers.length - 1; index >= 0; index--) {
-      const cached = access.complete.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      const stored = access.complete.has(index) ? undefined : opts.cache?.getListing(layers[index]!.digest);
+      // Verifying trusts no TOC: a listing only a TOC declares does not decide where the file is.
+      const cached = opts.verify && stored?.stats.toc ? undefined : stored;
       let known = access.complete.get(index) ?? cached?.entries;
-      if (!known && (await access.toc(index))) known = access.complete.get(index);
+      if (!known && !opts.verify && (await access.toc(read, index))) known = access.complete.get(index);
       let outcome: Outcome | undefined;
       let got: Entry | undefined;
       let gotVerified = false;
       if (known) outcome = probeListing(path, known);
       else {
         // A layer read up to some point in this run: what it showed may settle the path already.
-        const prefix = access.prefixOf(index);
+        const prefix = access.prefixOf(read, index);
         const early = prefix ? probeListing(path, prefix) : undefined;
         if (early && (early.kind === "file" || early.kind === "hardlink" || early.kind === "redirect")) {
           outcome = early;
           known = prefix;
         } else {
           const probe = new LayerProbe(path);
-          const res = await access.pass(index, (e) => probe.observe(e), () => probe.settled());
+          const res = await access.pass(read, index, (e) => probe.observe(e), () => probe.settled());
           got = res.got;
           gotVerified = res.verified;
           outcome = got ? { kind: "file", entry: got } : probe.outcome();
@@ -150,12 +158,12 @@ async function locateFile(img: ResolvedImage, asked: string, access: LayerAccess
             const what = TYPE_WORDS[target.type];
             throw fail("USAGE", outcome.kind === "hardlink" ? `is a hard link to ${show(wanted)}, which is ${what}` : `is ${what}`);
           }
-          const toc = access.knownToc(index) ?? (cached?.stats.toc ? await access.toc(index) : undefined);
-          const read = toc && target && !opts.verify ? await access.readByToc(index, toc, target, show(target.path)) : undefined;
-          if (read && target) return done(index, target, { toc: { format: toc!.format, checked: read.checked } });
+          const toc = access.knownToc(index) ?? (cached?.stats.toc ? await access.toc(read, index) : undefined);
+          const byToc = toc && target && !opts.verify ? await access.readByToc(read, index, toc, target, show(target.path)) : undefined;
+          if (byToc && target) return done(index, target, { toc: { format: toc!.format, checked: byToc.checked } });
           const isIt = (e: Entry) => isRegular(e) && isAt(e, wanted);
           // Verifying reads the layer from byte 0 to its end; otherwise from the nearest checkpoint.
-          const streamed = target && !opts.verify ? await access.readEntry(index, target, isIt) : await access.pass(index, isIt);
+          const streamed = target && !opts.verify ? await access.readEntry(read, index, target, isIt) : await access.pass(read, index, isIt);
           if (!streamed.got) throw new LayerslayerError("CORRUPT", `${show(path)}: layer ${index} has no data for it (hard link target ${show(wanted)} missing)`);
           return done(index, streamed.got, { verified: streamed.verified });
         }

@@ -48,6 +48,13 @@ export class HistoryLog {
     return this.causes.length - 1;
   }
 
+  /** Room for `events` events in all, of slots below `slots`, without growing. */
+  reserve(events: number, slots: number): void {
+    if (events > this.slot.length) this.grow(events);
+    this.first = ensure(this.first, slots, NONE);
+    this.last = ensure(this.last, slots, NONE);
+  }
+
   add(slot: number, layer: number, action: HistoryAction, ref: number, cause = NONE): void {
     const i = this.n++;
     if (i >= this.slot.length) this.grow(i + 1);

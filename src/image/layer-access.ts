@@ -2,16 +2,21 @@
  * How `cat` reads layers during one run, remembering what each read taught it: a layer's TOC (read
  * a file by its chunks), its gzip checkpoints (start the next read near the file instead of at byte
  * 0) and the entries seen so far (a layer read only up to some point still names what lies before).
+ * LayerAccess holds only that memory; what a read goes by (the image, where the bytes go, the
+ * options) is a `FileRead` handed to every call, so a read's inputs can be followed from the
+ * command down to the tar reader.
  */
 import { RangeReader } from "../blob/range.ts";
 import type { IndexStore, LayerIndex, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
-import { streamLayer, type LayerStreamOptions } from "../layer/stream.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import type { LayerStreamOptions } from "../layer/stream.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import { findToc, readTocContent, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { findToc, readTocContent, tocLayerStats, unreadableByChunks, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
+import { listLayer } from "./listing.ts";
 
 export type Sink = (chunk: Uint8Array) => void | Promise<void>;
 
@@ -19,9 +24,18 @@ export interface AccessOptions {
   cache?: ListingCache;
   indexes?: IndexStore;
   signal?: AbortSignal;
+  onProgress?: ProgressListener;
   onWarning?: (message: string) => void;
   /** A pass that delivers a file's content reads on to the layer's end (and so checks its digest). */
   verify?: boolean;
+}
+
+/** What one file read goes by, handed to every step of it. */
+export interface FileRead {
+  img: ResolvedImage;
+  /** Where the file's bytes go. */
+  sink: Sink;
+  opts: AccessOptions;
 }
 
 export interface PassResult {
@@ -45,15 +59,6 @@ export class LayerAccess {
   private readonly checkpoints = new Map<number, CheckpointSet>();
   /** Layers whose index (checkpoints, partial listing) grew in this run: saved by `save()`. */
   private readonly dirty = new Set<number>();
-  private readonly layers: ResolvedImage["manifest"]["image"]["layers"];
-
-  constructor(
-    private readonly img: ResolvedImage,
-    private readonly sink: Sink,
-    private readonly opts: AccessOptions = {},
-  ) {
-    this.layers = img.manifest.image.layers;
-  }
 
   /** Compressed bytes downloaded for layer `index` in this run. */
   spentOn(index: number): number {
@@ -65,17 +70,18 @@ export class LayerAccess {
     this.spent.set(index, this.spentOn(index) + bytes);
   }
 
-  private blob(index: number) {
-    const d = this.layers[index]!;
-    return { source: this.img.source, digest: d.digest, size: d.size };
+  private blob(read: FileRead, index: number) {
+    const d = read.img.manifest.image.layers[index]!;
+    return { source: read.img.source, digest: d.digest, size: d.size };
   }
 
   /** The layer's TOC, looked for once per run: a small tail read (or the annotations), then the TOC. */
-  async toc(index: number): Promise<LayerToc | undefined> {
+  async toc(read: FileRead, index: number): Promise<LayerToc | undefined> {
     const had = this.tocs.get(index);
     if (had !== undefined) return had ?? undefined;
-    const desc = this.layers[index]!;
-    const ranges = new RangeReader(this.blob(index), this.opts.signal);
+    const { opts } = read;
+    const desc = read.img.manifest.image.layers[index]!;
+    const ranges = new RangeReader(this.blob(read, index), opts.signal);
     let search: TocSearch = {};
     if (!isForeignLayer(desc)) {
       try {
@@ -86,12 +92,12 @@ export class LayerAccess {
       }
     }
     this.count(index, ranges.bytesDownloaded);
-    if (search.warning) this.opts.onWarning?.(`layer ${index}: ${search.warning}`);
+    if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
     this.tocs.set(index, search.toc ?? null);
     if (search.toc) {
       for (const e of search.toc.entries) e.layer = index;
       this.complete.set(index, search.toc.entries);
-      this.opts.cache?.putListing(tocLayerStats(desc, search.toc, ranges.bytesDownloaded), search.toc.entries);
+      opts.cache?.putListing(tocLayerStats(desc, search.toc, ranges.bytesDownloaded), search.toc.entries);
     }
     return search.toc;
   }
@@ -102,17 +108,22 @@ export class LayerAccess {
   }
 
   /** Streams a regular file of a TOC layer by its chunks; undefined when the TOC has no content for it. */
-  async readByToc(index: number, toc: LayerToc, entry: Entry, what: string): Promise<{ checked: boolean } | undefined> {
+  async readByToc(read: FileRead, index: number, toc: LayerToc, entry: Entry, what: string): Promise<{ checked: boolean } | undefined> {
     const own = toc.content.has(entry) ? entry : toc.entries.findLast((e) => e.path === entry.path && e.type === entry.type);
     const content = own && toc.content.get(own);
     if (!content) return undefined;
-    const ranges = new RangeReader(this.blob(index), this.opts.signal);
+    const refused = unreadableByChunks(content);
+    if (refused) {
+      read.opts.onWarning?.(`layer ${index}: ${what}: ${refused}; reading the layer itself`);
+      return undefined;
+    }
+    const ranges = new RangeReader(this.blob(read, index), read.opts.signal);
     const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
     try {
       for (;;) {
         const next = await gen.next();
         if (next.done) return { checked: next.value.checked };
-        await this.sink(next.value);
+        await read.sink(next.value);
       }
     } catch (e) {
       if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`, { cause: e });
@@ -123,12 +134,12 @@ export class LayerAccess {
   }
 
   /** The layer's checkpoints: those of earlier runs (from the cache) and this one's. */
-  private checkpointsOf(index: number): CheckpointSet {
+  private checkpointsOf(read: FileRead, index: number): CheckpointSet {
     let set = this.checkpoints.get(index);
     if (!set) {
       set = new CheckpointSet();
       this.checkpoints.set(index, set);
-      const stored = this.opts.indexes?.getLayerIndex(this.layers[index]!.digest);
+      const stored = read.opts.indexes?.getLayerIndex(read.img.manifest.image.layers[index]!.digest);
       for (const cp of stored?.checkpoints ?? []) set.add(cp);
       if (stored?.prefix && !this.complete.has(index)) {
         for (const e of stored.prefix) e.layer = index;
@@ -139,20 +150,21 @@ export class LayerAccess {
   }
 
   /** Entries of the layer's beginning known from this run or an earlier one (the layer read only in part). */
-  prefixOf(index: number): Entry[] | undefined {
-    this.checkpointsOf(index);
+  prefixOf(read: FileRead, index: number): Entry[] | undefined {
+    this.checkpointsOf(read, index);
     return this.prefixes.get(index);
   }
 
   /** Keeps what this run learnt about each layer's checkpoints for the next runs. */
-  save(): void {
-    const store = this.opts.indexes;
+  save(read: FileRead): void {
+    const store = read.opts.indexes;
     if (!store) return;
+    const layers = read.img.manifest.image.layers;
     for (const index of this.dirty) {
       const set = this.checkpoints.get(index);
       if (!set || set.list.length === 0) continue;
       const prefix = this.complete.has(index) ? undefined : this.prefixes.get(index);
-      store.putLayerIndex(this.layers[index]!.digest, { checkpoints: set.list, ...(prefix ? { prefix } : {}) }, this.layers[index]!.size);
+      store.putLayerIndex(layers[index]!.digest, { checkpoints: set.list, ...(prefix ? { prefix } : {}) }, layers[index]!.size);
     }
     this.dirty.clear();
   }
@@ -162,35 +174,32 @@ export class LayerAccess {
    * first entry `want` takes ends, until `stopAfter` says so, or to the end. Entries seen are kept
    * (a complete listing is also cached); gzip checkpoints are recorded on the way.
    */
-  async pass(index: number, want: (e: Entry) => boolean, stopAfter?: (e: Entry) => boolean, from?: LayerStreamOptions["resume"], firstChunk = 64 * 1024): Promise<PassResult> {
-    const desc = this.layers[index]!;
+  async pass(read: FileRead, index: number, want: (e: Entry) => boolean, stopAfter?: (e: Entry) => boolean, from?: LayerStreamOptions["resume"], firstChunk = 64 * 1024): Promise<PassResult> {
+    const { img, sink, opts } = read;
+    const desc = img.manifest.image.layers[index]!;
     const entries: Entry[] = [];
     let got: Entry | undefined;
-    const verify = !!this.opts.verify && !from;
-    const gen = streamLayer(this.img.source, desc, index, {
-      // One file's content only: a pass that reads on to verify lists later entries, never delivers them.
-      wantContent: (e) => !got && want(e),
-      ...(this.opts.signal ? { signal: this.opts.signal } : {}),
-      firstChunk,
-      stopAfterContent: !verify,
-      checkpoints: this.checkpointsOf(index),
-      ...(stopAfter ? { stopAfter: (e: Entry) => !(verify && got) && stopAfter(e) } : {}),
-      ...(from ? { resume: from } : {}),
-    });
-    let result;
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        result = next.value;
-        break;
-      }
-      const ev = next.value;
-      if (ev.kind === "entry") entries.push(ev.entry);
-      else {
-        await this.sink(ev.chunk);
+    const verify = !!opts.verify && !from;
+    const listing = listLayer(img.source, desc, index, {
+      // A complete read is stored by the listing path (the cache keeps complete, verified listings only).
+      cache: opts.cache,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      read: {
+        // One file's content only: a pass that reads on to verify lists later entries, never delivers them.
+        wantContent: (e) => !got && want(e),
+        firstChunk,
+        stopAfterContent: !verify,
+        checkpoints: this.checkpointsOf(read, index),
+        ...(stopAfter ? { stopAfter: (e: Entry) => !(verify && got) && stopAfter(e) } : {}),
+        ...(from ? { resume: from } : {}),
+      },
+      onData: async (ev) => {
+        await sink(ev.chunk);
         if (ev.done) got = ev.entry;
-      }
-    }
+      },
+    });
+    const result = await listing.finish((e) => void entries.push(e));
     const stats = result.stats;
     this.count(index, stats.bytesDownloaded);
     this.dirty.add(index);
@@ -199,7 +208,6 @@ export class LayerAccess {
     if (stats.complete) {
       this.complete.set(index, entries);
       this.prefixes.delete(index);
-      this.opts.cache?.putListing(stats, entries);
       return { ...(got ? { got } : {}), complete: true, verified: stats.verified };
     }
     // Stopped early: what was seen is still true of the layer's beginning. The blob may still be
@@ -212,17 +220,17 @@ export class LayerAccess {
    * Streams the regular file `entry` of layer `index` (its header offset known from a listing),
    * starting at the last checkpoint before it when the run has one, else from byte 0.
    */
-  async readEntry(index: number, entry: Entry, isIt: (e: Entry) => boolean): Promise<{ got?: Entry; verified: boolean }> {
-    const set = this.checkpointsOf(index);
+  async readEntry(read: FileRead, index: number, entry: Entry, isIt: (e: Entry) => boolean): Promise<{ got?: Entry; verified: boolean }> {
+    const set = this.checkpointsOf(read, index);
     const cp = entry.headerOffset >= 0 ? set.before(entry.headerOffset) : undefined;
     if (cp) {
       // A checkpoint past the file's end bounds the compressed bytes needed: ask for exactly those.
       const end = entry.headerOffset + entry.size + 3 * 512;
       const next = set.list.find((c) => c.out >= end);
       const need = next ? Math.floor(next.bit / 8) + 1 - Math.floor(cp.bit / 8) : undefined;
-      const res = await this.pass(index, isIt, undefined, { checkpoint: cp, tarOffset: entry.headerOffset }, need);
+      const res = await this.pass(read, index, isIt, undefined, { checkpoint: cp, tarOffset: entry.headerOffset }, need);
       if (res.got) return res;
     }
-    return await this.pass(index, isIt);
+    return await this.pass(read, index, isIt);
   }
 }

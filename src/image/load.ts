@@ -1,10 +1,11 @@
-import type { ListingCache, StoredListing } from "../cache/cache.ts";
 import { LayerslayerError } from "../errors.ts";
-import { completeStats, streamLayer } from "../layer/stream.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import { completeStats } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
+import type { ListingCache } from "../cache/cache.ts";
+import { listLayer } from "./listing.ts";
 import { MergedTree } from "./merge.ts";
-import { PackedEntries } from "./packed-entries.ts";
 
 export interface LayerListing {
   index: number;
@@ -25,57 +26,20 @@ export interface LoadOptions {
   onLayer?: (listing: LayerListing) => void;
   /** Told when a layer's announced TOC cannot be used (the layer is then read whole). */
   onWarning?: (message: string) => void;
-  /** Stops the downloads (a client that went away). */
   signal?: AbortSignal;
+  /** Progress of each layer read (src/layer/progress.ts). */
+  onProgress?: ProgressListener;
 }
 
 /**
- * The complete listing of one layer: from the cache when it has it, else downloaded whole (and then
+ * The complete listing of one layer, by the listing path (cache first, else read whole and
  * stored). A merged view needs complete listings, so an error here is an error of the command.
  */
-export async function loadListing(img: ResolvedImage, index: number, cache?: ListingCache, onWarning?: (message: string) => void, signal?: AbortSignal): Promise<LayerListing> {
+export async function loadListing(img: ResolvedImage, index: number, opts: LoadOptions = {}): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
-  const stored = cache?.readListing(desc.digest);
-  if (stored) return { index, entries: storedEntries(stored, index), stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true };
-  // Each part is encoded once: packed in memory and stored in the cache as the same bytes.
-  const writer = cache?.beginListing(desc.digest);
-  const entries = new PackedEntries(writer ? (part, data) => writer.addPart(part, data) : undefined);
-  const gen = streamLayer(img.source, desc, index, { ...(onWarning ? { onWarning } : {}), ...(signal ? { signal } : {}) });
-  try {
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        const stats = completeStats(index, next.value);
-        if (writer) {
-          for (const e of entries.unpacked()) writer.add(e);
-          writer.finish(stats);
-        } else cache?.putListing(stats, [...entries]);
-        return { index, entries, stats, cached: false };
-      }
-      if (next.value.kind === "entry") entries.add(next.value.entry);
-    }
-  } catch (e) {
-    writer?.abort();
-    throw e;
-  }
-}
-
-/** A cached listing's entries, read part by part each time they are iterated. */
-function storedEntries(stored: StoredListing, index: number): Iterable<Entry> {
-  return {
-    *[Symbol.iterator]() {
-      const parts = stored.parts();
-      let r = parts.next();
-      for (; !r.done; r = parts.next()) {
-        for (const e of r.value) {
-          e.layer = index;
-          yield e;
-        }
-      }
-      if (!r.value) throw new LayerslayerError("IO", `the cached listing of layer ${index} was damaged and has been dropped from the cache: run the command again`);
-    },
-  };
+  const r = await listLayer(img.source, desc, index, { cache: opts.cache, onWarning: opts.onWarning, signal: opts.signal, onProgress: opts.onProgress, keep: true }).finish();
+  return { index, entries: r.entries!, stats: completeStats(index, r), cached: r.cached };
 }
 
 /** Complete listings of the given layers, a few at a time, in index order. */
@@ -85,7 +49,7 @@ export async function loadListings(img: ResolvedImage, indexes: number[], opts: 
   const worker = async () => {
     while (next < indexes.length) {
       const slot = next++;
-      const listing = await loadListing(img, indexes[slot]!, opts.cache, opts.onWarning, opts.signal);
+      const listing = await loadListing(img, indexes[slot]!, opts);
       out[slot] = listing;
       opts.onLayer?.(listing);
     }
@@ -95,9 +59,10 @@ export async function loadListings(img: ResolvedImage, indexes: number[], opts: 
   return out;
 }
 
-/** The merged filesystem of the given listings, bottom to top. */
-export function mergeListings(listings: readonly LayerListing[]): MergedTree {
-  const tree = new MergedTree();
+/** The merged filesystem of the given listings, bottom to top (with its history unless told otherwise). */
+export function mergeListings(listings: readonly LayerListing[], opts: { history?: boolean } = {}): MergedTree {
+  const tree = new MergedTree(opts);
+  tree.reserve(listings.reduce((n, l) => n + l.stats.entries, 0));
   for (const l of listings) tree.addLayer(l.entries, l.index);
   return tree;
 }

@@ -7,16 +7,18 @@ import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Entry } from "../types.ts";
-import { LayerAccess, type AccessOptions } from "./layer-access.ts";
+import { LayerAccess, type AccessOptions, type FileRead } from "./layer-access.ts";
 
 export class MemberReader {
-  private readonly access: LayerAccess;
+  private readonly access = new LayerAccess();
+  /** Every member read goes by this: the image, the sink that collects the member, the options. */
+  private readonly input: FileRead;
   private parts: Uint8Array[] = [];
   private bytes = 0;
   private limit = 0;
 
   constructor(img: ResolvedImage, opts: AccessOptions = {}) {
-    this.access = new LayerAccess(img, (chunk) => this.take(chunk), opts);
+    this.input = { img, sink: (chunk) => this.take(chunk), opts };
   }
 
   /** Compressed bytes downloaded so far. */
@@ -37,12 +39,12 @@ export class MemberReader {
     this.parts = [];
     this.bytes = 0;
     this.limit = limit;
-    const toc = this.access.knownToc(index) ?? (await this.access.toc(index));
-    const byToc = toc ? await this.access.readByToc(index, toc, entry, what) : undefined;
+    const toc = this.access.knownToc(index) ?? (await this.access.toc(this.input, index));
+    const byToc = toc ? await this.access.readByToc(this.input, index, toc, entry, what) : undefined;
     if (!byToc) {
       this.parts = [];
       this.bytes = 0;
-      const res = await this.access.readEntry(index, entry, (e) => e.headerOffset === entry.headerOffset && e.path === entry.path);
+      const res = await this.access.readEntry(this.input, index, entry, (e: Entry) => e.headerOffset === entry.headerOffset && e.path === entry.path);
       if (!res.got) throw new LayerslayerError("CORRUPT", `${what}: layer ${index} has no data for it`);
     }
     if (this.bytes !== entry.size) throw new LayerslayerError("CORRUPT", `${what} in layer ${index}: ${this.bytes} bytes read, its header says ${entry.size}`);
@@ -51,6 +53,6 @@ export class MemberReader {
 
   /** Keeps what this run learnt (checkpoints) for the next runs. */
   save(): void {
-    this.access.save();
+    this.access.save(this.input);
   }
 }

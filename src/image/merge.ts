@@ -63,7 +63,7 @@ export class MergedTree extends TreeState {
   }
 
   static fromState(s: TreeData): MergedTree {
-    const tree = new MergedTree();
+    const tree = new MergedTree({ history: s.log !== undefined });
     tree.restoreBase(s);
     tree.whiteoutList.push(...s.whiteouts);
     tree.anomalyList.push(...s.anomalies);
@@ -87,23 +87,26 @@ export class MergedTree extends TreeState {
       throw new RangeError(`layer index ${layer} must be an integer >= ${this.nextLayer}`);
     }
     if (this.nextLayer === 0 && isImplied(this.ref[ROOT_SLOT]!)) {
-      this.layerAt[ROOT_SLOT] = layer;
+      this.layerAt.set(ROOT_SLOT, layer);
       this.ref[ROOT_SLOT] = impliedRef(layer);
     }
     this.nextLayer = layer + 1;
 
-    // Phase 1: whiteouts and opaque markers, against lower layers only; entries into the table, and
-    // their paths into the path table (places that do not exist yet: the flags say so).
-    const rows: number[] = [];
-    const slots: number[] = [];
+    // Phase 1: whiteouts and opaque markers, against lower layers only; entries into the table (a
+    // layer's rows are consecutive), and their paths into the path table (places that do not exist
+    // yet: the flags say so).
+    const first = this.table.length;
+    let links = false;
     for (const entry of entries) {
       this.gc.tick();
       const m = classifyMember(entry);
       switch (m.kind) {
-        case "entry":
-          rows.push(this.table.add(entry, layer, m.path));
-          slots.push(this.slotOfPath(m.path));
+        case "entry": {
+          const row = this.table.add(entry, layer, m.path);
+          this.table.setSlot(row, this.slotOfPath(m.path));
+          links ||= entry.type === "hardlink";
           break;
+        }
         case "anomaly":
           this.anomalyList.push({ layer, path: normalizeEntryPath(entry.path) ?? entry.path, reason: m.reason });
           break;
@@ -121,22 +124,25 @@ export class MergedTree extends TreeState {
       }
     }
 
-    // Phase 2: the layer's own entries, in tar order.
+    // Phase 2: the layer's own entries, in tar order. Hardlinks resolve among the layer's own rows:
+    // per slot, the last row placed there (kept only while a layer with hardlinks is applied).
+    const member = links ? new Int32Array(this.paths.length).fill(NONE) : undefined;
     const pendingLinks: number[] = [];
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[k]!;
+    for (let row = first; row < this.table.length; row++) {
       this.gc.tick();
-      const slot = this.place(slots[k]!, row, layer);
-      if (this.table.typeOf(row) === "hardlink" && this.ref[slot] === row) {
-        const target = this.hardlinkTarget(row, layer);
-        if (target !== NONE) this.targets.set(slot, target);
-        else pendingLinks.push(row);
+      const slot = this.place(this.table.slotOf(row), row, layer);
+      if (member) {
+        if (this.table.typeOf(row) === "hardlink" && this.ref[slot] === row) {
+          const target = this.hardlinkTarget(member, row, layer);
+          if (target !== NONE) this.targets.set(slot, target);
+          else pendingLinks.push(row);
+        }
+        member[slot] = row;
       }
-      this.member[slot] = row;
     }
     for (const row of pendingLinks) {
       const slot = this.table.slotOf(row);
-      const target = this.hardlinkTarget(row, layer);
+      const target = this.hardlinkTarget(member!, row, layer);
       if (this.ref[slot] === row && target !== NONE) this.targets.set(slot, target);
     }
   }
@@ -169,20 +175,48 @@ export class MergedTree extends TreeState {
    * number of components is walked in time linear in the nodes (no recursion limit, no path splitting).
    */
   *walkWithDepth(dirPath: string = ROOT): Generator<{ node: MergedNode; depth: number }> {
+    for (const w of this.walkPlaces(dirPath)) yield { node: this.node(w.slot, w.path, w.name), depth: w.depth };
+  }
+
+  /** The paths `walk` gives, in its order, without making nodes (for listings of names only). */
+  *walkPaths(dirPath: string = ROOT): Generator<string> {
+    for (const w of this.walkPlaces(dirPath)) yield w.path;
+  }
+
+  /**
+   * The places below `dirPath`, depth-first, pre-order, children sorted by name. A directory being
+   * walked is one frame: its sorted child slots, and its path as a string of its own, not the one
+   * handed out. The path handed out is printed, which makes it flat; the frame's copy stays a
+   * join of its parent's and its name, so a path of 10,000 components keeps 10,000 small joins,
+   * not 10,000 paths of up to 30,000 characters each.
+   */
+  private *walkPlaces(dirPath: string): Generator<{ slot: number; depth: number; path: string; name: string }> {
     const dir = cleanPath(dirPath);
     const start = this.presentDir(dir);
     if (start === NONE) return;
-    const stack: Array<{ slot: number; depth: number; path: string; name: string }> = [];
-    const push = (slot: number, depth: number, path: string) => {
-      const kids = this.sortedChildren(slot);
-      for (let i = kids.length - 1; i >= 0; i--) stack.push({ slot: kids[i]!.slot, depth, path: joinPath(path, kids[i]!.name), name: kids[i]!.name });
-    };
-    push(start, 1, dir);
-    while (stack.length > 0) {
-      const top = stack.pop()!;
-      this.gc.tick();
-      yield { node: this.node(top.slot, top.path, top.name), depth: top.depth };
-      if (this.flags[top.slot]! & DIR) push(top.slot, top.depth + 1, top.path);
+    const sorted = (slot: number) => Int32Array.from(this.sortedChildren(slot), (k) => k.slot);
+    const frames = [sorted(start)];
+    const next = [0];
+    const paths = [dir];
+    while (frames.length > 0) {
+      const top = frames.length - 1;
+      const slots = frames[top]!;
+      if (next[top] === slots.length) {
+        frames.pop();
+        next.pop();
+        paths.pop();
+        continue;
+      }
+      const slot = slots[next[top]!++]!;
+      const name = this.paths.nameOf(slot);
+      const under = paths[top]!;
+      this.walkGc.tick();
+      yield { slot, depth: frames.length, path: joinPath(under, name), name };
+      if (this.flags[slot]! & DIR) {
+        frames.push(sorted(slot));
+        next.push(0);
+        paths.push(joinPath(under, name));
+      }
     }
   }
 
@@ -190,9 +224,9 @@ export class MergedTree extends TreeState {
   *events(): Generator<HistoryEvent> {
     let parent = NONE;
     let parentPath = "";
-    for (const row of this.log.all()) {
+    for (const row of this.history().all()) {
       const p = this.paths.parentOf(row.slot);
-      this.gc.tick();
+      this.walkGc.tick();
       if (p !== parent) {
         parent = p;
         parentPath = p === NONE ? "" : this.paths.pathOf(p);
@@ -219,7 +253,7 @@ export class MergedTree extends TreeState {
     const out: HistoryRecord[] = [];
     for (let c = this.paths.firstChildOf(slot); c !== NONE; c = this.paths.nextSiblingOf(c)) {
       const here = (this.flags[c]! & PRESENT) !== 0;
-      if (!here && !this.log.hasEvents(c)) continue;
+      if (!here && !this.history().hasEvents(c)) continue;
       const name = this.paths.nameOf(c);
       const path = joinPath(dir, name);
       out.push({ path, name, node: here ? this.node(c, path, name) : undefined, events: this.eventsOf(c, path) });
@@ -262,7 +296,6 @@ export class MergedTree extends TreeState {
   /** Put a table row at its slot, creating/replacing as the rules say; returns the slot. */
   private place(slot: number, row: number, layer: number): number {
     const dir = this.table.typeOf(row) === "dir";
-    this.table.setSlot(row, slot);
     if (slot === ROOT_SLOT) {
       if (dir) this.replace(ROOT_SLOT, row, layer, true);
       else this.anomalyList.push({ layer, path: ROOT, reason: `root member is a ${this.table.typeOf(row)}, not a directory` });
@@ -294,11 +327,11 @@ export class MergedTree extends TreeState {
   }
 
   /** The row a hardlink's data is in: the last earlier row at its target in its own layer (chains followed). */
-  private hardlinkTarget(link: number, layer: number): number {
+  private hardlinkTarget(member: Int32Array, link: number, layer: number): number {
     let name = normalizeEntryPath(this.table.linknameOf(link) ?? "");
     for (let hop = 0; hop < MAX_HARDLINK_HOPS && name !== undefined && name !== ROOT; hop++) {
       const slot = this.paths.lookup(name);
-      const target = slot === NONE ? NONE : this.member[slot]!;
+      const target = slot === NONE ? NONE : member[slot]!;
       if (target === NONE || target === link || this.table.layerOf(target) !== layer) return NONE;
       if (this.table.typeOf(target) !== "hardlink") return target;
       name = normalizeEntryPath(this.table.linknameOf(target) ?? "");

@@ -9,7 +9,7 @@
  * the whole path it was cut from. Children of a slot are a linked list (first child, next sibling),
  * oldest first.
  */
-import { ensure } from "./columns.ts";
+import { ensure, NumberColumn } from "./columns.ts";
 import { ROOT } from "./paths.ts";
 
 export const ROOT_SLOT = 0;
@@ -17,6 +17,12 @@ export const ROOT_SLOT = 0;
 export const NONE = -1;
 /** `nameStart` of a name kept as a string (in `wide`). */
 const WIDE = 0xffffffff;
+/**
+ * The pool is chunks of CHUNK bytes (a longer name gets a chunk of its own), never copied to grow:
+ * a name's start is its chunk times CHUNK plus its offset in it.
+ */
+const CHUNK_BITS = 20;
+const CHUNK = 1 << CHUNK_BITS;
 
 const seed = (parent: number, length: number) => Math.imul(parent ^ 0x9e3779b9, 0x85ebca6b) ^ length;
 const mix = (h: number, code: number) => Math.imul(h ^ code, 0x01000193);
@@ -32,15 +38,19 @@ export class PathTable {
   private n = 1;
   private parent = new Int32Array(64).fill(NONE);
   private nameStart = new Uint32Array(64);
-  private nameLength = new Uint32Array(64);
+  /** A byte a name while names are short (columns.ts). */
+  private nameLength = new NumberColumn();
   private firstChild = new Int32Array(64).fill(NONE);
   private lastChild = new Int32Array(64).fill(NONE);
   private nextSibling = new Int32Array(64).fill(NONE);
-  private pool = new Uint8Array(1024);
+  private chunks: Uint8Array[] = [new Uint8Array(1024)];
+  /** Bytes used in the last chunk. */
   private poolUsed = 0;
   private readonly wide = new Map<number, string>();
-  /** Slot + 1 per bucket (0 = empty); a power of two, at most half full. */
+  /** Slot + 1 per bucket (0 = empty); a power of two, at most half full. Empty when sealed. */
   private buckets = new Int32Array(128);
+  /** Without its hash and last children (`seal`). */
+  private sealed = false;
 
   /** Number of slots, the root included. */
   get length(): number {
@@ -55,14 +65,16 @@ export class PathTable {
     if (slot === ROOT_SLOT) return ROOT;
     const start = this.nameStart[slot]!;
     if (start === WIDE) return this.wide.get(slot)!;
-    const len = this.nameLength[slot]!;
-    // Short names one code at a time; longer ones through the pool's Latin-1 view.
+    const len = this.nameLength.get(slot);
+    const chunk = this.chunks[start >>> CHUNK_BITS]!;
+    const at = start & (CHUNK - 1);
+    // Short names one code at a time; longer ones through the chunk's Latin-1 view.
     if (len <= 16) {
       let s = "";
-      for (let i = start; i < start + len; i++) s += String.fromCharCode(this.pool[i]!);
+      for (let i = at; i < at + len; i++) s += String.fromCharCode(chunk[i]!);
       return s;
     }
-    return Buffer.from(this.pool.buffer, this.pool.byteOffset + start, len).toString("latin1");
+    return Buffer.from(chunk.buffer, chunk.byteOffset + at, len).toString("latin1");
   }
 
   /** The clean path of a slot ("." for the root). */
@@ -73,8 +85,45 @@ export class PathTable {
     return parts.reverse().join("/");
   }
 
+  /**
+   * Drops what only finding and adding names needs (the hash, each slot's last child: 12 bytes a
+   * slot), for a table that will be walked and asked about a few paths: `child` then reads the
+   * parent's children in turn. Adding a name makes them again.
+   */
+  seal(): void {
+    this.sealed = true;
+    this.buckets = new Int32Array(0);
+    this.lastChild = new Int32Array(0);
+  }
+
+  private unseal(): void {
+    if (!this.sealed) return;
+    this.sealed = false;
+    this.lastChild = new Int32Array(this.parent.length).fill(NONE);
+    // Slots are made in order, and children are listed oldest first: the last one is the largest.
+    for (let s = 1; s < this.n; s++) this.lastChild[this.parent[s]!] = s;
+    let size = 128;
+    while (this.n * 2 > size) size *= 2;
+    this.rehash(size);
+  }
+
+  /** Room for `n` slots without growing (a tree that knows how many entries are coming). */
+  reserve(n: number): void {
+    this.unseal();
+    if (n > this.parent.length) this.grow(n);
+    if (n * 2 > this.buckets.length) {
+      let size = this.buckets.length;
+      while (n * 2 > size) size *= 2;
+      this.rehash(size);
+    }
+  }
+
   /** The slot of `name` in `parent`, or NONE. */
   child(parent: number, name: string): number {
+    if (this.sealed) {
+      for (let c = this.firstChild[parent]!; c !== NONE; c = this.nextSibling[c]!) if (this.nameIs(c, name)) return c;
+      return NONE;
+    }
     const mask = this.buckets.length - 1;
     for (let b = hashName(parent, name) & mask; ; b = (b + 1) & mask) {
       const v = this.buckets[b]!;
@@ -85,6 +134,7 @@ export class PathTable {
 
   /** The slot of `name` in `parent`, made when there is none. */
   intern(parent: number, name: string): number {
+    this.unseal();
     const found = this.child(parent, name);
     if (found !== NONE) return found;
     const slot = this.n++;
@@ -95,7 +145,7 @@ export class PathTable {
     if (last === NONE) this.firstChild[parent] = slot;
     else this.nextSibling[last] = slot;
     this.lastChild[parent] = slot;
-    if (this.n * 2 > this.buckets.length) this.rehash();
+    if (this.n * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
     else this.insert(slot);
     return slot;
   }
@@ -135,6 +185,7 @@ export class PathTable {
 
   /** Everything the table holds, for storing it (tree-codec.ts); `fromState` makes it again. */
   state() {
+    this.unseal();
     const n = this.n;
     return {
       n,
@@ -142,11 +193,11 @@ export class PathTable {
       wide: [...this.wide],
       parent: this.parent.subarray(0, n),
       nameStart: this.nameStart.subarray(0, n),
-      nameLength: this.nameLength.subarray(0, n),
+      nameLength: this.nameLength.values(n),
       firstChild: this.firstChild.subarray(0, n),
       lastChild: this.lastChild.subarray(0, n),
       nextSibling: this.nextSibling.subarray(0, n),
-      pool: this.pool.subarray(0, this.poolUsed),
+      chunks: this.chunks.map((c, i) => (i === this.chunks.length - 1 ? c.subarray(0, this.poolUsed) : c)),
       buckets: this.buckets,
     };
   }
@@ -158,11 +209,11 @@ export class PathTable {
     for (const [slot, name] of s.wide) t.wide.set(slot, name);
     t.parent = s.parent;
     t.nameStart = s.nameStart;
-    t.nameLength = s.nameLength;
+    t.nameLength = new NumberColumn(s.nameLength);
     t.firstChild = s.firstChild;
     t.lastChild = s.lastChild;
     t.nextSibling = s.nextSibling;
-    t.pool = s.pool;
+    t.chunks = s.chunks;
     t.buckets = s.buckets;
     return t;
   }
@@ -170,9 +221,11 @@ export class PathTable {
   private nameIs(slot: number, name: string): boolean {
     const start = this.nameStart[slot]!;
     if (start === WIDE) return this.wide.get(slot) === name;
-    const len = this.nameLength[slot]!;
+    const len = this.nameLength.get(slot);
     if (len !== name.length) return false;
-    for (let i = 0; i < len; i++) if (this.pool[start + i] !== name.charCodeAt(i)) return false;
+    const chunk = this.chunks[start >>> CHUNK_BITS]!;
+    const at = start & (CHUNK - 1);
+    for (let i = 0; i < len; i++) if (chunk[at + i] !== name.charCodeAt(i)) return false;
     return true;
   }
 
@@ -180,15 +233,26 @@ export class PathTable {
     for (let i = 0; i < name.length; i++) {
       if (name.charCodeAt(i) > 0xff) {
         this.nameStart[slot] = WIDE;
-        this.nameLength[slot] = name.length;
+        this.nameLength.set(slot, name.length);
         this.wide.set(slot, name);
         return;
       }
     }
-    this.pool = ensure(this.pool, this.poolUsed + name.length);
-    for (let i = 0; i < name.length; i++) this.pool[this.poolUsed + i] = name.charCodeAt(i);
-    this.nameStart[slot] = this.poolUsed;
-    this.nameLength[slot] = name.length;
+    let last = this.chunks.length - 1;
+    let chunk = this.chunks[last]!;
+    if (this.poolUsed + name.length > chunk.length) {
+      if (this.poolUsed + name.length <= CHUNK && last === 0) chunk = this.chunks[0] = ensure(chunk, this.poolUsed + name.length);
+      else {
+        // The next chunk (the first one grows up to CHUNK by doubling, for small trees).
+        chunk = new Uint8Array(Math.max(CHUNK, name.length));
+        this.chunks.push(chunk);
+        this.poolUsed = 0;
+        last++;
+      }
+    }
+    for (let i = 0; i < name.length; i++) chunk[this.poolUsed + i] = name.charCodeAt(i);
+    this.nameStart[slot] = last * CHUNK + this.poolUsed;
+    this.nameLength.set(slot, name.length);
     this.poolUsed += name.length;
   }
 
@@ -196,9 +260,11 @@ export class PathTable {
   private hashOf(slot: number): number {
     const start = this.nameStart[slot]!;
     if (start === WIDE) return hashName(this.parent[slot]!, this.wide.get(slot)!);
-    const len = this.nameLength[slot]!;
+    const len = this.nameLength.get(slot);
+    const chunk = this.chunks[start >>> CHUNK_BITS]!;
+    const at = start & (CHUNK - 1);
     let h = seed(this.parent[slot]!, len);
-    for (let i = start; i < start + len; i++) h = mix(h, this.pool[i]!);
+    for (let i = at; i < at + len; i++) h = mix(h, chunk[i]!);
     return finish(h);
   }
 
@@ -209,15 +275,14 @@ export class PathTable {
     this.buckets[b] = slot + 1;
   }
 
-  private rehash(): void {
-    this.buckets = new Int32Array(this.buckets.length * 2);
+  private rehash(size: number): void {
+    this.buckets = new Int32Array(size);
     for (let s = 1; s < this.n; s++) this.insert(s);
   }
 
   private grow(need: number): void {
     this.parent = ensure(this.parent, need, NONE);
     this.nameStart = ensure(this.nameStart, need);
-    this.nameLength = ensure(this.nameLength, need);
     this.firstChild = ensure(this.firstChild, need, NONE);
     this.lastChild = ensure(this.lastChild, need, NONE);
     this.nextSibling = ensure(this.nextSibling, need, NONE);

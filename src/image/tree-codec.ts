@@ -11,7 +11,7 @@ import type { Column } from "./columns.ts";
 import { MergedTree, type TreeData } from "./merge.ts";
 
 /** Bumped whenever the stored state changes shape or the merge rules change. */
-const FORMAT = 1;
+const FORMAT = 2;
 const MAGIC = new TextEncoder().encode(`layerslayer merged tree ${FORMAT}\n`);
 const KINDS = { Int32Array, Uint32Array, Uint16Array, Uint8Array, Float64Array } as const;
 type Kind = keyof typeof KINDS;
@@ -32,8 +32,12 @@ export function treeKey(layers: ReadonlyArray<readonly [number, string]>): strin
   return digestOf(new TextEncoder().encode(JSON.stringify({ format: FORMAT, version, layers })), "sha256");
 }
 
-/** The tree as bytes; undefined when its state has a value JSON cannot carry (NaN in a kept field). */
+/**
+ * The tree as bytes; undefined when its state has a value JSON cannot carry (NaN in a field kept
+ * aside), or when it was built without its history (only whole trees are kept).
+ */
 export function encodeTree(tree: MergedTree): Uint8Array | undefined {
+  if (!tree.hasHistory) return undefined;
   const cols: Column[] = [];
   let lossy = false;
   const state = JSON.stringify(tree.state(), (_key, v: unknown) => {
@@ -80,7 +84,8 @@ export function decodeTree(bytes: Uint8Array): MergedTree | undefined {
       if (!col) throw new Error("bad reference");
       return col;
     }) as TreeData;
-    return MergedTree.fromState(state);
+    const tree = MergedTree.fromState(state);
+    return tree.hasHistory ? tree : undefined;
   } catch {
     return undefined;
   }

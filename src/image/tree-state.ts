@@ -6,8 +6,8 @@
  * and events are built from these when asked for.
  */
 import type { Entry } from "../types.ts";
-import { PacedCollector } from "./collect.ts";
-import { ensure } from "./columns.ts";
+import { BUILD_PACE, FULL_WALK_ROUNDS, PacedCollector, WALK_PACE } from "./collect.ts";
+import { ensure, NumberColumn } from "./columns.ts";
 import { EntryTable } from "./entry-table.ts";
 import { HistoryLog, impliedLayer, impliedRef, isImplied, type EventRow } from "./history-log.ts";
 import type { HistoryAction, HistoryEvent, MergedNode } from "./model.ts";
@@ -23,21 +23,25 @@ function impliedEntry(path: string, layer: number): Entry {
   return { path, type: "dir", mode: 0o755, size: 0, uid: 0, gid: 0, mtime: 0, layer, headerOffset: -1, compressedOffset: -1 };
 }
 
+/** Entries a tree makes room for ahead at most (more grow as usual). */
+const MAX_RESERVED = 1 << 22;
+
 type MutableEvent = { -readonly [K in keyof HistoryEvent]: HistoryEvent[K] };
 
 export class TreeState {
   protected paths = new PathTable();
   protected table = new EntryTable();
-  protected log = new HistoryLog();
-  protected readonly gc = new PacedCollector();
+  /** The history of every change; absent in a tree built without it (`{ history: false }`). */
+  protected log: HistoryLog | undefined;
+  /** Collections while the tree is built (full ones: see collect.ts) and while it is walked. */
+  protected readonly gc = new PacedCollector(BUILD_PACE, 1);
+  protected readonly walkGc = new PacedCollector(WALK_PACE, FULL_WALK_ROUNDS);
   /** Per slot: PRESENT | DIR | OVER_LOWER. */
   protected flags = new Uint8Array(64);
   /** Per slot: the layer that gave (or implied) its entry. */
-  protected layerAt = new Int32Array(64);
+  protected layerAt = new NumberColumn();
   /** Per slot: its entry, a table row or an implied reference (history-log.ts). */
   protected ref = new Int32Array(64);
-  /** Per slot: the last table row placed there (hardlinks resolve among their own layer's). */
-  protected member = new Int32Array(64).fill(NONE);
   /** Rows a slot's entry overrode, oldest first (few slots have any). */
   protected readonly replaced = new Map<number, number[]>();
   /** Hardlink slots: the row holding the data. */
@@ -45,7 +49,8 @@ export class TreeState {
   /** Number of present slots, the root included. */
   protected present = 1;
 
-  constructor() {
+  constructor(opts: { history?: boolean } = {}) {
+    if (opts.history !== false) this.log = new HistoryLog();
     this.flags[ROOT_SLOT] = PRESENT | DIR;
     this.ref[ROOT_SLOT] = impliedRef(0);
   }
@@ -56,12 +61,11 @@ export class TreeState {
     return {
       paths: this.paths.state(),
       table: this.table.state(),
-      log: this.log.state(),
+      log: this.log?.state(),
       present: this.present,
       flags: this.flags.subarray(0, n),
-      layerAt: this.layerAt.subarray(0, n),
+      layerAt: this.layerAt.values(n),
       ref: this.ref.subarray(0, n),
-      member: this.member.subarray(0, n),
       replaced: [...this.replaced],
       targets: [...this.targets],
     };
@@ -70,12 +74,11 @@ export class TreeState {
   protected restoreBase(s: ReturnType<TreeState["baseState"]>): void {
     this.paths = PathTable.fromState(s.paths);
     this.table = EntryTable.fromState(s.table);
-    this.log = HistoryLog.fromState(s.log);
+    this.log = s.log ? HistoryLog.fromState(s.log) : undefined;
     this.present = s.present;
     this.flags = s.flags;
-    this.layerAt = s.layerAt;
+    this.layerAt = new NumberColumn(s.layerAt);
     this.ref = s.ref;
-    this.member = s.member;
     for (const [slot, rows] of s.replaced) this.replaced.set(slot, rows);
     for (const [slot, row] of s.targets) this.targets.set(slot, row);
   }
@@ -88,7 +91,7 @@ export class TreeState {
       path,
       name,
       entry: this.entryOf(ref, path),
-      layer: this.layerAt[slot]!,
+      layer: this.layerAt.get(slot),
       implied: isImplied(ref),
       replaced: replaced ? replaced.map((r) => this.table.get(r, path)) : [],
       ...(target !== undefined ? { target: { entry: this.table.get(target, this.paths.pathOf(this.table.slotOf(target))), layer: this.table.layerOf(target) } } : {}),
@@ -122,9 +125,20 @@ export class TreeState {
     return slot !== NONE && this.isPresentDir(slot) ? slot : NONE;
   }
 
+  /** Whether the tree keeps its history (every tree does unless built with `{ history: false }`). */
+  get hasHistory(): boolean {
+    return this.log !== undefined;
+  }
+
+  /** The history log; asking a tree built without one is a mistake of the caller. */
+  protected history(): HistoryLog {
+    if (!this.log) throw new Error("this merged tree was built without its history");
+    return this.log;
+  }
+
   /** The events of one slot, oldest first, its path being `path`. */
   protected eventsOf(slot: number, path: string): HistoryEvent[] {
-    return Array.from(this.log.ofSlot(slot), (r) => this.event(r, path));
+    return Array.from(this.history().ofSlot(slot), (r) => this.event(r, path));
   }
 
   /** The present children of a slot with their names, sorted by name. */
@@ -136,14 +150,32 @@ export class TreeState {
     return kids.sort((a, b) => compareNames(a.name, b.name));
   }
 
-  /** Room in the per-slot columns for every slot the path table has made. */
-  protected fitSlots(): void {
-    const n = this.paths.length;
+  /**
+   * Room for `entries` more entries (and as many paths) without growing: the columns are then made
+   * once at their size instead of doubling, which leaves no freed copies behind.
+   */
+  reserve(count: number): void {
+    // A count read back from a cache is trusted only so far.
+    const entries = Math.min(Math.max(0, Math.floor(count)) || 0, MAX_RESERVED);
+    const rows = this.table.length + entries;
+    const slots = this.paths.length + entries;
+    this.table.reserve(rows);
+    this.paths.reserve(slots);
+    this.log?.reserve(this.log.length + entries, slots);
+    this.fitSlots(slots);
+  }
+
+  /** Drops the path hash for a tree only walked and asked about a few paths from now on (path-table.ts `seal`). */
+  seal(): void {
+    this.paths.seal();
+  }
+
+  /** Room in the per-slot columns for every slot the path table has made (or `n`). */
+  protected fitSlots(n = this.paths.length): void {
     if (n <= this.flags.length) return;
     this.flags = ensure(this.flags, n);
-    this.layerAt = ensure(this.layerAt, n);
     this.ref = ensure(this.ref, n);
-    this.member = ensure(this.member, n, NONE);
+    this.layerAt.reserve(n);
   }
 
   protected addReplaced(slot: number, ref: number): void {
@@ -156,7 +188,7 @@ export class TreeState {
   protected create(slot: number, flags: number, ref: number, layer: number): void {
     this.flags[slot] = flags | PRESENT;
     this.ref[slot] = ref;
-    this.layerAt[slot] = layer;
+    this.layerAt.set(slot, layer);
     this.replaced.delete(slot);
     this.targets.delete(slot);
     this.present++;
@@ -168,10 +200,10 @@ export class TreeState {
    */
   protected replace(slot: number, ref: number, layer: number, dir: boolean): void {
     const f = this.flags[slot]!;
-    const overLower = this.layerAt[slot]! < layer || (f & OVER_LOWER) !== 0;
+    const overLower = this.layerAt.get(slot) < layer || (f & OVER_LOWER) !== 0;
     if (!isImplied(this.ref[slot]!)) this.addReplaced(slot, this.ref[slot]!);
     this.ref[slot] = ref;
-    this.layerAt[slot] = layer;
+    this.layerAt.set(slot, layer);
     this.flags[slot] = PRESENT | (dir ? DIR : 0) | (overLower ? OVER_LOWER : 0);
     this.targets.delete(slot);
     if (slot !== ROOT_SLOT) this.change(slot, layer, overLower ? "modified" : "added", ref);
@@ -193,8 +225,10 @@ export class TreeState {
     while (stack.length > 0) {
       const s = stack.pop()!;
       count++;
-      if (cause === NONE) cause = this.log.cause(by);
-      this.log.add(s, layer, action, this.ref[s]!, cause);
+      if (this.log) {
+        if (cause === NONE) cause = this.log.cause(by);
+        this.log.add(s, layer, action, this.ref[s]!, cause);
+      }
       const wasDir = (this.flags[s]! & DIR) !== 0;
       this.flags[s] = 0;
       this.present--;
@@ -205,6 +239,6 @@ export class TreeState {
 
   /** Record an added/modified event, folding same-layer duplicates into one event. */
   protected change(slot: number, layer: number, action: HistoryAction, ref: number): void {
-    if (!this.log.fold(slot, layer, ref)) this.log.add(slot, layer, action, ref);
+    if (this.log && !this.log.fold(slot, layer, ref)) this.log.add(slot, layer, action, ref);
   }
 }

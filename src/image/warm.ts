@@ -1,13 +1,17 @@
 /**
  * `cache warm`: one pass over each layer that leaves in the cache everything later reads need, its
- * complete listing (from the TOC when the layer has one) and, for a gzip layer, its checkpoints, so
- * `cat` of any file later starts at most one checkpoint span before it.
+ * complete listing and, for a gzip layer, its checkpoints, so `cat` of any file later starts at
+ * most one checkpoint span before it. The listing is always the tar stream's: a layer with a TOC is
+ * read whole too, and its TOC checked against the stream (a difference is CORRUPT); a listing only
+ * taken from a TOC in the cache is replaced.
  */
 import type { ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
-import { completeStats, streamLayer } from "../layer/stream.ts";
+import type { ProgressListener } from "../layer/progress.ts";
+import { completeStats } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
+import { listLayer } from "./listing.ts";
 
 export interface WarmResult {
   index: number;
@@ -17,13 +21,15 @@ export interface WarmResult {
   entries: number;
   bytesDownloaded: number;
   checkpoints: number;
-  /** Where the listing came from: "toc" (the layer's TOC) or "stream" (the layer itself). */
-  from: "toc" | "stream";
+  /** Where the listing came from: always "stream" (the layer itself), kept for scripts. */
+  from: "stream";
+  /** The layer's TOC format, when it has one and it matched the stream. */
+  tocMatched?: "estargz" | "zstd:chunked";
 }
 
 export interface WarmOptions {
   signal?: AbortSignal;
-  onProgress?: (downloaded: number, total: number | undefined) => void;
+  onProgress?: ProgressListener;
   onWarning?: (message: string) => void;
 }
 
@@ -33,31 +39,14 @@ export async function warmLayer(img: ResolvedImage, index: number, store: Listin
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const have = store.readListing(desc.digest);
   const indexed = store.getLayerIndex(desc.digest);
-  if (have && (have.stats.toc || (indexed && !indexed.prefix))) {
-    return { index, digest: desc.digest, status: "cached", entries: have.stats.entries, bytesDownloaded: 0, checkpoints: indexed?.checkpoints.length ?? 0, from: have.stats.toc ? "toc" : "stream" };
+  if (have && !have.stats.toc && indexed && !indexed.prefix) {
+    return { index, digest: desc.digest, status: "cached", entries: have.stats.entries, bytesDownloaded: 0, checkpoints: indexed.checkpoints.length, from: "stream", ...(have.stats.tocMatched ? { tocMatched: have.stats.tocMatched } : {}) };
   }
   const set = new CheckpointSet();
-  const writer = store.beginListing(desc.digest);
-  const gen = streamLayer(img.source, desc, index, {
-    offsets: "exact",
-    checkpoints: set,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
-  });
-  try {
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        const stats = completeStats(index, next.value);
-        writer.finish(stats);
-        if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
-        return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: stats.toc ? "toc" : "stream" };
-      }
-      if (next.value.kind === "entry") writer.add(next.value.entry);
-    }
-  } catch (e) {
-    writer.abort();
-    throw e;
-  }
+  // The listing path stores the listing (the TOC, if any, checked against the stream); the
+  // checkpoints are this read's own to keep.
+  const listing = listLayer(img.source, desc, index, { cache: store, signal: opts.signal, onProgress: opts.onProgress, onWarning: opts.onWarning, read: { offsets: "exact", checkpoints: set, checkToc: "always" } });
+  const stats = completeStats(index, await listing.finish());
+  if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
+  return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: "stream", ...(stats.tocMatched ? { tocMatched: stats.tocMatched } : {}) };
 }

@@ -1,5 +1,5 @@
 import { RangeReader } from "../blob/range.ts";
-import { BlobReader, type ReadBlobOptions } from "../blob/reader.ts";
+import { BlobReader } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -8,8 +8,9 @@ import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
-import { ANNOTATION, ESTARGZ_OWN, findToc, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { ANNOTATION, ESTARGZ_OWN, findToc, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
+import type { ProgressListener } from "./progress.ts";
 
 export interface LayerStreamOptions {
   /** Compressed bytes allowed; undefined = the whole layer. */
@@ -28,9 +29,16 @@ export interface LayerStreamOptions {
    */
   offsets?: OffsetPrecision;
   firstChunk?: number;
-  onProgress?: ReadBlobOptions["onProgress"];
+  /** Told the running counts (bytes downloaded and decoded, entries) as the layer is read; never `done` (the listing path says that). */
+  onProgress?: ProgressListener;
   /** A complete listing (no budget, no content) comes from the layer's TOC when it has one; false turns that off. */
   useToc?: boolean;
+  /**
+   * Read the tar stream even when the layer has a TOC, and check the TOC against it: any difference
+   * ends the read with CORRUPT (see toc/compare.ts). "if-toc" reads nothing at all (an empty,
+   * incomplete result) when the layer has no usable TOC.
+   */
+  checkToc?: "always" | "if-toc";
   /** Told when an announced TOC cannot be used (the layer is then read the ordinary way). */
   onWarning?: (message: string) => void;
   /** A gzip layer is decoded exactly and its checkpoints are recorded here. */
@@ -82,11 +90,12 @@ function isLandmark(e: Entry): boolean {
  */
 const GC_EVERY = 2 * 1024 * 1024;
 
-/** Counts decoded bytes as they pass to the tar reader. */
-async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }): AsyncGenerator<DecodedChunk, void> {
+/** Counts decoded bytes as they pass to the tar reader, telling `onChunk` after each chunk. */
+async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }, onChunk?: () => void): AsyncGenerator<DecodedChunk, void> {
   let outSinceGc = 0;
   for await (const chunk of source) {
     counter.bytes += chunk.data.byteLength;
+    onChunk?.();
     outSinceGc += chunk.data.byteLength;
     if (outSinceGc >= GC_EVERY) {
       Bun.gc(true);
@@ -132,7 +141,15 @@ export async function* streamLayer(
   const src = { source, digest: layer.digest, size: layer.size };
   let search: TocSearch = {};
   let searched = 0;
-  if (opts.budget === undefined && !opts.wantContent && !opts.resume && opts.useToc !== false) {
+  const decoded = { bytes: 0 };
+  let entries = 0;
+  // Set once the blob reader exists; until then only the TOC search has downloaded anything.
+  let blobBytes = (): number => 0;
+  const listener = opts.onProgress;
+  const progress = listener
+    ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: searched + blobBytes(), decoded: decoded.bytes, entries, cached: false, done: false })
+    : undefined;
+  if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
     const ranges = new RangeReader(src, opts.signal);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
@@ -142,12 +159,17 @@ export async function* streamLayer(
     }
     searched = ranges.bytesDownloaded;
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
-    if (search.toc) {
+    if (opts.checkToc === "if-toc" && !search.toc) {
+      return { stats: { digest: layer.digest, mediaType: layer.mediaType, layerSize: layer.size, bytesDownloaded: searched, bytesDecompressed: 0, entries: 0, complete: false, verified: false } };
+    }
+    if (search.toc && !opts.checkToc) {
       const toc = search.toc;
       for (const entry of toc.entries) {
         entry.layer = index;
+        entries++;
         yield { kind: "entry", entry };
       }
+      progress?.();
       return { stats: tocLayerStats(layer, toc, searched), toc };
     }
   }
@@ -162,12 +184,11 @@ export async function* streamLayer(
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
       ...(opts.stopAfterContent ? { ranged: true } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(progress ? { onProgress: progress } : {}),
     },
   );
-  const decoded = { bytes: 0 };
+  blobBytes = () => blob.bytesDownloaded;
   let chosen: Decoder | undefined;
-  let entries = 0;
   let complete = false;
   let noEndMarker = false;
   let error: LayerslayerError | undefined;
@@ -187,7 +208,7 @@ export async function* streamLayer(
   const decoder = resume
     ? resumed()
     : decodeLayer(blob.chunks(), layer.mediaType, { offsets, transient, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: record, zstd: record } : {}) });
-  const tar = readTar(metered(decoder, decoded), {
+  const tar = readTar(metered(decoder, decoded, progress), {
     layer: index,
     ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
     // On past the end-of-archive marker to the blob's last byte (within the budget, if any): the
@@ -196,7 +217,8 @@ export async function* streamLayer(
     drain: true,
   });
   // eStargz adds entries for itself (a landmark first, the TOC last): not the image's files.
-  let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined;
+  let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined || search.toc?.format === "estargz";
+  const comparison = opts.checkToc && search.toc ? new TocComparison(search.toc) : undefined;
   let first = !resume;
   try {
     for (;;) {
@@ -219,6 +241,7 @@ export async function* streamLayer(
         first = false;
         if (estargz && ESTARGZ_OWN.has(e.path)) continue;
         entries++;
+        comparison?.observe(e);
       }
       yield next.value;
       if (opts.stopAfterContent && next.value.kind === "data" && next.value.done) break;
@@ -234,6 +257,9 @@ export async function* streamLayer(
   // Every byte arrived (a small layer comes in one answer) though the read stopped early: bytes
   // known to be altered are an error even so.
   error ??= blob.digestError();
+  // The whole stream was read and verified: only then is a difference from the TOC meaningful.
+  const tocMismatch = !error && complete && blob.verified ? comparison?.finish() : undefined;
+  error ??= tocMismatch;
   const stats: LayerStats = {
     digest: layer.digest,
     mediaType: layer.mediaType,
@@ -246,5 +272,6 @@ export async function* streamLayer(
     ...(chosen ? { offsets: chosen.offsets } : {}),
   };
   if (noEndMarker && stats.complete) stats.noEndMarker = true;
+  if (comparison && stats.complete) stats.tocMatched = search.toc!.format;
   return { stats, ...(error ? { error } : {}) };
 }

@@ -61,13 +61,18 @@ export function alignHistory(config: ImageConfig, layerCount: number): { steps: 
   const steps: Step[] = [];
   const stepOfLayer: (Step | undefined)[] = new Array(layerCount).fill(undefined);
   let next = 0;
-  (config.history ?? []).forEach((h, index) => {
+  // The config is the server's JSON: a history that is not a list, or entries that are not objects
+  // or hold other things than strings, count as steps without text, never as a crash.
+  const history: unknown[] = Array.isArray(config.history) ? config.history : [];
+  history.forEach((entry, index) => {
+    const h = (entry && typeof entry === "object" ? entry : {}) as HistoryEntry;
     const empty = h.empty_layer === true;
+    const text = (v: unknown) => (typeof v === "string" ? v : "");
     const step: Step = {
       index,
-      createdBy: (h.created_by ?? "").trim(),
-      ...(h.created ? { created: h.created } : {}),
-      ...(h.comment ? { comment: h.comment } : {}),
+      createdBy: text(h.created_by).trim(),
+      ...(text(h.created) ? { created: text(h.created) } : {}),
+      ...(text(h.comment) ? { comment: text(h.comment) } : {}),
       empty,
     };
     if (!empty && next < layerCount) {

@@ -1,11 +1,12 @@
 import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../names.ts";
 
 type Algo = "sha256" | "sha384" | "sha512";
 const ALGOS = new Set<string>(["sha256", "sha384", "sha512"]);
 
 export function digestAlgorithm(digest: string): Algo {
   const algo = digest.split(":")[0] ?? "";
-  if (!ALGOS.has(algo)) throw new LayerslayerError("UNSUPPORTED", `digest algorithm "${algo}" is not supported`);
+  if (!ALGOS.has(algo)) throw new LayerslayerError("UNSUPPORTED", `digest algorithm "${escapeName(algo.slice(0, 40))}" is not supported`);
   return algo as Algo;
 }
 

@@ -1,5 +1,6 @@
 /** Platforms (os/arch/variant): how they are written, parsed, read from a config and chosen from an index. */
 import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../names.ts";
 import type { ImageConfig } from "./config.ts";
 import { imageEntries, type IndexManifest, type Descriptor } from "./manifest.ts";
 
@@ -41,7 +42,8 @@ function defaultVariant(arch: string): string | undefined {
   return arch === "arm64" ? "v8" : arch === "arm" ? "v7" : undefined;
 }
 
-function matches(want: Platform, have: Platform | undefined): boolean {
+/** True when `have` is the platform `want` asks for (a variant left out of `have` is its architecture's default). */
+export function platformMatches(want: Platform, have: Platform | undefined): boolean {
   if (!have || have.os !== want.os || have.architecture !== want.architecture) return false;
   if (!want.variant) return true;
   return (have.variant ?? defaultVariant(have.architecture)) === want.variant;
@@ -56,11 +58,12 @@ export function choosePlatform(index: IndexManifest, asked: Platform | undefined
   if (images.length === 0) throw new LayerslayerError("NOT_FOUND", `${what}: the index holds no image manifests`);
   if (!asked && images.length === 1) return images[0]!;
   const want = asked ?? hostPlatform();
-  const hits = images.filter((d) => matches(want, d.platform));
+  const hits = images.filter((d) => platformMatches(want, d.platform));
   // Prefer an entry without a variant or with the default variant when the user named none.
   const exact = hits.find((d) => !want.variant && (d.platform?.variant ?? defaultVariant(want.architecture)) === defaultVariant(want.architecture));
   const hit = exact ?? hits[0];
   if (hit) return hit;
-  const available = images.map((d) => formatPlatform(d.platform)).join(", ");
-  throw new LayerslayerError("NOT_FOUND", `${what}: no image for platform ${formatPlatform(want)}; available: ${available}`);
+  const shown = images.slice(0, 20).map((d) => escapeName(formatPlatform(d.platform)));
+  const available = `${shown.join(", ")}${images.length > shown.length ? `, … (${images.length} in all)` : ""}`;
+  throw new LayerslayerError("NOT_FOUND", `${what}: no image for platform ${escapeName(formatPlatform(want))}; available: ${available}`);
 }

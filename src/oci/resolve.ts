@@ -5,7 +5,8 @@
 import { LayerslayerError } from "../errors.ts";
 import { parseConfig, type ImageConfig } from "./config.ts";
 import { parseManifest, type Descriptor, type ImageManifest, type IndexManifest, type Platform } from "./manifest.ts";
-import { choosePlatform, platformOf } from "./platform.ts";
+import { choosePlatform, formatPlatform, platformMatches, platformOf } from "./platform.ts";
+import { escapeName } from "../names.ts";
 import type { FetchedManifest, ImageSource } from "../source/source.ts";
 
 export interface ResolvedImage {
@@ -25,6 +26,17 @@ export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 /** The image's platform: the index entry chosen, else what its config declares. */
 export function imagePlatform(img: Pick<ResolvedImage, "platform" | "config">): Platform | undefined {
   return img.platform ?? platformOf(img.config);
+}
+
+/**
+ * A platform asked for of a single-platform image must be the one its config declares, as it must
+ * be in an index: otherwise NOT_FOUND, naming the image's platform. A config that declares none
+ * cannot be checked and is taken as it is.
+ */
+function checkSinglePlatform(config: ImageConfig, asked: Platform, what: string): void {
+  const have = platformOf(config);
+  if (!have || platformMatches(asked, have)) return;
+  throw new LayerslayerError("NOT_FOUND", `${what}: no image for platform ${escapeName(formatPlatform(asked))}; the image is ${escapeName(formatPlatform(have))} only`);
 }
 
 /** Resolves the source's reference to one image manifest and its config, choosing a platform from an index. */
@@ -55,5 +67,6 @@ export async function resolveImage(source: ImageSource, platform?: Platform): Pr
   }
   const configBytes = await source.blobBytes(manifest.image.config.digest, MAX_CONFIG_BYTES, "image config");
   const config = parseConfig(configBytes, what);
+  if (!index && platform) checkSinglePlatform(config, platform, what);
   return { source, ...(index ? { index } : {}), manifest, ...(chosen ? { platform: chosen } : {}), config, configBytes };
 }

@@ -10,6 +10,11 @@ import { imagePlatform, MAX_CONFIG_BYTES, type ResolvedImage } from "../oci/reso
 import type { ImageSource } from "../source/source.ts";
 import { absolutePath, entryJson, jsonDocumentParts } from "./json.ts";
 
+/** A member of the server's config that should be a JSON object, or an empty one when it is not. */
+function objectOr<T>(v: Record<string, T> | null | undefined): Record<string, T> {
+  return v && typeof v === "object" && !Array.isArray(v) ? v : {};
+}
+
 /** Everything `inspect` shows, as data. */
 export function describeImage(img: ResolvedImage) {
   const { stepOfLayer } = alignHistory(img.config, img.manifest.image.layers.length);
@@ -24,11 +29,11 @@ export function describeImage(img: ResolvedImage) {
     config: {
       entrypoint: c.Entrypoint ?? null,
       cmd: c.Cmd ?? null,
-      env: c.Env ?? [],
+      env: Array.isArray(c.Env) ? c.Env : [],
       user: c.User ?? "",
       workdir: c.WorkingDir ?? "",
-      labels: c.Labels ?? {},
-      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+      labels: objectOr(c.Labels),
+      exposedPorts: Object.keys(objectOr(c.ExposedPorts)),
     },
     layers: img.manifest.image.layers.map((l, index) => ({
       index,

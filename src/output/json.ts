@@ -1,6 +1,7 @@
 /**
  * JSON shapes for `--json` (NDJSON: one object per line). Strings are raw (not terminal-escaped):
- * JSON.stringify escapes control characters, and consumers are programs. Every shape is
+ * JSON.stringify escapes C0 control characters, and terminalSafeJson the others that could act on
+ * a terminal (as \uXXXX, the same value), so a document is safe wherever it is printed. Every shape is
  * documented in docs/json.md.
  */
 import { normalizeEntryPath, ROOT } from "../image/paths.ts";
@@ -108,7 +109,7 @@ export function* jsonDocumentParts(value: object, key: string, items: Iterable<o
   yield whole.slice(0, at);
   let first = true;
   for (const item of items) {
-    const text = JSON.stringify(item, rawNames, 2).replaceAll("\n", "\n    ");
+    const text = terminalSafeJson(JSON.stringify(item, rawNames, 2)).replaceAll("\n", "\n    ");
     yield `${first ? "[\n" : ",\n"}    ${text}`;
     first = false;
   }
@@ -116,14 +117,39 @@ export function* jsonDocumentParts(value: object, key: string, items: Iterable<o
   yield whole.slice(at + mark.length);
 }
 
+/**
+ * Characters JSON.stringify leaves raw that act on a terminal or reorder what it shows: DEL, C1
+ * controls, line/paragraph separators, bidi marks, overrides and isolates, BOM.
+ */
+const TERMINAL_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * JSON text with the characters of TERMINAL_UNSAFE written as \uXXXX escapes: the same document
+ * (they can only stand inside strings, where the escape means the same character), safe on a terminal.
+ */
+export function terminalSafeJson(text: string): string {
+  TERMINAL_UNSAFE.lastIndex = 0;
+  if (!TERMINAL_UNSAFE.test(text)) return text;
+  return text.replace(TERMINAL_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * A server's JSON document (manifest, config) for `manifest` and `config`: byte for byte into a
+ * pipe or file; on a terminal, decoded (bytes that are not UTF-8 become U+FFFD) and made safe with
+ * terminalSafeJson, which keeps it the same JSON.
+ */
+export function rawJsonFor(bytes: Uint8Array, isTTY: boolean | undefined): Uint8Array | string {
+  return isTTY ? terminalSafeJson(new TextDecoder().decode(bytes)) : bytes;
+}
+
 /** One NDJSON record (with its "\n"), versioned like every document. */
 export function ndjsonLine(value: object): string {
-  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value }, rawNames)}\n`;
+  return `${terminalSafeJson(JSON.stringify({ schema: JSON_SCHEMA, ...value }, rawNames))}\n`;
 }
 
 /** One JSON document, versioned, pretty-printed (with its "\n"). */
 export function jsonDocument(value: object): string {
-  return `${JSON.stringify({ schema: JSON_SCHEMA, ...value }, rawNames, 2)}\n`;
+  return `${terminalSafeJson(JSON.stringify({ schema: JSON_SCHEMA, ...value }, rawNames, 2))}\n`;
 }
 
 /**

@@ -66,6 +66,11 @@ export function lsLine(entry: Entry, opts: LsOptions & { name?: string; widths?:
   return formatTable([cells], LS_ALIGN, opts.widths ?? cells.map(() => 0))[0]!;
 }
 
+/** The long-format columns before the name (mode, owner, group, size, time), padded to `streamWidths`: `ls --tree -l`. */
+export function lsInfo(entry: Entry, opts: LsOptions = {}): string {
+  return formatTable([lsCells(entry, opts).slice(0, 5)], LS_ALIGN, streamWidths(opts))[0]!;
+}
+
 /** Sensible fixed widths for streamed lines (owner/group 8, size 8 or 5 with -h). */
 export function streamWidths(opts: LsOptions = {}): number[] {
   return [10, 8, 8, opts.human ? 5 : 8, 16];

@@ -101,6 +101,12 @@ export class ProgressBar {
     this.lastDraw = -Infinity;
   }
 
+  /** Changes the label (and the total) of the item under way: the clock and the throttle go on. */
+  relabel(label: string, total = this.total): void {
+    this.label = label;
+    this.total = total;
+  }
+
   /** `done` bytes of the total are handled, `downloaded` of them came off the network in this item. */
   update(done: number, downloaded: number, phase: "download" | "verify" = "download"): void {
     const t = this.now();

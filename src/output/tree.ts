@@ -11,6 +11,8 @@ import { escapeName } from "../names.ts";
 
 export interface TreeNode {
   name: string;
+  /** Long-format columns shown in brackets before the name, as `tree -pugsD` does (already escaped). */
+  info?: string;
   /** Extra text after the name, e.g. "-> usr/bin" (escaped when rendered). */
   suffix?: string;
   /** Directory flag (directories may be empty); counted by `treeCounts`. */
@@ -84,6 +86,7 @@ export function treeFromPaths(items: Iterable<string | TreeItem>, rootName = "."
 export interface WalkItem {
   depth: number;
   name: string;
+  info?: string;
   suffix?: string;
   dir?: boolean;
 }
@@ -101,6 +104,7 @@ export function treeFromWalk(items: Iterable<WalkItem>, rootName = "."): TreeNod
     chain.length = item.depth;
     const node: TreeNode = { name: item.name };
     if (item.suffix !== undefined) node.suffix = item.suffix;
+    if (item.info !== undefined) node.info = item.info;
     if (item.dir) {
       node.dir = true;
       node.children = [];
@@ -116,7 +120,7 @@ function isTreeNode(x: TreeNode | Iterable<string | TreeItem>): x is TreeNode {
 }
 
 function label(node: TreeNode): string {
-  const name = escapeName(node.name);
+  const name = `${node.info === undefined ? "" : `[${node.info}]  `}${escapeName(node.name)}`;
   return node.suffix === undefined ? name : `${name} ${escapeName(node.suffix)}`;
 }
 

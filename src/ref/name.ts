@@ -10,6 +10,7 @@
  * cannot take a tag).
  */
 import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../names.ts";
 import { parseDigest, parseReference, type ImageRef } from "./reference.ts";
 
 export type ImageName =
@@ -20,7 +21,7 @@ export type ImageName =
 export const LOCAL_TRANSPORTS = ["oci", "oci-archive", "docker-archive"] as const;
 
 function bad(input: string, why: string): LayerslayerError {
-  return new LayerslayerError("USAGE", `invalid image name "${input}": ${why}`);
+  return new LayerslayerError("USAGE", `invalid image name "${escapeName(input)}": ${escapeName(why)}`);
 }
 
 function splitPath(input: string, rest: string): { path: string; after?: string; digest?: string } {

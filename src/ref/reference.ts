@@ -1,4 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
+import { escapeName } from "../names.ts";
 
 /** A parsed image reference, normalised the way docker and the distribution spec do it. */
 export interface ImageRef {
@@ -20,20 +21,40 @@ const DIGEST = /^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([A-Za-z0-9=_-]+)$/;
 const DIGEST_HEX: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
 const HOST_LABEL = /^(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])$/;
 
+/** A reference may come from a file or a server (a catalog): the message shows it escaped. */
 function bad(input: string, why: string): LayerslayerError {
-  return new LayerslayerError("USAGE", `invalid image reference "${input}": ${why}`);
+  return new LayerslayerError("USAGE", `invalid image reference "${escapeName(input)}": ${escapeName(why)}`);
+}
+
+/** What is wrong with a digest ("algo:hex", known algorithms with their hex length), or undefined when nothing is. */
+export function digestProblem(value: string): string | undefined {
+  const m = DIGEST.exec(value);
+  if (!m) return `digest "${value}" is not of the form algorithm:hex`;
+  const [, algo, hex] = m as unknown as [string, string, string];
+  const want = DIGEST_HEX[algo];
+  if (want !== undefined && (hex.length !== want || !/^[a-f0-9]+$/.test(hex))) return `${algo} digest must be ${want} lower-case hex characters`;
+  return undefined;
 }
 
 /** Checks "algo:hex" and returns it; throws a USAGE error naming the bad part. */
 export function parseDigest(value: string, input = value): string {
-  const m = DIGEST.exec(value);
-  if (!m) throw bad(input, `digest "${value}" is not of the form algorithm:hex`);
-  const [, algo, hex] = m as unknown as [string, string, string];
-  const want = DIGEST_HEX[algo];
-  if (want !== undefined && (hex.length !== want || !/^[a-f0-9]+$/.test(hex))) {
-    throw bad(input, `${algo} digest must be ${want} lower-case hex characters`);
-  }
+  const problem = digestProblem(value);
+  if (problem) throw bad(input, problem);
   return value;
+}
+
+/**
+ * True for a repository name as the distribution grammar allows it (lower-case components joined
+ * by "/", at most 255 characters): what a name from a server must be before it is printed as one
+ * or put in a URL.
+ */
+export function isRepositoryName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && name.split("/").every((c) => COMPONENT.test(c));
+}
+
+/** True for a tag as the distribution grammar allows it. */
+export function isTagName(tag: string): boolean {
+  return TAG.test(tag);
 }
 
 function validHost(host: string): boolean {
@@ -124,7 +145,7 @@ export function canonicalRegistry(host: string): string {
 export function parseRegistry(input: string): string {
   const s = input.trim().replace(/^https?:\/\//i, "").replace(/\/+$/, "");
   if (s === "" || /[\s/@]/.test(s) || !validHost(s)) {
-    throw new LayerslayerError("USAGE", `invalid registry "${input}": expected host[:port], e.g. localhost:5000 or ghcr.io`);
+    throw new LayerslayerError("USAGE", `invalid registry "${escapeName(input)}": expected host[:port], e.g. localhost:5000 or ghcr.io`);
   }
   return canonicalRegistry(s.toLowerCase());
 }

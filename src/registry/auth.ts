@@ -84,7 +84,7 @@ export class Authenticator {
       return login ? basic(login) : undefined;
     }
     if (challenge.scheme !== "bearer") {
-      throw new LayerslayerError("UNSUPPORTED", `${this.registry} asks for "${challenge.scheme}" authentication, which is not supported`);
+      throw new LayerslayerError("UNSUPPORTED", `${this.registry} asks for "${escapeName(challenge.scheme.slice(0, 40))}" authentication, which is not supported`);
     }
     const key = `${challenge.params.realm}|${challenge.params.service ?? ""}|${scope ?? ""}`;
     const cached = this.tokens.get(key);

@@ -1,11 +1,12 @@
 import type { BlobCache } from "../cache/cache.ts";
 import { LayerslayerError } from "../errors.ts";
-import { manifestReference, type ImageRef } from "../ref/reference.ts";
+import { escapeName } from "../names.ts";
+import { isRepositoryName, isTagName, manifestReference, type ImageRef } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { responseError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT } from "../oci/mediatypes.ts";
-import { namePages } from "./pages.ts";
+import { namePages, type ListWalk } from "./pages.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
 export interface ClientOptions extends TransportOptions {
@@ -19,6 +20,12 @@ export interface FetchedManifest {
   digest: string;
   mediaType: string;
   bytes: Uint8Array;
+}
+
+/** How a list is walked: the walk it is part of, and who hears of names that are not valid (skipped). */
+export interface ListOptions {
+  walk?: ListWalk | undefined;
+  onInvalid?: ((name: string) => void) | undefined;
 }
 
 /** The most names distribution sends in one page of `_catalog`. */
@@ -60,7 +67,7 @@ export class RegistryClient {
       throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, not the digest asked for`);
     }
     if (claimed && claimed.startsWith(`${algo}:`) && claimed !== digest) {
-      throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, but the registry says ${claimed}`);
+      throw new LayerslayerError("CORRUPT", `${what}: the manifest's bytes hash to ${digest}, but the registry says ${escapeName(claimed.slice(0, 200))}`);
     }
     const mediaType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
     this.options.blobCache?.putBlob(digest, mediaType, bytes);
@@ -92,13 +99,19 @@ export class RegistryClient {
     });
   }
 
-  /** Every tag of a repository, following `Link: <…>; rel="next"` pagination. */
-  async listTags(ref: ImageRef): Promise<string[]> {
+  /**
+   * Every tag of a repository, following `Link: <…>; rel="next"` pagination, within `opts.walk`
+   * when it is part of one. A tag that is not a valid tag is skipped and handed to `opts.onInvalid`.
+   */
+  async listTags(ref: ImageRef, opts: ListOptions = {}): Promise<string[]> {
     const tags: string[] = [];
     const pages = namePages(this.transport(ref.registry), `/v2/${ref.repository}/tags/list?n=${this.options.tagPageSize ?? 1000}`, {
       scope: scopeOf(ref),
       what: `${ref.registry}/${ref.repository} tags`,
       field: "tags",
+      valid: isTagName,
+      onInvalid: opts.onInvalid,
+      walk: opts.walk,
     });
     for await (const page of pages) tags.push(...page);
     return tags;
@@ -106,9 +119,18 @@ export class RegistryClient {
 
   /**
    * The registry's repositories (`/v2/_catalog`), a page at a time. Distribution sends at most
-   * 1000 names a page and refuses a larger `n`.
+   * 1000 names a page and refuses a larger `n`. Pass a `walk` shared with the tag lists that
+   * follow, so the bound is on the whole walk. A name that is not a valid repository name is
+   * skipped and handed to `opts.onInvalid`.
    */
-  catalog(registry: string, pageSize = CATALOG_PAGE_SIZE): AsyncGenerator<string[]> {
-    return namePages(this.transport(registry), `/v2/_catalog?n=${pageSize}`, { scope: CATALOG_SCOPE, what: `${registry} catalog`, field: "repositories" });
+  catalog(registry: string, pageSize = CATALOG_PAGE_SIZE, opts: ListOptions = {}): AsyncGenerator<string[]> {
+    return namePages(this.transport(registry), `/v2/_catalog?n=${pageSize}`, {
+      scope: CATALOG_SCOPE,
+      what: `${registry} catalog`,
+      field: "repositories",
+      valid: isRepositoryName,
+      onInvalid: opts.onInvalid,
+      walk: opts.walk,
+    });
   }
 }

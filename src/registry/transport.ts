@@ -171,8 +171,10 @@ export class Transport {
   }
 
   /**
-   * One logical request: retries with backoff, follows redirects by hand so that the
-   * Authorization header never leaves the registry's origin (or the token realm it was meant for).
+   * One logical request: retries with backoff, follows redirects by hand so that credentials never
+   * leave the origin (scheme, host and port) they were meant for: the Authorization header is
+   * dropped on a redirect to another origin, and a request with a body (the token service's form
+   * POST, which carries an identity token) is not followed there at all.
    */
   private async send(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
     const requestOrigin = fetchableUrl(url, this.registry, "NETWORK").origin;
@@ -188,7 +190,9 @@ export class Transport {
           if (res.status < 300 || res.status > 399 || res.status === 304 || !location) break;
           await discard(res);
           if (hop >= MAX_REDIRECTS) throw new LayerslayerError("NETWORK", `${this.registry}: too many redirects`);
-          current = this.redirectTarget(location, current).toString();
+          const next = this.redirectTarget(location, current);
+          if (init.body != null && next.origin !== requestOrigin) throw this.bodyRedirectError(next);
+          current = next.toString();
           this.opts.log?.(`redirect → ${redactUrl(current)}`);
         }
       } catch (e) {
@@ -224,12 +228,25 @@ export class Transport {
     return next;
   }
 
+  /**
+   * A request carrying credentials in its body (the refresh-token grant) redirected to another
+   * origin: following without the body would be a different request, following with it a leak.
+   */
+  private bodyRedirectError(next: URL): LayerslayerError {
+    return new LayerslayerError(
+      "AUTH",
+      `${this.registry}: token service: refusing to follow a redirect to another host (${showUrl(next.origin)}): the credentials in the request are only sent where the registry's challenge named`,
+    );
+  }
+
   /** Plain HTTP is allowed only for the registry's own host, and only when it may speak it (--plain-http, or loopback). */
   private plainHttpAllowed(host: string): boolean {
     return host === apiHost(this.registry) && (this.opts.plainHttp || isLoopback(this.registry));
   }
 
   private async fetchOnce(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+    // An abort event fired before the listener was added is never heard: a cancelled request is not sent.
+    signal?.throwIfAborted();
     const target = new URL(url);
     await this.opts.checkUrl?.(target);
     const controller = new AbortController();

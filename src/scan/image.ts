@@ -9,8 +9,8 @@ import { changesOf } from "../db/changes.ts";
 import { satisfies, type ScanDatabase } from "../db/database.ts";
 import { LayerslayerError } from "../errors.ts";
 import { MergedTree } from "../image/merge.ts";
-import { streamLayer } from "../layer/stream.ts";
-import { parseImageName } from "../ref/name.ts";
+import { listLayer } from "../image/listing.ts";
+import type { Progress } from "../layer/progress.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { imageEntries, parseManifest, type Descriptor, type Platform } from "../oci/manifest.ts";
 import { formatPlatform } from "../oci/platform.ts";
@@ -26,6 +26,8 @@ export interface ScanImageOptions {
   db: ScanDatabase;
   /** Compressed bytes per layer; undefined = whole layers. */
   budget: number | undefined;
+  /** Whole layers: read each tar stream even when the layer has a TOC, and check the TOC against it. */
+  verify?: boolean;
   /** A platform, "all", or undefined for the default choice. */
   platform: Platform | "all" | undefined;
   /** Shared by every image of the scan: layers read at once. */
@@ -57,31 +59,21 @@ export interface LayerRead {
   error?: LayerslayerError;
 }
 
+/** One layer by the listing path (cache first, else streamed within the budget), its entries in memory for the database. */
 async function readLayer(o: ScanImageOptions, source: ImageSource, desc: Descriptor, index: number): Promise<LayerRead> {
-  // A complete listing in the listing cache answers any budget.
-  const cached = o.cache?.getListing(desc.digest);
-  if (cached) return { stats: { ...cached.stats, bytesDownloaded: 0 }, entries: cached.entries };
   const entries: Entry[] = [];
   let seen = 0;
-  const onProgress = (downloaded: number) => {
-    o.onBytes?.(downloaded - seen);
-    seen = downloaded;
-  };
-  try {
-    const gen = streamLayer(source, desc, index, {
-      ...(o.budget !== undefined ? { budget: o.budget } : {}),
-      ...(o.onBytes ? { onProgress } : {}),
-    });
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) return { stats: next.value.stats, entries, ...(next.value.error ? { error: next.value.error } : {}) };
-      if (next.value.kind === "entry") entries.push(next.value.entry);
-    }
-  } catch (e) {
-    if (!(e instanceof LayerslayerError)) throw e;
-    const stats: LayerStats = { digest: desc.digest, mediaType: desc.mediaType, layerSize: desc.size, bytesDownloaded: 0, bytesDecompressed: 0, entries: entries.length, complete: false, verified: false };
-    return { stats, entries, error: e };
-  }
+  const onBytes = o.onBytes;
+  const onProgress = onBytes
+    ? (p: Progress) => {
+        onBytes(p.downloaded - seen);
+        seen = p.downloaded;
+      }
+    : undefined;
+  // --verify: a TOC's listing is what it declares, so the stream is read and the TOC checked against it.
+  const read = o.verify ? { checkToc: "always" as const } : undefined;
+  const r = await listLayer(source, desc, index, { budget: o.budget, cache: o.cache, onProgress, read }).finish((e) => void entries.push(e));
+  return { stats: r.stats, entries, ...(r.error ? { error: r.error } : {}) };
 }
 
 /** Records one resolved image; returns its outcome (layer errors become the image's error, after recording what was found). */
@@ -95,7 +87,7 @@ async function scanResolved(o: ScanImageOptions, source: ImageSource, img: Resol
   let firstError: LayerslayerError | undefined;
   const fresh = await Promise.all(
     layers.map((desc, i) => {
-      if (satisfies(states.get(desc.digest), o.budget)) return undefined;
+      if (satisfies(states.get(desc.digest), o.budget, o.verify)) return undefined;
       const other = o.reading.get(desc.digest);
       if (other) return other.then((r) => ({ ...r, shared: true }));
       const read = o.layers.run(async () => {
@@ -167,9 +159,7 @@ export async function scanReference(o: ScanImageOptions, text: string): Promise<
   let reference = text;
   const asked = o.platform && o.platform !== "all" ? formatPlatform(o.platform) : "";
   try {
-    const name = parseImageName(text);
-    const client = name.transport === "registry" ? await o.clientFor(name.ref.registry) : undefined;
-    const source = await openSource(name, () => client!);
+    const source = await openSource(text, o.clientFor);
     reference = source.reference;
     const platforms = await platformsOf(o, source);
     const outcomes: ImageOutcome[] = [];

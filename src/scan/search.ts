@@ -14,6 +14,7 @@ export interface SearchQuery {
   image?: RegExp;
   types?: readonly EntryType[];
   minSize?: number;
+  maxSize?: number;
 }
 
 export interface SearchHit {
@@ -35,6 +36,8 @@ export interface SearchHit {
   linkname?: string;
   /** The layer's listing is partial (budgeted): the path is real, the merged-view facts may be incomplete. */
   partial: boolean;
+  /** Where the layer's listing came from: "toc" (what its TOC declares, the tar stream unread) or "stream". */
+  source: "toc" | "stream";
 }
 
 const WHITEOUT = ".wh.";
@@ -90,6 +93,7 @@ function toHit(r: HitRow): SearchHit {
     path: fullPath(r.dir, r.name),
     ...(r.linkname !== null ? { linkname: r.linkname } : {}),
     partial: !r.layerComplete,
+    source: r.layerToc ? "toc" : "stream",
   };
 }
 
@@ -121,6 +125,7 @@ export async function search(db: ScanDatabase, q: SearchQuery): Promise<SearchHi
     if (q.image && !q.image.test(hit.reference)) continue;
     if (q.types && !q.types.includes(hit.type)) continue;
     if (q.minSize !== undefined && hit.size < q.minSize) continue;
+    if (q.maxSize !== undefined && hit.size > q.maxSize) continue;
     const key = `${hit.reference}\0${hit.platform}\0${hit.layer}\0${hit.action}\0${hit.path}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -8,8 +8,10 @@ import { readFileSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp } from "../image/glob.ts";
 import { formatImageName, parseImageName } from "../ref/name.ts";
-import { formatReference, parseReference } from "../ref/reference.ts";
+import { formatReference } from "../ref/reference.ts";
+import { escapeName } from "../names.ts";
 import type { RegistryClient } from "../registry/client.ts";
+import { ListWalk } from "../registry/pages.ts";
 
 /** At most this many references from one --from file (a bound on what a file can make us do). */
 const MAX_LIST = 10_000_000;
@@ -35,31 +37,41 @@ export async function readList(file: string): Promise<string[]> {
   }
 }
 
-/** References of a registry's repositories: repo:latest each, or every tag with `allTags`. */
-export async function catalogReferences(client: RegistryClient, host: string, opts: { match?: string; allTags?: boolean }): Promise<string[]> {
+/**
+ * References of a registry's repositories: repo:latest each, or every tag with `allTags`. A name
+ * that is not a repository name or a tag is skipped, and `onInvalid` gets a line (escaped) saying so.
+ */
+export async function catalogReferences(client: RegistryClient, host: string, opts: { match?: string; allTags?: boolean; onInvalid?: (line: string) => void }): Promise<string[]> {
   const match = opts.match ? globToRegExp(opts.match) : undefined;
+  const invalid = (what: string, kind: string) => (name: string) => opts.onInvalid?.(`${what}: "${escapeName(name)}" is not ${kind}; skipped`);
   const repos: string[] = [];
-  for await (const page of client.catalog(host)) repos.push(...page.filter((r) => !match || match.test(r)));
+  // One budget for the catalog and every tag list: the bound is on the whole walk.
+  const walk = new ListWalk(`${host} catalog`);
+  for await (const page of client.catalog(host, undefined, { walk, onInvalid: invalid(`${host} catalog`, "a repository name") })) {
+    repos.push(...page.filter((r) => !match || match.test(r)));
+  }
   const out: string[] = [];
   for (const repo of repos) {
     if (!opts.allTags) {
       out.push(`${host}/${repo}:latest`);
       continue;
     }
-    const tags = await client.listTags(parseReference(`${host}/${repo}`, { allowBare: true }));
+    const tags = await client.listTags({ registry: host, repository: repo }, { walk, onInvalid: invalid(`${host}/${repo} tags`, "a tag") });
     for (const tag of tags) out.push(`${host}/${repo}:${tag}`);
   }
   return out;
 }
 
 export interface Shard {
+  /** From 0, whatever the user wrote (`--shard 1/4` is index 0). */
   index: number;
   count: number;
 }
 
 /**
- * `--shard I/N` (I from 0), or `--shard N` with I from an environment variable: `--shard-from-env
- * VAR`, else JOB_COMPLETION_INDEX (set by Kubernetes Indexed Jobs).
+ * `--shard I/N` with I from 1, as Jest, Vitest and Playwright count (`--shard 1/2` is the first of
+ * two), or `--shard N` with the index from an environment variable: `--shard-from-env VAR`, else
+ * JOB_COMPLETION_INDEX, from 0 as Kubernetes Indexed Jobs define it.
  */
 export function parseShard(flag: string | undefined, fromEnv: string | undefined, env: Record<string, string | undefined> = process.env): Shard | undefined {
   if (flag === undefined) {
@@ -67,20 +79,22 @@ export function parseShard(flag: string | undefined, fromEnv: string | undefined
     return undefined;
   }
   const m = /^(?:(\d+)\/)?(\d+)$/.exec(flag.trim());
-  if (!m) throw new LayerslayerError("USAGE", `--shard ${flag}: expected I/N (e.g. 0/4) or N with the index from the environment`);
+  if (!m) throw new LayerslayerError("USAGE", `--shard ${flag}: expected I/N (e.g. 1/4, counting from 1) or N with the index from the environment`);
   const count = Number(m[2]);
   if (!(count >= 1) || count > 1_000_000) throw new LayerslayerError("USAGE", `--shard ${flag}: the number of shards must be 1 to 1000000`);
   let index: number;
   if (m[1] !== undefined) {
     if (fromEnv !== undefined) throw new LayerslayerError("USAGE", "--shard I/N and --shard-from-env cannot be used together");
-    index = Number(m[1]);
+    const i = Number(m[1]);
+    if (i < 1 || i > count) throw new LayerslayerError("USAGE", `--shard ${flag}: the shard must be 1 to ${count} (shards count from 1)`);
+    index = i - 1;
   } else {
     const name = fromEnv ?? "JOB_COMPLETION_INDEX";
     const value = env[name];
     if (value === undefined || !/^\d+$/.test(value.trim())) throw new LayerslayerError("USAGE", `--shard ${flag}: the shard index comes from $${name}, which is ${value === undefined ? "not set" : "not a number"}`);
     index = Number(value.trim());
   }
-  if (index >= count) throw new LayerslayerError("USAGE", `--shard: index ${index} is not below the number of shards ${count}`);
+  if (index >= count) throw new LayerslayerError("USAGE", `--shard: the index ${index} from the environment is not below the number of shards ${count} (it counts from 0)`);
   return { index, count };
 }
 

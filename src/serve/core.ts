@@ -118,7 +118,7 @@ export class ServeCore {
     const { stepOfLayer } = alignHistory(opened.img.config, layers.length);
     for (const i of indexes) {
       signal.throwIfAborted();
-      await peekLayerText(this.ctx, opened.source, layers, i, budget, stepOfLayer[i]?.createdBy, write, false, signal);
+      await peekLayerText(this.ctx, opened.source, layers, i, { budget, step: stepOfLayer[i]?.createdBy, write, signal });
     }
   }
 

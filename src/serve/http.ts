@@ -28,20 +28,25 @@ const STATUS_OF: Record<ErrorCode, number> = {
   CORRUPT: 502,
   UNSUPPORTED: 422,
   IO: 500,
+  // Cancelled because the client went away (nginx's "client closed request": no one reads it).
+  ABORTED: 499,
 };
 
-/** A policy refusal, possibly wrapped (with its cause) by a layer's reader. */
-function refusedByPolicy(e: unknown): boolean {
-  for (let c = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof PolicyRefusal) return true;
+/** Whether `e` or an error it wraps (its cause, a few levels down) passes `test`. */
+function wraps(e: unknown, test: (c: unknown) => boolean): boolean {
+  for (let c = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) if (test(c)) return true;
   return false;
 }
+
+const refusedByPolicy = (e: unknown) => wraps(e, (c) => c instanceof PolicyRefusal);
+const timedOut = (e: unknown) => wraps(e, (c) => (c as { name?: string })?.name === "TimeoutError");
 
 /** Status, code and message of any failure; an unexpected one says only "internal error". */
 export function describeFailure(e: unknown): { status: number; code: string; message: string; headers: Record<string, string> } {
   if (e instanceof HttpRefusal) return { status: e.status, code: e.code, message: e.message, headers: e.headers };
   if (e instanceof RegistryRefused || refusedByPolicy(e)) return { status: 403, code: "FORBIDDEN", message: (e as Error).message, headers: {} };
+  if (timedOut(e)) return { status: 504, code: "TIMEOUT", message: "the request took longer than the server allows", headers: {} };
   if (e instanceof LayerslayerError) return { status: STATUS_OF[e.code], code: e.code, message: e.message, headers: {} };
-  if ((e as { name?: string })?.name === "TimeoutError") return { status: 504, code: "TIMEOUT", message: "the request took longer than the server allows", headers: {} };
   return { status: 500, code: "INTERNAL", message: "internal error", headers: {} };
 }
 

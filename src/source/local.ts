@@ -88,7 +88,9 @@ export class LocalSource implements ImageSource {
     return this.whole(digest, limit, label);
   }
 
-  async readBlob(digest: string, start: number, end: number | undefined): Promise<BlobPart> {
+  async readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart> {
+    // A file read cannot be interrupted: a cancelled read is refused here, and the blob reader stops between chunks.
+    signal?.throwIfAborted();
     const file = this.fileOf(digest);
     const size = await this.files.size(file);
     if (size === undefined) throw new LayerslayerError("NOT_FOUND", `${this.name}@${escapeName(digest)}: missing from ${escapeName(this.files.location)}`);

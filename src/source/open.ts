@@ -1,6 +1,13 @@
-/** Opens the source an image name points at: the registry, a layout directory, or an archive. */
+/**
+ * Reference → source → image, in one place for every front end: parse what the user typed (a
+ * registry reference, or a local image named as skopeo names them), open the source of its bytes
+ * (the registry, a layout directory, an archive), and resolve the image (the platform chosen from
+ * an index).
+ */
 import { basename } from "node:path";
-import { formatImageName, type ImageName } from "../ref/name.ts";
+import type { Platform } from "../oci/manifest.ts";
+import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import { formatImageName, parseImageName, type ImageName } from "../ref/name.ts";
 import { formatReference } from "../ref/reference.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { ArchiveFiles } from "./archive.ts";
@@ -29,9 +36,13 @@ async function directory(path: string): Promise<DirectoryFiles> {
   return new DirectoryFiles(path);
 }
 
-/** The source of an image name; `client` is called only for a registry name. */
-export async function openSource(name: ImageName, client: () => RegistryClient): Promise<ImageSource> {
-  if (name.transport === "registry") return new RegistrySource(client(), name.ref);
+/** Gives the client for a registry (its host, e.g. "127.0.0.1:5000"); called only for a registry name. */
+export type ClientFor = (registry: string) => RegistryClient | Promise<RegistryClient>;
+
+/** The source of an image name (text is parsed by parseImageName). */
+export async function openSource(name: ImageName | string, client: ClientFor): Promise<ImageSource> {
+  if (typeof name === "string") name = parseImageName(name);
+  if (name.transport === "registry") return new RegistrySource(await client(name.ref.registry), name.ref);
   const reference = escapeName(formatImageName(name, formatReference));
   const where = `${name.transport}:${escapeName(name.path)}`;
   if (name.transport === "docker-archive") {
@@ -42,4 +53,9 @@ export async function openSource(name: ImageName, client: () => RegistryClient):
   const files = name.transport === "oci" ? await directory(name.path) : await ArchiveFiles.open(name.path);
   const query = { reference, name: where, repository: repositoryOf(name.path), ...(name.tag !== undefined ? { tag: name.tag } : {}), ...(name.digest ? { digest: name.digest } : {}) };
   return new LocalSource(files, await openLayout(files, query));
+}
+
+/** The image a name points at: its source opened, the platform chosen from an index (default: this machine's). */
+export async function openImage(name: ImageName | string, client: ClientFor, platform?: Platform): Promise<ResolvedImage> {
+  return resolveImage(await openSource(name, client), platform);
 }

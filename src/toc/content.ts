@@ -12,6 +12,19 @@ import type { TocChunk, TocContent, TocFormat } from "./types.ts";
 /** Neighbouring chunks are fetched together up to this many compressed bytes. */
 const MAX_REQUEST = 8 * 1024 * 1024;
 
+/**
+ * A chunk is decoded whole in memory (to check its digest before a byte of it is handed out): a
+ * TOC that gives a chunk more decoded bytes than this is not used to read the file (real chunks are
+ * 4 MiB in eStargz by default, smaller in zstd:chunked).
+ */
+export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** Why the file cannot be read by its TOC chunks, or undefined when it can. */
+export function unreadableByChunks(content: TocContent): string | undefined {
+  const big = content.chunks.find((c) => c.size > MAX_CHUNK_BYTES);
+  return big ? `the TOC gives the chunk at ${big.start} ${big.size} bytes, more than the ${MAX_CHUNK_BYTES} read at once` : undefined;
+}
+
 export interface ContentResult {
   /** True when every byte handed out was checked against a digest from the TOC. */
   checked: boolean;

@@ -47,6 +47,13 @@ interface RawEntry {
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
+/**
+ * The most bytes a piece can decode to for each compressed byte: deflate's limit is 1032 to 1; a
+ * zstd block of at most 128 KiB takes at least 4 bytes (an RLE block), so 32768 to 1, doubled for
+ * safety. A chunk size past this (2^53 bytes from a 100-byte chunk) is a lie, refused before use.
+ */
+const MAX_RATIO: Record<TocFormat, number> = { estargz: 1032, "zstd:chunked": 65536 };
+
 function bad(why: string): LayerslayerError {
   return new LayerslayerError("CORRUPT", `the TOC ${why}`);
 }
@@ -160,6 +167,9 @@ export function tocListing(doc: unknown, format: TocFormat, dataEnd: number): Pi
       const end = i + 1 < ps.length && format === "zstd:chunked" ? ps[i + 1]!.start : (fileEnd.get(entry) ?? nextStart(p.start));
       if (p.fileOffset !== (i === 0 ? 0 : chunks[i - 1]!.fileOffset + chunks[i - 1]!.size) || size <= 0 || p.fileOffset + size > entry.size || end <= p.start || end > dataEnd) {
         throw bad(`describes the content of ${JSON.stringify(entry.path.slice(0, 200))} with chunks that do not add up`);
+      }
+      if (size > (end - p.start) * MAX_RATIO[format]) {
+        throw bad(`gives ${JSON.stringify(entry.path.slice(0, 200))} a chunk of ${size} bytes in ${end - p.start} compressed bytes, more than they can hold`);
       }
       chunks.push({ start: p.start, end, fileOffset: p.fileOffset, size, ...(p.digest ? { digest: p.digest } : {}) });
     }

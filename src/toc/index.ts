@@ -2,7 +2,8 @@
  * Tables of contents in layers (eStargz, zstd:chunked): find one with a small read of the blob's
  * tail or from the annotations, check it, list the layer from it, and read a file by its chunks.
  */
-export { readTocContent, type ContentResult } from "./content.ts";
+export { TocComparison } from "./compare.ts";
+export { readTocContent, unreadableByChunks, type ContentResult } from "./content.ts";
 export { ESTARGZ_OWN } from "./entries.ts";
 export { ANNOTATION, parseFooter, TAIL_BYTES } from "./footer.ts";
 export { findToc, mayHaveToc, type LayerDescription, type TocSearch } from "./locate.ts";
@@ -12,7 +13,7 @@ export type { LayerToc, TocChunk, TocContent, TocFormat, TocLocation, TocStats }
 import type { LayerStats } from "../types.ts";
 import type { LayerToc, TocStats } from "./types.ts";
 
-/** The stats of a complete listing read from a TOC for `downloaded` bytes (tail and TOC). */
+/** The stats of a listing as a TOC declares it, read for `downloaded` bytes (tail and TOC). */
 export function tocLayerStats(desc: { digest: string; mediaType: string; size: number }, toc: LayerToc, downloaded: number): LayerStats {
   return {
     digest: desc.digest,
@@ -22,9 +23,10 @@ export function tocLayerStats(desc: { digest: string; mediaType: string; size: n
     bytesDecompressed: toc.jsonBytes,
     entries: toc.entries.length,
     complete: true,
-    // The listing is verified when the TOC hashed to the digest the (verified) manifest announces;
-    // the blob itself was not read (only verified listings are cached).
-    verified: toc.checked,
+    // The blob was not read: nothing says its tar stream holds what the TOC declares. A TOC that
+    // hashed to the digest the manifest announces (`toc.checked`) says only that the image's
+    // author wrote it.
+    verified: false,
     toc: tocStats(toc),
   };
 }

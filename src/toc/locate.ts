@@ -40,7 +40,7 @@ export async function findToc(read: RangeRead, desc: LayerDescription): Promise<
   if (typeof announced === "string") return { warning: `${announced}; reading the layer itself` };
   if (announced) {
     try {
-      return { toc: await readToc(read, announced, annotations?.[ANNOTATION.zstdChecksum]) };
+      return { toc: await readToc(read, announced, annotations?.[ANNOTATION.zstdChecksum], desc.size) };
     } catch (e) {
       return { warning: `${reason(e)}; reading the layer itself` };
     }
@@ -52,7 +52,7 @@ export async function findToc(read: RangeRead, desc: LayerDescription): Promise<
   if (estargzDigest && loc?.format !== "estargz") return { tail, warning: "the layer announces an eStargz TOC but ends without an eStargz footer; reading the layer itself" };
   if (!loc) return { tail };
   try {
-    return { tail, toc: await readToc(read, loc, loc.format === "estargz" ? estargzDigest : annotations?.[ANNOTATION.zstdChecksum]) };
+    return { tail, toc: await readToc(read, loc, loc.format === "estargz" ? estargzDigest : annotations?.[ANNOTATION.zstdChecksum], desc.size) };
   } catch (e) {
     return { tail, warning: `${reason(e)}; reading the layer itself` };
   }

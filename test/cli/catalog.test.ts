@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { runCli } from "../support/cli.ts";
+import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
+import { startStandIn, type StandIn } from "../support/stand-in.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
 
 /** More repositories than distribution sends in one page (1000). */
@@ -135,5 +136,105 @@ describe("catalog refused or cut short", () => {
     expect(r.stdout).toBe("a/one:v1\nc/three:v1\n");
     expect(r.stderr).toBe(`layerslayer: b/two: ${proxy.host}/b/two tags: access denied (HTTP 403)\n`);
     expect(r.code).toBe(3);
+  });
+});
+
+/**
+ * A hostile registry stand-in (the real docker-registry cannot send a Link that changes on every
+ * page, or invent names): each mode is one way a walk can fail to end. Every request is counted.
+ */
+describe("catalog --tags against a registry whose lists do not end", () => {
+  type Mode = { catalog: "same" | "fresh" | "finite" | "elsewhere"; tags: "same" | "fresh" };
+  let mode: Mode = { catalog: "same", tags: "same" };
+  let server: StandIn;
+  let elsewhere: ReturnType<typeof Bun.serve>;
+  let elsewhereAsked = 0;
+  let host = "";
+  beforeAll(() => {
+    elsewhere = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (elsewhereAsked++, Response.json({ repositories: ["stolen/name"] })) });
+    server = startStandIn((url, n) => {
+      const changing = { Link: `<${url.pathname}?n=1000&last=${crypto.randomUUID()}>; rel="next"` };
+      if (url.pathname === "/v2/_catalog") {
+        if (mode.catalog === "same") return Response.json({ repositories: ["a/one", "b/two", "a/one"] }, { headers: changing });
+        if (mode.catalog === "fresh") return Response.json({ repositories: [`r/n${n}`] }, { headers: changing });
+        if (mode.catalog === "elsewhere") return Response.json({ repositories: ["a/one"] }, { headers: { Link: `<http://127.0.0.1:${elsewhere.port}/v2/_catalog?last=a>; rel="next"` } });
+        return Response.json({ repositories: ["a/one", "b/two", "c/three"] });
+      }
+      if (mode.tags === "same") return Response.json({ tags: ["v1", "v2", "v1"] }, { headers: changing });
+      return Response.json({ tags: [`t${n}`] }, { headers: changing });
+    });
+    host = server.host;
+  });
+  afterAll(() => {
+    server.stop();
+    elsewhere.stop(true);
+  });
+  /** Requests the stand-in answered since the last run (the ping aside). */
+  const requests = () => server.asked.length;
+
+  const run = async (m: Mode, extra: string[] = []) => {
+    mode = m;
+    server.asked.length = 0;
+    return runCli(["catalog", host, "--tags", ...extra]);
+  };
+
+  test("a Link that keeps changing over the same names: each list ends at the page that brings nothing new; names once", async () => {
+    const r = await run({ catalog: "same", tags: "same" });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("a/one:v1\na/one:v2\nb/two:v1\nb/two:v2\n");
+    expect(requests()).toBe(2 + 2 * 2);
+    mode = { catalog: "same", tags: "same" };
+    server.asked.length = 0;
+    const plain = await runCli(["catalog", host, "--json"]);
+    expect(JSON.parse(plain.stdout).repositories).toEqual(["a/one", "b/two"]);
+    expect(requests()).toBe(2);
+  });
+
+  test("a catalog inventing repositories for ever: the whole walk stops at --max-requests, one line, exit 7, what was listed kept", async () => {
+    const r = await run({ catalog: "fresh", tags: "same" }, ["--max-requests", "300"]);
+    expect(requests()).toBeLessThanOrEqual(300);
+    expect(r.code).toBe(7);
+    expect(errorLine(r)).toBe(`layerslayer: ${host} catalog: the registry's lists did not end within 300 requests; stopped there (the listing is incomplete)`);
+    const lines = r.stdout.split("\n").slice(0, -1);
+    expect(lines.length).toBeGreaterThan(100);
+    expect(new Set(lines).size).toBe(lines.length);
+    expect(lines.every((l) => /^r\/n\d+:v[12]$/.test(l))).toBe(true);
+  });
+
+  test("tag lists inventing tags for ever: the bound is the walk's, not each list's; one line, not one per repository", async () => {
+    const r = await run({ catalog: "finite", tags: "fresh" }, ["--max-requests", "300"]);
+    expect(requests()).toBeLessThanOrEqual(300);
+    expect(r.code).toBe(7);
+    expect(errorLine(r)).toBe(`layerslayer: ${host} catalog: the registry's lists did not end within 300 requests; stopped there (the listing is incomplete)`);
+    expect(r.stdout).toBe("");
+    // In JSON, the repositories listed before the bound, and complete: false.
+    const json = await run({ catalog: "fresh", tags: "same" }, ["--max-requests", "50", "--json"]);
+    expect(requests()).toBeLessThanOrEqual(50);
+    expect(json.code).toBe(7);
+    const doc = JSON.parse(json.stdout);
+    expect(doc.complete).toBe(false);
+    expect(doc.repositories.length).toBeGreaterThan(10);
+    expect(doc.repositories[0]).toEqual({ name: doc.repositories[0].name, tags: ["v1", "v2"] });
+  });
+
+  test("at the default bound the walk stops too (a list inventing names: 1000 pages at most, per list, reported per repository)", async () => {
+    const r = await run({ catalog: "finite", tags: "fresh" });
+    expect(r.code).toBe(7);
+    expect(requests()).toBeLessThanOrEqual(1 + 3 * 1000);
+    expect(r.stderr.split("\n").slice(0, -1)).toEqual(["a/one", "b/two", "c/three"].map((n) => `layerslayer: ${n}: ${host}/${n} tags: the list goes on past 1000 pages; stopped there (the listing is incomplete)`));
+  });
+
+  test("a Link to another host is refused (exit 6), the page before kept, the other host never asked", async () => {
+    mode = { catalog: "elsewhere", tags: "same" };
+    const r = await runCli(["catalog", host]);
+    expect(r.stdout).toBe("a/one\n");
+    expect(r.code).toBe(6);
+    expect(errorLine(r)).toBe(`layerslayer: ${host} catalog: next page: refusing a Link to another host or scheme (http://127.0.0.1:${elsewhere.port}); a list is read from the registry only`);
+    expect(elsewhereAsked).toBe(0);
+  });
+
+  test("--max-requests takes a positive whole number (exit 2)", async () => {
+    for (const bad of ["0", "-1", "1.5", "lots"]) expect((await runCli(["catalog", host, "--max-requests", bad])).code).toBe(2);
   });
 });

@@ -8,6 +8,7 @@ import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdte
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { runCli } from "../support/cli.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { referenceRootfs } from "../support/rootfs.ts";
@@ -109,6 +110,58 @@ describe("export", () => {
     expect(readFileSync(join(got, "keep/a"), "utf8")).toBe("replaced");
     expect(readFileSync(join(got, "keep/b"), "utf8")).toBe("aaaa");
     expect(existsSync(join(got, "d/old"))).toBe(false);
+  }, 60_000);
+
+  test("--layer N: the layer's tar as stored, byte for byte, verified", async () => {
+    const layers = [layerFrom([{ path: "a", content: "one" }]), layerFrom([{ path: "b/c", content: "two" }, { path: ".wh.a", content: "" }])];
+    await pushImage(reg, "export/layers", "1", { layers: layers.map((bytes) => ({ bytes })) });
+    for (const [i, l] of layers.entries()) {
+      const out = join(work, `layer-${i}.tar`);
+      const r = await runCli(["export", `${reg.host}/export/layers:1`, "--layer", String(i), "-o", out]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("verified");
+      expect(new Uint8Array(readFileSync(out))).toEqual(new Uint8Array(gunzipSync(l)));
+    }
+    expect((await runCli(["export", `${reg.host}/export/layers:1`, "--layer", "0-1", "-o", join(work, "x.tar")])).code).toBe(2);
+  }, 60_000);
+
+  test("a layer whose bytes do not hash to its digest: exit 7 and no file, merged or --layer", async () => {
+    const body = new Uint8Array(20_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7919) % 251;
+    const layer = layerFrom([{ path: "data.bin", content: body }], { compression: "none" });
+    const pushed = await pushImage(reg, "export/bad", "1", { layers: [{ bytes: layer, compression: "none" }] });
+    const proxy = startFaultProxy(reg.url);
+    // A byte of the file's content flipped: the tar still reads, only the digest tells.
+    proxy.rule = (req) => (new URL(req.url).pathname.endsWith(pushed.layers[0]!.digest) ? { kind: "flip", offsets: [5000] } : undefined);
+    try {
+      for (const extra of [[], ["--layer", "0"]]) {
+        const out = join(work, `bad-${extra.length}.tar`);
+        const r = await runCli(["export", `${proxy.host}/export/bad:1`, "-o", out, "--no-cache", ...extra]);
+        expect(r.code).toBe(7);
+        expect(existsSync(out)).toBe(false);
+      }
+    } finally {
+      proxy.stop();
+    }
+  }, 60_000);
+
+  test("stopped by a signal mid-way: exit 143 and nothing under -o, no temp file either", async () => {
+    const proxy = startFaultProxy(reg.url);
+    proxy.rule = () => undefined;
+    proxy.delayMs = 400;
+    const out = join(work, "stopped.tar");
+    try {
+      const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "export", `${proxy.host}/export/app:v2`, "-o", out, "--no-cache"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(work, "c-")) } });
+      // Wait until the temp file exists (the listing is done and writing began), then stop it.
+      const writing = () => readdirSync(work).some((n) => n.startsWith(".stopped.tar."));
+      for (let i = 0; i < 200 && !writing(); i++) await Bun.sleep(50);
+      expect(writing()).toBe(true);
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(143);
+      expect(readdirSync(work).filter((n) => n.includes("stopped"))).toEqual([]);
+    } finally {
+      proxy.stop();
+    }
   }, 60_000);
 
   test("a failure leaves nothing under -o; a terminal or --json is refused", async () => {

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { humanSize } from "../../src/output/format.ts";
 import { isolatedHome, MAIN, runCli } from "../support/cli.ts";
+import { forwardRequest } from "../support/counting-proxy.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { noise } from "../support/bytes.ts";
 
 /** File contents as a plain Uint8Array, comparable with toEqual. */
@@ -17,13 +18,12 @@ const fileOf = (l: { digest: string }, ext: string) => `${l.digest.replace(":", 
 const EXT = [".tar.gz", ".tar.zst", ".tar"];
 
 describe("save on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: PushedImage;
   let work: string;
   const dirs: string[] = [];
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = startFaultProxy(reg.url);
     img = await pushImage(reg, "save/app", "v1", {
       layers: [
@@ -35,7 +35,6 @@ describe("save on a real registry", () => {
   }, 60_000);
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
   beforeEach(() => {
@@ -197,13 +196,7 @@ describe("save on a real registry", () => {
       hostname: "127.0.0.1",
       port: 0,
       async fetch(req) {
-        const url = new URL(req.url);
-        const headers = new Headers(req.headers);
-        headers.delete("host");
-        const up = await fetch(`${reg.url}${url.pathname}${url.search}`, { method: req.method, headers });
-        const out = new Headers(up.headers);
-        out.delete("content-encoding");
-        out.delete("transfer-encoding");
+        const { url, upstream: up, headers: out } = await forwardRequest(req, reg.url);
         if (!url.pathname.endsWith(l.digest) || req.method !== "GET") return new Response(up.body, { status: up.status, headers: out });
         const bytes = new Uint8Array(await up.arrayBuffer());
         const body = new ReadableStream<Uint8Array>({

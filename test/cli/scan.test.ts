@@ -136,6 +136,23 @@ test("two shards written at once into PostgreSQL equal the unsharded scan in SQL
   }
 });
 
+test("--shard I/N counts from 1 and the environment's index from 0: 1/2 is the shard JOB_COMPLETION_INDEX=0 picks", async () => {
+  const refs = [fx.refs.app1, fx.refs.app2, fx.refs.app3];
+  const scan = (shard: string, env: { [name: string]: string } = {}) => runCli(["scan", ...refs, "--budget", "8K", "--shard", shard, "--json", "--db", join(dir, `shard-${shard.replace("/", "-")}-${Object.keys(env).length}.sqlite`)], { env });
+  const [first, second, env0, env1] = await Promise.all([scan("1/2"), scan("2/2"), scan("2", { JOB_COMPLETION_INDEX: "0" }), scan("2", { JOB_COMPLETION_INDEX: "1" })]);
+  for (const r of [first, second, env0, env1]) expect(r.code).toBe(0);
+  const names = (r: { stdout: string }) => records(r.stdout).map((x) => x.reference);
+  expect(names(first)).toEqual(names(env0));
+  expect(names(second)).toEqual(names(env1));
+  expect(new Set([...names(first), ...names(second)])).toEqual(new Set(refs));
+  expect(names(first).filter((x) => names(second).includes(x))).toEqual([]);
+  expect(first.stderr).toContain("(shard 1/2 of 3)");
+  expect(env1.stderr).toContain("(shard 2/2 of 3)");
+  const zero = await runCli(["scan", ...refs, "--shard", "0/2", "--db", join(dir, "zero.sqlite")]);
+  expect(zero.code).toBe(2);
+  expect(zero.stderr).toBe("layerslayer: --shard 0/2: the shard must be 1 to 2 (shards count from 1)\n");
+});
+
 test("--shard-from-env, and usage errors", async () => {
   const url = await pg.newDatabase("env");
   const r = await runCli(["scan", fx.refs.app1, fx.refs.app2, fx.refs.app3, "--shard", "3", "--shard-from-env", "MY_INDEX", "--json", "--db", url], { env: { MY_INDEX: "1" } });
@@ -143,7 +160,7 @@ test("--shard-from-env, and usage errors", async () => {
   const none = await runCli(["scan", fx.refs.app1, "--shard", "3", "--db", url]);
   expect(none.code).toBe(2);
   expect(none.stderr).toContain("JOB_COMPLETION_INDEX");
-  const out = await runCli(["scan", fx.refs.app1, "--shard", "3/3", "--db", url]);
+  const out = await runCli(["scan", fx.refs.app1, "--shard", "4/3", "--db", url]);
   expect(out.code).toBe(2);
   expect((await runCli(["scan", "--db", url])).code).toBe(2);
   expect((await runCli(["scan", fx.refs.app1, "--concurrency", "0", "--db", url])).code).toBe(2);

@@ -107,13 +107,17 @@ describe.each(["sqlite", "postgres"])("search in %s", (kind) => {
     expect(await search(db(), "zz-last")).toEqual([]);
   });
 
-  test("--regex, --type, --min-size", async () => {
+  test("--regex, --type, --min-size, --max-size", async () => {
     expect(brief(await search(db(), "^/usr/bin/tool", "--regex", "--type", "l"))).toEqual([
       "other/app3:latest L0 added /usr/bin/tool-link",
       "team/app1:v1 L0 added /usr/bin/tool-link",
       "team/app2:v1 L0 added /usr/bin/tool-link",
     ]);
     expect(brief(await search(db(), "/etc/", "--min-size", "32"))).toEqual(["team/app2:v1 L1 modified /etc/shadow"]);
+    const small = brief(await search(db(), "/etc/", "--max-size", "31"));
+    expect(small.length).toBeGreaterThan(0);
+    expect(small).not.toContain("team/app2:v1 L1 modified /etc/shadow");
+    expect(brief(await search(db(), "/etc/", "--min-size", "32", "--max-size", "32K"))).toEqual(["team/app2:v1 L1 modified /etc/shadow"]);
   });
 
   test("a PAX global header reads back as pax-global: found by name, never by --type f", async () => {

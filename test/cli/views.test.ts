@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAIN, runCli } from "../support/cli.ts";
@@ -7,6 +7,7 @@ import { startFaultProxy } from "../support/fault-proxy.ts";
 import { compress, gnuTar, makeTree, pushImage, type FileSpec, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 import { referenceRootfs, walkRootfs, type FsEntry } from "../support/rootfs.ts";
+import { bytesOf, concat, END, member } from "../tar/helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -141,6 +142,19 @@ describe("merged views on a real registry", () => {
     expect(r.stdout).not.toContain("\x1b");
   });
 
+  test("ls --tree -l shows each entry's layer, mode, owner, size and time before its name", async () => {
+    const r = await runCli(["ls", ref(), "/etc/alternatives", "--tree", "-l"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe("/etc/alternatives");
+    expect(lines[1]).toMatch(/^├── \[L0 lrwxrwxrwx +\S+ +\S+ +0 \d{4}-\d\d-\d\d \d\d:\d\d\]  editor -> \.\.\/\.\.\/usr\/lib\/os-release$/);
+    expect(lines[2]).toMatch(/^└── \[L0 lrwxrwxrwx .*\]  pager -> \/usr\/bin\/\\x1b\[31mless$/);
+    const bin = (await runCli(["ls", ref(), "/bin", "--tree", "-l", "--human"])).stdout;
+    expect(bin).toMatch(/── \[L\d -rwxr-xr-x .*\]  ash\n/);
+    // Without -l, no brackets.
+    expect((await runCli(["ls", ref(), "/bin", "--tree"])).stdout).not.toContain("[");
+  });
+
   test("ls --history marks overridden, deleted and hidden entries", async () => {
     const etc = (await runCli(["ls", ref(), "/etc", "--history"])).stdout;
     expect(etc).toMatch(/^L1 D .* group$/m); // deleted in layer 1
@@ -182,6 +196,29 @@ describe("merged views on a real registry", () => {
     expect(re.map((h: { layer: number; action: string; type: string }) => `${h.layer} ${h.action} ${h.type}`)).toEqual(["0 added dir", "1 modified file", "2 modified dir"]);
   });
 
+  test("find: {a,b} alternatives, -i ignores case, --min-size and --max-size bound the size", async () => {
+    const paths = async (...args: string[]) => {
+      const r = await runCli(["find", ref(), ...args, "--json"]);
+      expect(r.code).toBe(0);
+      return [...new Set(JSON.parse(r.stdout).hits.map((h: { path: string }) => h.path))];
+    };
+    expect(await paths("{a,c}.conf")).toEqual(["/opt/app/config/a.conf", "/opt/app/config/c.conf"]);
+    expect(await paths("/{etc,usr/lib}/{passwd,os-release}")).toEqual(["/etc/passwd", "/usr/lib/os-release"]);
+    expect(await paths("README")).toEqual(["/usr/share/doc/pkg/README"]);
+    expect(await paths("readme")).toEqual([]);
+    expect(await paths("readme", "-i")).toEqual(["/usr/share/doc/pkg/README"]);
+    expect(await paths("/USR/share/*/PKG/{readme,changes}", "--ignore-case")).toEqual(["/usr/share/doc/pkg/CHANGES", "/usr/share/doc/pkg/README"]);
+    expect(await paths("^/ETC/PASS", "--regex", "-i")).toEqual(["/etc/passwd"]);
+    // os-release is 24 bytes, libc.so 8; passwd 30 in layer 0 and 68 in layer 2.
+    expect(await paths("/usr/lib/*", "--min-size", "10")).toEqual(["/usr/lib/os-release"]);
+    expect(await paths("/usr/lib/*", "--max-size", "10")).toEqual(["/usr/lib/libc.so"]);
+    const passwd = JSON.parse((await runCli(["find", ref(), "passwd", "--min-size", "31", "--max-size", "1K", "--json"])).stdout).hits;
+    expect(passwd.map((h: { layer: number; size: number }) => `${h.layer} ${h.size}`)).toEqual(["2 68"]);
+    const bad = await runCli(["find", ref(), "*", "--min-size", "2K", "--max-size", "1K"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("layerslayer: --min-size 2K is above --max-size 1K\n");
+  });
+
   test("cat follows symlink chains and hard links, honours whiteouts", async () => {
     const passwd = await runCli(["cat", ref(), "/link1"]);
     expect(passwd.stdout).toBe("root:x:0:0:root:/root:/bin/ash\nuser:x:1000:1000::/home/user:/bin/sh\n");
@@ -216,6 +253,24 @@ describe("merged views on a real registry", () => {
     expect(existsSync(join(dir, "group"))).toBe(false);
     expect(Bun.spawnSync(["ls", "-A", dir]).stdout.toString().trim()).toBe("os-release");
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("cat -o gives the file the mode of its tar header, without setuid, setgid and sticky", async () => {
+    const modes = { "bin/tool": 0o755, "bin/su": 0o4755, "etc/secret": 0o600, "tmp/note": 0o1666, "etc/group-run": 0o2750 };
+    const layer = concat(...Object.entries(modes).map(([name, mode]) => member({ name, mode }, bytesOf(name))), END);
+    await pushImage(reg, "views/modes", "v1", { layers: [{ bytes: compress(layer, "gzip") }] });
+    const dir = mkdtempSync(join(tmpdir(), "ls-cat-mode-"));
+    try {
+      for (const [name, mode] of Object.entries(modes)) {
+        const out = join(dir, name.replace("/", "-"));
+        const r = await runCli(["cat", `${reg.host}/views/modes:v1`, `/${name}`, "-o", out, "-q"]);
+        expect(r.code).toBe(0);
+        expect(readFileSync(out, "utf8")).toBe(name);
+        expect({ name, mode: (statSync(out).mode & 0o7777).toString(8) }).toEqual({ name, mode: (mode & 0o777).toString(8) });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("cat of a file near the start of a large layer downloads a small fraction of it", async () => {

@@ -337,3 +337,45 @@ describe("scale", () => {
     expect(t.list("e0").length).toBe(100);
   });
 });
+
+describe("a tree built without its history", () => {
+  const given = [
+    [dir("etc"), file("etc/a"), file("./etc/b"), dir("usr/"), file("usr/x", { uid: 100_000, mode: 0o104755, mtime: 1.5 }), file("f"), hard("h", "f")],
+    [wh("etc/a"), opq("usr"), file("usr/y"), sym("etc/l", "b")],
+  ];
+  const layers = () => given;
+
+  test("answers every question but history like a whole tree, with less kept", () => {
+    const whole = mergeLayers(layers());
+    const lean = new MergedTree({ history: false });
+    for (const l of layers()) lean.addLayer(l);
+    expect(lean.hasHistory).toBe(false);
+    expect(whole.hasHistory).toBe(true);
+    expect([...lean.walkWithDepth()]).toEqual([...whole.walkWithDepth()]);
+    expect([...lean.walkPaths()]).toEqual([...whole.walk()].map((n) => n.path));
+    expect(lean.list("etc")).toEqual(whole.list("etc"));
+    expect(lean.get("h")).toEqual(whole.get("h"));
+    expect(lean.size).toBe(whole.size);
+    expect(lean.whiteouts()).toEqual(whole.whiteouts());
+    expect(() => lean.historyOf("etc/a")).toThrow(/without its history/);
+    expect(() => [...lean.events()]).toThrow(/without its history/);
+  });
+
+  test("entries come back with the archive's spelling of their path and their exact fields", () => {
+    const t = mergeLayers(layers());
+    expect(t.get("etc/b")!.entry.path).toBe("./etc/b");
+    expect(t.get("usr")!.entry.path).toBe("usr/");
+    expect(t.get("usr/x")).toBeUndefined();
+    const whole = mergeLayers([layers()[0]!]);
+    expect(whole.get("usr/x")!.entry).toMatchObject({ path: "usr/x", uid: 100_000, mode: 0o104755, mtime: 1.5 });
+  });
+
+  test("room reserved ahead changes no answer", () => {
+    const plain = mergeLayers(layers());
+    const reserved = new MergedTree();
+    reserved.reserve(1_000);
+    for (const l of layers()) reserved.addLayer(l);
+    expect([...reserved.walkWithDepth()]).toEqual([...plain.walkWithDepth()]);
+    expect([...reserved.events()]).toEqual([...plain.events()]);
+  });
+});

@@ -40,4 +40,48 @@ describe("PathTable", () => {
       expect(t.pathOf(kids[i]!)).toBe(`d/n${i}`);
     }
   });
+
+  test("names past the first pool chunk, and a name longer than a chunk, come back exactly", () => {
+    const t = new PathTable();
+    const dir = t.intern(ROOT_SLOT, "d");
+    const long = "y".repeat(3 << 20);
+    const slots: number[] = [];
+    for (let i = 0; i < 150_000; i++) slots.push(t.intern(dir, `name-${i}-${"z".repeat(i % 13)}`));
+    const big = t.intern(dir, long);
+    const after = t.intern(dir, "after");
+    for (const i of [0, 70_000, 149_999]) {
+      expect(t.nameOf(slots[i]!)).toBe(`name-${i}-${"z".repeat(i % 13)}`);
+      expect(t.child(dir, `name-${i}-${"z".repeat(i % 13)}`)).toBe(slots[i]!);
+    }
+    expect(t.nameOf(big)).toBe(long);
+    expect(t.child(dir, long)).toBe(big);
+    expect(t.pathOf(after)).toBe("d/after");
+    const copy = PathTable.fromState(t.state());
+    expect(copy.nameOf(big)).toBe(long);
+    expect(copy.child(dir, `name-70000-${"z".repeat(70_000 % 13)}`)).toBe(slots[70_000]!);
+  });
+
+  test("room reserved ahead is used without changing any answer", () => {
+    const t = new PathTable();
+    t.reserve(10_000);
+    const slots = Array.from({ length: 10_000 }, (_, i) => t.intern(ROOT_SLOT, `f${i}`));
+    expect(slots.map((_, i) => t.child(ROOT_SLOT, `f${i}`))).toStrictEqual(slots);
+    expect(t.length).toBe(10_001);
+  });
+
+  test("sealed (no hash): the same answers by reading children; adding a name makes the hash again", () => {
+    const t = new PathTable();
+    const dir = t.intern(ROOT_SLOT, "d");
+    const kids = Array.from({ length: 5_000 }, (_, i) => t.intern(dir, `k${i}`));
+    t.seal();
+    expect(t.child(dir, "k4999")).toBe(kids[4_999]!);
+    expect(t.lookup("d/k17")).toBe(kids[17]!);
+    expect(t.lookup("d/nope")).toBe(NONE);
+    const more = t.intern(dir, "later");
+    expect(t.intern(dir, "k3")).toBe(kids[3]!);
+    const seen: number[] = [];
+    for (let c = t.firstChildOf(dir); c !== NONE; c = t.nextSiblingOf(c)) seen.push(c);
+    expect(seen).toStrictEqual([...kids, more]);
+    expect(t.child(dir, "later")).toBe(more);
+  });
 });

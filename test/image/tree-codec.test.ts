@@ -62,7 +62,13 @@ describe("tree codec", () => {
   });
 
   test("a field JSON cannot carry makes the tree uncacheable rather than changed", () => {
-    expect(encodeTree(mergeLayers([[file("a", { mode: Number.NaN })]]))).toBeUndefined();
+    expect(encodeTree(mergeLayers([[file("a", { devmajor: Number.NaN })]]))).toBeUndefined();
+  });
+
+  test("a column holds any number exactly, NaN and -0 included", () => {
+    const bytes = encodeTree(mergeLayers([[file("a", { mode: Number.NaN, size: -0, mtime: 1.5 })]]));
+    const entry = decodeTree(bytes!)!.get("a")!.entry;
+    expect([entry.mode, Object.is(entry.size, -0), entry.mtime]).toEqual([Number.NaN, true, 1.5]);
   });
 
   test("the key names the layers and their order", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { apiHost, formatReference, isLoopback, manifestReference, parseReference, parseRegistry } from "../../src/ref/reference.ts";
+import { apiHost, digestProblem, formatReference, isLoopback, isRepositoryName, isTagName, manifestReference, parseReference, parseRegistry } from "../../src/ref/reference.ts";
 
 const D = `sha256:${"ab".repeat(32)}`;
 
@@ -67,4 +67,24 @@ test("a registry on its own: host[:port], [v6]:port, or written as a URL; Docker
   expect(parseRegistry("[::1]:5000")).toBe("[::1]:5000");
   expect(parseRegistry("index.docker.io")).toBe("docker.io");
   for (const bad of ["", "a b", "host/repo", "host:99999", "user@host"]) expect(() => parseRegistry(bad)).toThrow(/^invalid registry/);
+});
+
+describe("names from a server checked against the grammar", () => {
+  test("repository names", () => {
+    for (const ok of ["a", "a/b", "a-b/c_d/e.f", "a__b/c--d", "x".repeat(255)]) expect(isRepositoryName(ok)).toBe(true);
+    for (const bad of ["", "A", "a/", "/a", "a//b", "../a", "a/..", "a\x1b[31m", "a\nb", "a b", "a\u202e", "-a", "a-", "x".repeat(256)]) expect(isRepositoryName(bad)).toBe(false);
+  });
+  test("tags", () => {
+    for (const ok of ["v1", "latest", "_x", "1.0-rc_2", "x".repeat(128)]) expect(isTagName(ok)).toBe(true);
+    for (const bad of ["", ".x", "-x", "a b", "a\x07", "a:b", "a/b", "x".repeat(129), "v\u202e1"]) expect(isTagName(bad)).toBe(false);
+  });
+  test("digests", () => {
+    expect(digestProblem(`sha256:${"a".repeat(64)}`)).toBeUndefined();
+    expect(digestProblem("sha256:abc")).toMatch(/64 lower-case hex/);
+    expect(digestProblem("sha256:../../etc")).toMatch(/algorithm:hex/);
+    expect(digestProblem("sha256:\x1b[31m")).toMatch(/algorithm:hex/);
+  });
+  test("an invalid reference is shown escaped in its message", () => {
+    expect(() => parseReference("a/b:\x1b[31m")).toThrow('invalid image reference "a/b:\\x1b[31m": tag "\\x1b[31m" may only hold');
+  });
 });

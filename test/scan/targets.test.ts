@@ -5,13 +5,18 @@ test("a reference list: one per line, blanks and comments ignored", () => {
   expect(parseList("# mine\nalpine:3.20\r\n\n  busybox  \n#x\n")).toEqual(["alpine:3.20", "busybox"]);
 });
 
-test("--shard I/N, N with the index from JOB_COMPLETION_INDEX or another variable", () => {
+test("--shard I/N counts from 1; N with the index from JOB_COMPLETION_INDEX or another variable counts from 0", () => {
   expect(parseShard(undefined, undefined)).toBeUndefined();
-  expect(parseShard("1/4", undefined)).toEqual({ index: 1, count: 4 });
+  expect(parseShard("1/4", undefined)).toEqual({ index: 0, count: 4 });
+  expect(parseShard("4/4", undefined)).toEqual({ index: 3, count: 4 });
+  expect(parseShard("1/1", undefined)).toEqual({ index: 0, count: 1 });
+  expect(() => parseShard("0/4", undefined)).toThrow("shards count from 1");
+  expect(parseShard("4", undefined, { JOB_COMPLETION_INDEX: "0" })).toEqual({ index: 0, count: 4 });
   expect(parseShard("4", undefined, { JOB_COMPLETION_INDEX: "3" })).toEqual({ index: 3, count: 4 });
   expect(parseShard("4", "SLURM_ARRAY_TASK_ID", { SLURM_ARRAY_TASK_ID: "2", JOB_COMPLETION_INDEX: "0" })).toEqual({ index: 2, count: 4 });
   for (const [flag, env, vars] of [
-    ["4/4", undefined, {}],
+    ["5/4", undefined, {}],
+    ["0/4", undefined, {}],
     ["x", undefined, {}],
     ["0/0", undefined, {}],
     ["4", undefined, {}],

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { runCli, type CliResult } from "../support/cli.ts";
 import { readFile as readImageFile } from "../../src/index.ts";
 import { layerFrom, pushImage, pushIndex, type FileSpec, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
+import { skopeo } from "../support/skopeo.ts";
 
 const BASE: FileSpec[] = [
   { path: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\n" },
@@ -27,18 +28,13 @@ const TOP: FileSpec[] = [
   { path: "app/run.sh", content: "#!/bin/sh\necho run\n", mode: 0o755 },
 ];
 
-function skopeo(args: string[]): void {
-  const p = Bun.spawnSync(["skopeo", "copy", "--quiet", "--src-tls-verify=false", ...args]);
-  if (p.exitCode !== 0) throw new Error(`skopeo copy ${args.join(" ")}: ${p.stderr.toString()}`);
-}
-
 function tarDir(dir: string, out: string): void {
   const p = Bun.spawnSync(["tar", "-C", dir, "-cf", out, "."]);
   if (p.exitCode !== 0) throw new Error(p.stderr.toString());
 }
 
 describe("local images made by skopeo", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let work: string;
   let oci: PushedImage; // gzip + zstd layers: kept as they are by oci: and oci-archive:
   let plain: PushedImage; // plain tar layers, as docker save writes them
@@ -46,7 +42,6 @@ describe("local images made by skopeo", () => {
   const registry = (repo: string) => `${reg.host}/${repo}:v1`;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     work = mkdtempSync(join(tmpdir(), "ls-local-"));
     oci = await pushImage(reg, "local/oci", "v1", {
       layers: [{ bytes: layerFrom(BASE) }, { bytes: layerFrom(TOP, { compression: "zstd" }), compression: "zstd" }],
@@ -94,7 +89,6 @@ describe("local images made by skopeo", () => {
     tarDir(old, at("docker-old.tar"));
   }, 60_000);
   afterAll(async () => {
-    await reg.stop();
     rmSync(work, { recursive: true, force: true });
   });
 

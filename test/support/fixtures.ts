@@ -66,6 +66,12 @@ export function layerFrom(files: FileSpec[], opts: { format?: TarFormat; compres
   }
 }
 
+/** The digest of a layer's uncompressed tar (its diff_id). */
+export function diffId(bytes: Uint8Array, how: "gzip" | "zstd" | "none"): string {
+  const b = bytes as Uint8Array<ArrayBuffer>;
+  return sha256(how === "none" ? b : how === "gzip" ? Bun.gunzipSync(b) : Bun.zstdDecompressSync(b));
+}
+
 export function compress(tar: Uint8Array, how: "gzip" | "zstd" | "none"): Uint8Array {
   if (how === "none") return tar;
   if (how === "gzip") return Bun.gzipSync(tar as Uint8Array<ArrayBuffer>);
@@ -115,6 +121,11 @@ export async function pushImage(
     history?: HistoryInput[];
     platform?: { os: string; architecture: string; variant?: string };
     config?: Record<string, unknown>;
+    /**
+     * Write the config's diff_ids as a real image has them, the digests of the uncompressed tars
+     * (needed by docker-archive, whose layers are those tars); by default they are the blobs' digests.
+     */
+    realDiffIds?: boolean;
   },
 ): Promise<PushedImage> {
   const format = opts.format ?? "oci";
@@ -132,7 +143,7 @@ export async function pushImage(
     created: "2024-03-01T12:34:56Z",
     config: { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], Cmd: ["/bin/sh"], WorkingDir: "/", Labels: { "org.example.fixture": repo } },
     ...opts.config,
-    rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+    rootfs: { type: "layers", diff_ids: layers.map((l, i) => (opts.realDiffIds ? diffId(l.bytes, opts.layers[i]!.compression ?? "gzip") : l.digest)) },
     history: history.map((h) => ({ created: "2024-03-01T12:34:56Z", ...h })),
   };
   const config = JSON.stringify(configDoc, null, 2);

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -172,4 +173,40 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One registry for the enclosing `describe` (or file): started before its tests, after `prepare`
+ * (pushing its images), and stopped after them. Instead of a `let reg` with its own start and stop
+ * blocks; the object returned reads through to the running registry:
+ *
+ *   const reg = useRegistry({}, (r) => pushImage(r, "app", "v1", …));
+ *   test("…", () => … reg.host …);
+ */
+export function useRegistry(opts: StartOptions = {}, prepare?: (reg: TestRegistry) => Promise<unknown>): TestRegistry {
+  let running: TestRegistry | undefined;
+  beforeAll(async () => {
+    running = await startRegistry(opts);
+    await prepare?.(running);
+  });
+  afterAll(async () => {
+    await running?.stop();
+    running = undefined;
+  });
+  return new Proxy({} as TestRegistry, {
+    get(_, key) {
+      if (!running) throw new Error("useRegistry: the registry runs only during the tests of its describe block");
+      return running[key as keyof TestRegistry];
+    },
+  });
+}
+
+/** Runs `fn` with a registry of its own, stopped afterwards whatever happens. */
+export async function withRegistry<T>(fn: (reg: TestRegistry) => Promise<T>, opts: StartOptions = {}): Promise<T> {
+  const reg = await startRegistry(opts);
+  try {
+    return await fn(reg);
+  } finally {
+    await reg.stop();
+  }
 }

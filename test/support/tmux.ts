@@ -1,7 +1,7 @@
 /** A command on a real terminal: a detached tmux session, its screen, and keys typed into it. */
 export interface Terminal {
-  /** The screen and up to 1000 lines of scrollback. */
-  screen(): string;
+  /** The screen and up to 1000 lines of scrollback (with `escapes`, its colours as escape sequences). */
+  screen(opts?: { escapes?: boolean }): string;
   /** Waits (up to 10 s) until the screen matches. */
   waitFor(re: RegExp): Promise<void>;
   /** tmux key names ("Enter", "BSpace", "Down"). */
@@ -9,15 +9,30 @@ export interface Terminal {
   /** Text typed as is. */
   type(text: string): void;
   kill(): void;
+  /** Resizes the terminal (the program gets SIGWINCH). */
+  resize(width: number, height: number): void;
 }
+
+/**
+ * The tmux server of this test process, on a socket of its own: no other process's sessions (other
+ * test runs on the machine) share it or end it. It exits with its last session.
+ */
+const SOCKET = `ls-test-${process.pid}`;
+const tmux = (...args: string[]) => Bun.spawnSync(["tmux", "-L", SOCKET, ...args]);
 
 /** Starts `command` (a shell line, or an argv) in a tmux session of the given size. */
 export function startTerminal(command: string | string[], size: { width?: number; height?: number } = {}): Terminal {
   const session = `ls-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const argv = typeof command === "string" ? [command] : command;
-  const started = Bun.spawnSync(["tmux", "new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv]);
+  const start = () => tmux("new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv);
+  let started = start();
+  // A server whose last session was just killed may still be on its way out: start it again.
+  for (let i = 0; i < 5 && started.exitCode !== 0 && /server exited/.test(started.stderr.toString()); i++) {
+    Bun.sleepSync(100);
+    started = start();
+  }
   if (started.exitCode !== 0) throw new Error(`tmux did not start: ${started.stderr.toString()}`);
-  const screen = () => Bun.spawnSync(["tmux", "capture-pane", "-p", "-t", session, "-S", "-1000"]).stdout.toString();
+  const screen = (opts: { escapes?: boolean } = {}) => tmux("capture-pane", "-p", ...(opts.escapes ? ["-e"] : []), "-t", session, "-S", "-1000").stdout.toString();
   return {
     screen,
     async waitFor(re) {
@@ -28,13 +43,16 @@ export function startTerminal(command: string | string[], size: { width?: number
       throw new Error(`screen never showed ${re}:\n${screen()}`);
     },
     keys(...keys) {
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, ...keys]);
+      tmux("send-keys", "-t", session, ...keys);
     },
     type(text) {
-      Bun.spawnSync(["tmux", "send-keys", "-t", session, "-l", text]);
+      tmux("send-keys", "-t", session, "-l", text);
+    },
+    resize(width, height) {
+      tmux("resize-window", "-t", session, "-x", String(width), "-y", String(height));
     },
     kill() {
-      Bun.spawnSync(["tmux", "kill-session", "-t", session]);
+      tmux("kill-session", "-t", session);
     },
   };
 }

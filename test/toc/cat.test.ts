@@ -78,17 +78,17 @@ describe("cat by a TOC's chunks", () => {
     expect(peek.code).toBe(0);
     expect(peek.stdout).toContain("usr/bin/tool");
     expect(peek.stdout).not.toContain("stargz.index.json");
-    expect(peek.stdout).toMatch(/complete \(from the eStargz TOC, [^,]+, checked against the layer's annotation\)/);
+    expect(peek.stdout).toMatch(/complete as the layer's eStargz TOC declares it \(TOC of [^,]+, its digest matches the layer's annotation; the tar stream was not read\)/);
     const bare = await runCli(["peek", `${reg.host}/${images.zstdChunkedBare}`, "--full", "--json"]);
     const stats = bare.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((o) => o.stats)!.stats;
-    expect(stats).toMatchObject({ complete: true, toc: { format: "zstd:chunked", checked: false } });
+    expect(stats).toMatchObject({ complete: true, verified: false, source: "toc", toc: { format: "zstd:chunked", checked: false } });
     const wrong = await runCli(["ls", `${reg.host}/${images.estargzWrong}`, "/usr/bin"]);
     expect(wrong.code).toBe(0);
     expect(wrong.stderr).toContain("layerslayer: warning: layer 0: the eStargz TOC hashes to");
     expect(wrong.stdout).toContain("tool");
     const cat = await runCli(["cat", `${reg.host}/${images.zstdChunked}`, "/etc/os-release"]);
     expect(cat.stdout).toBe(OS_RELEASE);
-    expect(cat.stderr).toContain("read by the zstd:chunked TOC's chunks, every chunk checked against its digest");
+    expect(cat.stderr).toContain("read as the layer's zstd:chunked TOC declares it, by its chunks (the tar stream was not read), every chunk checked against its digest");
   });
 });
 

@@ -1,0 +1,103 @@
+/**
+ * The browser on the terminal, painted by ink (React for the terminal; chosen by measurement, see
+ * docs/browse.md). This file only maps keys to state.ts and draws screen.ts's lines; it is loaded
+ * by the `browse` command alone, so no other command pays for React.
+ */
+import { Box, render, Text, useApp, useInput, useWindowSize, type Key as InkKey } from "ink";
+import { createElement as h, useEffect, useState } from "react";
+import { draw, type Style } from "./screen.ts";
+import type { Browser, Key } from "./state.ts";
+
+/** dive's colours: added green, modified yellow, removed red. NO_COLOR keeps only bold and inverse. */
+function styleProps(style: Style, color: boolean): Record<string, unknown> {
+  switch (style) {
+    case "cursor":
+      return { inverse: true };
+    case "title":
+      return { bold: true };
+    case "key":
+      return color ? { color: "cyan" } : {};
+    case "dim":
+      return color ? { dimColor: true } : {};
+    case "added":
+      return color ? { color: "green" } : {};
+    case "modified":
+      return color ? { color: "yellow" } : {};
+    case "removed":
+    case "error":
+      return color ? { color: "red" } : {};
+    default:
+      return {};
+  }
+}
+
+const CONTROL: Record<string, Key> = {
+  "\r": { name: "enter" },
+  "\n": { name: "enter" },
+  "\t": { name: "tab" },
+  "\x15": { name: "clear" },
+  "\x7f": { name: "back" },
+  "\b": { name: "back" },
+  "\x1b": { name: "escape" },
+  "\x03": { name: "char", ch: "q" },
+};
+
+/**
+ * ink's key report as the browser's keys. Keys typed faster than ink reads them come as one
+ * string ("/\x15tool\r"): they are split here into one key each, control characters included.
+ */
+export function toKeys(input: string, key: InkKey): Key[] {
+  if (key.upArrow) return [{ name: "up" }];
+  if (key.downArrow) return [{ name: "down" }];
+  if (key.leftArrow) return [{ name: "left" }];
+  if (key.rightArrow) return [{ name: "right" }];
+  if (key.pageUp) return [{ name: "pageup" }];
+  if (key.pageDown) return [{ name: "pagedown" }];
+  if (key.home) return [{ name: "home" }];
+  if (key.end) return [{ name: "end" }];
+  if (key.return) return [{ name: "enter" }];
+  if (key.escape) return [{ name: "escape" }];
+  if (key.backspace || key.delete) return [{ name: "back" }];
+  if (key.tab) return [{ name: "tab" }];
+  if (key.ctrl && input === "u") return [{ name: "clear" }];
+  if (key.ctrl && input === "c") return [{ name: "char", ch: "q" }];
+  if (key.ctrl || key.meta) return [];
+  return [...input].map((ch) => CONTROL[ch] ?? (ch < " " ? undefined : { name: "char" as const, ch })).filter((k): k is Key => k !== undefined);
+}
+
+function App({ browser, color }: { browser: Browser; color: boolean }) {
+  const { exit } = useApp();
+  const { columns, rows } = useWindowSize();
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    let queued = false;
+    browser.onChange(() => {
+      if (browser.quit) return exit();
+      // Background events come in bursts: one redraw per tick.
+      if (queued) return;
+      queued = true;
+      setTimeout(() => {
+        queued = false;
+        setVersion((v) => v + 1);
+      }, 16);
+    });
+  }, [browser, exit]);
+  useInput((input, key) => {
+    for (const k of toKeys(input, key)) browser.key(k);
+  });
+  const lines = draw(browser, Math.max(20, columns), Math.max(8, rows));
+  return h(
+    Box,
+    { flexDirection: "column", width: columns, height: rows },
+    ...lines.map((segs, i) => h(Text, { key: i, wrap: "truncate" }, ...segs.map((s, j) => h(Text, { key: j, ...styleProps(s.style, color) }, s.text)))),
+  );
+}
+
+/** Runs the browser full screen until the user quits; every download is stopped on the way out. */
+export async function runApp(browser: Browser): Promise<void> {
+  const color = !process.env.NO_COLOR;
+  const app = render(h(App, { browser, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false });
+  void browser.start();
+  await app.waitUntilExit();
+  browser.stop();
+}

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../support/cli.ts";
+import { layerFrom, pushImage } from "../support/fixtures.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { syntheticLayer, type SyntheticEntry } from "../support/synthetic-tar.ts";
+
+/** More entries than a tree kept whole (image-view.ts MAX_CACHED_TREE): ls builds it without its history. */
+const MANY = 260_000;
+
+function* manyEntries(): Generator<SyntheticEntry> {
+  yield { path: "etc", type: "dir" };
+  yield { path: "etc/gone", size: 4 };
+  yield { path: "etc/kept", size: 4 };
+  for (let i = 0; i < MANY; i++) yield { path: `data/d${Math.floor(i / 1000)}/f${i}` };
+}
+
+describe("ls of an image too large to keep its history for", () => {
+  let reg: TestRegistry;
+  beforeAll(async () => {
+    reg = await startRegistry();
+    await pushImage(reg, "big/app", "v1", {
+      layers: [{ bytes: await syntheticLayer(manyEntries()) }, { bytes: layerFrom([{ path: "etc/.wh.gone", content: "" }, { path: "etc/new", content: "n" }]) }],
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await reg.stop();
+  });
+  const image = () => `${reg.host}/big/app:v1`;
+
+  test("a deleted path is still reported as deleted, with the layer that deleted it", async () => {
+    const env = { LAYERSLAYER_CACHE_DIR: mkdtempSync(join(tmpdir(), "ls-big-")) };
+    const gone = await runCli(["ls", image(), "/etc/gone"], { env });
+    expect(gone.code).toBe(4);
+    expect(gone.stderr).toContain("/etc/gone: deleted in layer 1");
+    const missing = await runCli(["ls", image(), "/etc/never"], { env });
+    expect(missing.stderr).toContain("/etc/never: no such file or directory");
+  }, 120_000);
+
+  test("listings, long listings and --history answer as for any image", async () => {
+    const env = { LAYERSLAYER_CACHE_DIR: mkdtempSync(join(tmpdir(), "ls-big-")) };
+    const etc = await runCli(["ls", image(), "/etc", "-l"], { env });
+    expect(etc.code).toBe(0);
+    expect(etc.stdout.split("\n").filter(Boolean).map((l) => l.split(" ").at(-1))).toEqual(["kept", "new"]);
+    const history = await runCli(["ls", image(), "/etc", "--history"], { env });
+    expect(history.stdout).toMatch(/D .* gone\n/);
+    const all = await runCli(["ls", image(), "/", "-R"], { env });
+    const lines = all.stdout.split("\n").filter(Boolean);
+    expect(lines.length).toBe(MANY + 261 + 3); // the files, data and its 260 directories, etc with kept and new
+    expect(lines.slice(0, 4)).toEqual(["data", "data/d0", "data/d0/f0", "data/d0/f1"]);
+    expect(lines).not.toContain("etc/gone");
+  }, 120_000);
+});
