@@ -267,7 +267,8 @@ export const ROUTES: RouteDef[] = [
       ref,
       platform,
       pattern: { type: "string", required: true, description: "Glob (*, ?, **, [..]); without '/' it matches base names" },
-      regex: { type: "boolean", description: "The pattern is a regular expression searched in /path" },
+      regex: { type: "boolean", description: "The pattern is a regular expression searched in /path (loopback servers only)" },
+      ignoreCase: { type: "boolean", description: "Letters match either case" },
       type: { type: "string", description: "Only entries of this type: f, d, l, c, b or p" },
       present: { type: "boolean", description: "Only paths that exist in the final image" },
     },
@@ -276,7 +277,7 @@ export const ROUTES: RouteDef[] = [
     handle: async (q, call) => {
       const pattern = checkedPattern(q, call);
       // Checked before any download: a bad pattern or type is the caller's mistake.
-      const query = findQuery(pattern, { regex: q.regex === true, ...(q.type !== undefined ? { type: String(q.type) } : {}), present: q.present === true });
+      const query = findQuery(pattern, { regex: q.regex === true, ignoreCase: q.ignoreCase === true, ...(q.type !== undefined ? { type: String(q.type) } : {}), present: q.present === true });
       const img = await opened(call, q);
       const { tree, stepOfLayer } = await call.core.view(img, undefined, call.signal);
       const hits = findEvents(tree, query);

@@ -136,6 +136,7 @@ describe("listings", () => {
     const doc = await getJson("/v1/find", { ref, pattern: "motd" });
     expect(doc.hits.map((h: { action: string }) => h.action)).toEqual(["added", "deleted"]);
     expect(doc).toEqual(await cliJson(["find", ref, "motd"]));
+    expect((await getJson("/v1/find", { ref, pattern: "MOTD", ignoreCase: "true" })).hits).toEqual(doc.hits);
   });
 });
 
