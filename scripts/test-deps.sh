@@ -5,13 +5,14 @@
 #   forward proxy), golang-go with containerd's estargz package (builds eStargz test layers),
 #   GNU tar, gzip, zstd, openssl, curl, python3 (tarfile as a reference reader), and tmux (a real
 #   terminal for the interactive session), zsh and fish (the completion scripts are run by the real shells),
-#   GNU time (the peak memory of one process, where a test bounds it).
+#   GNU time (the peak memory of one process, where a test bounds it), and chromium (serve's web
+#   page, driven by playwright-core).
 # Installs what is missing with apt-get when run as root on Debian; otherwise says what to install.
 # When another install holds the package manager's locks, it waits for them (10 minutes at most).
 # LAYERSLAYER_TEST_DEPS, when set, replaces the list of packages (space-separated).
 set -euo pipefail
 packages=(docker-registry skopeo umoci postgresql tinyproxy golang-go golang-github-containerd-stargz-snapshotter-dev
-  zstd openssl tar gzip curl tmux python3 zsh fish time)
+  zstd openssl tar gzip curl tmux python3 zsh fish time chromium)
 if [ -n "${LAYERSLAYER_TEST_DEPS:-}" ]; then read -r -a packages <<<"$LAYERSLAYER_TEST_DEPS"; fi
 missing=()
 for p in "${packages[@]}"; do

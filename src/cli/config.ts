@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { configJson } from "../output/image-json.ts";
 import { rawJsonFor } from "../output/json.ts";
 import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
 
@@ -10,7 +11,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
-    if (ctx.json) printJson({ digest: img.manifest.image.config.digest, mediaType: img.manifest.image.config.mediaType, config: img.config });
+    if (ctx.json) printJson(configJson(img));
     else process.stdout.write(rawJsonFor(img.configBytes, process.stdout.isTTY));
   },
 });

@@ -1,10 +1,8 @@
 import { defineCommand } from "citty";
-import { LayerslayerError } from "../errors.ts";
-import { globMatcher, TYPE_LETTERS, userRegExp } from "../image/glob.ts";
-import type { HistoryEvent } from "../image/merge.ts";
+import { findEvents, findQuery } from "../image/find.ts";
+import { findHitJson } from "../output/image-json.ts";
 import { formatTable, humanSize, modeString } from "../output/format.ts";
 import { escapeName } from "../names.ts";
-import { absolutePath } from "../output/json.ts";
 import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { openImageView } from "./image-view.ts";
 import { inSizeRange, sizeArgs, sizeRangeFrom } from "./size-range.ts";
@@ -23,32 +21,15 @@ export default defineCommand({
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
-    const types = args.type === undefined ? undefined : TYPE_LETTERS[args.type];
-    if (args.type !== undefined && !types) throw new LayerslayerError("USAGE", `--type ${args.type}: expected one of f, d, l, c, b, p`);
     const pattern = args.pattern as string;
-    const ignoreCase = !!args["ignore-case"];
     const sizes = sizeRangeFrom(args);
-    const re = args.regex ? userRegExp(pattern, { ignoreCase }) : undefined;
-    const test = re ? (p: string) => re.test(`/${p}`) : globMatcher(pattern, { ignoreCase });
+    const query = findQuery(pattern, { regex: !!args.regex, ignoreCase: !!args["ignore-case"], ...(args.type !== undefined ? { type: args.type } : {}), present: !!args.present, sizeOk: (n) => inSizeRange(n, sizes) });
     const { tree, stepOfLayer } = await openImageView(ctx, source);
-    const hits: HistoryEvent[] = [];
-    for (const e of tree.events()) {
-      if (!e.implied && test(e.path) && (!types || types.includes(e.entry.type)) && inSizeRange(e.entry.size, sizes) && (!args.present || tree.has(e.path))) hits.push(e);
-    }
-    hits.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.layer - b.layer));
+    const hits = findEvents(tree, query);
     if (ctx.json) {
       printJson({
         pattern,
-        hits: hits.map((e) => ({
-          path: absolutePath(e.path),
-          layer: e.layer,
-          action: e.action,
-          type: e.entry.type,
-          size: e.entry.size,
-          createdBy: stepOfLayer[e.layer]?.createdBy ?? null,
-          present: tree.get(e.path)?.layer === e.layer && e.action !== "deleted" && e.action !== "hidden",
-          ...(e.by ? { by: absolutePath(e.by) } : {}),
-        })),
+        hits: hits.map((e) => findHitJson(tree, stepOfLayer, e)),
       });
       return;
     }

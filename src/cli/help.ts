@@ -34,6 +34,7 @@ export const EXAMPLES: Record<string, string[]> = {
   login: ["login localhost:5000 -u alice", "login ghcr.io -u alice --password-stdin < token.txt", "login registry.example.com -u ci --authfile ./auth.json"],
   logout: ["logout localhost:5000", "logout ghcr.io --authfile ./auth.json"],
   help: ["help", "help peek"],
+  serve: ["serve", "serve --listen 0.0.0.0:8080 --token-file /run/secrets/token --allow-registry registry.example.com", "serve --allow-registry localhost:5000 --cors https://tools.example.com"],
   completion: ["completion bash > /etc/bash_completion.d/layerslayer", "completion zsh > \"${fpath[1]}/_layerslayer\"", "completion fish > ~/.config/fish/completions/layerslayer.fish"],
 };
 EXAMPLES.carve = EXAMPLES.cat!.map((e) => e.replace(/^cat /, "carve "));

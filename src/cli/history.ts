@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { alignHistory } from "../oci/config.ts";
 import { escapeName } from "../names.ts";
+import { historyJson } from "../output/image-json.ts";
 import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
@@ -14,18 +15,7 @@ export default defineCommand({
     const layers = img.manifest.image.layers;
     const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
     if (ctx.json) {
-      printJson({
-        steps: steps.map((s) => ({
-          index: s.index,
-          createdBy: s.createdBy,
-          ...(s.created ? { created: s.created } : {}),
-          ...(s.comment ? { comment: s.comment } : {}),
-          emptyLayer: s.empty,
-          layer: s.layer ?? null,
-          ...(s.layer !== undefined ? { digest: layers[s.layer]!.digest, size: layers[s.layer]!.size } : {}),
-        })),
-        layersWithoutStep: stepOfLayer.flatMap((s, i) => (s ? [] : [i])),
-      });
+      printJson(historyJson(img));
       return;
     }
     const out: string[] = [];

@@ -1,47 +1,8 @@
 import { defineCommand } from "citty";
-import { alignHistory } from "../oci/config.ts";
-import { formatPlatform } from "../oci/platform.ts";
-import { imagePlatform, type ResolvedImage } from "../oci/resolve.ts";
+import { describeImage } from "../output/image-json.ts";
 import { formatTable, humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { imageArg, globalArgs, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
-
-/** A member of the server's config that should be a JSON object, or an empty one when it is not. */
-function objectOr<T>(v: Record<string, T> | null | undefined): Record<string, T> {
-  return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-}
-
-/** Everything `inspect` shows, as data. */
-export function describeImage(img: ResolvedImage) {
-  const { stepOfLayer } = alignHistory(img.config, img.manifest.image.layers.length);
-  const c = img.config.config ?? {};
-  return {
-    reference: img.source.reference,
-    digest: img.manifest.digest,
-    mediaType: img.manifest.mediaType,
-    ...(img.index ? { index: { digest: img.index.digest, mediaType: img.index.mediaType } } : {}),
-    platform: formatPlatform(imagePlatform(img)),
-    ...(img.config.created ? { created: img.config.created } : {}),
-    config: {
-      entrypoint: c.Entrypoint ?? null,
-      cmd: c.Cmd ?? null,
-      env: Array.isArray(c.Env) ? c.Env : [],
-      user: c.User ?? "",
-      workdir: c.WorkingDir ?? "",
-      labels: objectOr(c.Labels),
-      exposedPorts: Object.keys(objectOr(c.ExposedPorts)),
-    },
-    layers: img.manifest.image.layers.map((l, index) => ({
-      index,
-      digest: l.digest,
-      size: l.size,
-      mediaType: l.mediaType,
-      createdBy: stepOfLayer[index]?.createdBy ?? null,
-      ...(l.urls ? { urls: l.urls } : {}),
-    })),
-    totalSize: img.manifest.image.layers.reduce((n, l) => n + l.size, 0),
-  };
-}
 
 function shortType(mt: string): string {
   return escapeName(mt).replace(/^application\/vnd\.(oci\.image\.|docker\.image\.rootfs\.diff\.)?/, "");

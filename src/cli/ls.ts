@@ -4,7 +4,8 @@ import type { MergedNode, MergedTree } from "../image/merge.ts";
 import { ROOT, baseName } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
-import { absolutePath, entryJson, jsonDocumentParts } from "../output/json.ts";
+import { absolutePath } from "../output/json.ts";
+import { lsDocumentParts } from "../output/image-json.ts";
 import { alignedLsLines, lsInfo, lsLines, type LsRow } from "../output/ls.ts";
 import { treeFromWalk, treeLines, treeSummary } from "../output/tree.ts";
 import { imageArg, globalArgs, setup, writeLines, writeParts, type GlobalArgs } from "./common.ts";
@@ -22,14 +23,6 @@ function* chain<T>(...lists: Iterable<T>[]): Generator<T> {
 
 function relative(path: string, dir: string): string {
   return dir === ROOT ? path : path.slice(dir.length + 1);
-}
-
-function nodeJson(n: MergedNode) {
-  return {
-    ...entryJson({ ...n.entry, layer: n.layer }, absolutePath(n.path)),
-    ...(n.implied ? { implied: true } : {}),
-    ...(n.replaced.length ? { replaced: n.replaced.map((e) => ({ layer: e.layer, type: e.type, size: e.size })) } : {}),
-  };
 }
 
 /** Rows for `--history`: what is there now, and what lower layers had or deleted, marked. */
@@ -74,13 +67,7 @@ export default defineCommand({
     const nodes = (): Iterable<MergedNode> => (!isDir ? [target.node] : args.recursive || args.tree ? tree.walk(dir) : tree.list(dir));
     const opts = { human: !!args.human };
     if (ctx.json) {
-      const doc = {
-        path: absolutePath(dir),
-        ...(layer !== undefined ? { layer } : {}),
-        entries: [],
-        ...(args.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: absolutePath(e.path), layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
-      };
-      await writeParts(jsonDocumentParts(doc, "entries", map(nodes(), nodeJson)));
+      await writeParts(lsDocumentParts(tree, target, { ...(layer !== undefined ? { layer } : {}), recursive: !!args.recursive || !!args.tree, history: !!args.history }));
       return;
     }
     if (args.tree) {

@@ -34,6 +34,7 @@ export const commands: Record<string, Loader> = {
   efficiency: () => import("./efficiency.ts").then((m) => m.default),
   packages: () => import("./packages.ts").then((m) => m.default),
   export: () => import("./export.ts").then((m) => m.default),
+  serve: () => import("./serve.ts").then((m) => m.default),
 };
 
 const EXIT_HELP = `Exit codes: 0 ok, 1 internal error, ${Object.entries(EXIT_CODES)
@@ -86,6 +87,7 @@ export const SUMMARIES: Record<string, string> = {
   efficiency: "Score an image's wasted space as dive does (files replaced or deleted by later layers); --ci fails on dive's rules",
   packages: "List the installed packages (dpkg, apk, rpm) from the image's own databases, with the layer that installed each",
   export: "Write the image's merged filesystem (whiteouts applied) as one tar, as crane export does; every layer read is verified",
+  serve: "Serve the JSON API (/v1, /openapi.json) over HTTP: loopback by default, a bearer token and a registry allow-list to go further",
 };
 
 /** The tool as its usage shows it: its commands by name and description, none of them loaded. */

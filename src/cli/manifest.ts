@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { rawJsonFor } from "../output/json.ts";
 import { LayerslayerError } from "../errors.ts";
+import { manifestJson } from "../output/image-json.ts";
 import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
 
 export default defineCommand({
@@ -13,9 +14,10 @@ export default defineCommand({
   async run({ args }) {
     const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const chosen = args.index ? img.index : img.manifest;
-    if (!chosen) throw new LayerslayerError("USAGE", `${args.image} names a single image, not an index`);
+    const doc = manifestJson(img, !!args.index);
+    if (!chosen || !doc) throw new LayerslayerError("USAGE", `${args.image} names a single image, not an index`);
     if (ctx.json) {
-      printJson({ digest: chosen.digest, mediaType: chosen.mediaType, manifest: JSON.parse(new TextDecoder().decode(chosen.bytes)) });
+      printJson(doc);
     } else {
       process.stdout.write(rawJsonFor(chosen.bytes, process.stdout.isTTY));
     }

@@ -144,7 +144,7 @@ export class LayerAccess {
         await read.sink(next.value);
       }
     } catch (e) {
-      if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`);
+      if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`, { cause: e });
       throw e;
     }
   }
@@ -220,7 +220,7 @@ export class LayerAccess {
     const result = await listing.finish((e) => void entries.push(e));
     const stats = result.stats;
     this.dirty.add(index);
-    if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
+    if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`, { cause: result.error });
     if (from) return { ...(got ? { got } : {}), complete: false, verified: false };
     if (stats.complete) {
       this.complete.set(index, entries);

@@ -63,7 +63,7 @@ export interface LayerStreamOptions {
  * error, named with the layer's index.
  */
 export function completeStats(index: number, result: LayerResult): LayerStats {
-  if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`);
+  if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`, { cause: result.error });
   if (!result.stats.complete) throw new LayerslayerError("CORRUPT", `layer ${index}: the tar archive ends without its end-of-archive marker`);
   return result.stats;
 }

@@ -4,7 +4,7 @@ import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type CredentialSource, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
-import { fetchableUrl, redactUrl, showUrl } from "./url-policy.ts";
+import { fetchableUrl, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
 import { Attempts, sleep, isRetryableStatus, networkError } from "./retry.ts";
 
 export interface TransportOptions {
@@ -23,6 +23,8 @@ export interface TransportOptions {
   /** Forward proxies (default: this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY); loopback hosts never use one. */
   proxy?: ProxySettings;
   log?: ((message: string) => void) | undefined;
+  /** Asked before every request leaves, redirects and token realms included (serve's address policy). */
+  checkUrl?: UrlCheck | undefined;
 }
 
 export interface RequestOptions {
@@ -50,7 +52,7 @@ export class Transport {
   private readonly auth: Authenticator;
   private challenge: Challenge | undefined;
   private pinged: Promise<void> | undefined;
-  private readonly opts: Required<Omit<TransportOptions, "credentials" | "log">> & Pick<TransportOptions, "log">;
+  private readonly opts: Required<Omit<TransportOptions, "credentials" | "log" | "checkUrl">> & Pick<TransportOptions, "log" | "checkUrl">;
 
   constructor(registry: string, options: TransportOptions = {}) {
     this.registry = registry;
@@ -65,6 +67,7 @@ export class Transport {
       headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
       proxy: options.proxy ?? proxySettings(takeProxyEnvironment()),
       log: options.log,
+      checkUrl: options.checkUrl,
     };
     this.auth = new Authenticator(registry, options.credentials, (url, init, limit, what) => this.readWhole((attempts) => this.send(url, init, undefined, attempts), limit, what, undefined));
   }
@@ -261,11 +264,13 @@ export class Transport {
   private async fetchOnce(url: string, init: RequestInit, signal: AbortSignal | undefined, timeoutMs: number): Promise<Response> {
     // An abort event fired before the listener was added is never heard: a cancelled request is not sent.
     signal?.throwIfAborted();
+    const target = new URL(url);
+    await this.opts.checkUrl?.(target);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new Error("timeout")), timeoutMs);
-    const proxy = proxyFor(new URL(url), this.opts.proxy);
+    const proxy = proxyFor(target, this.opts.proxy);
     try {
       const res = await fetch(url, {
         ...init,

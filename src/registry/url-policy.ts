@@ -7,6 +7,12 @@
 import { LayerslayerError, type ErrorCode } from "../errors.ts";
 import { escapeName } from "../names.ts";
 
+/**
+ * A check made before every request leaves (each redirect hop and token realm too): throws to refuse
+ * the URL. `serve` installs one (address-policy.ts); the CLI has none.
+ */
+export type UrlCheck = (url: URL) => Promise<void>;
+
 /** Strips the query (signed URLs carry secrets) for logs and messages. */
 export function redactUrl(url: string): string {
   const q = url.indexOf("?");

@@ -9,12 +9,11 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob, sha256 } from "../support/push.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { noise } from "../support/bytes.ts";
 
 /** File contents as a plain Uint8Array, comparable with toEqual. */
 const fileBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-
 
 describe("file names for blobs", () => {
   test("extensions by media type", () => {
@@ -50,20 +49,18 @@ describe("file names for blobs", () => {
 });
 
 describe("downloadBlob on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let dir: string;
   const dirs: string[] = [];
   const blob = noise(700_001);
   let digest: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     digest = await pushBlob(reg, "dl/test", blob);
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
   beforeEach(() => {
     proxy.rule = () => undefined;

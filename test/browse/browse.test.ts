@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { startTerminal, type Terminal } from "../support/tmux.ts";
 
 const root = join(import.meta.dir, "..", "..");
@@ -17,10 +17,9 @@ const BINARY = new Uint8Array(Array.from({ length: 300 }, (_, i) => (i * 37) & 0
 const BIG = Array.from({ length: 9000 }, (_, i) => `line ${i + 1} of a large log file`).join("\n");
 
 describe("browse on a real registry, in tmux", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let cwd: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     await pushImage(reg, "lab/debian", "1", {
       layers: [
         {
@@ -44,7 +43,6 @@ describe("browse on a real registry, in tmux", () => {
   });
   afterAll(async () => {
     rmSync(cwd, { recursive: true, force: true });
-    await reg.stop();
   });
 
   async function onTerminal(body: (t: Terminal) => Promise<void>, opts: { width?: number; height?: number; env?: string; image?: string } = {}) {

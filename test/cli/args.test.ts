@@ -3,13 +3,13 @@
  * unknown options and sub-commands are usage errors (exit 2) with "did you mean", checked against
  * a real registry so a refused call is seen to print nothing a good one would.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { checkArgs, closest, editDistance } from "../../src/cli/args.ts";
 import { commandTree } from "../../src/cli/completion.ts";
 import { commands } from "../../src/cli/main.ts";
 import { errorLine, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 describe("edit distance and suggestions", () => {
   test("distance counts insertions, deletions, substitutions and swaps", () => {
@@ -67,19 +67,15 @@ describe("checkArgs against the commands' own definitions", () => {
 });
 
 describe("the CLI on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let ref: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     const layer = layerFrom([
       { path: "etc/hostname", content: "fixture\n" },
       { path: "etc/debian_version", content: "12.5\n" },
     ]);
     await pushImage(reg, "args/app", "v1", { layers: [{ bytes: layer }] });
     ref = `${reg.host}/args/app:v1`;
-  });
-  afterAll(async () => {
-    await reg.stop();
   });
 
   test("cat of two files is a usage error that prints neither; cat of one prints it", async () => {

@@ -4,14 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, pushIndex } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 describe("the compiled binary behaves exactly like the source", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let out: string;
   let bin: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     const a = await pushImage(reg, "b/app", "a", { layers: [{ bytes: layerFrom([{ path: "etc/issue", content: "fixture\n" }]) }] });
     await pushIndex(reg, "b/app", "v1", [{ image: a, platform: { os: "linux", architecture: "amd64" } }]);
     const files = Array.from({ length: 40 }, (_, i) => ({ path: `usr/share/f${i}`, content: "x".repeat(i * 100) }));
@@ -22,7 +21,6 @@ describe("the compiled binary behaves exactly like the source", () => {
     bin = join(out, "layerslayer");
   });
   afterAll(async () => {
-    await reg.stop();
     rmSync(out, { recursive: true, force: true });
   });
 

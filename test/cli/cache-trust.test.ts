@@ -4,7 +4,7 @@
  * changed, a config's media type changed). `peek`, `ls`, `find` and `cat` must still give the
  * registry's answer, warn once, and leave a cache that serves the right answer again.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,13 +15,12 @@ import { MergedTree } from "../../src/image/merge.ts";
 import { encodeTree } from "../../src/image/tree-codec.ts";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 const AFTER = "line 1 of the big file: 7919 words\n".repeat(50);
-let reg: TestRegistry;
+const reg = useRegistry();
 let image: string;
 beforeAll(async () => {
-  reg = await startRegistry();
   const files = [
     { path: "etc/os-release", content: "ID=real\n" },
     // Text, so that deflate refers back into its window: a checkpoint with a changed window decodes to other bytes.
@@ -30,9 +29,6 @@ beforeAll(async () => {
   ];
   await pushImage(reg, "trust/app", "v1", { layers: [{ bytes: layerFrom(files) }, { bytes: layerFrom([{ path: "app/x", content: "x\n" }]) }] });
   image = `${reg.host}/trust/app:v1`;
-});
-afterAll(async () => {
-  await reg.stop();
 });
 
 /** A cache with everything in it: listings and checkpoints (`cache warm`), the merged tree (`ls`), manifest and config. */

@@ -6,15 +6,14 @@ import { fakeDigest, holdLock, manyEntries, statsFor, tempDir } from "../cache/h
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let proxy: FaultProxy;
 let img: PushedImage;
 let index: { digest: string };
 
 beforeAll(async () => {
-  reg = await startRegistry();
   const layer = layerFrom([{ path: "etc/os-release", content: "ID=cachetest\n" }]);
   img = await pushImage(reg, "c/app", "v1", { layers: [{ bytes: layer }], config: { config: { Cmd: ["/bin/sh"] } } });
   index = await pushIndex(reg, "c/app", "multi", [{ image: img, platform: { os: "linux", architecture: "amd64" } }]);
@@ -22,7 +21,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   proxy.stop();
-  await reg.stop();
 });
 
 /** Runs the CLI with its cache in `dir`; returns the result and the registry requests it made. */

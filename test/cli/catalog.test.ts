@@ -6,7 +6,7 @@ import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
 import { startStandIn, type StandIn } from "../support/stand-in.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, startRegistry, useRegistry, type TestRegistry } from "../support/registry.ts";
 
 /** More repositories than distribution sends in one page (1000). */
 const MANY = 1003;
@@ -86,11 +86,10 @@ describe("catalog on a real registry with more than one page of repositories", (
 
 describe("catalog refused or cut short", () => {
   let reg: TestRegistry;
-  let open: TestRegistry;
+  const open = useRegistry();
   let proxy: FaultProxy;
   beforeAll(async () => {
     reg = await startRegistry({ auth: "token" });
-    open = await startRegistry();
     for (const name of ["a/one", "b/two", "c/three"]) {
       await pushImage(reg, name, "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
       await pushImage(open, name, "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
@@ -100,7 +99,6 @@ describe("catalog refused or cut short", () => {
   afterAll(async () => {
     proxy.stop();
     await reg.stop();
-    await open.stop();
   });
 
   test("a token registry refuses anonymous users the catalog (exit 3) and gives it to a user", async () => {

@@ -4,19 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAIN, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry } from "../support/registry.ts";
 import { startTerminal } from "../support/tmux.ts";
 
 describe("logging in from the command line", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd" });
   let dir: string;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd" });
     await pushImage(reg, "c/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/secret", content: "behind a login" }]) }] });
     dir = mkdtempSync(join(tmpdir(), "ls-login-"));
   });
   afterAll(async () => {
-    await reg.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

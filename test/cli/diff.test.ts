@@ -8,7 +8,7 @@ import { chmodSync, chownSync, linkSync, lstatSync, mkdtempSync, readdirSync, rm
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { umociLab } from "../support/umoci.ts";
 
 /** What `diff -r` says differs (paths, absolute), and the paths lstat finds with another mode or owner. */
@@ -53,11 +53,10 @@ function ours(stdout: string): { only: string[]; changed: string[] } {
 }
 
 const { work, layout, build, put, unpacked, sh } = umociLab("ls-diff-");
-let reg: TestRegistry;
+const reg = useRegistry();
 let proxy: FaultProxy;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   proxy = startFaultProxy(reg.url);
   proxy.rule = () => undefined;
   build("v1", undefined, (r) => {
@@ -109,7 +108,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   proxy?.stop();
-  await reg?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 

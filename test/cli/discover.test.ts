@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startHubStandIn, type HubStandIn } from "../support/hub-stand-in.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 describe("discover: Docker Hub search (stand-in) and /v1/search on other registries", () => {
   let hub: HubStandIn;
-  let reg: TestRegistry;
+  const reg = useRegistry();
   const cli = (args: string[], env: Record<string, string> = {}) => runCli(["discover", ...args], { env: { LAYERSLAYER_HUB_URL: hub.url, ...env } });
   beforeAll(async () => {
     hub = startHubStandIn();
-    reg = await startRegistry();
   });
   afterAll(async () => {
     hub.stop();
-    await reg.stop();
   });
 
   test("columns like podman search, every server string escaped and cut to its column", async () => {

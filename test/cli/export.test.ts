@@ -10,12 +10,12 @@ import { gunzipSync } from "node:zlib";
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { referenceRootfs } from "../support/rootfs.ts";
 import { umociLab } from "../support/umoci.ts";
 
 const { work, layout, build, put, unpacked, sh } = umociLab("ls-export-");
-let reg: TestRegistry;
+const reg = useRegistry();
 
 /** Every path below `root` with what lstat and readlink say, and a file's bytes' digest. */
 function describeTree(root: string): Record<string, string> {
@@ -43,7 +43,6 @@ function extract(tarFile: string): string {
 }
 
 beforeAll(async () => {
-  reg = await startRegistry();
   build("v1", undefined, (r) => {
     put(r, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
     put(r, "etc/motd", "hello\n");
@@ -67,7 +66,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await reg?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { syntheticLayer, type SyntheticEntry } from "../support/synthetic-tar.ts";
 
 /** More entries than a tree kept whole (image-view.ts MAX_CACHED_TREE): ls builds it without its history. */
@@ -18,16 +18,12 @@ function* manyEntries(): Generator<SyntheticEntry> {
 }
 
 describe("ls of an image too large to keep its history for", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   beforeAll(async () => {
-    reg = await startRegistry();
     await pushImage(reg, "big/app", "v1", {
       layers: [{ bytes: await syntheticLayer(manyEntries()) }, { bytes: layerFrom([{ path: "etc/.wh.gone", content: "" }, { path: "etc/new", content: "n" }]) }],
     });
   }, 120_000);
-  afterAll(async () => {
-    await reg.stop();
-  });
   const image = () => `${reg.host}/big/app:v1`;
 
   test("a deleted path is still reported as deleted, with the layer that deleted it", async () => {

@@ -6,7 +6,7 @@ import { setup } from "../../src/cli/common.ts";
 import { runInteractive, type Prompter } from "../../src/cli/interactive.ts";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { startTerminal, type Terminal } from "../support/tmux.ts";
 
 /** Answers prompts from a script and records what was asked. */
@@ -41,12 +41,11 @@ async function captureStdout(fn: () => Promise<void>): Promise<string> {
 }
 
 describe("interactive session on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let arm: PushedImage;
   let cwd: string;
   const oldCwd = process.cwd();
   beforeAll(async () => {
-    reg = await startRegistry();
     const amd = await pushImage(reg, "int/app", "amd", { layers: [{ bytes: layerFrom([{ path: "amd.txt", content: "amd" }]) }] });
     arm = await pushImage(reg, "int/app", "arm", {
       layers: [{ bytes: layerFrom([{ path: "etc/arm-release", content: "arm" }]) }, { bytes: layerFrom([{ path: "app/bin", content: "bin" }]) }],
@@ -63,7 +62,6 @@ describe("interactive session on a real registry", () => {
   afterAll(async () => {
     process.chdir(oldCwd);
     rmSync(cwd, { recursive: true, force: true });
-    await reg.stop();
   });
 
   test("platform, steps, layer choice with a bad answer first, peek, save one layer", async () => {

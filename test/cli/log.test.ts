@@ -3,12 +3,12 @@
  * -q and --verbose, colours only on a terminal without NO_COLOR, plain text off a terminal; the CLI
  * checked on the real registry and on a real terminal (tmux).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { colourOnStderr, formatLine, levelFor } from "../../src/cli/log.ts";
 import { MAIN, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { startTerminal } from "../support/tmux.ts";
 
 describe("the reporter", () => {
@@ -38,14 +38,12 @@ describe("the reporter", () => {
 });
 
 describe("the CLI's stderr", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let ref: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     await pushImage(reg, "log/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }]) }] });
     ref = `${reg.host}/log/app:v1`;
   });
-  afterAll(() => reg.stop());
 
   test("notices by default, none with -q; --verbose adds the HTTP log; errors always", async () => {
     const plain = await runCli(["cat", ref, "/etc/motd"]);

@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorLine, MAIN, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, startRegistry, useRegistry, type TestRegistry } from "../support/registry.ts";
 import { startTerminal } from "../support/tmux.ts";
 
 /** `login` and `logout` against the real token-auth and htpasswd registries. */
 for (const auth of ["token", "htpasswd"] as const) {
   describe(`login and logout (${auth} registry)`, () => {
     let reg: TestRegistry;
-    let other: TestRegistry;
+    const other = useRegistry({ auth: "htpasswd" });
     let home: string;
     const docker = () => join(home, ".docker");
     const configPath = () => join(docker(), "config.json");
@@ -20,12 +20,10 @@ for (const auth of ["token", "htpasswd"] as const) {
       runCli(["login", reg.host, "-u", READER.username, "--password-stdin", ...extra], { stdin: `${password}\n`, env: { ...env(), ...opts.env } });
     beforeAll(async () => {
       reg = await startRegistry({ auth });
-      other = await startRegistry({ auth: "htpasswd" });
       await pushImage(reg, "c/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/secret", content: "behind a login" }]) }] });
     });
     afterAll(async () => {
       await reg.stop();
-      await other.stop();
     });
 
     test("a wrong password fails (exit 3) and writes nothing", async () => {

@@ -3,18 +3,18 @@
  * status and file lists) checked against dpkg-query on the unpacked root; apk and rpm databases
  * written in the tests from the formats' documentation; the layer that installed each package.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, type FileSpec } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { referenceRootfs } from "../support/rootfs.ts";
 import { rpmSqlite } from "../support/rpmdb.ts";
 import { gunzipSync } from "node:zlib";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 const DPKG = "/var/lib/dpkg";
 const status = readFileSync(join(DPKG, "status"), "utf8");
 const lists: FileSpec[] = readdirSync(join(DPKG, "info"))
@@ -41,7 +41,6 @@ function filler(mb: number): FileSpec[] {
 let debianLayers: Uint8Array[];
 
 beforeAll(async () => {
-  reg = await startRegistry();
   debianLayers = [
     layerFrom([...filler(24), { path: "var/lib/dpkg/status", content: status }, ...lists]),
     layerFrom([{ path: "var/lib/dpkg/status", content: `${status.trimEnd()}\n\n${EXTRA}` }, { path: "var/lib/dpkg/info/layerslayer-probe.list", content: "/.\n/usr/share/doc/layerslayer-probe\n" }]),
@@ -63,10 +62,6 @@ beforeAll(async () => {
   await pushImage(reg, "pkg/bdb", "7", { layers: [{ bytes: layerFrom([{ path: "var/lib/rpm/Packages", content: "\0\0\0\0bdb" }]) }] });
   await pushImage(reg, "pkg/static", "1", { layers: [{ bytes: layerFrom([{ path: "app", content: "binary" }]) }] });
 }, 120_000);
-
-afterAll(async () => {
-  await reg?.stop();
-});
 
 interface Doc {
   databases: { manager: string; path: string; layer: number }[];

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { runCli } from "../support/cli.ts";
 import { pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { syntheticLayer, type SyntheticEntry } from "../support/synthetic-tar.ts";
 
 const DEPTH = 10_000;
@@ -14,10 +14,9 @@ const WIDE = 100_000;
 const deepDir = Array.from({ length: DEPTH - 1 }, (_, i) => `c${i % 10}`).join("/");
 
 describe("pathological trees", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let cacheHome: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     const wide = function* (): Generator<SyntheticEntry> {
       yield { path: "wide", type: "dir" };
       for (let i = 0; i < WIDE; i++) yield { path: `wide/entry-${i}` };
@@ -36,7 +35,6 @@ describe("pathological trees", () => {
     cacheHome = (await import("node:fs")).mkdtempSync(`${(await import("node:os")).tmpdir()}/ls-odd-`);
   }, 120_000);
   afterAll(async () => {
-    await reg.stop();
     (await import("node:fs")).rmSync(cacheHome, { recursive: true, force: true });
   });
   const cli = (...args: string[]) => runCli([args[0]!, `${reg.host}/odd/app:v1`, ...args.slice(1)], { env: { XDG_CACHE_HOME: cacheHome } });

@@ -7,17 +7,16 @@ import { join } from "node:path";
 import { PART_ENTRIES } from "../../src/cache/listing-parts.ts";
 import { runCli } from "../support/cli.ts";
 import { pushImage, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { syntheticLayer } from "../support/synthetic-tar.ts";
 
 const N = 2 * PART_ENTRIES + 500;
 
 describe("peek --full with the cache: a listing stored in parts", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let img: PushedImage;
   let cacheHome: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     const entries = function* () {
       for (let i = 0; i < N; i++) yield { path: `dir${Math.floor(i / 1000)}/file-${i}.txt`, size: i % 3 };
     };
@@ -25,7 +24,6 @@ describe("peek --full with the cache: a listing stored in parts", () => {
     cacheHome = mkdtempSync(join(tmpdir(), "ls-parts-"));
   }, 60_000);
   afterAll(async () => {
-    await reg.stop();
     rmSync(cacheHome, { recursive: true, force: true });
   });
   const peek = () => runCli(["peek", `${reg.host}/parts/app:v1`, "--full", "--json"], { env: { XDG_CACHE_HOME: cacheHome } });

@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { concat, header } from "../tar/helpers.ts";
 
 describe("peek on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry();
     const many = Array.from({ length: 400 }, (_, i) => ({ path: `usr/lib/mod-${String(i).padStart(4, "0")}.so`, content: new Uint8Array(4000).map((_, j) => (i * 31 + j * 7) & 0xff) }));
     img = await pushImage(reg, "peek/app", "v1", {
       layers: [
@@ -25,7 +24,6 @@ describe("peek on a real registry", () => {
     const members = [Bun.gzipSync(header({ name: "zeros", size: 256 * (8 << 20) }) as Uint8Array<ArrayBuffer>), ...Array.from({ length: 256 }, () => zeros)];
     await pushImage(reg, "peek/bomb", "v1", { layers: [{ bytes: concat(...members) }] });
   }, 60_000);
-  afterAll(() => reg.stop());
 
   test("all layers, streamed ls -l lines, one stats line each, names escaped", async () => {
     const r = await runCli(["peek", `${reg.host}/peek/app:v1`, "--full"]);

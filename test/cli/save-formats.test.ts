@@ -7,11 +7,11 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, pushIndex } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { umociLab } from "../support/umoci.ts";
 
 const { work, layout, build, put, unpacked, sh } = umociLab("ls-save-");
-let reg: TestRegistry;
+const reg = useRegistry();
 let digestV1: string;
 let indexDigest: string;
 
@@ -19,7 +19,6 @@ const inspect = (ref: string) => JSON.parse(sh(["skopeo", "inspect", "--tls-veri
 const rawDigest = (ref: string) => `sha256:${new Bun.CryptoHasher("sha256").update(sh(["skopeo", "inspect", "--raw", "--tls-verify=false", ref])).digest("hex")}`;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   build("v1", undefined, (r) => {
     put(r, "etc/os-release", "ID=lab\n");
     put(r, "usr/bin/tool", 5000, 0o755);
@@ -37,7 +36,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await reg?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 

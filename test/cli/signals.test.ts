@@ -11,19 +11,18 @@ import { noise } from "../support/bytes.ts";
 import { isolatedHome, MAIN, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 const fileOf = (digest: string, ext: string) => `${digest.replace(":", "_")}${ext}`;
 const STALL_AT = 100_000;
 
 describe("concurrent saves and stop signals", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: PushedImage;
   let work: string;
   const dirs: string[] = [];
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = startFaultProxy(reg.url);
     img = await pushImage(reg, "sig/app", "v1", {
       layers: [
@@ -34,7 +33,6 @@ describe("concurrent saves and stop signals", () => {
   }, 60_000);
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
   beforeEach(() => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compress, pushImage } from "../support/fixtures.ts";
 import { errorLine, runCli } from "../support/cli.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { tarCases } from "../tar/cases.ts";
 import { bytesOf, concat, content, END, header, member } from "../tar/helpers.ts";
 import { goList, line, type Listed } from "../tar/reference.ts";
@@ -48,12 +48,11 @@ function fromPeek(records: Array<Record<string, unknown>>, layer: number): Liste
 }
 
 describe("tar cases through the CLI on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   const dir = mkdtempSync(join(tmpdir(), "tar-cli-"));
   let go: Map<string, Listed>;
   let holes: Uint8Array;
   beforeAll(async () => {
-    reg = await startRegistry();
     for (const c of cases) writeFileSync(join(dir, c.name), c.tar);
     go = goList(cases.map((c) => join(dir, c.name)));
     const sparse = cases.find((c) => c.name === "pax-sparse-1.0")!.tar;
@@ -66,7 +65,6 @@ describe("tar cases through the CLI on a real registry", () => {
     holes.set(content(1000, 6), 700000);
   }, 120_000);
   afterAll(() => {
-    reg.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

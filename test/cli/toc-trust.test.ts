@@ -11,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { editToc, type TocLayer } from "../support/forge-toc.ts";
 import { errorLine, runCli } from "../support/cli.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { pushTocImages, type TocImages } from "../toc/fixture.ts";
 import { pushForged, tocLayers, type TocLayers } from "../toc/hostile.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let images: TocImages;
 let layers: TocLayers;
 let dir: string;
@@ -25,7 +25,6 @@ const made: Record<string, { honest: string; lying: string }> = {};
 const hide = (es: Record<string, unknown>[]) => es.filter((e) => e.name !== "./etc/hostname");
 
 beforeAll(async () => {
-  reg = await startRegistry();
   images = await pushTocImages(reg, "trust/rootfs");
   layers = await tocLayers(reg, images);
   dir = mkdtempSync(join(tmpdir(), "ls-toc-trust-"));
@@ -38,7 +37,6 @@ beforeAll(async () => {
   }
 }, 180_000);
 afterAll(async () => {
-  await reg?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

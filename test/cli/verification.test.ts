@@ -8,16 +8,15 @@ import { errorLine, runCli } from "../support/cli.ts";
 import { noise } from "../support/bytes.ts";
 import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 describe("verification through a proxy that alters bytes of the real registry's blobs", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: PushedImage;
   const dirs: string[] = [];
   const files = Array.from({ length: 60 }, (_, i) => ({ path: `usr/share/f${String(i).padStart(3, "0")}`, content: noise(3000, i) }));
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = startFaultProxy(reg.url);
     img = await pushImage(reg, "v/app", "v1", {
       layers: [
@@ -28,7 +27,6 @@ describe("verification through a proxy that alters bytes of the real registry's 
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
   const image = () => `${proxy.host}/v/app:v1`;

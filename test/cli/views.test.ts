@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAIN, runCli } from "../support/cli.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { compress, gnuTar, makeTree, pushImage, type FileSpec, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { referenceRootfs, walkRootfs, type FsEntry } from "../support/rootfs.ts";
 import { bytesOf, concat, END, member } from "../tar/helpers.ts";
 
@@ -72,11 +72,10 @@ const L2files: FileSpec[] = [
 ];
 
 describe("merged views on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let big: PushedImage;
   let tars: Uint8Array[];
   beforeAll(async () => {
-    reg = await startRegistry();
     tars = [tarOf(L0), tarOf(L1files, L1order), tarOf(L2files)];
     await pushImage(reg, "views/app", "v1", {
       layers: tars.map((t) => ({ bytes: compress(t, "gzip") })),
@@ -87,7 +86,6 @@ describe("merged views on a real registry", () => {
     for (let i = 0; i < 300; i++) files.push({ path: `data/blob-${String(i).padStart(3, "0")}`, content: crypto.getRandomValues(new Uint8Array(30_000)) });
     big = await pushImage(reg, "views/big", "v1", { layers: [{ bytes: compress(tars[0]!, "gzip") }, { bytes: compress(tarOf(files), "gzip") }] });
   }, 60_000);
-  afterAll(() => reg.stop());
   const ref = () => `${reg.host}/views/app:v1`;
 
   test("ls -R of / matches GNU tar extracting the layers with whiteouts applied", async () => {

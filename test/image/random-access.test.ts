@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,11 +10,11 @@ import { readFile } from "../../src/index.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { sampleData } from "../codec/helpers.ts";
 import { gnuTar, makeTree, pushImage, type FileSpec } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { readTar } from "../../src/tar/reader.ts";
 import type { Entry } from "../../src/types.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let layer: Uint8Array;
 /** The same tar as zstd frames of 256 KiB input each (as seekable zstd and zstd:chunked are made of many frames). */
 let framed: Uint8Array;
@@ -43,7 +43,6 @@ function files(): { files: FileSpec[]; order: string[] } {
 }
 
 beforeAll(async () => {
-  reg = await startRegistry();
   const { files: f, order } = files();
   const root = makeTree(f);
   try {
@@ -59,9 +58,6 @@ beforeAll(async () => {
   await pushImage(reg, "ra/rootfs", "v1", { layers: [{ bytes: layer }] });
   await pushImage(reg, "ra/rootfs", "zstd", { layers: [{ bytes: framed, compression: "zstd" }] });
 }, 60_000);
-afterAll(async () => {
-  await reg?.stop();
-});
 
 /** Exact entries of the layer and its checkpoints, computed here from the whole blob. */
 async function reference(): Promise<{ entries: Entry[]; maxSpan: number }> {

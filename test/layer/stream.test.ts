@@ -10,7 +10,7 @@ import type { Entry } from "../../src/types.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { compress, gnuTar, makeTree, type FileSpec, type TarFormat } from "../support/fixtures.ts";
 import { pushBlob } from "../support/push.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { base256, concat, END, header, padBlock } from "../tar/helpers.ts";
 
 const LONG = `${"d".repeat(60)}/${"e".repeat(60)}/${"f".repeat(70)}/${"g".repeat(80)}.txt`; // > 255 bytes
@@ -68,7 +68,7 @@ async function collect(gen: AsyncGenerator<{ kind: string; entry: Entry }, Layer
 }
 
 describe("layers on a real registry, every format and codec", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   const client = new RegistryClient({ retries: 1, retryBaseMs: 5 });
   const blobs = new Map<string, { desc: Descriptor; tar: Uint8Array; bytes: Uint8Array; memberStarts?: number[] }>();
@@ -80,7 +80,6 @@ describe("layers on a real registry, every format and codec", () => {
   };
 
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = startFaultProxy(reg.url);
     const add = async (name: string, tar: Uint8Array, bytes: Uint8Array, mediaType: string, memberStarts?: number[]) => {
       const digest = await pushBlob(reg, "layers/test", bytes);
@@ -101,7 +100,6 @@ describe("layers on a real registry, every format and codec", () => {
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   for (const name of ["ustar.gz", "gnu.gz", "pax.gz", "pax.zst", "pax.tar", "pax.multi.gz"]) {

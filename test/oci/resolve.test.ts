@@ -4,18 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorLine, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 /**
  * --platform on a single-platform image (no index): the platform its config declares must match,
  * as an index entry's must; otherwise exit 4 naming the image's platform. Real registry.
  */
 describe("--platform on a single-platform image", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let dir: string;
   const layer = layerFrom([{ path: "etc/arch", content: "x\n" }]);
   beforeAll(async () => {
-    reg = await startRegistry();
     dir = mkdtempSync(join(tmpdir(), "ls-platform-"));
     await pushImage(reg, "p/amd", "v1", { layers: [{ bytes: layer }] }); // linux/amd64
     await pushImage(reg, "p/arm64", "v1", { layers: [{ bytes: layer }], platform: { os: "linux", architecture: "arm64" } });
@@ -26,7 +25,6 @@ describe("--platform on a single-platform image", () => {
     await pushImage(reg, "p/none", "v1", { layers: [{ bytes: layer }], config: { architecture: undefined, os: undefined } });
   });
   afterAll(async () => {
-    await reg.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { authFileCredentials, authFilePaths, bestKey, lookupInFile, normalizeKey } from "../../src/registry/auth-files.ts";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { ADMIN, READER, READER_IDENTITY_TOKEN, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { ADMIN, READER, READER_IDENTITY_TOKEN, startRegistry, useRegistry } from "../support/registry.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const login = (u: string, p: string) => ({ auth: b64(`${u}:${p}`) });
@@ -92,8 +92,8 @@ function helperScript(bin: string, name: string, body: string): void {
 }
 
 describe("logins from auth files and credential helpers, on real registries", () => {
-  let token: TestRegistry;
-  let basic: TestRegistry;
+  const token = useRegistry({ auth: "token" });
+  const basic = useRegistry({ auth: "htpasswd" });
   let dir: string;
   let bin: string;
   const run = (args: string[], files: Record<string, unknown>, env: Record<string, string> = {}) => {
@@ -102,8 +102,6 @@ describe("logins from auth files and credential helpers, on real registries", ()
     return runCli(args, { env: { HOME: home, PATH: `${bin}:${process.env.PATH}`, ...env } });
   };
   beforeAll(async () => {
-    token = await startRegistry({ auth: "token" });
-    basic = await startRegistry({ auth: "htpasswd" });
     for (const reg of [token, basic]) {
       await pushImage(reg, "c/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
       await pushImage(reg, "c/other", "v1", { layers: [{ bytes: layerFrom([{ path: "g" }]) }] });
@@ -117,8 +115,6 @@ describe("logins from auth files and credential helpers, on real registries", ()
     helperScript(bin, "broken", `echo "error getting credentials - err: exit status 1, out: \\033[31mkeychain locked\\033[0m" >&2; exit 1`);
   });
   afterAll(async () => {
-    await token.stop();
-    await basic.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,7 @@ import { excluded, proxyFor, proxySettings } from "../../src/registry/proxy.ts";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { startConnectProxy, startTinyproxy, type TestProxy } from "../support/proxies.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 describe("proxy choice", () => {
   const settings = proxySettings({ HTTP_PROXY: "proxy.corp:3128", https_proxy: "http://u:p@sproxy:8080", NO_PROXY: ".internal, example.com, 10.0.0.0/8, 192.168.1.5, reg.local:5000, [fd00::1]" });
@@ -44,14 +44,12 @@ describe("proxy choice", () => {
 });
 
 describe("through a real forward proxy", () => {
-  let reg: TestRegistry;
-  let tls: TestRegistry;
+  const reg = useRegistry();
+  const tls = useRegistry({ tls: true });
   let tiny: TestProxy;
   let connect: TestProxy;
   let port: string;
   beforeAll(async () => {
-    reg = await startRegistry();
-    tls = await startRegistry({ tls: true });
     await pushImage(reg, "px/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/proxied", content: "through the proxy" }]) }] });
     await pushImage(tls, "px/app", "v2", { layers: [{ bytes: layerFrom([{ path: "etc/tunnelled", content: "through a tunnel" }]) }] });
     port = reg.host.split(":")[1]!;
@@ -62,8 +60,6 @@ describe("through a real forward proxy", () => {
   afterAll(async () => {
     await tiny.stop();
     await connect.stop();
-    await reg.stop();
-    await tls.stop();
   });
 
   test("HTTP_PROXY carries every request to a registry only tinyproxy can reach", async () => {

@@ -2,18 +2,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { registrySearch, sortResults } from "../../src/registry/search.ts";
 import { startHubStandIn, type HubStandIn } from "../support/hub-stand-in.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 describe("the registry search protocol (/v1/search)", () => {
   let stand: HubStandIn;
-  let reg: TestRegistry;
+  const reg = useRegistry();
   beforeAll(async () => {
     stand = startHubStandIn();
-    reg = await startRegistry();
   });
   afterAll(async () => {
     stand.stop();
-    await reg.stop();
   });
   const search = (host: string, term: string, n = 25) => registrySearch(new RegistryClient({ retryBaseMs: 10 }).transport(host), host, term, n);
 

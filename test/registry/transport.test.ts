@@ -5,20 +5,18 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 describe("manifests and configs cut short, reset, or rate limited with a date (proxy in front of the real registry)", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry();
     img = await pushImage(reg, "b/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hi\n" }]) }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   test("a manifest cut short twice is fetched again and read whole", async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { buildImage, IMAGE_BINARY, IMAGE_USER } from "../../scripts/image.ts";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 const MAX_COMPRESSED = 60 * 1000 * 1000;
 
@@ -15,14 +15,13 @@ function sh(cmd: string[]): { code: number; stdout: string; stderr: string } {
 }
 
 describe("the release image (npm run image), built with umoci from scratch", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let work: string;
   let layout: string;
   let tag: string;
   let rootfs: string;
 
   beforeAll(async () => {
-    reg = await startRegistry();
     await pushImage(reg, "img/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/issue", content: "from the registry\n" }]) }] });
     work = mkdtempSync(join(tmpdir(), "ls-image-test-"));
     ({ layout, tag } = await buildImage({ out: join(work, "layerslayer") }));
@@ -33,7 +32,6 @@ describe("the release image (npm run image), built with umoci from scratch", () 
     mkdirSync(join(rootfs, "proc"));
   });
   afterAll(async () => {
-    await reg.stop();
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -4,26 +4,22 @@
  * that claims the layer's tar data is not fetched at all. Each refusal is a one-line warning and the
  * layer is then read the ordinary way; nothing is downloaded twice.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 const MAX_TOC_JSON = 64 * 1024 * 1024;
 import { editToc, type TocLayer } from "../support/forge-toc.ts";
 import { runCli } from "../support/cli.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { pushTocImages, type TocImages } from "./fixture.ts";
 import { listLayer, pushForged, tocLayers, type Forgery, type TocLayers } from "./hostile.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let images: TocImages;
 let layers: TocLayers;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   images = await pushTocImages(reg, "bounds/rootfs");
   layers = await tocLayers(reg, images);
 }, 180_000);
-afterAll(async () => {
-  await reg?.stop();
-});
 
 const FORMATS = [
   ["eStargz", () => layers.estargz],

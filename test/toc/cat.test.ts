@@ -8,21 +8,19 @@ import { findToc } from "../../src/toc/index.ts";
 import { runCli } from "../support/cli.ts";
 import { estargzLayer } from "../support/estargz.ts";
 import { pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { ESTARGZ_TOC, pushTocImages, type TocImages } from "./fixture.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let images: TocImages;
 let work: string;
 const client = new RegistryClient({ plainHttp: true });
 
 beforeAll(async () => {
-  reg = await startRegistry();
   images = await pushTocImages(reg, "toc/cat");
   work = mkdtempSync(join(tmpdir(), "ls-toc-cat-"));
 }, 120_000);
 afterAll(async () => {
-  await reg?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 

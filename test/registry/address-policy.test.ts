@@ -1,0 +1,65 @@
+import { describe, expect, test } from "bun:test";
+import { addressKind, addressPolicy, PolicyRefusal } from "../../src/registry/address-policy.ts";
+import { Transport } from "../../src/registry/transport.ts";
+
+describe("addressKind", () => {
+  const cases: [string, string][] = [
+    ["127.0.0.1", "loopback"],
+    ["127.255.0.9", "loopback"],
+    ["::1", "loopback"],
+    ["[::1]", "loopback"],
+    ["::ffff:127.0.0.1", "loopback"],
+    ["::ffff:7f00:1", "loopback"],
+    ["0.0.0.0", "unspecified"],
+    ["::", "unspecified"],
+    ["169.254.169.254", "link-local"],
+    ["fe80::1", "link-local"],
+    ["febf::1", "link-local"],
+    ["10.0.0.1", "private"],
+    ["172.16.0.1", "private"],
+    ["172.31.255.255", "private"],
+    ["192.168.1.1", "private"],
+    ["100.64.0.1", "private"],
+    ["fc00::1", "private"],
+    ["fdff::1", "private"],
+    ["::ffff:10.0.0.1", "private"],
+    ["172.32.0.1", "public"],
+    ["8.8.8.8", "public"],
+    ["2606:4700::1111", "public"],
+    ["fec0::1", "public"],
+  ];
+  for (const [ip, kind] of cases) test(`${ip} is ${kind}`, () => expect(addressKind(ip)).toBe(kind as never));
+  test("a name is not an address", () => expect(() => addressKind("example.com")).toThrow(/not an IP address/));
+});
+
+describe("addressPolicy", () => {
+  const answers: Record<string, string[]> = { "public.example": ["93.184.216.34"], "sneaky.example": ["93.184.216.34", "10.0.0.7"], "meta.example": ["169.254.169.254"] };
+  const check = addressPolicy({ allowedHosts: new Set(["meta.example", "127.0.0.1:5000"]), resolve: async (h) => answers[h] ?? [] });
+
+  test("public names and addresses pass", async () => {
+    await check(new URL("https://public.example/v2/"));
+    await check(new URL("https://8.8.8.8/v2/"));
+  });
+
+  test("every DNS answer is checked: one private address refuses the name", async () => {
+    const e = await check(new URL("https://sneaky.example/v2/")).catch((x) => x);
+    expect(e).toBeInstanceOf(PolicyRefusal);
+    expect(e.message).toBe("refusing to reach sneaky.example (it resolves to 10.0.0.7): a private address; allow the registry with --allow-registry to reach it");
+  });
+
+  test("an allowed host passes whatever it resolves to, on its own port only", async () => {
+    await check(new URL("https://meta.example/x"));
+    await check(new URL("http://127.0.0.1:5000/v2/"));
+    await expect(check(new URL("http://127.0.0.1:5001/v2/"))).rejects.toBeInstanceOf(PolicyRefusal);
+  });
+
+  test("the transport asks before every request, and a refusal is not retried", async () => {
+    const seen: string[] = [];
+    const t = new Transport("203.0.113.9:5000", { plainHttp: true, retries: 3, checkUrl: async (u) => {
+      seen.push(u.href);
+      throw new PolicyRefusal("no");
+    } });
+    await expect(t.request("/v2/x/manifests/latest")).rejects.toBeInstanceOf(PolicyRefusal);
+    expect(seen).toEqual(["http://203.0.113.9:5000/v2/"]);
+  });
+});
