@@ -10,6 +10,7 @@
  * temp name (atomic: one process gets it, the others start from byte 0) and continues it with a
  * Range from its length; an interrupted download hands its temp file back under that name.
  */
+import { constants } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isLayerslayerError, LayerslayerError } from "../errors.ts";
@@ -162,23 +163,38 @@ async function regularFileSize(path: string, removeOther: boolean): Promise<numb
   throw new LayerslayerError("IO", `${path} exists and is not a regular file`);
 }
 
-/** Hashes a file's bytes (it must be exactly `size` long to be read at all). */
-async function hashFile(path: string, hasher: DigestHasher, size: number, onBytes: (n: number) => void, signal?: AbortSignal): Promise<number> {
-  const fh = await open(path, "r");
-  try {
-    const buf = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
-    let pos = 0;
-    for (;;) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
-      if (bytesRead === 0) return pos;
-      hasher.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
-      onBytes(pos);
-    }
-  } finally {
-    await fh.close();
+/** Hashes an open file's bytes from its start; returns how many there were. */
+async function hashFile(fh: FileHandle, hasher: DigestHasher, size: number, onBytes: (n: number) => void, signal?: AbortSignal): Promise<number> {
+  const buf = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
+  let pos = 0;
+  for (;;) {
+    signal?.throwIfAborted();
+    const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
+    if (bytesRead === 0) return pos;
+    hasher.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+    onBytes(pos);
   }
+}
+
+/**
+ * The file a download writes. To resume, the adopted file itself, opened without following a
+ * symlink and kept only while it is a regular file with one link and the length measured: a hard
+ * link shares its bytes with a file elsewhere, which appending (or truncating) would change. Else,
+ * or from scratch, our name is unlinked (never truncated: that would reach another link's bytes)
+ * and a new file created exclusively. Returns the handle and the byte it continues from.
+ */
+async function openTarget(path: string, start: number): Promise<{ fh: FileHandle; start: number }> {
+  if (start > 0) {
+    const fh = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_NOFOLLOW).catch(() => undefined);
+    if (fh) {
+      const st = await fh.stat();
+      if (st.isFile() && st.nlink === 1 && st.size === start) return { fh, start };
+      await fh.close();
+    }
+  }
+  await rm(path, { force: true });
+  return { fh: await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644), start: 0 };
 }
 
 async function writeAll(fh: FileHandle, data: Uint8Array): Promise<void> {
@@ -195,8 +211,13 @@ async function verifiedFile(src: DownloadSource, path: string, opts: DownloadOpt
   if (size !== src.size) return false;
   const hasher = new DigestHasher(digestAlgorithm(src.digest));
   const progress = (done: number) => opts.onProgress?.({ phase: "verify", done, total: src.size, downloaded: 0 });
-  const read = await hashFile(path, hasher, size, progress, opts.signal);
-  return read === src.size && hasher.digest() === src.digest;
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const read = await hashFile(fh, hasher, size, progress, opts.signal);
+    return read === src.size && hasher.digest() === src.digest;
+  } finally {
+    await fh.close();
+  }
 }
 
 function corrupt(src: DownloadSource, why: string): LayerslayerError {
@@ -204,21 +225,23 @@ function corrupt(src: DownloadSource, why: string): LayerslayerError {
 }
 
 /**
- * One attempt: continue `partial` from its length (0 = from scratch), hashing what is there first.
- * Returns bytes downloaded (also added to `counter`, which survives a throw); throws CORRUPT (after deleting the partial file) when the result does
- * not match the digest and size. On any other failure (network, abort) the partial file stays.
+ * One attempt: continue `partial` from its length (0 = from scratch), hashing what is there first;
+ * a partial file that may not be appended to (see openTarget) is started over. Returns bytes
+ * downloaded (also added to `counter`, which survives a throw) and where it continued from; throws
+ * CORRUPT (after deleting the partial file) when the result does not match the digest and size. On
+ * any other failure (network, abort) the partial file stays.
  */
-async function fetchInto(src: DownloadSource, partial: string, start: number, opts: DownloadOptions, counter: { bytes: number }): Promise<number> {
+async function fetchInto(src: DownloadSource, partial: string, from: number, opts: DownloadOptions, counter: { bytes: number }): Promise<{ downloaded: number; start: number }> {
   const hasher = new DigestHasher(digestAlgorithm(src.digest));
-  if (start > 0) {
-    const read = await hashFile(partial, hasher, start, (done) => opts.onProgress?.({ phase: "verify", done, total: src.size, downloaded: 0 }), opts.signal);
-    if (read !== start) throw new LayerslayerError("IO", `${partial} changed while it was being read`);
-  }
-  const fh = await open(partial, start > 0 ? "a" : "w");
+  const { fh, start } = await openTarget(partial, from);
   let written = start;
   let downloaded = 0;
   let bad: string | undefined;
   try {
+    if (start > 0) {
+      const read = await hashFile(fh, hasher, start, (done) => opts.onProgress?.({ phase: "verify", done, total: src.size, downloaded: 0 }), opts.signal);
+      if (read !== start) throw new LayerslayerError("IO", `${partial} changed while it was being read`);
+    }
     if (written < src.size) {
       const reader = new BlobReader(
         { source: src.source, digest: src.digest, size: src.size },
@@ -260,7 +283,7 @@ async function fetchInto(src: DownloadSource, partial: string, start: number, op
     await rm(partial, { force: true });
     throw corrupt(src, bad);
   }
-  return downloaded;
+  return { downloaded, start };
 }
 
 async function download(src: DownloadSource, path: string, opts: DownloadOptions): Promise<DownloadResult> {
@@ -280,11 +303,14 @@ async function download(src: DownloadSource, path: string, opts: DownloadOptions
   }
 
   const mine = privateTempFor(path);
-  const start = await adoptPartial(partial, mine, src.size);
+  const adopted = await adoptPartial(partial, mine, src.size);
   const counter = { bytes: 0 };
+  let start = adopted;
   try {
     try {
-      const downloaded = await fetchInto(src, mine, start, opts, counter);
+      const got = await fetchInto(src, mine, adopted, opts, counter);
+      const downloaded = got.downloaded;
+      start = got.start;
       await rename(mine, path);
       return { status: start > 0 ? "resumed" : "saved", path, size: src.size, bytesDownloaded: downloaded, ...(start > 0 ? { resumedFrom: start } : {}) };
     } catch (e) {

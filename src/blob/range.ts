@@ -1,13 +1,19 @@
 import { LayerslayerError } from "../errors.ts";
+import { ByteCoverage } from "./coverage.ts";
 import { BlobReader, type BlobSource } from "./reader.ts";
 
-/** Reads of byte ranges of one blob, counting every byte downloaded. */
+/** Reads of byte ranges of one blob, recording the bytes downloaded (each once) in `coverage`. */
 export class RangeReader {
-  bytesDownloaded = 0;
   constructor(
     private readonly src: BlobSource,
     private readonly signal?: AbortSignal,
+    readonly coverage = new ByteCoverage(),
   ) {}
+
+  /** Distinct bytes of the blob downloaded by the reads so far (and any other read sharing the coverage). */
+  get bytesDownloaded(): number {
+    return this.coverage.size;
+  }
 
   /** Bytes [start, end) of the blob, in one ranged request when the registry allows. */
   async read(start: number, end: number): Promise<Uint8Array> {
@@ -15,15 +21,14 @@ export class RangeReader {
     if (!(want >= 0)) throw new LayerslayerError("CORRUPT", `invalid byte range ${start}-${end} of ${this.src.digest}`);
     const out = new Uint8Array(want);
     if (want === 0) return out;
-    const reader = new BlobReader(this.src, { start, budget: want, firstChunk: want, maxChunk: want, ...(this.signal ? { signal: this.signal } : {}) });
+    const reader = new BlobReader(this.src, { start, budget: want, firstChunk: want, maxChunk: want, coverage: this.coverage, ...(this.signal ? { signal: this.signal } : {}) });
     let have = 0;
-    try {
-      for await (const chunk of reader.chunks()) {
-        out.set(chunk, have);
-        have += chunk.length;
-      }
-    } finally {
-      this.bytesDownloaded += reader.bytesDownloaded;
+    for await (const chunk of reader.chunks()) {
+      out.set(chunk, have);
+      have += chunk.length;
+    }
+    if (have !== want && reader.rangeIgnored) {
+      throw new LayerslayerError("UNSUPPORTED", `${this.src.source.name}@${this.src.digest}: the registry ignores Range requests, so bytes ${start}-${end - 1} cannot be read without the ${start} before them`);
     }
     if (have !== want) throw new LayerslayerError("CORRUPT", `${this.src.digest}: bytes ${start}-${end - 1} lie past the end of the blob`);
     return out;

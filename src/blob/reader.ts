@@ -1,6 +1,8 @@
 import { LayerslayerError } from "../errors.ts";
 import { DigestHasher, digestAlgorithm } from "../oci/digest.ts";
-import { RangeFault, type BlobPart, type ImageSource } from "../source/source.ts";
+import { Attempts } from "../registry/retry.ts";
+import type { ByteCoverage } from "./coverage.ts";
+import { RangeFault, REGISTRY_ORIGIN, type BlobPart, type ImageSource } from "../source/source.ts";
 
 export interface BlobSource {
   source: ImageSource;
@@ -30,6 +32,8 @@ export interface ReadBlobOptions {
   /** A transfer that sends nothing for this long counts as broken (and is resumed). */
   idleTimeoutMs?: number;
   onProgress?: (downloaded: number, total: number | undefined) => void;
+  /** Where the bytes downloaded are recorded, for a count over several reads of the blob. */
+  coverage?: ByteCoverage;
   /**
    * The blob's last bytes, already downloaded (a tail read that looked for a TOC footer): served
    * from memory instead of being downloaded again, and not counted in `bytesDownloaded`. Needs the
@@ -41,27 +45,32 @@ export interface ReadBlobOptions {
 const DEFAULT_FIRST = 256 * 1024;
 const DEFAULT_MAX = 8 * 1024 * 1024;
 const DEFAULT_IDLE_MS = 60_000;
+/** A read fails once nothing has arrived for this many idle timeouts, however its tries went. */
+const STALLS_PER_READ = 2;
 const MiB = 1024 * 1024;
 
 /**
- * Answers that are not what was asked for, tolerated per blob before giving up: a range that
+ * Answers that are not what was asked for, tolerated per read before giving up: a range that
  * starts past the byte asked for, an empty or backwards range, a size other than the descriptor's,
- * a body cut short, reset or stalled. One more is allowed per MiB that did arrive, so a long but
- * flaky download still finishes; one that trickles a byte and breaks again does not.
+ * a body cut short, reset or stalled, and the transport's failed tries (a reset before any answer,
+ * a 5xx). One more is allowed per MiB that did arrive in this read, so a long but flaky download
+ * still finishes; one that makes no progress fails after these few, wherever in the blob it starts
+ * (a 128-byte tail read of a 1 GB blob as soon as a read from byte 0).
  */
 export const MAX_FAULTS_PER_BLOB = 5;
 
 /**
- * The hard bound on requests for one blob: REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB per MiB of
- * the blob. A read that gets what it asks for needs at most ~6 + size/8 MiB of them (ranges double
- * from 256 KiB to 8 MiB) and faults add at most MAX_FAULTS_PER_BLOB + size/1 MiB, so only a server
- * that keeps answering with much less than asked (under ~512 KiB a request) ever meets it.
+ * The hard bound on requests for one read: REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB per MiB of
+ * what the read may deliver (the blob from its start, or the budget). A read that gets what it asks
+ * for needs at most ~6 + size/8 MiB of them (ranges double from 256 KiB to 8 MiB) and faults add at
+ * most MAX_FAULTS_PER_BLOB + size/1 MiB, so only a server that keeps answering with much less than
+ * asked (under ~512 KiB a request) ever meets it.
  */
 export const REQUEST_LIMIT = { base: 16, perMiB: 2 } as const;
 
-/** Requests allowed for a blob of `size` bytes (the base alone while the size is unknown). */
-export function requestLimit(size: number | undefined): number {
-  return REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB * Math.ceil((size ?? 0) / MiB);
+/** Requests allowed for a read of up to `span` bytes (the base alone while the size is unknown). */
+export function requestLimit(span: number | undefined): number {
+  return REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB * Math.ceil((span ?? 0) / MiB);
 }
 
 /** One read of a body, failing when nothing arrives in time (a hung transfer). */
@@ -78,12 +87,53 @@ async function readWithin<R>(read: () => Promise<R>, ms: number): Promise<R> {
 }
 
 /**
+ * The digest check of a read from byte 0: every byte passes through it, and it judges the blob as
+ * soon as the last one from the network is in (the rest, a tail already in memory, is added then),
+ * since a consumer that stops at that chunk (cat, once its file is out) never pulls again.
+ */
+class DigestCheck {
+  private readonly hasher: DigestHasher;
+  /** What the blob hashed to when every byte had arrived; undefined until then. */
+  early: string | undefined;
+
+  constructor(digest: string) {
+    this.hasher = new DigestHasher(digestAlgorithm(digest));
+  }
+
+  update(bytes: Uint8Array): void {
+    this.hasher.update(bytes);
+  }
+
+  /** Every byte but `rest` (in memory) has arrived: what the blob hashes to, computed once. */
+  judgeWith(rest: Uint8Array | undefined): string | undefined {
+    if (this.early !== undefined) return undefined;
+    this.early = this.hasher.digestWith(rest ?? new Uint8Array(0));
+    return this.early;
+  }
+
+  /** What every byte that passed hashes to. */
+  final(): string {
+    return this.hasher.digest();
+  }
+}
+
+/**
  * Reads a blob in ranged requests, never downloading more than the budget. Works with servers that
  * ignore Range (200: read what is allowed, then abort), resumes broken transfers from the exact byte
- * reached, and counts every byte taken off the wire.
+ * reached, and counts the blob's bytes it took off the wire once each (bytes a server re-sends are
+ * counted apart). Every request, resume and retry of the
+ * transport below draws on one allowance (Attempts) that only bytes received replenish.
  */
 export class BlobReader {
+  /**
+   * Bytes of the blob taken off the network, each counted once: never more than the blob (bytes a
+   * server re-sends are `bytesResent`; a tail already in memory is not downloaded).
+   */
   bytesDownloaded = 0;
+  /** Bytes a server that ignores Range sent again before the ones asked for: on the wire (and in the budget), not new. */
+  bytesResent = 0;
+  /** True when a server that ignores Range answered a request from a later byte with the whole blob. */
+  rangeIgnored = false;
   totalSize: number | undefined;
   /** True when the blob's last byte was read. */
   reachedEnd = false;
@@ -94,25 +144,66 @@ export class BlobReader {
   /** What the blob's bytes hashed to when every one arrived and they did not match its digest. */
   private mismatch: string | undefined;
   private pos: number;
+  private readonly start: number;
+  /** The blob's last bytes, already in memory (see ReadBlobOptions.tail), when usable. */
+  private readonly tail: Uint8Array | undefined;
+  private readonly attempts: Attempts;
+  private requests = 0;
+  /** The size of the next ranged request (they double up to maxChunk). */
+  private chunk: number;
 
   constructor(
     private readonly src: BlobSource,
     private readonly opts: ReadBlobOptions = {},
   ) {
     this.totalSize = src.size;
-    this.pos = opts.start ?? 0;
+    this.start = this.pos = opts.start ?? 0;
     if (opts.budget !== undefined && (!Number.isFinite(opts.budget) || opts.budget < 0)) {
       throw new LayerslayerError("USAGE", `invalid budget ${opts.budget}`);
     }
+    this.tail = opts.tail && src.size !== undefined && opts.tail.length <= src.size ? opts.tail : undefined;
+    this.chunk = opts.firstChunk ?? DEFAULT_FIRST;
+    const idle = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+    this.attempts = new Attempts({ failures: opts.resumeAttempts ?? MAX_FAULTS_PER_BLOB, perMiB: 1, stallMs: STALLS_PER_READ * idle });
   }
 
   private what(): string {
     return `${this.src.source.name}@${this.src.digest}`;
   }
 
-  /** Bytes still allowed by the budget (Infinity without one). */
+  /** Who answers: "the registry" (whose wrong answers are retried) or "the file" (whose are not). */
+  private get origin() {
+    return this.src.source.origin ?? REGISTRY_ORIGIN;
+  }
+
+  /** Bytes still allowed by the budget (Infinity without one): every byte on the wire counts. */
   private allowance(): number {
-    return this.opts.budget === undefined ? Infinity : this.opts.budget - this.bytesDownloaded;
+    return this.opts.budget === undefined ? Infinity : this.opts.budget - this.bytesDownloaded - this.bytesResent;
+  }
+
+  /** Where downloading stops: the tail's first byte, or the blob's end. */
+  private netEnd(): number {
+    return this.tail ? this.totalSize! - this.tail.length : (this.totalSize ?? Infinity);
+  }
+
+  /** The most bytes this read may deliver: to the blob's end, or the budget. */
+  private span(): number {
+    const size = this.src.size ?? this.totalSize;
+    return Math.min(this.opts.budget ?? Infinity, size === undefined ? 0 : Math.max(0, size - this.start));
+  }
+
+  /**
+   * Counts a bad answer against the read's allowance; past it, this one is the error (CORRUPT for
+   * wrong answers, NETWORK for broken transfers).
+   */
+  private fault(code: "CORRUPT" | "NETWORK", why: string, cause?: unknown): void {
+    if (!this.origin.retry) throw new LayerslayerError(code === "NETWORK" ? "IO" : code, `${this.what()}: ${why}`, cause === undefined ? undefined : { cause });
+    if (this.attempts.fail()) return;
+    const n = this.attempts.failures;
+    const ms = this.attempts.limits.stallMs!;
+    const stalled = this.attempts.msLeft() <= 0 ? `, nothing received for ${ms < 10_000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}` : "";
+    const count = n > 1 || stalled ? ` (${n} bad answers${stalled}, giving up)` : "";
+    throw new LayerslayerError(code, `${this.what()}: ${why}${count}`, cause === undefined ? undefined : { cause });
   }
 
   /**
@@ -122,57 +213,172 @@ export class BlobReader {
   private checkPart(part: BlobPart): string | undefined {
     const declared = this.src.size;
     if (part.size !== undefined && declared !== undefined && part.size !== declared) {
-      return `the registry gives the blob's size as ${part.size} bytes, the descriptor ${declared}`;
+      return `${this.origin.name} gives the blob's size as ${part.size} bytes, the descriptor ${declared}`;
     }
     const total = part.size ?? this.totalSize;
     if (!part.body) {
-      return total !== undefined && this.pos < total ? `the registry refused bytes ${this.pos}- of a ${total}-byte blob` : undefined;
+      return total !== undefined && this.pos < total ? `${this.origin.name} refused bytes ${this.pos}- of a ${total}-byte blob` : undefined;
     }
     // A ranged answer (it has an end) must start where asked; only a whole-blob answer starts earlier.
-    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos)) return `the registry answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
-    if (part.end !== undefined && part.end <= part.start) return `the registry answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
+    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos)) return `${this.origin.name} answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
+    if (part.end !== undefined && part.end <= part.start) return `${this.origin.name} answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
     return undefined;
   }
 
-  async *chunks(): AsyncGenerator<Uint8Array, void> {
-    const hasher = this.opts.verify && this.pos === 0 ? new DigestHasher(digestAlgorithm(this.src.digest)) : undefined;
-    let chunk = this.opts.firstChunk ?? DEFAULT_FIRST;
-    const maxChunk = this.opts.maxChunk ?? DEFAULT_MAX;
-    const maxFaults = this.opts.resumeAttempts ?? MAX_FAULTS_PER_BLOB;
-    let faults = 0;
-    let requests = 0;
-    /** Counts a fault; past the allowance, the last one is the error (CORRUPT for wrong answers, NETWORK for broken transfers). */
-    const fault = (code: "CORRUPT" | "NETWORK", why: string, cause?: unknown): void => {
-      faults++;
-      if (faults > maxFaults + Math.floor(this.pos / MiB)) {
-        throw new LayerslayerError(code, `${this.what()}: ${why}${faults > 1 ? ` (${faults} bad answers, giving up)` : ""}`, cause === undefined ? undefined : { cause });
+  /** The end (exclusive) of the next request: all that is left without a budget, else the next growing chunk. */
+  private nextEnd(): number | undefined {
+    const want = this.opts.budget === undefined && !this.opts.ranged ? Infinity : Math.min(this.chunk, this.allowance());
+    this.chunk = Math.min(this.chunk * 2, this.opts.maxChunk ?? DEFAULT_MAX);
+    if (want === Infinity) return this.tail ? this.netEnd() : undefined;
+    return Math.min(this.pos + want, this.netEnd());
+  }
+
+  /** Asks the source for the bytes from `pos`; undefined when the answer was a fault (counted). */
+  private async request(): Promise<BlobPart | undefined> {
+    if (++this.requests > requestLimit(this.span())) {
+      throw new LayerslayerError("NETWORK", `${this.what()}: gave up after ${this.requests - 1} requests for one blob at byte ${this.pos} (${this.origin.name} keeps sending less than asked)`);
+    }
+    let part: BlobPart;
+    try {
+      part = await this.src.source.readBlob(this.src.digest, this.pos, this.nextEnd(), { attempts: this.attempts, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+    } catch (e) {
+      if (!(e instanceof RangeFault)) throw e;
+      const prefix = `${this.what()}: `;
+      this.fault("CORRUPT", e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
+      return undefined;
+    }
+    const bad = this.checkPart(part);
+    if (bad) {
+      await part.body?.cancel().catch(() => {});
+      this.fault("CORRUPT", bad);
+      return undefined;
+    }
+    if (part.size !== undefined) this.totalSize = part.size;
+    return part;
+  }
+
+  /** Takes `data` (the bytes at `pos`) into the read: position, count, digest, progress. */
+  private take(data: Uint8Array, check: DigestCheck | undefined, downloaded: boolean): void {
+    this.pos += data.byteLength;
+    if (downloaded) {
+      this.bytesDownloaded += data.byteLength;
+      this.opts.coverage?.add(this.pos - data.byteLength, this.pos);
+      this.attempts.progress(data.byteLength);
+    }
+    check?.update(data);
+    // The last byte from the network is in (the tail, if any, is in memory): judge the blob now.
+    if (check && downloaded && this.totalSize !== undefined && this.pos >= this.netEnd()) {
+      const got = check.judgeWith(this.tail);
+      if (got === this.src.digest) this.verified = true;
+      else if (got !== undefined) this.mismatch = got;
+    }
+  }
+
+  /** Serves the rest from the tail in memory; false when the budget ended the read first. */
+  private *fromTail(check: DigestCheck | undefined): Generator<Uint8Array, boolean> {
+    const rest = this.tail!.subarray(this.pos - this.netEnd());
+    const part = rest.subarray(0, Math.max(0, Math.min(rest.length, this.allowance())));
+    if (part.length > 0) {
+      this.take(part, check, false);
+      yield part;
+    }
+    if (part.length < rest.length) {
+      this.budgetReached = true;
+      return false;
+    }
+    this.reachedEnd = true;
+    return true;
+  }
+
+  /**
+   * Reads one answer's body from `pos`: skips what a server that ignores Range re-sends, stops at
+   * the answer's end, the budget or the blob's end, and counts a transfer that breaks off or ends
+   * short as a fault (the next request resumes from `pos`). False when the budget ended the read.
+   */
+  private async *readBody(part: BlobPart & { body: ReadableStream<Uint8Array> }, check: DigestCheck | undefined): AsyncGenerator<Uint8Array, boolean> {
+    let skip = this.pos - part.start;
+    const stopAt = part.end ?? Infinity; // absolute position (exclusive) up to which this body is read
+    const reader = part.body.getReader();
+    if (skip > 0) this.rangeIgnored = true;
+    if (skip > 0 && skip >= this.allowance()) {
+      // The whole blob from byte 0, and the budget ends before the byte asked for: read none of it.
+      await reader.cancel().catch(() => {});
+      this.budgetReached = true;
+      return false;
+    }
+    try {
+      for (;;) {
+        let r: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          r = await readWithin(() => reader.read(), Math.max(1, Math.min(this.opts.idleTimeoutMs ?? DEFAULT_IDLE_MS, this.attempts.msLeft())));
+        } catch (e) {
+          // A source's own verdict (a file that ends early or cannot be read) is final.
+          if (this.opts.signal?.aborted || e instanceof LayerslayerError) throw e;
+          this.fault("NETWORK", `the transfer broke off at byte ${this.pos} and could not be resumed`, e);
+          return true; // resume with a new ranged request from this.pos
+        }
+        this.opts.signal?.throwIfAborted();
+        if (r.done) {
+          const short = this.pos < Math.min(stopAt, this.totalSize ?? Infinity);
+          if (short && (stopAt !== Infinity || this.totalSize !== undefined)) {
+            this.fault("NETWORK", `${this.origin.name} kept closing the transfer early at byte ${this.pos}`);
+          } else if (stopAt === Infinity) {
+            this.reachedEnd = true;
+            this.totalSize = this.pos;
+          }
+          return true;
+        }
+        let data = r.value;
+        if (skip > 0) {
+          // Bytes re-sent by a server that ignores Range cost budget, but are not new.
+          const drop = Math.min(skip, data.byteLength, this.allowance());
+          this.bytesResent += drop;
+          skip -= drop;
+          data = data.subarray(drop);
+          if (this.allowance() <= 0) {
+            this.budgetReached = true;
+            return false;
+          }
+          if (data.byteLength === 0) continue;
+        }
+        const limit = Math.min(this.allowance(), stopAt - this.pos, this.netEnd() - this.pos);
+        if (data.byteLength > limit) data = data.subarray(0, limit);
+        if (data.byteLength > 0) {
+          this.take(data, check, true);
+          // The body has more, but nothing more is wanted (the budget is spent, or the tail in
+          // memory begins): close it now, not when the consumer next pulls, so the server stops.
+          const wanted = this.allowance() > 0 && this.pos < this.netEnd();
+          if (!wanted && this.pos < (part.end ?? this.totalSize ?? Infinity)) await reader.cancel().catch(() => {});
+          this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
+          yield data;
+          this.attempts.consumerBack();
+        }
+        if (this.pos >= this.netEnd()) {
+          if (!this.tail) this.reachedEnd = true;
+          return true;
+        }
+        if (this.pos >= stopAt) return true;
+        if (this.allowance() <= 0) {
+          this.budgetReached = true;
+          return false;
+        }
       }
-    };
-    const tail = this.opts.tail && this.totalSize !== undefined && this.opts.tail.length <= this.totalSize ? this.opts.tail : undefined;
-    // Where downloading stops: the tail's first byte, or the blob's end.
-    const netEnd = () => (tail ? this.totalSize! - tail.length : (this.totalSize ?? Infinity));
-    /** The whole blob's digest, computed as soon as its last byte arrived. */
-    let earlyCheck: string | undefined;
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  }
+
+  async *chunks(): AsyncGenerator<Uint8Array, void> {
+    const check = this.opts.verify && this.pos === 0 ? new DigestCheck(this.src.digest) : undefined;
+    this.attempts.consumerBack(); // the stall clock starts with the first pull, not the construction
     while (!this.reachedEnd) {
       // A source that cannot be interrupted (a local file) is stopped here, between its chunks.
       this.opts.signal?.throwIfAborted();
-      if (tail && this.pos >= netEnd()) {
-        const rest = tail.subarray(this.pos - netEnd());
-        const part = rest.subarray(0, Math.max(0, Math.min(rest.length, this.allowance())));
-        if (part.length > 0) {
-          this.pos += part.length;
-          hasher?.update(part);
-          yield part;
-        }
-        if (part.length < rest.length) {
-          this.budgetReached = true;
-          return;
-        }
-        this.reachedEnd = true;
+      if (this.tail && this.pos >= this.netEnd()) {
+        if (!(yield* this.fromTail(check))) return;
         break;
       }
-      const allowed = this.allowance();
-      if (allowed <= 0) {
+      if (this.allowance() <= 0) {
         this.budgetReached = true;
         return;
       }
@@ -180,104 +386,16 @@ export class BlobReader {
         this.reachedEnd = true;
         break;
       }
-      if (++requests > requestLimit(this.src.size ?? this.totalSize)) {
-        throw new LayerslayerError("NETWORK", `${this.what()}: gave up after ${requests - 1} requests for one blob at byte ${this.pos} (the registry keeps sending less than asked)`);
-      }
-      // Without a budget ask for everything left in one request; with one, in growing chunks.
-      const want = this.opts.budget === undefined && !this.opts.ranged ? Infinity : Math.min(chunk, allowed);
-      const end = want === Infinity ? (tail ? netEnd() : undefined) : Math.min(this.pos + want, netEnd());
-      chunk = Math.min(chunk * 2, maxChunk);
-      let part: BlobPart;
-      try {
-        part = await this.src.source.readBlob(this.src.digest, this.pos, end, this.opts.signal);
-      } catch (e) {
-        if (!(e instanceof RangeFault)) throw e;
-        const prefix = `${this.what()}: `;
-        fault("CORRUPT", e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
-        continue;
-      }
-      const bad = this.checkPart(part);
-      if (bad) {
-        await part.body?.cancel().catch(() => {});
-        fault("CORRUPT", bad);
-        continue;
-      }
-      if (part.size !== undefined) this.totalSize = part.size;
+      const part = await this.request();
+      if (!part) continue;
       if (!part.body) {
         this.reachedEnd = true; // nothing at or past this.pos, and the blob is not known to be longer
         break;
       }
-      // A source that ignores the range sends from an earlier byte: skip what we already have,
-      // read on until the budget or the end, then abort.
-      let skip = this.pos - part.start;
-      const stopAt = part.end ?? Infinity; // absolute position (exclusive) up to which this body is read
-      const reader = part.body.getReader();
-      try {
-        for (;;) {
-          let r: Awaited<ReturnType<typeof reader.read>>;
-          try {
-            r = await readWithin(() => reader.read(), this.opts.idleTimeoutMs ?? DEFAULT_IDLE_MS);
-          } catch (e) {
-            if (this.opts.signal?.aborted) throw e;
-            fault("NETWORK", `the transfer broke off at byte ${this.pos} and could not be resumed`, e);
-            break; // resume with a new ranged request from this.pos
-          }
-          this.opts.signal?.throwIfAborted();
-          if (r.done) {
-            const short = this.pos < Math.min(stopAt, this.totalSize ?? Infinity);
-            if (short && (stopAt !== Infinity || this.totalSize !== undefined)) {
-              fault("NETWORK", `the registry kept closing the transfer early at byte ${this.pos}`);
-            } else if (stopAt === Infinity) {
-              this.reachedEnd = true;
-              this.totalSize = this.pos;
-            }
-            break;
-          }
-          let data = r.value;
-          if (skip > 0) {
-            // Bytes re-sent by a server that ignores Range still cost download.
-            const drop = Math.min(skip, data.byteLength, this.allowance());
-            this.bytesDownloaded += drop;
-            skip -= drop;
-            data = data.subarray(drop);
-            if (this.allowance() <= 0) {
-              this.budgetReached = true;
-              return;
-            }
-            if (data.byteLength === 0) continue;
-          }
-          const limit = Math.min(this.allowance(), stopAt - this.pos, netEnd() - this.pos);
-          if (data.byteLength > limit) data = data.subarray(0, limit);
-          if (data.byteLength > 0) {
-            this.pos += data.byteLength;
-            this.bytesDownloaded += data.byteLength;
-            hasher?.update(data);
-            // Every byte is here (the tail, if any, is in memory): check the digest now, since a
-            // reader that stops at this chunk (cat, once its file is out) never pulls again.
-            if (hasher && !earlyCheck && this.totalSize !== undefined && this.pos >= netEnd()) {
-              earlyCheck = hasher.digestWith(tail ?? new Uint8Array(0));
-              if (earlyCheck === this.src.digest) this.verified = true;
-              else this.mismatch = earlyCheck;
-            }
-            this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
-            yield data;
-          }
-          if (this.pos >= netEnd()) {
-            if (!tail) this.reachedEnd = true;
-            break;
-          }
-          if (this.pos >= stopAt) break;
-          if (this.allowance() <= 0) {
-            this.budgetReached = true;
-            return;
-          }
-        }
-      } finally {
-        await reader.cancel().catch(() => {});
-      }
+      if (!(yield* this.readBody({ ...part, body: part.body }, check))) return;
     }
-    if (hasher && this.reachedEnd) {
-      const got = hasher.digest();
+    if (check && this.reachedEnd) {
+      const got = check.final();
       if (got !== this.src.digest) throw this.hashError(got);
       this.verified = true;
     }

@@ -176,6 +176,7 @@ export async function registryContext(args: GlobalArgs, registry: string): Promi
     insecure: !!args.insecure,
     credentials,
     ...(ctx.verbose ? { log: log.debug } : {}),
+    warn: ctx.warn,
     ...(ctx.useCache ? { blobCache: ctx.cache } : {}),
   });
   return { client, ctx };

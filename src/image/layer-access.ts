@@ -6,6 +6,7 @@
  * options) is a `FileRead` handed to every call, so a read's inputs can be followed from the
  * command down to the tar reader.
  */
+import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
 import type { IndexStore, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
@@ -56,26 +57,35 @@ export interface PassResult {
 }
 
 export class LayerAccess {
-  /** Compressed bytes downloaded in this run, all layers. */
-  total = 0;
   /** Complete listings learnt in this run. */
   readonly complete = new Map<number, Entry[]>();
   /** Entries of layers read only up to some point, in tar order. */
   readonly prefixes = new Map<number, Entry[]>();
-  private readonly spent = new Map<number, number>();
+  /** The bytes of each layer downloaded in this run (each counted once, however many reads fetched it). */
+  private readonly spent = new Map<number, ByteCoverage>();
   private readonly tocs = new Map<number, LayerToc | null>();
+  /** Each layer's last bytes, read when looking for its TOC: a later pass does not download them again. */
+  private readonly tails = new Map<number, Uint8Array>();
   private readonly checkpoints = new Map<number, CheckpointSet>();
   /** Layers whose index (checkpoints, partial listing) grew in this run: saved by `save()`. */
   private readonly dirty = new Set<number>();
 
-  /** Compressed bytes downloaded for layer `index` in this run. */
+  /** Compressed bytes of layer `index` downloaded in this run. */
   spentOn(index: number): number {
-    return this.spent.get(index) ?? 0;
+    return this.spent.get(index)?.size ?? 0;
   }
 
-  private count(index: number, bytes: number): void {
-    this.total += bytes;
-    this.spent.set(index, this.spentOn(index) + bytes);
+  /** Compressed bytes downloaded in this run, all layers. */
+  get total(): number {
+    let n = 0;
+    for (const c of this.spent.values()) n += c.size;
+    return n;
+  }
+
+  private coverageOf(index: number): ByteCoverage {
+    let c = this.spent.get(index);
+    if (!c) this.spent.set(index, (c = new ByteCoverage()));
+    return c;
   }
 
   private blob(read: FileRead, index: number) {
@@ -89,7 +99,7 @@ export class LayerAccess {
     if (had !== undefined) return had ?? undefined;
     const { opts } = read;
     const desc = read.img.manifest.image.layers[index]!;
-    const ranges = new RangeReader(this.blob(read, index), opts.signal);
+    const ranges = new RangeReader(this.blob(read, index), opts.signal, this.coverageOf(index));
     let search: TocSearch = {};
     if (!isForeignLayer(desc)) {
       try {
@@ -99,13 +109,13 @@ export class LayerAccess {
         if (!(e instanceof LayerslayerError)) throw e;
       }
     }
-    this.count(index, ranges.bytesDownloaded);
+    if (search.tail) this.tails.set(index, search.tail);
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
     this.tocs.set(index, search.toc ?? null);
     if (search.toc) {
       for (const e of search.toc.entries) e.layer = index;
       this.complete.set(index, search.toc.entries);
-      opts.cache?.putListing(tocLayerStats(desc, search.toc, ranges.bytesDownloaded), search.toc.entries);
+      opts.cache?.putListing(tocLayerStats(desc, search.toc, this.spentOn(index)), search.toc.entries);
     }
     return search.toc;
   }
@@ -125,7 +135,7 @@ export class LayerAccess {
       read.opts.onWarning?.(`layer ${index}: ${what}: ${refused}; reading the layer itself`);
       return undefined;
     }
-    const ranges = new RangeReader(this.blob(read, index), read.opts.signal);
+    const ranges = new RangeReader(this.blob(read, index), read.opts.signal, this.coverageOf(index));
     const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
     try {
       for (;;) {
@@ -136,8 +146,6 @@ export class LayerAccess {
     } catch (e) {
       if (e instanceof LayerslayerError) throw new LayerslayerError(e.code, `layer ${index}: ${e.message}`, { cause: e });
       throw e;
-    } finally {
-      this.count(index, ranges.bytesDownloaded);
     }
   }
 
@@ -199,6 +207,8 @@ export class LayerAccess {
         firstChunk,
         stopAfterContent: !verify,
         checkpoints: this.checkpointsOf(read, index),
+        ...(this.tails.has(index) ? { tail: this.tails.get(index)! } : {}),
+        coverage: this.coverageOf(index),
         ...(stopAfter ? { stopAfter: (e: Entry) => !(verify && got) && stopAfter(e) } : {}),
         ...(from ? { resume: from } : {}),
       },
@@ -209,7 +219,6 @@ export class LayerAccess {
     });
     const result = await listing.finish((e) => void entries.push(e));
     const stats = result.stats;
-    this.count(index, stats.bytesDownloaded);
     this.dirty.add(index);
     if (result.error) throw new LayerslayerError(result.error.code, `layer ${index}: ${result.error.message}`, { cause: result.error });
     if (from) return { ...(got ? { got } : {}), complete: false, verified: false };

@@ -36,7 +36,7 @@ export type ListingParts = Pick<ListingCache, "readListing" | "beginListing">;
 export type DataEvent = Extract<TarEvent, { kind: "data" }>;
 
 /** How a layer is read beyond a listing: cat (content, resume, stopping early) and cache warm (checkpoints). */
-export type ReadOptions = Pick<LayerStreamOptions, "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc">;
+export type ReadOptions = Pick<LayerStreamOptions, "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc" | "tail" | "coverage">;
 
 /** Every field may be given as undefined (the same as leaving it out), so callers pass theirs through. */
 export interface ListOptions {

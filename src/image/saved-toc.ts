@@ -18,9 +18,9 @@ function withSavedBlob(source: ImageSource, digest: string, size: number, path: 
     version: source.version,
     manifest: (d) => source.manifest(d),
     blobBytes: (d, limit, label) => source.blobBytes(d, limit, label),
-    async readBlob(d, start, end, signal): Promise<BlobPart> {
-      if (d !== digest) return await source.readBlob(d, start, end, signal);
-      signal?.throwIfAborted();
+    async readBlob(d, start, end, opts): Promise<BlobPart> {
+      if (d !== digest) return await source.readBlob(d, start, end, opts);
+      opts?.signal?.throwIfAborted();
       const stop = Math.min(end ?? size, size);
       return { start, end: stop, size, body: start >= size ? null : fileRange(path, start, stop, path) };
     },

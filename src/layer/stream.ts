@@ -1,3 +1,4 @@
+import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
 import { BlobReader } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
@@ -50,6 +51,10 @@ export interface LayerStreamOptions {
   resume?: { checkpoint: Checkpoint; tarOffset: number };
   /** End the stream (and the download) right after an entry this says yes to. */
   stopAfter?: (e: Entry) => boolean;
+  /** The blob's last bytes, read earlier (a TOC footer probe): used instead of downloading them again. */
+  tail?: Uint8Array;
+  /** Also records the bytes this read downloads here (a count over several reads of the layer). */
+  coverage?: ByteCoverage;
 }
 
 /**
@@ -139,30 +144,31 @@ export async function* streamLayer(
     throw new LayerslayerError("UNSUPPORTED", `a foreign layer hosted at ${escapeName(layer.urls?.[0] ?? "")}, not in the registry`);
   }
   const src = { source, digest: layer.digest, size: layer.size };
+  // Every byte downloaded, by the TOC probe and the read, counted once.
+  const coverage = new ByteCoverage();
   let search: TocSearch = {};
-  let searched = 0;
   const decoded = { bytes: 0 };
   let entries = 0;
-  // Set once the blob reader exists; until then only the TOC search has downloaded anything.
-  let blobBytes = (): number => 0;
   const listener = opts.onProgress;
+  // Downloaded so far: the TOC search's bytes and the blob reader's, each counted once.
   const progress = listener
-    ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: searched + blobBytes(), decoded: decoded.bytes, entries, cached: false, done: false })
+    ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: coverage.size, decoded: decoded.bytes, entries, cached: false, done: false })
     : undefined;
   if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
-    const ranges = new RangeReader(src, opts.signal);
+    const ranges = new RangeReader(src, opts.signal, coverage);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
     } catch (e) {
       // The tail could not be read: the ordinary read says what is wrong, if anything.
       if (!(e instanceof LayerslayerError)) throw e;
     }
-    searched = ranges.bytesDownloaded;
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
     if (opts.checkToc === "if-toc" && !search.toc) {
-      return { stats: { digest: layer.digest, mediaType: layer.mediaType, layerSize: layer.size, bytesDownloaded: searched, bytesDecompressed: 0, entries: 0, complete: false, verified: false } };
+      opts.coverage?.addAll(coverage);
+      return { stats: { digest: layer.digest, mediaType: layer.mediaType, layerSize: layer.size, bytesDownloaded: coverage.size, bytesDecompressed: 0, entries: 0, complete: false, verified: false } };
     }
     if (search.toc && !opts.checkToc) {
+      opts.coverage?.addAll(coverage);
       const toc = search.toc;
       for (const entry of toc.entries) {
         entry.layer = index;
@@ -170,13 +176,13 @@ export async function* streamLayer(
         yield { kind: "entry", entry };
       }
       progress?.();
-      return { stats: tocLayerStats(layer, toc, searched), toc };
+      return { stats: tocLayerStats(layer, toc, coverage.size), toc };
     }
   }
   const blob = new BlobReader(
     src,
     {
-      ...(search.tail ? { tail: search.tail } : {}),
+      ...((search.tail ?? opts.tail) ? { tail: search.tail ?? opts.tail } : {}),
       ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
       // Hashed whenever the read starts at byte 0: one that reaches the end is verified, whatever its budget.
       verify: true,
@@ -185,9 +191,9 @@ export async function* streamLayer(
       ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
       ...(opts.stopAfterContent ? { ranged: true } : {}),
       ...(progress ? { onProgress: progress } : {}),
+      coverage,
     },
   );
-  blobBytes = () => blob.bytesDownloaded;
   let chosen: Decoder | undefined;
   let complete = false;
   let noEndMarker = false;
@@ -257,6 +263,7 @@ export async function* streamLayer(
   // Every byte arrived (a small layer comes in one answer) though the read stopped early: bytes
   // known to be altered are an error even so.
   error ??= blob.digestError();
+  opts.coverage?.addAll(coverage);
   // The whole stream was read and verified: only then is a difference from the TOC meaningful.
   const tocMismatch = !error && complete && blob.verified ? comparison?.finish() : undefined;
   error ??= tocMismatch;
@@ -264,7 +271,7 @@ export async function* streamLayer(
     digest: layer.digest,
     mediaType: layer.mediaType,
     layerSize: blob.totalSize ?? layer.size,
-    bytesDownloaded: blob.bytesDownloaded + searched,
+    bytesDownloaded: coverage.size,
     bytesDecompressed: decoded.bytes,
     entries,
     complete: complete && blob.verified && !error,

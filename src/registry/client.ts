@@ -7,6 +7,7 @@ import { responseError } from "./errors.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import { MANIFEST_ACCEPT } from "../oci/mediatypes.ts";
 import { namePages, type ListWalk } from "./pages.ts";
+import type { Attempts } from "./retry.ts";
 import { Transport, type TransportOptions } from "./transport.ts";
 
 export interface ClientOptions extends TransportOptions {
@@ -14,6 +15,8 @@ export interface ClientOptions extends TransportOptions {
   tagPageSize?: number;
   /** Consulted for manifests asked for by digest and for configs; fed with everything fetched (by its digest). */
   blobCache?: BlobCache;
+  /** Told once per registry when it answers a range request with the whole blob. */
+  warn?: (message: string) => void;
 }
 
 export interface FetchedManifest {
@@ -39,6 +42,8 @@ function scopeOf(ref: ImageRef): string {
 /** The small registry API the rest of layerslayer uses. */
 export class RegistryClient {
   private readonly transports = new Map<string, Transport>();
+  /** Registries already named as ignoring Range. */
+  private readonly rangeIgnored = new Set<string>();
   constructor(private readonly options: ClientOptions = {}) {}
 
   transport(registry: string): Transport {
@@ -87,16 +92,29 @@ export class RegistryClient {
     return bytes;
   }
 
-  /** A blob request; `range` as [start, endInclusive] or [start] for an open end. */
-  blob(ref: ImageRef, digest: string, opts: { range?: [number, (number | undefined)?]; signal?: AbortSignal; method?: "GET" | "HEAD" } = {}): Promise<Response> {
+  /** A blob request; `range` as [start, endInclusive] or [start] for an open end; `attempts` shared by the read it is part of. */
+  async blob(ref: ImageRef, digest: string, opts: { range?: [number, (number | undefined)?]; signal?: AbortSignal | undefined; method?: "GET" | "HEAD"; attempts?: Attempts | undefined } = {}): Promise<Response> {
     const headers: Record<string, string> = {};
     if (opts.range) headers.Range = `bytes=${opts.range[0]}-${opts.range[1] ?? ""}`;
-    return this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
+    const res = await this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {
       method: opts.method ?? "GET",
       headers,
       scope: scopeOf(ref),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.attempts ? { attempts: opts.attempts } : {}),
     });
+    // The whole blob for a range (the blob reader stops reading at the budget and cancels the rest).
+    if (res.status === 200 && opts.range && !this.rangeIgnored.has(ref.registry) && this.moreThanAsked(res, opts.range)) {
+      this.rangeIgnored.add(ref.registry);
+      this.options.warn?.(`${ref.registry} ignores Range requests and sends whole blobs: reading stops at the budget, but every read starts at a blob's first byte`);
+    }
+    return res;
+  }
+
+  /** Whether a 200 to a range request sends more than the range (a 200 for the whole of a small blob does not). */
+  private moreThanAsked(res: Response, [start, end]: [number, (number | undefined)?]): boolean {
+    const length = Number(res.headers.get("content-length") ?? NaN);
+    return start > 0 || !(length <= (end === undefined ? Infinity : end - start + 1));
   }
 
   /**

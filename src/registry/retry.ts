@@ -57,3 +57,75 @@ export function networkError(e: unknown, url: string, timeoutMs: number, proxy?:
   const through = proxy ? ` through the proxy ${proxy}` : "";
   return { error: new LayerslayerError("NETWORK", `cannot reach ${host}${through}: ${why}`, { cause: e }), permanent };
 }
+
+const MiB = 1024 * 1024;
+
+export interface AttemptLimits {
+  /** Failed tries allowed before any byte has arrived. */
+  failures: number;
+  /** More failed tries allowed per MiB actually received (0: none). */
+  perMiB?: number;
+  /** Time allowed, waits and tries included, between one byte received and the next (or the first). */
+  stallMs?: number;
+}
+
+/**
+ * The tries one read may make, shared by every layer that retries it: the transport's retries of a
+ * request (a reset, a 5xx) and the blob reader's resumes of a body that broke off or was not what it
+ * asked for draw on the same allowance. A read starts with `failures` failed tries; only bytes
+ * actually received earn more (`perMiB`), so a long flaky download still finishes while a read that
+ * makes no progress fails after the same few tries wherever it starts in the blob (a 128-byte tail
+ * read of a large blob as soon as a short one). Waits back off with the failures in a row, and the
+ * time since the last byte arrived is bounded by `stallMs` (a try that would run past it fails).
+ */
+export class Attempts {
+  /** Failed tries so far. */
+  failures = 0;
+  /** Failed tries since bytes last arrived (the backoff step). */
+  private inARow = 0;
+  /** Bytes received so far (what earns more tries). */
+  private received = 0;
+  /** When bytes last arrived, or the read started. */
+  private lastProgress = Date.now();
+
+  constructor(readonly limits: AttemptLimits) {}
+
+  /** Failed tries allowed now. */
+  allowed(): number {
+    return this.limits.failures + (this.limits.perMiB ?? 0) * Math.floor(this.received / MiB);
+  }
+
+  /** Bytes arrived: they earn tries and restart the backoff and the stall clock. */
+  progress(bytes: number): void {
+    if (bytes <= 0) return;
+    this.received += bytes;
+    this.inARow = 0;
+    this.lastProgress = Date.now();
+  }
+
+  /** The reader's consumer was away (it had data to work on): that time is not the server's, so the stall clock restarts. */
+  consumerBack(): void {
+    this.lastProgress = Date.now();
+  }
+
+  /** Records a failed try; false when no more tries are allowed. */
+  fail(): boolean {
+    this.failures++;
+    this.inARow++;
+    return this.failures <= this.allowed() && this.msLeft() > 0;
+  }
+
+  /** Time left before the read counts as stalled (Infinity without a bound). */
+  msLeft(): number {
+    return this.limits.stallMs === undefined ? Infinity : this.limits.stallMs - (Date.now() - this.lastProgress);
+  }
+
+  /**
+   * The wait before the next try: Retry-After when given, else backoff from `baseMs` doubling with
+   * the failures in a row; undefined when it would outlast the stall bound.
+   */
+  delay(baseMs: number, retryAfter: string | null = null): number | undefined {
+    const ms = retryDelay(this.inARow - 1, baseMs, retryAfter);
+    return ms < this.msLeft() ? ms : undefined;
+  }
+}

@@ -5,7 +5,7 @@ import { Authenticator, type CredentialSource, type Credentials } from "./auth.t
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
 import { fetchableUrl, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
-import { retryDelay, sleep, isRetryableStatus, networkError } from "./retry.ts";
+import { Attempts, sleep, isRetryableStatus, networkError } from "./retry.ts";
 
 export interface TransportOptions {
   plainHttp?: boolean;
@@ -33,6 +33,11 @@ export interface RequestOptions {
   /** Authorization scope, e.g. "repository:library/alpine:pull". */
   scope?: string;
   signal?: AbortSignal;
+  /**
+   * The tries this request may make, when it is one of several of a read that shares them (a blob
+   * read's ranged requests); by default `retries` failed tries for this request alone.
+   */
+  attempts?: Attempts;
 }
 
 const MAX_REDIRECTS = 10;
@@ -64,7 +69,7 @@ export class Transport {
       log: options.log,
       checkUrl: options.checkUrl,
     };
-    this.auth = new Authenticator(registry, options.credentials, (url, init, limit, what) => this.readWhole(() => this.send(url, init, undefined), limit, what, undefined));
+    this.auth = new Authenticator(registry, options.credentials, (url, init, limit, what) => this.readWhole((attempts) => this.send(url, init, undefined, attempts), limit, what, undefined));
   }
 
   /**
@@ -74,8 +79,9 @@ export class Transport {
   async request(path: string, options: RequestOptions = {}): Promise<Response> {
     await this.ping();
     const url = `${this.baseUrl}${path}`;
+    const attempts = options.attempts ?? this.attempts();
     let authorization = await this.auth.header(this.challenge, options.scope);
-    let res = await this.send(url, this.init(options, authorization), options.signal);
+    let res = await this.send(url, this.init(options, authorization), options.signal, attempts);
     if (res.status !== 401) return res;
     await discard(res);
     // The registry may name a (new) challenge here; gcr.io sometimes sends none: keep the ping's.
@@ -84,7 +90,7 @@ export class Transport {
     if (!this.challenge) throw this.authError(options.scope);
     this.auth.invalidate();
     authorization = await this.auth.header(this.challenge, options.scope);
-    res = await this.send(url, this.init(options, authorization), options.signal);
+    res = await this.send(url, this.init(options, authorization), options.signal, attempts);
     if (res.status === 401) {
       await discard(res);
       throw this.authError(options.scope);
@@ -94,11 +100,12 @@ export class Transport {
 
   /**
    * `request` for a small document (manifest, config, tag list) read whole, at most `limit` bytes.
-   * A body that breaks off is fetched again, up to the same number of retries as a failed request,
-   * then fails with NETWORK. An answer other than 2xx comes back unread, for the caller's error.
+   * A body that breaks off is fetched again; failed requests and broken bodies share one allowance
+   * of `retries` failed tries, then it fails with NETWORK. An answer other than 2xx comes back
+   * unread, for the caller's error.
    */
   fetchBytes(path: string, options: RequestOptions, limit: number, what: string): Promise<{ res: Response; bytes: Uint8Array }> {
-    return this.readWhole(() => this.request(path, options), limit, what, options.signal);
+    return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal);
   }
 
   /** Whether the registry asked for a login (a challenge to `GET /v2/`, or since); known once a request was made. */
@@ -111,18 +118,25 @@ export class Transport {
    * and no login, but the same retries, Retry-After, redirect rules and bounded body as `fetchBytes`.
    */
   fetchUrl(url: string, headers: Record<string, string>, limit: number, what: string, signal?: AbortSignal): Promise<{ res: Response; bytes: Uint8Array }> {
-    return this.readWhole(() => this.send(url, this.init({ headers }, undefined), signal), limit, what, signal);
+    return this.readWhole((attempts) => this.send(url, this.init({ headers }, undefined), signal, attempts), limit, what, signal);
   }
 
-  private async readWhole(get: () => Promise<Response>, limit: number, what: string, signal: AbortSignal | undefined): Promise<{ res: Response; bytes: Uint8Array }> {
-    for (let attempt = 0; ; attempt++) {
-      const res = await get();
+  /** A fresh allowance of `retries` failed tries for one request or one small document. */
+  private attempts(): Attempts {
+    return new Attempts({ failures: this.opts.retries });
+  }
+
+  private async readWhole(get: (attempts: Attempts) => Promise<Response>, limit: number, what: string, signal: AbortSignal | undefined): Promise<{ res: Response; bytes: Uint8Array }> {
+    const attempts = this.attempts();
+    for (;;) {
+      const res = await get(attempts);
       if (!res.ok) return { res, bytes: new Uint8Array(0) };
       try {
         return { res, bytes: await readBounded(res, limit, what) };
       } catch (e) {
-        if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || attempt >= this.opts.retries || signal?.aborted) throw e;
-        const delay = retryDelay(attempt, this.opts.retryBaseMs, null);
+        if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || signal?.aborted || !attempts.fail()) throw e;
+        const delay = attempts.delay(this.opts.retryBaseMs);
+        if (delay === undefined) throw e;
         this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
         await sleep(delay, signal);
       }
@@ -171,21 +185,23 @@ export class Transport {
   }
 
   /**
-   * One logical request: retries with backoff, follows redirects by hand so that credentials never
-   * leave the origin (scheme, host and port) they were meant for: the Authorization header is
-   * dropped on a redirect to another origin, and a request with a body (the token service's form
-   * POST, which carries an identity token) is not followed there at all.
+   * One logical request: retries with backoff while `attempts` allows, follows redirects by hand so
+   * that credentials never leave the origin (scheme, host and port) they were meant for: the
+   * Authorization header is dropped on a redirect to another origin, and a request with a body (the
+   * token service's form POST, which carries an identity token) is not followed there at all.
    */
-  private async send(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+  private async send(url: string, init: RequestInit, signal: AbortSignal | undefined, attempts = this.attempts()): Promise<Response> {
     const requestOrigin = fetchableUrl(url, this.registry, "NETWORK").origin;
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       let current = url;
       let res: Response | undefined;
+      // No answer in time is a failed try; never wait past the read's stall bound.
+      const timeoutMs = Math.max(1, Math.min(this.opts.headersTimeoutMs, attempts.msLeft()));
       try {
         for (let hop = 0; ; hop++) {
           const headers = new Headers(init.headers);
           if (new URL(current).origin !== requestOrigin) headers.delete("authorization");
-          res = await this.fetchOnce(current, { ...init, headers }, signal);
+          res = await this.fetchOnce(current, { ...init, headers }, signal, timeoutMs);
           const location = res.headers.get("location");
           if (res.status < 300 || res.status > 399 || res.status === 304 || !location) break;
           await discard(res);
@@ -198,17 +214,18 @@ export class Transport {
       } catch (e) {
         if (e instanceof LayerslayerError || signal?.aborted) throw e;
         const proxy = proxyFor(new URL(current), this.opts.proxy);
-        const { error: err, permanent } = networkError(e, current, this.opts.headersTimeoutMs, proxy && describeProxy(proxy));
-        if (permanent || attempt >= this.opts.retries) throw err;
-        const delay = retryDelay(attempt, this.opts.retryBaseMs, null);
+        const { error: err, permanent } = networkError(e, current, timeoutMs, proxy && describeProxy(proxy));
+        if (permanent || !attempts.fail()) throw err;
+        const delay = attempts.delay(this.opts.retryBaseMs);
+        if (delay === undefined) throw err;
         this.opts.log?.(`${err.message}; retrying in ${delay} ms`);
         await sleep(delay, signal);
         continue;
       }
       if (!isRetryableStatus(res.status)) return res;
-      const retryAfter = res.headers.get("retry-after");
-      const delay = retryDelay(attempt, this.opts.retryBaseMs, retryAfter);
-      if (attempt >= this.opts.retries || delay > this.opts.maxRetryAfterMs) return res;
+      if (!attempts.fail()) return res;
+      const delay = attempts.delay(this.opts.retryBaseMs, res.headers.get("retry-after"));
+      if (delay === undefined || delay > this.opts.maxRetryAfterMs) return res;
       await discard(res);
       this.opts.log?.(`HTTP ${res.status} from ${redactUrl(current)}; retrying in ${delay} ms`);
       await sleep(delay, signal);
@@ -244,7 +261,7 @@ export class Transport {
     return host === apiHost(this.registry) && (this.opts.plainHttp || isLoopback(this.registry));
   }
 
-  private async fetchOnce(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+  private async fetchOnce(url: string, init: RequestInit, signal: AbortSignal | undefined, timeoutMs: number): Promise<Response> {
     // An abort event fired before the listener was added is never heard: a cancelled request is not sent.
     signal?.throwIfAborted();
     const target = new URL(url);
@@ -252,7 +269,7 @@ export class Transport {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new Error("timeout")), this.opts.headersTimeoutMs);
+    const timer = setTimeout(() => controller.abort(new Error("timeout")), timeoutMs);
     const proxy = proxyFor(target, this.opts.proxy);
     try {
       const res = await fetch(url, {

@@ -108,16 +108,23 @@ export class ArchiveFiles implements LocalFiles {
     return new ArchiveFiles(path, members);
   }
 
-  /** The regular file a name leads to, following symlinks and hard links inside the archive. */
+  /**
+   * The regular file a name leads to, following symlinks and hard links inside the archive. A link
+   * that points out of it (an absolute target, or one that climbs above its root) is refused: it
+   * names a file of whatever system unpacks the archive, never one of the image's.
+   */
   private find(name: string): Member | undefined {
     let current = clean(name);
     for (let hops = 0; hops <= MAX_HOPS; hops++) {
       const m = this.members.get(current);
       if (!m) return undefined;
       if (m.kind === "file") return m;
-      if (m.kind === "symlink") current = clean(m.linkname.startsWith("/") ? m.linkname : posix.join(posix.dirname(current), m.linkname));
-      else if (m.kind === "hardlink") current = clean(m.linkname);
-      else return undefined;
+      if (m.kind === "other") return undefined;
+      const target = m.kind === "symlink" ? posix.normalize(posix.join(posix.dirname(current), m.linkname)) : posix.normalize(m.linkname);
+      if (m.linkname.startsWith("/") || target === ".." || target.startsWith("../")) {
+        throw new LayerslayerError("CORRUPT", `${escapeName(this.location)}: "${escapeName(current)}" is a link to ${escapeName(m.linkname)}, outside the archive; refusing it`);
+      }
+      current = clean(target);
     }
     throw new LayerslayerError("CORRUPT", `${escapeName(this.location)}: too many levels of links at "${escapeName(name)}"`);
   }

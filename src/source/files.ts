@@ -3,8 +3,8 @@
  * layout) or the members of a tar archive (oci-archive, docker-archive; see archive.ts). Names
  * are relative, "/"-separated ("index.json", "blobs/sha256/<hex>").
  */
-import { open, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { open, realpath, stat } from "node:fs/promises";
+import { join, sep } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 
@@ -27,8 +27,11 @@ export function localError(e: unknown, what: string): LayerslayerError {
   return new LayerslayerError("IO", `${what}: ${err.code ?? err.message ?? String(e)}`, { cause: e });
 }
 
-/** Bytes [start, end) of a file on disk, read in chunks as the consumer pulls; cancelling closes it. */
-export function fileRange(path: string, start: number, end: number, what: string): ReadableStream<Uint8Array> {
+/**
+ * Bytes [start, end) of a file on disk, read in chunks as the consumer pulls; cancelling closes it.
+ * `path` may be a check that gives the path to open (it runs at the first read, and may throw).
+ */
+export function fileRange(path: string | (() => Promise<string>), start: number, end: number, what: string): ReadableStream<Uint8Array> {
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   let pos = start;
   const close = async () => {
@@ -39,7 +42,7 @@ export function fileRange(path: string, start: number, end: number, what: string
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        fh ??= await open(path, "r");
+        fh ??= await open(typeof path === "string" ? path : await path(), "r");
         if (pos >= end) {
           await close();
           controller.close();
@@ -61,8 +64,14 @@ export function fileRange(path: string, start: number, end: number, what: string
   });
 }
 
-/** The files of a directory. Names with "..", absolute names and empty components are refused. */
+/**
+ * The files of a directory. Names with "..", absolute names and empty components are refused, and
+ * so is a file that a symlink (the file itself or a directory on its way) places outside the
+ * directory: an image's blobs are its own files, never whatever a link in it points to elsewhere.
+ * Links that stay inside are followed.
+ */
 export class DirectoryFiles implements LocalFiles {
+  private root: Promise<string> | undefined;
   constructor(readonly location: string) {}
 
   private path(name: string): string {
@@ -71,20 +80,29 @@ export class DirectoryFiles implements LocalFiles {
     return join(this.location, ...parts);
   }
 
-  async size(name: string): Promise<number | undefined> {
+  /** Where `name` really is, once every link is resolved; refused when that is outside the directory. */
+  private async inside(name: string): Promise<string> {
     const path = this.path(name);
+    this.root ??= realpath(this.location);
+    const [root, real] = await Promise.all([this.root, realpath(path)]);
+    if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+      throw new LayerslayerError("CORRUPT", `${escapeName(this.location)}: "${escapeName(name)}" is a link to ${escapeName(real)}, outside the image directory; refusing it`);
+    }
+    return real;
+  }
+
+  async size(name: string): Promise<number | undefined> {
     try {
-      const st = await stat(path);
+      const st = await stat(await this.inside(name));
       return st.isFile() ? st.size : undefined;
     } catch (e) {
-      const err = localError(e, escapeName(path));
+      const err = localError(e, escapeName(this.path(name)));
       if (err.code === "NOT_FOUND") return undefined;
       throw err;
     }
   }
 
   stream(name: string, start: number, end: number): ReadableStream<Uint8Array> {
-    const path = this.path(name);
-    return fileRange(path, start, end, escapeName(path));
+    return fileRange(() => this.inside(name), start, end, escapeName(this.path(name)));
   }
 }

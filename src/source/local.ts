@@ -10,7 +10,7 @@ import { parseDigest } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import type { LocalFiles } from "./files.ts";
-import type { BlobPart, FetchedManifest, ImageSource } from "./source.ts";
+import type { BlobOrigin, BlobPart, FetchedManifest, ImageSource, ReadPartOptions } from "./source.ts";
 
 export interface LocalImage {
   reference: string;
@@ -48,6 +48,7 @@ export class LocalSource implements ImageSource {
   readonly name: string;
   readonly repository: string;
   readonly version: string;
+  readonly origin: BlobOrigin = { name: "the file", retry: false };
 
   constructor(
     private readonly files: LocalFiles,
@@ -88,9 +89,9 @@ export class LocalSource implements ImageSource {
     return this.whole(digest, limit, label);
   }
 
-  async readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart> {
+  async readBlob(digest: string, start: number, end: number | undefined, opts: ReadPartOptions = {}): Promise<BlobPart> {
     // A file read cannot be interrupted: a cancelled read is refused here, and the blob reader stops between chunks.
-    signal?.throwIfAborted();
+    opts.signal?.throwIfAborted();
     const file = this.fileOf(digest);
     const size = await this.files.size(file);
     if (size === undefined) throw new LayerslayerError("NOT_FOUND", `${this.name}@${escapeName(digest)}: missing from ${escapeName(this.files.location)}`);

@@ -9,7 +9,7 @@ import { discard } from "../registry/body.ts";
 import type { FetchedManifest, RegistryClient } from "../registry/client.ts";
 import { responseError } from "../registry/errors.ts";
 import { escapeName } from "../names.ts";
-import { RangeFault, type BlobPart, type ImageSource } from "./source.ts";
+import { RangeFault, type BlobPart, type ImageSource, type ReadPartOptions } from "./source.ts";
 
 function parseContentRange(v: string | null): { start: number; end: number; total?: number } | undefined {
   const m = v ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim()) : null;
@@ -41,12 +41,9 @@ export class RegistrySource implements ImageSource {
     return this.client.fetchBlobBytes(this.ref, digest, limit, label);
   }
 
-  async readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart> {
+  async readBlob(digest: string, start: number, end: number | undefined, opts: ReadPartOptions = {}): Promise<BlobPart> {
     const what = `${this.name}@${digest}`;
-    const res = await this.client.blob(this.ref, digest, {
-      range: [start, end === undefined ? undefined : end - 1],
-      ...(signal ? { signal } : {}),
-    });
+    const res = await this.client.blob(this.ref, digest, { range: [start, end === undefined ? undefined : end - 1], ...opts });
     if (res.status === 416) {
       // Never read a 416 body as data: it only says the start is past the end.
       await discard(res);

@@ -7,6 +7,7 @@
  */
 import { LayerslayerError } from "../errors.ts";
 import type { FetchedManifest } from "../registry/client.ts";
+import type { Attempts } from "../registry/retry.ts";
 
 export type { FetchedManifest };
 
@@ -37,6 +38,23 @@ export interface BlobPart {
   body: ReadableStream<Uint8Array> | null;
 }
 
+export interface ReadPartOptions {
+  signal?: AbortSignal;
+  attempts?: Attempts;
+}
+
+/**
+ * What answers a source's blob reads, for messages ("the registry", "the file"), and whether asking
+ * again can help: a network answer that was wrong or broke off may be right the next time; a file's
+ * never changes, so a wrong one is an error at once.
+ */
+export interface BlobOrigin {
+  name: string;
+  retry: boolean;
+}
+
+export const REGISTRY_ORIGIN: BlobOrigin = { name: "the registry", retry: true };
+
 export interface ImageSource {
   /** The image as the user named it, normalised ("127.0.0.1:5000/team/app:v1", "oci:/data/app:v1"). */
   readonly reference: string;
@@ -45,10 +63,15 @@ export interface ImageSource {
   /** A repository-like name and the tag or digest asked for (save's default directory). */
   readonly repository: string;
   readonly version: string;
+  /** Who answers blob reads; the registry (retried) when left out. */
+  readonly origin?: BlobOrigin;
   /** The manifest or index the reference names, or (with a digest) the one with that digest; verified. */
   manifest(digest?: string): Promise<FetchedManifest>;
   /** A small blob (a config) read whole, at most `limit` bytes, verified against its digest. */
   blobBytes(digest: string, limit: number, label?: string): Promise<Uint8Array>;
-  /** Bytes [start, end) of a blob (to its end when `end` is undefined); may throw RangeFault. */
-  readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart>;
+  /**
+   * Bytes [start, end) of a blob (to its end when `end` is undefined); may throw RangeFault. A
+   * source that retries (a registry) draws its retries from `attempts`, the read's one allowance.
+   */
+  readBlob(digest: string, start: number, end: number | undefined, opts?: ReadPartOptions): Promise<BlobPart>;
 }

@@ -106,5 +106,62 @@ describe("range faults from a proxy in front of the real registry", () => {
     expect(r.verified).toBe(true);
   });
 
+  // A server that fails every answer, in every way it can: a read that gets nothing fails after the
+  // same few requests wherever it starts (the allowance grows with bytes received, not the position).
+  const noProgress: [string, Fault | Fault[], string | RegExp][] = [
+    ["resets the connection before answering", { kind: "drop" }, /cannot reach .*connection closed unexpectedly/],
+    ["resets right after the headers", { kind: "reset", afterBytes: 0 }, /broke off at byte \d+ and could not be resumed \(6 bad answers, giving up\)$/],
+    ["resets after a few bytes", { kind: "reset", afterBytes: 10 }, /broke off at byte \d+ and could not be resumed \(6 bad answers, giving up\)$/],
+    ["closes the body before its end", { kind: "cut", afterBytes: 0 }, /(broke off|closing the transfer early) at byte \d+/],
+    ["answers 503", { kind: "status", status: 503 }, /registry error HTTP 503/],
+  ];
+  for (const [how, fault, message] of noProgress) {
+    for (const [where, start, budget] of [["from byte 0", 0, undefined], ["in the middle", 1_500_000, 200_000], ["the last 128 bytes (a TOC footer probe)", 3_000_000 - 128, 128]] as const) {
+      test(`a server that ${how} every time, reading ${where}: NETWORK after ${MAX_FAULTS_PER_BLOB + 1} requests`, async () => {
+        faulty(Infinity, fault);
+        const err = (await readAll(open({ start, verify: start === 0, ...(budget !== undefined ? { budget } : {}) })).catch((e) => e)) as LayerslayerError;
+        expect(err).toBeInstanceOf(LayerslayerError);
+        expect(err.code).toBe("NETWORK");
+        expect(err.message).toMatch(message);
+        expect(err.message).not.toContain("\n");
+        expect(blobGets().length).toBe(MAX_FAULTS_PER_BLOB + 1);
+      });
+    }
+  }
+
+  test("failed tries of the transport and broken bodies draw on one allowance", async () => {
+    let n = 0;
+    proxy.requests.length = 0;
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? (n++ % 2 ? { kind: "drop" } : { kind: "reset", afterBytes: 0 }) : undefined);
+    const err = (await readAll(open({ start: 3_000_000 - 128, budget: 128 })).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("NETWORK");
+    expect(blobGets().length).toBe(MAX_FAULTS_PER_BLOB + 1);
+  });
+
+  test("bytes received earn more tries: a transfer that breaks every 1.2 MiB finishes with an allowance of one", async () => {
+    faulty(Infinity, { kind: "reset", afterBytes: 1_200_000 });
+    const r = open({ verify: true, resumeAttempts: 1 });
+    expect(await readAll(r)).toEqual(blob);
+    expect(r.verified).toBe(true);
+    expect(blobGets().length).toBe(3);
+  });
+
+  test("a transfer that breaks after less than a MiB each time does not earn tries", async () => {
+    faulty(Infinity, { kind: "reset", afterBytes: 300_000 });
+    const err = (await readAll(open({ verify: true, resumeAttempts: 1 })).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("NETWORK");
+    expect(blobGets().length).toBe(2);
+  });
+
+  test("a server that sends nothing: the read fails once nothing arrived for two idle timeouts, however many tries are left", async () => {
+    faulty(Infinity, { kind: "stall", afterBytes: 0 });
+    const started = Date.now();
+    const err = (await readAll(open({ start: 3_000_000 - 128, budget: 128, idleTimeoutMs: 150, resumeAttempts: 50 })).catch((e) => e)) as LayerslayerError;
+    expect(err.code).toBe("NETWORK");
+    expect(err.message).toContain("nothing received for 300 ms, giving up");
+    expect(blobGets().length).toBe(2);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   afterAll(() => void (proxy.rule = () => undefined));
 });

@@ -92,6 +92,30 @@ describe("ranged, budgeted blob reads on a real registry", () => {
     proxy.rule = () => undefined;
   });
 
+  test("a transfer cut, then resumed by a server that ignores Range: every byte counted once, the re-sent ones apart", async () => {
+    let n = 0;
+    proxy.requests.length = 0;
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? (n++ === 0 ? { kind: "cut", afterBytes: 100_000 } : { kind: "ignoreRange" }) : undefined);
+    const r = open({ verify: true }, proxy.host);
+    expect(await readAll(r)).toEqual(blob);
+    expect(r.verified).toBe(true);
+    expect(r.bytesDownloaded).toBe(blob.byteLength);
+    expect(r.bytesResent).toBeGreaterThan(0);
+    expect(r.bytesResent).toBeLessThanOrEqual(100_000);
+    expect(r.rangeIgnored).toBe(true);
+    proxy.rule = () => undefined;
+  });
+
+  test("a budgeted read from a later byte is not spent on bytes a server that ignores Range sends first", async () => {
+    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "ignoreRange" } : undefined);
+    const r = open({ start: 500_000, budget: 1000 }, proxy.host);
+    expect((await readAll(r)).byteLength).toBe(0);
+    expect(r.rangeIgnored).toBe(true);
+    expect(r.budgetReached).toBe(true);
+    expect(r.bytesDownloaded + r.bytesResent).toBe(0);
+    proxy.rule = () => undefined;
+  });
+
   test("a transfer that keeps breaking ends in a NETWORK error", async () => {
     proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "cut", afterBytes: 0 } : undefined);
     const r = open({ resumeAttempts: 2 }, proxy.host);
@@ -172,6 +196,18 @@ describe("a transfer that hangs", () => {
     expect(ranges[0]).toBe("bytes=0-");
     expect(ranges.length).toBe(2);
     expect(Number(/^bytes=(\d+)-$/.exec(ranges[1] ?? "")?.[1])).toBeGreaterThan(0);
+  });
+
+  test("a consumer that takes longer than the stall bound between chunks is not taken for a stalled server", async () => {
+    proxy.rule = () => undefined;
+    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { verify: true, idleTimeoutMs: 100, ranged: true, firstChunk: 100_000, maxChunk: 100_000 });
+    const parts: Uint8Array[] = [];
+    for await (const c of r.chunks()) {
+      parts.push(c.slice());
+      await Bun.sleep(250); // more than two idle timeouts
+    }
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(blob));
+    expect(r.verified).toBe(true);
   });
 
   test("that keeps hanging ends in a NETWORK error", async () => {

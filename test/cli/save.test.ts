@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { humanSize } from "../../src/output/format.ts";
@@ -110,6 +110,36 @@ describe("save on a real registry", () => {
     expect(sha256(readFileSync(join(out, fileOf(l, ".tar.gz"))))).toBe(l.digest);
     expect(readdirSync(out)).toEqual([fileOf(l, ".tar.gz")]);
   });
+
+  // A .partial that is not a private regular file: appending (or truncating) would change bytes
+  // elsewhere. Each holds a true prefix of the layer, so only the link itself can stop a resume.
+  for (const kind of ["a hard link to a file elsewhere", "a symlink to a file elsewhere", "a symlink to where no file is yet"] as const) {
+    test(`a .partial that is ${kind} is never written through: started over, the other file untouched`, async () => {
+      const out = join(work, "l");
+      mkdirSync(out);
+      const l = img.layers[0]!;
+      const prefix = l.bytes.subarray(0, 100_000);
+      const outside = join(work, "outside.bin");
+      const partial = join(out, `.${fileOf(l, ".tar.gz")}.partial`);
+      if (kind === "a symlink to where no file is yet") symlinkSync(outside, partial);
+      else {
+        writeFileSync(outside, prefix);
+        if (kind.startsWith("a hard link")) linkSync(outside, partial);
+        else symlinkSync(outside, partial);
+      }
+      const r = await runCli(["save", image(), "-o", out, "-L", "0", "--json"]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).layers[0].status).toBe("saved");
+      expect(blobGets().map((q) => q.range)).toEqual(["bytes=0-"]);
+      expect(sha256(readFileSync(join(out, fileOf(l, ".tar.gz"))))).toBe(l.digest);
+      expect(readdirSync(out)).toEqual([fileOf(l, ".tar.gz")]);
+      if (kind === "a symlink to where no file is yet") expect(existsSync(outside)).toBe(false);
+      else {
+        expect(fileBytes(readFileSync(outside))).toEqual(prefix);
+        expect(lstatSync(outside).nlink).toBe(1);
+      }
+    });
+  }
 
   test("bytes that do not match the digest: exit 7, one line naming the layer, no final and no temp file", async () => {
     const out = join(work, "bad");

@@ -130,7 +130,7 @@ for (const [kind, open] of Object.entries(SOURCES)) {
     test("a cancelled read is refused", async () => {
       const source = await open();
       const img = await resolveImage(source);
-      const err = await source.readBlob(img.manifest.image.layers[0]!.digest, 0, undefined, AbortSignal.abort()).then(
+      const err = await source.readBlob(img.manifest.image.layers[0]!.digest, 0, undefined, { signal: AbortSignal.abort() }).then(
         () => undefined,
         (e) => e,
       );

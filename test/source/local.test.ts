@@ -203,6 +203,96 @@ describe("local images made by skopeo", () => {
     expect(c.stderr).toMatch(/\(image config\): the bytes hash to sha256:[0-9a-f]{64}, not sha256:/);
   });
 
+  // Links that lead out of the image: refused even when what they point to holds the right bytes
+  // (only the link itself is wrong); links that stay inside are followed.
+  test("a layout whose blob, blob directory or index.json is a link out of it: exit 7, one line, nothing read", async () => {
+    const layer = oci.layers[0]!;
+    const hex = layer.digest.split(":")[1]!;
+    const outside = at("outside");
+    mkdirSync(outside, { recursive: true });
+    const cases: [string, (dir: string) => void, string][] = [
+      [
+        "the layer blob",
+        (dir) => {
+          const blob = join(dir, "blobs", "sha256", hex);
+          cpSync(blob, join(outside, hex));
+          rmSync(blob);
+          symlinkSync(join(outside, hex), blob);
+        },
+        `blobs/sha256/${hex}`,
+      ],
+      [
+        "the blobs/sha256 directory",
+        (dir) => {
+          const blobs = join(dir, "blobs", "sha256");
+          cpSync(blobs, join(outside, "sha256"), { recursive: true });
+          rmSync(blobs, { recursive: true });
+          symlinkSync(join(outside, "sha256"), blobs);
+        },
+        "index.json",
+      ],
+      [
+        "index.json, relatively",
+        (dir) => {
+          cpSync(join(dir, "index.json"), join(outside, "index.json"));
+          rmSync(join(dir, "index.json"));
+          symlinkSync("../outside/index.json", join(dir, "index.json"));
+        },
+        "index.json",
+      ],
+    ];
+    for (const [what, plant, named] of cases) {
+      const dir = at(`layout-link-${what.replace(/\W+/g, "-")}`);
+      cpSync(at("layout"), dir, { recursive: true });
+      plant(dir);
+      const r = await runCli(["peek", `oci:${dir}:v1`, "--full"]);
+      expect({ what, code: r.code, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ what, code: 7, lines: 1 });
+      // The first file read through the link names it (the manifest's blob, when the whole directory is a link).
+      expect(r.stderr).toMatch(new RegExp(`"(${named.replace(/\./g, "\\.")}|blobs/sha256/[0-9a-f]{64})" is a link to .*, outside the image directory; refusing it\n$`));
+    }
+    // A link that stays inside the layout is followed.
+    const inside = at("layout-link-inside");
+    cpSync(at("layout"), inside, { recursive: true });
+    mkdirSync(join(inside, "store"));
+    cpSync(join(inside, "blobs", "sha256", hex), join(inside, "store", hex));
+    rmSync(join(inside, "blobs", "sha256", hex));
+    symlinkSync(`../../store/${hex}`, join(inside, "blobs", "sha256", hex));
+    await same((i) => ["peek", i, "--full"], registry("local/oci"), `oci:${inside}:v1`);
+  });
+
+  test("an archive whose blob is a link out of it (absolute, or climbing above its root): exit 7, one line", async () => {
+    const hex = oci.layers[0]!.digest.split(":")[1]!;
+    for (const target of ["/etc/passwd", "../../../outside.bin", "../../.."]) {
+      const dir = at(`archive-link-${target.replace(/\W+/g, "-")}`);
+      cpSync(at("layout"), dir, { recursive: true });
+      rmSync(join(dir, "blobs", "sha256", hex));
+      symlinkSync(target, join(dir, "blobs", "sha256", hex));
+      const file = `${dir}.tar`;
+      tarDir(dir, file);
+      const r = await runCli(["peek", `oci-archive:${file}:v1`, "--full"]);
+      expect({ target, code: r.code, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ target, code: 7, lines: 1 });
+      expect(r.stderr).toContain(`"blobs/sha256/${hex}" is a link to ${target}, outside the archive; refusing it`);
+    }
+  });
+
+  test("a blob file whose size differs from the descriptor's: exit 7 at once, naming the file, not a registry", async () => {
+    const layer = oci.layers[0]!;
+    for (const [how, change] of [["longer", (b: Uint8Array) => Buffer.concat([b, new Uint8Array([0])])], ["shorter", (b: Uint8Array) => b.subarray(0, b.length - 10)]] as const) {
+      const dir = at(`layout-size-${how}`);
+      cpSync(at("layout"), dir, { recursive: true });
+      const blob = join(dir, "blobs", "sha256", layer.digest.split(":")[1]!);
+      writeFileSync(blob, change(new Uint8Array(readFileSync(blob))));
+      for (const args of [["peek", `oci:${dir}:v1`, "--full"], ["peek", `oci:${dir}:v1`, "--budget", "2K"], ["cat", `oci:${dir}:v1`, "/etc/passwd"]]) {
+        const r = await runCli(args);
+        expect({ args, code: r.code }).toEqual({ args, code: 7 });
+        const size = layer.size + (how === "longer" ? 1 : -10);
+        expect(r.stderr.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`the file gives the blob's size as ${size} bytes, the descriptor ${layer.size}$`));
+        expect(r.stderr).not.toContain("registry");
+        expect(r.stderr).not.toContain("bad answers");
+      }
+    }
+  });
+
   test("a budgeted peek reads the same bytes from a file as from the registry", async () => {
     for (const local of [`oci:${at("layout")}:v1`, `oci-archive:${at("oci.tar")}:v1`]) {
       const r = await same((i) => ["peek", i, "--budget", "2K"], registry("local/oci"), local);

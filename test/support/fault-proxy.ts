@@ -30,6 +30,8 @@ export type Fault =
   | { kind: "cut"; afterBytes: number }
   /** Send this many body bytes, then reset the connection (TCP RST). */
   | { kind: "reset"; afterBytes: number }
+  /** Reset the connection (TCP RST) before any answer. */
+  | { kind: "drop" }
   /** Send this many body bytes, then nothing more, never closing. */
   | { kind: "stall"; afterBytes: number }
   /** Remove WWW-Authenticate from the registry's answer. */
@@ -40,6 +42,8 @@ export interface ProxyRequest {
   path: string;
   range: string | null;
   authorization: boolean;
+  /** Body bytes the client took (written once the socket had room), when the proxy paces bodies. */
+  bodyBytesSent: number;
 }
 
 export interface FaultProxy {
@@ -50,6 +54,13 @@ export interface FaultProxy {
   rule: (req: Request, n: number) => Fault | Fault[] | undefined;
   /** Milliseconds every request waits before it is answered (a registry far away); 0 by default. */
   delayMs: number;
+  /**
+   * Send bodies this many bytes at a time, each when the socket has room and `paceMs` after the
+   * last, counting them in `bodyBytesSent` (what a client that stops reading and closes took);
+   * 0 (default) sends a body at once.
+   */
+  paceBytes: number;
+  paceMs: number;
   stop(): void;
 }
 
@@ -105,6 +116,18 @@ function shape(answer: Answer, faults: Fault[]): { answer: Answer; keepLength: b
   return { answer, keepLength };
 }
 
+/** Writes `body` a piece at a time, each once the socket has room, until it is all out or the client closed. */
+async function paced(socket: Socket, body: Uint8Array, step: number, ms: number, logged: ProxyRequest): Promise<void> {
+  for (let at = 0; at < body.length && !socket.destroyed; at += step) {
+    const piece = body.subarray(at, at + step);
+    const room = socket.write(piece);
+    logged.bodyBytesSent += piece.length;
+    if (!room) await new Promise<void>((resolve) => (socket.once("drain", resolve), socket.once("close", resolve)));
+    await Bun.sleep(ms);
+  }
+  if (!socket.destroyed) socket.end();
+}
+
 export function startFaultProxy(targetUrl: string): FaultProxy {
   let n = 0;
   const sockets = new Set<Socket>();
@@ -114,6 +137,8 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
     requests: [],
     rule: () => undefined,
     delayMs: 0,
+    paceBytes: 0,
+    paceMs: 1,
     stop: () => {
       for (const s of sockets) s.destroy();
       server.close();
@@ -121,11 +146,13 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
   };
 
   async function answer(socket: Socket, method: string, target: string, reqHeaders: Headers, reqBody: Uint8Array): Promise<void> {
-    proxy.requests.push({ method, path: new URL(target, "http://x").pathname, range: reqHeaders.get("range"), authorization: reqHeaders.has("authorization") });
+    const logged: ProxyRequest = { method, path: new URL(target, "http://x").pathname, range: reqHeaders.get("range"), authorization: reqHeaders.has("authorization"), bodyBytesSent: 0 };
+    proxy.requests.push(logged);
     const request = new Request(`${proxy.url}${target}`, { method, headers: reqHeaders });
     const got = proxy.rule(request, n++);
     if (proxy.delayMs > 0) await Bun.sleep(proxy.delayMs);
     const faults = got === undefined ? [] : Array.isArray(got) ? got : [got];
+    if (faults.some((f) => f.kind === "drop")) return void socket.resetAndDestroy();
     let reply: Answer;
     const fixed = faults.find((f) => f.kind === "status");
     if (fixed?.kind === "status") {
@@ -151,6 +178,7 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
     if (method === "HEAD") return void socket.end();
     const cut = faults.find((f) => f.kind === "cut" || f.kind === "reset" || f.kind === "stall");
     if (!cut || (cut.kind !== "cut" && cut.kind !== "reset" && cut.kind !== "stall")) {
+      if (proxy.paceBytes > 0) return paced(socket, a.body, proxy.paceBytes, proxy.paceMs, logged);
       socket.end(a.body);
       return;
     }

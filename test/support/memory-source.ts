@@ -7,7 +7,7 @@
  * `reads` records every readBlob, for tests that count what a reader asked for.
  */
 import { LayerslayerError } from "../../src/errors.ts";
-import type { BlobPart, FetchedManifest, ImageSource } from "../../src/source/source.ts";
+import type { BlobPart, FetchedManifest, ImageSource, ReadPartOptions } from "../../src/source/source.ts";
 import { diffId } from "./fixtures.ts";
 import { sha256 } from "./push.ts";
 
@@ -86,7 +86,8 @@ export class MemorySource implements ImageSource {
     return bytes;
   }
 
-  async readBlob(digest: string, start: number, end: number | undefined, signal?: AbortSignal): Promise<BlobPart> {
+  async readBlob(digest: string, start: number, end: number | undefined, opts: ReadPartOptions = {}): Promise<BlobPart> {
+    const signal = opts.signal;
     signal?.throwIfAborted();
     this.reads.push({ digest, start, end });
     const bytes = this.blob(digest);
