@@ -9,6 +9,8 @@ import { syntheticLayer } from "./support/synthetic-tar.ts";
 
 const BIG = 40_000;
 let bigSize = 0;
+const RANDOM_FILES = 400;
+let randomSize = 0;
 const reg = useRegistry({}, async () => {
   await pushImage(reg, "lib/app", "v1", {
     layers: [
@@ -19,6 +21,11 @@ const reg = useRegistry({}, async () => {
   const big = await syntheticLayer(Array.from({ length: BIG }, (_, i) => ({ path: `data/f${i}`, size: 1000 + (i % 500) })));
   bigSize = big.byteLength;
   await pushImage(reg, "lib/big", "v1", { layers: [{ bytes: big }] });
+  // Incompressible content: half of the blob is many network reads, so entries are listed before the cancel.
+  const files = Array.from({ length: RANDOM_FILES }, (_, i) => ({ path: `data/f${String(i).padStart(3, "0")}`, content: crypto.getRandomValues(new Uint8Array(20_000)) }));
+  const random = layerFrom(files);
+  randomSize = random.byteLength;
+  await pushImage(reg, "lib/random", "v1", { layers: [{ bytes: random }] });
 });
 
 test("peekLayer yields entries and returns exact stats", async () => {
@@ -89,18 +96,19 @@ test("docs/library.md: the example that lists a layer with progress and cancels 
   try {
     const file = join(dir, "example.ts");
     writeFileSync(file, code.replace('from "layerslayer"', `from ${JSON.stringify(resolve(import.meta.dir, "../src/index.ts"))}`));
-    const p = Bun.spawn([process.execPath, file, `${reg.host}/lib/big:v1`], { stdout: "pipe", stderr: "pipe", env: { ...process.env, LAYERSLAYER_CACHE_DIR: dir } });
+    const p = Bun.spawn([process.execPath, file, `${reg.host}/lib/random:v1`], { stdout: "pipe", stderr: "pipe", env: { ...process.env, LAYERSLAYER_CACHE_DIR: dir } });
     const [out, errText, code_] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(errText).toBe("");
     expect(code_).toBe(0);
     const lines = out.trim().split("\n");
-    expect(lines.slice(0, 3)).toEqual(["data/f0", "data/f1", "data/f2"]);
+    // GNU tar lists the root and the directory first.
+    expect(lines.slice(0, 3)).toEqual([".", "data", "data/f000"]);
     const m = /^cancelled after (\d+) entries, (\d+) of (\d+) bytes downloaded$/.exec(lines.at(-1)!);
     expect(m).not.toBeNull();
     const [entries, downloaded, size] = [Number(m![1]), Number(m![2]), Number(m![3])];
-    expect(size).toBe(bigSize);
+    expect(size).toBe(randomSize);
     expect(entries).toBeGreaterThan(0);
-    expect(entries).toBeLessThan(BIG);
+    expect(entries).toBeLessThan(RANDOM_FILES);
     expect(downloaded).toBeGreaterThanOrEqual(size / 2);
     expect(downloaded).toBeLessThan(size);
   } finally {
