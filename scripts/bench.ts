@@ -138,7 +138,11 @@ async function main(): Promise<void> {
     report.add(
       [
         `- date: ${new Date().toISOString()}, commit ${await gitState()}`,
-        `- machine: ${cpu}, ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} at start; Bun ${Bun.version}; ${await version("tar")}; ${await version("gzip")}; ${await version("zstd")}; ${await version("curl")}; ${await version("skopeo")}`,
+        `- machine: ${cpu}, ${cpus().length} cores, load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(
+            " ",
+          )} at start; Bun ${Bun.version}; ${await version("tar")}; ${await version("gzip")}; ${await version("zstd")}; ${await version("curl")}; ${await version("skopeo")}`,
         `- CLI measured: ${cli.label}, with an empty HOME; medians of ${runs} runs, commands of a comparison run round-robin`,
         `- tree: /${tree.dirs.join(", /")} — ${tree.paths} paths, ${mb(tree.bytes)} of files`,
       ].join("\n"),
@@ -169,20 +173,59 @@ async function main(): Promise<void> {
       const countOk = run.entries === gnu && run.entries === run.stats.entries;
       if (!bytesOk) fails.push(`FAIL: budget ${budget}: downloaded ${run.stats.bytesDownloaded}, want ${budget}`);
       if (run.entries < gnu) fails.push(`FAIL: budget ${budget}: listed ${run.entries}, GNU tar ${gnu}`);
-      rows1.push([sizeLabel(budget), run.stats.bytesDownloaded, bytesOk ? "exact" : "FAIL", run.entries, gnu, countOk ? "equal" : run.entries > gnu ? "more" : "FEWER", secs(timed.medianMs), mib(timed.rssKiB)]);
-      targets.push({ what: `entries listed, \`--budget ${sizeLabel(budget).replace(" KiB", "K").replace(" MiB", "M")}\` (downloads exactly ${budget} B)`, ours: String(run.entries), baseline: `${gnu} (\`head -c \\| gzip -dc \\| tar -t\`)`, value: ratio(run.entries, gnu), target: "= GNU tar, bytes exact", met: countOk && bytesOk });
-      if (budget === 256 * KiB) targets.push({ what: "peak RSS, `peek --budget 256K`", ours: mib(timed.rssKiB), baseline: "", value: mib(timed.rssKiB), target: "≤ 40 MiB", met: timed.rssKiB <= 40 * 1024 });
+      rows1.push([
+        sizeLabel(budget),
+        run.stats.bytesDownloaded,
+        bytesOk ? "exact" : "FAIL",
+        run.entries,
+        gnu,
+        countOk ? "equal" : run.entries > gnu ? "more" : "FEWER",
+        secs(timed.medianMs),
+        mib(timed.rssKiB),
+      ]);
+      targets.push({
+        what: `entries listed, \`--budget ${sizeLabel(budget).replace(" KiB", "K").replace(" MiB", "M")}\` (downloads exactly ${budget} B)`,
+        ours: String(run.entries),
+        baseline: `${gnu} (\`head -c \\| gzip -dc \\| tar -t\`)`,
+        value: ratio(run.entries, gnu),
+        target: "= GNU tar, bytes exact",
+        met: countOk && bytesOk,
+      });
+      if (budget === 256 * KiB)
+        targets.push({
+          what: "peak RSS, `peek --budget 256K`",
+          ours: mib(timed.rssKiB),
+          baseline: "",
+          value: mib(timed.rssKiB),
+          target: "≤ 40 MiB",
+          met: timed.rssKiB <= 40 * 1024,
+        });
     }
     report.add(table(["budget", "bytes downloaded", "= budget", "ours", "GNU tar", "entries", "wall (median)", "peak RSS"], rows1));
 
     // ------------------------------------------------------------ 2. complete listings
     report.section(`2. Complete listings against shell pipelines (median of ${runs}; ratio < 1 is faster than the pipeline)`);
     const curl = (url: string, rest: string) => ["bash", "-o", "pipefail", "-c", `curl -sf ${q(url)} | ${rest} > /dev/null`];
-    const cases: { name: string; img: { image: string; blobUrl: string }; layer: LayerFile; pipe: string; pipeLabel: string; n: number; target?: { ratio: number; rss: number } }[] = [
+    const cases: {
+      name: string;
+      img: { image: string; blobUrl: string };
+      layer: LayerFile;
+      pipe: string;
+      pipeLabel: string;
+      n: number;
+      target?: { ratio: number; rss: number };
+    }[] = [
       { name: "gzip rootfs", img: gz, layer: rootfs.gzip, pipe: "tar -tzvf -", pipeLabel: "curl | tar -tzv", n: runs, target: { ratio: 0.8, rss: 64 } },
       { name: "zstd rootfs", img: zst, layer: rootfs.zstd, pipe: "zstd -dc | tar -tvf -", pipeLabel: "curl | zstd -dc | tar -tv", n: runs, target: { ratio: 0.8, rss: 64 } },
       { name: "multi-member gzip rootfs", img: multi, layer: rootfs.multi, pipe: "tar -tzvf -", pipeLabel: "curl | tar -tzv", n: runs },
-      { name: `${manyCount.toLocaleString("en")} small entries`, img: manyImg, layer: many, pipe: "tar -tzvf -", pipeLabel: "curl | tar -tzv", n: Math.max(3, Math.ceil(runs / 2)) },
+      {
+        name: `${manyCount.toLocaleString("en")} small entries`,
+        img: manyImg,
+        layer: many,
+        pipe: "tar -tzvf -",
+        pipeLabel: "curl | tar -tzv",
+        n: Math.max(3, Math.ceil(runs / 2)),
+      },
     ];
     const rows2: Cell[][] = [];
     for (const c of cases) {
@@ -192,11 +235,35 @@ async function main(): Promise<void> {
       if (check.entries !== gnu || !check.stats.complete || check.stats.bytesDownloaded !== c.layer.size) {
         fails.push(`FAIL: ${c.name}: ${check.entries} entries (GNU tar ${gnu}), stats ${JSON.stringify(check.stats)}`);
       }
-      const [ours, base] = await interleaved(c.n, [{ cmd: peek(c.img.image, "--full"), opts: { env } }, { cmd: curl(c.img.blobUrl, c.pipe) }]) as [Timed, Timed];
-      rows2.push([c.name, check.entries === gnu ? `${check.entries} = GNU tar` : `${check.entries} ≠ ${gnu}`, secs(ours.medianMs), secs(base.medianMs), ratio(ours.medianMs, base.medianMs), `${(c.layer.tarSize / 1e3 / ours.medianMs).toFixed(0)} MB/s`, mib(ours.rssKiB), mib(base.rssKiB), `${ours.cpuS.toFixed(2)} / ${base.cpuS.toFixed(2)} s`]);
+      const [ours, base] = (await interleaved(c.n, [{ cmd: peek(c.img.image, "--full"), opts: { env } }, { cmd: curl(c.img.blobUrl, c.pipe) }])) as [Timed, Timed];
+      rows2.push([
+        c.name,
+        check.entries === gnu ? `${check.entries} = GNU tar` : `${check.entries} ≠ ${gnu}`,
+        secs(ours.medianMs),
+        secs(base.medianMs),
+        ratio(ours.medianMs, base.medianMs),
+        `${(c.layer.tarSize / 1e3 / ours.medianMs).toFixed(0)} MB/s`,
+        mib(ours.rssKiB),
+        mib(base.rssKiB),
+        `${ours.cpuS.toFixed(2)} / ${base.cpuS.toFixed(2)} s`,
+      ]);
       const r = ours.medianMs / base.medianMs;
-      targets.push({ what: `complete listing, ${c.name}, vs \`${c.pipeLabel.replace(/\|/g, "\\|")}\``, ours: secs(ours.medianMs), baseline: secs(base.medianMs), value: ratio(ours.medianMs, base.medianMs), target: c.target ? `≤ ${c.target.ratio}×` : "", met: c.target ? r <= c.target.ratio : undefined });
-      targets.push({ what: `peak RSS, complete listing, ${c.name}`, ours: mib(ours.rssKiB), baseline: `${mib(base.rssKiB)} (largest process of the pipeline)`, value: mib(ours.rssKiB), target: c.target ? `≤ ${c.target.rss} MiB` : "", met: c.target ? ours.rssKiB <= c.target.rss * 1024 : undefined });
+      targets.push({
+        what: `complete listing, ${c.name}, vs \`${c.pipeLabel.replace(/\|/g, "\\|")}\``,
+        ours: secs(ours.medianMs),
+        baseline: secs(base.medianMs),
+        value: ratio(ours.medianMs, base.medianMs),
+        target: c.target ? `≤ ${c.target.ratio}×` : "",
+        met: c.target ? r <= c.target.ratio : undefined,
+      });
+      targets.push({
+        what: `peak RSS, complete listing, ${c.name}`,
+        ours: mib(ours.rssKiB),
+        baseline: `${mib(base.rssKiB)} (largest process of the pipeline)`,
+        value: mib(ours.rssKiB),
+        target: c.target ? `≤ ${c.target.rss} MiB` : "",
+        met: c.target ? ours.rssKiB <= c.target.rss * 1024 : undefined,
+      });
     }
     report.add(table(["layer", "entries", "layerslayer", "pipeline", "ours/pipeline", "tar bytes/s", "ours peak RSS", "pipeline peak RSS", "CPU ours / pipeline"], rows2));
 
@@ -221,19 +288,44 @@ async function main(): Promise<void> {
           ["`skopeo --version` (baseline)", secs(skopeo.medianMs), mib(skopeo.rssKiB), "1.00×"],
           ["`layerslayer --version`", secs(ver.medianMs), mib(ver.rssKiB), `${ratio(ver.medianMs, skopeo.medianMs)} skopeo`],
           ["`layerslayer --help`", secs(help.medianMs), mib(help.rssKiB), `${ratio(help.medianMs, skopeo.medianMs)} skopeo`],
-          [`\`layerslayer ls IMAGE /usr\`, cached (${fill.ms > 0 ? `first run ${secs(fill.ms)}` : ""})`, secs(ls.medianMs), mib(ls.rssKiB), `${ratio(ls.medianMs, help.medianMs)} --help`],
+          [
+            `\`layerslayer ls IMAGE /usr\`, cached (${fill.ms > 0 ? `first run ${secs(fill.ms)}` : ""})`,
+            secs(ls.medianMs),
+            mib(ls.rssKiB),
+            `${ratio(ls.medianMs, help.medianMs)} --help`,
+          ],
         ],
       ),
     );
     targets.push({ what: "peak RSS, `--help`", ours: mib(help.rssKiB), baseline: "", value: mib(help.rssKiB), target: "≤ 32 MiB", met: help.rssKiB <= 32 * 1024 });
-    targets.push({ what: "`--help` wall vs `skopeo --version`", ours: secs(help.medianMs), baseline: secs(skopeo.medianMs), value: ratio(help.medianMs, skopeo.medianMs), target: "≤ 2×", met: help.medianMs <= 2 * skopeo.medianMs });
-    if (lsTimed) targets.push({ what: "cached `ls` wall vs `--help`", ours: secs(ls.medianMs), baseline: secs(help.medianMs), value: ratio(ls.medianMs, help.medianMs), target: "≤ 1.5×", met: ls.medianMs <= 1.5 * help.medianMs });
+    targets.push({
+      what: "`--help` wall vs `skopeo --version`",
+      ours: secs(help.medianMs),
+      baseline: secs(skopeo.medianMs),
+      value: ratio(help.medianMs, skopeo.medianMs),
+      target: "≤ 2×",
+      met: help.medianMs <= 2 * skopeo.medianMs,
+    });
+    if (lsTimed)
+      targets.push({
+        what: "cached `ls` wall vs `--help`",
+        ours: secs(ls.medianMs),
+        baseline: secs(help.medianMs),
+        value: ratio(ls.medianMs, help.medianMs),
+        target: "≤ 1.5×",
+        met: ls.medianMs <= 1.5 * help.medianMs,
+      });
 
     // ------------------------------------------------------------ 4. decoders
     report.section("4. Decoders in memory (gzip and zstd rootfs, 64 KiB input chunks, each in its own process; decompressed MB/s, best of 3)");
     const speeds = await decoderSpeeds(rootfs.gzip.path, rootfs.zstd.path);
     for (const s of speeds) if (s.bytes !== rootfs.tarSize) fails.push(`FAIL: decoder ${s.variant} decoded ${s.bytes} bytes, want ${rootfs.tarSize}`);
-    report.add(table(["decoder", "first run", "best of 3"], speeds.map((s) => [DECODER_LABELS[s.variant], s.firstMBs.toFixed(0), s.bestMBs.toFixed(0)])));
+    report.add(
+      table(
+        ["decoder", "first run", "best of 3"],
+        speeds.map((s) => [DECODER_LABELS[s.variant], s.firstMBs.toFixed(0), s.bestMBs.toFixed(0)]),
+      ),
+    );
     report.add(`\nRSS measured with ${rssMethod()}.`);
 
     // ------------------------------------------------------------ summary

@@ -30,7 +30,10 @@ function buildDemoImage(): { host: string; stop: () => void } {
       { path: "usr/lib/os-release", content: osRelease() },
     ]),
     tarDirectory(first, "usr/share/doc", 24 << 20),
-    tarDirectory(join(root, "src"), "app/src", 1 << 20, [{ path: "etc/.wh.demo-release", content: "" }, { path: "app/README", content: "peeked, not pulled\n" }]),
+    tarDirectory(join(root, "src"), "app/src", 1 << 20, [
+      { path: "etc/.wh.demo-release", content: "" },
+      { path: "app/README", content: "peeked, not pulled\n" },
+    ]),
   ].map((tar) => Bun.gzipSync(tar as Uint8Array<ArrayBuffer>));
   const descs = layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: reg.put("demo/app", undefined, l), size: l.length }));
   const config = new TextEncoder().encode(
@@ -67,7 +70,13 @@ async function show(args: string[]): Promise<void> {
   const lines = out.split("\n");
   const shown = lines.length > 26 ? [...lines.slice(0, 20), `  … (${lines.length - 23} more lines)`, ...lines.slice(-3)] : lines;
   process.stdout.write(shown.join("\n"));
-  if (err) process.stdout.write(err.split("\n").map((l) => (l ? `[stderr] ${l}` : l)).join("\n"));
+  if (err)
+    process.stdout.write(
+      err
+        .split("\n")
+        .map((l) => (l ? `[stderr] ${l}` : l))
+        .join("\n"),
+    );
 }
 
 const asked = process.argv[2];

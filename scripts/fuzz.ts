@@ -111,7 +111,9 @@ async function main(o: Options): Promise<number> {
   const watchdog = setInterval(() => {
     if (performance.now() - lastProgress > graceMs) {
       hung = true;
-      failures.push(`a case at or after ${lastCase} ran for over ${((performance.now() - lastProgress) / 1000).toFixed(1)} s without finishing (replay: bun scripts/fuzz.ts --seed ${o.seed} --case N for N from ${lastCase})`);
+      failures.push(
+        `a case at or after ${lastCase} ran for over ${((performance.now() - lastProgress) / 1000).toFixed(1)} s without finishing (replay: bun scripts/fuzz.ts --seed ${o.seed} --case N for N from ${lastCase})`,
+      );
       child.kill("SIGKILL");
     }
   }, 250);

@@ -84,13 +84,33 @@ export async function buildImage(opts: ImageOptions): Promise<{ layout: string; 
     if (!existsSync(CA_BUNDLE)) throw new Error(`${CA_BUNDLE} is missing (apt-get install ca-certificates)`);
     place(rootfs, CA_BUNDLE, 0o644);
     mkdirSync(join(rootfs, "etc"), { recursive: true });
-    writeFileSync(join(rootfs, "etc/passwd"), `root:x:0:0:root:/root:/sbin/nologin\n${IMAGE_USER.name}:x:${IMAGE_USER.uid}:${IMAGE_USER.uid}:${IMAGE_USER.name}:/tmp:/sbin/nologin\n`);
+    writeFileSync(
+      join(rootfs, "etc/passwd"),
+      `root:x:0:0:root:/root:/sbin/nologin\n${IMAGE_USER.name}:x:${IMAGE_USER.uid}:${IMAGE_USER.uid}:${IMAGE_USER.name}:/tmp:/sbin/nologin\n`,
+    );
     writeFileSync(join(rootfs, "etc/group"), `root:x:0:\n${IMAGE_USER.name}:x:${IMAGE_USER.uid}:\n`);
     mkdirSync(join(rootfs, "tmp"));
     chmodSync(join(rootfs, "tmp"), 0o1777);
 
     const layer = join(work, "layer.tar");
-    run(["tar", "--sort=name", "--numeric-owner", "--owner=0", "--group=0", `--mtime=@${EPOCH}`, "--format=pax", "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime", "-C", rootfs, "-cf", layer, "."], "tar");
+    run(
+      [
+        "tar",
+        "--sort=name",
+        "--numeric-owner",
+        "--owner=0",
+        "--group=0",
+        `--mtime=@${EPOCH}`,
+        "--format=pax",
+        "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+        "-C",
+        rootfs,
+        "-cf",
+        layer,
+        ".",
+      ],
+      "tar",
+    );
 
     rmSync(opts.out, { recursive: true, force: true });
     mkdirSync(dirname(opts.out), { recursive: true });
@@ -98,20 +118,44 @@ export async function buildImage(opts: ImageOptions): Promise<{ layout: string; 
     const created = new Date(EPOCH * 1000).toISOString();
     run(["umoci", "init", "--layout", opts.out], "umoci init");
     run(["umoci", "new", "--image", image], "umoci new");
-    run(["umoci", "raw", "add-layer", "--image", image, "--history.created", created, "--history.created_by", "scripts/image.ts: the binary, its libraries, CA certificates", layer], "umoci raw add-layer");
+    run(
+      ["umoci", "raw", "add-layer", "--image", image, "--history.created", created, "--history.created_by", "scripts/image.ts: the binary, its libraries, CA certificates", layer],
+      "umoci raw add-layer",
+    );
     run(
       [
-        "umoci", "config", "--image", image,
-        "--os", "linux", "--architecture", ociArch(), "--created", created, "--author", "layerslayer",
-        "--config.entrypoint", IMAGE_BINARY,
-        "--config.user", `${IMAGE_USER.uid}:${IMAGE_USER.uid}`,
-        "--config.workingdir", "/tmp",
-        "--config.env", "PATH=/usr/local/bin",
-        "--config.env", "HOME=/tmp",
-        "--config.env", `SSL_CERT_FILE=${CA_BUNDLE}`,
-        "--config.label", `org.opencontainers.image.version=${version}`,
-        "--config.label", "org.opencontainers.image.title=layerslayer",
-        "--history.created", created, "--history.created_by", `scripts/image.ts: ENTRYPOINT ${IMAGE_BINARY}`,
+        "umoci",
+        "config",
+        "--image",
+        image,
+        "--os",
+        "linux",
+        "--architecture",
+        ociArch(),
+        "--created",
+        created,
+        "--author",
+        "layerslayer",
+        "--config.entrypoint",
+        IMAGE_BINARY,
+        "--config.user",
+        `${IMAGE_USER.uid}:${IMAGE_USER.uid}`,
+        "--config.workingdir",
+        "/tmp",
+        "--config.env",
+        "PATH=/usr/local/bin",
+        "--config.env",
+        "HOME=/tmp",
+        "--config.env",
+        `SSL_CERT_FILE=${CA_BUNDLE}`,
+        "--config.label",
+        `org.opencontainers.image.version=${version}`,
+        "--config.label",
+        "org.opencontainers.image.title=layerslayer",
+        "--history.created",
+        created,
+        "--history.created_by",
+        `scripts/image.ts: ENTRYPOINT ${IMAGE_BINARY}`,
       ],
       "umoci config",
     );
@@ -130,9 +174,9 @@ if (import.meta.main) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
-    if (a === "--out" && v) (opts.out = v), i++;
-    else if (a === "--binary" && v) (opts.binary = v), i++;
-    else if (a === "--tag" && v) (opts.tag = v), i++;
+    if (a === "--out" && v) ((opts.out = v), i++);
+    else if (a === "--binary" && v) ((opts.binary = v), i++);
+    else if (a === "--tag" && v) ((opts.tag = v), i++);
     else {
       console.error(`image: unknown argument ${a}; usage: bun scripts/image.ts [--out DIR] [--binary FILE] [--tag TAG]`);
       process.exit(2);

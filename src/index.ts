@@ -30,7 +30,23 @@ export { HubClient, hubEndpoint, type HubList } from "./hub/client.ts";
 export type { HubImage, HubRepository, HubTag } from "./hub/shapes.ts";
 export { registrySearch, sortResults, type SearchResult } from "./registry/search.ts";
 export { removeLogin, saveLogin } from "./registry/auth-store.ts";
-export type { Entry, ExtractResult, ImageRef, ImageSource, LayerEntries, LayerResult, LayerStats, ListingCache, ListingResult, ListOptions, MergedTree, Platform, Progress, ProgressListener, ResolvedImage };
+export type {
+  Entry,
+  ExtractResult,
+  ImageRef,
+  ImageSource,
+  LayerEntries,
+  LayerResult,
+  LayerStats,
+  ListingCache,
+  ListingResult,
+  ListOptions,
+  MergedTree,
+  Platform,
+  Progress,
+  ProgressListener,
+  ResolvedImage,
+};
 
 export interface ImageOptions extends ClientOptions {
   platform?: Platform;

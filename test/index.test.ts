@@ -14,8 +14,18 @@ let randomSize = 0;
 const reg = useRegistry({}, async () => {
   await pushImage(reg, "lib/app", "v1", {
     layers: [
-      { bytes: layerFrom([{ path: "etc/os-release", content: "ID=lib\n" }, { path: "etc/hosts", content: "127.0.0.1 localhost\n" }]) },
-      { bytes: layerFrom([{ path: "etc/.wh.hosts", content: "" }, { path: "app/run", content: "run" }]) },
+      {
+        bytes: layerFrom([
+          { path: "etc/os-release", content: "ID=lib\n" },
+          { path: "etc/hosts", content: "127.0.0.1 localhost\n" },
+        ]),
+      },
+      {
+        bytes: layerFrom([
+          { path: "etc/.wh.hosts", content: "" },
+          { path: "app/run", content: "run" },
+        ]),
+      },
     ],
   });
   const big = await syntheticLayer(Array.from({ length: BIG }, (_, i) => ({ path: `data/f${i}`, size: 1000 + (i % 500) })));

@@ -40,7 +40,9 @@ const CANDIDATES = [
 
 function pythons(): string[] {
   try {
-    return readdirSync("/usr/lib").filter((d) => /^python3\.\d+$/.test(d)).map((d) => `usr/lib/${d}`);
+    return readdirSync("/usr/lib")
+      .filter((d) => /^python3\.\d+$/.test(d))
+      .map((d) => `usr/lib/${d}`);
   } catch {
     return [];
   }

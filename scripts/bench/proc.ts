@@ -98,13 +98,15 @@ export async function measure(cmd: string[], opts: RunOptions & { lines?: boolea
   const report = join(reportDir, "time.txt");
   const argv = HAVE_TIME ? [GNU_TIME, "-v", "-o", report, ...cmd] : cmd;
   const t0 = performance.now();
-  const proc = track(Bun.spawn(argv, {
-    stdin: "ignore",
-    stdout: opts.lines ? "pipe" : "ignore",
-    stderr: "pipe",
-    ...(opts.env ? { env: opts.env } : {}),
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-  }));
+  const proc = track(
+    Bun.spawn(argv, {
+      stdin: "ignore",
+      stdout: opts.lines ? "pipe" : "ignore",
+      stderr: "pipe",
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    }),
+  );
   let polled = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   if (!HAVE_TIME) timer = setInterval(() => (polled = Math.max(polled, vmHWM(proc.pid))), 5);

@@ -89,7 +89,9 @@ try {
     const sameFiles = JSON.stringify(fromToc.entries.map(key).sort()) === JSON.stringify(reference.entries.map(key).sort());
     const size = fromToc.stats.layerSize;
     console.log(`\n${name}: layer ${mb(size)}, ${fromToc.entries.length} entries`);
-    console.log(`  complete listing from the TOC: ${fromToc.stats.bytesDownloaded} B = ${pct(fromToc.stats.bytesDownloaded, size)} of the layer (TOC ${fromToc.stats.toc?.bytes} B, checked ${fromToc.stats.toc?.checked}); identical to decoding the layer: ${same}; same files as the gzip layer: ${sameFiles}`);
+    console.log(
+      `  complete listing from the TOC: ${fromToc.stats.bytesDownloaded} B = ${pct(fromToc.stats.bytesDownloaded, size)} of the layer (TOC ${fromToc.stats.toc?.bytes} B, checked ${fromToc.stats.toc?.checked}); identical to decoding the layer: ${same}; same files as the gzip layer: ${sameFiles}`,
+    );
     const cache = mkdtempSync(join(work, "cache-"));
     const s = catJson(`${reg.host}/${image}`, "/etc/os-release", cache, join(work, "small"));
     const sOk = Buffer.compare(readFileSync(join(work, "small")), small) === 0;
@@ -116,9 +118,13 @@ try {
   console.log(`\ngzip: layer ${mb(size)}, ${exact.length} entries; etc/os-release at compressed byte ${link.compressedOffset}`);
   const cache = mkdtempSync(join(work, "cache-"));
   const c1 = catJson(`${reg.host}/bench/rootfs:gzip`, "/etc/os-release", cache, join(work, "osr"));
-  console.log(`  cat /etc/os-release (no cache): ${c1.bytesDownloaded} B (bytes up to the symlink ${link.compressedOffset} + ${c1.bytesDownloaded - link.compressedOffset}); without checkpoints it would be ${link.compressedOffset} + ${target.compressedOffset} (the target from byte 0)`);
+  console.log(
+    `  cat /etc/os-release (no cache): ${c1.bytesDownloaded} B (bytes up to the symlink ${link.compressedOffset} + ${c1.bytesDownloaded - link.compressedOffset}); without checkpoints it would be ${link.compressedOffset} + ${target.compressedOffset} (the target from byte 0)`,
+  );
   const c2 = catJson(`${reg.host}/bench/rootfs:gzip`, `/${early.path}`, cache, join(work, "early"));
-  console.log(`  later cat /${early.path} (before the symlink; ${early.size} B at compressed byte ${early.compressedOffset}): ${c2.bytesDownloaded} B (${(c2.bytesDownloaded / 1048576).toFixed(2)} MiB)`);
+  console.log(
+    `  later cat /${early.path} (before the symlink; ${early.size} B at compressed byte ${early.compressedOffset}): ${c2.bytesDownloaded} B (${(c2.bytesDownloaded / 1048576).toFixed(2)} MiB)`,
+  );
   const warmCache = mkdtempSync(join(work, "cache-"));
   const w = cli(["cache", "warm", `${reg.host}/bench/rootfs:gzip`], warmCache);
   console.log(`  cache warm: ${w.out.trim()}`);

@@ -10,8 +10,7 @@ export function table(head: string[], rows: Cell[][]): string {
   const text = rows.map((r) => r.map(esc));
   const widths = head.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? "").length)));
   const right = head.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === "number" || /^[\d.,]+( ?[×%a-zA-Z/]+)?$/.test(String(r[i] ?? ""))));
-  const fmt = (cells: string[]) =>
-    `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
   const rule = `|${widths.map((w, i) => (right[i] ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`;
   return [fmt(head), rule, ...text.map(fmt)].join("\n");
 }

@@ -42,7 +42,11 @@ function option(name: string, fallback: number): number {
 
 /** Real paths of this machine (files, dirs, links) under the usual system trees, in tar order. */
 function machinePaths(): { path: string; type: Entry["type"] }[] {
-  const r = Bun.spawnSync(["sh", "-c", "cd / && find usr etc var opt srv -xdev \\( -type f -printf 'f %p\\n' \\) -o \\( -type d -printf 'd %p\\n' \\) -o \\( -type l -printf 'l %p\\n' \\) 2>/dev/null | LC_ALL=C sort -k2"]);
+  const r = Bun.spawnSync([
+    "sh",
+    "-c",
+    "cd / && find usr etc var opt srv -xdev \\( -type f -printf 'f %p\\n' \\) -o \\( -type d -printf 'd %p\\n' \\) -o \\( -type l -printf 'l %p\\n' \\) 2>/dev/null | LC_ALL=C sort -k2",
+  ]);
   const types: Record<string, Entry["type"]> = { f: "file", d: "dir", l: "symlink" };
   return r.stdout
     .toString()
@@ -95,7 +99,19 @@ export async function fill(file: string, total: number, shape: "releases" | "uni
         compressedOffset: 0,
       }));
       const digest = digestOf(`layer ${shape} ${layer++}`);
-      await db.putLayer({ digest, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: entries.length * 300, bytesDownloaded: entries.length * 300, bytesDecompressed: entries.length * 1000, entries: entries.length, complete: true, verified: true }, entries);
+      await db.putLayer(
+        {
+          digest,
+          mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+          layerSize: entries.length * 300,
+          bytesDownloaded: entries.length * 300,
+          bytesDecompressed: entries.length * 1000,
+          entries: entries.length,
+          complete: true,
+          verified: true,
+        },
+        entries,
+      );
       written += entries.length;
       pending.push({ digest, entries });
       if (pending.length === LAYERS_PER_IMAGE) await flushImage();
@@ -125,7 +141,12 @@ async function scanSpeed(report: Report, delay: number): Promise<void> {
   try {
     const refs: string[] = [];
     for (let i = 0; i < IMAGES; i++) {
-      const layers = [0, 1].map((l) => ({ bytes: layerFrom([{ path: `app${i}/layer${l}/file.txt`, content: `image ${i} layer ${l}\n`.repeat(50) }, { path: `etc/app${i}.conf`, content: `n=${i}` }]) }));
+      const layers = [0, 1].map((l) => ({
+        bytes: layerFrom([
+          { path: `app${i}/layer${l}/file.txt`, content: `image ${i} layer ${l}\n`.repeat(50) },
+          { path: `etc/app${i}.conf`, content: `n=${i}` },
+        ]),
+      }));
       await pushImage(reg, `bench/app${i}`, "v1", { layers });
       refs.push(`${proxy.host}/bench/app${i}:v1`);
     }
@@ -141,7 +162,9 @@ async function scanSpeed(report: Report, delay: number): Promise<void> {
         const db = join(dir, `c${c}-${run}.sqlite`);
         const before = proxy.requests.length;
         const t = performance.now();
-        const r = await capture([process.execPath, join(ROOT, "src/cli/main.ts"), "scan", "--from", list, "--concurrency", String(c), "--db", db, "--no-cache", "-q"], { env: { ...process.env, XDG_CACHE_HOME: dir } as Record<string, string> });
+        const r = await capture([process.execPath, join(ROOT, "src/cli/main.ts"), "scan", "--from", list, "--concurrency", String(c), "--db", db, "--no-cache", "-q"], {
+          env: { ...process.env, XDG_CACHE_HOME: dir } as Record<string, string>,
+        });
         const ms = performance.now() - t;
         if (r.code !== 0) throw new Error(`scan failed: ${r.stderr}`);
         best = Math.min(best, ms);

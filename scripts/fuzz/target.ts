@@ -38,7 +38,7 @@ export class InvariantBroken extends Error {}
 async function* pieces(rnd: Rng, data: Uint8Array): AsyncGenerator<Uint8Array> {
   const style = int(rnd, 3);
   const max = style === 0 ? data.length : style === 1 ? 4096 : 64;
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const n = Math.max(1, 1 + int(rnd, max));
     yield data.subarray(at, at + n);
     at += n;

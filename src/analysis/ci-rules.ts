@@ -29,7 +29,8 @@ const isDisabled = (v: string) => /^(disabled|off)$/i.test(v.trim());
 
 function fraction(rule: RuleName, value: string): number {
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) throw new LayerslayerError("USAGE", `invalid ${rule} "${escapeName(value)}": expected a number from 0 to 1, or "disabled"`);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new LayerslayerError("USAGE", `invalid ${rule} "${escapeName(value)}": expected a number from 0 to 1, or "disabled"`);
   return n;
 }
 

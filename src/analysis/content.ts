@@ -38,7 +38,8 @@ export async function contentDigests(img: ResolvedImage, wanted: Wanted, signal?
     });
     const { stats, error } = await listing.finish();
     if (error) throw new LayerslayerError(error.code, `layer ${index}: ${error.message}`);
-    if (digests.size < offsets.size) throw new LayerslayerError("CORRUPT", `layer ${index}: ${offsets.size - digests.size} file(s) its listing names were not found in its tar stream`);
+    if (digests.size < offsets.size)
+      throw new LayerslayerError("CORRUPT", `layer ${index}: ${offsets.size - digests.size} file(s) its listing names were not found in its tar stream`);
     out.set(index, digests);
     bytesDownloaded += stats.bytesDownloaded;
   }

@@ -92,7 +92,14 @@ export async function diffImages(a: DiffSideInput, b: DiffSideInput, opts: Image
  * (a file from the same layer blob is the same file) and marks those whose bytes differ: an
  * existing change gains the field "content", an unchanged path becomes a change.
  */
-async function compareContent(imgA: ResolvedImage, treeA: MergedTree, imgB: ResolvedImage, treeB: MergedTree, paths: FileChange[], signal?: AbortSignal): Promise<{ compared: number; bytesDownloaded: number }> {
+async function compareContent(
+  imgA: ResolvedImage,
+  treeA: MergedTree,
+  imgB: ResolvedImage,
+  treeB: MergedTree,
+  paths: FileChange[],
+  signal?: AbortSignal,
+): Promise<{ compared: number; bytesDownloaded: number }> {
   const pairs: { path: string; a: { layer: number; offset: number }; b: { layer: number; offset: number } }[] = [];
   const wantA: Wanted = new Map();
   const wantB: Wanted = new Map();

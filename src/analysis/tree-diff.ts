@@ -165,9 +165,7 @@ function compareStates(path: string, x: State, y: State, opts: TreeDiffOptions):
   if (x.kind === "absent" && y.kind === "absent") return undefined;
   if (x.kind === "base" && y.kind === "base") return undefined;
   if (x.kind === "absent") {
-    return y.kind === "entry"
-      ? { path: abs, kind: "added", b: y.node.entry, layerB: y.node.layer, fields: [] }
-      : { path: abs, kind: "added", fields: [], overSharedBase: true };
+    return y.kind === "entry" ? { path: abs, kind: "added", b: y.node.entry, layerB: y.node.layer, fields: [] } : { path: abs, kind: "added", fields: [], overSharedBase: true };
   }
   if (y.kind === "absent") {
     return x.kind === "entry"

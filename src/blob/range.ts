@@ -28,7 +28,10 @@ export class RangeReader {
       have += chunk.length;
     }
     if (have !== want && reader.rangeIgnored) {
-      throw new LayerslayerError("UNSUPPORTED", `${this.src.source.name}@${this.src.digest}: the registry ignores Range requests, so bytes ${start}-${end - 1} cannot be read without the ${start} before them`);
+      throw new LayerslayerError(
+        "UNSUPPORTED",
+        `${this.src.source.name}@${this.src.digest}: the registry ignores Range requests, so bytes ${start}-${end - 1} cannot be read without the ${start} before them`,
+      );
     }
     if (have !== want) throw new LayerslayerError("CORRUPT", `${this.src.digest}: bytes ${start}-${end - 1} lie past the end of the blob`);
     return out;

@@ -220,8 +220,10 @@ export class BlobReader {
       return total !== undefined && this.pos < total ? `${this.origin.name} refused bytes ${this.pos}- of a ${total}-byte blob` : undefined;
     }
     // A ranged answer (it has an end) must start where asked; only a whole-blob answer starts earlier.
-    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos)) return `${this.origin.name} answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
-    if (part.end !== undefined && part.end <= part.start) return `${this.origin.name} answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
+    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos))
+      return `${this.origin.name} answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
+    if (part.end !== undefined && part.end <= part.start)
+      return `${this.origin.name} answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
     return undefined;
   }
 
@@ -236,7 +238,10 @@ export class BlobReader {
   /** Asks the source for the bytes from `pos`; undefined when the answer was a fault (counted). */
   private async request(): Promise<BlobPart | undefined> {
     if (++this.requests > requestLimit(this.span())) {
-      throw new LayerslayerError("NETWORK", `${this.what()}: gave up after ${this.requests - 1} requests for one blob at byte ${this.pos} (${this.origin.name} keeps sending less than asked)`);
+      throw new LayerslayerError(
+        "NETWORK",
+        `${this.what()}: gave up after ${this.requests - 1} requests for one blob at byte ${this.pos} (${this.origin.name} keeps sending less than asked)`,
+      );
     }
     let part: BlobPart;
     try {

@@ -179,7 +179,12 @@ export async function saveFile(ctx: Context, image: OpenedImage, path: string, d
     throw new LayerslayerError("IO", `${dest}: ${(e as Error).message}`);
   }
   try {
-    const result = await extractFile(image.img, path, (chunk) => new Promise<void>((resolve, reject) => out.write(chunk, (err) => (err ? reject(err) : resolve()))), coreOptions(ctx, signal));
+    const result = await extractFile(
+      image.img,
+      path,
+      (chunk) => new Promise<void>((resolve, reject) => out.write(chunk, (err) => (err ? reject(err) : resolve()))),
+      coreOptions(ctx, signal),
+    );
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     return result;
   } catch (e) {

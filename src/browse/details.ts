@@ -44,7 +44,7 @@ export function detailLines(image: OpenedImage, efficiency?: EfficiencyReport): 
     );
     for (const w of efficiency.inefficiencies.slice(0, MAX_WASTE)) out.push(`  ${humanSize(w.cumulativeSize).padStart(6)}  ${escapeName(w.path)}  (layers ${w.layers.join(", ")})`);
   } else out.push("", "Efficiency   known once every layer is listed");
-  out.push("", "History (build steps; \"-\" made no layer)");
+  out.push("", 'History (build steps; "-" made no layer)');
   for (const s of alignHistory(img.config, layers.length).steps) {
     out.push(`  ${s.layer === undefined ? "  -" : String(s.layer).padStart(3)}  ${escapeName(s.createdBy || "(no command)")}`);
   }

@@ -140,11 +140,15 @@ export function draw(b: Browser, width: number, height: number): Line[] {
   else if (b.view === "details" && b.details) {
     b.bodyHeight = bodyH;
     for (let i = 0; i < bodyH; i++) out.push(line(width, [plain(b.details.lines[b.details.top + i] ?? "")]));
-  }
-  else drawMain(b, out, width, bodyH);
+  } else drawMain(b, out, width, bodyH);
   // Status (or the prompt) and the keys.
   if (b.prompt) out.push(line(width, [plain(b.prompt.label, "key"), plain(`${b.prompt.text}█`)]));
-  else out.push(line(width, [plain(b.view === "file" ? (b.message || fileStatus(b)) : b.view === "details" ? "image details" : status(b), b.message.startsWith("not saved") ? "error" : "dim")]));
+  else
+    out.push(
+      line(width, [
+        plain(b.view === "file" ? b.message || fileStatus(b) : b.view === "details" ? "image details" : status(b), b.message.startsWith("not saved") ? "error" : "dim"),
+      ]),
+    );
   out.push(line(width, [plain(keys(b.view === "file" ? FILE_KEYS : b.view === "details" ? DETAILS_KEYS : MAIN_KEYS, width), "key")]));
   return out.slice(0, height);
 }
@@ -156,14 +160,28 @@ function drawMain(b: Browser, out: Line[], width: number, bodyH: number): void {
   if (b.layerCursor >= b.layerTop + layerH) b.layerTop = b.layerCursor - layerH + 1;
   const e = b.efficiency;
   const merged = `${b.mergedLayers}/${layers.length} layers merged${e ? ` · efficiency ${(e.efficiency * 100).toFixed(1)} %, ${humanSize(e.wastedBytes)} wasted` : ""}`;
-  out.push(line(width, [plain(fit(`── Layers  ${merged} `, width).replace(/ +$/, (s) => "─".repeat(s.length)), "title")]));
+  out.push(
+    line(width, [
+      plain(
+        fit(`── Layers  ${merged} `, width).replace(/ +$/, (s) => "─".repeat(s.length)),
+        "title",
+      ),
+    ]),
+  );
   for (let i = 0; i < layerH; i++) {
     const l = layers[b.layerTop + i];
     out.push(l ? layerLine(b, l, width) : line(width, []));
   }
   const view = `${b.mode === "merged" ? `merged file system, layer ${b.layerCursor}'s changes coloured` : `changes in layer ${b.layerCursor} only`}${b.sort === "size" ? ", by size" : ""}`;
   const filter = b.filter ? `  filter: ${escapeName(b.filter.text)} (${b.rows.length})` : "";
-  out.push(line(width, [plain(fit(`── Tree  ${view}${filter} `, width).replace(/ +$/, (s) => "─".repeat(s.length)), "title")]));
+  out.push(
+    line(width, [
+      plain(
+        fit(`── Tree  ${view}${filter} `, width).replace(/ +$/, (s) => "─".repeat(s.length)),
+        "title",
+      ),
+    ]),
+  );
   const treeH = Math.max(1, bodyH - layerH - 2);
   b.treeHeight = treeH;
   if (b.treeCursor >= b.treeTop + treeH) b.treeTop = b.treeCursor - treeH + 1;

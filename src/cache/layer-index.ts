@@ -81,7 +81,11 @@ const indexFields = (digest: string, checkpoints: Uint8Array, prefix: Uint8Array
 
 export function readLayerIndex(rows: Rows, digest: string): LayerIndex | undefined {
   return rows.use(undefined, (db) => {
-    const row = db.query("SELECT checkpoints, prefix, mac FROM layer_index WHERE digest = ?").get(digest) as { checkpoints: Uint8Array; prefix: Uint8Array | null; mac: Uint8Array } | null;
+    const row = db.query("SELECT checkpoints, prefix, mac FROM layer_index WHERE digest = ?").get(digest) as {
+      checkpoints: Uint8Array;
+      prefix: Uint8Array | null;
+      mac: Uint8Array;
+    } | null;
     if (!row) return undefined;
     const sealed = rows.seal.check(row.mac, ...indexFields(digest, row.checkpoints, row.prefix));
     const checkpoints = sealed ? decodeCheckpoints(row.checkpoints) : undefined;

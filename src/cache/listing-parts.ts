@@ -106,18 +106,27 @@ export class PartWriter implements ListingWriter {
     const json = JSON.stringify({ ...stats });
     const mac = this.rows.seal.mac(...listingFields(this.digest, this.writer, json, this.count));
     return this.rows.use(false, (db) =>
-      db.transaction(() => {
-        const old = db.query("SELECT writer, stats FROM listings WHERE digest = ?").get(this.digest) as { writer: string; stats: string } | null;
-        // What a TOC declares never replaces a listing of the tar stream itself.
-        if (old && stats.toc && !fromToc(old.stats)) {
-          db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, this.writer);
-          return false;
-        }
-        if (old) db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, old.writer);
-        db.query("DELETE FROM listing_parts WHERE digest = ? AND writer <> ? AND created < ?").run(this.digest, this.writer, now() - STALE_PARTS_SECONDS);
-        db.query("INSERT OR REPLACE INTO listings (digest, stats, entry_count, writer, mac, created) VALUES (?, ?, ?, ?, ?, ?)").run(this.digest, json, this.count, this.writer, mac, now());
-        return true;
-      }).immediate(),
+      db
+        .transaction(() => {
+          const old = db.query("SELECT writer, stats FROM listings WHERE digest = ?").get(this.digest) as { writer: string; stats: string } | null;
+          // What a TOC declares never replaces a listing of the tar stream itself.
+          if (old && stats.toc && !fromToc(old.stats)) {
+            db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, this.writer);
+            return false;
+          }
+          if (old) db.query("DELETE FROM listing_parts WHERE digest = ? AND writer = ?").run(this.digest, old.writer);
+          db.query("DELETE FROM listing_parts WHERE digest = ? AND writer <> ? AND created < ?").run(this.digest, this.writer, now() - STALE_PARTS_SECONDS);
+          db.query("INSERT OR REPLACE INTO listings (digest, stats, entry_count, writer, mac, created) VALUES (?, ?, ?, ?, ?, ?)").run(
+            this.digest,
+            json,
+            this.count,
+            this.writer,
+            mac,
+            now(),
+          );
+          return true;
+        })
+        .immediate(),
     );
   }
 
@@ -160,9 +169,18 @@ function fromToc(json: string): boolean {
 export function readListing(rows: Rows, digest: string): StoredListing | undefined {
   const snapshot = rows.use(undefined, (db) =>
     db.transaction(() => {
-      const row = db.query("SELECT stats, entry_count, writer, mac FROM listings WHERE digest = ?").get(digest) as { stats: string; entry_count: number; writer: string; mac: Uint8Array } | null;
+      const row = db.query("SELECT stats, entry_count, writer, mac FROM listings WHERE digest = ?").get(digest) as {
+        stats: string;
+        entry_count: number;
+        writer: string;
+        mac: Uint8Array;
+      } | null;
       if (!row) return undefined;
-      const parts = db.query("SELECT seq, data, mac FROM listing_parts WHERE digest = ? AND writer = ? ORDER BY seq").all(digest, row.writer) as { seq: number; data: Uint8Array; mac: Uint8Array }[];
+      const parts = db.query("SELECT seq, data, mac FROM listing_parts WHERE digest = ? AND writer = ? ORDER BY seq").all(digest, row.writer) as {
+        seq: number;
+        data: Uint8Array;
+        mac: Uint8Array;
+      }[];
       return { row, parts };
     })(),
   );
@@ -179,7 +197,7 @@ export function readListing(rows: Rows, digest: string): StoredListing | undefin
   const sealed =
     rows.seal.check(row.mac, ...listingFields(digest, row.writer, row.stats, row.entry_count)) &&
     stored.every((p, i) => p.seq === i && rows.seal.check(p.mac, ...partFields(digest, row.writer, p.seq, p.data))) &&
-    (stored.length > 0) === (row.entry_count > 0);
+    stored.length > 0 === row.entry_count > 0;
   let stats: LayerStats | undefined;
   try {
     stats = JSON.parse(row.stats) as LayerStats;

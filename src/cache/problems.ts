@@ -43,7 +43,7 @@ export function warning(kind: Problem, reason: string): string {
       : kind === "key"
         ? "; remove the key file (a new one is made and the cache starts empty)"
         : kind === "unwritable" || kind === "foreign"
-        ? "; set LAYERSLAYER_CACHE_DIR to another directory or use --no-cache"
-        : "";
+          ? "; set LAYERSLAYER_CACHE_DIR to another directory or use --no-cache"
+          : "";
   return `${reason}; running without it${hint}`;
 }

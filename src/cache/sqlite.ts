@@ -8,7 +8,17 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import type { Entry, LayerStats } from "../types.ts";
-import { NO_WRITER, type CachedBlob, type CachedListing, type CacheInfo, type CacheStore, type ClearResult, type LayerIndex, type ListingWriter, type StoredListing } from "./cache.ts";
+import {
+  NO_WRITER,
+  type CachedBlob,
+  type CachedListing,
+  type CacheInfo,
+  type CacheStore,
+  type ClearResult,
+  type LayerIndex,
+  type ListingWriter,
+  type StoredListing,
+} from "./cache.ts";
 import { readBlob, writeBlob } from "./blobs.ts";
 import { readLayerIndex, writeLayerIndex } from "./layer-index.ts";
 import { PartWriter, readListing, storable } from "./listing-parts.ts";
@@ -207,11 +217,13 @@ export class SqliteCache implements CacheStore {
     const none = { listings: 0, blobs: 0, entries: 0 };
     if (!this.db && !this.failure && !exists(this.path)) return result(none);
     const counts = this.use(undefined, (db) =>
-      db.transaction(() => {
-        const c = this.counts(db);
-        for (const t of DATA_TABLES) db.exec(`DELETE FROM ${t}`);
-        return c;
-      }).immediate(),
+      db
+        .transaction(() => {
+          const c = this.counts(db);
+          for (const t of DATA_TABLES) db.exec(`DELETE FROM ${t}`);
+          return c;
+        })
+        .immediate(),
     );
     if (!counts) {
       // A file that is not a database is ours to remove; a locked or unwritable one is not.

@@ -61,7 +61,14 @@ interface Scope {
 }
 
 function scopeOf(def: ArgsDef | undefined, into?: Scope): Scope {
-  const s: Scope = into ?? { known: new Map([["help", "boolean"], ["h", "boolean"]]), canonical: new Map(), positionals: [] };
+  const s: Scope = into ?? {
+    known: new Map([
+      ["help", "boolean"],
+      ["h", "boolean"],
+    ]),
+    canonical: new Map(),
+    positionals: [],
+  };
   if (into) s.positionals = [];
   for (const [name, d] of Object.entries(def ?? {})) {
     if (d.type === "positional") {
@@ -98,7 +105,11 @@ export async function checkArgs(cmd: CommandDef<any>, rawArgs: string[], name = 
   const positional = async (word: string): Promise<void> => {
     if (subs) {
       const sub = subs[word];
-      if (!sub) throw new LayerslayerError("USAGE", `unknown command "${`${label} ${escapeName(word)}`.trim()}"${suggestion(word, Object.keys(subs))}; commands: ${Object.keys(subs).join(", ")}`);
+      if (!sub)
+        throw new LayerslayerError(
+          "USAGE",
+          `unknown command "${`${label} ${escapeName(word)}`.trim()}"${suggestion(word, Object.keys(subs))}; commands: ${Object.keys(subs).join(", ")}`,
+        );
       const subCmd = (await resolve(sub))!;
       // The sub-command takes its own options and the parent's (given before or after its name).
       scope = scopeOf(await resolve(subCmd.args as Resolvable<ArgsDef>), scope);
@@ -109,7 +120,10 @@ export async function checkArgs(cmd: CommandDef<any>, rawArgs: string[], name = 
     const slot = scope.positionals[Math.min(positionals, scope.positionals.length - 1)];
     if (positionals >= scope.positionals.length && !slot?.variadic) {
       const takes = scope.positionals.map((p) => p.name.toUpperCase()).join(" ");
-      throw new LayerslayerError("USAGE", `${label ? `${label}: ` : ""}unexpected argument "${escapeName(word)}" (${takes ? `it takes ${takes}` : "it takes no arguments"}); see --help`);
+      throw new LayerslayerError(
+        "USAGE",
+        `${label ? `${label}: ` : ""}unexpected argument "${escapeName(word)}" (${takes ? `it takes ${takes}` : "it takes no arguments"}); see --help`,
+      );
     }
     positionals++;
   };

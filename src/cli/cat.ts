@@ -27,8 +27,16 @@ export default defineCommand({
   args: {
     ...imageArg,
     path: { type: "positional", required: true, description: "Path in the image, e.g. /etc/passwd" },
-    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write to FILE (atomically, with the mode its tar header gives, less setuid, setgid and sticky) instead of stdout (default: stdout)" },
-    verify: { type: "boolean", description: "Read the layer on to its end and check its digest before succeeding (-o is written only then; stdout gets the bytes as they come and the exit status says)" },
+    output: {
+      type: "string",
+      alias: "o",
+      valueHint: "FILE",
+      description: "Write to FILE (atomically, with the mode its tar header gives, less setuid, setgid and sticky) instead of stdout (default: stdout)",
+    },
+    verify: {
+      type: "boolean",
+      description: "Read the layer on to its end and check its digest before succeeding (-o is written only then; stdout gets the bytes as they come and the exit status says)",
+    },
     ...globalArgs,
   },
   async run({ args }) {
@@ -52,7 +60,12 @@ export default defineCommand({
         return write(c);
       };
       try {
-        result = await extractFile(img, unescapeName(args.path as string), sink, { ...(cache ? { cache, indexes: cache } : {}), onWarning: ctx.warn, ...(args.verify ? { verify: true } : {}), ...(progress ? { onProgress: progress.listener } : {}) });
+        result = await extractFile(img, unescapeName(args.path as string), sink, {
+          ...(cache ? { cache, indexes: cache } : {}),
+          onWarning: ctx.warn,
+          ...(args.verify ? { verify: true } : {}),
+          ...(progress ? { onProgress: progress.listener } : {}),
+        });
       } finally {
         progress?.clear();
       }
@@ -65,7 +78,17 @@ export default defineCommand({
       stopHandling();
     }
     if (ctx.json) {
-      printJson({ path: absolutePath(result.path), output: args.output, layer: result.layer, size: result.size, bytesDownloaded: result.bytesDownloaded, totalDownloaded: result.totalDownloaded, layerSize: result.layerSize, verified: result.verified, ...(result.toc ? { toc: result.toc } : {}) });
+      printJson({
+        path: absolutePath(result.path),
+        output: args.output,
+        layer: result.layer,
+        size: result.size,
+        bytesDownloaded: result.bytesDownloaded,
+        totalDownloaded: result.totalDownloaded,
+        layerSize: result.layerSize,
+        verified: result.verified,
+        ...(result.toc ? { toc: result.toc } : {}),
+      });
     } else report(ctx, result);
   },
 });

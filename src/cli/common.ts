@@ -23,7 +23,11 @@ export const imageArg = {
 export const accessArgs = {
   username: { type: "string", alias: "u", description: "Registry user name (or LAYERSLAYER_USERNAME; default: the saved login for the registry, else anonymous)" },
   "password-stdin": { type: "boolean", description: "Read the password from standard input (or LAYERSLAYER_PASSWORD; on a terminal -u alone asks for it)" },
-  authfile: { type: "string", valueHint: "FILE", description: "Auth file to look in first (podman's auth.json or docker's config.json format); default: REGISTRY_AUTH_FILE, then podman's and docker's own" },
+  authfile: {
+    type: "string",
+    valueHint: "FILE",
+    description: "Auth file to look in first (podman's auth.json or docker's config.json format); default: REGISTRY_AUTH_FILE, then podman's and docker's own",
+  },
   "plain-http": { type: "boolean", description: "Use HTTP instead of HTTPS (automatic for localhost, 127.0.0.0/8 and ::1 unless they speak only TLS)" },
   insecure: { type: "boolean", description: "Skip TLS certificate verification" },
 } as const;
@@ -42,7 +46,12 @@ export const platformArg = {
 
 /** The local cache: for the commands that read manifests, configs or layer listings through it. */
 export const cacheArg = {
-  cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
+  cache: {
+    type: "boolean",
+    default: true,
+    description: "Use the local cache of listings, manifests and configs",
+    negativeDescription: "Do not read or write the local listing cache",
+  },
 } as const;
 
 /** The options of a command on one image: every group above, each attached where it means something. */
@@ -145,7 +154,8 @@ function imageName(args: { image?: string }, opts: { allowBare?: boolean } = {})
 /** For registry-only commands (tags): the repository reference, its client and the options. A local image is a usage error. */
 export async function setupRegistry(args: GlobalArgs & { image?: string }, opts: { allowBare?: boolean } = {}): Promise<{ ref: ImageRef; client: RegistryClient; ctx: Context }> {
   const name = imageName(args, opts);
-  if (name.transport !== "registry") throw new LayerslayerError("USAGE", `${escapeName(args.image ?? "")} is a local image (${name.transport}:); this command works on a registry repository`);
+  if (name.transport !== "registry")
+    throw new LayerslayerError("USAGE", `${escapeName(args.image ?? "")} is a local image (${name.transport}:); this command works on a registry repository`);
   return { ref: name.ref, ...(await registryContext(args, name.ref.registry)) };
 }
 

@@ -91,7 +91,13 @@ function bash(tree: CommandSpec[]): string {
       .map((o) => {
         const words = valueWords(o, "bash");
         const kind = VALUE_COMPLETIONS[o.long];
-        const action = words ? `COMPREPLY=($(compgen -W ${q(words)} -- "$cur"))` : kind === "file" ? `COMPREPLY=($(compgen -f -- "$cur"))` : kind === "dir" ? `COMPREPLY=($(compgen -d -- "$cur"))` : "COMPREPLY=()";
+        const action = words
+          ? `COMPREPLY=($(compgen -W ${q(words)} -- "$cur"))`
+          : kind === "file"
+            ? `COMPREPLY=($(compgen -f -- "$cur"))`
+            : kind === "dir"
+              ? `COMPREPLY=($(compgen -d -- "$cur"))`
+              : "COMPREPLY=()";
         return `        ${flags(o).join("|")}) ${action}; return;;`;
       })
       .join("\n");
@@ -125,7 +131,10 @@ complete -o default -F _layerslayer layerslayer
 
 /** Escapes text for a zsh _arguments/_describe spec (inside single quotes). */
 function z(s: string): string {
-  return s.replace(/\\/g, "\\\\").replace(/([[\]:])/g, "\\$1").replace(/'/g, `'\\''`);
+  return s
+    .replace(/\\/g, "\\\\")
+    .replace(/([[\]:])/g, "\\$1")
+    .replace(/'/g, `'\\''`);
 }
 
 function zshArgs(c: CommandSpec): string {

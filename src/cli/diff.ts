@@ -52,10 +52,12 @@ function fieldText(c: FileChange): string {
 
 function changeLine(c: FileChange): string {
   const path = escapeName(c.path);
-  const what = (e: Entry | undefined, below: number | undefined) => (e ? ` (${TYPE_WORDS[e.type]}${e.type === "dir" ? (below ? `, ${below} paths below` : "") : e.type === "file" ? `, ${e.size} bytes` : ""})` : "");
+  const what = (e: Entry | undefined, below: number | undefined) =>
+    e ? ` (${TYPE_WORDS[e.type]}${e.type === "dir" ? (below ? `, ${below} paths below` : "") : e.type === "file" ? `, ${e.size} bytes` : ""})` : "";
   if (c.kind === "removed") return `Only in A: ${path}${c.overSharedBase ? " (deleted by B's own layers from the shared layers)" : what(c.a, c.below)}`;
   if (c.kind === "added") return `Only in B: ${path}${c.overSharedBase ? " (deleted by A's own layers from the shared layers)" : what(c.b, c.below)}`;
-  if (c.overSharedBase) return `Changed: ${path}: written by ${c.a ? `A's layer ${c.layerA}` : `B's layer ${c.layerB}`} over the shared layers (not read, so what they hold there is not compared)`;
+  if (c.overSharedBase)
+    return `Changed: ${path}: written by ${c.a ? `A's layer ${c.layerA}` : `B's layer ${c.layerB}`} over the shared layers (not read, so what they hold there is not compared)`;
   return `Changed: ${path}: ${fieldText(c)}`;
 }
 
@@ -131,7 +133,12 @@ export default defineCommand({
       });
     } else {
       await writeLines(textLines(d, A.img.source.reference, B.img.source.reference));
-      await writeLines(packages.map((p) => `Package: ${p.manager} ${escapeName(p.name)} (${escapeName(p.architecture)}): ${p.a === undefined ? "(none)" : escapeName(p.a)} → ${p.b === undefined ? "(none)" : escapeName(p.b)}`));
+      await writeLines(
+        packages.map(
+          (p) =>
+            `Package: ${p.manager} ${escapeName(p.name)} (${escapeName(p.architecture)}): ${p.a === undefined ? "(none)" : escapeName(p.a)} → ${p.b === undefined ? "(none)" : escapeName(p.b)}`,
+        ),
+      );
       if (ctx.verbose) ctx.note(`${d.paths.length} paths and ${d.config.length} config entries differ; ${humanSize(d.bytesDownloaded)} downloaded`);
     }
     if (!same) process.exitCode = 1;

@@ -58,7 +58,12 @@ export default defineCommand({
     }
     const results = order ? sortResults(list.items, order) : list.items;
     if (args.json) printJson({ registry, query: term, results, ...(list.error ? { complete: false } : {}) });
-    else if (results.length) writeOut(searchTable(results).slice(args.quiet ? 1 : 0).join("\n"));
+    else if (results.length)
+      writeOut(
+        searchTable(results)
+          .slice(args.quiet ? 1 : 0)
+          .join("\n"),
+      );
     else log.info(`no repository matches "${escapeName(term)}"`);
     endOfList(list);
   },

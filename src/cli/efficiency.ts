@@ -17,7 +17,11 @@ export default defineCommand({
     "ci-config": { type: "string", valueHint: "FILE", description: "dive's .dive-ci file to read the rules from; flags override it (default: none, dive's defaults)" },
     lowestEfficiency: { type: "string", valueHint: "0..1", description: `With --ci: fail below this efficiency (default ${RULE_DEFAULTS.lowestEfficiency})` },
     highestWastedBytes: { type: "string", valueHint: "SIZE", description: `With --ci: fail above this many wasted bytes, e.g. 20M (default ${RULE_DEFAULTS.highestWastedBytes})` },
-    highestUserWastedPercent: { type: "string", valueHint: "0..1", description: `With --ci: fail above this fraction of wasted to user bytes (default ${RULE_DEFAULTS.highestUserWastedPercent})` },
+    highestUserWastedPercent: {
+      type: "string",
+      valueHint: "0..1",
+      description: `With --ci: fail above this fraction of wasted to user bytes (default ${RULE_DEFAULTS.highestUserWastedPercent})`,
+    },
     ...globalArgs,
   },
   async run({ args }) {
@@ -43,7 +47,13 @@ export default defineCommand({
         `total: ${humanSize(report.sizeBytes)} in ${indexes.length} layers`,
       ];
       if (shown.length > 0) {
-        lines.push("", ...formatTable([["COUNT", "TOTAL SPACE", "PATH"], ...shown.map((w) => [String(w.layers.length), humanSize(w.cumulativeSize), escapeName(w.path)])], ["right", "right", "left"]));
+        lines.push(
+          "",
+          ...formatTable(
+            [["COUNT", "TOTAL SPACE", "PATH"], ...shown.map((w) => [String(w.layers.length), humanSize(w.cumulativeSize), escapeName(w.path)])],
+            ["right", "right", "left"],
+          ),
+        );
         if (shown.length < report.inefficiencies.length) lines.push(`… and ${report.inefficiencies.length - shown.length} more (--top 0 shows all)`);
       }
       if (args.ci) lines.push("", ...results.map((r) => `${r.status.toUpperCase()}: ${r.rule}: ${r.message}`), failed ? "Result: FAIL" : "Result: PASS");

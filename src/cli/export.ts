@@ -36,8 +36,18 @@ export default defineCommand({
   meta: { name: "export", description: "Write the image's merged filesystem (whiteouts applied) as one tar, as crane export does; every layer read is verified" },
   args: {
     ...imageArg,
-    layer: { type: "string", alias: "L", valueHint: "N|sha256:…", description: "One layer's tar as stored (decompressed, verified), instead of the merged filesystem (default: merged)" },
-    output: { type: "string", alias: "o", valueHint: "FILE", description: "Write the tar to FILE (atomically: nothing is left on failure) or - for stdout (default: stdout, not a terminal)" },
+    layer: {
+      type: "string",
+      alias: "L",
+      valueHint: "N|sha256:…",
+      description: "One layer's tar as stored (decompressed, verified), instead of the merged filesystem (default: merged)",
+    },
+    output: {
+      type: "string",
+      alias: "o",
+      valueHint: "FILE",
+      description: "Write the tar to FILE (atomically: nothing is left on failure) or - for stdout (default: stdout, not a terminal)",
+    },
     ...globalArgs,
   },
   async run({ args }) {
@@ -60,7 +70,9 @@ export default defineCommand({
         const r = await exportMerged(view.img, view.tree, out.write);
         await out.flush();
         file?.commit();
-        ctx.note(`${r.members} members from ${view.layers.length} layers${target ? ` to ${escapeName(target)}` : ""}; ${humanSize(r.bytesDownloaded)} downloaded for ${r.layersRead.length} layers' files, each verified`);
+        ctx.note(
+          `${r.members} members from ${view.layers.length} layers${target ? ` to ${escapeName(target)}` : ""}; ${humanSize(r.bytesDownloaded)} downloaded for ${r.layersRead.length} layers' files, each verified`,
+        );
       } else {
         const index = picked[0]!;
         const tar = layerTar(img!.source, img!.manifest.image.layers[index]!, index);

@@ -23,7 +23,13 @@ export default defineCommand({
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const pattern = args.pattern as string;
     const sizes = sizeRangeFrom(args);
-    const query = findQuery(pattern, { regex: !!args.regex, ignoreCase: !!args["ignore-case"], ...(args.type !== undefined ? { type: args.type } : {}), present: !!args.present, sizeOk: (n) => inSizeRange(n, sizes) });
+    const query = findQuery(pattern, {
+      regex: !!args.regex,
+      ignoreCase: !!args["ignore-case"],
+      ...(args.type !== undefined ? { type: args.type } : {}),
+      present: !!args.present,
+      sizeOk: (n) => inSizeRange(n, sizes),
+    });
     const { tree, stepOfLayer } = await openImageView(ctx, source);
     const hits = findEvents(tree, query);
     if (ctx.json) {

@@ -23,7 +23,11 @@ export const EXAMPLES: Record<string, string[]> = {
   interactive: ["interactive alpine:3.20", "interactive localhost:5000/team/app:v1 --platform linux/arm64"],
   browse: ["browse debian:12", "browse localhost:5000/team/app:v1 --platform linux/arm64", "browse alpine:3.20 --no-cache"],
   cache: ["cache info", "cache clear", "cache warm registry.example.com/team/app:v1"],
-  scan: ["scan alpine:3.20 nginx:1.27 --all-platforms", "scan --catalog localhost:5000 --match 'team/*' --all-tags --concurrency 8", "scan --from images.txt --full --db postgres://scan@db.example/layers --shard 1/4"],
+  scan: [
+    "scan alpine:3.20 nginx:1.27 --all-platforms",
+    "scan --catalog localhost:5000 --match 'team/*' --all-tags --concurrency 8",
+    "scan --from images.txt --full --db postgres://scan@db.example/layers --shard 1/4",
+  ],
   search: ["search id_rsa", "search etc/shadow --image 'team/*' --json", "search '\\.pem$' --regex --type f --min-size 1K"],
   diff: ["diff team/app:v1 team/app:v2", "diff team/app:v1 team/app:v2 --ignore-mtime --content --json", "diff team/app:v1 team/app:v2 --layer -1"],
   efficiency: ["efficiency nginx:1.27", "efficiency team/app:v2 --ci --lowestEfficiency 0.95 --highestWastedBytes 20M", "efficiency team/app:v2 --ci --ci-config .dive-ci --json"],
@@ -34,8 +38,16 @@ export const EXAMPLES: Record<string, string[]> = {
   login: ["login localhost:5000 -u alice", "login ghcr.io -u alice --password-stdin < token.txt", "login registry.example.com -u ci --authfile ./auth.json"],
   logout: ["logout localhost:5000", "logout ghcr.io --authfile ./auth.json"],
   help: ["help", "help peek"],
-  serve: ["serve", "serve --listen 0.0.0.0:8080 --token-file /run/secrets/token --allow-registry registry.example.com", "serve --allow-registry localhost:5000 --cors https://tools.example.com"],
-  completion: ["completion bash > /etc/bash_completion.d/layerslayer", "completion zsh > \"${fpath[1]}/_layerslayer\"", "completion fish > ~/.config/fish/completions/layerslayer.fish"],
+  serve: [
+    "serve",
+    "serve --listen 0.0.0.0:8080 --token-file /run/secrets/token --allow-registry registry.example.com",
+    "serve --allow-registry localhost:5000 --cors https://tools.example.com",
+  ],
+  completion: [
+    "completion bash > /etc/bash_completion.d/layerslayer",
+    'completion zsh > "${fpath[1]}/_layerslayer"',
+    "completion fish > ~/.config/fish/completions/layerslayer.fish",
+  ],
 };
 EXAMPLES.carve = EXAMPLES.cat!.map((e) => e.replace(/^cat /, "carve "));
 

@@ -32,7 +32,11 @@ const MAX_CACHED_TREE = 250_000;
  * nothing of the history but through `historyTree`), a tree of more than MAX_CACHED_TREE entries
  * is built without its history, which is a third of its memory.
  */
-export async function openImageView(ctx: Context, source: ImageSource, opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {}): Promise<ImageView> {
+export async function openImageView(
+  ctx: Context,
+  source: ImageSource,
+  opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {},
+): Promise<ImageView> {
   const img = opts.image ?? (await resolveImage(source, ctx.platform));
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);

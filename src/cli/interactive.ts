@@ -58,7 +58,10 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
   const { steps, stepOfLayer } = alignHistory(img.config, layers.length);
   writeOut(`${escapeName(source.reference)}  ${img.manifest.digest}  ${platform ? escapeName(formatPlatform(platform)) : ""}`.trimEnd());
   writeOut("Build steps:");
-  for (const s of steps) writeOut(`  [${s.index}] ${escapeName(s.createdBy || "-").slice(0, 160)} ${s.layer !== undefined ? `(layer ${s.layer}, ${humanSize(layers[s.layer]!.size)})` : "(metadata only)"}`);
+  for (const s of steps)
+    writeOut(
+      `  [${s.index}] ${escapeName(s.createdBy || "-").slice(0, 160)} ${s.layer !== undefined ? `(layer ${s.layer}, ${humanSize(layers[s.layer]!.size)})` : "(metadata only)"}`,
+    );
   if (steps.length === 0) layers.forEach((l, i) => writeOut(`  layer ${i}: ${l.digest} (${humanSize(l.size)})`));
   let picked: number[] | undefined;
   while (!picked) {

@@ -48,8 +48,14 @@ export default defineCommand({
   args: {
     registry: { type: "positional", required: true, description: "Registry, e.g. localhost:5000, ghcr.io or docker.io" },
     username: { ...globalArgs.username, description: "User name (or LAYERSLAYER_USERNAME; default: asked for on a terminal, $USER when the answer is empty)" },
-    "password-stdin": { ...globalArgs["password-stdin"], description: "Read the password from standard input (or LAYERSLAYER_PASSWORD; on a terminal it is asked for without echo)" },
-    authfile: { ...globalArgs.authfile, description: "Save the login in this file (default: the file that already has one for the registry, else $REGISTRY_AUTH_FILE, else docker's config.json)" },
+    "password-stdin": {
+      ...globalArgs["password-stdin"],
+      description: "Read the password from standard input (or LAYERSLAYER_PASSWORD; on a terminal it is asked for without echo)",
+    },
+    authfile: {
+      ...globalArgs.authfile,
+      description: "Save the login in this file (default: the file that already has one for the registry, else $REGISTRY_AUTH_FILE, else docker's config.json)",
+    },
     "plain-http": globalArgs["plain-http"],
     insecure: globalArgs.insecure,
     quiet: globalArgs.quiet,

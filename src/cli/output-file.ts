@@ -49,4 +49,3 @@ export function stdoutSink(): (chunk: Uint8Array) => Promise<void> {
       else process.stdout.once("drain", () => resolve());
     });
 }
-

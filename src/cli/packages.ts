@@ -18,7 +18,10 @@ export default defineCommand({
       return;
     }
     if (report.databases.length === 0) ctx.note("no package database found (dpkg, apk or rpm)");
-    else ctx.note(`${report.packages.length} packages from ${report.databases.map((d) => `${d.manager} ${escapeName(d.path)} (layer ${d.layer})`).join(", ")}; ${humanSize(report.bytesDownloaded)} downloaded`);
+    else
+      ctx.note(
+        `${report.packages.length} packages from ${report.databases.map((d) => `${d.manager} ${escapeName(d.path)} (layer ${d.layer})`).join(", ")}; ${humanSize(report.bytesDownloaded)} downloaded`,
+      );
     if (report.packages.length === 0) return;
     const rows = report.packages.map((p) => [escapeName(p.name), escapeName(p.version), escapeName(p.architecture), escapeName(p.source ?? ""), String(p.layer ?? ""), p.manager]);
     await writeLines(formatTable([["NAME", "VERSION", "ARCH", "SOURCE", "LAYER", "MANAGER"], ...rows], ["left", "left", "left", "left", "right", "left"]));

@@ -66,7 +66,12 @@ async function builtIn(term: Terminal, lines: string[]): Promise<void> {
       const step = key === " " || key === "f" ? pageLines(term) : key === "\r" || key === "\n" || key === "j" || key === "\x1b[B" ? 1 : 0;
       if (step === 0) return undefined;
       const to = Math.min(lines.length, shown + step);
-      output.write(`\r${CSI}K${lines.slice(shown, to).map((l) => `${l}\n`).join("")}`);
+      output.write(
+        `\r${CSI}K${lines
+          .slice(shown, to)
+          .map((l) => `${l}\n`)
+          .join("")}`,
+      );
       shown = to;
       if (shown >= lines.length) return true;
       more();

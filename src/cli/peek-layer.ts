@@ -80,14 +80,21 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   // Cache first, else the stream (stored when complete): the listing path decides. --verify reads
   // the layer itself, whatever the cache holds, and checks its TOC against the tar stream.
   const read = verify && budget === undefined ? { checkToc: "always" as const } : undefined;
-  const listing = listLayer(source, desc, i, { budget, cache: ctx.useCache ? ctx.cache : undefined, onWarning: budget === undefined ? ctx.warn : undefined, onProgress: opts.onProgress, signal: opts.signal, read });
+  const listing = listLayer(source, desc, i, {
+    budget,
+    cache: ctx.useCache ? ctx.cache : undefined,
+    onWarning: budget === undefined ? ctx.warn : undefined,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    read,
+  });
   const result = await listing.finish(print);
   const hit = result.cached;
   write(buffer);
   const { stats, error } = result;
   // `source`: whether the entries are the tar stream's or only what the layer's TOC declares.
-  if (ctx.json) write(ndjsonLine({ stats: { layer: i, ...stats, source: stats.toc ? "toc" : "stream", ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
+  if (ctx.json)
+    write(ndjsonLine({ stats: { layer: i, ...stats, source: stats.toc ? "toc" : "stream", ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
   else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }
-

@@ -35,7 +35,17 @@ export default defineCommand({
     let failure: LayerslayerError | undefined;
     const progress = layerProgress(ctx, layers, picked, budget);
     await writeInOrder(
-      picked.map((i) => (emit: (text: string) => void) => peekLayerText(ctx, source, layers, i, { budget, step: stepOfLayer[i]?.createdBy, write: emit, entriesOnly: ctx.quiet, verify: !!args.verify, onProgress: progress?.listener })),
+      picked.map(
+        (i) => (emit: (text: string) => void) =>
+          peekLayerText(ctx, source, layers, i, {
+            budget,
+            step: stepOfLayer[i]?.createdBy,
+            write: emit,
+            entriesOnly: ctx.quiet,
+            verify: !!args.verify,
+            onProgress: progress?.listener,
+          }),
+      ),
       PEEK_CONCURRENCY,
       (text) => {
         // The listing and the progress line may share a terminal: the line goes, the next event redraws it.

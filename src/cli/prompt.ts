@@ -115,7 +115,7 @@ export async function readKeys<T>(term: Terminal, draw: () => void, onKey: (key:
 /** Splits a read into keys: escape sequences ("\x1b[A") stay whole, other characters one by one. */
 export function splitKeys(s: string): string[] {
   const keys: string[] = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const m = /^\x1b(?:\[[0-9;]*[A-Za-z~]|O[A-Za-z])/.exec(s.slice(i));
     const len = m ? m[0].length : 1;
     keys.push(s.slice(i, i + len));
@@ -133,7 +133,10 @@ export interface Choice {
 export async function select(term: Terminal, message: string, options: Choice[], initial: string): Promise<string> {
   if (options.length === 0) throw new Error("select needs at least one option");
   const frame = new Frame(term);
-  let cursor = Math.max(0, options.findIndex((o) => o.value === initial));
+  let cursor = Math.max(
+    0,
+    options.findIndex((o) => o.value === initial),
+  );
   const visible = Math.min(options.length, Math.max(3, (term.output.rows ?? 24) - 3));
   const render = () => {
     const top = Math.min(Math.max(0, cursor - Math.floor(visible / 2)), options.length - visible);

@@ -17,7 +17,12 @@ export default defineCommand({
     const limit = wholeNumber(args.limit, "--limit", MAX_LIMIT, 1, MAX_LIMIT);
     const list = await hubClient(args).repositories(args.namespace as string, limit);
     if (args.json) printJson({ namespace: (args.namespace as string).toLowerCase(), repositories: list.items, ...(list.error ? { complete: false } : {}) });
-    else if (list.items.length) writeOut(repositoryTable(list.items).slice(args.quiet ? 1 : 0).join("\n"));
+    else if (list.items.length)
+      writeOut(
+        repositoryTable(list.items)
+          .slice(args.quiet ? 1 : 0)
+          .join("\n"),
+      );
     endOfList(list);
   },
 });

@@ -34,7 +34,10 @@ export async function saveImage(ctx: Context, img: ResolvedImage, format: SaveFo
   const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json }) ? new ProgressBar(process.stderr) : undefined;
   const progress = {
     onLayer: (i: number, j: number, d: { digest: string; size: number }) => bar?.start(`image ${i} layer ${j} ${d.digest.slice(0, 19)}`, d.size),
-    download: { signal: controller.signal, ...(bar ? { onProgress: (p: { done: number; downloaded: number; phase: "verify" | "download" }) => bar.update(p.done, p.downloaded, p.phase) } : {}) },
+    download: {
+      signal: controller.signal,
+      ...(bar ? { onProgress: (p: { done: number; downloaded: number; phase: "verify" | "download" }) => bar.update(p.done, p.downloaded, p.phase) } : {}),
+    },
   };
   const layers = image.images.reduce((n, im) => n + im.layers.length, 0);
   const result = { format, path, digest: image.top.digest, images: image.images.length, layers };

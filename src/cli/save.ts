@@ -35,17 +35,31 @@ export default defineCommand({
   args: {
     ...imageArg,
     layer: { type: "string", alias: "L", valueHint: "N|sha256:…|all", description: "Layer(s) to save: index, -1 for the last, 0,2 or 1-3, a digest, or all (default)" },
-    output: { type: "string", alias: "o", valueHint: "DIR|FILE", description: "Directory to save into, or the archive file with --format docker-archive (default for blobs: ./downloads/<repository>/<tag or digest>)" },
-    format: { type: "string", valueHint: "blobs|oci|docker-archive", description: "blobs: the layer blobs alone, into a directory; oci: an OCI image layout (-o DIR) skopeo, umoci and podman read; docker-archive: what docker save writes (-o FILE), for docker or podman load (default: blobs)" },
+    output: {
+      type: "string",
+      alias: "o",
+      valueHint: "DIR|FILE",
+      description: "Directory to save into, or the archive file with --format docker-archive (default for blobs: ./downloads/<repository>/<tag or digest>)",
+    },
+    format: {
+      type: "string",
+      valueHint: "blobs|oci|docker-archive",
+      description:
+        "blobs: the layer blobs alone, into a directory; oci: an OCI image layout (-o DIR) skopeo, umoci and podman read; docker-archive: what docker save writes (-o FILE), for docker or podman load (default: blobs)",
+    },
     "all-platforms": { type: "boolean", description: "With --format oci: every platform of an index, and the index (default: the platform chosen)" },
-    "keep-partial": { type: "boolean", description: "When stopped by Ctrl-C, kill or a closed terminal, keep the bytes downloaded as a .partial file the next save resumes (default: removed)" },
+    "keep-partial": {
+      type: "boolean",
+      description: "When stopped by Ctrl-C, kill or a closed terminal, keep the bytes downloaded as a .partial file the next save resumes (default: removed)",
+    },
     ...globalArgs,
   },
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (args.output !== undefined && args.output.trim() === "") throw new LayerslayerError("USAGE", "-o/--output needs a directory");
     const format = args.format ?? "blobs";
-    if (format !== "blobs" && format !== "oci" && format !== "docker-archive") throw new LayerslayerError("USAGE", `--format ${escapeName(format)}: expected blobs, oci or docker-archive`);
+    if (format !== "blobs" && format !== "oci" && format !== "docker-archive")
+      throw new LayerslayerError("USAGE", `--format ${escapeName(format)}: expected blobs, oci or docker-archive`);
     if (format === "blobs" && args["all-platforms"]) throw new LayerslayerError("USAGE", "--all-platforms needs --format oci");
     if (format !== "blobs") {
       if (!args.output) throw new LayerslayerError("USAGE", `--format ${format} needs -o ${format === "oci" ? "DIR" : "FILE"}`);
@@ -85,11 +99,10 @@ export default defineCommand({
         const path = join(directory, blobFileName(desc));
         current = path;
         bar?.start(`layer ${i}/${last} ${desc.digest.slice(0, 19)}`, desc.size);
-        const r = await downloadBlob(
-          { source, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i} (${desc.digest})` },
-          path,
-          { signal: controller.signal, ...(bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {}) },
-        );
+        const r = await downloadBlob({ source, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i} (${desc.digest})` }, path, {
+          signal: controller.signal,
+          ...(bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {}),
+        });
         bar?.clear();
         if (r.status === "resumed") ctx.note(`layer ${i}: resumed a partial download at byte ${r.resumedFrom}`);
         if (!ctx.json) writeOut(`${r.status === "present" ? "present" : "saved"} ${escapeName(path)} (${humanSize(desc.size)})`);

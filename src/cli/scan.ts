@@ -56,7 +56,12 @@ export default defineCommand({
     "all-platforms": { type: "boolean", description: "Every platform of a multi-platform image (default: one, see --platform)" },
     ...budgetArgs,
     concurrency: { type: "string", valueHint: "N", description: `Images and layers read at once (default ${DEFAULT_CONCURRENCY})` },
-    shard: { type: "string", valueHint: "I/N|N", description: "Scan only shard I of N, I from 1 (stable hash of each reference); with N alone, the index comes from $JOB_COMPLETION_INDEX or --shard-from-env, counting from 0 (default: everything)" },
+    shard: {
+      type: "string",
+      valueHint: "I/N|N",
+      description:
+        "Scan only shard I of N, I from 1 (stable hash of each reference); with N alone, the index comes from $JOB_COMPLETION_INDEX or --shard-from-env, counting from 0 (default: everything)",
+    },
     "shard-from-env": { type: "string", valueHint: "VAR", description: "The environment variable holding the shard index, from 0 (default: JOB_COMPLETION_INDEX)" },
     ...dbArg,
     ...globalArgs,
@@ -113,7 +118,22 @@ export default defineCommand({
       const layers = new Limiter(concurrency);
       const reading = new Map();
       await mapLimited(refs, concurrency, async (text) => {
-        const results = await scanReference({ clientFor, db, budget, ...(a.verify ? { verify: true } : {}), platform, layers, reading, ...(ctx.useCache ? { cache: ctx.cache } : {}), onBytes: (n) => { bytes += n; } }, text);
+        const results = await scanReference(
+          {
+            clientFor,
+            db,
+            budget,
+            ...(a.verify ? { verify: true } : {}),
+            platform,
+            layers,
+            reading,
+            ...(ctx.useCache ? { cache: ctx.cache } : {}),
+            onBytes: (n) => {
+              bytes += n;
+            },
+          },
+          text,
+        );
         done++;
         for (const o of results) {
           outcomes.push(o);

@@ -21,8 +21,17 @@ export default defineCommand({
   meta: { name: "serve", description: "Serve the JSON API (/v1, /openapi.json) over HTTP: loopback by default, a bearer token and a registry allow-list to go further" },
   args: {
     listen: { type: "string", valueHint: "HOST:PORT", description: "Address to listen on (default 127.0.0.1:8080); beyond loopback a token is required" },
-    "token-file": { type: "string", valueHint: "FILE", description: "File holding the bearer token callers must send (or LAYERSLAYER_SERVE_TOKEN; default: none, allowed on loopback only)" },
-    "allow-registry": { type: "string", valueHint: "HOST[:PORT],…", description: "Registries callers may name (repeat or comma-separate; default: any public registry on loopback, none beyond); the only ones that may be private addresses or get the server's logins" },
+    "token-file": {
+      type: "string",
+      valueHint: "FILE",
+      description: "File holding the bearer token callers must send (or LAYERSLAYER_SERVE_TOKEN; default: none, allowed on loopback only)",
+    },
+    "allow-registry": {
+      type: "string",
+      valueHint: "HOST[:PORT],…",
+      description:
+        "Registries callers may name (repeat or comma-separate; default: any public registry on loopback, none beyond); the only ones that may be private addresses or get the server's logins",
+    },
     cors: { type: "string", valueHint: "ORIGIN", description: "Let pages from this origin call the API (default: no cross-origin calls)" },
     "max-budget": { type: "string", valueHint: "SIZE", description: "Largest peek budget per layer a request may ask for (default 16M)" },
     "max-downloads": { type: "string", valueHint: "N", description: `Downloading requests at once, all clients together (default ${DEFAULT_CAPS.downloadsTotal})` },
@@ -30,7 +39,12 @@ export default defineCommand({
     "client-rate": { type: "string", valueHint: "N", description: `Requests per minute per client (default ${DEFAULT_CAPS.requestsPerMinute})` },
     "request-timeout": { type: "string", valueHint: "SECONDS", description: `Longest a request may run (default ${DEFAULT_CAPS.requestTimeoutMs / 1000})` },
     ...dbArg,
-    cache: { type: "boolean", default: true, description: "Use the local cache of listings, manifests and configs", negativeDescription: "Do not read or write the local listing cache" },
+    cache: {
+      type: "boolean",
+      default: true,
+      description: "Use the local cache of listings, manifests and configs",
+      negativeDescription: "Do not read or write the local listing cache",
+    },
     "access-log": { type: "boolean", default: true, description: "One line per request on stderr (never a header, so never a token)", negativeDescription: "No access log" },
   },
   async run({ args, rawArgs }) {

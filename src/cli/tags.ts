@@ -21,7 +21,12 @@ async function details(ref: ImageRef, args: GlobalArgs & { limit?: string }): Pr
   const limit = wholeNumber(args.limit, "--limit", DETAILS_LIMIT, 1, MAX_DETAILS_LIMIT);
   const list = await hubClient(args).tags(parts[0]!, parts[1]!, limit);
   if (args.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags: list.items, ...(list.error ? { complete: false } : {}) });
-  else if (list.items.length) writeOut(tagTable(list.items).slice(args.quiet ? 1 : 0).join("\n"));
+  else if (list.items.length)
+    writeOut(
+      tagTable(list.items)
+        .slice(args.quiet ? 1 : 0)
+        .join("\n"),
+    );
   endOfList(list);
 }
 

@@ -10,7 +10,10 @@ const noColor = (): boolean => {
   const env = process.env;
   return env.NO_COLOR === "1" || env.TERM === "dumb" || !!env.TEST || !!env.CI;
 };
-const paint = (open: number, close = 39) => (t: string): string => (noColor() ? t : `\x1b[${open}m${t}\x1b[${close}m`);
+const paint =
+  (open: number, close = 39) =>
+  (t: string): string =>
+    noColor() ? t : `\x1b[${open}m${t}\x1b[${close}m`;
 const bold = paint(1, 22);
 const cyan = paint(36);
 const gray = paint(90);
@@ -40,7 +43,10 @@ export function toolUsageText(u: ToolUsage): string {
     "",
     underline(bold("COMMANDS")),
     "",
-    columns(names.map((n) => [cyan(n), u.commands[n]!]), "  "),
+    columns(
+      names.map((n) => [cyan(n), u.commands[n]!]),
+      "  ",
+    ),
     "",
     `Use ${cyan(`${u.name} <command> --help`)} for more information about a command.`,
     "",

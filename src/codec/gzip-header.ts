@@ -68,10 +68,7 @@ export async function readGzipHeader(r: ByteReader, member: number): Promise<Gzi
   const magic = await r.read(2);
   if (!magic) return null;
   if (magic[0] !== 0x1f || magic[1] !== 0x8b) {
-    const msg =
-      member === 0
-        ? `not gzip data: starts with bytes ${hexBytes(magic)}`
-        : `unexpected bytes ${hexBytes(magic)} after gzip member ${member} at offset ${start}`;
+    const msg = member === 0 ? `not gzip data: starts with bytes ${hexBytes(magic)}` : `unexpected bytes ${hexBytes(magic)} after gzip member ${member} at offset ${start}`;
     throw new LayerslayerError("CORRUPT", msg);
   }
   const rest = await r.read(8);
@@ -82,10 +79,7 @@ export async function readGzipHeader(r: ByteReader, member: number): Promise<Gzi
     throw new LayerslayerError("CORRUPT", `gzip member ${member + 1} at offset ${start} uses compression method ${cm}, not deflate`);
   }
   if (flags & FRESERVED) {
-    throw new LayerslayerError(
-      "CORRUPT",
-      `gzip member ${member + 1} at offset ${start} sets reserved header flags (0x${flags.toString(16)})`,
-    );
+    throw new LayerslayerError("CORRUPT", `gzip member ${member + 1} at offset ${start} sets reserved header flags (0x${flags.toString(16)})`);
   }
   const mtime = (rest[2]! | (rest[3]! << 8) | (rest[4]! << 16) | (rest[5]! << 24)) >>> 0;
   const os = rest[7]!;
@@ -109,10 +103,7 @@ export async function readGzipHeader(r: ByteReader, member: number): Promise<Gzi
     if (!stored) return null;
     const want = stored[0]! | (stored[1]! << 8);
     if ((crc & 0xffff) !== want) {
-      throw new LayerslayerError(
-        "CORRUPT",
-        `gzip member ${member + 1} at offset ${start}: header CRC mismatch (stored ${hex4(want)}, computed ${hex4(crc & 0xffff)})`,
-      );
+      throw new LayerslayerError("CORRUPT", `gzip member ${member + 1} at offset ${start}: header CRC mismatch (stored ${hex4(want)}, computed ${hex4(crc & 0xffff)})`);
     }
   }
   return { flags, mtime, os, length: r.offset - start };

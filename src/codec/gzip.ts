@@ -59,10 +59,7 @@ function hex8(n: number): string {
   return n.toString(16).padStart(8, "0");
 }
 
-export async function* gunzip(
-  source: AsyncIterable<Uint8Array>,
-  options: GunzipOptions = {},
-): AsyncGenerator<DecodedChunk, DecodeSummary> {
+export async function* gunzip(source: AsyncIterable<Uint8Array>, options: GunzipOptions = {}): AsyncGenerator<DecodedChunk, DecodeSummary> {
   const maxSlice = Math.max(1, Math.floor(options.sliceSize ?? DEFAULT_SLICE));
   // Start small and double while the output stays small: the very first push of a bomb is bounded too.
   let slice = Math.min(maxSlice, FIRST_SLICE);
@@ -137,16 +134,10 @@ export async function* gunzip(
       const wantCrc = view.getUint32(0, true);
       const wantSize = view.getUint32(4, true);
       if (wantCrc !== crc) {
-        throw new LayerslayerError(
-          "CORRUPT",
-          `gzip member ${members + 1} (offset ${memberStart}): CRC32 mismatch (stored ${hex8(wantCrc)}, computed ${hex8(crc)})`,
-        );
+        throw new LayerslayerError("CORRUPT", `gzip member ${members + 1} (offset ${memberStart}): CRC32 mismatch (stored ${hex8(wantCrc)}, computed ${hex8(crc)})`);
       }
       if (wantSize !== size % 0x1_0000_0000) {
-        throw new LayerslayerError(
-          "CORRUPT",
-          `gzip member ${members + 1} (offset ${memberStart}): length mismatch (stored ${wantSize}, decoded ${size} mod 2^32)`,
-        );
+        throw new LayerslayerError("CORRUPT", `gzip member ${members + 1} (offset ${memberStart}): length mismatch (stored ${wantSize}, decoded ${size} mod 2^32)`);
       }
       members++;
     }

@@ -63,11 +63,7 @@ async function closeSource(it: AsyncIterator<Uint8Array>, state: SourceState): P
 }
 
 /** Yields the chunks in `head`, then the rest of `it`; closes `it` when closed early. */
-async function* prefixed(
-  head: Uint8Array[],
-  it: AsyncIterator<Uint8Array>,
-  state: SourceState,
-): AsyncGenerator<Uint8Array, void> {
+async function* prefixed(head: Uint8Array[], it: AsyncIterator<Uint8Array>, state: SourceState): AsyncGenerator<Uint8Array, void> {
   try {
     for (const chunk of head) yield chunk;
     for (;;) {
@@ -91,11 +87,7 @@ async function* prefixed(
  * for a format we can't decode, CORRUPT for bad data; a source that ends early is not an error
  * (`ended: false` in the summary).
  */
-export async function* decodeLayer(
-  source: AsyncIterable<Uint8Array>,
-  mediaType: string,
-  options: DecodeLayerOptions = {},
-): AsyncGenerator<DecodedChunk, LayerSummary> {
+export async function* decodeLayer(source: AsyncIterable<Uint8Array>, mediaType: string, options: DecodeLayerOptions = {}): AsyncGenerator<DecodedChunk, LayerSummary> {
   const it = source[Symbol.asyncIterator]();
   const state: SourceState = { closed: false };
   try {

@@ -34,7 +34,8 @@ export async function* nativeGunzip(source: AsyncIterable<Uint8Array>, opts: Nat
   if (end.error) {
     const { message, code } = nativeMessage(end.error.error);
     // zlib's "unexpected end of file" once all input is in: the stream was cut short.
-    if (!(end.error.afterEnd && code === "Z_BUF_ERROR")) throw new LayerslayerError("CORRUPT", `gzip: ${NAMED[message] ?? `invalid data (${message})`}`, { cause: end.error.error });
+    if (!(end.error.afterEnd && code === "Z_BUF_ERROR"))
+      throw new LayerslayerError("CORRUPT", `gzip: ${NAMED[message] ?? `invalid data (${message})`}`, { cause: end.error.error });
   } else if (total > 0) {
     // zlib stopped after the last member it found: what follows must be zero padding.
     const stop = end.consumed;

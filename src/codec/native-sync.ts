@@ -146,7 +146,8 @@ export async function* driveSync(sync: SyncHandle, pieces: AsyncIterable<Piece>,
         return;
       }
       if (!opts.blocks) yield* release(fed);
-      else if (free > 0 && left > 0) yield* release(consumed); // at a block boundary
+      else if (free > 0 && left > 0)
+        yield* release(consumed); // at a block boundary
       else if (heldBytes >= MAX_HELD) yield* release(fed);
       if (free > 0 && left === 0) return;
     }

@@ -132,8 +132,5 @@ export function codecFor(first: Uint8Array, mediaType: string): CodecName {
     const magic = MAGIC_OF[declared];
     if (first.length < magic.length && startsWith(first, magic.slice(0, first.length))) return declared;
   }
-  throw new LayerslayerError(
-    "UNSUPPORTED",
-    `layer starts with bytes ${hexBytes(first)}, not gzip, zstd or tar${label}`,
-  );
+  throw new LayerslayerError("UNSUPPORTED", `layer starts with bytes ${hexBytes(first)}, not gzip, zstd or tar${label}`);
 }

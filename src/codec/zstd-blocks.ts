@@ -83,7 +83,10 @@ export class ZstdFrameBlocks {
   private readonly checker = new ZstdBlockCheck();
 
   /** `at` is the frame's offset in the stream (for messages only). */
-  constructor(windowSize: number, private readonly at: number) {
+  constructor(
+    windowSize: number,
+    private readonly at: number,
+  ) {
     this.window = new Window(windowSize);
     this.dec = new Decompress((chunk) => {
       this.produced = chunk;

@@ -142,7 +142,11 @@ const MAX_OF = 31;
 /** Reads a zstd backward bit stream: the last byte's highest set bit marks its start. */
 class BackwardBits {
   pos: number;
-  constructor(private readonly d: Uint8Array, start: number, end: number) {
+  constructor(
+    private readonly d: Uint8Array,
+    start: number,
+    end: number,
+  ) {
     const last = d[end - 1] ?? 0;
     if (end <= start || last === 0) throw new Corrupt("bit stream without its end marker");
     this.pos = (end - 1 - start) * 8 + highBit(last);

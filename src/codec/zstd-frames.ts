@@ -114,9 +114,7 @@ export async function* zstdFrames(r: ByteReader): AsyncGenerator<ZstdPiece, Zstd
     }
     if (magic !== ZSTD_MAGIC) {
       const msg =
-        members === 0
-          ? `not zstd data: starts with bytes ${hexBytes(magicBytes)}`
-          : `unexpected bytes ${hexBytes(magicBytes)} after zstd frame ${members} at offset ${at}`;
+        members === 0 ? `not zstd data: starts with bytes ${hexBytes(magicBytes)}` : `unexpected bytes ${hexBytes(magicBytes)} after zstd frame ${members} at offset ${at}`;
       throw new LayerslayerError("CORRUPT", msg);
     }
     const magicCopy = magicBytes.slice();

@@ -35,10 +35,7 @@ export interface ZstdOptions {
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, "0");
 
-export async function* zstdDecode(
-  source: AsyncIterable<Uint8Array>,
-  options: ZstdOptions = {},
-): AsyncGenerator<DecodedChunk, DecodeSummary> {
+export async function* zstdDecode(source: AsyncIterable<Uint8Array>, options: ZstdOptions = {}): AsyncGenerator<DecodedChunk, DecodeSummary> {
   const verify = options.verifyChecksum ?? true;
   const r = new ByteReader(source);
   let decompressed = options.resume ? options.resume.out : 0;

@@ -153,7 +153,8 @@ function codeOf<T>(list: readonly T[], what: string, word: T): number {
 /** The word of a code read back: a code this version does not know is an error, never a guess. */
 function wordOf<T>(list: readonly T[], what: string, n: number): T {
   const word = Number.isInteger(n) ? list[n] : undefined;
-  if (word === undefined) throw new LayerslayerError("CORRUPT", `the database holds ${what} code ${n}, which this version of layerslayer does not know (written by a newer version, or damaged)`);
+  if (word === undefined)
+    throw new LayerslayerError("CORRUPT", `the database holds ${what} code ${n}, which this version of layerslayer does not know (written by a newer version, or damaged)`);
   return word;
 }
 

@@ -19,7 +19,8 @@ export function databaseLocation(flag: string | undefined, env: Record<string, s
     return { kind: "sqlite", target: join(dir, DATABASE_FILE) };
   }
   if (/^postgres(ql)?:\/\//i.test(given)) return { kind: "postgres", target: checkPostgresUrl(given, label) };
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) throw new LayerslayerError("USAGE", `${label}: expected a postgres:// URL or a file path, not ${escapeName(given.split(":")[0]!)}://…`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given))
+    throw new LayerslayerError("USAGE", `${label}: expected a postgres:// URL or a file path, not ${escapeName(given.split(":")[0]!)}://…`);
   const file = given.replace(/^sqlite:/, "");
   if (file === "") throw new LayerslayerError("USAGE", `${label}: sqlite: needs a file path after it`);
   return { kind: "sqlite", target: file };

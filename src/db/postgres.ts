@@ -60,7 +60,11 @@ export class PostgresDatabase implements ScanDatabase {
       this.sql = new SQL(url, { max: 4 });
     } catch (e) {
       // The client refuses what it cannot use (an unknown sslmode, a bad option): the user's URL.
-      const why = printable(String((e as Error)?.message ?? e).split("\n")[0]!.slice(0, 200));
+      const why = printable(
+        String((e as Error)?.message ?? e)
+          .split("\n")[0]!
+          .slice(0, 200),
+      );
       throw new LayerslayerError("USAGE", `the database URL cannot be used: ${why}`);
     }
   }
@@ -143,7 +147,8 @@ export class PostgresDatabase implements ScanDatabase {
         // bytes_downloaded -1: the placeholder row just inserted, nothing recorded yet.
         const prevState = Number(prev!.bytes_downloaded) < 0 ? undefined : layerStateFromRow(prev!);
         const toc = stats.toc?.format;
-        if (prevState && !improves(prevState, { complete: stats.complete, bytesDownloaded: stats.bytesDownloaded, failed: error !== undefined, ...(toc ? { toc } : {}) })) return false;
+        if (prevState && !improves(prevState, { complete: stats.complete, bytesDownloaded: stats.bytesDownloaded, failed: error !== undefined, ...(toc ? { toc } : {}) }))
+          return false;
         const layerId = Number(prev!.id);
         await tx`DELETE FROM entries WHERE layer_id = ${layerId}`;
         await tx`UPDATE layers SET media_type = ${stats.mediaType}, size = ${stats.layerSize}, complete = ${stats.complete ? 1 : 0},
@@ -151,7 +156,19 @@ export class PostgresDatabase implements ScanDatabase {
                    toc = ${toc ?? null}
                  WHERE id = ${layerId}`;
         for (const part of chunks(rows)) {
-          const values = part.map((r) => ({ layer_id: layerId, seq: r.seq, dir_id: ids.dir.get(r.dir)!, name_id: ids.name.get(r.name)!, type: r.type, mode: r.mode, size: r.size, uid: r.uid, gid: r.gid, mtime: r.mtime, linkname: r.linkname }));
+          const values = part.map((r) => ({
+            layer_id: layerId,
+            seq: r.seq,
+            dir_id: ids.dir.get(r.dir)!,
+            name_id: ids.name.get(r.name)!,
+            type: r.type,
+            mode: r.mode,
+            size: r.size,
+            uid: r.uid,
+            gid: r.gid,
+            mtime: r.mtime,
+            linkname: r.linkname,
+          }));
           await tx`INSERT INTO entries ${tx(values)}`;
         }
         return true;
@@ -191,7 +208,18 @@ export class PostgresDatabase implements ScanDatabase {
         });
         if (links.length) await tx`INSERT INTO image_layers ${tx(links)}`;
         for (const part of chunks(changes)) {
-          const values = part.map((c) => ({ image_id: id, position: c.position, dir_id: ids.dir.get(c.dir)!, name_id: ids.name.get(c.name)!, action: c.action, fate: c.fate, fate_position: c.fatePosition, type: c.type, mode: c.mode, size: c.size }));
+          const values = part.map((c) => ({
+            image_id: id,
+            position: c.position,
+            dir_id: ids.dir.get(c.dir)!,
+            name_id: ids.name.get(c.name)!,
+            action: c.action,
+            fate: c.fate,
+            fate_position: c.fatePosition,
+            type: c.type,
+            mode: c.mode,
+            size: c.size,
+          }));
           await tx`INSERT INTO changes ${tx(values)} ON CONFLICT DO NOTHING`;
         }
       });
@@ -238,9 +266,7 @@ export class PostgresDatabase implements ScanDatabase {
   }
 
   images(): Promise<ImageSummary[]> {
-    return this.use(async () =>
-      ((await this.sql.unsafe(IMAGES_SQL)) as Record<string, unknown>[]).map(imageFromRow),
-    );
+    return this.use(async () => ((await this.sql.unsafe(IMAGES_SQL)) as Record<string, unknown>[]).map(imageFromRow));
   }
 
   async close(): Promise<void> {

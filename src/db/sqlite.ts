@@ -15,7 +15,6 @@ import { MIGRATIONS_TABLE, pending } from "./schema.ts";
 
 const BUSY_TIMEOUT_MS = 30_000;
 
-
 export class SqliteDatabase implements ScanDatabase {
   readonly location: string;
   private readonly db: Database;
@@ -39,14 +38,16 @@ export class SqliteDatabase implements ScanDatabase {
   }
 
   private migrate(): void {
-    this.db.transaction(() => {
-      this.db.exec(MIGRATIONS_TABLE);
-      const applied = (this.db.query("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version);
-      for (const m of pending(applied)) {
-        this.db.exec(m.sqlite);
-        this.db.query("INSERT INTO schema_migrations (version) VALUES (?)").run(m.version);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.exec(MIGRATIONS_TABLE);
+        const applied = (this.db.query("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version);
+        for (const m of pending(applied)) {
+          this.db.exec(m.sqlite);
+          this.db.query("INSERT INTO schema_migrations (version) VALUES (?)").run(m.version);
+        }
+      })
+      .immediate();
   }
 
   /** Ids for strings of a table, inserting the missing ones. */
@@ -80,25 +81,43 @@ export class SqliteDatabase implements ScanDatabase {
 
   async putLayer(stats: LayerStats, entries: readonly Entry[], error?: string): Promise<boolean> {
     const rows = entryRows(entries);
-    return this.db.transaction(() => {
-      const prev = this.db.query(`SELECT id, ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = ?`).get(stats.digest) as (Record<string, unknown> & { id: number }) | null;
-      const toc = stats.toc?.format;
-      if (prev && !improves(layerStateFromRow(prev), { complete: stats.complete, bytesDownloaded: stats.bytesDownloaded, failed: error !== undefined, ...(toc ? { toc } : {}) })) return false;
-      const ids = this.ids(rows);
-      const values = [stats.mediaType, stats.layerSize, stats.complete ? 1 : 0, stats.bytesDownloaded, stats.bytesDecompressed, entries.length, error ?? null, toc ?? null] as const;
-      let layerId: number;
-      if (prev) {
-        layerId = prev.id;
-        this.db.query("DELETE FROM entries WHERE layer_id = ?").run(layerId);
-        this.db.query("UPDATE layers SET media_type = ?, size = ?, complete = ?, bytes_downloaded = ?, bytes_decompressed = ?, entry_count = ?, error = ?, toc = ? WHERE id = ?").run(...values, layerId);
-      } else {
-        const r = this.db.query("INSERT INTO layers (digest, media_type, size, complete, bytes_downloaded, bytes_decompressed, entry_count, error, toc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id").get(stats.digest, ...values) as { id: number };
-        layerId = r.id;
-      }
-      const ins = this.db.query("INSERT INTO entries (layer_id, seq, dir_id, name_id, type, mode, size, uid, gid, mtime, linkname) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      for (const r of rows) ins.run(layerId, r.seq, ids.dir.get(r.dir)!, ids.name.get(r.name)!, r.type, r.mode, r.size, r.uid, r.gid, r.mtime, r.linkname);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const prev = this.db.query(`SELECT id, ${LAYER_STATE_COLUMNS} FROM layers WHERE digest = ?`).get(stats.digest) as (Record<string, unknown> & { id: number }) | null;
+        const toc = stats.toc?.format;
+        if (prev && !improves(layerStateFromRow(prev), { complete: stats.complete, bytesDownloaded: stats.bytesDownloaded, failed: error !== undefined, ...(toc ? { toc } : {}) }))
+          return false;
+        const ids = this.ids(rows);
+        const values = [
+          stats.mediaType,
+          stats.layerSize,
+          stats.complete ? 1 : 0,
+          stats.bytesDownloaded,
+          stats.bytesDecompressed,
+          entries.length,
+          error ?? null,
+          toc ?? null,
+        ] as const;
+        let layerId: number;
+        if (prev) {
+          layerId = prev.id;
+          this.db.query("DELETE FROM entries WHERE layer_id = ?").run(layerId);
+          this.db
+            .query("UPDATE layers SET media_type = ?, size = ?, complete = ?, bytes_downloaded = ?, bytes_decompressed = ?, entry_count = ?, error = ?, toc = ? WHERE id = ?")
+            .run(...values, layerId);
+        } else {
+          const r = this.db
+            .query(
+              "INSERT INTO layers (digest, media_type, size, complete, bytes_downloaded, bytes_decompressed, entry_count, error, toc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .get(stats.digest, ...values) as { id: number };
+          layerId = r.id;
+        }
+        const ins = this.db.query("INSERT INTO entries (layer_id, seq, dir_id, name_id, type, mode, size, uid, gid, mtime, linkname) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        for (const r of rows) ins.run(layerId, r.seq, ids.dir.get(r.dir)!, ids.name.get(r.name)!, r.type, r.mode, r.size, r.uid, r.gid, r.mtime, r.linkname);
+        return true;
+      })
+      .immediate();
   }
 
   async layerEntries(digest: string): Promise<Entry[]> {
@@ -114,31 +133,33 @@ export class SqliteDatabase implements ScanDatabase {
 
   async putImage(image: ImageRecord): Promise<void> {
     const changes = changeRows(image.changes);
-    this.db.transaction(() => {
-      const ids = this.ids(changes);
-      this.db.query("INSERT INTO configs (digest, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING").run(image.configDigest, image.configBytes);
-      const { id } = this.db
-        .query(
-          `INSERT INTO images (reference, platform, index_digest, manifest_digest, config_digest, error_code, error) VALUES (?, ?, ?, ?, ?, NULL, NULL)
+    this.db
+      .transaction(() => {
+        const ids = this.ids(changes);
+        this.db.query("INSERT INTO configs (digest, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING").run(image.configDigest, image.configBytes);
+        const { id } = this.db
+          .query(
+            `INSERT INTO images (reference, platform, index_digest, manifest_digest, config_digest, error_code, error) VALUES (?, ?, ?, ?, ?, NULL, NULL)
            ON CONFLICT (reference, platform) DO UPDATE SET index_digest = excluded.index_digest, manifest_digest = excluded.manifest_digest,
              config_digest = excluded.config_digest, error_code = NULL, error = NULL
            RETURNING id`,
-        )
-        .get(image.reference, image.platform, image.indexDigest ?? null, image.manifestDigest, image.configDigest) as { id: number };
-      this.db.query("DELETE FROM image_layers WHERE image_id = ?").run(id);
-      this.db.query("DELETE FROM changes WHERE image_id = ?").run(id);
-      const layer = this.db.query("SELECT id FROM layers WHERE digest = ?");
-      const insLayer = this.db.query("INSERT INTO image_layers (image_id, position, layer_id) VALUES (?, ?, ?)");
-      image.layers.forEach((digest, position) => {
-        const row = layer.get(digest) as { id: number } | null;
-        if (!row) throw new LayerslayerError("IO", `the database has no layer ${digest} for ${image.reference}`);
-        insLayer.run(id, position, row.id);
-      });
-      const insChange = this.db.query(
-        "INSERT INTO changes (image_id, position, dir_id, name_id, action, fate, fate_position, type, mode, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      );
-      for (const c of changes) insChange.run(id, c.position, ids.dir.get(c.dir)!, ids.name.get(c.name)!, c.action, c.fate, c.fatePosition, c.type, c.mode, c.size);
-    }).immediate();
+          )
+          .get(image.reference, image.platform, image.indexDigest ?? null, image.manifestDigest, image.configDigest) as { id: number };
+        this.db.query("DELETE FROM image_layers WHERE image_id = ?").run(id);
+        this.db.query("DELETE FROM changes WHERE image_id = ?").run(id);
+        const layer = this.db.query("SELECT id FROM layers WHERE digest = ?");
+        const insLayer = this.db.query("INSERT INTO image_layers (image_id, position, layer_id) VALUES (?, ?, ?)");
+        image.layers.forEach((digest, position) => {
+          const row = layer.get(digest) as { id: number } | null;
+          if (!row) throw new LayerslayerError("IO", `the database has no layer ${digest} for ${image.reference}`);
+          insLayer.run(id, position, row.id);
+        });
+        const insChange = this.db.query(
+          "INSERT INTO changes (image_id, position, dir_id, name_id, action, fate, fate_position, type, mode, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        );
+        for (const c of changes) insChange.run(id, c.position, ids.dir.get(c.dir)!, ids.name.get(c.name)!, c.action, c.fate, c.fatePosition, c.type, c.mode, c.size);
+      })
+      .immediate();
   }
 
   async putFailure(f: FailureRecord): Promise<void> {

@@ -112,14 +112,27 @@ export class HubClient {
    * Hub's current path, then its older one); a search ends quietly after `searchPages` pages. An error after some items were read is returned
    * with them (nothing found before it is lost); one before any is thrown.
    */
-  private async collect<T>(firsts: URL[], what: string, parse: (raw: unknown) => T | undefined, limit: number, keep?: (item: T) => boolean, searchPages?: number): Promise<HubList<T>> {
+  private async collect<T>(
+    firsts: URL[],
+    what: string,
+    parse: (raw: unknown) => T | undefined,
+    limit: number,
+    keep?: (item: T) => boolean,
+    searchPages?: number,
+  ): Promise<HubList<T>> {
     const items: T[] = [];
     let skipped = 0;
     let pages = 0;
     const deadline = AbortSignal.timeout(this.timeoutMs);
     for (const [i, first] of firsts.entries()) {
       try {
-        for await (const page of hubPages(this.transport, first, { what, maxPages: searchPages ?? this.maxPages, endAtMaxPages: searchPages !== undefined, deadline, timeoutMs: this.timeoutMs })) {
+        for await (const page of hubPages(this.transport, first, {
+          what,
+          maxPages: searchPages ?? this.maxPages,
+          endAtMaxPages: searchPages !== undefined,
+          deadline,
+          timeoutMs: this.timeoutMs,
+        })) {
           pages++;
           for (const raw of page) {
             const item = parse(raw);

@@ -95,7 +95,12 @@ export function hubTag(raw: unknown): HubTag | undefined {
   const r = objectField(raw);
   const name = textField(r?.name, 256);
   if (!r || !name) return undefined;
-  const images = Array.isArray(r.images) ? r.images.slice(0, 1000).map(hubImage).filter((i): i is HubImage => i !== undefined) : [];
+  const images = Array.isArray(r.images)
+    ? r.images
+        .slice(0, 1000)
+        .map(hubImage)
+        .filter((i): i is HubImage => i !== undefined)
+    : [];
   const pushed = timeField(r.tag_last_pushed) ?? timeField(r.last_updated);
   return { name, images, ...(pushed ? { pushed } : {}), ...readFields(r, TAG_FIELDS) };
 }

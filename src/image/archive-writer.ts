@@ -36,7 +36,7 @@ export async function packLayout(dir: string, manifestJson: Uint8Array, write: W
       for (const b of memberHeaders({ ...head, path, type: "file", size: st.size })) await write(b);
       const fd = openSync(join(dir, path), "r");
       try {
-        for (let off = 0; off < st.size; ) {
+        for (let off = 0; off < st.size;) {
           const buf = new Uint8Array(Math.min(CHUNK, st.size - off));
           const n = readSync(fd, buf, 0, buf.byteLength, off);
           if (n <= 0) throw new Error(`${path}: ended early`);

@@ -64,7 +64,8 @@ export class EntryTable {
   reserve(n: number): void {
     this.type = ensure(this.type, n);
     this.slot = ensure(this.slot, n);
-    for (const c of [this.mode, this.uid, this.gid, this.size, this.mtime, this.headerOffset, this.compressedOffset, this.ownLayer, this.appliedLayer, this.uname, this.gname]) c.reserve(n);
+    for (const c of [this.mode, this.uid, this.gid, this.size, this.mtime, this.headerOffset, this.compressedOffset, this.ownLayer, this.appliedLayer, this.uname, this.gname])
+      c.reserve(n);
   }
 
   /** Stores `e` (applied from `layer`, at the clean path `path`) and returns its row. */

@@ -131,7 +131,11 @@ async function exportLayerFiles(img: ResolvedImage, layer: number, wanted: Map<n
     // The first name gets the bytes as they stream; more names (orphaned hard links) get a copy.
     for (const b of memberHeaders(w.outputs[0]!)) await write(b);
     current = { w, written: 0, ...(w.outputs.length > 1 ? { copy: [] } : {}) };
-    if (w.outputs.length > 1 && entry.size > MAX_LINK_COPY) throw new LayerslayerError("UNSUPPORTED", `layer ${layer}: /${escapeName(w.outputs[1]!.path)} is a hard link to a ${entry.size}-byte file a later layer replaced; export copies at most ${MAX_LINK_COPY} bytes`);
+    if (w.outputs.length > 1 && entry.size > MAX_LINK_COPY)
+      throw new LayerslayerError(
+        "UNSUPPORTED",
+        `layer ${layer}: /${escapeName(w.outputs[1]!.path)} is a hard link to a ${entry.size}-byte file a later layer replaced; export copies at most ${MAX_LINK_COPY} bytes`,
+      );
     if (entry.size === 0) {
       await finish(current);
       current = undefined;
@@ -141,6 +145,10 @@ async function exportLayerFiles(img: ResolvedImage, layer: number, wanted: Map<n
   if (error) throw new LayerslayerError(error.code, `layer ${layer}: ${error.message}`);
   if (!stats.verified) throw new LayerslayerError("CORRUPT", `layer ${layer}: read to its end but not verified against its digest`);
   const missing = [...wanted.values()].filter((w) => !seen.has(w));
-  if (missing.length) throw new LayerslayerError("CORRUPT", `layer ${layer}: ${missing.length} file(s) its listing names are not in its tar stream (first: /${escapeName(missing[0]!.outputs[0]!.path)})`);
+  if (missing.length)
+    throw new LayerslayerError(
+      "CORRUPT",
+      `layer ${layer}: ${missing.length} file(s) its listing names are not in its tar stream (first: /${escapeName(missing[0]!.outputs[0]!.path)})`,
+    );
   return stats.bytesDownloaded;
 }

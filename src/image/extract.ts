@@ -31,7 +31,6 @@ export interface ExtractResult {
 /** What `extractFile` takes: how the run reads layers (layer-access.ts). */
 export type ExtractOptions = AccessOptions;
 
-
 /** What `cat` says an entry is when it is not a regular file. */
 const TYPE_WORDS: Record<Entry["type"], string> = {
   file: "a regular file",
@@ -113,7 +112,12 @@ async function locateFile(read: FileRead, asked: string, access: LayerAccess): P
           known = prefix;
         } else {
           const probe = new LayerProbe(path);
-          const res = await access.pass(read, index, (e) => probe.observe(e), () => probe.settled());
+          const res = await access.pass(
+            read,
+            index,
+            (e) => probe.observe(e),
+            () => probe.settled(),
+          );
           got = res.got;
           gotVerified = res.verified;
           outcome = got ? { kind: "file", entry: got } : probe.outcome();

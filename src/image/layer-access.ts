@@ -190,7 +190,14 @@ export class LayerAccess {
    * first entry `want` takes ends, until `stopAfter` says so, or to the end. Entries seen are kept
    * (a complete listing is also cached); gzip checkpoints are recorded on the way.
    */
-  async pass(read: FileRead, index: number, want: (e: Entry) => boolean, stopAfter?: (e: Entry) => boolean, from?: LayerStreamOptions["resume"], firstChunk = 64 * 1024): Promise<PassResult> {
+  async pass(
+    read: FileRead,
+    index: number,
+    want: (e: Entry) => boolean,
+    stopAfter?: (e: Entry) => boolean,
+    from?: LayerStreamOptions["resume"],
+    firstChunk = 64 * 1024,
+  ): Promise<PassResult> {
     const { img, sink, opts } = read;
     const desc = img.manifest.image.layers[index]!;
     const entries: Entry[] = [];

@@ -51,7 +51,12 @@ function writeVerified(dir: string, digest: string, bytes: Uint8Array): void {
 
 /** The image the reference resolved to, or (all platforms) the index and every image in it. */
 export async function layoutImage(img: ResolvedImage, allPlatforms: boolean): Promise<LayoutImage> {
-  const one = (manifest: FetchedManifest, image: ResolvedImage["manifest"]["image"], config: Uint8Array) => ({ manifest, configDigest: image.config.digest, config, layers: image.layers });
+  const one = (manifest: FetchedManifest, image: ResolvedImage["manifest"]["image"], config: Uint8Array) => ({
+    manifest,
+    configDigest: image.config.digest,
+    config,
+    layers: image.layers,
+  });
   if (!allPlatforms || !img.index) return { top: img.manifest, images: [one(img.manifest, img.manifest.image, img.configBytes)] };
   const images: LayoutImage["images"] = [];
   for (const d of imageEntries(img.index.index)) {
@@ -70,13 +75,22 @@ export async function writeLayout(source: ImageSource, image: LayoutImage, dir: 
     for (const [j, desc] of im.layers.entries()) {
       if (isForeignLayer(desc)) throw new LayerslayerError("UNSUPPORTED", `layer ${j}: a foreign layer (hosted outside the registry) cannot be saved in a layout`);
       progress.onLayer?.(i, j, desc);
-      await downloadBlob({ source, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${j} (${desc.digest})` }, blobPath(dir, desc.digest), progress.download ?? {});
+      await downloadBlob(
+        { source, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${j} (${desc.digest})` },
+        blobPath(dir, desc.digest),
+        progress.download ?? {},
+      );
     }
     writeVerified(dir, im.configDigest, im.config);
     writeVerified(dir, im.manifest.digest, im.manifest.bytes);
   }
   writeVerified(dir, image.top.digest, image.top.bytes);
-  const entry: Descriptor = { mediaType: image.top.mediaType, digest: image.top.digest, size: image.top.bytes.byteLength, ...(refName ? { annotations: { [REF_NAME]: refName } } : {}) };
+  const entry: Descriptor = {
+    mediaType: image.top.mediaType,
+    digest: image.top.digest,
+    size: image.top.bytes.byteLength,
+    ...(refName ? { annotations: { [REF_NAME]: refName } } : {}),
+  };
   const index = readIndex(dir);
   index.manifests = [...index.manifests.filter((d) => !(refName && d.annotations?.[REF_NAME] === refName) && d.digest !== entry.digest), entry];
   const tmp = join(dir, `.index.json.${process.pid}.tmp`);
@@ -87,7 +101,8 @@ export async function writeLayout(source: ImageSource, image: LayoutImage, dir: 
 /** A directory that is a layout, or is missing or empty (then it becomes one). */
 function prepare(dir: string): void {
   if (existsSync(join(dir, "oci-layout"))) return;
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new LayerslayerError("USAGE", `${escapeName(dir)} is not empty and not an OCI layout: give a new or empty directory, or an existing layout`);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new LayerslayerError("USAGE", `${escapeName(dir)} is not empty and not an OCI layout: give a new or empty directory, or an existing layout`);
   mkdirSync(join(dir, "blobs"), { recursive: true });
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
 }

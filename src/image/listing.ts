@@ -36,7 +36,10 @@ export type ListingParts = Pick<ListingCache, "readListing" | "beginListing">;
 export type DataEvent = Extract<TarEvent, { kind: "data" }>;
 
 /** How a layer is read beyond a listing: cat (content, resume, stopping early) and cache warm (checkpoints). */
-export type ReadOptions = Pick<LayerStreamOptions, "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc" | "tail" | "coverage">;
+export type ReadOptions = Pick<
+  LayerStreamOptions,
+  "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc" | "tail" | "coverage"
+>;
 
 /** Every field may be given as undefined (the same as leaving it out), so callers pass theirs through. */
 export interface ListOptions {
@@ -120,7 +123,16 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
   const done = (r: ListingResult): ListingResult => {
     result = r;
     const s = r.stats;
-    onProgress?.({ layer: index, digest: layer.digest, size: layer.size, downloaded: s.bytesDownloaded, decoded: s.bytesDecompressed, entries: s.entries, cached: r.cached, done: true });
+    onProgress?.({
+      layer: index,
+      digest: layer.digest,
+      size: layer.size,
+      downloaded: s.bytesDownloaded,
+      decoded: s.bytesDecompressed,
+      entries: s.entries,
+      cached: r.cached,
+      done: true,
+    });
     return r;
   };
   // The counts of the read so far: a cancelled read reports them (its stream never returns stats).

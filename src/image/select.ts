@@ -13,7 +13,8 @@ export function selectLayers(spec: string | undefined, layers: readonly Descript
     if (/^-?\d+$/.test(part)) {
       let i = Number(part);
       if (i < 0) i += layers.length;
-      if (i < 0 || i >= layers.length) throw new LayerslayerError("USAGE", `--layer ${part}: the image has ${layers.length} layer${layers.length === 1 ? "" : "s"} (0-${layers.length - 1})`);
+      if (i < 0 || i >= layers.length)
+        throw new LayerslayerError("USAGE", `--layer ${part}: the image has ${layers.length} layer${layers.length === 1 ? "" : "s"} (0-${layers.length - 1})`);
       out.push(i);
       continue;
     }

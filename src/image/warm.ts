@@ -40,13 +40,37 @@ export async function warmLayer(img: ResolvedImage, index: number, store: Listin
   const have = store.readListing(desc.digest);
   const indexed = store.getLayerIndex(desc.digest);
   if (have && !have.stats.toc && indexed && !indexed.prefix) {
-    return { index, digest: desc.digest, status: "cached", entries: have.stats.entries, bytesDownloaded: 0, checkpoints: indexed.checkpoints.length, from: "stream", ...(have.stats.tocMatched ? { tocMatched: have.stats.tocMatched } : {}) };
+    return {
+      index,
+      digest: desc.digest,
+      status: "cached",
+      entries: have.stats.entries,
+      bytesDownloaded: 0,
+      checkpoints: indexed.checkpoints.length,
+      from: "stream",
+      ...(have.stats.tocMatched ? { tocMatched: have.stats.tocMatched } : {}),
+    };
   }
   const set = new CheckpointSet();
   // The listing path stores the listing (the TOC, if any, checked against the stream); the
   // checkpoints are this read's own to keep.
-  const listing = listLayer(img.source, desc, index, { cache: store, signal: opts.signal, onProgress: opts.onProgress, onWarning: opts.onWarning, read: { offsets: "exact", checkpoints: set, checkToc: "always" } });
+  const listing = listLayer(img.source, desc, index, {
+    cache: store,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    onWarning: opts.onWarning,
+    read: { offsets: "exact", checkpoints: set, checkToc: "always" },
+  });
   const stats = completeStats(index, await listing.finish());
   if (set.list.length > 0) store.putLayerIndex(desc.digest, { checkpoints: set.list }, desc.size);
-  return { index, digest: desc.digest, status: "warmed", entries: stats.entries, bytesDownloaded: stats.bytesDownloaded, checkpoints: set.list.length, from: "stream", ...(stats.tocMatched ? { tocMatched: stats.tocMatched } : {}) };
+  return {
+    index,
+    digest: desc.digest,
+    status: "warmed",
+    entries: stats.entries,
+    bytesDownloaded: stats.bytesDownloaded,
+    checkpoints: set.list.length,
+    from: "stream",
+    ...(stats.tocMatched ? { tocMatched: stats.tocMatched } : {}),
+  };
 }

@@ -132,12 +132,7 @@ async function* skipping(source: AsyncGenerator<DecodedChunk, unknown>, skip: nu
  * are decoded and returns the stats; an error after some entries (corrupt data, a broken network)
  * is returned beside the stats, so nothing found before it is lost.
  */
-export async function* streamLayer(
-  source: ImageSource,
-  layer: Descriptor,
-  index: number,
-  opts: LayerStreamOptions = {},
-): AsyncGenerator<TarEvent, LayerResult> {
+export async function* streamLayer(source: ImageSource, layer: Descriptor, index: number, opts: LayerStreamOptions = {}): AsyncGenerator<TarEvent, LayerResult> {
   if (isForeignLayer(layer)) {
     // Foreign layers live outside the registry; we do not fetch arbitrary URLs.
     checkForeignUrls(layer.urls, "foreign layer URL");
@@ -165,7 +160,18 @@ export async function* streamLayer(
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
     if (opts.checkToc === "if-toc" && !search.toc) {
       opts.coverage?.addAll(coverage);
-      return { stats: { digest: layer.digest, mediaType: layer.mediaType, layerSize: layer.size, bytesDownloaded: coverage.size, bytesDecompressed: 0, entries: 0, complete: false, verified: false } };
+      return {
+        stats: {
+          digest: layer.digest,
+          mediaType: layer.mediaType,
+          layerSize: layer.size,
+          bytesDownloaded: coverage.size,
+          bytesDecompressed: 0,
+          entries: 0,
+          complete: false,
+          verified: false,
+        },
+      };
     }
     if (search.toc && !opts.checkToc) {
       opts.coverage?.addAll(coverage);
@@ -179,21 +185,18 @@ export async function* streamLayer(
       return { stats: tocLayerStats(layer, toc, coverage.size), toc };
     }
   }
-  const blob = new BlobReader(
-    src,
-    {
-      ...((search.tail ?? opts.tail) ? { tail: search.tail ?? opts.tail } : {}),
-      ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
-      // Hashed whenever the read starts at byte 0: one that reaches the end is verified, whatever its budget.
-      verify: true,
-      ...(opts.resume ? { start: Math.floor(opts.resume.checkpoint.bit / 8) } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
-      ...(opts.stopAfterContent ? { ranged: true } : {}),
-      ...(progress ? { onProgress: progress } : {}),
-      coverage,
-    },
-  );
+  const blob = new BlobReader(src, {
+    ...((search.tail ?? opts.tail) ? { tail: search.tail ?? opts.tail } : {}),
+    ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
+    // Hashed whenever the read starts at byte 0: one that reaches the end is verified, whatever its budget.
+    verify: true,
+    ...(opts.resume ? { start: Math.floor(opts.resume.checkpoint.bit / 8) } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
+    ...(opts.stopAfterContent ? { ranged: true } : {}),
+    ...(progress ? { onProgress: progress } : {}),
+    coverage,
+  });
   let chosen: Decoder | undefined;
   let complete = false;
   let noEndMarker = false;
@@ -206,7 +209,8 @@ export async function* streamLayer(
   const resumed = (): AsyncGenerator<DecodedChunk, unknown> => {
     const from = { resume: resume!.checkpoint, ...record };
     const codec = codecFromMediaType(layer.mediaType);
-    const gen = codec === "zstd" ? import("../codec/zstd.ts").then((m) => m.zstdDecode(blob.chunks(), from)) : import("../codec/gzip.ts").then((m) => m.gunzip(blob.chunks(), from));
+    const gen =
+      codec === "zstd" ? import("../codec/zstd.ts").then((m) => m.zstdDecode(blob.chunks(), from)) : import("../codec/gzip.ts").then((m) => m.gunzip(blob.chunks(), from));
     return skipping(lazy(gen), resume!.tarOffset - resume!.checkpoint.out);
   };
   // Without content the tar reader is the chunks' only reader, and it copies what it keeps.

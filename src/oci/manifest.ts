@@ -4,7 +4,6 @@ import { digestProblem } from "../ref/reference.ts";
 import type { Platform } from "./platform.ts";
 import { isImageManifestType, isIndexType, isSchema1Type, MT } from "./mediatypes.ts";
 
-
 export interface Descriptor {
   mediaType: string;
   digest: string;
@@ -100,10 +99,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null, wha
 }
 
 export function isAttestation(d: Descriptor): boolean {
-  return (
-    d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" ||
-    (d.platform?.os === "unknown" && d.platform?.architecture === "unknown")
-  );
+  return d.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || (d.platform?.os === "unknown" && d.platform?.architecture === "unknown");
 }
 
 /** A layer stored outside the registry (Windows base layers): `urls` and a non-distributable type. */

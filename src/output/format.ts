@@ -81,8 +81,7 @@ const MULTIPLIER: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3
 export function parseSize(text: string, what = "size"): number {
   const s = text.trim();
   const m = SIZE_RE.exec(s);
-  const bad = (why: string): LayerslayerError =>
-    new LayerslayerError("USAGE", `invalid ${what} "${escapeName(text)}": ${why}`);
+  const bad = (why: string): LayerslayerError => new LayerslayerError("USAGE", `invalid ${what} "${escapeName(text)}": ${why}`);
   if (!m) throw bad("expected a number with an optional K, M, G, T or P suffix (1024-based), e.g. 64K, 1.5M, 1MiB");
   const num = Number(m[1]);
   const unit = m[2]?.toLowerCase();

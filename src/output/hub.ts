@@ -19,7 +19,10 @@ export function cell(text: string | undefined, max: number): string {
   if (text === undefined || text === "") return "-";
   const shown = [...escapeName(text.replace(/[\t\n\r ]+/g, " ").trim())];
   if (shown.length <= max) return shown.join("");
-  const cut = shown.slice(0, max - 1).join("").replace(/\\(?:x[0-9a-f]?|u[0-9a-f]{0,3})?$/, "");
+  const cut = shown
+    .slice(0, max - 1)
+    .join("")
+    .replace(/\\(?:x[0-9a-f]?|u[0-9a-f]{0,3})?$/, "");
   return `${cut}…`;
 }
 
@@ -49,14 +52,27 @@ function minute(iso: string | undefined): string {
 
 /** Search results as `podman search` lays them out, with pulls and the last update added. */
 export function searchTable(results: readonly SearchResult[]): string[] {
-  const rows = results.map((r) => [cell(r.name, NAME_WIDTH), cell(r.description, DESCRIPTION_WIDTH), compactCount(r.stars), compactCount(r.pulls), r.official ? "[OK]" : "", day(r.updated)]);
+  const rows = results.map((r) => [
+    cell(r.name, NAME_WIDTH),
+    cell(r.description, DESCRIPTION_WIDTH),
+    compactCount(r.stars),
+    compactCount(r.pulls),
+    r.official ? "[OK]" : "",
+    day(r.updated),
+  ]);
   const align: Align[] = ["left", "left", "right", "right", "left", "left"];
   return formatTable([["NAME", "DESCRIPTION", "STARS", "PULLS", "OFFICIAL", "UPDATED"], ...rows], align);
 }
 
 /** A namespace's repositories: name, pulls, stars, last update, description. */
 export function repositoryTable(repos: readonly HubRepository[]): string[] {
-  const rows = repos.map((r) => [cell(r.name, NAME_WIDTH), compactCount(r.pulls), compactCount(r.stars), day(r.updated), r.private ? "private" : cell(r.description, DESCRIPTION_WIDTH)]);
+  const rows = repos.map((r) => [
+    cell(r.name, NAME_WIDTH),
+    compactCount(r.pulls),
+    compactCount(r.stars),
+    day(r.updated),
+    r.private ? "private" : cell(r.description, DESCRIPTION_WIDTH),
+  ]);
   return formatTable([["NAME", "PULLS", "STARS", "UPDATED", "DESCRIPTION"], ...rows], ["left", "right", "right", "left", "left"]);
 }
 

@@ -74,7 +74,6 @@ export function nodeJson(n: MergedNode) {
   };
 }
 
-
 /**
  * `ls --json` of `target` (a node the path resolved to, symlinks followed), a piece of text at a
  * time: a listing of a million paths is written as it is walked, never held whole.
@@ -87,7 +86,9 @@ export function lsDocumentParts(tree: MergedTree, target: { path: string; node: 
     path: absolutePath(dir),
     ...(opts.layer !== undefined ? { layer: opts.layer } : {}),
     entries: [],
-    ...(opts.history && isDir ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: absolutePath(e.path), layer: e.layer, action: e.action, type: e.entry.type }))) } : {}),
+    ...(opts.history && isDir
+      ? { history: tree.historyChildren(dir).flatMap((r) => r.events.map((e) => ({ path: absolutePath(e.path), layer: e.layer, action: e.action, type: e.entry.type }))) }
+      : {}),
   };
   return jsonDocumentParts(doc, "entries", mapped(nodes, nodeJson));
 }

@@ -45,14 +45,7 @@ function nameCell(entry: Entry, name: string | undefined, classify: boolean): st
 export function lsCells(entry: Entry, opts: LsOptions = {}, name?: string): string[] {
   const owner = !opts.numeric && entry.uname ? escapeName(entry.uname) : String(entry.uid);
   const group = !opts.numeric && entry.gname ? escapeName(entry.gname) : String(entry.gid);
-  return [
-    modeString(entry.type, entry.mode),
-    owner,
-    group,
-    sizeCell(entry, opts.human ?? false),
-    formatTime(entry.mtime),
-    nameCell(entry, name, opts.classify ?? false),
-  ];
+  return [modeString(entry.type, entry.mode), owner, group, sizeCell(entry, opts.human ?? false), formatTime(entry.mtime), nameCell(entry, name, opts.classify ?? false)];
 }
 
 const LS_ALIGN: Align[] = ["left", "left", "left", "right", "left", "left"];

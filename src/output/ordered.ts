@@ -70,7 +70,12 @@ class Slot<R> {
   }
 }
 
-export async function writeInOrder<R>(producers: Producer<R>[], concurrency: number, write: (text: string) => unknown, onResult: (result: R, index: number) => void): Promise<void> {
+export async function writeInOrder<R>(
+  producers: Producer<R>[],
+  concurrency: number,
+  write: (text: string) => unknown,
+  onResult: (result: R, index: number) => void,
+): Promise<void> {
   const slots: Slot<R>[] = [];
   let started = 0;
   const fill = (upTo: number) => {

@@ -63,7 +63,9 @@ export async function readPackages(tree: MergedTree, reader: MemberReader): Prom
   if (isFile(status)) {
     databases.push({ manager: "dpkg", path: `/${status.path}`, layer: status.layer });
     for (const p of parseDpkgStatus(await text(status))) {
-      const list = dpkgListPaths(p).map((l) => tree.get(l)).find((n) => n !== undefined);
+      const list = dpkgListPaths(p)
+        .map((l) => tree.get(l))
+        .find((n) => n !== undefined);
       packages.push({ ...p, layer: list?.layer ?? status.layer });
     }
   }

@@ -36,7 +36,7 @@ function splitPath(input: string, rest: string): { path: string; after?: string;
   const path = colon >= 0 ? body.slice(0, colon) : body;
   const after = colon >= 0 ? body.slice(colon + 1) : undefined;
   if (path === "") throw bad(input, "the path is missing");
-  if (after === "") throw bad(input, "nothing follows the \":\" after the path");
+  if (after === "") throw bad(input, 'nothing follows the ":" after the path');
   return { path, ...(after !== undefined ? { after } : {}), ...(digest ? { digest } : {}) };
 }
 

@@ -143,7 +143,10 @@ export function canonicalRegistry(host: string): string {
  * optionally written as a URL (`https://host/`, as `docker login` accepts it).
  */
 export function parseRegistry(input: string): string {
-  const s = input.trim().replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+  const s = input
+    .trim()
+    .replace(/^https?:\/\//i, "")
+    .replace(/\/+$/, "");
   if (s === "" || /[\s/@]/.test(s) || !validHost(s)) {
     throw new LayerslayerError("USAGE", `invalid registry "${escapeName(input)}": expected host[:port], e.g. localhost:5000 or ghcr.io`);
   }

@@ -158,7 +158,8 @@ export class Authenticator {
     } catch {
       throw bad("a reply that is not JSON");
     }
-    if (body === null || typeof body !== "object" || Array.isArray(body)) throw bad(`${body === null ? "null" : Array.isArray(body) ? "an array" : `a ${typeof body}`} instead of a JSON object`);
+    if (body === null || typeof body !== "object" || Array.isArray(body))
+      throw bad(`${body === null ? "null" : Array.isArray(body) ? "an array" : `a ${typeof body}`} instead of a JSON object`);
     const reply = body as { token?: unknown; access_token?: unknown; expires_in?: unknown };
     const token = typeof reply.token === "string" && reply.token ? reply.token : typeof reply.access_token === "string" ? reply.access_token : "";
     if (!token) throw bad("no token");

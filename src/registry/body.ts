@@ -15,7 +15,11 @@ export async function readBounded(res: Response, limit: number, what: string): P
   const parts: Uint8Array[] = [];
   let total = 0;
   const broke = (cause?: unknown) =>
-    new LayerslayerError("NETWORK", `${what}: the transfer broke off after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ""} bytes`, cause === undefined ? undefined : { cause });
+    new LayerslayerError(
+      "NETWORK",
+      `${what}: the transfer broke off after ${total}${Number.isFinite(declared) ? ` of ${declared}` : ""} bytes`,
+      cause === undefined ? undefined : { cause },
+    );
   try {
     for await (const chunk of res.body) {
       total += chunk.byteLength;

@@ -62,7 +62,12 @@ export class RegistryClient {
     const cached = reference.includes(":") ? this.options.blobCache?.getBlob(reference) : undefined;
     if (cached && cached.bytes.byteLength <= MAX_MANIFEST_BYTES) return { digest: reference, mediaType: cached.mediaType, bytes: cached.bytes };
     const path = `/v2/${ref.repository}/manifests/${reference}`;
-    const { res, bytes } = await this.transport(ref.registry).fetchBytes(path, { headers: { Accept: MANIFEST_ACCEPT }, scope: scopeOf(ref) }, MAX_MANIFEST_BYTES, `${what} manifest`);
+    const { res, bytes } = await this.transport(ref.registry).fetchBytes(
+      path,
+      { headers: { Accept: MANIFEST_ACCEPT }, scope: scopeOf(ref) },
+      MAX_MANIFEST_BYTES,
+      `${what} manifest`,
+    );
     if (!res.ok) throw await responseError(res, what);
     const claimed = res.headers.get("docker-content-digest");
     const expected = reference.includes(":") ? reference : undefined;
@@ -93,7 +98,11 @@ export class RegistryClient {
   }
 
   /** A blob request; `range` as [start, endInclusive] or [start] for an open end; `attempts` shared by the read it is part of. */
-  async blob(ref: ImageRef, digest: string, opts: { range?: [number, (number | undefined)?]; signal?: AbortSignal | undefined; method?: "GET" | "HEAD"; attempts?: Attempts | undefined } = {}): Promise<Response> {
+  async blob(
+    ref: ImageRef,
+    digest: string,
+    opts: { range?: [number, (number | undefined)?]; signal?: AbortSignal | undefined; method?: "GET" | "HEAD"; attempts?: Attempts | undefined } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (opts.range) headers.Range = `bytes=${opts.range[0]}-${opts.range[1] ?? ""}`;
     const res = await this.transport(ref.registry).request(`/v2/${ref.repository}/blobs/${digest}`, {

@@ -76,7 +76,10 @@ function defaultPort(url: URL): string {
  * (or `*.name`) its subdomains only; `:port` on an entry limits it to that port.
  */
 export function excluded(url: URL, noProxy: string): boolean {
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
+  const host = url.hostname
+    .replace(/^\[|\]$/g, "")
+    .toLowerCase()
+    .replace(/\.$/, "");
   const port = defaultPort(url);
   const { BlockList, isIP } = loadNet();
   const hostIp = isIP(host);

@@ -52,7 +52,10 @@ export async function registrySearch(transport: Transport, registry: string, ter
   const path = `/v1/search?q=${encodeURIComponent(term)}&n=${Math.min(Math.max(1, n), MAX_V1_RESULTS)}`;
   const { res, bytes } = await transport.fetchBytes(path, { headers: { Accept: "application/json" } }, MAX_SEARCH_BYTES, what);
   if (res.status === 404 || res.status === 405 || res.status === 501) {
-    throw new LayerslayerError("UNSUPPORTED", `${registry} offers no search (GET /v1/search answered ${res.status}); its catalog lists every repository: layerslayer catalog ${escapeName(registry)}`);
+    throw new LayerslayerError(
+      "UNSUPPORTED",
+      `${registry} offers no search (GET /v1/search answered ${res.status}); its catalog lists every repository: layerslayer catalog ${escapeName(registry)}`,
+    );
   }
   if (!res.ok) throw await responseError(res, what);
   const raw = resultsOf(jsonObject(res, bytes, what), what);

@@ -43,7 +43,6 @@ export interface RequestOptions {
 const MAX_REDIRECTS = 10;
 const USER_AGENT = "layerslayer/0.1";
 
-
 /** HTTP to one registry: scheme choice, auth challenge, tokens, retries, redirects without credential leaks. */
 export class Transport {
   readonly registry: string;
@@ -69,7 +68,9 @@ export class Transport {
       log: options.log,
       checkUrl: options.checkUrl,
     };
-    this.auth = new Authenticator(registry, options.credentials, (url, init, limit, what) => this.readWhole((attempts) => this.send(url, init, undefined, attempts), limit, what, undefined));
+    this.auth = new Authenticator(registry, options.credentials, (url, init, limit, what) =>
+      this.readWhole((attempts) => this.send(url, init, undefined, attempts), limit, what, undefined),
+    );
   }
 
   /**
@@ -126,7 +127,12 @@ export class Transport {
     return new Attempts({ failures: this.opts.retries });
   }
 
-  private async readWhole(get: (attempts: Attempts) => Promise<Response>, limit: number, what: string, signal: AbortSignal | undefined): Promise<{ res: Response; bytes: Uint8Array }> {
+  private async readWhole(
+    get: (attempts: Attempts) => Promise<Response>,
+    limit: number,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ res: Response; bytes: Uint8Array }> {
     const attempts = this.attempts();
     for (;;) {
       const res = await get(attempts);
@@ -240,7 +246,10 @@ export class Transport {
     const what = `${this.registry}: redirect`;
     const next = fetchableUrl(location, what, "NETWORK", from);
     if (new URL(from).protocol === "https:" && next.protocol === "http:" && !this.plainHttpAllowed(next.host)) {
-      throw new LayerslayerError("NETWORK", `${what}: refusing to go from https to plain http (${showUrl(next.origin)}); plain HTTP is allowed only for the registry's own host, with --plain-http`);
+      throw new LayerslayerError(
+        "NETWORK",
+        `${what}: refusing to go from https to plain http (${showUrl(next.origin)}); plain HTTP is allowed only for the registry's own host, with --plain-http`,
+      );
     }
     return next;
   }

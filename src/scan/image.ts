@@ -83,7 +83,17 @@ async function scanResolved(o: ScanImageOptions, source: ImageSource, img: Resol
   const p = imagePlatform(img);
   const platform = p ? formatPlatform(p) : "";
   const states = await o.db.layerStates(layers.map((l) => l.digest));
-  const out: ImageOutcome = { reference, platform, digest: img.manifest.digest, layers: layers.length, layersRead: 0, layersSkipped: 0, partialLayers: 0, bytesDownloaded: 0, entries: 0 };
+  const out: ImageOutcome = {
+    reference,
+    platform,
+    digest: img.manifest.digest,
+    layers: layers.length,
+    layersRead: 0,
+    layersSkipped: 0,
+    partialLayers: 0,
+    bytesDownloaded: 0,
+    entries: 0,
+  };
   let firstError: LayerslayerError | undefined;
   const fresh = await Promise.all(
     layers.map((desc, i) => {

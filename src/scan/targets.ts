@@ -91,7 +91,8 @@ export function parseShard(flag: string | undefined, fromEnv: string | undefined
   } else {
     const name = fromEnv ?? "JOB_COMPLETION_INDEX";
     const value = env[name];
-    if (value === undefined || !/^\d+$/.test(value.trim())) throw new LayerslayerError("USAGE", `--shard ${flag}: the shard index comes from $${name}, which is ${value === undefined ? "not set" : "not a number"}`);
+    if (value === undefined || !/^\d+$/.test(value.trim()))
+      throw new LayerslayerError("USAGE", `--shard ${flag}: the shard index comes from $${name}, which is ${value === undefined ? "not set" : "not a number"}`);
     index = Number(value.trim());
   }
   if (index >= count) throw new LayerslayerError("USAGE", `--shard: the index ${index} from the environment is not below the number of shards ${count} (it counts from 0)`);

@@ -125,7 +125,8 @@ export function serveConfig(flags: ServeFlags, env: Record<string, string | unde
     } catch {
       throw new LayerslayerError("USAGE", `--cors ${escapeName(flags.cors)}: expected an origin, e.g. https://tools.example.com`);
     }
-    if (origin.origin !== flags.cors.replace(/\/$/, "")) throw new LayerslayerError("USAGE", `--cors ${escapeName(flags.cors)}: expected an origin (scheme://host[:port]), nothing after it`);
+    if (origin.origin !== flags.cors.replace(/\/$/, ""))
+      throw new LayerslayerError("USAGE", `--cors ${escapeName(flags.cors)}: expected an origin (scheme://host[:port]), nothing after it`);
   }
   return {
     hostname,

@@ -31,7 +31,10 @@ export function tokenCheck(token: string | undefined): (req: Request) => void {
     const header = req.headers.get("authorization") ?? "";
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const ok = m ? timingSafeEqual(digest(m[1]!), expected) : false;
-    if (!ok) throw new HttpRefusal(401, "UNAUTHORIZED", m ? "the bearer token is wrong" : "a bearer token is required (Authorization: Bearer TOKEN)", { "WWW-Authenticate": 'Bearer realm="layerslayer"' });
+    if (!ok)
+      throw new HttpRefusal(401, "UNAUTHORIZED", m ? "the bearer token is wrong" : "a bearer token is required (Authorization: Bearer TOKEN)", {
+        "WWW-Authenticate": 'Bearer realm="layerslayer"',
+      });
   };
 }
 
@@ -46,7 +49,10 @@ export function corsHeaders(allowed: string | undefined, req: Request): Record<s
 export function preflight(allowed: string | undefined, req: Request): Response {
   const cors = corsHeaders(allowed, req);
   if (!cors["Access-Control-Allow-Origin"]) return new Response(null, { status: 403 });
-  return new Response(null, { status: 204, headers: { ...cors, "Access-Control-Allow-Methods": "GET, HEAD", "Access-Control-Allow-Headers": "Authorization", "Access-Control-Max-Age": "600" } });
+  return new Response(null, {
+    status: 204,
+    headers: { ...cors, "Access-Control-Allow-Methods": "GET, HEAD", "Access-Control-Allow-Headers": "Authorization", "Access-Control-Max-Age": "600" },
+  });
 }
 
 interface ClientState {

@@ -30,7 +30,11 @@ export function openApiDocument(routes: readonly RouteDef[]): Record<string, unk
   }
   return {
     openapi: "3.1.0",
-    info: { title: "layerslayer", version, description: "Look inside container images in a remote registry without pulling them. Documents have the shapes `--json` prints (docs/json.md)." },
+    info: {
+      title: "layerslayer",
+      version,
+      description: "Look inside container images in a remote registry without pulling them. Documents have the shapes `--json` prints (docs/json.md).",
+    },
     paths,
     components: {
       schemas: { Error: S.ERROR },

@@ -162,7 +162,8 @@ const MAX_PATTERN = 256;
 function checkedPattern(q: Query, call: Call, key = "pattern"): string {
   const pattern = String(q[key]);
   if (pattern.length > MAX_PATTERN) throw new LayerslayerError("USAGE", `${key} is longer than ${MAX_PATTERN} characters`);
-  if (key === "pattern" && q.regex === true && !call.loopbackOnly) throw new LayerslayerError("USAGE", "regex is not taken when the server listens beyond loopback (a regular expression can take unbounded time): use a glob");
+  if (key === "pattern" && q.regex === true && !call.loopbackOnly)
+    throw new LayerslayerError("USAGE", "regex is not taken when the server listens beyond loopback (a regular expression can take unbounded time): use a glob");
   if ((pattern.match(/\*/g) ?? []).length > 8) throw new LayerslayerError("USAGE", `${key} has more than 8 stars`);
   return pattern;
 }
@@ -233,7 +234,11 @@ export const ROUTES: RouteDef[] = [
       budget: { type: "integer", minimum: 1, description: "Compressed bytes per layer (default 262144; at most the server's --max-budget)" },
       full: { type: "boolean", description: "Whole layers: complete listings" },
     },
-    response: { contentType: "application/x-ndjson", description: "as `peek --json`: one record a line, each entry then each layer's stats; a last `error` record when the stream was cut short", schema: S.PEEK_RECORD },
+    response: {
+      contentType: "application/x-ndjson",
+      description: "as `peek --json`: one record a line, each entry then each layer's stats; a last `error` record when the stream was cut short",
+      schema: S.PEEK_RECORD,
+    },
     downloads: true,
     handle: peek,
   },
@@ -277,14 +282,23 @@ export const ROUTES: RouteDef[] = [
     handle: async (q, call) => {
       const pattern = checkedPattern(q, call);
       // Checked before any download: a bad pattern or type is the caller's mistake.
-      const query = findQuery(pattern, { regex: q.regex === true, ignoreCase: q.ignoreCase === true, ...(q.type !== undefined ? { type: String(q.type) } : {}), present: q.present === true });
+      const query = findQuery(pattern, {
+        regex: q.regex === true,
+        ignoreCase: q.ignoreCase === true,
+        ...(q.type !== undefined ? { type: String(q.type) } : {}),
+        present: q.present === true,
+      });
       const img = await opened(call, q);
       const { tree, stepOfLayer } = await call.core.view(img, undefined, call.signal);
       const hits = findEvents(tree, query);
       // Written as it is encoded: a pattern that matches a million paths is never one string.
-      const parts = jsonDocumentParts({ pattern, hits: [] }, "hits", (function* () {
-        for (const e of hits) yield findHitJson(tree, stepOfLayer, e);
-      })());
+      const parts = jsonDocumentParts(
+        { pattern, hits: [] },
+        "hits",
+        (function* () {
+          for (const e of hits) yield findHitJson(tree, stepOfLayer, e);
+        })(),
+      );
       return streamed(call, "application/json; charset=utf-8", (pipe) => writeBatched(pipe, parts));
     },
   },
@@ -327,7 +341,8 @@ export const ROUTES: RouteDef[] = [
     },
     response: {
       contentType: "application/octet-stream",
-      description: "The file's bytes. Files up to 1 MiB come whole with Content-Length, an ETag (layer digest and path) and X-Layerslayer-Verified: true|false; larger ones are streamed with X-Layerslayer-Verified: false (or at-end with verify=true: the transfer is cut short if the layer does not match its digest)",
+      description:
+        "The file's bytes. Files up to 1 MiB come whole with Content-Length, an ETag (layer digest and path) and X-Layerslayer-Verified: true|false; larger ones are streamed with X-Layerslayer-Verified: false (or at-end with verify=true: the transfer is cut short if the layer does not match its digest)",
       schema: S.BYTES,
       headers: { "X-Layerslayer-Verified": "true, false or at-end" },
     },

@@ -46,7 +46,10 @@ export const INSPECT = versioned(
       labels: { type: "object", additionalProperties: str },
       exposedPorts: strings,
     }),
-    layers: { type: "array", items: obj({ index: int, digest, size: int, mediaType: str, createdBy: strOrNull, urls: strings }, ["index", "digest", "size", "mediaType", "createdBy"]) },
+    layers: {
+      type: "array",
+      items: obj({ index: int, digest, size: int, mediaType: str, createdBy: strOrNull, urls: strings }, ["index", "digest", "size", "mediaType", "createdBy"]),
+    },
     totalSize: int,
   },
   ["reference", "digest", "mediaType", "platform", "config", "layers", "totalSize"],
@@ -55,7 +58,12 @@ export const INSPECT = versioned(
 export const HISTORY = versioned({
   steps: {
     type: "array",
-    items: obj({ index: int, createdBy: str, created: str, comment: str, emptyLayer: bool, layer: { type: ["integer", "null"] }, digest, size: int }, ["index", "createdBy", "emptyLayer", "layer"]),
+    items: obj({ index: int, createdBy: str, created: str, comment: str, emptyLayer: bool, layer: { type: ["integer", "null"] }, digest, size: int }, [
+      "index",
+      "createdBy",
+      "emptyLayer",
+      "layer",
+    ]),
   },
   layersWithoutStep: { type: "array", items: int },
 });
@@ -80,14 +88,21 @@ const STATS = obj(
 
 /** One NDJSON record of peek: an entry, a layer's stats, or (last) the error that stopped the stream. */
 export const PEEK_RECORD: JsonSchema = {
-  oneOf: [versioned({ stats: STATS }), { ...ENTRY, properties: { schema: { const: 1 }, ...(ENTRY.properties as object) }, required: ["schema", ...(ENTRY.required as string[])] }, versioned({ error: obj({ code: str, message: str }) })],
+  oneOf: [
+    versioned({ stats: STATS }),
+    { ...ENTRY, properties: { schema: { const: 1 }, ...(ENTRY.properties as object) }, required: ["schema", ...(ENTRY.required as string[])] },
+    versioned({ error: obj({ code: str, message: str }) }),
+  ],
 };
 
 export const LS = versioned(
   {
     path: str,
     layer: int,
-    entries: { type: "array", items: { ...ENTRY, properties: { ...(ENTRY.properties as object), implied: bool, replaced: { type: "array", items: obj({ layer: int, type: str, size: int }) } } } },
+    entries: {
+      type: "array",
+      items: { ...ENTRY, properties: { ...(ENTRY.properties as object), implied: bool, replaced: { type: "array", items: obj({ layer: int, type: str, size: int }) } } },
+    },
     history: { type: "array", items: obj({ path: str, layer: int, action: { enum: ["added", "modified", "deleted", "hidden"] }, type: str }) },
   },
   ["path", "entries"],
@@ -97,10 +112,15 @@ export const FIND = versioned({
   pattern: str,
   hits: {
     type: "array",
-    items: obj(
-      { path: str, layer: int, action: { enum: ["added", "modified", "deleted", "hidden"] }, type: str, size: int, createdBy: strOrNull, present: bool, by: str },
-      ["path", "layer", "action", "type", "size", "createdBy", "present"],
-    ),
+    items: obj({ path: str, layer: int, action: { enum: ["added", "modified", "deleted", "hidden"] }, type: str, size: int, createdBy: strOrNull, present: bool, by: str }, [
+      "path",
+      "layer",
+      "action",
+      "type",
+      "size",
+      "createdBy",
+      "present",
+    ]),
   },
 });
 

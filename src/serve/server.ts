@@ -37,7 +37,11 @@ export function parseQuery(route: Pick<RouteDef, "params">, params: URLSearchPar
     } else {
       const n = Number(raw);
       if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || (def.minimum !== undefined && n < def.minimum) || (def.maximum !== undefined && n > def.maximum)) {
-        throw new HttpRefusal(400, "USAGE", `parameter ${key}: expected a whole number${def.minimum !== undefined ? ` from ${def.minimum}` : ""}${def.maximum !== undefined ? ` to ${def.maximum}` : ""}`);
+        throw new HttpRefusal(
+          400,
+          "USAGE",
+          `parameter ${key}: expected a whole number${def.minimum !== undefined ? ` from ${def.minimum}` : ""}${def.maximum !== undefined ? ` to ${def.maximum}` : ""}`,
+        );
       }
       q[key] = n;
     }
@@ -65,47 +69,50 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
   const running = new Set<AbortController>();
 
   /** Everything every request goes through; `answer` is the route's own part. */
-  const guarded = (answer: (req: Request, url: URL, call: { signal: AbortSignal; abort: () => void }) => Promise<Response>, route?: RouteDef, opts: { public?: boolean } = {}) => async (req: Request, server: Server<undefined>): Promise<Response> => {
-    const started = performance.now();
-    const url = new URL(req.url);
-    const client = server.requestIP(req)?.address ?? "unknown";
-    const cors = corsHeaders(cfg.cors, req);
-    let res: Response;
-    let release: (() => void) | undefined;
-    const controller = new AbortController();
-    try {
-      const length = Number(req.headers.get("content-length") ?? 0);
-      if (length > cfg.caps.maxBodyBytes || (req.headers.has("transfer-encoding") && req.method !== "GET" && req.method !== "HEAD")) {
-        throw new HttpRefusal(413, "TOO_LARGE", `request bodies are limited to ${cfg.caps.maxBodyBytes} bytes (this API takes none)`);
-      }
-      if (req.method === "OPTIONS") return preflight(cfg.cors, req);
-      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpRefusal(405, "METHOD_NOT_ALLOWED", `${escapeName(req.method)} is not allowed; the API answers GET`, { Allow: "GET, HEAD" });
-      if (!opts.public) checkToken(req);
-      limits.request(client);
-      if (route?.downloads) release = limits.download(client);
-      const signal = AbortSignal.any([req.signal, controller.signal, AbortSignal.timeout(cfg.caps.requestTimeoutMs)]);
-      running.add(controller);
-      // Work that takes no signal (a manifest fetch) is bounded by the transport's own timeouts; the
-      // answer does not wait for it past the request's time.
-      res = await untilAborted(answer(req, url, { signal, abort: () => controller.abort(new DOMException("the client went away", "AbortError")) }), signal);
-      // The download slot is held until the body is sent (or the client leaves).
-      const free = release;
-      release = undefined;
-      const done = () => {
-        free?.();
+  const guarded =
+    (answer: (req: Request, url: URL, call: { signal: AbortSignal; abort: () => void }) => Promise<Response>, route?: RouteDef, opts: { public?: boolean } = {}) =>
+    async (req: Request, server: Server<undefined>): Promise<Response> => {
+      const started = performance.now();
+      const url = new URL(req.url);
+      const client = server.requestIP(req)?.address ?? "unknown";
+      const cors = corsHeaders(cfg.cors, req);
+      let res: Response;
+      let release: (() => void) | undefined;
+      const controller = new AbortController();
+      try {
+        const length = Number(req.headers.get("content-length") ?? 0);
+        if (length > cfg.caps.maxBodyBytes || (req.headers.has("transfer-encoding") && req.method !== "GET" && req.method !== "HEAD")) {
+          throw new HttpRefusal(413, "TOO_LARGE", `request bodies are limited to ${cfg.caps.maxBodyBytes} bytes (this API takes none)`);
+        }
+        if (req.method === "OPTIONS") return preflight(cfg.cors, req);
+        if (req.method !== "GET" && req.method !== "HEAD")
+          throw new HttpRefusal(405, "METHOD_NOT_ALLOWED", `${escapeName(req.method)} is not allowed; the API answers GET`, { Allow: "GET, HEAD" });
+        if (!opts.public) checkToken(req);
+        limits.request(client);
+        if (route?.downloads) release = limits.download(client);
+        const signal = AbortSignal.any([req.signal, controller.signal, AbortSignal.timeout(cfg.caps.requestTimeoutMs)]);
+        running.add(controller);
+        // Work that takes no signal (a manifest fetch) is bounded by the transport's own timeouts; the
+        // answer does not wait for it past the request's time.
+        res = await untilAborted(answer(req, url, { signal, abort: () => controller.abort(new DOMException("the client went away", "AbortError")) }), signal);
+        // The download slot is held until the body is sent (or the client leaves).
+        const free = release;
+        release = undefined;
+        const done = () => {
+          free?.();
+          running.delete(controller);
+        };
+        if (free && res.body) res = holdUntilDone(res, done);
+        else done();
+      } catch (e) {
+        release?.();
         running.delete(controller);
-      };
-      if (free && res.body) res = holdUntilDone(res, done);
-      else done();
-    } catch (e) {
-      release?.();
-      running.delete(controller);
-      res = errorResponse(e);
-    }
-    for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
-    log?.(`${new Date().toISOString()} ${escapeName(client)} ${escapeName(req.method)} ${loggedTarget(url)} ${res.status} ${Math.round(performance.now() - started)}ms`);
-    return res;
-  };
+        res = errorResponse(e);
+      }
+      for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
+      log?.(`${new Date().toISOString()} ${escapeName(client)} ${escapeName(req.method)} ${loggedTarget(url)} ${res.status} ${Math.round(performance.now() - started)}ms`);
+      return res;
+    };
 
   const routes: Record<string, (req: Request, server: Server<undefined>) => Promise<Response>> = {
     "/openapi.json": guarded(async () => new Response(openapi, { headers: { ...BASE_HEADERS, "Content-Type": "application/json; charset=utf-8" } })),
@@ -147,7 +154,10 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     const onAbort = () => {
       reject(signal.reason);
       // An answer that comes after all is never sent: its body is cancelled, which stops its producer.
-      work.then((v) => (v instanceof Response ? v.body?.cancel().catch(() => {}) : undefined), () => {});
+      work.then(
+        (v) => (v instanceof Response ? v.body?.cancel().catch(() => {}) : undefined),
+        () => {},
+      );
     };
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(
@@ -196,4 +206,3 @@ function holdUntilDone(res: Response, done: () => void): Response {
   );
   return new Response(body, { status: res.status, headers: res.headers });
 }
-

@@ -19,7 +19,11 @@ import { MAX_CONFIG_BYTES } from "../oci/resolve.ts";
 /** The annotation containerd and docker put on an index entry: the image's full name. */
 const IMAGE_NAME = "io.containerd.image.name";
 
-const LAYER_TYPE = { tar: "application/vnd.oci.image.layer.v1.tar", gzip: "application/vnd.oci.image.layer.v1.tar+gzip", zstd: "application/vnd.oci.image.layer.v1.tar+zstd" } as const;
+const LAYER_TYPE = {
+  tar: "application/vnd.oci.image.layer.v1.tar",
+  gzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
+} as const;
 
 interface SavedImage {
   Config: string;
@@ -66,10 +70,16 @@ function chooseSaved(saved: SavedImage[], q: ArchiveQuery, shown: string): Saved
     const found = saved.find((s) => s.RepoTags.some((t) => normalised(t) === want));
     if (found) return found;
     const tags = saved.flatMap((s) => s.RepoTags);
-    throw new LayerslayerError("NOT_FOUND", `${shown}: the archive holds no image ${escapeName(want)}${tags.length ? ` (it holds: ${tags.slice(0, 10).map(escapeName).join(", ")})` : ""}`);
+    throw new LayerslayerError(
+      "NOT_FOUND",
+      `${shown}: the archive holds no image ${escapeName(want)}${tags.length ? ` (it holds: ${tags.slice(0, 10).map(escapeName).join(", ")})` : ""}`,
+    );
   }
   if (saved.length === 1) return saved[0]!;
-  throw new LayerslayerError(saved.length === 0 ? "NOT_FOUND" : "USAGE", saved.length === 0 ? `${shown}: the archive holds no image` : `${shown}: the archive holds ${saved.length} images; name one with docker-archive:FILE:NAME`);
+  throw new LayerslayerError(
+    saved.length === 0 ? "NOT_FOUND" : "USAGE",
+    saved.length === 0 ? `${shown}: the archive holds no image` : `${shown}: the archive holds ${saved.length} images; name one with docker-archive:FILE:NAME`,
+  );
 }
 
 /** The digest a file name claims (`<hex>.json`, `<hex>.tar`, `blobs/sha256/<hex>`), if any. */
@@ -144,7 +154,11 @@ export async function openDockerArchive(files: LocalFiles, q: ArchiveQuery): Pro
     }
   }
   const bytes = await readSmall(files, "manifest.json", MAX_MANIFEST_BYTES, `${shown}: manifest.json`);
-  if (!bytes) throw new LayerslayerError(entries ? "NOT_FOUND" : "CORRUPT", entries ? `${shown}: no image ${escapeName(q.ref ? formatReference(q.ref) : "")} in the archive` : `${shown}: not a docker save archive (no manifest.json)`);
+  if (!bytes)
+    throw new LayerslayerError(
+      entries ? "NOT_FOUND" : "CORRUPT",
+      entries ? `${shown}: no image ${escapeName(q.ref ? formatReference(q.ref) : "")} in the archive` : `${shown}: not a docker save archive (no manifest.json)`,
+    );
   const saved = chooseSaved(parseSaved(bytes, shown), q, shown);
   return legacyImage(files, saved, q, shown);
 }

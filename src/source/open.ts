@@ -51,7 +51,13 @@ export async function openSource(name: ImageName | string, client: ClientFor): P
     return new LocalSource(files, await openDockerArchive(files, { reference, name: where, repository, ...(name.ref ? { ref: name.ref } : {}) }));
   }
   const files = name.transport === "oci" ? await directory(name.path) : await ArchiveFiles.open(name.path);
-  const query = { reference, name: where, repository: repositoryOf(name.path), ...(name.tag !== undefined ? { tag: name.tag } : {}), ...(name.digest ? { digest: name.digest } : {}) };
+  const query = {
+    reference,
+    name: where,
+    repository: repositoryOf(name.path),
+    ...(name.tag !== undefined ? { tag: name.tag } : {}),
+    ...(name.digest ? { digest: name.digest } : {}),
+  };
   return new LocalSource(files, await openLayout(files, query));
 }
 

@@ -56,7 +56,9 @@ export class RegistrySource implements ImageSource {
       const cr = parseContentRange(header);
       if (!cr) {
         await discard(res);
-        throw new RangeFault(`${what}: the registry answered a range request with ${header === null ? "no Content-Range" : `an invalid Content-Range "${escapeName(header.slice(0, 80))}"`}`);
+        throw new RangeFault(
+          `${what}: the registry answered a range request with ${header === null ? "no Content-Range" : `an invalid Content-Range "${escapeName(header.slice(0, 80))}"`}`,
+        );
       }
       // What it says it sends; the blob reader checks that against what it asked for.
       if (!res.body) throw new LayerslayerError("NETWORK", `${what}: empty response body`);

@@ -80,7 +80,8 @@ function paxSparse(pax: PaxRecords, offset: number): { version: "0.x" | "1.0"; n
   let version: "0.x" | "1.0";
   if (major === "0" && (minor === "0" || minor === "1")) version = "0.x";
   else if (major === "1" && minor === "0") version = "1.0";
-  else if (major !== "" || minor !== "") return undefined; // an unknown version: a plain file
+  else if (major !== "" || minor !== "")
+    return undefined; // an unknown version: a plain file
   else if ((pax.get(SPARSE_MAP) ?? "") !== "") version = "0.x";
   else return undefined;
   const out: { version: "0.x" | "1.0"; name?: string; size?: number } = { version };
@@ -103,14 +104,7 @@ function safeSize(n: number, what: string, offset: number): number {
 /**
  * @param offset tar offset of the entry's last header block (for error messages)
  */
-export function buildEntry(
-  h: TarHeader,
-  meta: MetaState,
-  headerOffset: number,
-  compressedOffset: number,
-  offset: number,
-  layer: number | undefined,
-): BuiltEntry {
+export function buildEntry(h: TarHeader, meta: MetaState, headerOffset: number, compressedOffset: number, offset: number, layer: number | undefined): BuiltEntry {
   const pax = meta.pax;
   // PAX records first (an empty value keeps the header's own), then GNU long names over them.
   let name = paxGet(pax, "path") ?? h.name;

@@ -108,13 +108,7 @@ const gnameCache = new FieldCache();
  * nothing but octal digits ("" is 0). Values beyond 2^53 come back inexact: callers that need
  * exactness check Number.isSafeInteger. Anything else is CORRUPT.
  */
-export function parseNumeric(
-  b: Uint8Array,
-  start: number,
-  len: number,
-  field: string,
-  offset: number,
-): number {
+export function parseNumeric(b: Uint8Array, start: number, len: number, field: string, offset: number): number {
   const first = b[start]!;
   if (first & 0x80) {
     const inv = first & 0x40 ? 0xff : 0;
@@ -278,13 +272,7 @@ export function parseHeader(block: Uint8Array, blockStart: number, offset: numbe
 }
 
 /** Read up to `count` (offset, numbytes) pairs of 12+12 octal bytes; an empty offset field ends the map. */
-export function readSparseMap(
-  b: Uint8Array,
-  start: number,
-  count: number,
-  into: SparseSegment[],
-  offset: number,
-): void {
+export function readSparseMap(b: Uint8Array, start: number, count: number, into: SparseSegment[], offset: number): void {
   for (let i = 0; i < count; i++) {
     const at = start + i * 24;
     if (b[at] === 0) return;
@@ -299,12 +287,7 @@ export function readSparseMap(
  * Read one old-GNU sparse extension block (21 map entries, isextended at 504).
  * Returns whether another extension block follows. Extension blocks carry no checksum.
  */
-export function parseSparseExtension(
-  b: Uint8Array,
-  start: number,
-  into: SparseSegment[],
-  offset: number,
-): boolean {
+export function parseSparseExtension(b: Uint8Array, start: number, into: SparseSegment[], offset: number): boolean {
   readSparseMap(b, start, 21, into, offset);
   return b[start + 504] !== 0;
 }

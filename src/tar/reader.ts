@@ -31,9 +31,7 @@ import { BLOCK, corrupt, isZeroBlock, parseHeader, parseSparseExtension, TF, typ
 import { gnuLongName, MAX_META_SIZE, parsePax } from "./pax.ts";
 import { parseSparseMap1x0, sparseDataBytes, sparsePieces } from "./sparse.ts";
 
-export type TarEvent =
-  | { kind: "entry"; entry: Entry }
-  | { kind: "data"; entry: Entry; chunk: Uint8Array; done: boolean };
+export type TarEvent = { kind: "entry"; entry: Entry } | { kind: "data"; entry: Entry; chunk: Uint8Array; done: boolean };
 
 export interface TarSummary {
   /** The end-of-archive marker was reached (two zero blocks, or one zero block and the end of input). */
@@ -76,13 +74,9 @@ const ZEROS = new Uint8Array(64 * 1024);
 
 const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
 
-const isMetaFlag = (tf: number): boolean =>
-  tf === TF.PAX || tf === TF.PAX_SOLARIS || tf === TF.PAX_GLOBAL || tf === TF.GNU_LONGNAME || tf === TF.GNU_LONGLINK;
+const isMetaFlag = (tf: number): boolean => tf === TF.PAX || tf === TF.PAX_SOLARIS || tf === TF.PAX_GLOBAL || tf === TF.GNU_LONGNAME || tf === TF.GNU_LONGLINK;
 
-export async function* readTar(
-  source: AsyncIterable<DecodedChunk>,
-  opts: ReadTarOptions = {},
-): AsyncGenerator<TarEvent, TarSummary> {
+export async function* readTar(source: AsyncIterable<DecodedChunk>, opts: ReadTarOptions = {}): AsyncGenerator<TarEvent, TarSummary> {
   const { layer, wantContent } = opts;
   const carry = new Uint8Array(BLOCK);
   let carryLen = 0;
@@ -203,7 +197,8 @@ export async function* readTar(
         }
         if (state === S_DATA) {
           let chunk: Uint8Array;
-          if (piece >= pieces.length) chunk = EMPTY; // no content at all
+          if (piece >= pieces.length)
+            chunk = EMPTY; // no content at all
           else if (pieces[piece]! < 0) {
             chunk = ZEROS.subarray(0, Math.min(ZEROS.length, pieceLeft));
           } else {

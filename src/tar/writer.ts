@@ -93,7 +93,10 @@ export function memberHeaders(m: MemberHeader): Uint8Array[] {
   if (m.gid > MAX_OCTAL_8) records.push(record("gid", enc.encode(String(m.gid))));
   if (size > MAX_OCTAL_12) records.push(record("size", enc.encode(String(size))));
   if (!Number.isInteger(m.mtime) || m.mtime < 0 || m.mtime > MAX_OCTAL_12) records.push(record("mtime", enc.encode(String(m.mtime))));
-  for (const [key, value] of [["uname", m.uname], ["gname", m.gname]] as const) {
+  for (const [key, value] of [
+    ["uname", m.uname],
+    ["gname", m.gname],
+  ] as const) {
     if (value !== undefined && (enc.encode(value).byteLength > 31 || /[^\x20-\x7e]/.test(value))) records.push(record(key, encodeName(value)));
   }
   const out: Uint8Array[] = [];

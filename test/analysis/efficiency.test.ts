@@ -27,7 +27,10 @@ describe("efficiency, counted as dive counts it", () => {
   });
 
   test("a directory member with members below it in its own layer is no leaf; an empty one is", () => {
-    const r = analyzeEfficiency([[dir("d"), file("d/f", { size: 10 }), dir("e")], [dir("d"), dir("e")]]);
+    const r = analyzeEfficiency([
+      [dir("d"), file("d/f", { size: 10 }), dir("e")],
+      [dir("d"), dir("e")],
+    ]);
     // d is a leaf of layer 1 only (once: no waste); e is a leaf of both (twice, 0 bytes).
     expect(r.inefficiencies.map((w) => w.path)).toEqual(["/e"]);
     expect(r.wastedBytes).toBe(0);
@@ -62,7 +65,11 @@ describe("dive's CI rules", () => {
   });
 
   test("a .dive-ci file gives the rules; unknown rules are refused", () => {
-    expect(parseDiveCi("rules:\n  lowestEfficiency: 0.95  # strict\n  highestWastedBytes: 20M\n  highestUserWastedPercent: disabled\n")).toEqual({ lowestEfficiency: "0.95", highestWastedBytes: "20M", highestUserWastedPercent: "disabled" });
+    expect(parseDiveCi("rules:\n  lowestEfficiency: 0.95  # strict\n  highestWastedBytes: 20M\n  highestUserWastedPercent: disabled\n")).toEqual({
+      lowestEfficiency: "0.95",
+      highestWastedBytes: "20M",
+      highestUserWastedPercent: "disabled",
+    });
     expect(() => parseDiveCi("rules:\n  lowestEfficency: 0.9\n")).toThrow(/unknown rule/);
   });
 });

@@ -11,14 +11,29 @@ function tree(...layers: Entry[][]): MergedTree {
   return t;
 }
 
-const brief = (c: PathChange) => [c.kind, c.path, ...(c.fields.length ? [c.fields.join(",")] : []), ...(c.below ? [`below ${c.below}`] : []), ...(c.overSharedBase ? ["shared"] : [])].join(" ");
+const brief = (c: PathChange) =>
+  [c.kind, c.path, ...(c.fields.length ? [c.fields.join(",")] : []), ...(c.below ? [`below ${c.below}`] : []), ...(c.overSharedBase ? ["shared"] : [])].join(" ");
 
 describe("diff of two merged trees (complete)", () => {
-  const base = [dir("etc"), file("etc/passwd", { size: 10 }), file("etc/hosts", { size: 3 }), dir("usr/share/doc/a"), file("usr/share/doc/a/README", { size: 4 }), sym("bin/sh", "dash")];
+  const base = [
+    dir("etc"),
+    file("etc/passwd", { size: 10 }),
+    file("etc/hosts", { size: 3 }),
+    dir("usr/share/doc/a"),
+    file("usr/share/doc/a/README", { size: 4 }),
+    sym("bin/sh", "dash"),
+  ];
 
   test("added, removed and modified paths, each field that differs, in path order; a directory on one side is one change", () => {
     const a = tree(base);
-    const b = tree(base, [file("etc/passwd", { size: 12, mode: 0o600 }), wh("usr/share/doc"), sym("bin/sh", "bash"), dir("opt/new"), file("opt/new/x"), file("etc/hosts", { size: 3, mtime: 5 })]);
+    const b = tree(base, [
+      file("etc/passwd", { size: 12, mode: 0o600 }),
+      wh("usr/share/doc"),
+      sym("bin/sh", "bash"),
+      dir("opt/new"),
+      file("opt/new/x"),
+      file("etc/hosts", { size: 3, mtime: 5 }),
+    ]);
     expect([...diffTrees(a, b, false)].map(brief)).toEqual([
       "modified /bin/sh link",
       "modified /etc/hosts mtime",
@@ -60,8 +75,18 @@ describe("diff over a shared base that was not read", () => {
 
 describe("config diff", () => {
   test("settings as values, env and labels per key, history by step", () => {
-    const a = { architecture: "amd64", os: "linux", config: { Env: ["PATH=/bin", "A=1"], Cmd: ["sh"], Labels: { v: "1" }, ExposedPorts: { "80/tcp": {} } }, history: [{ created_by: "ADD rootfs" }] };
-    const b = { architecture: "amd64", os: "linux", config: { Env: ["PATH=/usr/bin:/bin"], Cmd: ["bash"], User: "app", Labels: { v: "2", w: "x" } }, history: [{ created_by: "ADD rootfs" }, { created_by: "RUN useradd app", empty_layer: true }] };
+    const a = {
+      architecture: "amd64",
+      os: "linux",
+      config: { Env: ["PATH=/bin", "A=1"], Cmd: ["sh"], Labels: { v: "1" }, ExposedPorts: { "80/tcp": {} } },
+      history: [{ created_by: "ADD rootfs" }],
+    };
+    const b = {
+      architecture: "amd64",
+      os: "linux",
+      config: { Env: ["PATH=/usr/bin:/bin"], Cmd: ["bash"], User: "app", Labels: { v: "2", w: "x" } },
+      history: [{ created_by: "ADD rootfs" }, { created_by: "RUN useradd app", empty_layer: true }],
+    };
     expect(diffConfigs(a, b)).toEqual([
       { key: "User", b: "app" },
       { key: "Cmd", a: '["sh"]', b: '["bash"]' },

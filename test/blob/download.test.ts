@@ -176,7 +176,9 @@ describe("downloadBlob on a real registry", () => {
     for (const size of [blob.byteLength - 1, blob.byteLength + 1]) {
       const err = await downloadBlob(src({ size }), target()).catch((e) => e);
       expect((err as LayerslayerError).code).toBe("CORRUPT");
-      expect((err as Error).message).toBe(`layer 3: the registry gives the blob's size as ${blob.byteLength} bytes, the descriptor ${size} (6 bad answers, giving up); nothing was saved`);
+      expect((err as Error).message).toBe(
+        `layer 3: the registry gives the blob's size as ${blob.byteLength} bytes, the descriptor ${size} (6 bad answers, giving up); nothing was saved`,
+      );
       expect(readdirSync(join(dir, "sub", "dir"))).toEqual([]);
     }
   });

@@ -31,7 +31,10 @@ describe("range faults from a proxy in front of the real registry", () => {
     await reg.stop();
   });
   const open = (opts: ReadBlobOptions, size: number | undefined = blob.byteLength) =>
-    new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 1 }), parseReference(`${proxy.host}/rf/test`)), digest, ...(size !== undefined ? { size } : {}) }, opts);
+    new BlobReader(
+      { source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 1 }), parseReference(`${proxy.host}/rf/test`)), digest, ...(size !== undefined ? { size } : {}) },
+      opts,
+    );
   const blobGets = () => proxy.requests.filter((q) => q.path.includes("/blobs/"));
   /** Faults on the first `times` blob requests (all of them for Infinity). */
   const faulty = (times: number, fault: Fault | Fault[]) => {
@@ -46,7 +49,11 @@ describe("range faults from a proxy in front of the real registry", () => {
     ["a 206 with an empty range (end before the start asked for)", { kind: "contentRange", start: 0, end: -1 }, /invalid Content-Range "bytes 0--1\//],
     ["a 206 whose total differs from the descriptor's size", { kind: "contentRange", total: 3_000_001 }, /gives the blob's size as 3000001 bytes, the descriptor 3000000/],
     ["a 206 without Content-Range", { kind: "headers", set: { "content-range": null } }, /answered a range request with no Content-Range/],
-    ["a 200 whose length differs from the descriptor's size", [{ kind: "ignoreRange" }, { kind: "tamper", change: (b) => b.subarray(0, b.length - 1) }], /gives the blob's size as 2999999 bytes, the descriptor 3000000/],
+    [
+      "a 200 whose length differs from the descriptor's size",
+      [{ kind: "ignoreRange" }, { kind: "tamper", change: (b) => b.subarray(0, b.length - 1) }],
+      /gives the blob's size as 2999999 bytes, the descriptor 3000000/,
+    ],
   ];
   for (const [name, fault, message] of cases) {
     test(`${name}: retried, then read when the registry behaves`, async () => {
@@ -87,7 +94,10 @@ describe("range faults from a proxy in front of the real registry", () => {
     proxy.rule = (req) => {
       if (!req.url.includes("/blobs/")) return undefined;
       const start = Number(/bytes=(\d+)-/.exec(req.headers.get("range") ?? "")?.[1] ?? 0);
-      return [{ kind: "contentRange", start, end: start }, { kind: "tamper", change: (b) => b.subarray(0, 1) }];
+      return [
+        { kind: "contentRange", start, end: start },
+        { kind: "tamper", change: (b) => b.subarray(0, 1) },
+      ];
     };
     const r = open({ verify: true, ranged: true });
     const err = (await readAll(r).catch((e) => e)) as LayerslayerError;
@@ -99,7 +109,12 @@ describe("range faults from a proxy in front of the real registry", () => {
 
   test("the whole blob through faults of every kind is read and verified", async () => {
     let n = 0;
-    const kinds: (Fault | Fault[])[] = [{ kind: "reset", afterBytes: 5000 }, { kind: "contentRange", start: 9 }, { kind: "cut", afterBytes: 70_000 }, { kind: "headers", set: { "content-range": null } }];
+    const kinds: (Fault | Fault[])[] = [
+      { kind: "reset", afterBytes: 5000 },
+      { kind: "contentRange", start: 9 },
+      { kind: "cut", afterBytes: 70_000 },
+      { kind: "headers", set: { "content-range": null } },
+    ];
     proxy.rule = (req) => (req.url.includes("/blobs/") ? kinds[n++] : undefined);
     const r = open({ verify: true });
     expect(await readAll(r)).toEqual(blob);
@@ -116,7 +131,11 @@ describe("range faults from a proxy in front of the real registry", () => {
     ["answers 503", { kind: "status", status: 503 }, /registry error HTTP 503/],
   ];
   for (const [how, fault, message] of noProgress) {
-    for (const [where, start, budget] of [["from byte 0", 0, undefined], ["in the middle", 1_500_000, 200_000], ["the last 128 bytes (a TOC footer probe)", 3_000_000 - 128, 128]] as const) {
+    for (const [where, start, budget] of [
+      ["from byte 0", 0, undefined],
+      ["in the middle", 1_500_000, 200_000],
+      ["the last 128 bytes (a TOC footer probe)", 3_000_000 - 128, 128],
+    ] as const) {
       test(`a server that ${how} every time, reading ${where}: NETWORK after ${MAX_FAULTS_PER_BLOB + 1} requests`, async () => {
         faulty(Infinity, fault);
         const err = (await readAll(open({ start, verify: start === 0, ...(budget !== undefined ? { budget } : {}) })).catch((e) => e)) as LayerslayerError;

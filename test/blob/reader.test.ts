@@ -9,7 +9,6 @@ import { pushBlob } from "../support/push.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
 import { noise as randomBytes } from "../support/bytes.ts";
 
-
 async function readAll(reader: BlobReader): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const c of reader.chunks()) parts.push(c.slice());
@@ -37,7 +36,13 @@ describe("ranged, budgeted blob reads on a real registry", () => {
   });
   const open = (opts: ReadBlobOptions, host = reg.host, size?: number) => new BlobReader(src(host, size), opts);
 
-  for (const [budget, first] of [[65536, 4096], [65536, 65536], [100_000, 30_000], [262_144, 1_000_000], [1, 1]] as const) {
+  for (const [budget, first] of [
+    [65536, 4096],
+    [65536, 65536],
+    [100_000, 30_000],
+    [262_144, 1_000_000],
+    [1, 1],
+  ] as const) {
     test(`budget ${budget} with first chunk ${first}: exactly the budget, the right bytes`, async () => {
       const r = open({ budget, firstChunk: first });
       const got = await readAll(r);
@@ -126,7 +131,17 @@ describe("ranged, budgeted blob reads on a real registry", () => {
   });
 
   test("bytes that do not hash to the digest are CORRUPT on a full read", async () => {
-    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "tamper", change: (b) => { const c = b.slice(); c[500] = c[500]! ^ 1; return c; } } : undefined);
+    proxy.rule = (req) =>
+      req.url.includes("/blobs/")
+        ? {
+            kind: "tamper",
+            change: (b) => {
+              const c = b.slice();
+              c[500] = c[500]! ^ 1;
+              return c;
+            },
+          }
+        : undefined;
     const err = await readAll(open({ verify: true }, proxy.host)).catch((e) => e);
     expect((err as LayerslayerError).code).toBe("CORRUPT");
     proxy.rule = () => undefined;
@@ -161,7 +176,10 @@ describe("blob reads through a CDN redirect", () => {
   });
   afterAll(() => reg.stop());
   test("budgeted ranges follow the redirect without credentials", async () => {
-    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ credentials: READER }), parseReference(`${reg.host}/cdn/test`)), digest }, { budget: 100_000, firstChunk: 40_000 });
+    const r = new BlobReader(
+      { source: new RegistrySource(new RegistryClient({ credentials: READER }), parseReference(`${reg.host}/cdn/test`)), digest },
+      { budget: 100_000, firstChunk: 40_000 },
+    );
     expect(await readAll(r)).toEqual(blob.subarray(0, 100_000));
     expect(r.bytesDownloaded).toBe(100_000);
     const reqs = reg.redirect!.requests;
@@ -188,7 +206,10 @@ describe("a transfer that hangs", () => {
   test("is resumed from the byte reached once it has sent nothing for the idle timeout", async () => {
     let stalls = 0;
     proxy.rule = (req) => (req.url.includes("/blobs/") && stalls++ === 0 ? { kind: "stall", afterBytes: 50_000 } : undefined);
-    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { verify: true, idleTimeoutMs: 300 });
+    const r = new BlobReader(
+      { source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest },
+      { verify: true, idleTimeoutMs: 300 },
+    );
     const started = Date.now();
     expect(await readAll(r)).toEqual(blob);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -200,7 +221,10 @@ describe("a transfer that hangs", () => {
 
   test("a consumer that takes longer than the stall bound between chunks is not taken for a stalled server", async () => {
     proxy.rule = () => undefined;
-    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { verify: true, idleTimeoutMs: 100, ranged: true, firstChunk: 100_000, maxChunk: 100_000 });
+    const r = new BlobReader(
+      { source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest },
+      { verify: true, idleTimeoutMs: 100, ranged: true, firstChunk: 100_000, maxChunk: 100_000 },
+    );
     const parts: Uint8Array[] = [];
     for await (const c of r.chunks()) {
       parts.push(c.slice());
@@ -212,7 +236,10 @@ describe("a transfer that hangs", () => {
 
   test("that keeps hanging ends in a NETWORK error", async () => {
     proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "stall", afterBytes: 1 } : undefined); // a byte, then nothing
-    const r = new BlobReader({ source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest }, { idleTimeoutMs: 100, resumeAttempts: 2 });
+    const r = new BlobReader(
+      { source: new RegistrySource(new RegistryClient({ retries: 1, retryBaseMs: 5 }), parseReference(`${proxy.host}/hang/test`)), digest },
+      { idleTimeoutMs: 100, resumeAttempts: 2 },
+    );
     const err = (await readAll(r).catch((e) => e)) as LayerslayerError;
     expect(err.code).toBe("NETWORK");
     expect(err.message).toContain("could not be resumed");

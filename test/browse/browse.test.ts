@@ -33,8 +33,18 @@ describe("browse on a real registry, in tmux", () => {
             { path: "lib", symlink: "usr/lib" },
           ]),
         },
-        { bytes: layerFrom([{ path: "var/log/big.log", content: BIG }, { path: "etc/hostname", content: "lab-2\n" }]) },
-        { bytes: layerFrom([{ path: "tmp/.wh.junk.txt", content: "" }, { path: "app/\x1b[31mred", content: "escaped name\n" }]) },
+        {
+          bytes: layerFrom([
+            { path: "var/log/big.log", content: BIG },
+            { path: "etc/hostname", content: "lab-2\n" },
+          ]),
+        },
+        {
+          bytes: layerFrom([
+            { path: "tmp/.wh.junk.txt", content: "" },
+            { path: "app/\x1b[31mred", content: "escaped name\n" },
+          ]),
+        },
       ],
       history: [{ created_by: "ADD rootfs.tar /" }, { created_by: "ENV LAB=1", empty_layer: true }, { created_by: "RUN make-logs" }, { created_by: "RUN rm /tmp/junk.txt" }],
       config: { config: { User: "lab", Env: ["PATH=/usr/bin:/bin", "LAB=1"], Entrypoint: ["/bin/sh", "-c"], Cmd: ["echo hi"], Labels: { "org.example.title": "lab\x1b[2J" } } },
@@ -227,7 +237,8 @@ describe("browse on a real registry, in tmux", () => {
         "    0  ADD rootfs.tar /",
         "    -  ENV LAB=1",
         "    2  RUN rm /tmp/junk.txt",
-      ]) expect(screen).toContain(want);
+      ])
+        expect(screen).toContain(want);
       // dive's score from the analysis module: /etc/hostname (4 bytes, then 6) and /tmp/junk.txt
       // (5 bytes, then deleted) are the waste.
       expect(screen.join("\n")).toMatch(/^Efficiency {3}\d+\.\d %, \d+ wasted/m);

@@ -9,7 +9,10 @@ function e(path: string, type: Entry["type"] = "file", size = 0, linkname?: stri
 
 function image(): MergedTree {
   const t = new MergedTree();
-  t.addLayer([e("etc/", "dir"), e("etc/passwd", "file", 100), e("etc/os-release", "symlink", 0, "../usr/lib/os-release"), e("usr/lib/os-release", "file", 40), e("tmp/junk", "file", 5)], 0);
+  t.addLayer(
+    [e("etc/", "dir"), e("etc/passwd", "file", 100), e("etc/os-release", "symlink", 0, "../usr/lib/os-release"), e("usr/lib/os-release", "file", 40), e("tmp/junk", "file", 5)],
+    0,
+  );
   t.addLayer([e("etc/passwd", "file", 120), e("var/log/big.log", "file", 1000)], 1);
   t.addLayer([e("tmp/.wh.junk"), e("app/run", "file", 7)], 2);
   return t;

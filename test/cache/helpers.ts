@@ -19,7 +19,16 @@ export function fakeDigest(n: number): string {
 }
 
 export function statsFor(digest: string, entries: readonly Entry[], complete = true): LayerStats {
-  return { digest, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: 1234, bytesDownloaded: 1234, bytesDecompressed: 10240, entries: entries.length, complete, verified: complete };
+  return {
+    digest,
+    mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+    layerSize: 1234,
+    bytesDownloaded: 1234,
+    bytesDecompressed: 10240,
+    entries: entries.length,
+    complete,
+    verified: complete,
+  };
 }
 
 /** `n` entries shaped like a real layer: sorted paths in nested dirs, some with owners and links. */

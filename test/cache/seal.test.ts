@@ -64,7 +64,11 @@ describe("the key", () => {
   });
 
   test("a key others can read, a symlinked key or one of the wrong size turns the cache off with one warning", () => {
-    for (const spoil of [(k: string) => chmodSync(k, 0o644), (k: string) => (rmSync(k), symlinkSync("/etc/hostname", k)), (k: string) => writeFileSync(k, "short", { mode: 0o600 })]) {
+    for (const spoil of [
+      (k: string) => chmodSync(k, 0o644),
+      (k: string) => (rmSync(k), symlinkSync("/etc/hostname", k)),
+      (k: string) => writeFileSync(k, "short", { mode: 0o600 }),
+    ]) {
       const first = open();
       expect(first.store.putListing(statsFor(fakeDigest(3), entries), entries)).toBe(true);
       first.store.close();
@@ -122,7 +126,12 @@ describe("edits are detected", () => {
         db.query("UPDATE listing_parts SET data = ? WHERE digest = ? AND seq = 0").run(from.data, d);
       },
       (db, d) => {
-        for (const [from, to] of [[0, 100], [1, 0], [100, 1]]) db.query("UPDATE listing_parts SET seq = ? WHERE digest = ? AND seq = ?").run(to!, d, from!);
+        for (const [from, to] of [
+          [0, 100],
+          [1, 0],
+          [100, 1],
+        ])
+          db.query("UPDATE listing_parts SET seq = ? WHERE digest = ? AND seq = ?").run(to!, d, from!);
       },
       (db, d) => {
         db.query("DELETE FROM listing_parts WHERE digest = ? AND seq = 2").run(d);

@@ -25,7 +25,17 @@ const VARIED: Entry[] = [
   { path: "etc/pass", type: "hardlink", mode: 0o644, size: 0, uid: 0, gid: 0, mtime: 1_700_000_001, linkname: "etc/passwd", headerOffset: 2048, compressedOffset: 41 },
   { path: "dev/null", type: "char", mode: 0o666, size: 0, uid: 0, gid: 0, uname: "", mtime: 0, devmajor: 1, devminor: 3, headerOffset: 2560, compressedOffset: 50 },
   { path: "bin/sh", type: "symlink", mode: 0o777, size: 0, uid: 1000, gid: 1000, mtime: -5, linkname: "busybox", layer: 2, headerOffset: 3072, compressedOffset: 60 },
-  { path: "big\u00e9/\u{1f600} file\nwith\x1bescape", type: "file", mode: 0o4755, size: 2 ** 40 + 1, uid: 2 ** 31, gid: 7, mtime: 1_600_000_000, headerOffset: 3584, compressedOffset: 70 },
+  {
+    path: "big\u00e9/\u{1f600} file\nwith\x1bescape",
+    type: "file",
+    mode: 0o4755,
+    size: 2 ** 40 + 1,
+    uid: 2 ** 31,
+    gid: 7,
+    mtime: 1_600_000_000,
+    headerOffset: 3584,
+    compressedOffset: 70,
+  },
   { path: "big\u00e9/\u{1f601}", type: "fifo", mode: 0o600, size: 0, uid: 0, gid: 0, mtime: 1_600_000_000, headerOffset: 4096, compressedOffset: 70 },
   { path: "", type: "contiguous", mode: 0, size: 0, uid: 0, gid: 0, mtime: 1, headerOffset: 4608, compressedOffset: 80 },
   { path: "blk", type: "block", mode: 0o660, size: 0, uid: 0, gid: 6, gname: "disk", mtime: 1, devmajor: 8, devminor: 0, headerOffset: 5120, compressedOffset: 90 },
@@ -309,9 +319,7 @@ describe("schema and concurrency", () => {
 
   test("several processes writing at once leave a consistent database and lose nothing", async () => {
     const dir = tempDir();
-    const writers = [1, 2, 3, 4].map((id) =>
-      Bun.spawn([process.execPath, join(import.meta.dir, "writer.ts"), dir, String(id)], { stdout: "pipe", stderr: "pipe" }),
-    );
+    const writers = [1, 2, 3, 4].map((id) => Bun.spawn([process.execPath, join(import.meta.dir, "writer.ts"), dir, String(id)], { stdout: "pipe", stderr: "pipe" }));
     const results = await Promise.all(writers.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() })));
     for (const r of results) expect(r).toEqual({ code: 0, stderr: "" });
     const db = new Database(join(dir, "cache.sqlite"));

@@ -12,7 +12,13 @@ import { fakeDigest, manyEntries, statsFor, tempDir } from "./helpers.ts";
 
 const dir = tempDir("ls-cache-toc-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const store = openCache({ enabled: true, dir, warn: (m) => { throw new Error(m); } });
+const store = openCache({
+  enabled: true,
+  dir,
+  warn: (m) => {
+    throw new Error(m);
+  },
+});
 
 const STREAM = manyEntries(30);
 const DECLARED = manyEntries(20);

@@ -89,7 +89,13 @@ describe("the CLI on a real registry", () => {
   });
 
   test("every command with a fixed number of arguments refuses one more", async () => {
-    for (const [name, args] of [["ls", [ref, "/etc", "/usr"]], ["inspect", [ref, "x"]], ["peek", [ref, "x"]], ["find", [ref, "host*", "x"]], ["tags", [`${reg.host}/args/app`, "x"]]] as const) {
+    for (const [name, args] of [
+      ["ls", [ref, "/etc", "/usr"]],
+      ["inspect", [ref, "x"]],
+      ["peek", [ref, "x"]],
+      ["find", [ref, "host*", "x"]],
+      ["tags", [`${reg.host}/args/app`, "x"]],
+    ] as const) {
       const r = await runCli([name, ...args]);
       expect({ name, code: r.code, stdout: r.stdout }).toEqual({ name, code: 2, stdout: "" });
       expect(errorLine(r)).toContain(`${name}: unexpected argument "${args.at(-1)}"`);

@@ -48,7 +48,12 @@ function tamper(env: Record<string, string>): void {
   const db = new Database(join(env.LAYERSLAYER_CACHE_DIR!, "cache.sqlite"));
   try {
     const layers: { digest: string; entries: ReturnType<typeof decodeEntries> & object }[] = [];
-    for (const part of db.query("SELECT digest, writer, seq, data FROM listing_parts ORDER BY digest, seq").all() as { digest: string; writer: string; seq: number; data: Uint8Array }[]) {
+    for (const part of db.query("SELECT digest, writer, seq, data FROM listing_parts ORDER BY digest, seq").all() as {
+      digest: string;
+      writer: string;
+      seq: number;
+      data: Uint8Array;
+    }[]) {
       const entries = decodeEntries(part.data)!.map((e) => (e.path.endsWith("os-release") ? { ...e, path: e.path.replace("os-release", "evil-release") } : e));
       db.query("UPDATE listing_parts SET data = ? WHERE digest = ? AND writer = ? AND seq = ?").run(encodeEntries(entries), part.digest, part.writer, part.seq);
       layers.push({ digest: part.digest, entries });
@@ -67,7 +72,11 @@ function tamper(env: Record<string, string>): void {
   }
 }
 
-const entryLines = (stdout: string) => stdout.trim().split("\n").filter((l) => !l.includes('"stats"'));
+const entryLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter((l) => !l.includes('"stats"'));
 const checkWarnings = (stderr: string) => stderr.split("\n").filter((l) => l.includes("failed its check"));
 
 describe("a tampered cache never changes an answer", () => {

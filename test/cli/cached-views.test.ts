@@ -18,7 +18,15 @@ describe("the listing cache on a real registry", () => {
     proxy = startFaultProxy(reg.url);
     const many = Array.from({ length: 300 }, (_, i) => ({ path: `lib/m${i}.so`, content: crypto.getRandomValues(new Uint8Array(2000)) }));
     await pushImage(reg, "cv/app", "v1", {
-      layers: [{ bytes: layerFrom([{ path: "etc/passwd", content: "root:x:0:0\n" }, ...many]) }, { bytes: layerFrom([{ path: "etc/.wh.passwd", content: "" }, { path: "app/x", content: "x" }]) }],
+      layers: [
+        { bytes: layerFrom([{ path: "etc/passwd", content: "root:x:0:0\n" }, ...many]) },
+        {
+          bytes: layerFrom([
+            { path: "etc/.wh.passwd", content: "" },
+            { path: "app/x", content: "x" },
+          ]),
+        },
+      ],
     });
   });
   afterAll(async () => {

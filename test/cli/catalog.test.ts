@@ -155,7 +155,8 @@ describe("catalog --tags against a registry whose lists do not end", () => {
       if (url.pathname === "/v2/_catalog") {
         if (mode.catalog === "same") return Response.json({ repositories: ["a/one", "b/two", "a/one"] }, { headers: changing });
         if (mode.catalog === "fresh") return Response.json({ repositories: [`r/n${n}`] }, { headers: changing });
-        if (mode.catalog === "elsewhere") return Response.json({ repositories: ["a/one"] }, { headers: { Link: `<http://127.0.0.1:${elsewhere.port}/v2/_catalog?last=a>; rel="next"` } });
+        if (mode.catalog === "elsewhere")
+          return Response.json({ repositories: ["a/one"] }, { headers: { Link: `<http://127.0.0.1:${elsewhere.port}/v2/_catalog?last=a>; rel="next"` } });
         return Response.json({ repositories: ["a/one", "b/two", "c/three"] });
       }
       if (mode.tags === "same") return Response.json({ tags: ["v1", "v2", "v1"] }, { headers: changing });
@@ -220,7 +221,9 @@ describe("catalog --tags against a registry whose lists do not end", () => {
     const r = await run({ catalog: "finite", tags: "fresh" });
     expect(r.code).toBe(7);
     expect(requests()).toBeLessThanOrEqual(1 + 3 * 1000);
-    expect(r.stderr.split("\n").slice(0, -1)).toEqual(["a/one", "b/two", "c/three"].map((n) => `layerslayer: ${n}: ${host}/${n} tags: the list goes on past 1000 pages; stopped there (the listing is incomplete)`));
+    expect(r.stderr.split("\n").slice(0, -1)).toEqual(
+      ["a/one", "b/two", "c/three"].map((n) => `layerslayer: ${n}: ${host}/${n} tags: the list goes on past 1000 pages; stopped there (the listing is incomplete)`),
+    );
   });
 
   test("a Link to another host is refused (exit 6), the page before kept, the other host never asked", async () => {
@@ -228,7 +231,9 @@ describe("catalog --tags against a registry whose lists do not end", () => {
     const r = await runCli(["catalog", host]);
     expect(r.stdout).toBe("a/one\n");
     expect(r.code).toBe(6);
-    expect(errorLine(r)).toBe(`layerslayer: ${host} catalog: next page: refusing a Link to another host or scheme (http://127.0.0.1:${elsewhere.port}); a list is read from the registry only`);
+    expect(errorLine(r)).toBe(
+      `layerslayer: ${host} catalog: next page: refusing a Link to another host or scheme (http://127.0.0.1:${elsewhere.port}); a list is read from the registry only`,
+    );
     expect(elsewhereAsked).toBe(0);
   });
 

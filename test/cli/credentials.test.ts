@@ -60,6 +60,8 @@ describe("logging in from the command line", () => {
     expect(out).toBe("behind a login");
     expect(code).toBe(0);
     const warnings = err.split("\n").filter((l) => l.startsWith("layerslayer: warning:"));
-    expect(warnings).toEqual(["layerslayer: warning: no home directory (HOME is unset and this user has no passwd entry): the cache is off; LAYERSLAYER_CACHE_DIR or XDG_CACHE_HOME turns it on"]);
+    expect(warnings).toEqual([
+      "layerslayer: warning: no home directory (HOME is unset and this user has no passwd entry): the cache is off; LAYERSLAYER_CACHE_DIR or XDG_CACHE_HOME turns it on",
+    ]);
   });
 });

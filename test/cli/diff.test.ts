@@ -47,8 +47,14 @@ function reference(tagA: string, tagB: string): { only: string[]; changed: strin
 function ours(stdout: string): { only: string[]; changed: string[] } {
   const doc = JSON.parse(stdout) as { paths: { path: string; kind: string }[] };
   return {
-    only: doc.paths.filter((p) => p.kind !== "modified").map((p) => p.path).sort(),
-    changed: doc.paths.filter((p) => p.kind === "modified").map((p) => p.path).sort(),
+    only: doc.paths
+      .filter((p) => p.kind !== "modified")
+      .map((p) => p.path)
+      .sort(),
+    changed: doc.paths
+      .filter((p) => p.kind === "modified")
+      .map((p) => p.path)
+      .sort(),
   };
 }
 
@@ -71,18 +77,23 @@ beforeAll(async () => {
     put(r, "var/lib/data", 100);
   });
   // v2: v1's layer shared, and a layer above it with every kind of change.
-  build("v2", "v1", (r) => {
-    put(r, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\napp:x:1000:1000::/home/app:/bin/sh\n");
-    rmSync(join(r, "etc/motd"));
-    put(r, "etc/same-size", "bbbb\n");
-    chmodSync(join(r, "usr/bin/tool"), 0o700);
-    rmSync(join(r, "usr/share/doc"), { recursive: true });
-    rmSync(join(r, "usr/bin/t"));
-    symlinkSync("tool-alias", join(r, "usr/bin/t"));
-    put(r, "opt/app/bin/app", 500, 0o755);
-    put(r, "opt/app/etc/app.conf", "x=1\n");
-    chownSync(join(r, "var/lib/data"), 1000, 1000);
-  }, ["--config.env", "APP=1", "--config.user", "app"]);
+  build(
+    "v2",
+    "v1",
+    (r) => {
+      put(r, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\napp:x:1000:1000::/home/app:/bin/sh\n");
+      rmSync(join(r, "etc/motd"));
+      put(r, "etc/same-size", "bbbb\n");
+      chmodSync(join(r, "usr/bin/tool"), 0o700);
+      rmSync(join(r, "usr/share/doc"), { recursive: true });
+      rmSync(join(r, "usr/bin/t"));
+      symlinkSync("tool-alias", join(r, "usr/bin/t"));
+      put(r, "opt/app/bin/app", 500, 0o755);
+      put(r, "opt/app/etc/app.conf", "x=1\n");
+      chownSync(join(r, "var/lib/data"), 1000, 1000);
+    },
+    ["--config.env", "APP=1", "--config.user", "app"],
+  );
   // v3: built apart (no shared layer), its own version of some of v1's files.
   build("v3", undefined, (r) => {
     put(r, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
@@ -130,7 +141,12 @@ describe("diff on images built by umoci", () => {
     proxy.requests.length = 0;
     const r = await runCli(["diff", img("v1", proxy.host), img("v2", proxy.host), "--no-cache", "--json"]);
     expect(r.code).toBe(1);
-    const doc = JSON.parse(r.stdout) as { shared: { index: number; digest: string }[]; sharedRead: boolean; paths: { path: string; kind: string; overSharedBase?: boolean }[]; config: { key: string }[] };
+    const doc = JSON.parse(r.stdout) as {
+      shared: { index: number; digest: string }[];
+      sharedRead: boolean;
+      paths: { path: string; kind: string; overSharedBase?: boolean }[];
+      config: { key: string }[];
+    };
     expect(doc.shared.length).toBe(1);
     expect(doc.sharedRead).toBe(false);
     const sharedBlob = `/blobs/${doc.shared[0]!.digest}`;

@@ -31,7 +31,12 @@ describe("discover: Docker Hub search (stand-in) and /v1/search on other registr
   });
 
   test("--sort, --official, --limit", async () => {
-    const names = (out: string) => out.trim().split("\n").slice(1).map((l) => l.split(" ")[0]);
+    const names = (out: string) =>
+      out
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(" ")[0]);
     expect(names((await cli(["nginx", "--sort", "stars"])).stdout)).toEqual(["nginx", "bitnami/nginx", "mallory/nginx-proxy"]);
     expect(names((await cli(["bitnami", "--sort", "pulls"])).stdout)).toEqual(["bitnami/redis", "bitnami/nginx", "bitnami/postgresql"]);
     expect(names((await cli(["nginx", "--official"])).stdout)).toEqual(["nginx"]);
@@ -51,7 +56,9 @@ describe("discover: Docker Hub search (stand-in) and /v1/search on other registr
       schema: 1,
       registry: "docker.io",
       query: "nginx-proxy",
-      results: [{ name: "mallory/nginx-proxy", description: hub.repositories.find((x) => x.namespace === "mallory")!.description, stars: 1, pulls: 12, official: false, automated: false }],
+      results: [
+        { name: "mallory/nginx-proxy", description: hub.repositories.find((x) => x.namespace === "mallory")!.description, stars: 1, pulls: 12, official: false, automated: false },
+      ],
     });
   });
 

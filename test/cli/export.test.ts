@@ -25,7 +25,13 @@ function describeTree(root: string): Record<string, string> {
       const p = rel ? `${rel}/${name}` : name;
       const full = join(root, p);
       const st = lstatSync(full);
-      const kind = st.isSymbolicLink() ? `link ${readlinkSync(full)}` : st.isDirectory() ? "dir" : st.isFile() ? `file ${new Bun.CryptoHasher("sha256").update(readFileSync(full)).digest("hex")}` : "other";
+      const kind = st.isSymbolicLink()
+        ? `link ${readlinkSync(full)}`
+        : st.isDirectory()
+          ? "dir"
+          : st.isFile()
+            ? `file ${new Bun.CryptoHasher("sha256").update(readFileSync(full)).digest("hex")}`
+            : "other";
       out[p] = `${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
       if (st.isDirectory()) walk(p);
     }
@@ -76,7 +82,9 @@ describe("export", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("each verified");
     expect(describeTree(extract(out))).toEqual(describeTree(unpacked("v2")));
-    const py = Bun.spawnSync(["python3", "-W", "error", "-c", "import sys, tarfile\nwith tarfile.open(sys.argv[1], errorlevel=2) as t:\n    print(len(t.getmembers()))", out], { stderr: "pipe" });
+    const py = Bun.spawnSync(["python3", "-W", "error", "-c", "import sys, tarfile\nwith tarfile.open(sys.argv[1], errorlevel=2) as t:\n    print(len(t.getmembers()))", out], {
+      stderr: "pipe",
+    });
     expect({ code: py.exitCode, stderr: py.stderr.toString() }).toEqual({ code: 0, stderr: "" });
     const list = sh(["tar", "-tvf", out]);
     // The hard link survives as a link (its target is still the file it named); the deleted paths are gone.
@@ -86,7 +94,10 @@ describe("export", () => {
   }, 60_000);
 
   test("the same from the OCI layout, to stdout", async () => {
-    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "export", `oci:${layout}:v2`, "-o", "-"], { env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(work, "c-")) }, stderr: "pipe" });
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "export", `oci:${layout}:v2`, "-o", "-"], {
+      env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(work, "c-")) },
+      stderr: "pipe",
+    });
     expect(r.exitCode).toBe(0);
     const file = join(work, "stdout.tar");
     await Bun.write(file, r.stdout);
@@ -95,8 +106,17 @@ describe("export", () => {
 
   test("opaque directories and whiteouts as GNU tar applies them layer by layer; an orphaned hard link becomes the file it named", async () => {
     const layers = [
-      layerFrom([{ path: "d/old", content: "old" }, { path: "d/sub/x", content: "x" }, { path: "keep/a", content: "aaaa" }, { path: "keep/b", hardlink: "keep/a" }]),
-      layerFrom([{ path: "d/new", content: "new" }, { path: "d/.wh..wh..opq", content: "" }, { path: "keep/a", content: "replaced" }]),
+      layerFrom([
+        { path: "d/old", content: "old" },
+        { path: "d/sub/x", content: "x" },
+        { path: "keep/a", content: "aaaa" },
+        { path: "keep/b", hardlink: "keep/a" },
+      ]),
+      layerFrom([
+        { path: "d/new", content: "new" },
+        { path: "d/.wh..wh..opq", content: "" },
+        { path: "keep/a", content: "replaced" },
+      ]),
     ];
     await pushImage(reg, "export/opaque", "1", { layers: layers.map((bytes) => ({ bytes })) });
     const out = join(work, "opaque.tar");
@@ -111,7 +131,13 @@ describe("export", () => {
   }, 60_000);
 
   test("--layer N: the layer's tar as stored, byte for byte, verified", async () => {
-    const layers = [layerFrom([{ path: "a", content: "one" }]), layerFrom([{ path: "b/c", content: "two" }, { path: ".wh.a", content: "" }])];
+    const layers = [
+      layerFrom([{ path: "a", content: "one" }]),
+      layerFrom([
+        { path: "b/c", content: "two" },
+        { path: ".wh.a", content: "" },
+      ]),
+    ];
     await pushImage(reg, "export/layers", "1", { layers: layers.map((bytes) => ({ bytes })) });
     for (const [i, l] of layers.entries()) {
       const out = join(work, `layer-${i}.tar`);
@@ -149,7 +175,11 @@ describe("export", () => {
     proxy.delayMs = 400;
     const out = join(work, "stopped.tar");
     try {
-      const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "export", `${proxy.host}/export/app:v2`, "-o", out, "--no-cache"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(work, "c-")) } });
+      const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli/main.ts"), "export", `${proxy.host}/export/app:v2`, "-o", out, "--no-cache"], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(work, "c-")) },
+      });
       // Wait until the temp file exists (the listing is done and writing began), then stop it.
       const writing = () => readdirSync(work).some((n) => n.startsWith(".stopped.tar."));
       for (let i = 0; i < 200 && !writing(); i++) await Bun.sleep(50);

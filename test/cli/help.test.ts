@@ -66,7 +66,8 @@ describe("help, examples and short flags", () => {
 
   test("every option that takes a value says its default", async () => {
     for (const c of await commandTree()) {
-      for (const o of c.options) if (o.value) expect({ command: c.name, option: o.long, says: /default/i.test(o.description) }).toEqual({ command: c.name, option: o.long, says: true });
+      for (const o of c.options)
+        if (o.value) expect({ command: c.name, option: o.long, says: /default/i.test(o.description) }).toEqual({ command: c.name, option: o.long, says: true });
     }
   });
 
@@ -116,7 +117,11 @@ describe("completion scripts, generated from the command tree", () => {
   test("fish: the real fish completes commands, options and values", async () => {
     const file = `${process.env.TMPDIR ?? "/tmp"}/ls-completion-${process.pid}.fish`;
     await Bun.write(file, (await runCli(["completion", "fish"])).stdout);
-    const complete = (line: string) => sh(["fish", "--no-config", "-c", `source ${file}; complete -C ${JSON.stringify(line)}`]).out.trim().split("\n").map((l) => l.split("\t")[0]);
+    const complete = (line: string) =>
+      sh(["fish", "--no-config", "-c", `source ${file}; complete -C ${JSON.stringify(line)}`])
+        .out.trim()
+        .split("\n")
+        .map((l) => l.split("\t")[0]);
     expect(complete("layerslayer pe")).toEqual(["peek"]);
     expect(complete("layerslayer ls img -")).toContain("-L");
     expect(complete("layerslayer ls img --lo")).toEqual(["--long"]);

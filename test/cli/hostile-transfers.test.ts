@@ -32,7 +32,16 @@ describe("a registry that breaks every answer for a layer", () => {
   let dir: string;
   beforeAll(async () => {
     // 12 MB: an allowance that grew with the position would let the tail probe make 17 requests.
-    img = await pushImage(reg, "h/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }, { path: "big", content: noise(12_000_000, 9) }]) }] });
+    img = await pushImage(reg, "h/app", "v1", {
+      layers: [
+        {
+          bytes: layerFrom([
+            { path: "etc/motd", content: "hello\n" },
+            { path: "big", content: noise(12_000_000, 9) },
+          ]),
+        },
+      ],
+    });
     dir = mkdtempSync(join(tmpdir(), "ls-hostile-"));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,8 +101,18 @@ describe("download counts never exceed the layer", () => {
       layers: [
         // under TAIL_BYTES, a few hundred bytes (read whole by the first request), past the first 64 KiB range
         { bytes: await syntheticLayer([{ path: "a", size: 1 }]) },
-        { bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }, { path: "etc/x", content: "x".repeat(300) }]) },
-        { bytes: layerFrom([{ path: "etc/issue", content: "hi\n" }, { path: "opt/blob", content: noise(300_000, 4) }]) },
+        {
+          bytes: layerFrom([
+            { path: "etc/motd", content: "hello\n" },
+            { path: "etc/x", content: "x".repeat(300) },
+          ]),
+        },
+        {
+          bytes: layerFrom([
+            { path: "etc/issue", content: "hi\n" },
+            { path: "opt/blob", content: noise(300_000, 4) },
+          ]),
+        },
       ],
     });
   });
@@ -126,10 +145,19 @@ describe("download counts never exceed the layer", () => {
       setup();
       const r = await runCli(["peek", image(), "--full", "--json"]);
       expect(r.code).toBe(0);
-      const stats = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((d) => d.stats).map((d) => d.stats);
+      const stats = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((d) => d.stats)
+        .map((d) => d.stats);
       expect(stats.map((s) => [s.bytesDownloaded, s.complete])).toEqual(img.layers.map((l) => [l.size, true]));
     });
-    for (const [layer, path] of [[0, "/a"], [1, "/etc/motd"], [2, "/etc/issue"]] as const) {
+    for (const [layer, path] of [
+      [0, "/a"],
+      [1, "/etc/motd"],
+      [2, "/etc/issue"],
+    ] as const) {
       test(`cat --verify of a file in layer ${layer}, ${name}: downloaded exactly the layer`, async () => {
         setup();
         const out = join(mkdtempSync(join(tmpdir(), "ls-count-")), "f");
@@ -150,7 +178,12 @@ describe("a registry that ignores Range", () => {
   let img: PushedImage;
   beforeAll(async () => {
     // Incompressible, so each layer is as large on the wire as it is on disk (8 MB).
-    const layer = (seed: number) => ({ bytes: layerFrom([{ path: `etc/l${seed}`, content: "x\n" }, { path: `opt/b${seed}`, content: noise(8_000_000, seed) }]) });
+    const layer = (seed: number) => ({
+      bytes: layerFrom([
+        { path: `etc/l${seed}`, content: "x\n" },
+        { path: `opt/b${seed}`, content: noise(8_000_000, seed) },
+      ]),
+    });
     img = await pushImage(reg, "r/app", "v1", { layers: [layer(1), layer(2)] });
   });
   const blobGets = () => proxy.requests.filter((q) => q.path.includes("/blobs/") && img.layers.some((l) => q.path.endsWith(l.digest)));
@@ -165,9 +198,16 @@ describe("a registry that ignores Range", () => {
       proxy.paceBytes = 0;
       expect(r.code).toBe(0);
       const warnings = r.stderr.split("\n").filter((l) => l.startsWith("layerslayer: warning:"));
-      expect(warnings).toEqual([`layerslayer: warning: ${proxy.host} ignores Range requests and sends whole blobs: reading stops at the budget, but every read starts at a blob's first byte`]);
+      expect(warnings).toEqual([
+        `layerslayer: warning: ${proxy.host} ignores Range requests and sends whole blobs: reading stops at the budget, but every read starts at a blob's first byte`,
+      ]);
       const bytes = Number.parseInt(budget) * 1024;
-      const stats = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((d) => d.stats).map((d) => d.stats);
+      const stats = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((d) => d.stats)
+        .map((d) => d.stats);
       expect(stats.map((s) => s.bytesDownloaded)).toEqual([bytes, bytes]);
       const gets = blobGets();
       expect(gets.length).toBe(2);

@@ -21,7 +21,15 @@ describe("ls of an image too large to keep its history for", () => {
   const reg = useRegistry();
   beforeAll(async () => {
     await pushImage(reg, "big/app", "v1", {
-      layers: [{ bytes: await syntheticLayer(manyEntries()) }, { bytes: layerFrom([{ path: "etc/.wh.gone", content: "" }, { path: "etc/new", content: "n" }]) }],
+      layers: [
+        { bytes: await syntheticLayer(manyEntries()) },
+        {
+          bytes: layerFrom([
+            { path: "etc/.wh.gone", content: "" },
+            { path: "etc/new", content: "n" },
+          ]),
+        },
+      ],
     });
   }, 120_000);
   const image = () => `${reg.host}/big/app:v1`;
@@ -39,7 +47,12 @@ describe("ls of an image too large to keep its history for", () => {
     const env = { LAYERSLAYER_CACHE_DIR: mkdtempSync(join(tmpdir(), "ls-big-")) };
     const etc = await runCli(["ls", image(), "/etc", "-l"], { env });
     expect(etc.code).toBe(0);
-    expect(etc.stdout.split("\n").filter(Boolean).map((l) => l.split(" ").at(-1))).toEqual(["kept", "new"]);
+    expect(
+      etc.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(" ").at(-1)),
+    ).toEqual(["kept", "new"]);
     const history = await runCli(["ls", image(), "/etc", "--history"], { env });
     expect(history.stdout).toMatch(/D .* gone\n/);
     const all = await runCli(["ls", image(), "/", "-R"], { env });

@@ -17,7 +17,16 @@ import { useRegistry } from "../support/registry.ts";
 import { syntheticLayer } from "../support/synthetic-tar.ts";
 import { startTerminal } from "../support/tmux.ts";
 
-const event = (layer: number, size: number, downloaded: number, done = false, cached = false): Progress => ({ layer, digest: `sha256:${layer}`, size, downloaded, decoded: downloaded * 3, entries: downloaded, cached, done });
+const event = (layer: number, size: number, downloaded: number, done = false, cached = false): Progress => ({
+  layer,
+  digest: `sha256:${layer}`,
+  size,
+  downloaded,
+  decoded: downloaded * 3,
+  entries: downloaded,
+  cached,
+  done,
+});
 
 describe("LayerProgress", () => {
   function harness(layers: { index: number; size: number }[] | undefined, budget?: number) {

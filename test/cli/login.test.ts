@@ -53,7 +53,12 @@ for (const auth of ["token", "htpasswd"] as const) {
       expect(Buffer.from(doc.auths[reg.host].auth, "base64").toString()).toBe(`${READER.username}:${READER.password}`);
       expect(statSync(configPath()).mode & 0o777).toBe(0o600);
       expect(readdirSync(docker())).toEqual(["config.json"]); // no temp file left
-      for (const args of [["tags", `${reg.host}/c/app`], ["cat", `${reg.host}/c/app:v1`, "/etc/secret"], ["peek", `${reg.host}/c/app:v1`], ["inspect", `${reg.host}/c/app:v1`]]) {
+      for (const args of [
+        ["tags", `${reg.host}/c/app`],
+        ["cat", `${reg.host}/c/app:v1`, "/etc/secret"],
+        ["peek", `${reg.host}/c/app:v1`],
+        ["inspect", `${reg.host}/c/app:v1`],
+      ]) {
         const read = await runCli([...args, "-q"], { env: env() });
         expect({ args, code: read.code, stderr: read.stderr }).toEqual({ args, code: 0, stderr: "" });
         if (args[0] === "cat") expect(read.stdout).toBe("behind a login");
@@ -119,7 +124,9 @@ esac
     writeFileSync(join(home, ".docker", "config.json"), JSON.stringify({ credsStore: "recorder" }));
     const r = await runCli(["login", reg.host, "-u", READER.username, "--password-stdin"], { stdin: READER.password, env: env() });
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`Logged in to ${reg.host} as reader; the login is saved in the credential helper docker-credential-recorder (named in ${join(home, ".docker", "config.json")})\n`);
+    expect(r.stderr).toBe(
+      `Logged in to ${reg.host} as reader; the login is saved in the credential helper docker-credential-recorder (named in ${join(home, ".docker", "config.json")})\n`,
+    );
     expect(JSON.parse(readFileSync(record, "utf8"))).toEqual({ ServerURL: reg.host, Username: READER.username, Secret: READER.password });
     const file = readFileSync(join(home, ".docker", "config.json"), "utf8");
     expect(JSON.parse(file)).toEqual({ credsStore: "recorder", auths: { [reg.host]: {} } });

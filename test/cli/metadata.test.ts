@@ -13,7 +13,10 @@ interface Seeded {
 }
 
 async function seed(reg: TestRegistry): Promise<Seeded> {
-  const base = layerFrom([{ path: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\n" }, { path: "bin/sh", content: "#!fake", mode: 0o755 }]);
+  const base = layerFrom([
+    { path: "etc/passwd", content: "root:x:0:0:root:/root:/bin/sh\n" },
+    { path: "bin/sh", content: "#!fake", mode: 0o755 },
+  ]);
   const app = layerFrom([{ path: "app/main.js", content: "console.log('hi')\n" }]);
   const amd = await pushImage(reg, "team/app", "amd", {
     layers: [{ bytes: base }, { bytes: app }],
@@ -22,13 +25,29 @@ async function seed(reg: TestRegistry): Promise<Seeded> {
       { created_by: "/bin/sh -c #(nop)  ENV NODE_ENV=production", empty_layer: true },
       { created_by: "COPY app /app # buildkit" },
     ],
-    config: { config: { Entrypoint: ["node"], Cmd: ["/app/main.js"], Env: ["NODE_ENV=production"], User: "1000:1000", WorkingDir: "/app", Labels: { "org.opencontainers.image.title": "app" }, ExposedPorts: { "8080/tcp": {} } } },
+    config: {
+      config: {
+        Entrypoint: ["node"],
+        Cmd: ["/app/main.js"],
+        Env: ["NODE_ENV=production"],
+        User: "1000:1000",
+        WorkingDir: "/app",
+        Labels: { "org.opencontainers.image.title": "app" },
+        ExposedPorts: { "8080/tcp": {} },
+      },
+    },
   });
   const arm = await pushImage(reg, "team/app", "arm", { layers: [{ bytes: base }], platform: { os: "linux", architecture: "arm64", variant: "v8" } });
-  const index = await pushIndex(reg, "team/app", "v1", [
-    { image: amd, platform: { os: "linux", architecture: "amd64" } },
-    { image: arm, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
-  ], { attestationFor: amd });
+  const index = await pushIndex(
+    reg,
+    "team/app",
+    "v1",
+    [
+      { image: amd, platform: { os: "linux", architecture: "amd64" } },
+      { image: arm, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+    ],
+    { attestationFor: amd },
+  );
   const docker = await pushImage(reg, "team/legacy", "v2", { format: "docker", layers: [{ bytes: base }] });
   return { amd, arm, docker, index };
 }
@@ -73,7 +92,15 @@ for (const auth of ["none", "token", "htpasswd"] as const) {
       const d = JSON.parse(r.stdout);
       expect(d.digest).toBe(s.arm.digest);
       expect(d.platform).toBe("linux/arm64/v8");
-      expect(d.layers).toEqual([{ index: 0, digest: s.arm.layers[0]!.digest, size: s.arm.layers[0]!.size, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", createdBy: "/bin/sh -c #(nop) ADD layer-0.tar /" }]);
+      expect(d.layers).toEqual([
+        {
+          index: 0,
+          digest: s.arm.layers[0]!.digest,
+          size: s.arm.layers[0]!.size,
+          mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+          createdBy: "/bin/sh -c #(nop) ADD layer-0.tar /",
+        },
+      ]);
     });
 
     test("history lists steps with metadata-only markers and layer indexes", async () => {
@@ -109,7 +136,9 @@ for (const auth of ["none", "token", "htpasswd"] as const) {
       const all = JSON.parse((await cli(["platforms", `${reg.host}/team/app:v1`, "--all", "--json"])).stdout);
       expect(all.platforms.map((p: { platform: string }) => p.platform)).toEqual(["linux/amd64", "linux/arm64/v8", "unknown/unknown"]);
       const single = JSON.parse((await cli(["platforms", `${reg.host}/team/legacy:v2`, "--json"])).stdout);
-      expect(single.platforms).toEqual([{ platform: "linux/amd64", digest: s.docker.digest, size: s.docker.size, mediaType: "application/vnd.docker.distribution.manifest.v2+json", attestation: false }]);
+      expect(single.platforms).toEqual([
+        { platform: "linux/amd64", digest: s.docker.digest, size: s.docker.size, mediaType: "application/vnd.docker.distribution.manifest.v2+json", attestation: false },
+      ]);
     });
 
     test("tags lists every tag", async () => {

@@ -20,7 +20,8 @@ const status = readFileSync(join(DPKG, "status"), "utf8");
 const lists: FileSpec[] = readdirSync(join(DPKG, "info"))
   .filter((n) => n.endsWith(".list"))
   .map((n) => ({ path: `var/lib/dpkg/info/${n}`, content: readFileSync(join(DPKG, "info", n)) }));
-const EXTRA = "Package: layerslayer-probe\nStatus: install ok installed\nArchitecture: all\nSource: layerslayer-src (0.1)\nVersion: 0.1-1\nDescription: a package the second layer installs\n";
+const EXTRA =
+  "Package: layerslayer-probe\nStatus: install ok installed\nArchitecture: all\nSource: layerslayer-src (0.1)\nVersion: 0.1-1\nDescription: a package the second layer installs\n";
 
 /** Text-like filler (about 3:1 under gzip), sorted before var/: the database sits near the layer's end. */
 function filler(mb: number): FileSpec[] {
@@ -43,22 +44,55 @@ let debianLayers: Uint8Array[];
 beforeAll(async () => {
   debianLayers = [
     layerFrom([...filler(24), { path: "var/lib/dpkg/status", content: status }, ...lists]),
-    layerFrom([{ path: "var/lib/dpkg/status", content: `${status.trimEnd()}\n\n${EXTRA}` }, { path: "var/lib/dpkg/info/layerslayer-probe.list", content: "/.\n/usr/share/doc/layerslayer-probe\n" }]),
+    layerFrom([
+      { path: "var/lib/dpkg/status", content: `${status.trimEnd()}\n\n${EXTRA}` },
+      { path: "var/lib/dpkg/info/layerslayer-probe.list", content: "/.\n/usr/share/doc/layerslayer-probe\n" },
+    ]),
   ];
   await pushImage(reg, "pkg/debian", "12", { layers: debianLayers.map((bytes) => ({ bytes })) });
   const apk = (pkgs: string[][]) => pkgs.map(([p, v]) => `C:Q1x=\nP:${p}\nV:${v}\nA:x86_64\no:${p}\n`).join("\n");
   await pushImage(reg, "pkg/alpine", "3", {
     layers: [
-      { bytes: layerFrom([{ path: "lib/apk/db/installed", content: apk([["musl", "1.2.5-r0"], ["busybox", "1.36.1-r28"]]) }]) },
+      {
+        bytes: layerFrom([
+          {
+            path: "lib/apk/db/installed",
+            content: apk([
+              ["musl", "1.2.5-r0"],
+              ["busybox", "1.36.1-r28"],
+            ]),
+          },
+        ]),
+      },
       { bytes: layerFrom([{ path: "etc/motd", content: "hi\n" }]) },
-      { bytes: layerFrom([{ path: "lib/apk/db/installed", content: apk([["musl", "1.2.5-r0"], ["busybox", "1.36.1-r29"], ["curl", "8.9.0-r0"]]) }]) },
+      {
+        bytes: layerFrom([
+          {
+            path: "lib/apk/db/installed",
+            content: apk([
+              ["musl", "1.2.5-r0"],
+              ["busybox", "1.36.1-r29"],
+              ["curl", "8.9.0-r0"],
+            ]),
+          },
+        ]),
+      },
     ],
   });
   const rpm = rpmSqlite([
     { name: "bash", version: "5.1.8", release: "9.el9", arch: "x86_64", sourcerpm: "bash-5.1.8-9.el9.src.rpm" },
     { name: "glibc", version: "2.34", release: "100.el9", arch: "x86_64", epoch: 0, sourcerpm: "glibc-2.34-100.el9.src.rpm" },
   ]);
-  await pushImage(reg, "pkg/rpm", "9", { layers: [{ bytes: layerFrom([{ path: "usr/lib/sysimage/rpm/rpmdb.sqlite", content: rpm }, { path: "var/lib/rpm", symlink: "../../usr/lib/sysimage/rpm" }]) }] });
+  await pushImage(reg, "pkg/rpm", "9", {
+    layers: [
+      {
+        bytes: layerFrom([
+          { path: "usr/lib/sysimage/rpm/rpmdb.sqlite", content: rpm },
+          { path: "var/lib/rpm", symlink: "../../usr/lib/sysimage/rpm" },
+        ]),
+      },
+    ],
+  });
   await pushImage(reg, "pkg/bdb", "7", { layers: [{ bytes: layerFrom([{ path: "var/lib/rpm/Packages", content: "\0\0\0\0bdb" }]) }] });
   await pushImage(reg, "pkg/static", "1", { layers: [{ bytes: layerFrom([{ path: "app", content: "binary" }]) }] });
 }, 120_000);
@@ -116,7 +150,10 @@ describe("packages", () => {
     const r = await runCli(["packages", `${reg.host}/pkg/rpm:9`, "--json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as Doc;
-    expect(doc.packages.map((p) => `${p.manager} ${p.name} ${p.version} ${p.architecture} ${p.source} ${p.layer}`)).toEqual(["rpm bash 5.1.8-9.el9 x86_64 bash 0", "rpm glibc 2.34-100.el9 x86_64 glibc 0"]);
+    expect(doc.packages.map((p) => `${p.manager} ${p.name} ${p.version} ${p.architecture} ${p.source} ${p.layer}`)).toEqual([
+      "rpm bash 5.1.8-9.el9 x86_64 bash 0",
+      "rpm glibc 2.34-100.el9 x86_64 glibc 0",
+    ]);
     expect(doc.databases.length).toBe(1);
   }, 60_000);
 
@@ -124,7 +161,13 @@ describe("packages", () => {
     const r = await runCli(["diff", `${reg.host}/pkg/alpine:3`, `${reg.host}/pkg/rpm:9`, "--packages", "--json"]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout) as { packages: { manager: string; name: string; kind: string; a?: string; b?: string }[] };
-    expect(doc.packages.map((p) => `${p.kind} ${p.manager} ${p.name}`)).toEqual(["removed apk busybox", "removed apk curl", "removed apk musl", "added rpm bash", "added rpm glibc"]);
+    expect(doc.packages.map((p) => `${p.kind} ${p.manager} ${p.name}`)).toEqual([
+      "removed apk busybox",
+      "removed apk curl",
+      "removed apk musl",
+      "added rpm bash",
+      "added rpm glibc",
+    ]);
     const deb = await runCli(["diff", `${reg.host}/pkg/debian:12`, `${reg.host}/pkg/debian:12`, "--packages"]);
     expect(deb.code).toBe(0);
   }, 120_000);

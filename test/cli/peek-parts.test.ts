@@ -43,9 +43,16 @@ describe("peek --full with the cache: a listing stored in parts", () => {
       const cached = await runCli(["peek", `${reg.host}/parts/app:v1`, "--full", "--json"], { env });
       const got = lines(cached.stdout);
       expect(JSON.parse(got[N]!).stats).toMatchObject({ cached: true, entries: N, complete: true });
-      const files = got.slice(0, N).map((l) => JSON.parse(l).path as string).filter((p) => p.endsWith(".txt"));
+      const files = got
+        .slice(0, N)
+        .map((l) => JSON.parse(l).path as string)
+        .filter((p) => p.endsWith(".txt"));
       expect(files.length).toBe(N);
-      expect(lines(ls.stdout).filter((l) => l.endsWith(".txt")).sort()).toEqual(files.map((p) => p.slice(1)).sort());
+      expect(
+        lines(ls.stdout)
+          .filter((l) => l.endsWith(".txt"))
+          .sort(),
+      ).toEqual(files.map((p) => p.slice(1)).sort());
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -9,10 +9,20 @@ describe("peek on a real registry", () => {
   const reg = useRegistry();
   let img: PushedImage;
   beforeAll(async () => {
-    const many = Array.from({ length: 400 }, (_, i) => ({ path: `usr/lib/mod-${String(i).padStart(4, "0")}.so`, content: new Uint8Array(4000).map((_, j) => (i * 31 + j * 7) & 0xff) }));
+    const many = Array.from({ length: 400 }, (_, i) => ({
+      path: `usr/lib/mod-${String(i).padStart(4, "0")}.so`,
+      content: new Uint8Array(4000).map((_, j) => (i * 31 + j * 7) & 0xff),
+    }));
     img = await pushImage(reg, "peek/app", "v1", {
       layers: [
-        { bytes: layerFrom([{ path: "etc/passwd", content: "root:x:0:0::/root:/bin/sh\n" }, { path: "bin/sh", content: "x", mode: 0o755 }, { path: "bin/evil\x1b[31mred\nname", content: "" }, { path: "bin/su", content: "s", mode: 0o4755 }]) },
+        {
+          bytes: layerFrom([
+            { path: "etc/passwd", content: "root:x:0:0::/root:/bin/sh\n" },
+            { path: "bin/sh", content: "x", mode: 0o755 },
+            { path: "bin/evil\x1b[31mred\nname", content: "" },
+            { path: "bin/su", content: "s", mode: 0o4755 },
+          ]),
+        },
         { bytes: layerFrom(many), compression: "zstd" },
         { bytes: layerFrom([{ path: "app/index.js", content: "1" }], { format: "ustar" }), compression: "none" },
       ],
@@ -42,18 +52,31 @@ describe("peek on a real registry", () => {
 
   test("--json: NDJSON entries and one stats object per layer, nothing else", async () => {
     const r = await runCli(["peek", `${reg.host}/peek/app:v1`, "--json", "--layer", "0", "--full"]);
-    const docs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const docs = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(docs.every((d) => d.schema === 1)).toBe(true);
     const su = docs.find((d) => d.path === "/bin/su");
     expect(su).toEqual({ schema: 1, layer: 0, path: "/bin/su", type: "file", mode: 0o4755, size: 1, uid: 0, gid: 0, mtime: "2024-03-01T12:34:56Z" });
     const stats = docs.filter((d) => d.stats);
     expect(stats.length).toBe(1);
-    expect(stats[0].stats).toMatchObject({ layer: 0, digest: img.layers[0]!.digest, layerSize: img.layers[0]!.size, bytesDownloaded: img.layers[0]!.size, complete: true, entries: docs.length - 1 });
+    expect(stats[0].stats).toMatchObject({
+      layer: 0,
+      digest: img.layers[0]!.digest,
+      layerSize: img.layers[0]!.size,
+      bytesDownloaded: img.layers[0]!.size,
+      complete: true,
+      entries: docs.length - 1,
+    });
   });
 
   test("a small budget lists a part and says partial (budget reached), exact byte count", async () => {
     const r = await runCli(["peek", `${reg.host}/peek/app:v1`, "--layer", "1", "--budget", "16K", "--json"]);
-    const docs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const docs = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const stats = docs.at(-1).stats;
     expect(stats.bytesDownloaded).toBe(16384);
     expect(stats.complete).toBe(false);
@@ -76,7 +99,10 @@ describe("peek on a real registry", () => {
 
   test("-q: exactly one line per entry on stdout, no heading or summary", async () => {
     const full = await runCli(["peek", `${reg.host}/peek/app:v1`, "--full", "--json"]);
-    const entries = full.stdout.trim().split("\n").filter((l) => !l.includes('"stats"')).length;
+    const entries = full.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => !l.includes('"stats"')).length;
     const quiet = await runCli(["peek", `${reg.host}/peek/app:v1`, "--full", "-q"]);
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe("");
@@ -96,7 +122,11 @@ describe("peek on a real registry", () => {
 
   test("a gzip bomb costs time up to the budget, never memory", async () => {
     const peakOf = async (budget: string) => {
-      const proc = Bun.spawn([process.execPath, "src/cli/main.ts", "peek", `${reg.host}/peek/bomb:v1`, "--budget", budget, "--json", "--no-cache"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HOME: "/tmp" } });
+      const proc = Bun.spawn([process.execPath, "src/cli/main.ts", "peek", `${reg.host}/peek/bomb:v1`, "--budget", budget, "--json", "--no-cache"], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, HOME: "/tmp" },
+      });
       let peak = 0;
       const poll = setInterval(() => {
         try {

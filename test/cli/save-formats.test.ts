@@ -26,7 +26,10 @@ beforeAll(async () => {
   sh(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", `oci:${layout}:v1`, `docker://${reg.host}/save/app:v1`]);
   digestV1 = rawDigest(`docker://${reg.host}/save/app:v1`);
   const amd = await pushImage(reg, "save/multi", undefined, { layers: [{ bytes: layerFrom([{ path: "arch", content: "amd64" }]) }] });
-  const arm = await pushImage(reg, "save/multi", undefined, { layers: [{ bytes: layerFrom([{ path: "arch", content: "arm64" }]) }], platform: { os: "linux", architecture: "arm64", variant: "v8" } });
+  const arm = await pushImage(reg, "save/multi", undefined, {
+    layers: [{ bytes: layerFrom([{ path: "arch", content: "arm64" }]) }],
+    platform: { os: "linux", architecture: "arm64", variant: "v8" },
+  });
   indexDigest = (
     await pushIndex(reg, "save/multi", "1", [
       { image: amd, platform: { os: "linux", architecture: "amd64" } },
@@ -64,7 +67,10 @@ describe("save --format oci", () => {
     const dir = join(work, "saved-multi");
     expect((await runCli(["save", `${reg.host}/save/multi:1`, "--format", "oci", "--all-platforms", "-o", dir])).code).toBe(0);
     expect(rawDigest(`oci:${dir}:1`)).toBe(indexDigest);
-    for (const [platform, arch] of [["linux/amd64", "amd64"], ["linux/arm64", "arm64"]]) {
+    for (const [platform, arch] of [
+      ["linux/amd64", "amd64"],
+      ["linux/arm64", "arm64"],
+    ]) {
       expect((await runCli(["cat", `oci:${dir}:1`, "/arch", "--platform", platform!])).stdout).toBe(arch!);
     }
     expect((await runCli(["save", `${reg.host}/save/app:v1`, "--format", "oci", "-o", dir])).code).toBe(0);

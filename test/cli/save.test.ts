@@ -13,7 +13,6 @@ import { noise } from "../support/bytes.ts";
 /** File contents as a plain Uint8Array, comparable with toEqual. */
 const fileBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-
 const fileOf = (l: { digest: string }, ext: string) => `${l.digest.replace(":", "_")}${ext}`;
 const EXT = [".tar.gz", ".tar.zst", ".tar"];
 
@@ -27,7 +26,12 @@ describe("save on a real registry", () => {
     proxy = startFaultProxy(reg.url);
     img = await pushImage(reg, "save/app", "v1", {
       layers: [
-        { bytes: layerFrom([{ path: "etc/hostname", content: "box\n" }, { path: "big.bin", content: noise(400_000, 5) }]) },
+        {
+          bytes: layerFrom([
+            { path: "etc/hostname", content: "box\n" },
+            { path: "big.bin", content: noise(400_000, 5) },
+          ]),
+        },
         { bytes: layerFrom([{ path: "usr/lib/a.so", content: noise(3000, 9) }], { compression: "zstd" }), compression: "zstd" },
         { bytes: layerFrom([{ path: "app/index.js", content: "1" }], { compression: "none" }), compression: "none" },
       ],
@@ -146,12 +150,21 @@ describe("save on a real registry", () => {
     const l = img.layers[1]!;
     proxy.rule = (req) =>
       req.url.endsWith(l.digest)
-        ? { kind: "tamper", change: (b) => { const c = b.slice(); c[b.byteLength - 1] = c[b.byteLength - 1]! ^ 0x40; return c; } }
+        ? {
+            kind: "tamper",
+            change: (b) => {
+              const c = b.slice();
+              c[b.byteLength - 1] = c[b.byteLength - 1]! ^ 0x40;
+              return c;
+            },
+          }
         : undefined;
     const r = await runCli(["save", image(), "-o", out, "-L", "1"]);
     expect(r.code).toBe(7);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(new RegExp(`^layerslayer: layer 1 \\(${l.digest}\\): the downloaded bytes hash to sha256:[0-9a-f]{64}, not the digest ${l.digest}; nothing was saved\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^layerslayer: layer 1 \\(${l.digest}\\): the downloaded bytes hash to sha256:[0-9a-f]{64}, not the digest ${l.digest}; nothing was saved\\n$`),
+    );
     expect(readdirSync(out)).toEqual([]);
   });
 
@@ -270,7 +283,12 @@ describe("save on a real registry", () => {
     const cmd = (extra: string) => `'${process.execPath}' '${MAIN}' save ${image()} -o '${out}' -L 0 ${extra} > '${join(work, "stdout.txt")}'`;
     // Asynchronous: the proxy answering the CLI runs in this process.
     const run = async (extra: string) => {
-      const p = Bun.spawn(["script", "-qec", cmd(extra), "/dev/null"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: isolatedHome, COLUMNS: "100", TERM: "dumb" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(["script", "-qec", cmd(extra), "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: isolatedHome, COLUMNS: "100", TERM: "dumb" },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [code, tty] = await Promise.all([p.exited, new Response(p.stdout).text()]);
       return { code, tty };
     };

@@ -61,6 +61,13 @@ export async function pushScanImages(reg: TestRegistry): Promise<ScanFixture> {
     app2,
     app3,
     big,
-    refs: { app1: `${h}/team/app1:v1`, app2: `${h}/team/app2:v1`, app3: `${h}/other/app3:latest`, big: `${h}/team/big:latest`, multi: `${h}/team/multi:latest`, missing: `${h}/team/nothere:v1` },
+    refs: {
+      app1: `${h}/team/app1:v1`,
+      app2: `${h}/team/app2:v1`,
+      app3: `${h}/other/app3:latest`,
+      big: `${h}/team/big:latest`,
+      multi: `${h}/team/multi:latest`,
+      missing: `${h}/team/nothere:v1`,
+    },
   };
 }

@@ -138,7 +138,8 @@ test("two shards written at once into PostgreSQL equal the unsharded scan in SQL
 
 test("--shard I/N counts from 1 and the environment's index from 0: 1/2 is the shard JOB_COMPLETION_INDEX=0 picks", async () => {
   const refs = [fx.refs.app1, fx.refs.app2, fx.refs.app3];
-  const scan = (shard: string, env: { [name: string]: string } = {}) => runCli(["scan", ...refs, "--budget", "8K", "--shard", shard, "--json", "--db", join(dir, `shard-${shard.replace("/", "-")}-${Object.keys(env).length}.sqlite`)], { env });
+  const scan = (shard: string, env: { [name: string]: string } = {}) =>
+    runCli(["scan", ...refs, "--budget", "8K", "--shard", shard, "--json", "--db", join(dir, `shard-${shard.replace("/", "-")}-${Object.keys(env).length}.sqlite`)], { env });
   const [first, second, env0, env1] = await Promise.all([scan("1/2"), scan("2/2"), scan("2", { JOB_COMPLETION_INDEX: "0" }), scan("2", { JOB_COMPLETION_INDEX: "1" })]);
   for (const r of [first, second, env0, env1]) expect(r.code).toBe(0);
   const names = (r: { stdout: string }) => records(r.stdout).map((x) => x.reference);
@@ -184,7 +185,10 @@ test("a local OCI layout (made by skopeo) is scanned and searched like a registr
   expect(r.code).toBe(0);
   expect(records(r.stdout).map((x) => [x.layers, x.error ?? null])).toEqual([[2, null]]);
   const s = await runCli(["search", "id_rsa", "--json", "--db", db]);
-  expect(JSON.parse(s.stdout).hits.map((h: { reference: string; layer: number; action: string }) => `${h.reference} L${h.layer} ${h.action}`)).toEqual([`oci:${layout}:v1 L0 added`, `oci:${layout}:v1 L1 deleted`]);
+  expect(JSON.parse(s.stdout).hits.map((h: { reference: string; layer: number; action: string }) => `${h.reference} L${h.layer} ${h.action}`)).toEqual([
+    `oci:${layout}:v1 L0 added`,
+    `oci:${layout}:v1 L1 deleted`,
+  ]);
 });
 
 test("each registry of a scan gets its own saved credentials; --password-stdin is read once", async () => {
@@ -198,7 +202,9 @@ test("each registry of a scan gets its own saved credentials; --password-stdin i
     const r = await runCli(["scan", fx.refs.app3, `${locked.host}/team/private:v1`, "--json", "--db", db], { env: { DOCKER_CONFIG: conf } });
     expect(r.code).toBe(0);
     expect(records(r.stdout).map((x) => x.error ?? null)).toEqual([null, null]);
-    const stdin = await runCli(["scan", `${locked.host}/team/private:v1`, `${locked.host}/team/nothere:v1`, "-u", READER.username, "--password-stdin", "--json", "--db", db], { stdin: `${READER.password}\n` });
+    const stdin = await runCli(["scan", `${locked.host}/team/private:v1`, `${locked.host}/team/nothere:v1`, "-u", READER.username, "--password-stdin", "--json", "--db", db], {
+      stdin: `${READER.password}\n`,
+    });
     expect(records(stdin.stdout).map((x) => x.error?.code ?? null)).toEqual(["NOT_FOUND", null]);
   } finally {
     await locked.stop();
@@ -229,7 +235,12 @@ test("on a terminal a progress line counts references on stderr; -q and --json d
   const db = join(dir, "tty.sqlite");
   const run = async (extra: string) => {
     const cmd = `'${process.execPath}' '${MAIN}' scan ${fx.refs.app1} ${fx.refs.app2} --db '${db}' ${extra} > '${join(dir, "tty-out.txt")}'`;
-    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, XDG_CACHE_HOME: dir, TERM: "dumb" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, XDG_CACHE_HOME: dir, TERM: "dumb" },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [code, tty] = await Promise.all([p.exited, new Response(p.stdout).text()]);
     return { code, tty };
   };

@@ -127,7 +127,7 @@ describe.each(["sqlite", "postgres"])("search in %s", (kind) => {
     expect((await search(db(), "paxtest", "--type", "f")).map((h) => h.path)).toEqual(["/paxtest/file"]);
   });
 
-    test("the text output names image, digest, platform, layer, change, mode, size and path", async () => {
+  test("the text output names image, digest, platform, layer, change, mode, size and path", async () => {
     const r = await runCli(["search", "first.bin", "--db", db()]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${fx.refs.big}@${fx.big.digest} linux/amd64 L0 added -rw-r--r-- 64K /data/first.bin  (partial listing)`);

@@ -75,7 +75,12 @@ describe("a catalog and tag lists holding names that are not names", () => {
     }
     expect(lines).toHaveLength(HOSTILE.length + 2 * 4);
     expect(r.code).toBe(7);
-    expect(server.asked.filter((p) => p.includes("/tags/list")).map((p) => p.split("?")[0]).toSorted()).toEqual(GOOD.map((n) => `/v2/${n}/tags/list`));
+    expect(
+      server.asked
+        .filter((p) => p.includes("/tags/list"))
+        .map((p) => p.split("?")[0])
+        .toSorted(),
+    ).toEqual(GOOD.map((n) => `/v2/${n}/tags/list`));
     const json = await runCli(["catalog", host, "--tags", "--json"]);
     expect(JSON.parse(json.stdout).repositories).toEqual(GOOD.map((name) => ({ name, tags: ["v1", "v2"] })));
     expect(json.code).toBe(7);
@@ -95,7 +100,10 @@ describe("a catalog and tag lists holding names that are not names", () => {
     safe(r);
     const lines = r.stderr.split("\n");
     for (const n of HOSTILE) expect(lines).toContain(skippedLine(`${host} catalog`, SHOWN[n]!, "a repository name"));
-    const refs = r.stdout.trim().split("\n").map((l) => JSON.parse(l).reference as string);
+    const refs = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).reference as string);
     expect(refs.toSorted()).toEqual(GOOD.flatMap((n) => [`${host}/${n}:v1`, `${host}/${n}:v2`]));
     expect(r.code).not.toBe(0);
     (await import("node:fs")).rmSync(db, { force: true });
@@ -118,7 +126,15 @@ describe("an image whose config, history and index carry control and bidi charac
       history: [{ created_by: nasty("RUN make"), comment: nasty("comment") }],
       config: {
         created: nasty("2024-01-01"),
-        config: { User: nasty("root"), WorkingDir: nasty("/w"), Env: [nasty("A=1")], Entrypoint: [nasty("sh")], Cmd: [nasty("-c")], Labels: { [nasty("k")]: nasty("v") }, ExposedPorts: { [nasty("80/tcp")]: {} } },
+        config: {
+          User: nasty("root"),
+          WorkingDir: nasty("/w"),
+          Env: [nasty("A=1")],
+          Entrypoint: [nasty("sh")],
+          Cmd: [nasty("-c")],
+          Labels: { [nasty("k")]: nasty("v") },
+          ExposedPorts: { [nasty("80/tcp")]: {} },
+        },
       },
     });
     const plain = await pushImage(reg, "s/app", "plain", { layers: [{ bytes: layer }] });
@@ -136,7 +152,14 @@ describe("an image whose config, history and index carry control and bidi charac
   });
 
   test("inspect, history, platforms, peek, ls: nothing raw on stdout or stderr, text or JSON", async () => {
-    for (const cmd of [["inspect", image], ["history", image], ["platforms", image], ["platforms", multi], ["peek", image], ["ls", image, "/"]]) {
+    for (const cmd of [
+      ["inspect", image],
+      ["history", image],
+      ["platforms", image],
+      ["platforms", multi],
+      ["peek", image],
+      ["ls", image, "/"],
+    ]) {
       for (const json of [[], ["--json"]]) {
         const r = await runCli([...cmd, ...json]);
         expect(r.code).toBe(0);
@@ -144,7 +167,13 @@ describe("an image whose config, history and index carry control and bidi charac
       }
     }
     const text = await runCli(["inspect", image]);
-    for (const shown of ["Platform:   linux\\x1b[31m\\x07\\u009b\\u202e\\u2028/amd64", "Created:    2024-01-01\\x1b[31m", "User:       root\\x1b", "Ports:      80/tcp\\x1b", "  k\\x1b[31m\\x07\\u009b\\u202e\\u2028=v\\x1b"]) {
+    for (const shown of [
+      "Platform:   linux\\x1b[31m\\x07\\u009b\\u202e\\u2028/amd64",
+      "Created:    2024-01-01\\x1b[31m",
+      "User:       root\\x1b",
+      "Ports:      80/tcp\\x1b",
+      "  k\\x1b[31m\\x07\\u009b\\u202e\\u2028=v\\x1b",
+    ]) {
       expect(text.stdout).toContain(shown);
     }
     const json = JSON.parse((await runCli(["inspect", image, "--json"])).stdout);
@@ -175,7 +204,11 @@ describe("an image whose config, history and index carry control and bidi charac
   test("a manifest whose digests or media types are not what the grammar allows: exit 7 or 8, one line, escaped, nothing fetched by them", async () => {
     const swap = (from: string, to: string) => (bytes: Uint8Array) => new TextEncoder().encode(new TextDecoder().decode(bytes).replace(from, to));
     const cases: [(b: Uint8Array) => Uint8Array, number, RegExp][] = [
-      [swap('"digest": "sha256:', '"digest": "sha256:../../x\\u001b[31m'), 7, /the image manifest's (config|layer 0) has an invalid digest: digest "sha256:\.\.\/\.\.\/x\\x1b\[31m[0-9a-f]+" is not of the form algorithm:hex$/],
+      [
+        swap('"digest": "sha256:', '"digest": "sha256:../../x\\u001b[31m'),
+        7,
+        /the image manifest's (config|layer 0) has an invalid digest: digest "sha256:\.\.\/\.\.\/x\\x1b\[31m[0-9a-f]+" is not of the form algorithm:hex$/,
+      ],
       [swap('"digest": "sha256:', '"digest": "sha256:aa'), 7, /has an invalid digest: sha256 digest must be 64 lower-case hex characters$/],
       [swap('"size":', '"mediaType": 7, "size":'), 7, /has a media type that is not a string$/],
       [() => new TextEncoder().encode('{"schemaVersion": 2, "mediaType": "application/x\\u001b[31m\\u202e"}'), 8, /unsupported manifest type "application\/x\\x1b\[31m\\u202e"$/],
@@ -189,7 +222,10 @@ describe("an image whose config, history and index carry control and bidi charac
       expect(proxy.requests.filter((q) => q.path.includes("/blobs/"))).toEqual([]);
     }
     // A media type the grammar does not know, on a manifest that is an image by its shape: used, shown escaped.
-    proxy.rule = (req) => (new URL(req.url).pathname.includes("/manifests/") ? { kind: "tamper", change: swap('"mediaType": "application/vnd.oci.image.manifest.v1+json"', '"mediaType": "application/x\\u001b[31m\\u202e"') } : undefined);
+    proxy.rule = (req) =>
+      new URL(req.url).pathname.includes("/manifests/")
+        ? { kind: "tamper", change: swap('"mediaType": "application/vnd.oci.image.manifest.v1+json"', '"mediaType": "application/x\\u001b[31m\\u202e"') }
+        : undefined;
     const shaped = await runCli(["inspect", `${proxy.host}/s/app:plain`]);
     expect(shaped.code).toBe(0);
     safe(shaped);
@@ -216,11 +252,23 @@ describe("headers quoted in errors", () => {
   // through as Latin-1: a 0x9b byte becomes U+009B, the C1 control sequence introducer.
   const csi = "\u009b31m";
   const cases: [string, () => Fault | undefined, (req: Request) => boolean, number, string][] = [
-    ["a Docker-Content-Digest", () => ({ kind: "headers", set: { "Docker-Content-Digest": `sha256:${csi}bad` } }), (req) => req.url.includes("/manifests/"), 7, "but the registry says sha256:"],
+    [
+      "a Docker-Content-Digest",
+      () => ({ kind: "headers", set: { "Docker-Content-Digest": `sha256:${csi}bad` } }),
+      (req) => req.url.includes("/manifests/"),
+      7,
+      "but the registry says sha256:",
+    ],
     // Not a token: no challenge at all, so the login is what fails; the scheme is never shown.
     ["an authentication scheme", () => ({ kind: "status", status: 401, headers: { "WWW-Authenticate": `E${csi}vil realm=x` } }), () => true, 3, "not authorized to pull h/app"],
     ["a Retry-After", () => ({ kind: "status", status: 429, headers: { "Retry-After": `soon${csi}` } }), (req) => req.url.includes("/manifests/"), 5, "retry after soon"],
-    ["a registry error message", () => ({ kind: "status", status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no \\u001b[31m\\u202e such"}]}' }), (req) => req.url.includes("/manifests/"), 4, "(MANIFEST_UNKNOWN: no \\x1b[31m\\u202e such)"],
+    [
+      "a registry error message",
+      () => ({ kind: "status", status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no \\u001b[31m\\u202e such"}]}' }),
+      (req) => req.url.includes("/manifests/"),
+      4,
+      "(MANIFEST_UNKNOWN: no \\x1b[31m\\u202e such)",
+    ],
   ];
   for (const [what, fault, when, code, shown] of cases) {
     test(`${what} is escaped in the one error line (exit ${code})`, async () => {

@@ -27,7 +27,16 @@ describe("concurrent saves and stop signals", () => {
     img = await pushImage(reg, "sig/app", "v1", {
       layers: [
         { bytes: layerFrom([{ path: "big.bin", content: noise(600_000, 3) }]) },
-        { bytes: layerFrom([{ path: "etc/hostname", content: "box\n" }, { path: "more.bin", content: noise(300_000, 4) }], { compression: "zstd" }), compression: "zstd" },
+        {
+          bytes: layerFrom(
+            [
+              { path: "etc/hostname", content: "box\n" },
+              { path: "more.bin", content: noise(300_000, 4) },
+            ],
+            { compression: "zstd" },
+          ),
+          compression: "zstd",
+        },
       ],
     });
   }, 60_000);
@@ -118,7 +127,11 @@ describe("concurrent saves and stop signals", () => {
     }
   });
 
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const) {
     test(`save stopped by ${signal} mid-transfer: exit ${code}, no temp file and no partial left`, async () => {
       stallLayer0();
       const out = join(work, `out-${signal}`);
@@ -131,7 +144,10 @@ describe("concurrent saves and stop signals", () => {
     });
   }
 
-  for (const [signal, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  for (const [signal, code] of [
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const) {
     test(`save --keep-partial stopped by ${signal} mid-transfer: exit ${code}, its temp file handed back as the resumable partial, then resumed`, async () => {
       stallLayer0();
       const out = join(work, "out");
@@ -164,7 +180,11 @@ describe("concurrent saves and stop signals", () => {
     expect(readdirSync(out)).toEqual([fileOf(layer0(), ".tar.gz")]);
   });
 
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const) {
     test(`cat -o stopped by ${signal} mid-transfer: exit ${code}, neither the temp file nor the target is left`, async () => {
       stallLayer0();
       const out = join(work, "cat");

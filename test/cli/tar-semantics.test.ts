@@ -71,7 +71,10 @@ describe("tar cases through the CLI on a real registry", () => {
   for (const codec of CODECS) {
     test(`${codec}: peek --full --json of every case agrees with Go`, async () => {
       const r = await runCli(["peek", `${reg.host}/cases/${codec}:v1`, "--layer", "all", "--full", "--json"]);
-      const records = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const records = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       cases.forEach((c, i) => {
         const want = go.get(join(dir, c.name))!;
         const got = fromPeek(records, i);

@@ -48,7 +48,11 @@ const FORMATS = [
 const MISMATCH = (name: string) => `the layer's ${name} TOC does not match its tar stream: the tar stream has /etc/hostname, which the TOC does not list`;
 
 function statsOf(stdout: string): Record<string, unknown> {
-  return stdout.trim().split("\n").map((l) => JSON.parse(l)).find((o) => o.stats)!.stats;
+  return stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .find((o) => o.stats)!.stats;
 }
 
 let cacheN = 0;

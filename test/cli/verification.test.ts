@@ -77,7 +77,10 @@ describe("verification through a proxy that alters bytes of the real registry's 
 
   test("a flipped byte in the last gzip trailer (CRC32, then ISIZE): exit 7, nothing cached", async () => {
     const size = img.layers[0]!.size;
-    for (const [offset, why] of [[size - 8, "CRC32 mismatch"], [size - 1, "mismatch"]] as const) {
+    for (const [offset, why] of [
+      [size - 8, "CRC32 mismatch"],
+      [size - 1, "mismatch"],
+    ] as const) {
       flipBlobByte(0, offset);
       const cache = tmp();
       const r = await runCli(["peek", image(), "--layer", "0", "--full", "--json"], { env: { XDG_CACHE_HOME: cache } });

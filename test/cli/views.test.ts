@@ -56,7 +56,24 @@ const L1files: FileSpec[] = [
   { path: "srv/dir", content: "now a file" },
   { path: "home/user/file/nested.txt", content: "now a dir" },
 ];
-const L1order = ["etc", "etc/.wh.group", "var", "var/cache", "var/cache/.wh.apt", "opt", "opt/app", "opt/app/config", "opt/app/config/c.conf", "opt/app/.wh..wh..opq", "srv", "srv/dir", "home", "home/user", "home/user/file", "home/user/file/nested.txt"];
+const L1order = [
+  "etc",
+  "etc/.wh.group",
+  "var",
+  "var/cache",
+  "var/cache/.wh.apt",
+  "opt",
+  "opt/app",
+  "opt/app/config",
+  "opt/app/config/c.conf",
+  "opt/app/.wh..wh..opq",
+  "srv",
+  "srv/dir",
+  "home",
+  "home/user",
+  "home/user/file",
+  "home/user/file/nested.txt",
+];
 
 // Layer 2: file → dir again, opaque dirs at two depths, a modified file, a new hard link.
 const L2files: FileSpec[] = [
@@ -287,9 +304,13 @@ describe("merged views on a real registry", () => {
     const proxy = startFaultProxy(reg.url);
     const dir = mkdtempSync(join(tmpdir(), "ls-cat-int-"));
     let blobGets = 0;
-    proxy.rule = (req) => (req.method === "GET" && req.url.includes("/blobs/") && !req.url.includes(big.configDigest) && ++blobGets === 3 ? { kind: "stall", afterBytes: 1000 } : undefined);
+    proxy.rule = (req) =>
+      req.method === "GET" && req.url.includes("/blobs/") && !req.url.includes(big.configDigest) && ++blobGets === 3 ? { kind: "stall", afterBytes: 1000 } : undefined;
     try {
-      const proc = Bun.spawn([process.execPath, MAIN, "cat", `${proxy.host}/views/big:v1`, "/data/blob-050", "-o", join(dir, "out.bin"), "--no-cache"], { stdout: "pipe", stderr: "pipe" });
+      const proc = Bun.spawn([process.execPath, MAIN, "cat", `${proxy.host}/views/big:v1`, "/data/blob-050", "-o", join(dir, "out.bin"), "--no-cache"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const deadline = Date.now() + 10_000;
       while (blobGets < 3 && Date.now() < deadline) await Bun.sleep(20);
       await Bun.sleep(200);

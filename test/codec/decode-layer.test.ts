@@ -40,7 +40,15 @@ describe("decodeLayer", () => {
         expect(out).toEqual(tarBytes);
         const d = chooseDecoder(codec, offsets);
         const members = codec === "tar" ? 0 : d.name === "zlib" ? undefined : 1;
-        expect(summary).toEqual({ compressedConsumed: input.length, decompressed: tarBytes.length, ended: true, ...(members !== undefined ? { members } : {}), codec, offsets: d.offsets, decoder: d.name });
+        expect(summary).toEqual({
+          compressedConsumed: input.length,
+          decompressed: tarBytes.length,
+          ended: true,
+          ...(members !== undefined ? { members } : {}),
+          codec,
+          offsets: d.offsets,
+          decoder: d.name,
+        });
         expect(chunks.at(-1)!.consumed).toBeLessThanOrEqual(input.length);
       }
     }

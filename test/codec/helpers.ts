@@ -17,7 +17,7 @@ export async function* chunked(data: Uint8Array, size = 4096): AsyncGenerator<Ui
 /** Yields `data` in pieces of pseudo-random sizes between 1 and `max` bytes. */
 export async function* jagged(data: Uint8Array, seed = 1, max = 700): AsyncGenerator<Uint8Array> {
   const rnd = prng(seed);
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const n = 1 + Math.floor(rnd() * max);
     yield data.subarray(i, i + n);
     i += n;
@@ -46,7 +46,6 @@ export async function collect<S>(gen: AsyncGenerator<DecodedChunk, S>): Promise<
 }
 
 export const concat = (parts: Uint8Array[]): Bytes => concatBytes(parts);
-
 
 const WORDS = "usr lib bin etc share doc python3 site-packages __init__.py README LICENSE node_modules index.js the of and".split(" ");
 
@@ -83,10 +82,7 @@ export function le32(n: number): number[] {
 }
 
 /** A gzip member built by hand around raw deflate data, with optional header fields. */
-export function gzipMember(
-  data: Uint8Array,
-  opts: { extra?: Uint8Array; name?: string; comment?: string; hcrc?: boolean; text?: boolean; level?: number } = {},
-): Bytes {
+export function gzipMember(data: Uint8Array, opts: { extra?: Uint8Array; name?: string; comment?: string; hcrc?: boolean; text?: boolean; level?: number } = {}): Bytes {
   let flags = 0;
   if (opts.text) flags |= 1;
   if (opts.hcrc) flags |= 2;

@@ -19,12 +19,7 @@ function randomBytes(n: number, seed: number): Bytes {
 /** A stream with dynamic, fixed-Huffman and stored blocks, over several members. */
 const text = sampleData(6000, 11);
 const parts = [text, new TextEncoder().encode("abcabcabc hello hello"), randomBytes(3000, 5), sampleData(4000, 12)];
-const stream = concat([
-  gzipMember(parts[0]!),
-  gzipMember(parts[1]!, { name: "f" }),
-  gzipMember(parts[2]!, { level: 0 }),
-  gzipMember(parts[3]!, { level: 1, hcrc: true }),
-]);
+const stream = concat([gzipMember(parts[0]!), gzipMember(parts[1]!, { name: "f" }), gzipMember(parts[2]!, { level: 0 }), gzipMember(parts[3]!, { level: 1, hcrc: true })]);
 const full = concat(parts);
 
 async function decodePrefix(n: number): Promise<Bytes> {

@@ -58,7 +58,7 @@ describe("zstd block check", () => {
     const weights = concat([new Uint8Array([fse.length + stream.length]), fse, stream]);
     const lcs = weights.length + 4;
     const regen = 10;
-    const header = new Uint8Array([0x02 | (regen << 4) & 0xf0, ((regen >> 4) & 63) | ((lcs & 3) << 6), lcs >> 2]);
+    const header = new Uint8Array([0x02 | ((regen << 4) & 0xf0), ((regen >> 4) & 63) | ((lcs & 3) << 6), lcs >> 2]);
     const body = concat([header, weights, new Uint8Array([1, 2, 3, 0x80]), new Uint8Array([0])]);
     const e = await decodeError(frameWithBlock(body));
     expect(e.code).toBe("CORRUPT");

@@ -28,5 +28,9 @@ test("implied parent directories are not facts of the image", () => {
   const tree = new MergedTree();
   tree.addLayer([e("a/b/c")], 0);
   tree.addLayer([e("a/.wh.b")], 1);
-  expect(changesOf(tree.events()).map((c) => `${c.position} ${c.path} ${c.action}`).sort()).toEqual(["0 a/b/c added", "1 a/b/c deleted"]);
+  expect(
+    changesOf(tree.events())
+      .map((c) => `${c.position} ${c.path} ${c.action}`)
+      .sort(),
+  ).toEqual(["0 a/b/c added", "1 a/b/c deleted"]);
 });

@@ -42,11 +42,31 @@ async function rawExec(kind: string, statement: string): Promise<void> {
 }
 
 function stats(complete: boolean, bytesDownloaded: number, entries: number): LayerStats {
-  return { digest: DIGEST, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: 1000, bytesDownloaded, bytesDecompressed: 4 * bytesDownloaded, entries, complete, verified: complete };
+  return {
+    digest: DIGEST,
+    mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+    layerSize: 1000,
+    bytesDownloaded,
+    bytesDecompressed: 4 * bytesDownloaded,
+    entries,
+    complete,
+    verified: complete,
+  };
 }
 
 function entries(n: number): Entry[] {
-  return Array.from({ length: n }, (_, i) => ({ path: `./d${i % 3}/f${i}`, type: "file" as const, mode: 0o600, size: i, uid: 0, gid: 0, mtime: 1.5 + i, headerOffset: 0, compressedOffset: 0, ...(i === 0 ? { linkname: "x" } : {}) }));
+  return Array.from({ length: n }, (_, i) => ({
+    path: `./d${i % 3}/f${i}`,
+    type: "file" as const,
+    mode: 0o600,
+    size: i,
+    uid: 0,
+    gid: 0,
+    mtime: 1.5 + i,
+    headerOffset: 0,
+    compressedOffset: 0,
+    ...(i === 0 ? { linkname: "x" } : {}),
+  }));
 }
 
 test("completeness order: complete > more bytes > fewer bytes; a whole-blob read is as good as it gets", () => {
@@ -91,7 +111,14 @@ describe.each(["sqlite", "postgres"])("%s", (kind) => {
     const back = await db.layerEntries(DIGEST);
     expect(back.map((e) => e.path)).toEqual(["d0/f0", "d1/f1", "d2/f2", "d0/f3", "d1/f4", "d2/f5", "d0/f6"]);
     expect(back[0]).toMatchObject({ type: "file", mode: 0o600, size: 0, mtime: 1, linkname: "x" });
-    expect((await db.layerStates([DIGEST, "sha256:none"])).get(DIGEST)).toEqual({ digest: DIGEST, complete: true, bytesDownloaded: 1000, layerSize: 1000, entries: 7, failed: false });
+    expect((await db.layerStates([DIGEST, "sha256:none"])).get(DIGEST)).toEqual({
+      digest: DIGEST,
+      complete: true,
+      bytesDownloaded: 1000,
+      layerSize: 1000,
+      entries: 7,
+      failed: false,
+    });
   });
 
   test("every entry type reads back as itself (pax-global too); a type code this version does not know is an error", async () => {

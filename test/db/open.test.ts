@@ -19,7 +19,10 @@ const MALFORMED: [string, RegExp][] = [
 
 test("a malformed database URL is a usage error naming where it came from (--db or LAYERSLAYER_DB)", () => {
   for (const [url] of MALFORMED.filter(([u]) => !u.includes("sslmode"))) {
-    for (const [flag, env, label] of [[url, {}, "--db"], [undefined, { LAYERSLAYER_DB: url }, "LAYERSLAYER_DB"]] as const) {
+    for (const [flag, env, label] of [
+      [url, {}, "--db"],
+      [undefined, { LAYERSLAYER_DB: url }, "LAYERSLAYER_DB"],
+    ] as const) {
       let err: unknown;
       try {
         databaseLocation(flag, env);
@@ -36,7 +39,10 @@ test("a malformed database URL is a usage error naming where it came from (--db 
 
 test("scan and search with a malformed database URL: exit 2, one line, no stack trace, no password, nothing asked of a registry", async () => {
   for (const [url, why] of MALFORMED) {
-    for (const args of [["search", "etc/*"], ["scan", "127.0.0.1:9/never/asked:v1"]]) {
+    for (const args of [
+      ["search", "etc/*"],
+      ["scan", "127.0.0.1:9/never/asked:v1"],
+    ]) {
       for (const verbose of [[], ["--verbose"]]) {
         const viaFlag = await runCli([...args, "--db", url, ...verbose]);
         expect(viaFlag.code).toBe(2);

@@ -27,8 +27,18 @@ afterAll(async () => {
 });
 
 const DIGEST = `sha256:${"cd".repeat(32)}`;
-const entries = (n: number): Entry[] => Array.from({ length: n }, (_, i) => ({ path: `etc/f${i}`, type: "file" as const, mode: 0o644, size: i, uid: 0, gid: 0, mtime: 0, headerOffset: -1, compressedOffset: -1 }));
-const stream = (n: number): LayerStats => ({ digest: DIGEST, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", layerSize: 1000, bytesDownloaded: 1000, bytesDecompressed: 4000, entries: n, complete: true, verified: true });
+const entries = (n: number): Entry[] =>
+  Array.from({ length: n }, (_, i) => ({ path: `etc/f${i}`, type: "file" as const, mode: 0o644, size: i, uid: 0, gid: 0, mtime: 0, headerOffset: -1, compressedOffset: -1 }));
+const stream = (n: number): LayerStats => ({
+  digest: DIGEST,
+  mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+  layerSize: 1000,
+  bytesDownloaded: 1000,
+  bytesDecompressed: 4000,
+  entries: n,
+  complete: true,
+  verified: true,
+});
 const declared = (n: number): LayerStats => ({ ...stream(n), bytesDownloaded: 20, verified: false, toc: { format: "zstd:chunked", bytes: 20, checked: true } });
 
 test("the order: the stream's complete listing beats a TOC's; a TOC's never beats the stream's", () => {

@@ -5,8 +5,7 @@ import { startHubStandIn, type HubStandIn } from "../support/hub-stand-in.ts";
 
 describe("Docker Hub's API (against the stand-in)", () => {
   let hub: HubStandIn;
-  const client = (opts: { maxPages?: number; timeoutMs?: number; retries?: number } = {}) =>
-    new HubClient({ endpoint: new URL(hub.url), retryBaseMs: 10, ...opts });
+  const client = (opts: { maxPages?: number; timeoutMs?: number; retries?: number } = {}) => new HubClient({ endpoint: new URL(hub.url), retryBaseMs: 10, ...opts });
   beforeAll(() => {
     hub = startHubStandIn();
   });
@@ -34,10 +33,7 @@ describe("Docker Hub's API (against the stand-in)", () => {
     const list = await client().repositories("many", 10_000);
     expect(list.items).toHaveLength(45);
     expect(list.items[44]).toEqual({ name: "many/app-44", description: "widget app number 44", stars: 44, pulls: 44_000, updated: "2023-02-14T00:00:00.000Z", private: false });
-    expect(hub.requests).toEqual([
-      "/v2/namespaces/many/repositories?page_size=100",
-      ...[2, 3, 4, 5].map((p) => `/v2/namespaces/many/repositories?page_size=100&page=${p}`),
-    ]);
+    expect(hub.requests).toEqual(["/v2/namespaces/many/repositories?page_size=100", ...[2, 3, 4, 5].map((p) => `/v2/namespaces/many/repositories?page_size=100&page=${p}`)]);
     hub.requests.length = 0;
     const tags = await client().tags("many", "app-00", 25);
     expect(tags.items.map((t) => t.name).slice(0, 3)).toEqual(["v29", "v28", "v27"]);
@@ -85,7 +81,12 @@ describe("Docker Hub's API (against the stand-in)", () => {
   test("missing and mistyped fields are absent; results without a name are skipped and counted", async () => {
     hub.rewrite = (doc) => ({
       ...doc,
-      results: [{ repo_name: "a/one" }, { short_description: "no name" }, "not an object", { repo_name: "b/two", star_count: "many", pull_count: -5, is_official: "yes", short_description: 42 }],
+      results: [
+        { repo_name: "a/one" },
+        { short_description: "no name" },
+        "not an object",
+        { repo_name: "b/two", star_count: "many", pull_count: -5, is_official: "yes", short_description: 42 },
+      ],
     });
     const list = await client().search("x", { limit: 10 });
     expect(list.items).toEqual([{ name: "a/one" }, { name: "b/two" }]);
@@ -103,7 +104,9 @@ describe("Docker Hub's API (against the stand-in)", () => {
 
   test("a 429 asking for too long a wait fails at once with RATE_LIMIT", async () => {
     hub.fault = () => new Response("{}", { status: 429, headers: { "Retry-After": "3600" } });
-    const e = await client().search("nginx", { limit: 5 }).catch((x) => x);
+    const e = await client()
+      .search("nginx", { limit: 5 })
+      .catch((x) => x);
     expect(e).toBeInstanceOf(LayerslayerError);
     expect(e.code).toBe("RATE_LIMIT");
     expect(e.message).toBe("Docker Hub search: rate limited by the registry; retry after 3600 s");

@@ -10,7 +10,12 @@ describe("Docker Hub's records, read as untrusted", () => {
       digest: "sha256:\x1b[31m",
       images: [{ os: "linux", architecture: "arm64", variant: "v8", digest: `sha256:${"a".repeat(64)}`, size: 5 }, { digest: "nope" }, "junk", null],
     });
-    expect(t).toEqual({ name: "v1", pushed: "2024-01-02T03:04:05.000Z", size: 10, images: [{ platform: "linux/arm64/v8", digest: `sha256:${"a".repeat(64)}`, size: 5 }, { platform: "unknown/unknown" }] });
+    expect(t).toEqual({
+      name: "v1",
+      pushed: "2024-01-02T03:04:05.000Z",
+      size: 10,
+      images: [{ platform: "linux/arm64/v8", digest: `sha256:${"a".repeat(64)}`, size: 5 }, { platform: "unknown/unknown" }],
+    });
     expect(hubTag({ name: "" })).toBeUndefined();
     expect(hubTag({ name: "x", images: "many", tag_last_pushed: "not a time" })).toEqual({ name: "x", images: [] });
   });
@@ -28,7 +33,12 @@ describe("Docker Hub's records, read as untrusted", () => {
   });
 
   test("newest first; tags without a push time last, in the server's order", () => {
-    const tags = [{ name: "a", images: [] }, { name: "b", pushed: "2020-01-01T00:00:00.000Z", images: [] }, { name: "c", images: [] }, { name: "d", pushed: "2024-01-01T00:00:00.000Z", images: [] }];
+    const tags = [
+      { name: "a", images: [] },
+      { name: "b", pushed: "2020-01-01T00:00:00.000Z", images: [] },
+      { name: "c", images: [] },
+      { name: "d", pushed: "2024-01-01T00:00:00.000Z", images: [] },
+    ];
     expect(newestFirst(tags).map((t) => t.name)).toEqual(["d", "b", "a", "c"]);
   });
 });

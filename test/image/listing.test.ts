@@ -26,7 +26,15 @@ describe("the listing path", () => {
   const reg = useRegistry({}, async () => {
     const big = await syntheticLayer(Array.from({ length: BIG }, (_, i) => ({ path: `data/d${i % 100}/f${i}`, size: 1500 + (i % 700) })));
     await pushImage(reg, "core/list", "v1", {
-      layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=core\n" }, { path: "bin/sh", content: "#!/bin/sh\n".repeat(500), mode: 0o755 }]) }, { bytes: big }],
+      layers: [
+        {
+          bytes: layerFrom([
+            { path: "etc/os-release", content: "ID=core\n" },
+            { path: "bin/sh", content: "#!/bin/sh\n".repeat(500), mode: 0o755 },
+          ]),
+        },
+        { bytes: big },
+      ],
     });
     proxy = startCountingProxy(reg.url);
   });
@@ -61,7 +69,16 @@ describe("the listing path", () => {
       }
     }
     const last = events.at(-1)!;
-    expect(last).toEqual({ layer: 0, digest: layer.digest, size: layer.size, downloaded: layer.size, decoded: stats.bytesDecompressed, entries: paths.length, cached: false, done: true });
+    expect(last).toEqual({
+      layer: 0,
+      digest: layer.digest,
+      size: layer.size,
+      downloaded: layer.size,
+      decoded: stats.bytesDecompressed,
+      entries: paths.length,
+      cached: false,
+      done: true,
+    });
     expect(stats.complete).toBe(true);
   });
 

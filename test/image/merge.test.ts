@@ -41,7 +41,10 @@ describe("basic merge", () => {
 
   test("directory over directory keeps lower children, takes upper metadata", () => {
     const upper = dir("usr", { mode: 0o700, uid: 5 });
-    const t = mergeLayers([[dir("usr"), file("usr/a")], [upper, file("usr/b")]]);
+    const t = mergeLayers([
+      [dir("usr"), file("usr/a")],
+      [upper, file("usr/b")],
+    ]);
     expect(t.get("usr")!.entry).toEqual(upper);
     expect(t.list("usr").map((n) => n.name)).toEqual(["a", "b"]);
     expect(t.get("usr/a")!.layer).toBe(0);
@@ -81,7 +84,10 @@ describe("whiteouts", () => {
   test("delete a lower directory and everything under it, with one event per path", () => {
     const t = mergeLayers([[dir("var"), dir("var/cache"), dir("var/cache/apt"), file("var/cache/apt/x"), file("var/keep")], [wh("var/cache")]]);
     expect(paths(t)).toEqual(["var", "var/keep"]);
-    const deleted = [...t.events()].filter((e) => e.action === "deleted").map((e) => e.path).sort();
+    const deleted = [...t.events()]
+      .filter((e) => e.action === "deleted")
+      .map((e) => e.path)
+      .sort();
     expect(deleted).toEqual(["var/cache", "var/cache/apt", "var/cache/apt/x"]);
     expect(t.whiteouts()).toEqual([{ layer: 1, path: "var/.wh.cache", kind: "whiteout", target: "var/cache", removed: 3 }]);
   });
@@ -89,7 +95,10 @@ describe("whiteouts", () => {
   test("a whiteout does not delete the same layer's entry, before or after it in the tar", () => {
     const before = file("a/f", { size: 7 });
     const after = file("a/g", { size: 8 });
-    const t = mergeLayers([[dir("a"), file("a/f"), file("a/g")], [before, wh("a/f"), wh("a/g"), after]]);
+    const t = mergeLayers([
+      [dir("a"), file("a/f"), file("a/g")],
+      [before, wh("a/f"), wh("a/g"), after],
+    ]);
     expect(t.get("a/f")!.entry).toEqual(before);
     expect(t.get("a/g")!.entry).toEqual(after);
     // The lower versions were deleted first, so nothing was "replaced" and the action is added.
@@ -134,7 +143,10 @@ describe("opaque directories", () => {
     const t = mergeLayers([lower, [dir("d"), opq("d"), file("d/new")]]);
     expect(paths(t, "d")).toEqual(["d/new"]);
     expect(t.get("other")).toBeDefined();
-    const hidden = [...t.events()].filter((e) => e.action === "hidden").map((e) => `${e.path}<${e.by}`).sort();
+    const hidden = [...t.events()]
+      .filter((e) => e.action === "hidden")
+      .map((e) => `${e.path}<${e.by}`)
+      .sort();
     expect(hidden).toEqual(["d/a<d/.wh..wh..opq", "d/sub/b<d/.wh..wh..opq", "d/sub<d/.wh..wh..opq"]);
   });
 
@@ -161,7 +173,10 @@ describe("opaque directories", () => {
   });
 
   test("opaque root", () => {
-    const t = mergeLayers([[file("x"), file("y/z")], [opq("."), file("w")]]);
+    const t = mergeLayers([
+      [file("x"), file("y/z")],
+      [opq("."), file("w")],
+    ]);
     expect(paths(t)).toEqual(["w"]);
   });
 
@@ -264,7 +279,10 @@ describe("history", () => {
     const f0 = file("d/f");
     const f1 = file("d/f", { size: 9 });
     const g0 = file("d/g");
-    const t = mergeLayers([[dir("d"), f0, g0, dir("o"), file("o/x")], [f1, wh("d/g"), opq("o"), file("n")]]);
+    const t = mergeLayers([
+      [dir("d"), f0, g0, dir("o"), file("o/x")],
+      [f1, wh("d/g"), opq("o"), file("n")],
+    ]);
     expect(brief([...t.events()])).toEqual([
       "0:added:d",
       "0:added:d/f",
@@ -291,7 +309,10 @@ describe("history", () => {
   });
 
   test("historyChildren lists current and vanished names with their events", () => {
-    const t = mergeLayers([[file("etc/a"), file("etc/b"), file("etc/c")], [wh("etc/b"), file("etc/c"), file("etc/sub/x")]]);
+    const t = mergeLayers([
+      [file("etc/a"), file("etc/b"), file("etc/c")],
+      [wh("etc/b"), file("etc/c"), file("etc/sub/x")],
+    ]);
     const rows = t.historyChildren("/etc");
     expect(rows.map((r) => r.name)).toEqual(["a", "b", "c", "sub"]);
     const b = rows[1]!;

@@ -58,7 +58,25 @@ describe("the merged view (ls) and the file locator (cat) agree on every path", 
       ],
     ];
     const tree = mergeLayers(layers);
-    const paths = ["usr/bin/x", "usr/bin/y", "usr/bin/z", "usr/bin/gone", "opaque/old", "opaque/new", "etc/keep", "plain", ".wh..wh.plnk", ".wh..wh.plnk/999.1", "pax_global_header", "usr/bin/hl", "link", "a/.wh.b/c", "etc/evil", "usr/bin/.wh.gone", "opaque/.wh..wh..opq"];
+    const paths = [
+      "usr/bin/x",
+      "usr/bin/y",
+      "usr/bin/z",
+      "usr/bin/gone",
+      "opaque/old",
+      "opaque/new",
+      "etc/keep",
+      "plain",
+      ".wh..wh.plnk",
+      ".wh..wh.plnk/999.1",
+      "pax_global_header",
+      "usr/bin/hl",
+      "link",
+      "a/.wh.b/c",
+      "etc/evil",
+      "usr/bin/.wh.gone",
+      "opaque/.wh..wh..opq",
+    ];
     for (const p of paths) {
       const node = tree.get(p);
       const merged = node ? `${node.target ? "hardlink" : node.entry.type}@${node.layer}` : "absent";

@@ -25,8 +25,29 @@ function views(t: MergedTree) {
 }
 
 const LAYERS: Entry[][] = [
-  [dir("."), dir("etc"), file("etc/passwd", { size: 10, uname: "root", gname: "root" }), dir("usr"), dir("usr/bin"), file("usr/bin/a"), hard("usr/bin/b", "usr/bin/a"), sym("bin", "usr/bin"), file("var/cache/apt/x"), file("opt/o/1"), mk("dev/null", "char", { devmajor: 1, devminor: 3 })],
-  [file("etc/passwd", { size: 11 }), wh("var/cache"), opq("opt/o"), file("opt/o/2"), file("./weird//path"), file("../escape"), file("caf\u00e9/\u65e5\u672c", { mtime: 1.5 }), file("x\udc80y", { uid: 2 ** 40 })],
+  [
+    dir("."),
+    dir("etc"),
+    file("etc/passwd", { size: 10, uname: "root", gname: "root" }),
+    dir("usr"),
+    dir("usr/bin"),
+    file("usr/bin/a"),
+    hard("usr/bin/b", "usr/bin/a"),
+    sym("bin", "usr/bin"),
+    file("var/cache/apt/x"),
+    file("opt/o/1"),
+    mk("dev/null", "char", { devmajor: 1, devminor: 3 }),
+  ],
+  [
+    file("etc/passwd", { size: 11 }),
+    wh("var/cache"),
+    opq("opt/o"),
+    file("opt/o/2"),
+    file("./weird//path"),
+    file("../escape"),
+    file("caf\u00e9/\u65e5\u672c", { mtime: 1.5 }),
+    file("x\udc80y", { uid: 2 ** 40 }),
+  ],
   [mk("usr/bin", "file"), dir("usr/bin"), file("usr/bin/c"), wh("etc/passwd"), file("etc/passwd", { size: 12, layer: 2 })],
 ];
 
@@ -72,10 +93,28 @@ describe("tree codec", () => {
   });
 
   test("the key names the layers and their order", () => {
-    const a = treeKey([[0, "sha256:aa"], [1, "sha256:bb"]]);
+    const a = treeKey([
+      [0, "sha256:aa"],
+      [1, "sha256:bb"],
+    ]);
     expect(a).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(treeKey([[0, "sha256:aa"], [1, "sha256:bb"]])).toBe(a);
-    expect(treeKey([[0, "sha256:bb"], [1, "sha256:aa"]])).not.toBe(a);
-    expect(treeKey([[1, "sha256:aa"], [2, "sha256:bb"]])).not.toBe(a);
+    expect(
+      treeKey([
+        [0, "sha256:aa"],
+        [1, "sha256:bb"],
+      ]),
+    ).toBe(a);
+    expect(
+      treeKey([
+        [0, "sha256:bb"],
+        [1, "sha256:aa"],
+      ]),
+    ).not.toBe(a);
+    expect(
+      treeKey([
+        [1, "sha256:aa"],
+        [2, "sha256:bb"],
+      ]),
+    ).not.toBe(a);
   });
 });

@@ -41,7 +41,11 @@ function tree(format: TarFormat): FileSpec[] {
 /** GNU tar's own listing of a tar (names only; none of these fixtures has a newline in a name). */
 function tarList(tar: Uint8Array): string[] {
   const r = Bun.spawnSync(["tar", "-t", "--quoting-style=literal", "-f", "-"], { stdin: tar, stderr: "pipe" });
-  return r.stdout.toString().split("\n").filter(Boolean).map((p) => p.replace(/^\.\//, "").replace(/\/$/, "") || ".");
+  return r.stdout
+    .toString()
+    .split("\n")
+    .filter(Boolean)
+    .map((p) => p.replace(/^\.\//, "").replace(/\/$/, "") || ".");
 }
 
 function multiMember(tar: Uint8Array, pieces: number): { bytes: Uint8Array; memberStarts: number[] } {
@@ -139,7 +143,13 @@ describe("layers on a real registry, every format and codec", () => {
       // A bounded offset is an upper bound: that many compressed bytes decode past the entry's header.
       for (const e of [native.entries[0]!, native.entries[native.entries.length >> 1]!, native.entries.at(-1)!]) {
         let decoded = 0;
-        for await (const c of decodeLayer((async function* () { yield b.bytes.subarray(0, e.compressedOffset); })(), b.desc.mediaType)) decoded += c.data.length;
+        for await (const c of decodeLayer(
+          (async function* () {
+            yield b.bytes.subarray(0, e.compressedOffset);
+          })(),
+          b.desc.mediaType,
+        ))
+          decoded += c.data.length;
         expect({ name, path: e.path, ok: decoded >= e.headerOffset + 512 }).toEqual({ name, path: e.path, ok: true });
       }
     }
@@ -218,7 +228,12 @@ describe("layers on a real registry, every format and codec", () => {
   });
 
   test("a foreign layer is UNSUPPORTED and never fetched; the message leaves the layer's number to the caller", async () => {
-    const desc = { mediaType: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", digest: `sha256:${"ab".repeat(32)}`, size: 10, urls: ["https://example.invalid/layer.tar.gz"] };
+    const desc = {
+      mediaType: "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+      digest: `sha256:${"ab".repeat(32)}`,
+      size: 10,
+      urls: ["https://example.invalid/layer.tar.gz"],
+    };
     const err = await collect(streamLayer(new RegistrySource(client, ref()), desc, 3)).then(
       () => undefined,
       (e) => e,
@@ -229,11 +244,21 @@ describe("layers on a real registry, every format and codec", () => {
 
   test("a file over 8 GiB declared in base-256 is listed with its size; the whole layer ends inside it: CORRUPT, entries kept", async () => {
     const size = 9n * 1024n ** 3n;
-    const tar = concat(header({ name: "small.txt", size: 3 }), padBlock(new TextEncoder().encode("abc")), header({ name: "huge.img", size: base256(size), magic: "gnu" }), new Uint8Array(4096));
+    const tar = concat(
+      header({ name: "small.txt", size: 3 }),
+      padBlock(new TextEncoder().encode("abc")),
+      header({ name: "huge.img", size: base256(size), magic: "gnu" }),
+      new Uint8Array(4096),
+    );
     const bytes = compress(tar, "gzip");
     const digest = await pushBlob(reg, "layers/test", bytes);
-    const { entries, result } = await collect(streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
-    expect(entries.map((e) => [e.path, e.size])).toEqual([["small.txt", 3], ["huge.img", Number(size)]]);
+    const { entries, result } = await collect(
+      streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0),
+    );
+    expect(entries.map((e) => [e.path, e.size])).toEqual([
+      ["small.txt", 3],
+      ["huge.img", Number(size)],
+    ]);
     expect(result.stats.complete).toBe(false);
     expect(result.error?.code).toBe("CORRUPT");
     expect(result.error?.message).toContain("truncated");
@@ -257,7 +282,9 @@ describe("layers on a real registry, every format and codec", () => {
   test("an empty layer (just the end-of-archive) is complete with zero entries", async () => {
     const bytes = compress(END, "gzip");
     const digest = await pushBlob(reg, "layers/test", bytes);
-    const { entries, result } = await collect(streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0));
+    const { entries, result } = await collect(
+      streamLayer(new RegistrySource(client, ref()), { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest, size: bytes.byteLength }, 0),
+    );
     expect(entries).toEqual([]);
     expect(result.stats.complete).toBe(true);
   });

@@ -69,7 +69,15 @@ describe("--platform on a single-platform image", () => {
     const image = `${reg.host}/p/amd:v1`;
     const line = `layerslayer: ${image}: no image for platform linux/arm64; the image is linux/amd64 only`;
     const out = join(dir, "save");
-    for (const args of [["ls", image, "/etc"], ["cat", image, "/etc/arch"], ["peek", image], ["history", image], ["manifest", image], ["config", image], ["save", image, "-o", out]]) {
+    for (const args of [
+      ["ls", image, "/etc"],
+      ["cat", image, "/etc/arch"],
+      ["peek", image],
+      ["history", image],
+      ["manifest", image],
+      ["config", image],
+      ["save", image, "-o", out],
+    ]) {
       const r = await runCli([...args, "--platform", "linux/arm64"]);
       expect(r.code).toBe(4);
       expect(errorLine(r)).toBe(line);

@@ -161,6 +161,11 @@ describe("formatTable", () => {
   });
 
   test("widths count code points", () => {
-    expect(formatTable([["é", "1"], ["ab", "2"]])).toEqual(["é  1", "ab 2"]);
+    expect(
+      formatTable([
+        ["é", "1"],
+        ["ab", "2"],
+      ]),
+    ).toEqual(["é  1", "ab 2"]);
   });
 });

@@ -5,7 +5,13 @@ describe("jsonDocumentParts", () => {
   const cases: Array<[string, object[]]> = [
     ["no items", []],
     ["one item", [{ path: "/a", size: 1 }]],
-    ["nested values and names that are not UTF-8", [{ path: "/x\udc80y", list: [1, { deep: "a\nb" }] }, { path: "/ok", n: null }]],
+    [
+      "nested values and names that are not UTF-8",
+      [
+        { path: "/x\udc80y", list: [1, { deep: "a\nb" }] },
+        { path: "/ok", n: null },
+      ],
+    ],
     ["many items", Array.from({ length: 1000 }, (_, i) => ({ path: `/f${i}`, size: i }))],
   ];
   for (const [what, items] of cases) {

@@ -26,14 +26,8 @@ describe("ls lines", () => {
   });
 
   test("lsLines aligns columns and right-aligns sizes", () => {
-    const lines = lsLines([
-      file("a", { size: 5, uname: "root" }),
-      file("bb", { size: 12345, uname: "nobody" }),
-    ]);
-    expect(lines).toEqual([
-      "-rw-r--r-- root   0     5 2023-11-14 22:13 a",
-      "-rw-r--r-- nobody 0 12345 2023-11-14 22:13 bb",
-    ]);
+    const lines = lsLines([file("a", { size: 5, uname: "root" }), file("bb", { size: 12345, uname: "nobody" })]);
+    expect(lines).toEqual(["-rw-r--r-- root   0     5 2023-11-14 22:13 a", "-rw-r--r-- nobody 0 12345 2023-11-14 22:13 bb"]);
   });
 
   test("layer and marker columns appear only when used", () => {

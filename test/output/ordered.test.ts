@@ -5,18 +5,30 @@ const later = (ms: number) => Bun.sleep(ms);
 
 test("output comes in producer order though later producers finish first", async () => {
   const started: number[] = [];
-  const make = (n: number, delay: number): Producer<number> => async (emit) => {
-    started.push(n);
-    emit(`${n}a `);
-    await later(delay);
-    emit(`${n}b `);
-    return n * 10;
-  };
+  const make =
+    (n: number, delay: number): Producer<number> =>
+    async (emit) => {
+      started.push(n);
+      emit(`${n}a `);
+      await later(delay);
+      emit(`${n}b `);
+      return n * 10;
+    };
   let out = "";
   const results: [number, number][] = [];
-  await writeInOrder([make(0, 60), make(1, 5), make(2, 1), make(3, 1)], 2, (t) => (out += t), (r, i) => results.push([r, i]));
+  await writeInOrder(
+    [make(0, 60), make(1, 5), make(2, 1), make(3, 1)],
+    2,
+    (t) => (out += t),
+    (r, i) => results.push([r, i]),
+  );
   expect(out).toBe("0a 0b 1a 1b 2a 2b 3a 3b ");
-  expect(results).toEqual([[0, 0], [10, 1], [20, 2], [30, 3]]);
+  expect(results).toEqual([
+    [0, 0],
+    [10, 1],
+    [20, 2],
+    [30, 3],
+  ]);
   // At most two at once: the third starts only when the first is done.
   expect(started.slice(0, 2)).toEqual([0, 1]);
 });
@@ -76,10 +88,15 @@ test("a producer far ahead of a slow writer is paused: at most about HIGH_WATER 
     }
     return 64;
   };
-  await writeInOrder([producer], 1, async (t) => {
-    await Bun.sleep(1);
-    written += t.length;
-  }, () => {});
+  await writeInOrder(
+    [producer],
+    1,
+    async (t) => {
+      await Bun.sleep(1);
+      written += t.length;
+    },
+    () => {},
+  );
   expect(written).toBe(64 * piece.length);
   expect(maxWaiting).toBeLessThanOrEqual(HIGH_WATER + 2 * piece.length);
 });

@@ -31,9 +31,7 @@ describe("progress formatting", () => {
 
   test("unknown rate and the verify phase", () => {
     expect(formatProgress({ label: "x", done: 0, total: 2048 }, 60)).toBe("x [------------------------------]  0/2.0K    0%  --/s");
-    expect(formatProgress({ label: "x", done: 1024, total: 2048, rate: 5, phase: "verify" }, 60)).toBe(
-      "x [#############--------------]  1.0K/2.0K   50%  verifying",
-    );
+    expect(formatProgress({ label: "x", done: 1024, total: 2048, rate: 5, phase: "verify" }, 60)).toBe("x [#############--------------]  1.0K/2.0K   50%  verifying");
   });
 
   test("narrow terminals: the bar shrinks, then goes, then the line is cut; it never wraps", () => {

@@ -57,7 +57,10 @@ describe("rpm headers and rpmdb.sqlite", () => {
       { name: "bash", version: "5.1.8", release: "9.el9", arch: "x86_64", sourcerpm: "bash-5.1.8-9.el9.src.rpm" },
       { name: "tzdata", version: "2024a", release: "1.el9", arch: "noarch" },
     ]);
-    expect(parseRpmSqlite(db, "t").map((p) => `${p.name} ${p.version} ${p.architecture} ${p.source}`)).toEqual(["bash 5.1.8-9.el9 x86_64 bash", "tzdata 2024a-1.el9 noarch tzdata"]);
+    expect(parseRpmSqlite(db, "t").map((p) => `${p.name} ${p.version} ${p.architecture} ${p.source}`)).toEqual([
+      "bash 5.1.8-9.el9 x86_64 bash",
+      "tzdata 2024a-1.el9 noarch tzdata",
+    ]);
     expect(() => parseRpmSqlite(new TextEncoder().encode("not a database at all"), "t")).toThrow(/SQLite|Packages/);
   });
 });

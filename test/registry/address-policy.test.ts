@@ -55,10 +55,14 @@ describe("addressPolicy", () => {
 
   test("the transport asks before every request, and a refusal is not retried", async () => {
     const seen: string[] = [];
-    const t = new Transport("203.0.113.9:5000", { plainHttp: true, retries: 3, checkUrl: async (u) => {
-      seen.push(u.href);
-      throw new PolicyRefusal("no");
-    } });
+    const t = new Transport("203.0.113.9:5000", {
+      plainHttp: true,
+      retries: 3,
+      checkUrl: async (u) => {
+        seen.push(u.href);
+        throw new PolicyRefusal("no");
+      },
+    });
     await expect(t.request("/v2/x/manifests/latest")).rejects.toBeInstanceOf(PolicyRefusal);
     expect(seen).toEqual(["http://203.0.113.9:5000/v2/"]);
   });

@@ -9,7 +9,12 @@ describe("reading web API answers", () => {
     expect([textField("a"), textField(""), textField(3), textField("abcdef", 3)]).toEqual(["a", undefined, undefined, "abc"]);
     expect([countField(3), countField(-1), countField(1.5), countField("3"), countField(2 ** 60)]).toEqual([3, undefined, undefined, undefined, undefined]);
     expect([flagField(true), flagField("true")]).toEqual([true, undefined]);
-    expect([timeField("2024-06-20T17:33:00Z"), timeField("yesterday"), timeField(0), timeField("2024-06-20T17:33:00Z".padEnd(100, " "))]).toEqual(["2024-06-20T17:33:00.000Z", undefined, undefined, undefined]);
+    expect([timeField("2024-06-20T17:33:00Z"), timeField("yesterday"), timeField(0), timeField("2024-06-20T17:33:00Z".padEnd(100, " "))]).toEqual([
+      "2024-06-20T17:33:00.000Z",
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(readFields<{ a: number; b: string }>({ x: 1, y: 2 }, { a: ["x", countField], b: ["y", textField] })).toEqual({ a: 1 });
   });
   test("HTML, bad JSON, non-objects and a missing results list are CORRUPT", () => {

@@ -43,7 +43,9 @@ describe("auth file keys", () => {
     expect(lookupInFile(doc, "f", "t.example", "x")).toEqual({ credentials: { identityToken: "refresh" } });
     expect(lookupInFile({ auths: { "a.example": { username: "u", password: "" } } }, "f", "a.example", "")).toEqual({ credentials: { username: "u", password: "" } });
     expect(lookupInFile({ auths: {} }, "f", "a.example", "x")).toBeUndefined();
-    expect(() => lookupInFile({ auths: { "a.example": { auth: b64("no-colon") } } }, "f", "a.example", "x")).toThrow('f, auths["a.example"]: "auth" is not base64 of user:password');
+    expect(() => lookupInFile({ auths: { "a.example": { auth: b64("no-colon") } } }, "f", "a.example", "x")).toThrow(
+      'f, auths["a.example"]: "auth" is not base64 of user:password',
+    );
   });
 });
 
@@ -119,14 +121,18 @@ describe("logins from auth files and credential helpers, on real registries", ()
   });
 
   test("podman's repository-scoped keys: the most specific entry is used for each repository", async () => {
-    const files = { ".config/containers/auth.json": { auths: { [`${basic.host}/c/app`]: login(READER.username, READER.password), [basic.host]: login(READER.username, "wrong") } } };
+    const files = {
+      ".config/containers/auth.json": { auths: { [`${basic.host}/c/app`]: login(READER.username, READER.password), [basic.host]: login(READER.username, "wrong") } },
+    };
     expect((await run(["tags", `${basic.host}/c/app`], files)).stdout).toBe("v1\n");
     const other = await run(["tags", `${basic.host}/c/other`], files);
     expect(other.code).toBe(3);
   });
 
   test("credHelpers per registry: the helper gets the registry on stdin and its login is used", async () => {
-    const r = await run(["tags", `${token.host}/c/app`], { ".docker/config.json": { auths: { [token.host]: {} }, credHelpers: { [token.host]: "good", "elsewhere.example": "broken" } } });
+    const r = await run(["tags", `${token.host}/c/app`], {
+      ".docker/config.json": { auths: { [token.host]: {} }, credHelpers: { [token.host]: "good", "elsewhere.example": "broken" } },
+    });
     expect(r.stdout).toBe("v1\n");
     expect(await Bun.file(join(bin, "asked-good")).text()).toContain(`${token.host}\n`);
   });
@@ -143,7 +149,9 @@ describe("logins from auth files and credential helpers, on real registries", ()
 
   test("identitytoken in auths; a token the service does not know is refused (exit 3)", async () => {
     const key = `http://${token.host}`;
-    const ok = await run(["tags", `${token.host}/c/app`], { ".config/containers/auth.json": { auths: { [key]: { auth: b64(`${READER.username}:`), identitytoken: READER_IDENTITY_TOKEN } } } });
+    const ok = await run(["tags", `${token.host}/c/app`], {
+      ".config/containers/auth.json": { auths: { [key]: { auth: b64(`${READER.username}:`), identitytoken: READER_IDENTITY_TOKEN } } },
+    });
     expect(ok.stdout).toBe("v1\n");
     const bad = await run(["tags", `${token.host}/c/app`], { ".config/containers/auth.json": { auths: { [key]: { identitytoken: "forged" } } } });
     expect(bad.code).toBe(3);
@@ -156,10 +164,14 @@ describe("logins from auth files and credential helpers, on real registries", ()
   test("a helper without a login means anonymous; a failing or missing helper is one line naming it (exit 3)", async () => {
     const none = await run(["tags", `${token.host}/c/app`], { ".docker/config.json": { credsStore: "none" } });
     expect(none.code).toBe(3);
-    expect(none.stderr).toBe(`layerslayer: ${token.host}: not authorized to pull c/app; check the login (-u/--username, LAYERSLAYER_USERNAME/LAYERSLAYER_PASSWORD, --authfile, or docker/podman login)\n`);
+    expect(none.stderr).toBe(
+      `layerslayer: ${token.host}: not authorized to pull c/app; check the login (-u/--username, LAYERSLAYER_USERNAME/LAYERSLAYER_PASSWORD, --authfile, or docker/podman login)\n`,
+    );
     const broken = await run(["tags", `${token.host}/c/app`], { ".docker/config.json": { credHelpers: { [token.host]: "broken" } } });
     expect(broken.code).toBe(3);
-    expect(broken.stderr).toBe(`layerslayer: the credential helper docker-credential-broken failed for ${token.host} (exit 1): error getting credentials - err: exit status 1, out: \\x1b[31mkeychain locked\\x1b[0m\n`);
+    expect(broken.stderr).toBe(
+      `layerslayer: the credential helper docker-credential-broken failed for ${token.host} (exit 1): error getting credentials - err: exit status 1, out: \\x1b[31mkeychain locked\\x1b[0m\n`,
+    );
     const missing = await run(["tags", `${token.host}/c/app`], { ".docker/config.json": { credsStore: "nosuch" } });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/^layerslayer: the credential helper docker-credential-nosuch \(named in .*config\.json\) is not on PATH\n$/);

@@ -16,7 +16,11 @@ describe("saving logins where docker and podman read them", () => {
   beforeAll(() => {
     root = mkdtempSync(join(tmpdir(), "ls-auth-store-"));
     mkdirSync(join(root, "bin"));
-    writeFileSync(join(root, "bin", "docker-credential-keep"), `#!/bin/sh\ncase "$1" in store) cat > "${root}/kept.json" ;; erase) read -r s; echo "$s" > "${root}/erased" ;; *) exit 1 ;; esac\n`, { mode: 0o755 });
+    writeFileSync(
+      join(root, "bin", "docker-credential-keep"),
+      `#!/bin/sh\ncase "$1" in store) cat > "${root}/kept.json" ;; erase) read -r s; echo "$s" > "${root}/erased" ;; *) exit 1 ;; esac\n`,
+      { mode: 0o755 },
+    );
     writeFileSync(join(root, "bin", "docker-credential-broken"), `#!/bin/sh\necho "keychain locked" >&2; exit 3\n`, { mode: 0o755 });
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));

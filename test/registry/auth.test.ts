@@ -184,7 +184,9 @@ describe("a token realm that redirects: credentials never follow to another host
         seen.length = 0;
         const r = await withIdentityToken();
         expect(r.code).toBe(3);
-        expect(errorLine(r)).toBe(`layerslayer: ${proxy.host}: token service: refusing to follow a redirect to another host (${origin}): the credentials in the request are only sent where the registry's challenge named`);
+        expect(errorLine(r)).toBe(
+          `layerslayer: ${proxy.host}: token service: refusing to follow a redirect to another host (${origin}): the credentials in the request are only sent where the registry's challenge named`,
+        );
         expect(r.stdout).toBe("");
         // The realm was asked (with the token: it is where the challenge pointed); nothing else was.
         expect(seen.filter((s) => s.method === "POST")).toHaveLength(1);

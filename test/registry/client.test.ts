@@ -30,10 +30,16 @@ async function seed(reg: TestRegistry, repo: string): Promise<{ amd: PushedImage
     history: [{ created_by: "ENV A=1", empty_layer: true }, { created_by: "ADD rootfs.tar /" }],
   });
   const arm = await pushImage(reg, repo, "arm", { layers: [{ bytes: layer }], platform: { os: "linux", architecture: "arm64", variant: "v8" } });
-  const index = await pushIndex(reg, repo, "multi", [
-    { image: amd, platform: { os: "linux", architecture: "amd64" } },
-    { image: arm, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
-  ], { attestationFor: amd });
+  const index = await pushIndex(
+    reg,
+    repo,
+    "multi",
+    [
+      { image: amd, platform: { os: "linux", architecture: "amd64" } },
+      { image: arm, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+    ],
+    { attestationFor: amd },
+  );
   return { amd, arm, index };
 }
 
@@ -141,7 +147,7 @@ describe("token auth specifics", () => {
 
   test("admin credentials work too (colon in neither)", async () => {
     const client = new RegistryClient({ ...quick, credentials: ADMIN });
-    expect((await client.listTags(parseReference(`${reg.host}/private/app`, { allowBare: true })))).toEqual(["v1"]);
+    expect(await client.listTags(parseReference(`${reg.host}/private/app`, { allowBare: true }))).toEqual(["v1"]);
   });
 });
 
@@ -163,7 +169,9 @@ describe("manifest integrity and legacy types", () => {
 
   test("a schema1 manifest is rejected as an unsupported legacy manifest", async () => {
     const { parseManifest } = await import("../../src/oci/manifest.ts");
-    expect(() => parseManifest(new TextEncoder().encode('{"schemaVersion":1,"name":"a","tag":"b","fsLayers":[]}'), "application/vnd.docker.distribution.manifest.v1+prettyjws", "a:b")).toThrow(/legacy manifest/);
+    expect(() =>
+      parseManifest(new TextEncoder().encode('{"schemaVersion":1,"name":"a","tag":"b","fsLayers":[]}'), "application/vnd.docker.distribution.manifest.v1+prettyjws", "a:b"),
+    ).toThrow(/legacy manifest/);
   });
 
   test("a Docker manifest list is read as an index", async () => {
@@ -175,7 +183,18 @@ describe("manifest integrity and legacy types", () => {
   });
 
   test("an unparseable manifest pushed raw is reported, not crashed on", async () => {
-    await pushManifest(reg, "x/y", JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { digest: "sha256:" + "1".repeat(64), size: 2, mediaType: "application/vnd.oci.image.config.v1+json" }, layers: [] }), "application/vnd.oci.image.manifest.v1+json", "noconfig").catch((e) => e);
+    await pushManifest(
+      reg,
+      "x/y",
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { digest: "sha256:" + "1".repeat(64), size: 2, mediaType: "application/vnd.oci.image.config.v1+json" },
+        layers: [],
+      }),
+      "application/vnd.oci.image.manifest.v1+json",
+      "noconfig",
+    ).catch((e) => e);
     const client = new RegistryClient(quick);
     // The registry refuses manifests whose blobs are unknown; either way the client must not crash.
     const r = await resolveImage(new RegistrySource(client, parseReference(`${reg.host}/x/y:noconfig`))).catch((e) => e);

@@ -37,7 +37,9 @@ describe("faults a real registry cannot produce", () => {
   test("503 forever ends in a NETWORK error after a bounded number of tries", async () => {
     let hits = 0;
     proxy.rule = (req) => (req.url.includes("/manifests/") ? (hits++, { kind: "status", status: 503 }) : undefined);
-    const err = await client().fetchManifest(manifestRef()).catch((e) => e);
+    const err = await client()
+      .fetchManifest(manifestRef())
+      .catch((e) => e);
     expect(err).toBeInstanceOf(LayerslayerError);
     expect((err as LayerslayerError).code).toBe("NETWORK");
     expect((err as LayerslayerError).message).toContain("HTTP 503");
@@ -47,7 +49,9 @@ describe("faults a real registry cannot produce", () => {
   test("a Retry-After beyond the limit fails at once with RATE_LIMIT", async () => {
     let hits = 0;
     proxy.rule = (req) => (req.url.includes("/manifests/") ? (hits++, { kind: "status", status: 429, headers: { "Retry-After": "3600" } }) : undefined);
-    const err = (await client().fetchManifest(manifestRef()).catch((e) => e)) as LayerslayerError;
+    const err = (await client()
+      .fetchManifest(manifestRef())
+      .catch((e) => e)) as LayerslayerError;
     expect(err.code).toBe("RATE_LIMIT");
     expect(err.message).toContain("3600");
     expect(hits).toBe(1);
@@ -61,15 +65,40 @@ describe("faults a real registry cannot produce", () => {
   });
 
   test("manifest bytes that do not match the digest asked for are CORRUPT", async () => {
-    proxy.rule = (req) => (req.url.includes("/manifests/") ? { kind: "tamper", change: (b) => { const c = b.slice(); c[c.length - 2] = 0x20; return c; } } : undefined);
-    const err = (await client().fetchManifest(manifestRef(), img.digest).catch((e) => e)) as LayerslayerError;
+    proxy.rule = (req) =>
+      req.url.includes("/manifests/")
+        ? {
+            kind: "tamper",
+            change: (b) => {
+              const c = b.slice();
+              c[c.length - 2] = 0x20;
+              return c;
+            },
+          }
+        : undefined;
+    const err = (await client()
+      .fetchManifest(manifestRef(), img.digest)
+      .catch((e) => e)) as LayerslayerError;
     expect(err.code).toBe("CORRUPT");
     expect(err.message).toContain("not the digest asked for");
   });
 
   test("manifest bytes that disagree with Docker-Content-Digest are CORRUPT", async () => {
-    proxy.rule = (req) => (req.url.includes("/manifests/") ? { kind: "tamper", keepHeaders: true, change: (b) => { const c = b.slice(); c[c.length - 2] = 0x20; return c; } } : undefined);
-    const err = (await client().fetchManifest(manifestRef()).catch((e) => e)) as LayerslayerError;
+    proxy.rule = (req) =>
+      req.url.includes("/manifests/")
+        ? {
+            kind: "tamper",
+            keepHeaders: true,
+            change: (b) => {
+              const c = b.slice();
+              c[c.length - 2] = 0x20;
+              return c;
+            },
+          }
+        : undefined;
+    const err = (await client()
+      .fetchManifest(manifestRef())
+      .catch((e) => e)) as LayerslayerError;
     expect(err.code).toBe("CORRUPT");
     expect(err.message).toContain("the registry says");
   });
@@ -130,7 +159,12 @@ describe("tag list pagination on a real registry", () => {
     let served = false;
     proxy.rule = (req) =>
       !served && req.url.includes("/tags/list") && (served = true)
-        ? { kind: "status", status: 200, headers: { "Content-Type": "application/json", Link: '</v2/p/app/tags/list?n=2&last=old2>; rel="next"' }, body: JSON.stringify({ name: "p/app", tags: ["old1", "old2"] }) }
+        ? {
+            kind: "status",
+            status: 200,
+            headers: { "Content-Type": "application/json", Link: '</v2/p/app/tags/list?n=2&last=old2>; rel="next"' },
+            body: JSON.stringify({ name: "p/app", tags: ["old1", "old2"] }),
+          }
         : undefined;
     const c = new RegistryClient({ ...quick, tagPageSize: 2 });
     const tags = await c.listTags(parseReference(`${proxy.host}/p/app`, { allowBare: true }));
@@ -139,5 +173,4 @@ describe("tag list pagination on a real registry", () => {
     const pages = proxy.requests.filter((r) => r.path.endsWith("/tags/list"));
     expect(pages.length).toBe(2);
   });
-
 });

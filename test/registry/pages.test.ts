@@ -78,7 +78,15 @@ describe("paginated lists from a registry whose lists do not end", () => {
     asked.length = 0;
     let error: unknown;
     try {
-      for await (const p of namePages(t, "/v2/_catalog?n=2", { scope: "registry:catalog:*", what: "catalog", field: "repositories", valid: (n) => n !== "invalid", onInvalid, walk })) pages.push(p);
+      for await (const p of namePages(t, "/v2/_catalog?n=2", {
+        scope: "registry:catalog:*",
+        what: "catalog",
+        field: "repositories",
+        valid: (n) => n !== "invalid",
+        onInvalid,
+        walk,
+      }))
+        pages.push(p);
     } catch (e) {
       error = e;
     }

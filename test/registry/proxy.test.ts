@@ -6,7 +6,11 @@ import { startConnectProxy, startTinyproxy, type TestProxy } from "../support/pr
 import { useRegistry } from "../support/registry.ts";
 
 describe("proxy choice", () => {
-  const settings = proxySettings({ HTTP_PROXY: "proxy.corp:3128", https_proxy: "http://u:p@sproxy:8080", NO_PROXY: ".internal, example.com, 10.0.0.0/8, 192.168.1.5, reg.local:5000, [fd00::1]" });
+  const settings = proxySettings({
+    HTTP_PROXY: "proxy.corp:3128",
+    https_proxy: "http://u:p@sproxy:8080",
+    NO_PROXY: ".internal, example.com, 10.0.0.0/8, 192.168.1.5, reg.local:5000, [fd00::1]",
+  });
   const via = (u: string) => proxyFor(new URL(u), settings);
 
   test("HTTPS_PROXY for https, HTTP_PROXY for http, a bare host:port is http://", () => {

@@ -47,7 +47,12 @@ describe("the registry search protocol (/v1/search)", () => {
   });
 
   test("results sort by pulls, stars or last update, highest first, the ones without last", () => {
-    const rs = [{ name: "a", stars: 1 }, { name: "b", stars: 5, updated: "2020-01-01T00:00:00.000Z" }, { name: "c" }, { name: "d", stars: 5, pulls: 9, updated: "2024-01-01T00:00:00.000Z" }];
+    const rs = [
+      { name: "a", stars: 1 },
+      { name: "b", stars: 5, updated: "2020-01-01T00:00:00.000Z" },
+      { name: "c" },
+      { name: "d", stars: 5, pulls: 9, updated: "2024-01-01T00:00:00.000Z" },
+    ];
     expect(sortResults(rs, "stars").map((r) => r.name)).toEqual(["b", "d", "a", "c"]);
     expect(sortResults(rs, "pulls").map((r) => r.name)).toEqual(["d", "a", "b", "c"]);
     expect(sortResults(rs, "updated").map((r) => r.name)).toEqual(["d", "b", "a", "c"]);

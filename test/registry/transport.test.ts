@@ -68,7 +68,8 @@ describe("manifests and configs cut short, reset, or rate limited with a date (p
 
   test("Retry-After as a date in the past is retried at once; a far date gives up with the date in the message", async () => {
     let hits = 0;
-    proxy.rule = (req) => (req.url.includes("/manifests/") && hits++ === 0 ? { kind: "status", status: 429, headers: { "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT" } } : undefined);
+    proxy.rule = (req) =>
+      req.url.includes("/manifests/") && hits++ === 0 ? { kind: "status", status: 429, headers: { "Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT" } } : undefined;
     expect((await new RegistryClient({ retries: 2, retryBaseMs: 1 }).fetchManifest(parseReference(`${proxy.host}/b/app:v1`))).digest).toBe(img.digest);
     const far = new Date(Date.now() + 86_400_000).toUTCString();
     proxy.rule = (req) => (req.url.includes("/manifests/") ? { kind: "status", status: 429, headers: { "Retry-After": far } } : undefined);

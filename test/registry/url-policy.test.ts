@@ -78,7 +78,9 @@ describe("https never steps down to plain http on a redirect", () => {
     const r = await runCli(["config", `${reg.host}/d/app:v1`, "--verbose"], { env: { NODE_EXTRA_CA_CERTS: reg.certPath! } });
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(`· ${reg.host} speaks HTTPS only; switching`);
-    expect(r.stderr.trim().split("\n").at(-1)).toBe(`layerslayer: ${reg.host}: redirect: refusing to go from https to plain http (${reg.redirect!.url}); plain HTTP is allowed only for the registry's own host, with --plain-http`);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe(
+      `layerslayer: ${reg.host}: redirect: refusing to go from https to plain http (${reg.redirect!.url}); plain HTTP is allowed only for the registry's own host, with --plain-http`,
+    );
     expect(reg.redirect!.requests.length).toBe(0);
   });
 });

@@ -46,5 +46,9 @@ test("a layout in dist/image, then a build into dist: both stay, SHA256SUMS chec
   expect(readFileSync(join(dist, "image", "index.json"), "utf8")).toBe("{}");
   const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: dist, stdout: "pipe", stderr: "pipe" });
   expect(check.stdout.toString()).toBe("layerslayer: OK\n");
-  expect(Bun.spawnSync([join(dist, "layerslayer"), "--version"], { stdout: "pipe" }).stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+/);
+  expect(
+    Bun.spawnSync([join(dist, "layerslayer"), "--version"], { stdout: "pipe" })
+      .stdout.toString()
+      .trim(),
+  ).toMatch(/^\d+\.\d+\.\d+/);
 }, 120_000);

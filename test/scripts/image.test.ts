@@ -39,7 +39,25 @@ describe("the release image (npm run image), built with umoci from scratch", () 
   function inImage(args: string[]): { code: number; stdout: string; stderr: string } {
     const config = JSON.parse(readFileSync(join(work, "bundle", "config.json"), "utf8")) as { process: { env: string[]; user: { uid: number } } };
     const script = `mount -t proc proc "$1/proc" && shift && exec "$@"`;
-    return sh(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", rootfs, "env", "-i", ...config.process.env, "/usr/sbin/chroot", `--userspec=${config.process.user.uid}:${config.process.user.uid}`, rootfs, IMAGE_BINARY, ...args]);
+    return sh([
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      script,
+      "sh",
+      rootfs,
+      "env",
+      "-i",
+      ...config.process.env,
+      "/usr/sbin/chroot",
+      `--userspec=${config.process.user.uid}:${config.process.user.uid}`,
+      rootfs,
+      IMAGE_BINARY,
+      ...args,
+    ]);
   }
 
   test("holds exactly the binary, its libraries, CA certificates, passwd/group and /tmp, under 60 MB compressed", () => {
@@ -50,7 +68,11 @@ describe("the release image (npm run image), built with umoci from scratch", () 
     const compressed = manifest.layers.reduce((n: number, l: { size: number }) => n + l.size, manifest.config.size);
     expect(compressed).toBeLessThanOrEqual(MAX_COMPRESSED);
 
-    const files = sh(["find", rootfs, "-type", "f"]).stdout.trim().split("\n").map((f) => f.slice(rootfs.length)).sort();
+    const files = sh(["find", rootfs, "-type", "f"])
+      .stdout.trim()
+      .split("\n")
+      .map((f) => f.slice(rootfs.length))
+      .sort();
     const libs = files.filter((f) => /\/lib(64)?\//.test(f));
     expect(files.filter((f) => !libs.includes(f))).toEqual(["/etc/group", "/etc/passwd", "/etc/ssl/certs/ca-certificates.crt", IMAGE_BINARY]);
     // glibc's loader and libc at least, nothing but shared objects.
@@ -67,7 +89,11 @@ describe("the release image (npm run image), built with umoci from scratch", () 
 
   test("the binary runs from the image's rootfs against the registry, as from source", async () => {
     expect(inImage(["--version"]).stdout.trim()).toBe(tag);
-    for (const args of [["inspect", `${reg.host}/img/app:v1`], ["cat", `${reg.host}/img/app:v1`, "/etc/issue"], ["inspect", `${reg.host}/img/missing:v1`]]) {
+    for (const args of [
+      ["inspect", `${reg.host}/img/app:v1`],
+      ["cat", `${reg.host}/img/app:v1`, "/etc/issue"],
+      ["inspect", `${reg.host}/img/missing:v1`],
+    ]) {
       const inside = inImage(args);
       const src = await runCli(args);
       expect({ args, code: inside.code, stdout: inside.stdout, stderr: inside.stderr }).toEqual({ args, code: src.code, stdout: src.stdout, stderr: src.stderr });

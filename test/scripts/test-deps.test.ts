@@ -12,15 +12,26 @@ const HOLD_SECONDS = 8;
 
 test("another install holding apt's lock: the script waits for it, then runs apt-get", async () => {
   // Held by python's fcntl.lockf, as apt and dpkg lock (not flock).
-  const holder = Bun.spawn(["python3", "-c", `import fcntl, sys, time
+  const holder = Bun.spawn(
+    [
+      "python3",
+      "-c",
+      `import fcntl, sys, time
 f = open("/var/lib/apt/lists/lock", "a")
 fcntl.lockf(f, fcntl.LOCK_EX)
 print("held", flush=True)
-time.sleep(${HOLD_SECONDS})`], { stdout: "pipe" });
+time.sleep(${HOLD_SECONDS})`,
+    ],
+    { stdout: "pipe" },
+  );
   const reader = holder.stdout.getReader();
   expect(new TextDecoder().decode((await reader.read()).value)).toStartWith("held");
   const started = performance.now();
-  const script = Bun.spawn(["bash", join(root, "scripts/test-deps.sh")], { env: { ...process.env, LAYERSLAYER_TEST_DEPS: "layerslayer-no-such-package" }, stdout: "pipe", stderr: "pipe" });
+  const script = Bun.spawn(["bash", join(root, "scripts/test-deps.sh")], {
+    env: { ...process.env, LAYERSLAYER_TEST_DEPS: "layerslayer-no-such-package" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [code, stderr] = await Promise.all([script.exited, new Response(script.stderr).text()]);
   const seconds = (performance.now() - started) / 1000;
   await holder.exited;

@@ -27,7 +27,12 @@ beforeAll(async () => {
   reg = await startRegistry();
   await pushImage(reg, "lab/page", "v1", {
     layers: [
-      { bytes: layerFrom([{ path: "etc/os-release", content: OS_RELEASE }, { path: "bin/tool", content: new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]) }]) },
+      {
+        bytes: layerFrom([
+          { path: "etc/os-release", content: OS_RELEASE },
+          { path: "bin/tool", content: new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]) },
+        ]),
+      },
       { bytes: layerFrom([{ path: "etc/hostname", content: "lab\n" }]) },
     ],
   });

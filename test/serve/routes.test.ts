@@ -30,8 +30,21 @@ beforeAll(async () => {
   reg = await startRegistry();
   img = await pushImage(reg, "serve/app", "v1", {
     layers: [
-      { bytes: layerFrom([{ path: "aaa/first.txt", content: "first\n" }, { path: "etc/os-release", content: "ID=fixture\nVERSION_ID=1\n" }, { path: "etc/motd", content: "hello" }, { path: "data/big.bin", content: BIG }, { path: "usr/lib/os-release", symlink: "../../etc/os-release" }]) },
-      { bytes: layerFrom([{ path: "etc/.wh.motd", content: "" }, { path: "etc/hostname", content: "box\n" }]) },
+      {
+        bytes: layerFrom([
+          { path: "aaa/first.txt", content: "first\n" },
+          { path: "etc/os-release", content: "ID=fixture\nVERSION_ID=1\n" },
+          { path: "etc/motd", content: "hello" },
+          { path: "data/big.bin", content: BIG },
+          { path: "usr/lib/os-release", symlink: "../../etc/os-release" },
+        ]),
+      },
+      {
+        bytes: layerFrom([
+          { path: "etc/.wh.motd", content: "" },
+          { path: "etc/hostname", content: "box\n" },
+        ]),
+      },
     ],
   });
   ref = `${reg.host}/serve/app:v1`;
@@ -106,7 +119,10 @@ describe("listings", () => {
     const res = await fetch(url("/v1/peek", { ref, budget: "65536" }));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/x-ndjson");
-    const records = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const records = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     for (const r of records) expect(validate(r, schemaOf("/v1/peek").schema, openapi)).toEqual([]);
     const stats = records.filter((r) => r.stats).map((r) => r.stats);
     expect(stats.map((s) => s.layer)).toEqual([0, 1]);
@@ -116,8 +132,14 @@ describe("listings", () => {
 
   test("/v1/peek full=true lists whole layers, as peek --full --json", async () => {
     const res = await fetch(url("/v1/peek", { ref, full: "true", layer: "1" }));
-    const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
-    const cli = (await runCli(["peek", ref, "--full", "--layer", "1", "--json", "--no-cache"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const cli = (await runCli(["peek", ref, "--full", "--layer", "1", "--json", "--no-cache"])).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     // The server's cache may hold the listing already (then nothing is downloaded, and it says so).
     const plain = (r: any) => (r.stats ? { ...r, stats: { ...r.stats, bytesDownloaded: 0, cached: undefined, offsets: undefined } } : r);
     expect(lines.map(plain)).toEqual(cli.map(plain));
@@ -224,6 +246,20 @@ describe("errors", () => {
 
 test("the OpenAPI document lists every route with its parameters", () => {
   expect(openapi.openapi).toBe("3.1.0");
-  expect(Object.keys(openapi.paths).sort()).toEqual(["/v1/cat", "/v1/catalog", "/v1/config", "/v1/find", "/v1/history", "/v1/inspect", "/v1/layer", "/v1/ls", "/v1/manifest", "/v1/peek", "/v1/platforms", "/v1/search", "/v1/tags"]);
+  expect(Object.keys(openapi.paths).sort()).toEqual([
+    "/v1/cat",
+    "/v1/catalog",
+    "/v1/config",
+    "/v1/find",
+    "/v1/history",
+    "/v1/inspect",
+    "/v1/layer",
+    "/v1/ls",
+    "/v1/manifest",
+    "/v1/peek",
+    "/v1/platforms",
+    "/v1/search",
+    "/v1/tags",
+  ]);
   expect(openapi.paths["/v1/cat"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["ref", "platform", "path", "verify"]);
 });

@@ -44,7 +44,14 @@ const q = (params: Record<string, string>) => new URLSearchParams(params).toStri
 beforeAll(async () => {
   reg = await startRegistry();
   redirecting = await startRegistry({ redirect: true });
-  const layers = [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=fixture\n" }, { path: "zz/big.bin", content: BIG }]) }];
+  const layers = [
+    {
+      bytes: layerFrom([
+        { path: "etc/os-release", content: "ID=fixture\n" },
+        { path: "zz/big.bin", content: BIG },
+      ]),
+    },
+  ];
   img = await pushImage(reg, "sec/app", "v1", { layers });
   await pushImage(redirecting, "sec/app", "v1", { layers });
   ref = `${reg.host}/sec/app:v1`;
@@ -123,7 +130,10 @@ describe("no way into this machine or its network (SSRF)", () => {
     test(`a redirect to ${location} is refused`, async () => {
       const proxy = startFaultProxy(reg.url);
       proxies.push(proxy);
-      proxy.rule = (req) => (new URL(req.url).pathname.includes("/blobs/sha256:") && !new URL(req.url).pathname.endsWith(img.configDigest) ? { kind: "status", status: 307, headers: { Location: location } } : undefined);
+      proxy.rule = (req) =>
+        new URL(req.url).pathname.includes("/blobs/sha256:") && !new URL(req.url).pathname.endsWith(img.configDigest)
+          ? { kind: "status", status: 307, headers: { Location: location } }
+          : undefined;
       const s = serve({ allowRegistry: [proxy.host] });
       const res = await fetch(`${s.url}/v1/cat?${q({ ref: `${proxy.host}/sec/app:v1`, path: "/etc/os-release" })}`);
       const body = (await res.json()) as any;
@@ -198,7 +208,9 @@ describe("requests", () => {
     proxies.push(proxy);
     proxy.delayMs = 300;
     const d = serve({ allowRegistry: [proxy.host], caps: { downloadsPerClient: 2 } });
-    const peeks = await Promise.all(Array.from({ length: 5 }, () => fetch(`${d.url}/v1/peek?${q({ ref: `${proxy.host}/sec/app:v1`, budget: "65536" })}`).then(async (r) => (await r.arrayBuffer(), r.status))));
+    const peeks = await Promise.all(
+      Array.from({ length: 5 }, () => fetch(`${d.url}/v1/peek?${q({ ref: `${proxy.host}/sec/app:v1`, budget: "65536" })}`).then(async (r) => (await r.arrayBuffer(), r.status))),
+    );
     expect(peeks.filter((c) => c === 200).length).toBe(2);
     expect(peeks.filter((c) => c === 429).length).toBe(3);
   });

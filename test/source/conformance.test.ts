@@ -144,7 +144,12 @@ for (const [kind, open] of Object.entries(SOURCES)) {
       const controller = new AbortController();
       let abortedAt = 0;
       const stored: string[] = [];
-      const cache = { getListing: () => undefined, putListing: () => false, readListing: () => undefined, beginListing: () => ({ add() {}, addPart() {}, finish: () => (stored.push("finish"), true), abort: () => void stored.push("abort") }) };
+      const cache = {
+        getListing: () => undefined,
+        putListing: () => false,
+        readListing: () => undefined,
+        beginListing: () => ({ add() {}, addPart() {}, finish: () => (stored.push("finish"), true), abort: () => void stored.push("abort") }),
+      };
       const listing = listLayer(source, layer, 0, {
         cache,
         signal: controller.signal,

@@ -49,9 +49,15 @@ describe("local images made by skopeo", () => {
     });
     plain = await pushImage(reg, "local/plain", "v1", {
       format: "docker",
-      layers: [{ bytes: layerFrom(BASE, { compression: "none" }), compression: "none" }, { bytes: layerFrom(TOP, { compression: "none" }), compression: "none" }],
+      layers: [
+        { bytes: layerFrom(BASE, { compression: "none" }), compression: "none" },
+        { bytes: layerFrom(TOP, { compression: "none" }), compression: "none" },
+      ],
     });
-    const arm = await pushImage(reg, "local/multi", undefined, { layers: [{ bytes: layerFrom([{ path: "etc/arch", content: "arm64\n" }]) }], platform: { os: "linux", architecture: "arm64", variant: "v8" } });
+    const arm = await pushImage(reg, "local/multi", undefined, {
+      layers: [{ bytes: layerFrom([{ path: "etc/arch", content: "arm64\n" }]) }],
+      platform: { os: "linux", architecture: "arm64", variant: "v8" },
+    });
     const amd = await pushImage(reg, "local/multi", undefined, { layers: [{ bytes: oci.layers[0]!.bytes }] });
     await pushIndex(reg, "local/multi", "v1", [
       { image: amd, platform: { os: "linux", architecture: "amd64" } },
@@ -153,7 +159,9 @@ describe("local images made by skopeo", () => {
     }
     const legacy = await runCli(["save", `docker-archive:${at("docker.tar")}:local/plain:v1`, "--layer", "0"], { cwd: work });
     expect(legacy.code).toBe(0);
-    expect(new Uint8Array(readFileSync(join(work, "downloads", "local_plain", "v1", `${plain.layers[0]!.digest.replace(":", "_")}.tar`)))).toEqual(new Uint8Array(plain.layers[0]!.bytes));
+    expect(new Uint8Array(readFileSync(join(work, "downloads", "local_plain", "v1", `${plain.layers[0]!.digest.replace(":", "_")}.tar`)))).toEqual(
+      new Uint8Array(plain.layers[0]!.bytes),
+    );
   });
 
   test("bad local input: one line, the right exit code", async () => {
@@ -277,12 +285,19 @@ describe("local images made by skopeo", () => {
 
   test("a blob file whose size differs from the descriptor's: exit 7 at once, naming the file, not a registry", async () => {
     const layer = oci.layers[0]!;
-    for (const [how, change] of [["longer", (b: Uint8Array) => Buffer.concat([b, new Uint8Array([0])])], ["shorter", (b: Uint8Array) => b.subarray(0, b.length - 10)]] as const) {
+    for (const [how, change] of [
+      ["longer", (b: Uint8Array) => Buffer.concat([b, new Uint8Array([0])])],
+      ["shorter", (b: Uint8Array) => b.subarray(0, b.length - 10)],
+    ] as const) {
       const dir = at(`layout-size-${how}`);
       cpSync(at("layout"), dir, { recursive: true });
       const blob = join(dir, "blobs", "sha256", layer.digest.split(":")[1]!);
       writeFileSync(blob, change(new Uint8Array(readFileSync(blob))));
-      for (const args of [["peek", `oci:${dir}:v1`, "--full"], ["peek", `oci:${dir}:v1`, "--budget", "2K"], ["cat", `oci:${dir}:v1`, "/etc/passwd"]]) {
+      for (const args of [
+        ["peek", `oci:${dir}:v1`, "--full"],
+        ["peek", `oci:${dir}:v1`, "--budget", "2K"],
+        ["cat", `oci:${dir}:v1`, "/etc/passwd"],
+      ]) {
         const r = await runCli(args);
         expect({ args, code: r.code }).toEqual({ args, code: 7 });
         const size = layer.size + (how === "longer" ? 1 : -10);

@@ -68,5 +68,8 @@ const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u
 /** Throws when text meant for a terminal holds a raw control or bidi character (names the first one). */
 export function expectTerminalSafe(text: string, what = "output"): void {
   const m = RAW_UNSAFE.exec(text);
-  if (m) throw new Error(`${what} holds a raw U+${m[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${m.index}: ${JSON.stringify(text.slice(Math.max(0, m.index - 40), m.index + 40))}`);
+  if (m)
+    throw new Error(
+      `${what} holds a raw U+${m[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${m.index}: ${JSON.stringify(text.slice(Math.max(0, m.index - 40), m.index + 40))}`,
+    );
 }

@@ -26,7 +26,12 @@ export async function forwardRequest(req: Request, targetUrl: string): Promise<{
   const url = new URL(req.url);
   const headers = new Headers(req.headers);
   headers.delete("host");
-  const upstream = await fetch(`${targetUrl}${url.pathname}${url.search}`, { method: req.method, headers, redirect: "manual", ...(req.body ? { body: await req.arrayBuffer() } : {}) });
+  const upstream = await fetch(`${targetUrl}${url.pathname}${url.search}`, {
+    method: req.method,
+    headers,
+    redirect: "manual",
+    ...(req.body ? { body: await req.arrayBuffer() } : {}),
+  });
   const out = new Headers(upstream.headers);
   for (const h of ["content-encoding", "transfer-encoding", "connection", "keep-alive", "date"]) out.delete(h);
   return { url, upstream, headers: out };

@@ -83,7 +83,8 @@ export function estargzBuilder(): string {
         env: { ...process.env, GOPATH: "/usr/share/gocode", GO111MODULE: "off", GOFLAGS: "", GOCACHE: join(dir, "go-build-cache") },
         stderr: "pipe",
       });
-      if (r.exitCode !== 0) throw new Error(`building the eStargz helper failed (golang-go and golang-github-containerd-stargz-snapshotter-dev installed?): ${r.stderr.toString()}`);
+      if (r.exitCode !== 0)
+        throw new Error(`building the eStargz helper failed (golang-go and golang-github-containerd-stargz-snapshotter-dev installed?): ${r.stderr.toString()}`);
       renameSync(tmpBin, bin);
     } finally {
       rmSync(work, { recursive: true, force: true });

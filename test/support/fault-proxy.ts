@@ -64,7 +64,20 @@ export interface FaultProxy {
   stop(): void;
 }
 
-const REASONS: Record<number, string> = { 200: "OK", 206: "Partial Content", 301: "Moved Permanently", 302: "Found", 307: "Temporary Redirect", 308: "Permanent Redirect", 401: "Unauthorized", 404: "Not Found", 416: "Range Not Satisfiable", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
+const REASONS: Record<number, string> = {
+  200: "OK",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  401: "Unauthorized",
+  404: "Not Found",
+  416: "Range Not Satisfiable",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
 
 interface Answer {
   status: number;
@@ -146,7 +159,13 @@ export function startFaultProxy(targetUrl: string): FaultProxy {
   };
 
   async function answer(socket: Socket, method: string, target: string, reqHeaders: Headers, reqBody: Uint8Array): Promise<void> {
-    const logged: ProxyRequest = { method, path: new URL(target, "http://x").pathname, range: reqHeaders.get("range"), authorization: reqHeaders.has("authorization"), bodyBytesSent: 0 };
+    const logged: ProxyRequest = {
+      method,
+      path: new URL(target, "http://x").pathname,
+      range: reqHeaders.get("range"),
+      authorization: reqHeaders.has("authorization"),
+      bodyBytesSent: 0,
+    };
     proxy.requests.push(logged);
     const request = new Request(`${proxy.url}${target}`, { method, headers: reqHeaders });
     const got = proxy.rule(request, n++);

@@ -24,8 +24,7 @@ export function makeTree(files: FileSpec[]): string {
     if ("dir" in f) {
       mkdirSync(p, { recursive: true });
       chmodSync(p, f.mode ?? 0o755); // not subject to the umask, unlike mkdir's mode
-    }
-    else if ("symlink" in f) symlinkSync(f.symlink, p);
+    } else if ("symlink" in f) symlinkSync(f.symlink, p);
     else if ("hardlink" in f) linkSync(join(root, f.hardlink), p);
     else if ("fifo" in f) Bun.spawnSync(["mkfifo", p]);
     else {
@@ -133,7 +132,13 @@ export async function pushImage(
   const layers = [] as PushedImage["layers"];
   for (const l of opts.layers) {
     const digest = await pushBlob(reg, repo, l.bytes);
-    layers.push({ digest, size: l.bytes.byteLength, mediaType: l.mediaType ?? LAYER_TYPES[format][l.compression ?? "gzip"], bytes: l.bytes, ...(l.annotations ? { annotations: l.annotations } : {}) });
+    layers.push({
+      digest,
+      size: l.bytes.byteLength,
+      mediaType: l.mediaType ?? LAYER_TYPES[format][l.compression ?? "gzip"],
+      bytes: l.bytes,
+      ...(l.annotations ? { annotations: l.annotations } : {}),
+    });
   }
   const history = opts.history ?? opts.layers.map((_, i) => ({ created_by: `/bin/sh -c #(nop) ADD layer-${i}.tar /` }));
   const configDoc = {
@@ -180,7 +185,10 @@ export async function pushIndex(
   const manifests: unknown[] = images.map(({ image, platform }) => ({ mediaType: image.mediaType, digest: image.digest, size: image.size, platform }));
   if (opts.attestationFor) {
     // An attestation manifest, as buildx pushes them: an image manifest for platform unknown/unknown.
-    const att = await pushImage(reg, repo, undefined, { layers: [{ bytes: new TextEncoder().encode('{"_type":"https://in-toto.io/Statement/v0.1"}'), mediaType: "application/vnd.in-toto+json" }], platform: { os: "unknown", architecture: "unknown" } });
+    const att = await pushImage(reg, repo, undefined, {
+      layers: [{ bytes: new TextEncoder().encode('{"_type":"https://in-toto.io/Statement/v0.1"}'), mediaType: "application/vnd.in-toto+json" }],
+      platform: { os: "unknown", architecture: "unknown" },
+    });
     manifests.push({
       mediaType: att.mediaType,
       digest: att.digest,

@@ -58,30 +58,132 @@ function image(os: string, architecture: string, variant: string | undefined, di
 
 function tag(name: string, pushed: string, digestChar: string, images: Record<string, unknown>[]): Record<string, unknown> {
   const full_size = images.reduce((n, i) => n + (i.size as number), 0);
-  return { creator: 1, id: 1, images, last_updated: pushed, last_updater: 1, last_updater_username: "someone", name, repository: 1, full_size, v2: true, tag_status: "active", tag_last_pulled: pushed, tag_last_pushed: pushed, media_type: "application/vnd.oci.image.index.v1+json", content_type: "image", digest: sha(digestChar) };
+  return {
+    creator: 1,
+    id: 1,
+    images,
+    last_updated: pushed,
+    last_updater: 1,
+    last_updater_username: "someone",
+    name,
+    repository: 1,
+    full_size,
+    v2: true,
+    tag_status: "active",
+    tag_last_pulled: pushed,
+    tag_last_pushed: pushed,
+    media_type: "application/vnd.oci.image.index.v1+json",
+    content_type: "image",
+    digest: sha(digestChar),
+  };
 }
 
 /** The repositories the stand-in starts with (tests may add more). */
 export function seedRepositories(): StandInRepository[] {
   const alpineTags = [
-    tag("3.19", "2024-01-27T00:51:00Z", "1", [image("linux", "amd64", undefined, "a", 3_400_000, "2024-01-27T00:51:00Z"), image("linux", "arm64", "v8", "b", 3_300_000, "2024-01-27T00:51:00Z")]),
-    tag("3.20", "2024-06-20T17:32:00Z", "2", [image("linux", "amd64", undefined, "c", 3_600_000, "2024-06-20T17:32:00Z"), image("linux", "arm64", "v8", "d", 3_500_000, "2024-06-20T17:32:00Z"), image("linux", "arm", "v7", "e", 3_100_000, "2024-06-20T17:32:00Z")]),
-    tag("latest", "2024-06-20T17:33:00Z", "2", [image("linux", "amd64", undefined, "c", 3_600_000, "2024-06-20T17:32:00Z"), image("linux", "arm64", "v8", "d", 3_500_000, "2024-06-20T17:32:00Z"), image("linux", "arm", "v7", "e", 3_100_000, "2024-06-20T17:32:00Z")]),
+    tag("3.19", "2024-01-27T00:51:00Z", "1", [
+      image("linux", "amd64", undefined, "a", 3_400_000, "2024-01-27T00:51:00Z"),
+      image("linux", "arm64", "v8", "b", 3_300_000, "2024-01-27T00:51:00Z"),
+    ]),
+    tag("3.20", "2024-06-20T17:32:00Z", "2", [
+      image("linux", "amd64", undefined, "c", 3_600_000, "2024-06-20T17:32:00Z"),
+      image("linux", "arm64", "v8", "d", 3_500_000, "2024-06-20T17:32:00Z"),
+      image("linux", "arm", "v7", "e", 3_100_000, "2024-06-20T17:32:00Z"),
+    ]),
+    tag("latest", "2024-06-20T17:33:00Z", "2", [
+      image("linux", "amd64", undefined, "c", 3_600_000, "2024-06-20T17:32:00Z"),
+      image("linux", "arm64", "v8", "d", 3_500_000, "2024-06-20T17:32:00Z"),
+      image("linux", "arm", "v7", "e", 3_100_000, "2024-06-20T17:32:00Z"),
+    ]),
     tag("edge", "2024-03-02T09:00:00Z", "3", [image("linux", "amd64", undefined, "f", 3_700_000, "2024-03-02T09:00:00Z")]),
   ];
   const repos: StandInRepository[] = [
-    { namespace: "library", name: "alpine", description: "A minimal Docker image based on Alpine Linux with a complete package index", star_count: 11_000, pull_count: 7_000_000_000, last_updated: "2024-06-20T17:33:00Z", is_official: true, tags: alpineTags },
-    { namespace: "library", name: "nginx", description: "Official build of Nginx.", star_count: 20_000, pull_count: 9_000_000_000, last_updated: "2024-05-30T10:00:00Z", is_official: true, tags: [] },
-    { namespace: "library", name: "busybox", description: "Busybox base image.", star_count: 3_000, pull_count: 5_000_000_000, last_updated: "2024-02-10T10:00:00Z", is_official: true, tags: [] },
-    { namespace: "bitnami", name: "nginx", description: "Bitnami container image for NGINX", star_count: 190, pull_count: 800_000_000, last_updated: "2024-06-25T08:00:00Z", tags: [] },
-    { namespace: "bitnami", name: "redis", description: "Bitnami container image for Redis", star_count: 300, pull_count: 900_000_000, last_updated: "2024-06-24T08:00:00Z", tags: [] },
-    { namespace: "bitnami", name: "postgresql", description: "Bitnami container image for PostgreSQL", star_count: 250, pull_count: 600_000_000, last_updated: "2023-12-01T08:00:00Z", tags: [] },
-    { namespace: "mallory", name: "nginx-proxy", description: "\x1b[2J\x1b]0;owned\x07 nginx\nproxy \u202e with a very long description that goes on and on and on to fill the terminal", star_count: 1, pull_count: 12, last_updated: "2020-01-01T00:00:00Z", tags: [] },
+    {
+      namespace: "library",
+      name: "alpine",
+      description: "A minimal Docker image based on Alpine Linux with a complete package index",
+      star_count: 11_000,
+      pull_count: 7_000_000_000,
+      last_updated: "2024-06-20T17:33:00Z",
+      is_official: true,
+      tags: alpineTags,
+    },
+    {
+      namespace: "library",
+      name: "nginx",
+      description: "Official build of Nginx.",
+      star_count: 20_000,
+      pull_count: 9_000_000_000,
+      last_updated: "2024-05-30T10:00:00Z",
+      is_official: true,
+      tags: [],
+    },
+    {
+      namespace: "library",
+      name: "busybox",
+      description: "Busybox base image.",
+      star_count: 3_000,
+      pull_count: 5_000_000_000,
+      last_updated: "2024-02-10T10:00:00Z",
+      is_official: true,
+      tags: [],
+    },
+    {
+      namespace: "bitnami",
+      name: "nginx",
+      description: "Bitnami container image for NGINX",
+      star_count: 190,
+      pull_count: 800_000_000,
+      last_updated: "2024-06-25T08:00:00Z",
+      tags: [],
+    },
+    {
+      namespace: "bitnami",
+      name: "redis",
+      description: "Bitnami container image for Redis",
+      star_count: 300,
+      pull_count: 900_000_000,
+      last_updated: "2024-06-24T08:00:00Z",
+      tags: [],
+    },
+    {
+      namespace: "bitnami",
+      name: "postgresql",
+      description: "Bitnami container image for PostgreSQL",
+      star_count: 250,
+      pull_count: 600_000_000,
+      last_updated: "2023-12-01T08:00:00Z",
+      tags: [],
+    },
+    {
+      namespace: "mallory",
+      name: "nginx-proxy",
+      description: "\x1b[2J\x1b]0;owned\x07 nginx\nproxy \u202e with a very long description that goes on and on and on to fill the terminal",
+      star_count: 1,
+      pull_count: 12,
+      last_updated: "2020-01-01T00:00:00Z",
+      tags: [],
+    },
   ];
   // A namespace with enough repositories (and one with enough tags) for several pages.
   for (let i = 0; i < 45; i++) {
-    const tags = i === 0 ? Array.from({ length: 30 }, (_, t) => tag(`v${t}`, new Date(Date.UTC(2024, 0, 1 + t)).toISOString(), String(t % 10), [image("linux", "amd64", undefined, String(t % 10), 1000 + t, new Date(Date.UTC(2024, 0, 1 + t)).toISOString())])) : [];
-    repos.push({ namespace: "many", name: `app-${String(i).padStart(2, "0")}`, description: `widget app number ${i}`, star_count: i, pull_count: 1000 * i, last_updated: new Date(Date.UTC(2023, 0, 1 + i)).toISOString(), tags });
+    const tags =
+      i === 0
+        ? Array.from({ length: 30 }, (_, t) =>
+            tag(`v${t}`, new Date(Date.UTC(2024, 0, 1 + t)).toISOString(), String(t % 10), [
+              image("linux", "amd64", undefined, String(t % 10), 1000 + t, new Date(Date.UTC(2024, 0, 1 + t)).toISOString()),
+            ]),
+          )
+        : [];
+    repos.push({
+      namespace: "many",
+      name: `app-${String(i).padStart(2, "0")}`,
+      description: `widget app number ${i}`,
+      star_count: i,
+      pull_count: 1000 * i,
+      last_updated: new Date(Date.UTC(2023, 0, 1 + i)).toISOString(),
+      tags,
+    });
   }
   return repos;
 }

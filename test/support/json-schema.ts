@@ -14,7 +14,10 @@ function typeOf(v: unknown): string {
 
 export function validate(value: unknown, schema: Schema, root: Schema = schema, at = "$"): string[] {
   if (typeof schema.$ref === "string") {
-    const target = schema.$ref.replace(/^#\//, "").split("/").reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], root);
+    const target = schema.$ref
+      .replace(/^#\//, "")
+      .split("/")
+      .reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], root);
     if (!target) return [`${at}: unresolved ${schema.$ref}`];
     return validate(value, target as Schema, root, at);
   }

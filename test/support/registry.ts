@@ -81,7 +81,26 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
     certPath = join(dir, "tls-cert.pem");
     const keyPath = join(dir, "tls-key.pem");
     const gen = Bun.spawnSync(
-      ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+      [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        keyPath,
+        "-out",
+        certPath,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
       { stderr: "pipe" },
     );
     if (gen.exitCode !== 0) throw new Error(`openssl failed: ${gen.stderr.toString()}`);
@@ -98,9 +117,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
     lines.push("auth:", "  token:", `    realm: ${token.realm}`, "    service: layerslayer-test", "    issuer: layerslayer-test-issuer", `    rootcertbundle: ${token.certPath}`);
   } else if (auth === "htpasswd") {
     const htpasswd = join(dir, "htpasswd");
-    const entries = await Promise.all(
-      Object.entries(users).map(async ([u, p]) => `${u}:${await Bun.password.hash(p, { algorithm: "bcrypt", cost: 4 })}`),
-    );
+    const entries = await Promise.all(Object.entries(users).map(async ([u, p]) => `${u}:${await Bun.password.hash(p, { algorithm: "bcrypt", cost: 4 })}`));
     writeFileSync(htpasswd, entries.join("\n") + "\n");
     lines.push("auth:", "  htpasswd:", "    realm: layerslayer-test", `    path: ${htpasswd}`);
   }

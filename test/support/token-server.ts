@@ -59,10 +59,27 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
   const dir = mkdtempSync(join(tmpdir(), "ls-token-"));
   const keyPath = join(dir, "key.pem");
   const certPath = join(dir, "cert.pem");
-  const gen = Bun.spawnSync([
-    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-    "-keyout", keyPath, "-out", certPath, "-days", "2", "-subj", "/CN=layerslayer-test-token",
-  ], { stderr: "pipe" });
+  const gen = Bun.spawnSync(
+    [
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=layerslayer-test-token",
+    ],
+    { stderr: "pipe" },
+  );
   if (gen.exitCode !== 0) throw new Error(`openssl failed: ${gen.stderr.toString()}`);
   const key: KeyObject = createPrivateKey(readFileSync(keyPath));
   const spki = new Uint8Array(createPublicKey(key).export({ type: "spki", format: "der" }));

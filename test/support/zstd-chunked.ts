@@ -17,7 +17,20 @@ export function skopeoZstdChunked(reg: TestRegistry, from: string, to: string): 
     writeFileSync(conf, "");
     const creds = reg.auth === "none" ? [] : ["--src-creds", `${ADMIN.username}:${ADMIN.password}`, "--dest-creds", `${ADMIN.username}:${ADMIN.password}`];
     const r = Bun.spawnSync(
-      ["skopeo", "--registries-conf", conf, "copy", "--src-tls-verify=false", "--dest-tls-verify=false", ...creds, "--dest-compress", "--dest-compress-format", "zstd:chunked", `docker://${reg.host}/${from}`, `docker://${reg.host}/${to}`],
+      [
+        "skopeo",
+        "--registries-conf",
+        conf,
+        "copy",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        ...creds,
+        "--dest-compress",
+        "--dest-compress-format",
+        "zstd:chunked",
+        `docker://${reg.host}/${from}`,
+        `docker://${reg.host}/${to}`,
+      ],
       { env: { ...process.env, HOME: home, XDG_RUNTIME_DIR: home, XDG_CONFIG_HOME: home }, stdout: "pipe", stderr: "pipe" },
     );
     if (r.exitCode !== 0) throw new Error(`skopeo copy failed: ${r.stderr.toString()}`);

@@ -42,8 +42,34 @@ const f = (name: string | Uint8Array, data = "x\n") => member({ name }, bytesOf(
 function handBuilt(): TarCase[] {
   const a = member({ name: "a" }, content(600));
   return [
-    { name: "pax-multi-x", tar: concat(paxMember([["path", "first"], ["uid", "7"]]), paxMember([["gid", "9"]]), member({ name: "a", uid: 1, gid: 2 }, bytesOf("data")), END) },
-    { name: "pax-solaris-X", tar: concat(retype(paxMember([["path", "from-X"], ["size", "3"]]), "X"), member({ name: "b", size: 0 }), padBlock(bytesOf("abc")), f("after"), END) },
+    {
+      name: "pax-multi-x",
+      tar: concat(
+        paxMember([
+          ["path", "first"],
+          ["uid", "7"],
+        ]),
+        paxMember([["gid", "9"]]),
+        member({ name: "a", uid: 1, gid: 2 }, bytesOf("data")),
+        END,
+      ),
+    },
+    {
+      name: "pax-solaris-X",
+      tar: concat(
+        retype(
+          paxMember([
+            ["path", "from-X"],
+            ["size", "3"],
+          ]),
+          "X",
+        ),
+        member({ name: "b", size: 0 }),
+        padBlock(bytesOf("abc")),
+        f("after"),
+        END,
+      ),
+    },
     { name: "pax-nul-path", tar: concat(f("before"), paxMember([["path", "a\0b"]]), f("after"), END) },
     { name: "pax-nul-linkpath", tar: concat(f("before"), paxMember([["linkpath", "a\0b"]]), header({ name: "l", typeflag: "2" }), END) },
     { name: "pax-nul-key", tar: concat(f("before"), paxMember([["SCHILY.xattr.a\0b", "v"]]), f("after"), END) },
@@ -53,21 +79,73 @@ function handBuilt(): TarCase[] {
     { name: "pax-bad-gid", tar: concat(f("before"), paxMember([["gid", "1.0"]]), f("after"), END) },
     { name: "pax-bad-length", tar: concat(f("before"), member({ name: "PaxHeader", typeflag: "x" }, bytesOf("13 path=ab\n")), f("after"), END) },
     { name: "pax-nul-padding", tar: concat(f("before"), member({ name: "PaxHeader", typeflag: "x" }, bytesOf("12 path=ab\n\0\0\0\0")), f("after"), END) },
-    { name: "pax-empty-value", tar: concat(paxMember([["path", ""], ["uname", ""]]), member({ name: "kept", uname: "u" }), END) },
-    { name: "pax-global", tar: concat(paxMember([["path", "gname-path"], ["uname", "g"], ["mtime", "5"]], "g"), f("a"), paxMember([["size", "99"]], "g"), f("b"), END) },
+    {
+      name: "pax-empty-value",
+      tar: concat(
+        paxMember([
+          ["path", ""],
+          ["uname", ""],
+        ]),
+        member({ name: "kept", uname: "u" }),
+        END,
+      ),
+    },
+    {
+      name: "pax-global",
+      tar: concat(
+        paxMember(
+          [
+            ["path", "gname-path"],
+            ["uname", "g"],
+            ["mtime", "5"],
+          ],
+          "g",
+        ),
+        f("a"),
+        paxMember([["size", "99"]], "g"),
+        f("b"),
+        END,
+      ),
+    },
     { name: "pax-global-drops-pending", tar: concat(paxMember([["path", "lost"]]), paxMember([["comment", "c"]], "g"), f("kept"), END) },
     { name: "pax-then-gnu-long", tar: concat(paxMember([["path", "from-pax"]]), gnuLongMember("from-L"), f("short"), END) },
     { name: "gnu-long-empty", tar: concat(member({ name: "././@LongLink", typeflag: "L", magic: "gnu" }, b(0)), f("short"), END) },
-    { name: "not-utf8-names", tar: concat(f(b(0x63, 0x61, 0x66, 0xe9)), f(b(0x63, 0x61, 0x66, 0xc3, 0xa9)), f(b(0x78, 0x80, 0xff)), paxRaw([["path", b(0x70, 0xe9, 0x2f, 0xfe)]]), f("p"), header({ name: "sl", typeflag: "2", linkname: "t\xe9" }), END) },
+    {
+      name: "not-utf8-names",
+      tar: concat(
+        f(b(0x63, 0x61, 0x66, 0xe9)),
+        f(b(0x63, 0x61, 0x66, 0xc3, 0xa9)),
+        f(b(0x78, 0x80, 0xff)),
+        paxRaw([["path", b(0x70, 0xe9, 0x2f, 0xfe)]]),
+        f("p"),
+        header({ name: "sl", typeflag: "2", linkname: "t\xe9" }),
+        END,
+      ),
+    },
     { name: "v7-dir-slash-size", tar: concat(header({ name: "olddir/", typeflag: "\0", magic: "v7", size: 600 }), f("next"), END) },
     { name: "reg-slash-data", tar: concat(member({ name: "regdir/", typeflag: "0" }, bytesOf("data")), f("next"), END) },
     { name: "dir-slashes", tar: concat(header({ name: "d//", typeflag: "5" }), header({ name: "./e/", typeflag: "5" }), header({ name: "/", typeflag: "5" }), END) },
     { name: "empty-name", tar: concat(member({ name: "" }, bytesOf("nameless")), f("next"), END) },
     { name: "ustar-prefix", tar: concat(member({ name: "file.txt", prefix: "a/very/long/prefix" }, bytesOf("p")), END) },
-    { name: "base256", tar: concat(member({ name: "big-ids", uid: 0, mtime: base256(-86400n) }, bytesOf("x")), header({ name: "huge", size: base256(9n * 1024n ** 3n), magic: "gnu", typeflag: "5" }), END) },
+    {
+      name: "base256",
+      tar: concat(
+        member({ name: "big-ids", uid: 0, mtime: base256(-86400n) }, bytesOf("x")),
+        header({ name: "huge", size: base256(9n * 1024n ** 3n), magic: "gnu", typeflag: "5" }),
+        END,
+      ),
+    },
     { name: "octal-space-inside", tar: concat(f("first"), header({ name: "bad", poke: [[108, bytesOf("12 34\0\0")]] }), END) },
     { name: "hardlink-to-later", tar: concat(header({ name: "link", typeflag: "1", linkname: "./target" }), f("target", "t"), END) },
-    { name: "devices-fifo", tar: concat(header({ name: "dev/null", typeflag: "3", devmajor: 1, devminor: 3 }), header({ name: "dev/sda", typeflag: "4", devmajor: 8 }), header({ name: "p", typeflag: "6" }), END) },
+    {
+      name: "devices-fifo",
+      tar: concat(
+        header({ name: "dev/null", typeflag: "3", devmajor: 1, devminor: 3 }),
+        header({ name: "dev/sda", typeflag: "4", devmajor: 8 }),
+        header({ name: "p", typeflag: "6" }),
+        END,
+      ),
+    },
     { name: "unknown-type", tar: concat(member({ name: "weird", typeflag: "Z" }, bytesOf("zzz")), f("next"), END) },
     { name: "sparse-flag-in-ustar", tar: concat(f("first"), header({ name: "s", typeflag: "S" }), END) },
     { name: "odd-padding", tar: concat(header({ name: "p", size: 3 }), bytesOf("abc"), new Uint8Array(509).fill(0x5a), f("next"), END) },
@@ -85,7 +163,9 @@ function handBuilt(): TarCase[] {
 
 function gnuTar(dir: string, args: string[]): Uint8Array {
   const out = join(dir, `out-${args.join("_").replace(/[^a-z0-9]/gi, "")}.tar`);
-  const r = Bun.spawnSync(["tar", "--sort=name", "--mtime=2020-01-01", "--owner=0", "--group=0", "--numeric-owner", "-cf", out, ...args, "-C", join(dir, "root"), "."], { stderr: "pipe" });
+  const r = Bun.spawnSync(["tar", "--sort=name", "--mtime=2020-01-01", "--owner=0", "--group=0", "--numeric-owner", "-cf", out, ...args, "-C", join(dir, "root"), "."], {
+    stderr: "pipe",
+  });
   if (r.exitCode !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
   return new Uint8Array(readFileSync(out));
 }

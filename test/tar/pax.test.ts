@@ -33,7 +33,13 @@ describe("parsePax", () => {
   });
 
   test("the last record for a key wins; anything after the records (NUL padding too) is CORRUPT, as in Go", () => {
-    const r = parsePax(paxRecords([["uid", "1"], ["uid", "2"]]), 0);
+    const r = parsePax(
+      paxRecords([
+        ["uid", "1"],
+        ["uid", "2"],
+      ]),
+      0,
+    );
     expect(r.get("uid")).toBe("2");
     expectCorrupt(() => parsePax(concat(paxRecords([["uid", "1"]]), new Uint8Array(20)), 0));
   });
@@ -47,7 +53,16 @@ describe("parsePax", () => {
   });
 
   test("GNU sparse 0.0 offset/numbytes records are joined into GNU.sparse.map, in order", () => {
-    const r = parsePax(paxRecords([["GNU.sparse.numblocks", "2"], ["GNU.sparse.offset", "0"], ["GNU.sparse.numbytes", "5"], ["GNU.sparse.offset", "100"], ["GNU.sparse.numbytes", "7"]]), 0);
+    const r = parsePax(
+      paxRecords([
+        ["GNU.sparse.numblocks", "2"],
+        ["GNU.sparse.offset", "0"],
+        ["GNU.sparse.numbytes", "5"],
+        ["GNU.sparse.offset", "100"],
+        ["GNU.sparse.numbytes", "7"],
+      ]),
+      0,
+    );
     expect(r.get("GNU.sparse.map")).toBe("0,5,100,7");
     expectCorrupt(() => parsePax(paxRecords([["GNU.sparse.numbytes", "5"]]), 0));
     expectCorrupt(() => parsePax(paxRecords([["GNU.sparse.offset", "1,2"]]), 0));

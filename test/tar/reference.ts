@@ -19,7 +19,20 @@ export interface Listed {
   error: boolean;
 }
 
-const TYPE_WORDS: Record<string, string> = { "0": "file", "\0": "file", "1": "hardlink", "2": "symlink", "3": "char", "4": "block", "5": "dir", "6": "fifo", "7": "contiguous", g: "pax-global", S: "file", D: "dir" };
+const TYPE_WORDS: Record<string, string> = {
+  "0": "file",
+  "\0": "file",
+  "1": "hardlink",
+  "2": "symlink",
+  "3": "char",
+  "4": "block",
+  "5": "dir",
+  "6": "fifo",
+  "7": "contiguous",
+  g: "pax-global",
+  S: "file",
+  D: "dir",
+};
 
 /** Bytes → hex of the name cleaned like tar/entry.ts normalizePath. */
 export function cleanHex(b: Uint8Array): string {
@@ -131,7 +144,11 @@ function gnuUnquote(s: string): Uint8Array {
 
 /** `tar -tv --numeric-owner --full-time`: the listing and whether tar reported an error. */
 export function gnuTarList(file: string): Listed {
-  const r = Bun.spawnSync(["tar", "-tv", "--numeric-owner", "--full-time", "--quoting-style=escape", "-f", file], { stdout: "pipe", stderr: "pipe", env: { LC_ALL: "C", PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const r = Bun.spawnSync(["tar", "-tv", "--numeric-owner", "--full-time", "--quoting-style=escape", "-f", file], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { LC_ALL: "C", PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
   const entries: string[] = [];
   for (const l of r.stdout.toString().split("\n")) {
     const m = /^(\S)\S{9} \d+\/\d+\s+(\d+|\d+,\s*\d+) \S+ \S+ (.*)$/.exec(l);

@@ -2,23 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { LayerslayerError } from "../../src/errors.ts";
 import { MAX_META_SIZE } from "../../src/tar/pax.ts";
-import {
-  base256,
-  bytesOf,
-  chunked,
-  concat,
-  content,
-  END,
-  gnuLongMember,
-  header,
-  list,
-  listBytes,
-  member,
-  padBlock,
-  paxMember,
-  type SourceStats,
-  strip,
-} from "./helpers.ts";
+import { base256, bytesOf, chunked, concat, content, END, gnuLongMember, header, list, listBytes, member, padBlock, paxMember, type SourceStats, strip } from "./helpers.ts";
 
 function code(e: unknown): string | undefined {
   return e instanceof LayerslayerError ? e.code : undefined;
@@ -54,7 +38,10 @@ describe("sizes", () => {
     const tar = concat(paxMember([["size", "700"]]), header({ name: "f", size: 0 }), padBlock(data), member({ name: "next" }, bytesOf("hi")), END);
     const r = await listBytes(tar, 100, { wantContent: (e) => e.path === "f" });
     expect(r.error).toBeUndefined();
-    expect(r.entries.map((e) => [e.path, e.size])).toEqual([["f", 700], ["next", 2]]);
+    expect(r.entries.map((e) => [e.path, e.size])).toEqual([
+      ["f", 700],
+      ["next", 2],
+    ]);
     const got = concat(...r.events.flatMap((e) => (e.kind === "data" ? [e.chunk] : [])));
     expect(got).toEqual(data);
   });
@@ -80,13 +67,30 @@ describe("sizes", () => {
 describe("meta headers", () => {
   test("PAX global headers are entries of their own and apply to nothing (Go); 'x' overrides; empty value falls back to the header", async () => {
     const parts = [
-      paxMember([["uname", "gu"], ["mtime", "1234.5"], ["uid", "42"], ["comment", "x=y\nz"]], "g"),
+      paxMember(
+        [
+          ["uname", "gu"],
+          ["mtime", "1234.5"],
+          ["uid", "42"],
+          ["comment", "x=y\nz"],
+        ],
+        "g",
+      ),
       member({ name: "a", uname: "root", uid: 1 }),
-      paxMember([["uname", "own"], ["path", "b-from-pax"]]),
+      paxMember([
+        ["uname", "own"],
+        ["path", "b-from-pax"],
+      ]),
       member({ name: "b", uname: "root", uid: 2 }),
       paxMember([["uid", ""]]),
       member({ name: "c", uid: 5 }),
-      paxMember([["uid", "43"], ["path", "renamed"]], "g"),
+      paxMember(
+        [
+          ["uid", "43"],
+          ["path", "renamed"],
+        ],
+        "g",
+      ),
       member({ name: "d", uid: 6 }),
       END,
     ];
@@ -114,7 +118,10 @@ describe("meta headers", () => {
     const sum = solaris.subarray(0, 512).reduce((a, c) => a + c, 0);
     solaris.set(new TextEncoder().encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
     const tar = concat(
-      paxMember([["path", "first"], ["uid", "7"]]),
+      paxMember([
+        ["path", "first"],
+        ["uid", "7"],
+      ]),
       paxMember([["gid", "9"]]),
       member({ name: "a", uid: 1, gid: 2 }),
       solaris,
@@ -159,9 +166,17 @@ describe("meta headers", () => {
 
   test("PAX mtime with fraction, negative, uid/gid/uname/gname/linkpath", async () => {
     const tar = concat(
-      paxMember([["mtime", "1600000000.123456789"], ["uid", "3000000000"], ["gid", "7"], ["gname", "grüppe"]]),
+      paxMember([
+        ["mtime", "1600000000.123456789"],
+        ["uid", "3000000000"],
+        ["gid", "7"],
+        ["gname", "grüppe"],
+      ]),
       member({ name: "f" }),
-      paxMember([["mtime", "-1.25"], ["linkpath", "../ziel ✓"]]),
+      paxMember([
+        ["mtime", "-1.25"],
+        ["linkpath", "../ziel ✓"],
+      ]),
       header({ name: "l", typeflag: "2", linkname: "short" }),
       END,
     );

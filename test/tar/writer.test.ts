@@ -32,7 +32,19 @@ describe("the tar writer", () => {
     const got = await listBytes(archive(members), 700);
     expect(got.error).toBeUndefined();
     expect(got.entries.map((e) => [e.path, e.type, e.mode, e.size, e.uid, e.gid, e.mtime, e.linkname ?? "", e.uname ?? "", e.devmajor ?? 0, e.devminor ?? 0])).toEqual(
-      members.map((m) => [m.path, m.type, m.mode, new TextEncoder().encode(m.data ?? "").byteLength, m.uid, m.gid, m.mtime, m.linkname ?? "", m.uname ?? "", m.devmajor ?? 0, m.devminor ?? 0]),
+      members.map((m) => [
+        m.path,
+        m.type,
+        m.mode,
+        new TextEncoder().encode(m.data ?? "").byteLength,
+        m.uid,
+        m.gid,
+        m.mtime,
+        m.linkname ?? "",
+        m.uname ?? "",
+        m.devmajor ?? 0,
+        m.devminor ?? 0,
+      ]),
     );
   });
 

@@ -78,7 +78,11 @@ describe("cat by a TOC's chunks", () => {
     expect(peek.stdout).not.toContain("stargz.index.json");
     expect(peek.stdout).toMatch(/complete as the layer's eStargz TOC declares it \(TOC of [^,]+, its digest matches the layer's annotation; the tar stream was not read\)/);
     const bare = await runCli(["peek", `${reg.host}/${images.zstdChunkedBare}`, "--full", "--json"]);
-    const stats = bare.stdout.trim().split("\n").map((l) => JSON.parse(l)).find((o) => o.stats)!.stats;
+    const stats = bare.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .find((o) => o.stats)!.stats;
     expect(stats).toMatchObject({ complete: true, verified: false, source: "toc", toc: { format: "zstd:chunked", checked: false } });
     const wrong = await runCli(["ls", `${reg.host}/${images.estargzWrong}`, "/usr/bin"]);
     expect(wrong.code).toBe(0);

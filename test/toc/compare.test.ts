@@ -28,7 +28,10 @@ afterAll(async () => {
 
 type Edit = (es: Record<string, unknown>[]) => Record<string, unknown>[];
 
-const named = (name: string) => (e: Record<string, unknown>) => String(e.name).replace(/^\.?\//, "").replace(/\/$/, "") === name;
+const named = (name: string) => (e: Record<string, unknown>) =>
+  String(e.name)
+    .replace(/^\.?\//, "")
+    .replace(/\/$/, "") === name;
 
 function set(name: string, fields: Record<string, unknown>): Edit {
   return (es) => {
@@ -41,14 +44,34 @@ function set(name: string, fields: Record<string, unknown>): Edit {
 export const LIES: [string, Edit, RegExp, number][] = [
   ["hides a file", (es) => es.filter((e) => !named("etc/hostname")(e)), /the tar stream has \/etc\/hostname, which the TOC does not list$/, 1],
   ["renames a file", set("etc/hostname", { name: "./etc/hostnamf" }), /the TOC renames \/etc\/hostname to \/etc\/hostnamf$/, 1],
-  ["renames a file and changes it", set("etc/hostname", { name: "./etc/hostnamf", mode: 0o600 }), /the tar stream has \/etc\/hostname, which the TOC does not list \(2 differences\)$/, 2],
-  ["invents a file", (es) => [...es, { name: "./etc/invented", type: "symlink", linkName: "/etc/shadow", mode: 0o777 }], /the TOC lists \/etc\/invented, which the tar stream does not have$/, 1],
+  [
+    "renames a file and changes it",
+    set("etc/hostname", { name: "./etc/hostnamf", mode: 0o600 }),
+    /the tar stream has \/etc\/hostname, which the TOC does not list \(2 differences\)$/,
+    2,
+  ],
+  [
+    "invents a file",
+    (es) => [...es, { name: "./etc/invented", type: "symlink", linkName: "/etc/shadow", mode: 0o777 }],
+    /the TOC lists \/etc\/invented, which the tar stream does not have$/,
+    1,
+  ],
   ["changes a type", set("run/fifo", { type: "reg", size: 0 }), /\/run\/fifo: the TOC says it is a file, the tar stream a fifo$/, 1],
   ["changes a size", set("etc/hostname", { size: 24 }), /\/etc\/hostname: the TOC gives it size 24, the tar stream 23$/, 1],
   ["changes a mode (setuid)", set("usr/bin/tool", { mode: 0o4755 }), /\/usr\/bin\/tool: the TOC gives it mode 04755, the tar stream 0755$/, 1],
   ["changes an owner", set("etc/hostname", { uid: 1000, gid: 1000 }), /\/etc\/hostname: the TOC gives it owner 1000:1000, the tar stream 0:0$/, 1],
-  ["changes a symlink's target", set("etc/os-release", { linkName: "/etc/shadow" }), /\/etc\/os-release: the TOC links it to \/etc\/shadow, the tar stream to \.\.\/usr\/lib\/os-release$/, 1],
-  ["changes a hard link's target", set("usr/bin/tool-link", { linkName: "./etc/hostname" }), /\/usr\/bin\/tool-link: the TOC links it to etc\/hostname, the tar stream to usr\/bin\/tool$/, 1],
+  [
+    "changes a symlink's target",
+    set("etc/os-release", { linkName: "/etc/shadow" }),
+    /\/etc\/os-release: the TOC links it to \/etc\/shadow, the tar stream to \.\.\/usr\/lib\/os-release$/,
+    1,
+  ],
+  [
+    "changes a hard link's target",
+    set("usr/bin/tool-link", { linkName: "./etc/hostname" }),
+    /\/usr\/bin\/tool-link: the TOC links it to etc\/hostname, the tar stream to usr\/bin\/tool$/,
+    1,
+  ],
 ];
 
 const FORMATS = [
@@ -105,7 +128,7 @@ describe("a TOC that lies", () => {
     }
   }
 
-  test("\"if-toc\": a layer without a TOC is not read at all", async () => {
+  test('"if-toc": a layer without a TOC is not read at all', async () => {
     const got = await listLayer(reg, images.gzip, { checkToc: "if-toc" });
     expect(got.entries).toEqual([]);
     expect(got.result.stats.complete).toBe(false);
@@ -114,7 +137,18 @@ describe("a TOC that lies", () => {
 });
 
 describe("TocComparison by itself", () => {
-  const entry = (path: string, more: Partial<Entry> = {}): Entry => ({ path, type: "file", mode: 0o644, size: 1, uid: 0, gid: 0, mtime: 0, headerOffset: -1, compressedOffset: -1, ...more });
+  const entry = (path: string, more: Partial<Entry> = {}): Entry => ({
+    path,
+    type: "file",
+    mode: 0o644,
+    size: 1,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    headerOffset: -1,
+    compressedOffset: -1,
+    ...more,
+  });
   const toc = (entries: Entry[]): LayerToc => ({ format: "estargz", entries, content: new Map(), tocBytes: 0, jsonBytes: 0, checked: true });
 
   test("a path given twice is matched in order; one more in the stream is a difference", () => {

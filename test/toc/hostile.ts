@@ -23,7 +23,9 @@ const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 /** The fixture's two TOC layers, split at their TOCs. */
 export async function tocLayers(reg: TestRegistry, images: TocImages): Promise<TocLayers> {
   const [repo, tag] = images.zstdChunked.split(":") as [string, string];
-  const man = (await (await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, { headers: { Accept: OCI_MANIFEST } })).json()) as { layers: { digest: string; annotations: Record<string, string> }[] };
+  const man = (await (await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, { headers: { Accept: OCI_MANIFEST } })).json()) as {
+    layers: { digest: string; annotations: Record<string, string> }[];
+  };
   const layer = man.layers[0]!;
   const blob = new Uint8Array(await (await fetch(`${reg.url}/v2/${repo}/blobs/${layer.digest}`)).arrayBuffer());
   return {

@@ -78,7 +78,11 @@ describe("complete listings from a TOC", () => {
         expect(decoded.entries.some((e) => e.path === own)).toBe(false);
       }
       // And they are the files of the original layer (up to what each writer keeps: names, not order).
-      const sorted = (es: Entry[]) => es.map(comparable).map(({ uname, gname, ...rest }) => rest).sort((a, b) => (a.path < b.path ? -1 : 1));
+      const sorted = (es: Entry[]) =>
+        es
+          .map(comparable)
+          .map(({ uname, gname, ...rest }) => rest)
+          .sort((a, b) => (a.path < b.path ? -1 : 1));
       expect(sorted(fromToc.entries)).toEqual(sorted(reference.entries));
       const stats = fromToc.result.stats;
       expect(stats.entries).toBe(fromToc.entries.length);
