@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { parseSize } from "../output/format.ts";
 import { serveConfig, DEFAULT_CAPS } from "../serve/config.ts";
 import { startServer } from "../serve/server.ts";
+import { log } from "./log.ts";
 import { onStopSignal } from "./signals.ts";
 import { dbArg, wholeNumber } from "./common.ts";
 
@@ -64,10 +65,11 @@ export default defineCommand({
         requestTimeoutMs: 1000 * wholeNumber(args["request-timeout"], "--request-timeout", DEFAULT_CAPS.requestTimeoutMs / 1000, 1, 86_400),
       },
     });
-    const running = startServer(cfg);
+    // The access log goes to stderr through the one logging layer, whatever -q says (it was asked for).
+    const running = startServer(cfg, { log: (line) => log.always(line) });
     const scope = cfg.loopbackOnly ? "loopback only" : "token required";
     const registries = cfg.allowRegistries.size ? [...cfg.allowRegistries].join(", ") : "any public registry";
-    process.stderr.write(`layerslayer: serving ${running.url} (${scope}; registries: ${registries}); API under /v1, description at /openapi.json\n`);
+    log.always(`layerslayer: serving ${running.url} (${scope}; registries: ${registries}); API under /v1, description at /openapi.json`);
     await new Promise<void>((resolve) => {
       const stop = onStopSignal((_, exitCode) => {
         stop();

@@ -64,7 +64,7 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
   const core = new ServeCore(cfg);
   const limits = new Limits(cfg.caps);
   const checkToken = tokenCheck(cfg.token);
-  const log = cfg.accessLog ? (opts.log ?? ((line: string) => process.stderr.write(`${line}\n`))) : undefined;
+  const log = cfg.accessLog ? opts.log : undefined;
   const openapi = JSON.stringify(openApiDocument(ROUTES), null, 2);
   const running = new Set<AbortController>();
 
