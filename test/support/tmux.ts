@@ -13,20 +13,17 @@ export interface Terminal {
   resize(width: number, height: number): void;
 }
 
-/**
- * The tmux server of this test process, on a socket of its own: no other process's sessions (other
- * test runs on the machine) share it or end it. It exits with its last session.
- */
-const SOCKET = `ls-test-${process.pid}`;
-const tmux = (...args: string[]) => Bun.spawnSync(["tmux", "-L", SOCKET, ...args]);
-
 /** Starts `command` (a shell line, or an argv) in a tmux session of the given size. */
 export function startTerminal(command: string | string[], size: { width?: number; height?: number } = {}): Terminal {
   const session = `ls-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  // A tmux server of its own (socket named after the session), started with this process's
+  // environment as it is now: no other terminal, test file or test run shares it or ends it, and it
+  // exits with its one session.
+  const tmux = (...args: string[]) => Bun.spawnSync(["tmux", "-L", session, ...args]);
   const argv = typeof command === "string" ? [command] : command;
   const start = () => tmux("new-session", "-d", "-s", session, "-x", String(size.width ?? 200), "-y", String(size.height ?? 50), ...argv);
   let started = start();
-  // A server whose last session was just killed may still be on its way out: start it again.
+  // A server that could not start at once (the machine is busy): try again a few times.
   for (let i = 0; i < 5 && started.exitCode !== 0 && /server exited/.test(started.stderr.toString()); i++) {
     Bun.sleepSync(100);
     started = start();
