@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitFor } from "./ports.ts";
+import { selfSigned } from "./certs.ts";
 import { startTokenServer, type TokenServer } from "./token-server.ts";
 
 export type AuthKind = "none" | "token" | "htpasswd";
@@ -80,30 +81,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
   if (opts.tls) {
     certPath = join(dir, "tls-cert.pem");
     const keyPath = join(dir, "tls-key.pem");
-    const gen = Bun.spawnSync(
-      [
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        keyPath,
-        "-out",
-        certPath,
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stderr: "pipe" },
-    );
-    if (gen.exitCode !== 0) throw new Error(`openssl failed: ${gen.stderr.toString()}`);
+    selfSigned(keyPath, certPath, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1");
     lines.push("  tls:", `    certificate: ${certPath}`, `    key: ${keyPath}`);
   }
   if (auth === "token") {

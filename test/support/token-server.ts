@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from "node:crypto";
+import { selfSigned } from "./certs.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,28 +60,7 @@ export function startTokenServer(opts: TokenServerOptions): TokenServer {
   const dir = mkdtempSync(join(tmpdir(), "ls-token-"));
   const keyPath = join(dir, "key.pem");
   const certPath = join(dir, "cert.pem");
-  const gen = Bun.spawnSync(
-    [
-      "openssl",
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=layerslayer-test-token",
-    ],
-    { stderr: "pipe" },
-  );
-  if (gen.exitCode !== 0) throw new Error(`openssl failed: ${gen.stderr.toString()}`);
+  selfSigned(keyPath, certPath, "/CN=layerslayer-test-token");
   const key: KeyObject = createPrivateKey(readFileSync(keyPath));
   const spki = new Uint8Array(createPublicKey(key).export({ type: "spki", format: "der" }));
   const kid = libtrustKeyId(spki);
