@@ -96,7 +96,9 @@ function App({ browser, color }: { browser: Browser; color: boolean }) {
 /** Runs the browser full screen until the user quits; every download is stopped on the way out. */
 export async function runApp(browser: Browser): Promise<void> {
   const color = !process.env.NO_COLOR;
-  const app = render(h(App, { browser, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false });
+  // Interactive whatever CI says: browse runs only on a terminal (cli/browse.ts), and ink, left to itself,
+  // draws nothing until it exits when the environment names a CI (CI=true in a developer's shell too).
+  const app = render(h(App, { browser, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false, interactive: true });
   void browser.start();
   await app.waitUntilExit();
   browser.stop();
