@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { repositoryTable } from "../output/hub.ts";
 import { HUB_MAX_PAGES, HUB_PAGE_SIZE } from "../hub/client.ts";
-import { printJson, wholeNumber, writeOut } from "./common.ts";
-import { endOfList, hubArgs, hubClient } from "./hub-args.ts";
+import { wholeNumber } from "./common.ts";
+import { hubArgs, hubClient, printHubList } from "./hub-args.ts";
 
 const MAX_LIMIT = HUB_MAX_PAGES * HUB_PAGE_SIZE;
 
@@ -16,13 +16,6 @@ export default defineCommand({
   async run({ args }) {
     const limit = wholeNumber(args.limit, "--limit", MAX_LIMIT, 1, MAX_LIMIT);
     const list = await hubClient(args).repositories(args.namespace as string, limit);
-    if (args.json) printJson({ namespace: (args.namespace as string).toLowerCase(), repositories: list.items, ...(list.error ? { complete: false } : {}) });
-    else if (list.items.length)
-      writeOut(
-        repositoryTable(list.items)
-          .slice(args.quiet ? 1 : 0)
-          .join("\n"),
-      );
-    endOfList(list);
+    printHubList(args, { namespace: (args.namespace as string).toLowerCase() }, "repositories", list, repositoryTable);
   },
 });

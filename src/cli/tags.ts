@@ -4,7 +4,7 @@ import { escapeName } from "../names.ts";
 import { tagTable } from "../output/hub.ts";
 import { DEFAULT_REGISTRY, formatReference, type ImageRef } from "../ref/reference.ts";
 import { accessArgs, outputArgs, printJson, setupRegistry, wholeNumber, writeOut, type GlobalArgs } from "./common.ts";
-import { endOfList, hubClient } from "./hub-args.ts";
+import { hubClient, printHubList } from "./hub-args.ts";
 import { log } from "./log.ts";
 
 /** Tags shown by --details unless --limit says otherwise (newest first), and at most. */
@@ -20,14 +20,7 @@ async function details(ref: ImageRef, args: GlobalArgs & { limit?: string }): Pr
   if (parts.length !== 2) throw new LayerslayerError("USAGE", `${escapeName(ref.repository)} is not a Docker Hub repository (NAMESPACE/NAME)`);
   const limit = wholeNumber(args.limit, "--limit", DETAILS_LIMIT, 1, MAX_DETAILS_LIMIT);
   const list = await hubClient(args).tags(parts[0]!, parts[1]!, limit);
-  if (args.json) printJson({ repository: formatReference({ registry: ref.registry, repository: ref.repository }), tags: list.items, ...(list.error ? { complete: false } : {}) });
-  else if (list.items.length)
-    writeOut(
-      tagTable(list.items)
-        .slice(args.quiet ? 1 : 0)
-        .join("\n"),
-    );
-  endOfList(list);
+  printHubList(args, { repository: formatReference({ registry: ref.registry, repository: ref.repository }) }, "tags", list, tagTable);
 }
 
 export default defineCommand({
