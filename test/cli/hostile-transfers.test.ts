@@ -15,6 +15,16 @@ import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-p
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
+/** The stats line of each layer in `peek --json` output (NDJSON). */
+function peekStats(stdout: string): { bytesDownloaded: number; complete: boolean }[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l))
+    .filter((d) => d.stats)
+    .map((d) => d.stats);
+}
+
 // One real registry and one fault proxy in front of it for the whole file; each part pushes its image.
 let reg: TestRegistry;
 let proxy: FaultProxy;
@@ -145,12 +155,7 @@ describe("download counts never exceed the layer", () => {
       setup();
       const r = await runCli(["peek", image(), "--full", "--json"]);
       expect(r.code).toBe(0);
-      const stats = r.stdout
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l))
-        .filter((d) => d.stats)
-        .map((d) => d.stats);
+      const stats = peekStats(r.stdout);
       expect(stats.map((s) => [s.bytesDownloaded, s.complete])).toEqual(img.layers.map((l) => [l.size, true]));
     });
     for (const [layer, path] of [
@@ -202,12 +207,7 @@ describe("a registry that ignores Range", () => {
         `layerslayer: warning: ${proxy.host} ignores Range requests and sends whole blobs: reading stops at the budget, but every read starts at a blob's first byte`,
       ]);
       const bytes = Number.parseInt(budget) * 1024;
-      const stats = r.stdout
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l))
-        .filter((d) => d.stats)
-        .map((d) => d.stats);
+      const stats = peekStats(r.stdout);
       expect(stats.map((s) => s.bytesDownloaded)).toEqual([bytes, bytes]);
       const gets = blobGets();
       expect(gets.length).toBe(2);

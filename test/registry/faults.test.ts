@@ -8,6 +8,13 @@ import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
 import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
 
+/** The bytes with the second-to-last one made a space: the JSON still parses, its digest no longer matches. */
+function oneByteChanged(b: Uint8Array): Uint8Array {
+  const c = b.slice();
+  c[c.length - 2] = 0x20;
+  return c;
+}
+
 const quick = { retries: 3, retryBaseMs: 5 };
 
 describe("faults a real registry cannot produce", () => {
@@ -69,11 +76,7 @@ describe("faults a real registry cannot produce", () => {
       req.url.includes("/manifests/")
         ? {
             kind: "tamper",
-            change: (b) => {
-              const c = b.slice();
-              c[c.length - 2] = 0x20;
-              return c;
-            },
+            change: oneByteChanged,
           }
         : undefined;
     const err = (await client()
@@ -89,11 +92,7 @@ describe("faults a real registry cannot produce", () => {
         ? {
             kind: "tamper",
             keepHeaders: true,
-            change: (b) => {
-              const c = b.slice();
-              c[c.length - 2] = 0x20;
-              return c;
-            },
+            change: oneByteChanged,
           }
         : undefined;
     const err = (await client()
