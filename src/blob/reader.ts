@@ -2,6 +2,7 @@ import { LayerslayerError } from "../errors.ts";
 import { DigestHasher, digestAlgorithm } from "../oci/digest.ts";
 import { Attempts } from "../registry/retry.ts";
 import type { ByteCoverage } from "./coverage.ts";
+import { DEFAULT_RANGE_BYTES, parallelRanges, readWithin, type RangeHost } from "./parallel.ts";
 import { RangeFault, REGISTRY_ORIGIN, type BlobPart, type ImageSource } from "../source/source.ts";
 
 export interface BlobSource {
@@ -34,6 +35,13 @@ export interface ReadBlobOptions {
   onProgress?: (downloaded: number, total: number | undefined) => void;
   /** Where the bytes downloaded are recorded, for a count over several reads of the blob. */
   coverage?: ByteCoverage;
+  /**
+   * Ranged requests a whole read (no budget, not `ranged`) may have in flight at once; default the
+   * source's `connections` (1 when it has none: one stream). See parallel.ts.
+   */
+  connections?: number;
+  /** Bytes each of those requests asks for (default DEFAULT_RANGE_BYTES). */
+  rangeBytes?: number;
   /**
    * The blob's last bytes, already downloaded (a tail read that looked for a TOC footer): served
    * from memory instead of being downloaded again, and not counted in `bytesDownloaded`. Needs the
@@ -71,19 +79,6 @@ export const REQUEST_LIMIT = { base: 16, perMiB: 2 } as const;
 /** Requests allowed for a read of up to `span` bytes (the base alone while the size is unknown). */
 export function requestLimit(span: number | undefined): number {
   return REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB * Math.ceil((span ?? 0) / MiB);
-}
-
-/** One read of a body, failing when nothing arrives in time (a hung transfer). */
-async function readWithin<R>(read: () => Promise<R>, ms: number): Promise<R> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no data for ${Math.round(ms / 1000)} s`)), ms);
-  });
-  try {
-    return await Promise.race([read(), idle]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -210,20 +205,19 @@ export class BlobReader {
    * Why a part is not what was asked for (bytes from `pos`), or undefined when it is usable. A
    * whole-blob answer (no end: a server that ignores Range) starts at 0 and its first bytes are skipped.
    */
-  private checkPart(part: BlobPart): string | undefined {
+  private checkPart(part: BlobPart, from: number): string | undefined {
     const declared = this.src.size;
     if (part.size !== undefined && declared !== undefined && part.size !== declared) {
       return `${this.origin.name} gives the blob's size as ${part.size} bytes, the descriptor ${declared}`;
     }
     const total = part.size ?? this.totalSize;
     if (!part.body) {
-      return total !== undefined && this.pos < total ? `${this.origin.name} refused bytes ${this.pos}- of a ${total}-byte blob` : undefined;
+      return total !== undefined && from < total ? `${this.origin.name} refused bytes ${from}- of a ${total}-byte blob` : undefined;
     }
     // A ranged answer (it has an end) must start where asked; only a whole-blob answer starts earlier.
-    if (part.start > this.pos || (part.end !== undefined && part.start !== this.pos))
-      return `${this.origin.name} answered a request for bytes ${this.pos}- with bytes ${part.start}-`;
+    if (part.start > from || (part.end !== undefined && part.start !== from)) return `${this.origin.name} answered a request for bytes ${from}- with bytes ${part.start}-`;
     if (part.end !== undefined && part.end <= part.start)
-      return `${this.origin.name} answered a request for bytes ${this.pos}- with an empty or backwards range (${part.start}-${part.end - 1})`;
+      return `${this.origin.name} answered a request for bytes ${from}- with an empty or backwards range (${part.start}-${part.end - 1})`;
     return undefined;
   }
 
@@ -235,24 +229,24 @@ export class BlobReader {
     return Math.min(this.pos + want, this.netEnd());
   }
 
-  /** Asks the source for the bytes from `pos`; undefined when the answer was a fault (counted). */
-  private async request(): Promise<BlobPart | undefined> {
+  /** Asks the source for the bytes [from, end); undefined when the answer was a fault (counted). */
+  private async request(from: number, end: number | undefined, signal = this.opts.signal): Promise<BlobPart | undefined> {
     if (++this.requests > requestLimit(this.span())) {
       throw new LayerslayerError(
         "NETWORK",
-        `${this.what()}: gave up after ${this.requests - 1} requests for one blob at byte ${this.pos} (${this.origin.name} keeps sending less than asked)`,
+        `${this.what()}: gave up after ${this.requests - 1} requests for one blob at byte ${from} (${this.origin.name} keeps sending less than asked)`,
       );
     }
     let part: BlobPart;
     try {
-      part = await this.src.source.readBlob(this.src.digest, this.pos, this.nextEnd(), { attempts: this.attempts, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+      part = await this.src.source.readBlob(this.src.digest, from, end, { attempts: this.attempts, ...(signal ? { signal } : {}) });
     } catch (e) {
       if (!(e instanceof RangeFault)) throw e;
       const prefix = `${this.what()}: `;
       this.fault("CORRUPT", e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
       return undefined;
     }
-    const bad = this.checkPart(part);
+    const bad = this.checkPart(part, from);
     if (bad) {
       await part.body?.cancel().catch(() => {});
       this.fault("CORRUPT", bad);
@@ -262,13 +256,16 @@ export class BlobReader {
     return part;
   }
 
-  /** Takes `data` (the bytes at `pos`) into the read: position, count, digest, progress. */
-  private take(data: Uint8Array, check: DigestCheck | undefined, downloaded: boolean): void {
+  /**
+   * Takes `data` (the bytes at `pos`) into the read: position, count, digest, progress. `arrived`:
+   * the allowance was already told of these bytes when they arrived (a parallel read).
+   */
+  private take(data: Uint8Array, check: DigestCheck | undefined, downloaded: boolean, arrived = false): void {
     this.pos += data.byteLength;
     if (downloaded) {
       this.bytesDownloaded += data.byteLength;
       this.opts.coverage?.add(this.pos - data.byteLength, this.pos);
-      this.attempts.progress(data.byteLength);
+      if (!arrived) this.attempts.progress(data.byteLength);
     }
     check?.update(data);
     // The last byte from the network is in (the tail, if any, is in memory): judge the blob now.
@@ -315,7 +312,7 @@ export class BlobReader {
       for (;;) {
         let r: Awaited<ReturnType<typeof reader.read>>;
         try {
-          r = await readWithin(() => reader.read(), Math.max(1, Math.min(this.opts.idleTimeoutMs ?? DEFAULT_IDLE_MS, this.attempts.msLeft())));
+          r = await readWithin(() => reader.read(), Math.max(1, this.idleMs()));
         } catch (e) {
           // A source's own verdict (a file that ends early or cannot be read) is final.
           if (this.opts.signal?.aborted || e instanceof LayerslayerError) throw e;
@@ -373,9 +370,46 @@ export class BlobReader {
     }
   }
 
+  /** How long one read of a body may wait for bytes: the idle timeout, within the stall bound. */
+  private idleMs(): number {
+    return Math.min(this.opts.idleTimeoutMs ?? DEFAULT_IDLE_MS, this.attempts.msLeft());
+  }
+
+  /**
+   * The connections this read uses: several only for a whole read (no budget, not `ranged`) of a
+   * blob of known size from a source that retries, when at least two ranges are left to fetch.
+   */
+  private connections(): number {
+    const n = this.opts.connections ?? this.src.source.connections ?? 1;
+    const size = this.src.size;
+    if (n <= 1 || this.opts.budget !== undefined || this.opts.ranged || size === undefined || !this.origin.retry) return 1;
+    return this.netEnd() - this.pos >= 2 * (this.opts.rangeBytes ?? DEFAULT_RANGE_BYTES) ? n : 1;
+  }
+
+  /** Delivers the bytes up to `netEnd` from ranges fetched in parallel (parallel.ts); false when the registry ignores Range. */
+  private async *parallel(check: DigestCheck | undefined, connections: number): AsyncGenerator<Uint8Array, boolean> {
+    const host: RangeHost = {
+      request: (from, end, signal) => this.request(from, end, signal),
+      fault: (code, why, cause) => this.fault(code, why, cause),
+      attempts: this.attempts,
+      idleMs: () => this.idleMs(),
+      originName: this.origin.name,
+    };
+    const chunk = this.opts.rangeBytes ?? DEFAULT_RANGE_BYTES;
+    const end = yield* parallelRanges(host, this.pos, this.netEnd(), { connections, chunk, ...(this.opts.signal ? { signal: this.opts.signal } : {}) }, (data) => {
+      this.take(data, check, true, true);
+      this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
+    });
+    if (end === "range-ignored") return false;
+    if (!this.tail) this.reachedEnd = true;
+    return true;
+  }
+
   async *chunks(): AsyncGenerator<Uint8Array, void> {
     const check = this.opts.verify && this.pos === 0 ? new DigestCheck(this.src.digest) : undefined;
     this.attempts.consumerBack(); // the stall clock starts with the first pull, not the construction
+    const connections = this.connections();
+    if (connections > 1) yield* this.parallel(check, connections);
     while (!this.reachedEnd) {
       // A source that cannot be interrupted (a local file) is stopped here, between its chunks.
       this.opts.signal?.throwIfAborted();
@@ -391,7 +425,7 @@ export class BlobReader {
         this.reachedEnd = true;
         break;
       }
-      const part = await this.request();
+      const part = await this.request(this.pos, this.nextEnd());
       if (!part) continue;
       if (!part.body) {
         this.reachedEnd = true; // nothing at or past this.pos, and the blob is not known to be longer

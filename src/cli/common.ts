@@ -3,7 +3,7 @@ import { openCache } from "../cache/open.ts";
 import { LayerslayerError } from "../errors.ts";
 import { parseImageName, type ImageName } from "../ref/name.ts";
 import type { ImageRef } from "../ref/reference.ts";
-import { RegistryClient } from "../registry/client.ts";
+import { DEFAULT_CONNECTIONS, MAX_CONNECTIONS, RegistryClient } from "../registry/client.ts";
 import { type Platform } from "../oci/manifest.ts";
 import { parsePlatform } from "../oci/platform.ts";
 import { openSource } from "../source/open.ts";
@@ -54,11 +54,21 @@ export const cacheArg = {
   },
 } as const;
 
+/** How many ranged requests a whole-layer read from a registry has in flight at once (src/blob/parallel.ts). */
+export const connectionsArg = {
+  connections: {
+    type: "string",
+    valueHint: "N",
+    description: `Connections a whole-layer read from a registry uses at once, each fetching its own byte range (default ${DEFAULT_CONNECTIONS}; 1: one stream)`,
+  },
+} as const;
+
 /** The options of a command on one image: every group above, each attached where it means something. */
 export const globalArgs = {
   ...platformArg,
   json: outputArgs.json,
   ...accessArgs,
+  ...connectionsArg,
   ...cacheArg,
   quiet: outputArgs.quiet,
   verbose: outputArgs.verbose,
@@ -77,6 +87,7 @@ export interface GlobalArgs {
   authfile?: string | undefined;
   "plain-http"?: boolean | undefined;
   insecure?: boolean | undefined;
+  connections?: string | undefined;
   cache?: boolean | undefined;
   quiet?: boolean | undefined;
   verbose?: boolean | undefined;
@@ -184,6 +195,7 @@ export async function registryContext(args: GlobalArgs, registry: string): Promi
   const client = new RegistryClient({
     plainHttp: !!args["plain-http"],
     insecure: !!args.insecure,
+    connections: wholeNumber(args.connections, "--connections", DEFAULT_CONNECTIONS, 1, MAX_CONNECTIONS),
     credentials,
     ...(ctx.verbose ? { log: log.debug } : {}),
     warn: ctx.warn,

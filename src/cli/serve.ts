@@ -4,7 +4,8 @@ import { serveConfig, DEFAULT_CAPS } from "../serve/config.ts";
 import { startServer } from "../serve/server.ts";
 import { log } from "./log.ts";
 import { onStopSignal } from "./signals.ts";
-import { dbArg, wholeNumber } from "./common.ts";
+import { connectionsArg, dbArg, wholeNumber } from "./common.ts";
+import { DEFAULT_CONNECTIONS, MAX_CONNECTIONS } from "../registry/client.ts";
 
 /** Every value of a flag that may be repeated (citty keeps only the last one). */
 function repeated(rawArgs: string[], flag: string): string[] {
@@ -40,6 +41,7 @@ export default defineCommand({
     "client-rate": { type: "string", valueHint: "N", description: `Requests per minute per client (default ${DEFAULT_CAPS.requestsPerMinute})` },
     "request-timeout": { type: "string", valueHint: "SECONDS", description: `Longest a request may run (default ${DEFAULT_CAPS.requestTimeoutMs / 1000})` },
     ...dbArg,
+    ...connectionsArg,
     cache: {
       type: "boolean",
       default: true,
@@ -57,6 +59,7 @@ export default defineCommand({
       cache: args.cache !== false,
       ...(args.db !== undefined ? { db: args.db } : {}),
       accessLog: args["access-log"] !== false,
+      connections: wholeNumber(args.connections, "--connections", DEFAULT_CONNECTIONS, 1, MAX_CONNECTIONS),
       caps: {
         ...(args["max-budget"] !== undefined ? { maxBudget: parseSize(args["max-budget"], "--max-budget") } : {}),
         downloadsTotal: wholeNumber(args["max-downloads"], "--max-downloads", DEFAULT_CAPS.downloadsTotal, 1, 10_000),

@@ -17,6 +17,8 @@ export interface ClientOptions extends TransportOptions {
   blobCache?: BlobCache;
   /** Told once per registry when it answers a range request with the whole blob. */
   warn?: (message: string) => void;
+  /** Ranged requests a whole-blob read may have in flight at once (default DEFAULT_CONNECTIONS; 1: one stream). */
+  connections?: number;
 }
 
 export interface FetchedManifest {
@@ -31,6 +33,15 @@ export interface ListOptions {
   onInvalid?: ((name: string) => void) | undefined;
 }
 
+/**
+ * Connections a whole-blob read uses by default (src/blob/parallel.ts): registries serve blobs from
+ * object stores and CDNs that cap each connection's speed, and four ranges at once took 3.6× one
+ * stream's speed through a 16 MB/s-per-connection link (docs/performance.md). 1 turns it off.
+ */
+export const DEFAULT_CONNECTIONS = 4;
+/** The most connections one read may use (`--connections`). */
+export const MAX_CONNECTIONS = 16;
+
 /** The most names distribution sends in one page of `_catalog`. */
 export const CATALOG_PAGE_SIZE = 1000;
 export const CATALOG_SCOPE = "registry:catalog:*";
@@ -44,7 +55,14 @@ export class RegistryClient {
   private readonly transports = new Map<string, Transport>();
   /** Registries already named as ignoring Range. */
   private readonly rangeIgnored = new Set<string>();
-  constructor(private readonly options: ClientOptions = {}) {}
+  /** Ranged requests a whole-blob read from this client's registries may have in flight at once. */
+  readonly connections: number;
+  constructor(private readonly options: ClientOptions = {}) {
+    const n = options.connections ?? DEFAULT_CONNECTIONS;
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_CONNECTIONS)
+      throw new LayerslayerError("USAGE", `connections ${String(n)}: expected a whole number from 1 to ${MAX_CONNECTIONS}`);
+    this.connections = n;
+  }
 
   transport(registry: string): Transport {
     let t = this.transports.get(registry);

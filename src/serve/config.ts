@@ -42,6 +42,8 @@ export interface ServeConfig {
   accessLog: boolean;
   /** The scan database `search` reads (as `--db` names it; default LAYERSLAYER_DB, then the cache's). */
   db?: string;
+  /** Connections a whole-layer read uses at once (the registry client's `connections`). */
+  connections?: number;
   caps: Caps;
 }
 
@@ -103,6 +105,7 @@ export interface ServeFlags {
   cache?: boolean;
   accessLog?: boolean;
   db?: string;
+  connections?: number;
   caps?: Partial<Caps>;
 }
 
@@ -138,6 +141,7 @@ export function serveConfig(flags: ServeFlags, env: Record<string, string | unde
     useCache: flags.cache !== false,
     accessLog: flags.accessLog !== false,
     ...(flags.db !== undefined ? { db: flags.db } : {}),
+    ...(flags.connections !== undefined ? { connections: flags.connections } : {}),
     caps: { ...DEFAULT_CAPS, ...flags.caps },
   };
 }

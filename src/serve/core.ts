@@ -57,6 +57,7 @@ export class ServeCore {
       c = new RegistryClient({
         checkUrl: this.checkUrl,
         retries: 2,
+        ...(this.cfg.connections !== undefined ? { connections: this.cfg.connections } : {}),
         ...(allowed ? { credentials: authFileSource(registry) } : {}),
         ...(this.cfg.useCache ? { blobCache: this.cache } : {}),
       });

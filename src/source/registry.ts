@@ -22,6 +22,7 @@ export class RegistrySource implements ImageSource {
   readonly name: string;
   readonly repository: string;
   readonly version: string;
+  readonly connections: number;
 
   constructor(
     readonly client: RegistryClient,
@@ -31,6 +32,7 @@ export class RegistrySource implements ImageSource {
     this.name = `${ref.registry}/${ref.repository}`;
     this.repository = ref.repository;
     this.version = ref.digest ?? ref.tag ?? "latest";
+    this.connections = client.connections;
   }
 
   manifest(digest?: string): Promise<FetchedManifest> {

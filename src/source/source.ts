@@ -65,6 +65,11 @@ export interface ImageSource {
   readonly version: string;
   /** Who answers blob reads; the registry (retried) when left out. */
   readonly origin?: BlobOrigin;
+  /**
+   * Ranged requests a whole-blob read may have in flight at once (blob/parallel.ts); 1 or absent:
+   * one stream (a local file gains nothing from more).
+   */
+  readonly connections?: number;
   /** The manifest or index the reference names, or (with a digest) the one with that digest; verified. */
   manifest(digest?: string): Promise<FetchedManifest>;
   /** A small blob (a config) read whole, at most `limit` bytes, verified against its digest. */

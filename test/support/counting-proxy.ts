@@ -37,6 +37,54 @@ export async function forwardRequest(req: Request, targetUrl: string): Promise<{
   return { url, upstream, headers: out };
 }
 
+/**
+ * `source` passed on `piece` bytes at a time as the client pulls, each after `waitMs(sent)`
+ * milliseconds (`sent`: bytes passed so far), each counted by `onPiece`; a client that goes away
+ * cancels `source`. `onEnd` is told once, when the body is all out or the client went away.
+ */
+export function pacedBody(
+  source: ReadableStream<Uint8Array>,
+  piece: number,
+  waitMs: (sent: number) => number,
+  onPiece: (n: number) => void,
+  onEnd: () => void = () => {},
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let pending: Uint8Array = new Uint8Array(0);
+  let sent = 0;
+  let ended = false;
+  const end = () => {
+    if (!ended) onEnd();
+    ended = true;
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (pending.length === 0) {
+          const r = await reader.read();
+          if (r.done) {
+            end();
+            return controller.close();
+          }
+          pending = r.value;
+        }
+        const ms = waitMs(sent);
+        if (ms > 0) await Bun.sleep(ms);
+        const out = pending.slice(0, piece);
+        pending = pending.subarray(out.length);
+        sent += out.length;
+        onPiece(out.length);
+        controller.enqueue(out);
+      },
+      cancel() {
+        end();
+        return reader.cancel();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 export function startCountingProxy(targetUrl: string, opts: CountingOptions = {}): CountingProxy {
   const chunk = opts.chunk ?? 32 * 1024;
   const everyMs = opts.everyMs ?? 5;
@@ -50,27 +98,11 @@ export function startCountingProxy(targetUrl: string, opts: CountingOptions = {}
       const isBlob = url.pathname.includes("/blobs/");
       if (isBlob) requests++;
       if (!isBlob || !upstream.body) return new Response(upstream.body, { status: upstream.status, headers: out });
-      const reader = upstream.body.getReader();
-      let pending = new Uint8Array(0);
-      const body = new ReadableStream<Uint8Array>(
-        {
-          async pull(controller) {
-            if (pending.length === 0) {
-              const r = await reader.read();
-              if (r.done) return controller.close();
-              pending = r.value;
-            }
-            await Bun.sleep(everyMs);
-            const piece = pending.slice(0, chunk);
-            pending = pending.subarray(piece.length);
-            bytes += piece.length;
-            controller.enqueue(piece);
-          },
-          cancel() {
-            return reader.cancel();
-          },
-        },
-        { highWaterMark: 0 },
+      const body = pacedBody(
+        upstream.body,
+        chunk,
+        () => everyMs,
+        (n) => (bytes += n),
       );
       return new Response(body, { status: upstream.status, headers: out });
     },
