@@ -6,6 +6,8 @@
  *   1. budgeted peeks: bytes downloaded (exactly the budget) and entries listed, against GNU tar on
  *      the same compressed prefix, with peak RSS;
  *   2. complete listings against `curl | tar -tzv` / `curl | zstd -dc | tar -tv`, with peak RSS;
+ *   2b. through a capped link (16 MB/s per connection, +20 ms): a complete listing and `save` against
+ *      curl through the same link (scripts/bench/capped.ts, which also runs alone);
  *   3. start-up: `--help` against `skopeo --version`, a cached `ls` against `--help`;
  *   4. decoder speeds in memory (native and exact paths).
  * The machine is shared: every comparison runs its commands round-robin, `--runs` times, and
@@ -27,6 +29,7 @@ import { buildMany, buildRootfs, pickTree, pushLayerImage, type LayerFile } from
 import { capture, interleaved, measure, q, rssMethod, stopChildren, type Timed } from "./bench/proc.ts";
 import { KiB, mb, MiB, mib, ratio, Report, secs, sizeLabel, table, type Cell } from "./bench/report.ts";
 import { readmeTable, type TargetRow } from "./bench/targets.ts";
+import { cappedRows } from "./bench/capped.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUDGETS = [64 * KiB, 256 * KiB, 1 * MiB];
@@ -266,6 +269,7 @@ async function main(): Promise<void> {
       });
     }
     report.add(table(["layer", "entries", "layerslayer", "pipeline", "ours/pipeline", "tar bytes/s", "ours peak RSS", "pipeline peak RSS", "CPU ours / pipeline"], rows2));
+    targets.push(...(await cappedRows({ cli: cli.cmd, env, runs, reg, image: gz.image, layer: rootfs.gzip, report, fails, tmp })));
 
     // ------------------------------------------------------------ 3. start-up
     report.section(`3. Start-up and cached listings (median of ${runs * 2})`);

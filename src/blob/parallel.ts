@@ -4,9 +4,10 @@
  * each connection; N bounded ranges in flight at once take N times the cap.
  *
  * The blob from `from` to `to` is cut into ranges of `chunk` bytes, each asked for with a bounded
- * Range (never open-ended). The first range is asked for alone: only when the registry answers it
- * with that range (206) do the others start, so a registry that ignores Range costs one answer, which
- * the reader then reads as one stream. At most `connections` ranges are fetched or held at once, the
+ * Range (never open-ended). The first range is asked for alone: only when its first 64 KiB (of a
+ * 206) have arrived do the others start, so a registry that ignores Range costs one answer (the reader
+ * then reads the blob as one stream), and one that breaks every answer is asked as often as a
+ * single stream would be. At most `connections` ranges are fetched or held at once, the
  * first of them (the head) streaming to the consumer as it arrives and the others kept in memory
  * until their turn: memory is bounded by connections × chunk. A range that breaks off, stalls or is
  * answered wrongly is asked for again from the byte it reached, on its own; every try of every range
@@ -62,6 +63,12 @@ export async function readWithin<R>(read: () => Promise<R>, ms: number): Promise
   }
 }
 
+/**
+ * Bytes of the first range that must arrive before the other ranges are asked for: a registry that
+ * breaks every answer after a few bytes is then asked as often as one stream would ask it.
+ */
+const SHOWN_BYTES = 64 * 1024;
+
 /** One bounded range [start, end) and what has arrived of it. */
 class Range {
   /** Bytes arrived and not yet delivered, in order. */
@@ -73,7 +80,10 @@ class Range {
   error: unknown;
   /** The registry answered with the whole blob (it ignores Range). */
   ignored = false;
-  /** The first answer came (or the fetch ended): the head's tells whether the registry honours Range. */
+  /**
+   * SHOWN_BYTES of a ranged answer arrived (or the fetch ended): for the first range, that the
+   * registry honours Range and sends the blob at all, before any other range is asked for.
+   */
   answered = false;
   private wake: (() => void) | undefined;
 
@@ -119,8 +129,6 @@ async function fetchRange(r: Range, host: RangeHost, signal: AbortSignal): Promi
         await part.body.cancel().catch(() => {});
         return;
       }
-      r.answered = true;
-      r.notify();
       if (!part) continue;
       if (!part.body) {
         host.fault("CORRUPT", `${host.originName} refused bytes ${from}-${r.end - 1}`);
@@ -148,6 +156,7 @@ async function fetchRange(r: Range, host: RangeHost, signal: AbortSignal): Promi
           if (data.byteLength === 0) continue;
           r.parts.push(data);
           r.got += data.byteLength;
+          r.answered ||= r.got >= Math.min(SHOWN_BYTES, r.end - r.start);
           host.attempts.progress(data.byteLength);
           r.notify();
         }
@@ -182,6 +191,7 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
   const window: Range[] = [];
   const running: Promise<void>[] = [];
   let next = from;
+  /** No range is to be asked for any more. */
   let ignored = false;
   const launch = (limit: number) => {
     while (!ignored && next < to && window.length < limit) {
@@ -197,7 +207,8 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
     const head0 = window[0]!;
     while (!head0.answered) await head0.changed();
     for (;;) {
-      ignored ||= window.some((r) => r.ignored);
+      // No more ranges once one was answered with the whole blob, or failed for good.
+      ignored ||= window.some((r) => r.ignored || r.error !== undefined);
       launch(opts.connections);
       const head = window[0];
       if (!head) return "done";
