@@ -115,6 +115,8 @@ export class BlobReader {
   private requests = 0;
   /** The size of the next ranged request (they double up to maxChunk). */
   private chunk: number;
+  /** Parallel fetches met a registry that ignores Range: the rest of the read is one stream. */
+  private oneStream = false;
 
   constructor(
     private readonly src: BlobSource,
@@ -345,13 +347,15 @@ export class BlobReader {
   }
 
   /**
-   * The connections this read uses: several only for a whole read (no budget, not `ranged`) of a
-   * blob of known size from a source that retries, when at least two ranges are left to fetch.
+   * The connections this read uses from here: several only for a read without a budget of a blob of
+   * known size from a source that retries, while at least two ranges are left to fetch. A read that
+   * may stop early (`ranged`: cat) goes parallel only once its growing requests reached their
+   * largest, so what it may fetch past its stop stays about what one such request would.
    */
   private connections(): number {
     const n = this.opts.connections ?? this.src.source.connections ?? 1;
-    const size = this.src.size;
-    if (n <= 1 || this.opts.budget !== undefined || this.opts.ranged || size === undefined || !this.origin.retry) return 1;
+    if (n <= 1 || this.oneStream || this.opts.budget !== undefined || this.src.size === undefined || !this.origin.retry) return 1;
+    if (this.opts.ranged && this.chunk < (this.opts.maxChunk ?? DEFAULT_MAX)) return 1;
     return this.netEnd() - this.pos >= 2 * (this.opts.rangeBytes ?? DEFAULT_RANGE_BYTES) ? n : 1;
   }
 
@@ -377,11 +381,14 @@ export class BlobReader {
   async *chunks(): AsyncGenerator<Uint8Array, void> {
     const check = this.opts.verify && this.pos === 0 ? new DigestCheck(this.src.digest) : undefined;
     this.attempts.consumerBack(); // the stall clock starts with the first pull, not the construction
-    const connections = this.connections();
-    if (connections > 1) yield* this.parallel(check, connections);
     while (!this.reachedEnd) {
       // A source that cannot be interrupted (a local file) is stopped here, between its chunks.
       this.opts.signal?.throwIfAborted();
+      const connections = this.connections();
+      if (connections > 1) {
+        if (!(yield* this.parallel(check, connections))) this.oneStream = true;
+        continue;
+      }
       if (this.tail && this.pos >= this.netEnd()) {
         if (!(yield* this.fromTail(check))) return;
         break;

@@ -120,6 +120,24 @@ describe("--connections 1 and 4 give the same results", () => {
     expect(Buffer.compare(outs[1]!, want!)).toBe(0);
   }, 120_000);
 
+  test("cat of a file deep in the layer: one growing stream first, then parallel ranges past 8 MiB; the same bytes", async () => {
+    const { ref, layer } = images.gzip!;
+    const outs = [];
+    for (const n of [1, 4]) {
+      capped.reset();
+      const r = await runCli(["cat", `${capped.host}/${ref}`, "/data/blob-7.bin", "--no-cache", "--connections", String(n)]);
+      expect(r.code).toBe(0);
+      outs.push(r.bytes);
+      const ranges = capped.requests.filter((q) => q.path.endsWith(layer.digest)).map((q) => q.range ?? "");
+      // Every request bounded (cat may stop early), whether one stream or several.
+      expect(ranges.every((q) => /^bytes=\d+-\d+$/.test(q))).toBe(true);
+      if (n === 1) expect(capped.peak()).toBe(1);
+      else expect(capped.peak()).toBeGreaterThan(1);
+    }
+    expect(Buffer.compare(outs[0]!, outs[1]!)).toBe(0);
+    expect(Buffer.compare(outs[1]!, layerFiles.get("data/blob-7.bin")!)).toBe(0);
+  }, 120_000);
+
   test("--connections outside 1-16 is a usage error", async () => {
     const r = await runCli(["peek", `${reg.host}/${images.gzip!.ref}`, "--connections", "0"]);
     expect(r.code).toBe(2);
