@@ -179,8 +179,7 @@ async function fetchRange(r: Range, host: RangeHost, signal: AbortSignal): Promi
  * in order. Returns "range-ignored" when the registry answered a range with the whole blob: the
  * bytes before that range were delivered, and the caller reads the rest as one stream. A range that
  * fails for good fails the read once the bytes before it are delivered. `take` is told of each
- * chunk just before it is yielded. Leaving early (return,
- * throw, abort) stops every fetch.
+ * chunk just before it is yielded. Leaving early (return, throw, abort) stops every fetch.
  */
 export async function* parallelRanges(host: RangeHost, from: number, to: number, opts: ParallelOptions, take: (data: Uint8Array) => void): AsyncGenerator<Uint8Array, ParallelEnd> {
   const stop = new AbortController();
