@@ -1,5 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { parseReference } from "../../src/ref/reference.ts";
+import { DEFAULT_CONNECTIONS } from "../../src/registry/client.ts";
 import { checkRegistry, isLoopbackHost, parseListen, serveConfig } from "../../src/serve/config.ts";
+import { ServeCore } from "../../src/serve/core.ts";
 
 const TOKEN = "0123456789abcdef0123";
 
@@ -36,5 +39,13 @@ describe("serveConfig", () => {
     expect(serveConfig({ cors: "https://a.example" }, {}).cors).toBe("https://a.example");
     expect(() => serveConfig({ cors: "https://a.example/path" }, {})).toThrow(/origin/);
     expect(() => serveConfig({ cors: "*" }, {})).toThrow(/origin/);
+  });
+
+  test("--connections reaches the registry clients of the core (whole-layer reads use that many)", () => {
+    const ref = parseReference("127.0.0.1:5000/team/app:v1");
+    const cfg = (connections?: number) => serveConfig({ allowRegistry: ["127.0.0.1:5000"], cache: false, ...(connections !== undefined ? { connections } : {}) }, {});
+    expect(new ServeCore(cfg(1)).source(ref).connections).toBe(1);
+    expect(new ServeCore(cfg(3)).source(ref).connections).toBe(3);
+    expect(new ServeCore(cfg()).source(ref).connections).toBe(DEFAULT_CONNECTIONS);
   });
 });
