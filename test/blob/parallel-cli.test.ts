@@ -120,6 +120,22 @@ describe("--connections 1 and 4 give the same results", () => {
     expect(Buffer.compare(outs[1]!, want!)).toBe(0);
   }, 120_000);
 
+  test("export --layer: the same tar with 1 and 4 connections, the layer's own", async () => {
+    const { ref, layer } = images.zstd!;
+    const outs = [];
+    for (const n of [1, 4]) {
+      capped.reset();
+      const file = join(lab.work, `export-${n}.tar`);
+      const r = await runCli(["export", `${capped.host}/${ref}`, "--layer", "0", "-o", file, "--no-cache", "-q", "--connections", String(n)]);
+      expect(r.code).toBe(0);
+      if (n === 1) expect(capped.peak()).toBe(1);
+      else expect(capped.peak()).toBeGreaterThan(1);
+      outs.push(readFileSync(file));
+    }
+    expect(Buffer.compare(outs[0]!, outs[1]!)).toBe(0);
+    expect(Buffer.from(Bun.zstdDecompressSync(layer.bytes as Uint8Array<ArrayBuffer>)).equals(outs[1]!)).toBe(true);
+  }, 120_000);
+
   test("cat of a file deep in the layer: one growing stream first, then parallel ranges past 8 MiB; the same bytes", async () => {
     const { ref, layer } = images.gzip!;
     const outs = [];

@@ -65,6 +65,29 @@ describe("parallel ranged fetches through a capped link", () => {
     expect(progress.at(-1)).toBe(blob.byteLength);
   }, 30_000);
 
+  test("a consumer slower than the link: never more than two ranges at once (more would only sit in memory)", async () => {
+    const fast = startCappedProxy(reg.url, { bytesPerSecond: 500e6, latencyMs: 0 });
+    try {
+      const r = reader(fast.host, { connections: 4 });
+      const parts: Uint8Array[] = [];
+      let got = 0;
+      let ahead = 0;
+      for await (const c of r.chunks()) {
+        parts.push(c.slice());
+        got += c.byteLength;
+        // Ranges asked for beyond the one being handed on.
+        ahead = Math.max(ahead, fast.requests.length - Math.ceil(got / MiB));
+        await Bun.sleep(10);
+      }
+      expect(Buffer.concat(parts)).toEqual(Buffer.from(blob));
+      // One range fetched ahead; three (all 4 connections) only if the consumer waited on the link.
+      expect(ahead).toBeGreaterThanOrEqual(1);
+      expect(ahead).toBeLessThan(3);
+    } finally {
+      fast.stop();
+    }
+  }, 30_000);
+
   test("1 connection: one open-ended stream, one answer in flight", async () => {
     capped.reset();
     const r = reader(capped.host, { connections: 1 });
