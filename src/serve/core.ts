@@ -27,7 +27,15 @@ import { RegistryClient } from "../registry/client.ts";
 import { RegistrySource } from "../source/registry.ts";
 import { openDatabase } from "../db/open.ts";
 import { search, type SearchHit, type SearchQuery } from "../scan/search.ts";
+import { scanReference } from "../scan/image.ts";
+import { Limiter, mapLimited } from "../scan/limit.ts";
+import { catalogReferences } from "../scan/targets.ts";
 import { allowedHosts, checkRegistry, registryKey, type ServeConfig } from "./config.ts";
+import { Jobs, type JobReport } from "./jobs.ts";
+import { MAX_JOB_REFERENCES, parseScanRequest, type ScanRequest } from "./scan-request.ts";
+
+/** Images (and layers) one scan job reads at once, as `scan`'s default --concurrency. */
+const JOB_CONCURRENCY = 4;
 
 export interface OpenedImage {
   source: RegistrySource;
@@ -40,9 +48,14 @@ export class ServeCore {
   private readonly checkUrl;
   /** The options the CLI's shared helpers read: JSON, quiet, the cache. */
   private readonly ctx: Context;
+  /** Scan jobs running in the background, into the server's database. */
+  readonly scans: Jobs<ScanRequest>;
 
   constructor(private readonly cfg: ServeConfig) {
     this.cache = openCache({ enabled: cfg.useCache, warn: () => {} });
+    this.scans = new Jobs({ maxRunning: cfg.caps.scanJobs, maxKept: cfg.caps.scanJobsKept, timeoutMs: cfg.caps.scanJobTimeoutMs }, (r, signal, report) =>
+      this.scan(r, signal, report),
+    );
     this.checkUrl = addressPolicy({ allowedHosts: allowedHosts(cfg) });
     const silent = () => {};
     this.ctx = { json: true, quiet: true, verbose: false, useCache: cfg.useCache, cache: this.cache, note: silent, warn: silent };
@@ -153,5 +166,63 @@ export class ServeCore {
   /** A whole layer blob, chunk by chunk, hashed as it goes: CORRUPT at the end when it does not match its digest. */
   blob(opened: OpenedImage, desc: Descriptor, signal: AbortSignal): AsyncGenerator<Uint8Array, void> {
     return new BlobReader({ source: opened.source, digest: desc.digest, size: desc.size }, { verify: true, signal }).chunks();
+  }
+
+  /** A scan request from a caller's body, every name in it checked against the server's policy. */
+  scanRequest(body: unknown): ScanRequest {
+    return parseScanRequest(body, this.cfg.caps.maxBudget, {
+      checkReference: (text) => void this.reference(text),
+      checkRegistry: (text) => {
+        const registry = parseRegistry(text);
+        checkRegistry(this.cfg, registry);
+        return registry;
+      },
+    });
+  }
+
+  /**
+   * A scan job's work: what `scan` does (src/scan/), into the server's database: the references
+   * named and those of a catalog, each scanned by `scanReference` at most JOB_CONCURRENCY at once.
+   */
+  private async scan(r: ScanRequest, signal: AbortSignal, report: JobReport): Promise<void> {
+    const named = [...r.references];
+    if (r.catalog) {
+      const { registry, match, allTags } = r.catalog;
+      named.push(...(await catalogReferences(this.client(registry), registry, { ...(match ? { match } : {}), allTags })));
+      if (named.length > MAX_JOB_REFERENCES)
+        throw new LayerslayerError("USAGE", `the catalog names ${named.length} references: more than the ${MAX_JOB_REFERENCES} a scan job takes (narrow it with match)`);
+    }
+    signal.throwIfAborted();
+    report.total(named.length);
+    const db = await openDatabase(this.cfg.db);
+    try {
+      const options = {
+        // Every reference was checked when the job was asked for; a catalog's are on its (allowed) registry.
+        clientFor: async (registry: string) => {
+          checkRegistry(this.cfg, registry);
+          return this.client(registry);
+        },
+        db,
+        budget: r.budget,
+        ...(r.verify ? { verify: true } : {}),
+        platform: r.platform,
+        layers: new Limiter(JOB_CONCURRENCY),
+        reading: new Map(),
+        ...(this.cfg.useCache ? { cache: this.cache } : {}),
+        onBytes: report.bytes,
+        signal,
+      };
+      await mapLimited(named, JOB_CONCURRENCY, async (text) => {
+        if (signal.aborted) return;
+        report.scanned(await scanReference(options, text));
+      });
+    } finally {
+      await db.close();
+    }
+  }
+
+  /** Stops the background work (the server is stopping). */
+  stop(): void {
+    this.scans.stop();
   }
 }
