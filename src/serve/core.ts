@@ -32,6 +32,13 @@ import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences } from "../scan/targets.ts";
 import { allowedHosts, checkRegistry, registryKey, type ServeConfig } from "./config.ts";
 import { Jobs, type JobReport } from "./jobs.ts";
+import { evaluateRules, type RuleName } from "../analysis/ci-rules.ts";
+import { analyzeEfficiency } from "../analysis/efficiency.ts";
+import { diffImages } from "../analysis/image-diff.ts";
+import { diffPackages } from "../analysis/package-diff.ts";
+import { imagePackages } from "../cli/package-view.ts";
+import { loadListings } from "../image/load.ts";
+import { diffDocument, efficiencyDocument } from "../output/analysis-json.ts";
 import { MAX_JOB_REFERENCES, parseScanRequest, type ScanRequest } from "./scan-request.ts";
 
 /** Images (and layers) one scan job reads at once, as `scan`'s default --concurrency. */
@@ -224,5 +231,36 @@ export class ServeCore {
   /** Stops the background work (the server is stopping). */
   stop(): void {
     this.scans.stop();
+  }
+
+  /** `diff --json` of two images, or of one layer of each (`layerB` defaults to `layerA`), as the `diff` command compares them. */
+  async diff(
+    a: OpenedImage,
+    b: OpenedImage,
+    opts: { layerA?: string; layerB?: string; ignoreMtime: boolean; content: boolean; packages: boolean; platform?: string; signal: AbortSignal },
+  ): Promise<Record<string, unknown>> {
+    const la = opts.layerA !== undefined ? this.layer(a.img, opts.layerA).index : undefined;
+    const lbSpec = opts.layerB ?? opts.layerA;
+    const lb = lbSpec !== undefined ? this.layer(b.img, lbSpec).index : undefined;
+    const d = await diffImages(
+      { img: a.img, ...(la !== undefined ? { layer: la } : {}) },
+      { img: b.img, ...(lb !== undefined ? { layer: lb } : {}) },
+      { ...(this.cfg.useCache ? { cache: this.cache } : {}), ignoreMtime: opts.ignoreMtime, content: opts.content, signal: opts.signal },
+    );
+    let packages;
+    if (opts.packages) {
+      const ctx = { ...this.ctx, ...(opts.platform !== undefined ? { platform: parsePlatform(opts.platform) } : {}) };
+      packages = diffPackages((await imagePackages(ctx, a.source)).packages, (await imagePackages(ctx, b.source)).packages);
+    }
+    return diffDocument({ img: a.img, layer: la }, { img: b.img, layer: lb }, d, { ...(packages ? { packages } : {}), content: opts.content });
+  }
+
+  /** `efficiency --json`: dive's waste figures from every layer's listing, the `top` most wasteful paths (0: all), and the rules' verdicts when given. */
+  async efficiency(opened: OpenedImage, opts: { top: number; rules?: Record<RuleName, string>; signal: AbortSignal }): Promise<Record<string, unknown>> {
+    const indexes = opened.img.manifest.image.layers.map((_, i) => i);
+    const listings = await loadListings(opened.img, indexes, { ...(this.cfg.useCache ? { cache: this.cache } : {}), signal: opts.signal });
+    const report = analyzeEfficiency(listings.map((l) => l.entries));
+    const shown = opts.top === 0 ? report.inefficiencies : report.inefficiencies.slice(0, opts.top);
+    return efficiencyDocument(opened.img.source.reference, report, shown, opts.rules ? evaluateRules(report, opts.rules) : undefined);
   }
 }

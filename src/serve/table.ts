@@ -3,8 +3,9 @@
  * answer (with its schema) and handler. The server routes by it, checks parameters by it, and
  * /openapi.json is generated from it: one source of truth.
  */
+import { ANALYSIS_ROUTES } from "./analysis-routes.ts";
 import type { RouteDef } from "./route-def.ts";
 import { IMAGE_ROUTES } from "./routes.ts";
 import { SCAN_ROUTES } from "./scan-routes.ts";
 
-export const ROUTES: RouteDef[] = [...IMAGE_ROUTES, ...SCAN_ROUTES];
+export const ROUTES: RouteDef[] = [...IMAGE_ROUTES, ...ANALYSIS_ROUTES, ...SCAN_ROUTES];

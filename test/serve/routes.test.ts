@@ -250,6 +250,8 @@ test("the OpenAPI document lists every route with its parameters", () => {
     "/v1/cat",
     "/v1/catalog",
     "/v1/config",
+    "/v1/diff",
+    "/v1/efficiency",
     "/v1/find",
     "/v1/history",
     "/v1/inspect",
