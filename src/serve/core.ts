@@ -20,7 +20,7 @@ import type { Descriptor, Platform } from "../oci/manifest.ts";
 import { parsePlatform } from "../oci/platform.ts";
 import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
 import { parseImageName } from "../ref/name.ts";
-import { formatReference, parseRegistry, type ImageRef } from "../ref/reference.ts";
+import { DEFAULT_REGISTRY, formatReference, parseRegistry, type ImageRef } from "../ref/reference.ts";
 import { addressPolicy } from "../registry/address-policy.ts";
 import { authFileSource } from "../registry/auth-files.ts";
 import { RegistryClient } from "../registry/client.ts";
@@ -39,6 +39,7 @@ import { diffPackages } from "../analysis/package-diff.ts";
 import { imagePackages } from "../cli/package-view.ts";
 import { loadListings } from "../image/load.ts";
 import { diffDocument, efficiencyDocument } from "../output/analysis-json.ts";
+import { HubClient } from "../hub/client.ts";
 import { MAX_JOB_REFERENCES, parseScanRequest, type ScanRequest } from "./scan-request.ts";
 
 /** Images (and layers) one scan job reads at once, as `scan`'s default --concurrency. */
@@ -52,6 +53,7 @@ export interface OpenedImage {
 export class ServeCore {
   readonly cache: CacheStore;
   private readonly clients = new Map<string, RegistryClient>();
+  private hubClient: HubClient | undefined;
   private readonly checkUrl;
   /** The options the CLI's shared helpers read: JSON, quiet, the cache. */
   private readonly ctx: Context;
@@ -262,5 +264,21 @@ export class ServeCore {
     const report = analyzeEfficiency(listings.map((l) => l.entries));
     const shown = opts.top === 0 ? report.inefficiencies : report.inefficiencies.slice(0, opts.top);
     return efficiencyDocument(opened.img.source.reference, report, shown, opts.rules ? evaluateRules(report, opts.rules) : undefined);
+  }
+
+  /** Docker Hub's API client (LAYERSLAYER_HUB_URL, else hub.docker.com), once Docker Hub passes the policy. */
+  hub(): HubClient {
+    checkRegistry(this.cfg, DEFAULT_REGISTRY);
+    return (this.hubClient ??= new HubClient({ retries: 2 }));
+  }
+
+  /** A Docker Hub repository as `tags --details` takes it ("alpine" is library/alpine): its name and two parts. */
+  hubRepository(text: string): { repository: string; namespace: string; name: string } {
+    const ref = this.reference(text, { allowBare: true });
+    if (ref.registry !== DEFAULT_REGISTRY) throw new LayerslayerError("UNSUPPORTED", `${escapeName(ref.registry)} is not Docker Hub (/v1/tags lists its tags)`);
+    const parts = ref.repository.split("/");
+    if (ref.digest) throw new LayerslayerError("USAGE", "tags takes a repository, not a digest reference");
+    if (parts.length !== 2) throw new LayerslayerError("USAGE", `${escapeName(text)} is not a Docker Hub repository (NAMESPACE/NAME)`);
+    return { repository: formatReference({ registry: ref.registry, repository: ref.repository }), namespace: parts[0]!, name: parts[1]! };
   }
 }
