@@ -7,6 +7,7 @@
  */
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
+import { hubListDocument } from "../output/hub.ts";
 import { SEARCH_ORDERS, sortResults, type SearchOrder } from "../registry/search.ts";
 import { jsonResponse } from "./http.ts";
 import type { RouteDef } from "./route-def.ts";
@@ -62,7 +63,7 @@ export const HUB_ROUTES: RouteDef[] = [
       const query = String(q.query);
       const list = await call.core.hub().search(query, { limit: (q.limit as number | undefined) ?? 25, ...(q.official === true ? { official: true } : {}) });
       const results = sort ? sortResults(list.items, sort as SearchOrder) : list.items;
-      return jsonResponse({ registry: "docker.io", query, results, ...(list.error ? { complete: false } : {}) });
+      return jsonResponse(hubListDocument({ registry: "docker.io", query }, "results", { ...list, items: results }));
     },
   },
   {
@@ -74,7 +75,7 @@ export const HUB_ROUTES: RouteDef[] = [
     handle: async (q, call) => {
       const namespace = String(q.namespace);
       const list = await call.core.hub().repositories(namespace, (q.limit as number | undefined) ?? 100);
-      return jsonResponse({ namespace: namespace.toLowerCase(), repositories: list.items, ...(list.error ? { complete: false } : {}) });
+      return jsonResponse(hubListDocument({ namespace: namespace.toLowerCase() }, "repositories", list));
     },
   },
   {
@@ -86,7 +87,7 @@ export const HUB_ROUTES: RouteDef[] = [
     handle: async (q, call) => {
       const { repository, namespace, name } = call.core.hubRepository(String(q.repository));
       const list = await call.core.hub().tags(namespace, name, (q.limit as number | undefined) ?? 50);
-      return jsonResponse({ repository, tags: list.items, ...(list.error ? { complete: false } : {}) });
+      return jsonResponse(hubListDocument({ repository }, "tags", list));
     },
   },
 ];
