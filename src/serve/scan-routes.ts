@@ -12,6 +12,9 @@ import { SCAN_BODY, SCAN_EVENT, SCAN_JOB, SCAN_JOBS, scanJobJson } from "./scan-
 
 const id: ParamDef = { type: "string", in: "path", description: "The job's id, as POST /v1/scans answered it" };
 
+/** Events queued for a slow reader past which progress and keep-alives are dropped. */
+const MAX_BEHIND = 64;
+
 /** A comment line every so often, so that proxies (and Bun's idle timeout) keep a quiet stream open. */
 const KEEPALIVE_MS = 15_000;
 
@@ -33,11 +36,17 @@ function events(q: Query, call: Call): Response {
     stop();
     call.abort();
   });
-  // Writes in order, each after the one before (the client may be slower than the job).
+  // Writes in order, each after the one before (the client may be slower than the job). Behind a
+  // slow reader, progress snapshots and keep-alives are dropped (the next one says the same, newer):
+  // only images and the end queue up, and there are at most MAX_JOB_REFERENCES images per platform.
   let chain = Promise.resolve();
-  const send = (text: string, last = false) => {
+  let pending = 0;
+  const send = (text: string, last = false, droppable = false) => {
+    if (droppable && pending > MAX_BEHIND) return;
+    pending++;
     chain = chain
       .then(() => pipe.write(text))
+      .finally(() => pending--)
       .then(() => {
         if (last) {
           stop();
@@ -46,10 +55,10 @@ function events(q: Query, call: Call): Response {
       })
       .catch(() => stop());
   };
-  const keepalive = setInterval(() => send(": keepalive\n\n"), KEEPALIVE_MS);
+  const keepalive = setInterval(() => send(": keepalive\n\n", false, true), KEEPALIVE_MS);
   const unwatch = jobs.watch(job.id, (e: JobEvent) => {
     if (e.kind === "image") send(sse("image", { image: outcomeJson(e.outcome) }));
-    else if (e.kind === "progress") send(sse("progress", { progress: scanJobJson(job, false) }));
+    else if (e.kind === "progress") send(sse("progress", { progress: scanJobJson(job, false) }), false, true);
     else send(sse("end", { end: scanJobJson(job) }), true);
   });
   stop = () => {
