@@ -48,6 +48,7 @@ export interface Job<R> {
 
 interface Held<R> {
   job: Job<R>;
+  client: string;
   controller: AbortController;
   watchers: Set<(e: JobEvent) => void>;
   ended: Promise<void>;
@@ -55,6 +56,8 @@ interface Held<R> {
 
 export interface JobLimits {
   maxRunning: number;
+  /** Unfinished jobs one client may hold (429 past it), so one caller cannot take every slot. */
+  maxPerClient: number;
   maxKept: number;
   timeoutMs: number;
 }
@@ -74,14 +77,18 @@ export class Jobs<R> {
   }
 
   /** Starts a job (queued when `maxRunning` run already); 503 when every held job is unfinished. */
-  start(request: R): Job<R> {
+  start(request: R, client: string): Job<R> {
+    const own = [...this.held.values()].filter((h) => h.client === client && !h.job.finished).length;
+    if (own >= this.limits.maxPerClient) {
+      throw new HttpRefusal(429, "TOO_MANY_REQUESTS", `this client already has ${own} unfinished scan jobs (the limit)`, { "Retry-After": "60" });
+    }
     if (this.held.size >= this.limits.maxKept) {
       const oldest = [...this.held.values()].find((h) => h.job.finished);
       if (!oldest) throw new HttpRefusal(503, "BUSY", `the server holds ${this.held.size} unfinished scan jobs (the limit)`, { "Retry-After": "60" });
       this.held.delete(oldest.job.id);
     }
     const job: Job<R> = { id: crypto.randomUUID(), request, state: "queued", created: new Date(), scanned: 0, failed: 0, bytesDownloaded: 0, images: [] };
-    const h: Held<R> = { job, controller: new AbortController(), watchers: new Set(), ended: Promise.resolve() };
+    const h: Held<R> = { job, client, controller: new AbortController(), watchers: new Set(), ended: Promise.resolve() };
     this.held.set(job.id, h);
     h.ended = this.limiter.run(() => this.execute(h));
     return job;

@@ -25,6 +25,8 @@ export interface Call {
   caps: Caps;
   /** The server listens on loopback only: its callers are this machine's users. */
   loopbackOnly: boolean;
+  /** The caller's address (per-client limits). */
+  client: string;
   /** Aborted when the client goes away or the request runs out of time. */
   signal: AbortSignal;
   /** Stops the request's work (the client went away). */

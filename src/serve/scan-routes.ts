@@ -81,7 +81,7 @@ export const SCAN_ROUTES: RouteDef[] = [
     body: { description: "What to scan, as `scan` takes it", schema: SCAN_BODY },
     response: { status: 202, contentType: "application/json", description: "The job, queued or running; its id names it in the other scan routes", schema: SCAN_JOB },
     handle: async (_q, call) => {
-      const job = call.core.scans.start(call.core.scanRequest(call.body));
+      const job = call.core.scans.start(call.core.scanRequest(call.body), call.client);
       return jsonResponse(scanJobJson(job), { Location: `/v1/scans/${job.id}` });
     },
   },

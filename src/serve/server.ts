@@ -106,7 +106,7 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
         // Work that takes no signal (a manifest fetch) is bounded by the transport's own timeouts; the
         // answer does not wait for it past the request's time.
         const abort = () => controller.abort(new DOMException("the client went away", "AbortError"));
-        res = await untilAborted(endpoint.answer(req, url, { signal, abort, ...(body !== undefined ? { body } : {}) }), signal);
+        res = await untilAborted(endpoint.answer(req, url, { client, signal, abort, ...(body !== undefined ? { body } : {}) }), signal);
         // The download slot is held until the body is sent (or the client leaves).
         const free = release;
         release = undefined;

@@ -233,6 +233,18 @@ describe("bounds", () => {
     await started(s, body);
   });
 
+  test("one client holds at most its download limit of unfinished jobs (429); a finished one frees its place", async () => {
+    const proxy = slowProxy(200);
+    const s = serve({ allowRegistry: [proxy.host], caps: { downloadsPerClient: 1 } });
+    const body = { references: [`${proxy.host}/jobs/one:v1`] };
+    const a = await started(s, body);
+    const refused = await start(s, body);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as any).error.code).toBe("TOO_MANY_REQUESTS");
+    expect((await until(s, a.id, (d) => d.state === "done")).state).toBe("done");
+    await started(s, body);
+  });
+
   test("a job past its time limit fails with TIMEOUT", async () => {
     const proxy = slowProxy(400);
     const s = serve({ allowRegistry: [proxy.host], caps: { scanJobTimeoutMs: 300 } });
