@@ -3,10 +3,11 @@ import { readFileSync } from "node:fs";
 import { evaluateRules, parseDiveCi, parseRules, RULE_DEFAULTS, type RuleName } from "../analysis/ci-rules.ts";
 import { analyzeEfficiency } from "../analysis/efficiency.ts";
 import { LayerslayerError } from "../errors.ts";
-import { loadListings } from "../image/load.ts";
+import { listingOrigin, loadListings } from "../image/load.ts";
 import { escapeName } from "../names.ts";
 import { formatTable, humanSize } from "../output/format.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
+import { tocDeclared } from "./peek-layer.ts";
 
 export default defineCommand({
   meta: { name: "efficiency", description: "Score an image's wasted space as dive does (files replaced or deleted by later layers); --ci fails on dive's rules" },
@@ -22,6 +23,7 @@ export default defineCommand({
       valueHint: "0..1",
       description: `With --ci: fail above this fraction of wasted to user bytes (default ${RULE_DEFAULTS.highestUserWastedPercent})`,
     },
+    verify: { type: "boolean", description: "Read each layer's tar stream even when it has a TOC (checked against it: a difference is corrupt data, exit 7)" },
     ...globalArgs,
   },
   async run({ args }) {
@@ -33,19 +35,29 @@ export default defineCommand({
     const rules = parseRules({ ...fromFile, ...flags });
     const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     const indexes = img.manifest.image.layers.map((_, i) => i);
-    const listings = await loadListings(img, indexes, { ...(ctx.useCache ? { cache: ctx.cache } : {}), onWarning: ctx.warn });
+    const listings = await loadListings(img, indexes, { ...(ctx.useCache ? { cache: ctx.cache } : {}), onWarning: ctx.warn, verify: !!args.verify });
+    // A TOC's listing is what the image's author declares, not what the tar stream holds.
+    const declared = listings.filter((l) => l.stats.toc).map((l) => l.index);
     const report = analyzeEfficiency(listings.map((l) => l.entries));
     const results = args.ci ? evaluateRules(report, rules) : [];
     const shown = top === 0 ? report.inefficiencies : report.inefficiencies.slice(0, top);
     const failed = results.some((r) => r.status === "fail");
     if (ctx.json) {
-      printJson({ reference: img.source.reference, ...report, inefficiencies: shown, ...(args.ci ? { rules: results, pass: !failed } : {}) });
+      printJson({
+        reference: img.source.reference,
+        ...report,
+        inefficiencies: shown,
+        listings: listings.map(listingOrigin),
+        ...(args.ci ? { rules: results, pass: !failed } : {}),
+      });
     } else {
       const lines = [
         `efficiency: ${(report.efficiency * 100).toFixed(4)} %`,
         `wasted: ${humanSize(report.wastedBytes)} (${report.wastedBytes} bytes), ${(report.wastedUserPercent * 100).toFixed(2)} % of the ${humanSize(report.userSizeBytes)} added above the base layer`,
         `total: ${humanSize(report.sizeBytes)} in ${indexes.length} layers`,
       ];
+      const which = tocDeclared(declared);
+      if (which) lines.push(`listings: ${which} (the tar stream was not read; --verify reads it)`);
       if (shown.length > 0) {
         lines.push(
           "",
