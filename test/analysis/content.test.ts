@@ -1,0 +1,149 @@
+/**
+ * `diff --content` by the digests TOCs declare (eStargz, zstd:chunked), and by reading the files
+ * when one side has no TOC or with --verify: the same verdicts every way, and nothing of the files
+ * downloaded when both TOCs decide.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { tocVerdict } from "../../src/analysis/content.ts";
+import { runCli } from "../support/cli.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { useRegistry } from "../support/registry.ts";
+import { pushTocPair, type TocPair } from "./toc-pair.ts";
+
+const reg = useRegistry();
+let pair: TocPair;
+let proxy: FaultProxy;
+let work: string;
+
+beforeAll(async () => {
+  pair = await pushTocPair(reg, "content/rootfs");
+  proxy = startFaultProxy(reg.url);
+  proxy.rule = () => undefined;
+  work = mkdtempSync(join(tmpdir(), "ls-content-"));
+}, 180_000);
+afterAll(() => {
+  proxy?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface DiffDoc {
+  a: { listings: { index: number; source: string; toc?: { format: string }; cached: boolean }[] };
+  b: { listings: { index: number; source: string; toc?: { format: string }; cached: boolean }[] };
+  paths: { path: string; kind: string; fields?: string[]; contentFrom?: string }[];
+  contentCompared: number;
+  contentByToc: number;
+  bytesDownloaded: number;
+}
+
+const at = (image: string, host = reg.host) => `${host}/${image}`;
+
+async function diff(a: string, b: string, ...more: string[]): Promise<DiffDoc> {
+  const r = await runCli(["diff", a, b, "--ignore-mtime", "--content", "--json", ...more]);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: "" });
+  return JSON.parse(r.stdout) as DiffDoc;
+}
+
+/** The paths whose content differs, and how that was found. */
+const contentChanges = (d: DiffDoc) =>
+  d.paths
+    .filter((p) => p.fields?.includes("content"))
+    .map((p) => [p.path, p.contentFrom])
+    .sort();
+
+describe("what two TOCs' digests say", () => {
+  const chunk = (fileOffset: number, size: number, digest?: string) => ({ start: 0, end: 1, fileOffset, size, ...(digest ? { digest } : {}) });
+  test("file digests decide; else chunk digests when the file is cut alike; else nothing", () => {
+    expect(tocVerdict({ chunks: [], digest: "sha256:a" }, { chunks: [], digest: "sha256:a" })).toBe(false);
+    expect(tocVerdict({ chunks: [], digest: "sha256:a" }, { chunks: [], digest: "sha256:b" })).toBe(true);
+    const one = [chunk(0, 4, "sha256:1"), chunk(4, 4, "sha256:2")];
+    expect(tocVerdict({ chunks: one }, { chunks: [chunk(0, 4, "sha256:1"), chunk(4, 4, "sha256:2")] })).toBe(false);
+    expect(tocVerdict({ chunks: one }, { chunks: [chunk(0, 4, "sha256:1"), chunk(4, 4, "sha256:3")] })).toBe(true);
+    // Cut elsewhere, or a chunk without a digest: the TOCs cannot tell.
+    expect(tocVerdict({ chunks: one }, { chunks: [chunk(0, 2, "sha256:1"), chunk(2, 6, "sha256:2")] })).toBeUndefined();
+    expect(tocVerdict({ chunks: one }, { chunks: [chunk(0, 4, "sha256:1"), chunk(4, 4)] })).toBeUndefined();
+    expect(tocVerdict({ chunks: [] }, { chunks: [] })).toBeUndefined();
+  });
+});
+
+describe("diff --content with TOCs", () => {
+  for (const [name, pick] of [
+    ["eStargz against eStargz", () => [pair.estargz[0], pair.estargz[1]]],
+    ["zstd:chunked against zstd:chunked", () => [pair.zstdChunked[0], pair.zstdChunked[1]]],
+    ["eStargz against zstd:chunked", () => [pair.estargz[0], pair.zstdChunked[1]]],
+  ] as const) {
+    test(`${name}: decided by the TOCs' digests, nothing of the files downloaded`, async () => {
+      const [a, b] = pick();
+      const d = await diff(at(a, proxy.host), at(b, proxy.host), "--no-cache");
+      expect(contentChanges(d)).toEqual(pair.contentChanged.map((p) => [p, "toc"]));
+      // etc/same, etc/changed, etc/nonce, usr/bin/tool, usr/bin/big: equal sizes, compared.
+      expect(d.contentCompared).toBe(5);
+      expect(d.contentByToc).toBe(5);
+      expect(d.paths.find((p) => p.path === "/etc/grown")?.fields).toEqual(["size"]);
+      for (const side of [d.a, d.b]) expect(side.listings.map((l) => l.source)).toEqual(["toc"]);
+      // Nothing more than the listings: the same bytes as a diff without --content.
+      const plain = await runCli(["diff", at(a), at(b), "--ignore-mtime", "--json", "--no-cache"]);
+      expect(d.bytesDownloaded).toBe((JSON.parse(plain.stdout) as DiffDoc).bytesDownloaded);
+      const layerSizes = d.bytesDownloaded;
+      expect(layerSizes).toBeLessThan(200_000);
+      // The text says the verdicts are what the TOCs declare.
+      const text = await runCli(["diff", at(a), at(b), "--ignore-mtime", "--content", "--no-cache"]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain("Listings: A's layer 0 is listed as its TOC declares it (the tar stream was not read; --verify reads it)");
+      expect(text.stdout).toContain("Listings: B's layer 0 is listed as its TOC declares it");
+      expect(text.stdout).toContain("Content: 5 of the 5 files of equal size compared by the digests their layers' TOCs declare");
+      expect(text.stdout).toContain("Changed: /usr/bin/big: content differs (as the layers' TOCs declare it");
+    }, 60_000);
+  }
+
+  test("one side without a TOC: the files are read (the TOC side by its chunks), the same verdicts", async () => {
+    const d = await diff(at(pair.estargz[0]), at(pair.gzip[1]), "--no-cache");
+    expect(contentChanges(d)).toEqual(pair.contentChanged.map((p) => [p, "bytes"]));
+    expect(d.contentByToc).toBe(0);
+    expect(d.a.listings.map((l) => l.source)).toEqual(["toc"]);
+    expect(d.b.listings.map((l) => l.source)).toEqual(["stream"]);
+  }, 60_000);
+
+  test("--verify: every listing and every file from the tar streams, the same verdicts", async () => {
+    const d = await diff(at(pair.estargz[0]), at(pair.zstdChunked[1]), "--no-cache", "--verify");
+    expect(contentChanges(d)).toEqual(pair.contentChanged.map((p) => [p, "bytes"]));
+    expect(d.contentByToc).toBe(0);
+    for (const side of [d.a, d.b]) expect(side.listings.map((l) => l.source)).toEqual(["stream"]);
+    const text = await runCli(["diff", at(pair.estargz[0]), at(pair.estargz[1]), "--ignore-mtime", "--verify", "--no-cache"]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).not.toContain("Listings:");
+  }, 60_000);
+
+  test("TOC listings from the cache: labelled as cached TOC listings, the TOCs found again for their digests", async () => {
+    const env = { XDG_CACHE_HOME: mkdtempSync(join(work, "cache-")) };
+    for (const image of pair.estargz) expect((await runCli(["ls", at(image), "/"], { env })).code).toBe(0);
+    const r = await runCli(["diff", at(pair.estargz[0]), at(pair.estargz[1]), "--ignore-mtime", "--content", "--json"], { env });
+    expect(r.code).toBe(1);
+    const d = JSON.parse(r.stdout) as DiffDoc;
+    expect(d.a.listings).toEqual([{ index: 0, source: "toc", toc: expect.objectContaining({ format: "estargz", checked: true }), cached: true }]);
+    expect(contentChanges(d)).toEqual(pair.contentChanged.map((p) => [p, "toc"]));
+    // Only the TOCs (and the footers before them) were downloaded again.
+    expect(d.bytesDownloaded).toBeGreaterThan(0);
+    expect(d.bytesDownloaded).toBeLessThan(200_000);
+    // --verify does not take the cached TOC listings for the tar streams'.
+    const v = await runCli(["diff", at(pair.estargz[0]), at(pair.estargz[1]), "--ignore-mtime", "--json", "--verify"], { env });
+    expect((JSON.parse(v.stdout) as DiffDoc).a.listings).toEqual([{ index: 0, source: "stream", cached: false }]);
+  }, 60_000);
+});
+
+describe("efficiency of a layer listed from its TOC", () => {
+  test("says so in text and JSON; --verify reads the tar stream", async () => {
+    const text = await runCli(["efficiency", at(pair.zstdChunked[0]), "--no-cache"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("listings: layer 0 is listed as its TOC declares it (the tar stream was not read; --verify reads it)");
+    const json = JSON.parse((await runCli(["efficiency", at(pair.zstdChunked[0]), "--json", "--no-cache"])).stdout);
+    expect(json.listings).toEqual([{ index: 0, source: "toc", toc: expect.objectContaining({ format: "zstd:chunked" }), cached: false }]);
+    const verified = await runCli(["efficiency", at(pair.zstdChunked[0]), "--json", "--verify", "--no-cache"]);
+    expect(verified.code).toBe(0);
+    const v = JSON.parse(verified.stdout);
+    expect(v.listings).toEqual([{ index: 0, source: "stream", cached: false }]);
+    expect({ ...v, listings: [] }).toEqual({ ...json, listings: [] });
+  }, 60_000);
+});
