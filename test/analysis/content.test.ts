@@ -7,8 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tocVerdict } from "../../src/analysis/content.ts";
+import { compareContents, tocVerdict } from "../../src/analysis/content.ts";
+import { loadListings } from "../../src/image/load.ts";
+import { resolveImage, type ResolvedImage } from "../../src/oci/resolve.ts";
 import { runCli } from "../support/cli.ts";
+import { layerFrom } from "../support/fixtures.ts";
+import { MemorySource } from "../support/memory-source.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { useRegistry } from "../support/registry.ts";
 import { pushTocPair, type TocPair } from "./toc-pair.ts";
@@ -70,9 +74,9 @@ describe("what two TOCs' digests say", () => {
 
 describe("diff --content with TOCs", () => {
   for (const [name, pick] of [
-    ["eStargz against eStargz", () => [pair.estargz[0], pair.estargz[1]]],
-    ["zstd:chunked against zstd:chunked", () => [pair.zstdChunked[0], pair.zstdChunked[1]]],
-    ["eStargz against zstd:chunked", () => [pair.estargz[0], pair.zstdChunked[1]]],
+    ["eStargz against eStargz", (): [string, string] => [pair.estargz[0], pair.estargz[1]]],
+    ["zstd:chunked against zstd:chunked", (): [string, string] => [pair.zstdChunked[0], pair.zstdChunked[1]]],
+    ["eStargz against zstd:chunked", (): [string, string] => [pair.estargz[0], pair.zstdChunked[1]]],
   ] as const) {
     test(`${name}: decided by the TOCs' digests, nothing of the files downloaded`, async () => {
       const [a, b] = pick();
@@ -130,6 +134,51 @@ describe("diff --content with TOCs", () => {
     // --verify does not take the cached TOC listings for the tar streams'.
     const v = await runCli(["diff", at(pair.estargz[0]), at(pair.estargz[1]), "--ignore-mtime", "--json", "--verify"], { env });
     expect((JSON.parse(v.stdout) as DiffDoc).a.listings).toEqual([{ index: 0, source: "stream", cached: false }]);
+  }, 60_000);
+});
+
+describe("reading files in one pass", () => {
+  test("a member named by its path (a listing without tar offsets, as a TOC gives it): found, compared, or said missing", async () => {
+    const layer = (twice: string) =>
+      layerFrom([
+        { path: "a/file", content: "first\n" },
+        { path: "b/file", content: twice },
+      ]);
+    const img = async (bytes: Uint8Array) => resolveImage(new MemorySource([{ bytes }]));
+    const [a, b] = [await img(layer("equal\n")), await img(layer("other\n"))];
+    const listingOf = async (i: ResolvedImage) => new Map((await loadListings(i, [0])).map((l) => [l.index, l]));
+    const at = (path: string, size: number) => ({
+      layer: 0,
+      entry: { path, type: "file" as const, mode: 0o644, size, uid: 0, gid: 0, mtime: 0, headerOffset: -1, compressedOffset: -1 },
+    });
+    const v = await compareContents({ img: a, listings: await listingOf(a) }, { img: b, listings: await listingOf(b) }, [
+      { a: at("a/file", 6), b: at("a/file", 6) },
+      { a: at("b/file", 6), b: at("b/file", 6) },
+    ]);
+    expect(v.differs).toEqual([false, true]);
+    expect(v.byToc).toEqual([false, false]);
+    expect(v.bytesDownloaded).toBe(a.manifest.image.layers[0]!.size + b.manifest.image.layers[0]!.size);
+    const missing = compareContents({ img: a, listings: await listingOf(a) }, { img: b, listings: await listingOf(b) }, [{ a: at("c/file", 6), b: at("c/file", 6) }]);
+    await expect(missing).rejects.toThrow("1 file(s) its listing names were not found in its tar stream");
+  });
+});
+
+describe("diff --content without TOCs", () => {
+  test("after cache warm, each file is read from the gzip checkpoint before it: the same verdicts", async () => {
+    const env = { XDG_CACHE_HOME: mkdtempSync(join(work, "cache-")) };
+    for (const image of pair.gzip) expect((await runCli(["cache", "warm", at(image)], { env })).code).toBe(0);
+    proxy.requests.length = 0;
+    const r = await runCli(["diff", at(pair.gzip[0], proxy.host), at(pair.gzip[1], proxy.host), "--ignore-mtime", "--content", "--json"], { env });
+    expect(r.code).toBe(1);
+    const d = JSON.parse(r.stdout) as DiffDoc;
+    expect(contentChanges(d)).toEqual(pair.contentChanged.map((p) => [p, "bytes"]));
+    expect(d.a.listings).toEqual([{ index: 0, source: "stream", cached: true }]);
+    // Reads that start past the layer's beginning and are no tail probe: resumed at a checkpoint.
+    const ranges = proxy.requests.filter((q) => q.path.includes("/blobs/sha256:") && q.range).map((q) => /bytes=(\d+)-(\d*)/.exec(q.range!)!);
+    expect(ranges.some((m) => Number(m[1]) > 0 && (m[2] === "" || Number(m[2]) - Number(m[1]) > 128))).toBe(true);
+    // The same verdicts as one pass over each layer from its start.
+    const fresh = await diff(at(pair.gzip[0]), at(pair.gzip[1]), "--no-cache");
+    expect(contentChanges(fresh)).toEqual(contentChanges(d));
   }, 60_000);
 });
 
