@@ -201,6 +201,14 @@ describe("every source", () => {
     const across = await runCli(["diff", `oci:${layout}:v1`, img("v3"), "--ignore-mtime", "--content", "--json"]);
     expect(across.code).toBe(1);
     expect(ours(across.stdout)).toEqual(reference("v1", "v3"));
+    // Two registries (the registry and a proxy in front of it, another host to the client): the same image is the same.
+    const hosts = await runCli(["diff", img("v2"), img("v2", proxy.host), "--json"]);
+    expect(hosts.code).toBe(0);
+    const both = JSON.parse(hosts.stdout) as { a: { reference: string; digest: string }; b: { reference: string; digest: string }; same: boolean };
+    expect(both.same).toBe(true);
+    expect(both.a.digest).toBe(both.b.digest);
+    expect(both.a.reference).not.toBe(both.b.reference);
+    expect(ours((await runCli(["diff", img("v1", proxy.host), `oci:${layout}:v3`, "--ignore-mtime", "--content", "--json"])).stdout)).toEqual(reference("v1", "v3"));
     const a = JSON.parse((await runCli(["efficiency", img("eff"), "--json"])).stdout);
     const b = JSON.parse((await runCli(["efficiency", `oci:${layout}:eff`, "--json"])).stdout);
     expect({ ...b, reference: "" }).toEqual({ ...a, reference: "" });
