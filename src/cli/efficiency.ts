@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { evaluateRules, parseDiveCi, parseRules, RULE_DEFAULTS, type RuleName } from "../analysis/ci-rules.ts";
 import { analyzeEfficiency } from "../analysis/efficiency.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -15,7 +15,12 @@ export default defineCommand({
     ...imageArg,
     top: { type: "string", valueHint: "N", description: "How many of the most wasteful paths to show (default 20; 0 for all)" },
     ci: { type: "boolean", description: "Check dive's CI rules: one verdict line per rule, exit 1 when one fails" },
-    "ci-config": { type: "string", valueHint: "FILE", description: "dive's .dive-ci file to read the rules from; flags override it (default: none, dive's defaults)" },
+    "ci-config": {
+      type: "string",
+      valueHint: "FILE",
+      description:
+        "dive's .dive-ci file to read the rules from; flags override it (default: .dive-ci in the current directory when there is one, as dive reads it; else dive's defaults)",
+    },
     lowestEfficiency: { type: "string", valueHint: "0..1", description: `With --ci: fail below this efficiency (default ${RULE_DEFAULTS.lowestEfficiency})` },
     highestWastedBytes: { type: "string", valueHint: "SIZE", description: `With --ci: fail above this many wasted bytes, e.g. 20M (default ${RULE_DEFAULTS.highestWastedBytes})` },
     highestUserWastedPercent: {
@@ -29,7 +34,9 @@ export default defineCommand({
   async run({ args }) {
     const top = args.top === undefined ? 20 : Number(args.top);
     if (!Number.isSafeInteger(top) || top < 0) throw new LayerslayerError("USAGE", `--top must be a whole number, 0 or more`);
-    const fromFile = args["ci-config"] ? parseDiveCi(readCiFile(args["ci-config"])) : {};
+    // As dive: --ci-config, else ./.dive-ci when there is one (only with --ci: nothing else reads it).
+    const ciConfig = args["ci-config"] ?? (args.ci && existsSync(DIVE_CI) ? DIVE_CI : undefined);
+    const fromFile = ciConfig ? parseDiveCi(readCiFile(ciConfig)) : {};
     const flags: Partial<Record<RuleName, string>> = {};
     for (const rule of ["lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"] as const) if (args[rule] !== undefined) flags[rule] = args[rule];
     const rules = parseRules({ ...fromFile, ...flags });
@@ -48,7 +55,7 @@ export default defineCommand({
         ...report,
         inefficiencies: shown,
         listings: listings.map(listingOrigin),
-        ...(args.ci ? { rules: results, pass: !failed } : {}),
+        ...(args.ci ? { rules: results, pass: !failed, ...(ciConfig ? { ciConfig } : {}) } : {}),
       });
     } else {
       const lines = [
@@ -68,12 +75,22 @@ export default defineCommand({
         );
         if (shown.length < report.inefficiencies.length) lines.push(`… and ${report.inefficiencies.length - shown.length} more (--top 0 shows all)`);
       }
-      if (args.ci) lines.push("", ...results.map((r) => `${r.status.toUpperCase()}: ${r.rule}: ${r.message}`), failed ? "Result: FAIL" : "Result: PASS");
+      const given = Object.keys(flags).length > 0 ? ", overridden by the flags given" : "";
+      if (args.ci)
+        lines.push(
+          "",
+          `rules: ${ciConfig ? `from ${escapeName(ciConfig)}` : "dive's defaults"}${given}`,
+          ...results.map((r) => `${r.status.toUpperCase()}: ${r.rule}: ${r.message}`),
+          failed ? "Result: FAIL" : "Result: PASS",
+        );
       writeOut(lines.join("\n"));
     }
     if (failed) process.exitCode = 1;
   },
 });
+
+/** The rules file dive reads by default, in the current directory. */
+const DIVE_CI = ".dive-ci";
 
 function readCiFile(path: string): string {
   try {
