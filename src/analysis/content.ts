@@ -10,7 +10,7 @@
  *      to the last byte of the last file wanted from it (the download stops there).
  * With `verify` no TOC is used: every file is read from the layer's tar stream.
  */
-import type { IndexStore, ListingCache } from "../cache/cache.ts";
+import type { ListingCache } from "../cache/cache.ts";
 import { LayerslayerError } from "../errors.ts";
 import { LayerAccess, type AccessOptions, type FileRead } from "../image/layer-access.ts";
 import { listLayer } from "../image/listing.ts";
@@ -39,7 +39,7 @@ export interface ContentSide {
 
 export interface ContentOptions {
   /** Where TOC listings found again are kept, and earlier runs' gzip checkpoints are read from. */
-  cache?: (ListingCache & IndexStore) | undefined;
+  cache?: ListingCache | undefined;
   /** Read every file from the layer's tar stream: no TOC digest or chunk is used. */
   verify?: boolean | undefined;
   signal?: AbortSignal | undefined;

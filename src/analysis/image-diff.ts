@@ -4,7 +4,7 @@
  * Layers the two images share by digest at the bottom are named and not read (their listings are
  * used only when the cache already has them): see tree-diff.ts for what that means for a path.
  */
-import type { IndexStore, ListingCache } from "../cache/cache.ts";
+import type { ListingCache } from "../cache/cache.ts";
 import { cachedListing, listingOrigin, loadListings, mergeListings, type LayerListing, type ListingOrigin, type LoadOptions } from "../image/load.ts";
 import { MergedTree } from "../image/merge.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
@@ -19,7 +19,7 @@ export interface DiffSideInput {
 }
 
 export interface ImageDiffOptions {
-  cache?: ListingCache & IndexStore;
+  cache?: ListingCache;
   ignoreMtime?: boolean;
   /** Also compare the bytes of regular files of equal size that come from different layers. */
   content?: boolean;
