@@ -11,7 +11,8 @@ import { compareContents, tocVerdict } from "../../src/analysis/content.ts";
 import { loadListings } from "../../src/image/load.ts";
 import { resolveImage, type ResolvedImage } from "../../src/oci/resolve.ts";
 import { runCli } from "../support/cli.ts";
-import { layerFrom } from "../support/fixtures.ts";
+import { layerFrom, pushImage } from "../support/fixtures.ts";
+import { editToc, forgeEstargz, splitEstargz, type TocLayer } from "../support/forge-toc.ts";
 import { MemorySource } from "../support/memory-source.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { useRegistry } from "../support/registry.ts";
@@ -134,6 +135,33 @@ describe("diff --content with TOCs", () => {
     // --verify does not take the cached TOC listings for the tar streams'.
     const v = await runCli(["diff", at(pair.estargz[0]), at(pair.estargz[1]), "--ignore-mtime", "--json", "--verify"], { env });
     expect((JSON.parse(v.stdout) as DiffDoc).a.listings).toEqual([{ index: 0, source: "stream", cached: false }]);
+  }, 60_000);
+});
+
+describe("a TOC that lies about a file's content", () => {
+  test("what it declares is the verdict, said so; --verify reads the bytes and finds the change", async () => {
+    // Version 2's eStargz layer, its TOC giving /usr/bin/big version 1's digests (the data left as it was).
+    const [one, two] = pair.estargzBlobs.map(splitEstargz) as [TocLayer, TocLayer];
+    const isBig = (e: Record<string, unknown>) => String(e.name).replace(/^\.\//, "") === "usr/bin/big";
+    const of = (l: TocLayer) => l.doc.entries.filter(isBig);
+    const truth = of(one);
+    // Its entry and three more chunks of 256 KiB.
+    expect(truth.length).toBe(4);
+    const lying = editToc(two.doc, (entries) => {
+      let k = 0;
+      return entries.map((e) => (isBig(e) ? { ...e, digest: truth[k]!.digest, chunkDigest: truth[k++]!.chunkDigest } : e));
+    });
+    expect(of({ ...two, doc: lying }).map((e) => e.chunkDigest)).toEqual(truth.map((e) => e.chunkDigest));
+    const forged = forgeEstargz(two, { doc: lying });
+    await pushImage(reg, "content/lying", "v2", { layers: [{ bytes: forged.bytes, annotations: forged.annotations }] });
+    const declared = await diff(at(pair.estargz[0]), at("content/lying:v2"), "--no-cache");
+    expect(contentChanges(declared)).toEqual([
+      ["/etc/changed", "toc"],
+      ["/etc/nonce", "toc"],
+    ]);
+    expect(declared.contentByToc).toBe(5);
+    const read = await diff(at(pair.estargz[0]), at("content/lying:v2"), "--no-cache", "--verify");
+    expect(contentChanges(read)).toEqual(pair.contentChanged.map((p) => [p, "bytes"]));
   }, 60_000);
 });
 

@@ -24,6 +24,8 @@ export interface TocPair {
   zstdChunked: [string, string];
   /** The paths whose bytes differ though their sizes are equal. */
   contentChanged: string[];
+  /** The eStargz blobs of each version. */
+  estargzBlobs: [Uint8Array, Uint8Array];
 }
 
 function files(version: 1 | 2, tool: Uint8Array, big: Uint8Array): FileSpec[] {
@@ -51,7 +53,13 @@ export async function pushTocPair(reg: TestRegistry, repo: string): Promise<TocP
   const big1 = new Uint8Array(randomBytes(1024 * 1024));
   const big2 = big1.slice();
   big2[700_000] = big2[700_000]! ^ 0xff;
-  const out: TocPair = { gzip: ["", ""], estargz: ["", ""], zstdChunked: ["", ""], contentChanged: ["/etc/changed", "/etc/nonce", "/usr/bin/big"] };
+  const out: TocPair = {
+    gzip: ["", ""],
+    estargz: ["", ""],
+    zstdChunked: ["", ""],
+    contentChanged: ["/etc/changed", "/etc/nonce", "/usr/bin/big"],
+    estargzBlobs: [new Uint8Array(), new Uint8Array()],
+  };
   for (const v of [1, 2] as const) {
     const tar = tarOf(files(v, tool, v === 1 ? big1 : big2));
     await pushImage(reg, repo, `gzip-v${v}`, { layers: [{ bytes: compress(tar, "gzip") }] });
@@ -59,6 +67,7 @@ export async function pushTocPair(reg: TestRegistry, repo: string): Promise<TocP
     await pushImage(reg, repo, `estargz-v${v}`, { layers: [{ bytes: esgz.bytes, annotations: { [ESTARGZ_TOC]: esgz.tocDigest } }] });
     // Another repository: skopeo reuses a blob the destination repository already has.
     skopeoZstdChunked(reg, `${repo}:gzip-v${v}`, `${repo}-zstd:zstd-chunked-v${v}`);
+    out.estargzBlobs[v - 1] = esgz.bytes;
     out.gzip[v - 1] = `${repo}:gzip-v${v}`;
     out.estargz[v - 1] = `${repo}:estargz-v${v}`;
     out.zstdChunked[v - 1] = `${repo}-zstd:zstd-chunked-v${v}`;
