@@ -129,7 +129,12 @@ function usableListing(cache: ListingParts, digest: string, read: ReadOptions): 
  */
 export function cachedLayerListing(cache: ListingParts, layer: Descriptor, index: number, read: ReadOptions = {}): ListingResult | undefined {
   const stored = usableListing(cache, layer.digest, read);
-  return stored ? { stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, entries: storedEntries(stored, index) } : undefined;
+  return stored ? storedResult(stored, index, true) : undefined;
+}
+
+/** The result of a listing the cache answers (with its entries when they are to be kept). */
+function storedResult(stored: StoredListing, index: number, keep: boolean): ListingResult {
+  return { stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, ...(keep ? { entries: storedEntries(stored, index) } : {}) };
 }
 
 /**
@@ -175,8 +180,7 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
 
   const cachedListing = (): StoredListing | undefined => (cacheFirst ? usableListing(cacheFirst, layer.digest, read) : undefined);
   /** The result of a listing the cache answered. */
-  const fromCache = (stored: StoredListing): ListingResult =>
-    done({ stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, ...(opts.keep ? { entries: storedEntries(stored, index) } : {}) });
+  const fromCache = (stored: StoredListing): ListingResult => done(storedResult(stored, index, !!opts.keep));
 
   async function* entries(): AsyncGenerator<Entry, void> {
     if (signal?.aborted) cancelled(0);
