@@ -79,13 +79,13 @@ export interface ListingOrigin {
   /** "toc": what the layer's TOC declares (its tar stream unread); "stream": the tar stream's. */
   source: "toc" | "stream";
   /** With "toc": the TOC's format, size and whether its digest matched the layer's annotation. */
-  toc?: NonNullable<LayerStats["toc"]>;
+  toc?: LayerStats["toc"];
   /** The listing came from the cache. */
   cached: boolean;
 }
 
 export function listingOrigin(l: LayerListing): ListingOrigin {
-  return { index: l.index, source: l.stats.toc ? "toc" : "stream", ...(l.stats.toc ? { toc: l.stats.toc } : {}), cached: l.cached };
+  return { index: l.index, source: l.stats.toc ? "toc" : "stream", toc: l.stats.toc, cached: l.cached };
 }
 
 /** Complete listings of the given layers, a few at a time, in index order. */
