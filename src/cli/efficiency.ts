@@ -1,9 +1,8 @@
 import { defineCommand } from "citty";
 import { existsSync, readFileSync } from "node:fs";
 import { evaluateRules, parseDiveCi, parseRules, RULE_DEFAULTS, type RuleName } from "../analysis/ci-rules.ts";
-import { analyzeEfficiency } from "../analysis/efficiency.ts";
+import { efficiencyOfImage } from "../analysis/efficiency.ts";
 import { LayerslayerError } from "../errors.ts";
-import { listingOrigin, loadListings } from "../image/load.ts";
 import { escapeName } from "../names.ts";
 import { formatTable, humanSize } from "../output/format.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
@@ -41,11 +40,9 @@ export default defineCommand({
     for (const rule of ["lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"] as const) if (args[rule] !== undefined) flags[rule] = args[rule];
     const rules = parseRules({ ...fromFile, ...flags });
     const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
-    const indexes = img.manifest.image.layers.map((_, i) => i);
-    const listings = await loadListings(img, indexes, { ...(ctx.useCache ? { cache: ctx.cache } : {}), onWarning: ctx.warn, verify: !!args.verify });
+    const { listings, ...report } = await efficiencyOfImage(img, { ...(ctx.useCache ? { cache: ctx.cache } : {}), onWarning: ctx.warn, verify: !!args.verify });
     // A TOC's listing is what the image's author declares, not what the tar stream holds.
-    const declared = listings.filter((l) => l.stats.toc).map((l) => l.index);
-    const report = analyzeEfficiency(listings.map((l) => l.entries));
+    const declared = listings.filter((l) => l.source === "toc").map((l) => l.index);
     const results = args.ci ? evaluateRules(report, rules) : [];
     const shown = top === 0 ? report.inefficiencies : report.inefficiencies.slice(0, top);
     const failed = results.some((r) => r.status === "fail");
@@ -54,14 +51,14 @@ export default defineCommand({
         reference: img.source.reference,
         ...report,
         inefficiencies: shown,
-        listings: listings.map(listingOrigin),
+        listings,
         ...(args.ci ? { rules: results, pass: !failed, ...(ciConfig ? { ciConfig } : {}) } : {}),
       });
     } else {
       const lines = [
         `efficiency: ${(report.efficiency * 100).toFixed(4)} %`,
         `wasted: ${humanSize(report.wastedBytes)} (${report.wastedBytes} bytes), ${(report.wastedUserPercent * 100).toFixed(2)} % of the ${humanSize(report.userSizeBytes)} added above the base layer`,
-        `total: ${humanSize(report.sizeBytes)} in ${indexes.length} layers`,
+        `total: ${humanSize(report.sizeBytes)} in ${listings.length} layers`,
       ];
       const which = tocDeclared(declared);
       if (which) lines.push(`listings: ${which} (the tar stream was not read; --verify reads it)`);
