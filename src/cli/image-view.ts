@@ -9,6 +9,7 @@ import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
 import type { Context } from "./common.ts";
 import { layerProgress } from "./layer-progress.ts";
+import { tocDeclared } from "./peek-layer.ts";
 
 export interface ImageView {
   img: ResolvedImage;
@@ -73,11 +74,8 @@ export async function openImageView(
     if (bytes) ctx.cache.putTree(key, bytes);
   }
   // A TOC's listing is what the image's author declares, not what the tar stream (which runtimes apply) holds.
-  const declared = listings.filter((l) => l.stats.toc).map((l) => l.index);
-  if (declared.length > 0) {
-    const which = declared.length === 1 ? `layer ${declared[0]} is listed as its TOC declares it` : `layers ${declared.join(", ")} are listed as their TOCs declare them`;
-    ctx.note(`${which} (the tar stream was not read; \`cache warm\` or \`peek --full --verify\` reads and checks it)`);
-  }
+  const declared = tocDeclared(listings.filter((l) => l.stats.toc).map((l) => l.index));
+  if (declared) ctx.note(`${declared} (the tar stream was not read; \`cache warm\` or \`peek --full --verify\` reads and checks it)`);
   const downloaded = listings.reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const cached = listings.filter((l) => l.cached).length;
   if (ctx.verbose) ctx.note(`${listings.length} layer listings: ${cached} from the cache, ${humanSize(downloaded)} downloaded`);

@@ -6,6 +6,7 @@ import type { RuleResult } from "../analysis/ci-rules.ts";
 import type { EfficiencyReport } from "../analysis/efficiency.ts";
 import type { FileChange, ImageDiff } from "../analysis/image-diff.ts";
 import type { PackageChange } from "../analysis/package-diff.ts";
+import type { ListingOrigin } from "../image/load.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import { entryJson } from "./json.ts";
 
@@ -18,6 +19,7 @@ function changeJson(c: FileChange) {
     ...(c.b ? { b: { ...entryJson({ ...c.b, layer: c.layerB! }, c.path) } } : {}),
     ...(c.below !== undefined ? { below: c.below } : {}),
     ...(c.overSharedBase ? { overSharedBase: true } : {}),
+    ...(c.contentFrom ? { contentFrom: c.contentFrom } : {}),
   };
 }
 
@@ -34,22 +36,39 @@ export function diffIsSame(d: ImageDiff, packages: readonly PackageChange[] = []
 
 /** `diff --json`: `packages` only when they were compared, `contentCompared` only with `content`. */
 export function diffDocument(a: DiffSide, b: DiffSide, d: ImageDiff, opts: { packages?: PackageChange[]; content: boolean }): Record<string, unknown> {
-  const side = (s: DiffSide) => ({ reference: s.img.source.reference, digest: s.img.manifest.digest, ...(s.layer !== undefined ? { layer: s.layer } : {}) });
+  const side = (s: DiffSide, listings: ListingOrigin[]) => ({
+    reference: s.img.source.reference,
+    digest: s.img.manifest.digest,
+    ...(s.layer !== undefined ? { layer: s.layer } : {}),
+    listings,
+  });
   return {
-    a: side(a),
-    b: side(b),
+    a: side(a, d.listings.a),
+    b: side(b, d.listings.b),
     same: diffIsSame(d, opts.packages),
     shared: d.shared,
     sharedRead: d.sharedRead,
     paths: d.paths.map(changeJson),
     config: d.config,
     ...(opts.packages ? { packages: opts.packages } : {}),
-    ...(opts.content ? { contentCompared: d.contentCompared } : {}),
+    ...(opts.content ? { contentCompared: d.contentCompared, contentByToc: d.contentByToc } : {}),
     bytesDownloaded: d.bytesDownloaded,
   };
 }
 
-/** `efficiency --json`: the report with the `shown` most wasteful paths, and the rules' verdicts with `--ci`. */
-export function efficiencyDocument(reference: string, report: EfficiencyReport, shown: EfficiencyReport["inefficiencies"], rules?: RuleResult[]): Record<string, unknown> {
-  return { reference, ...report, inefficiencies: shown, ...(rules ? { rules, pass: !rules.some((r) => r.status === "fail") } : {}) };
+/** `efficiency --json`: the report with the `shown` most wasteful paths, where each layer's listing came from, and the rules' verdicts with `--ci` (and the `.dive-ci` file they were read from). */
+export function efficiencyDocument(
+  reference: string,
+  report: EfficiencyReport,
+  shown: EfficiencyReport["inefficiencies"],
+  listings: ListingOrigin[],
+  ci?: { rules: RuleResult[]; ciConfig?: string | undefined },
+): Record<string, unknown> {
+  return {
+    reference,
+    ...report,
+    inefficiencies: shown,
+    listings,
+    ...(ci ? { rules: ci.rules, pass: !ci.rules.some((r) => r.status === "fail"), ...(ci.ciConfig ? { ciConfig: ci.ciConfig } : {}) } : {}),
+  };
 }

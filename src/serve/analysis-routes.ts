@@ -12,10 +12,21 @@ const image = (side: string): ParamDef => ({ type: "string", required: true, des
 
 const ENTRY_AT = { ...S.ENTRY, properties: { ...(S.ENTRY.properties as object), layer: S.int } };
 
+/** Where each layer's listing came from: its tar stream, or what its TOC declares (the stream unread). */
+const LISTINGS = {
+  type: "array",
+  items: S.obj({ index: S.int, source: { enum: ["toc", "stream"] }, toc: S.obj({ format: S.str, bytes: S.int, checked: S.bool }, ["format"]), cached: S.bool }, [
+    "index",
+    "source",
+    "cached",
+  ]),
+};
+const SIDE = S.obj({ reference: S.str, digest: S.digest, layer: S.int, listings: LISTINGS }, ["reference", "digest", "listings"]);
+
 export const DIFF = S.versioned(
   {
-    a: S.obj({ reference: S.str, digest: S.digest, layer: S.int }, ["reference", "digest"]),
-    b: S.obj({ reference: S.str, digest: S.digest, layer: S.int }, ["reference", "digest"]),
+    a: SIDE,
+    b: SIDE,
     same: S.bool,
     shared: { type: "array", items: S.obj({ index: S.int, digest: S.digest }) },
     sharedRead: S.bool,
@@ -30,6 +41,7 @@ export const DIFF = S.versioned(
           b: ENTRY_AT,
           below: S.int,
           overSharedBase: S.bool,
+          contentFrom: { enum: ["toc", "bytes"] },
         },
         ["path", "kind"],
       ),
@@ -45,6 +57,7 @@ export const DIFF = S.versioned(
       ]),
     },
     contentCompared: S.int,
+    contentByToc: S.int,
     bytesDownloaded: S.int,
   },
   ["a", "b", "same", "shared", "sharedRead", "paths", "config", "bytesDownloaded"],
@@ -62,9 +75,10 @@ export const EFFICIENCY = S.versioned(
     wastedUserPercent: num,
     inefficiencies: { type: "array", items: S.obj({ path: S.str, cumulativeSize: S.int, layers: { type: "array", items: S.int } }) },
     rules: { type: "array", items: S.obj({ rule: { enum: [...RULE_NAMES] }, threshold: S.str, status: { enum: ["pass", "fail", "disabled"] }, message: S.str }) },
+    listings: LISTINGS,
     pass: S.bool,
   },
-  ["reference", "efficiency", "sizeBytes", "userSizeBytes", "wastedBytes", "wastedUserPercent", "inefficiencies"],
+  ["reference", "efficiency", "sizeBytes", "userSizeBytes", "wastedBytes", "wastedUserPercent", "inefficiencies", "listings"],
 );
 
 const RULE_HELP: Record<RuleName, string> = {

@@ -33,11 +33,10 @@ import { catalogReferences } from "../scan/targets.ts";
 import { allowedHosts, checkRegistry, registryKey, type ServeConfig } from "./config.ts";
 import { Jobs, type JobReport } from "./jobs.ts";
 import { evaluateRules, type RuleName } from "../analysis/ci-rules.ts";
-import { analyzeEfficiency } from "../analysis/efficiency.ts";
+import { efficiencyOfImage } from "../analysis/efficiency.ts";
 import { diffImages } from "../analysis/image-diff.ts";
 import { diffPackages } from "../analysis/package-diff.ts";
 import { imagePackages } from "../cli/package-view.ts";
-import { loadListings } from "../image/load.ts";
 import { diffDocument, efficiencyDocument } from "../output/analysis-json.ts";
 import { HubClient } from "../hub/client.ts";
 import { MAX_JOB_REFERENCES, parseScanRequest, type ScanRequest } from "./scan-request.ts";
@@ -62,8 +61,9 @@ export class ServeCore {
 
   constructor(private readonly cfg: ServeConfig) {
     this.cache = openCache({ enabled: cfg.useCache, warn: () => {} });
-    this.scans = new Jobs({ maxRunning: cfg.caps.scanJobs, maxPerClient: cfg.caps.downloadsPerClient, maxKept: cfg.caps.scanJobsKept, timeoutMs: cfg.caps.scanJobTimeoutMs }, (r, signal, report) =>
-      this.scan(r, signal, report),
+    this.scans = new Jobs(
+      { maxRunning: cfg.caps.scanJobs, maxPerClient: cfg.caps.downloadsPerClient, maxKept: cfg.caps.scanJobsKept, timeoutMs: cfg.caps.scanJobTimeoutMs },
+      (r, signal, report) => this.scan(r, signal, report),
     );
     this.checkUrl = addressPolicy({ allowedHosts: allowedHosts(cfg) });
     const silent = () => {};
@@ -259,11 +259,9 @@ export class ServeCore {
 
   /** `efficiency --json`: dive's waste figures from every layer's listing, the `top` most wasteful paths (0: all), and the rules' verdicts when given. */
   async efficiency(opened: OpenedImage, opts: { top: number; rules?: Record<RuleName, string>; signal: AbortSignal }): Promise<Record<string, unknown>> {
-    const indexes = opened.img.manifest.image.layers.map((_, i) => i);
-    const listings = await loadListings(opened.img, indexes, { ...(this.cfg.useCache ? { cache: this.cache } : {}), signal: opts.signal });
-    const report = analyzeEfficiency(listings.map((l) => l.entries));
+    const { listings, ...report } = await efficiencyOfImage(opened.img, { ...(this.cfg.useCache ? { cache: this.cache } : {}), signal: opts.signal });
     const shown = opts.top === 0 ? report.inefficiencies : report.inefficiencies.slice(0, opts.top);
-    return efficiencyDocument(opened.img.source.reference, report, shown, opts.rules ? evaluateRules(report, opts.rules) : undefined);
+    return efficiencyDocument(opened.img.source.reference, report, shown, listings, opts.rules ? { rules: evaluateRules(report, opts.rules) } : undefined);
   }
 
   /** Docker Hub's API client (LAYERSLAYER_HUB_URL, else hub.docker.com), once Docker Hub passes the policy. */
