@@ -29,7 +29,7 @@ export async function* nativeGunzip(source: AsyncIterable<Uint8Array>, opts: Nat
       yield { bytes, end: total };
     }
   }
-  const end = yield* driveDecoder(z, pieces(), { flush: constants.Z_BLOCK, finish: constants.Z_FINISH, blocks: true }, opts);
+  const end = yield* driveDecoder(z, pieces(), { flush: constants.Z_BLOCK, finish: constants.Z_FINISH, blocks: true, codec: "gzip" }, opts);
   let ended = false;
   if (end.error) {
     const { message, code } = nativeMessage(end.error.error);
