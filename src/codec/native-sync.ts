@@ -27,6 +27,9 @@ interface Handle {
   onerror: (message: string, errno: number, code: string) => void;
 }
 
+/** Overlapping writes start a new output buffer when less than this is left in the current one. */
+const MIN_ROOM = 32 * 1024;
+
 /** The decoder's handle and write-state array, when this runtime exposes them as Node does. */
 export interface SyncHandle {
   handle: Handle;
@@ -91,8 +94,8 @@ export interface SyncEnd extends NativeEnd {
  *
  * With an overlapping handle (`start`), each write runs on the thread pool while the output of the
  * previous one is handed out: the consumer's work and the decoding run side by side. Output is then
- * handed out one write later than the sync way, in the same chunks with the same offsets, and every
- * write has an output buffer of its own (the consumer may still be reading the previous one).
+ * handed out one write later than the sync way, and each write goes after the output the consumer may
+ * still be reading (in the same buffer while room is left, never over it).
  */
 export async function* driveSync(sync: SyncHandle, pieces: AsyncIterable<Piece>, opts: SyncOptions): AsyncGenerator<DecodedChunk, SyncEnd> {
   const { handle, state } = sync;
@@ -160,7 +163,9 @@ export async function* driveSync(sync: SyncHandle, pieces: AsyncIterable<Piece>,
         decompressed += produced;
         outOff += produced;
       }
-      if (free === 0 || (overlap && produced > 0)) {
+      // Overlapping, the consumer may still read this buffer's output: the next write goes after it,
+      // in a new buffer once too little room is left for a useful write.
+      if (free === 0 || (overlap && free < MIN_ROOM)) {
         filled.push(out);
         out = (opts.transient && spare.pop()) || new Uint8Array(SYNC_CHUNK);
         outOff = 0;
@@ -218,7 +223,7 @@ export interface NativeOptions {
   transient?: boolean;
   /** Use the stream driver even where the handle ones are available (tests hold all to the same results). */
   stream?: boolean;
-  /** false: write through the handle synchronously, not on the thread pool beside the consumer (native-async.ts). */
+  /** Write on the thread pool beside the consumer (native-async.ts), or not (false); each codec has its default. */
   overlap?: boolean;
 }
 
