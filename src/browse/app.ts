@@ -5,8 +5,10 @@
  */
 import { Box, render, Text, useApp, useInput, useWindowSize, type Key as InkKey } from "ink";
 import { createElement as h, useEffect, useState } from "react";
+import { drawList } from "./list-screen.ts";
+import type { Navigator } from "./nav.ts";
 import { draw, type Style } from "./screen.ts";
-import type { Browser, Key } from "./state.ts";
+import { Browser, type Key } from "./state.ts";
 
 /** dive's colours: added green, modified yellow, removed red. NO_COLOR keeps only bold and inverse. */
 function styleProps(style: Style, color: boolean): Record<string, unknown> {
@@ -65,14 +67,14 @@ export function toKeys(input: string, key: InkKey): Key[] {
   return [...input].map((ch) => CONTROL[ch] ?? (ch < " " ? undefined : { name: "char" as const, ch })).filter((k): k is Key => k !== undefined);
 }
 
-function App({ browser, color }: { browser: Browser; color: boolean }) {
+function App({ nav, color }: { nav: Navigator; color: boolean }) {
   const { exit } = useApp();
   const { columns, rows } = useWindowSize();
   const [, setVersion] = useState(0);
   useEffect(() => {
     let queued = false;
-    browser.onChange(() => {
-      if (browser.quit) return exit();
+    nav.onChange(() => {
+      if (nav.quit) return exit();
       // Background events come in bursts: one redraw per tick.
       if (queued) return;
       queued = true;
@@ -81,11 +83,14 @@ function App({ browser, color }: { browser: Browser; color: boolean }) {
         setVersion((v) => v + 1);
       }, 16);
     });
-  }, [browser, exit]);
+  }, [nav, exit]);
   useInput((input, key) => {
-    for (const k of toKeys(input, key)) browser.key(k);
+    for (const k of toKeys(input, key)) nav.key(k);
   });
-  const lines = draw(browser, Math.max(20, columns), Math.max(8, rows));
+  const top = nav.top;
+  const w = Math.max(20, columns);
+  const hgt = Math.max(8, rows);
+  const lines = top instanceof Browser ? draw(top, w, hgt) : drawList(top, nav.stack.length, w, hgt);
   return h(
     Box,
     { flexDirection: "column", width: columns, height: rows },
@@ -94,12 +99,11 @@ function App({ browser, color }: { browser: Browser; color: boolean }) {
 }
 
 /** Runs the browser full screen until the user quits; every download is stopped on the way out. */
-export async function runApp(browser: Browser): Promise<void> {
+export async function runApp(nav: Navigator): Promise<void> {
   const color = !process.env.NO_COLOR;
   // Interactive whatever CI says: browse runs only on a terminal (cli/browse.ts), and ink, left to itself,
   // draws nothing until it exits when the environment names a CI (CI=true in a developer's shell too).
-  const app = render(h(App, { browser, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false, interactive: true });
-  void browser.start();
+  const app = render(h(App, { nav, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false, interactive: true });
   await app.waitUntilExit();
-  browser.stop();
+  nav.stop();
 }

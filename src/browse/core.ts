@@ -15,6 +15,7 @@ import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { loadListing, type LayerListing } from "../image/load.ts";
 import { alignHistory } from "../oci/config.ts";
 import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import type { Platform } from "../oci/manifest.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { Context } from "../cli/common.ts";
 
@@ -42,9 +43,9 @@ export interface OpenedImage {
   layers: LayerInfo[];
 }
 
-/** Resolves the image: manifest and config only, no layer is read. */
-export async function openImage(ctx: Context, source: ImageSource): Promise<OpenedImage> {
-  const img = await resolveImage(source, ctx.platform);
+/** Resolves the image (`platform` chosen in a pane, else --platform): manifest and config only, no layer is read. */
+export async function openImage(ctx: Context, source: ImageSource, platform: Platform | undefined = ctx.platform): Promise<OpenedImage> {
+  const img = await resolveImage(source, platform);
   const descs = img.manifest.image.layers;
   const { stepOfLayer } = alignHistory(img.config, descs.length);
   const layers = descs.map((d, index): LayerInfo => ({ index, digest: d.digest, size: d.size, step: stepOfLayer[index]?.createdBy ?? "", state: "waiting" }));

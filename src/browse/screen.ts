@@ -60,10 +60,10 @@ export function fit(text: string, width: number): string {
   return `${out}…${" ".repeat(Math.max(0, width - 1 - w))}`;
 }
 
-const plain = (text: string, style: Style = "plain"): Seg => ({ text, style });
+export const plain = (text: string, style: Style = "plain"): Seg => ({ text, style });
 
 /** One line of the given width from segments (the last one cut or padded). */
-function line(width: number, segs: Seg[]): Line {
+export function line(width: number, segs: Seg[]): Line {
   const out: Line = [];
   let left = width;
   for (const s of segs) {
@@ -125,7 +125,7 @@ function status(b: Browser): string {
 }
 
 /** The footer's keys, two spaces between them, one when the line is narrow ("q quit" kept last). */
-function keys(text: string, width: number): string {
+export function keys(text: string, width: number): string {
   return text.length <= width ? text : text.replaceAll("  ", " ");
 }
 

@@ -142,11 +142,19 @@ export class Browser {
     this.treeTop = Math.max(0, Math.min(this.treeTop, Math.max(0, this.rows.length - h)));
   }
 
-  /** Cancels every download and leaves. */
-  stop(): void {
+  /** Esc with nothing else to undo (no filter, no layer being read): back a pane, when there is one. */
+  onBack?: (() => void) | undefined;
+
+  /** Cancels every download (the pane is left). */
+  close(): void {
     this.listingsAbort.abort();
     this.viewer?.close();
     this.saveAbort.abort();
+  }
+
+  /** Cancels every download and leaves. */
+  stop(): void {
+    this.close();
     this.quit = true;
     this.changed();
   }
@@ -169,14 +177,7 @@ export class Browser {
   }
 
   private move(k: Key): number | undefined {
-    const page = this.focus === "tree" ? this.treeHeight : 5;
-    if (k.name === "up" || k.ch === "k") return -1;
-    if (k.name === "down" || k.ch === "j") return 1;
-    if (k.name === "pageup") return -page;
-    if (k.name === "pagedown") return page;
-    if (k.name === "home" || k.ch === "g") return -Infinity;
-    if (k.name === "end" || k.ch === "G") return Infinity;
-    return undefined;
+    return moveBy(k, this.focus === "tree" ? this.treeHeight : 5);
   }
 
   private mainKey(k: Key): void {
@@ -216,7 +217,7 @@ export class Browser {
     if (this.listing) {
       this.listingsAbort.abort();
       this.message = "stopped reading layers";
-    }
+    } else this.onBack?.();
   }
 
   private treeKey(k: Key): void {
@@ -367,6 +368,17 @@ export class Browser {
     }
     this.changed();
   }
+}
+
+/** How far a key moves a cursor (a page is `page` rows), or undefined for a key that does not move it. */
+export function moveBy(k: Key, page: number): number | undefined {
+  if (k.name === "up" || k.ch === "k") return -1;
+  if (k.name === "down" || k.ch === "j") return 1;
+  if (k.name === "pageup") return -page;
+  if (k.name === "pagedown") return page;
+  if (k.name === "home" || k.ch === "g") return -Infinity;
+  if (k.name === "end" || k.ch === "G") return Infinity;
+  return undefined;
 }
 
 function clamp(n: number, lo: number, hi: number): number {
