@@ -82,8 +82,10 @@ function stateText(l: LayerInfo): string {
       return `complete ${l.entries ?? 0}`;
     case "cache":
       return `cache ${l.entries ?? 0}`;
+    case "partial":
+      return `partial ${l.entries ?? 0}`;
     case "reading":
-      return l.downloaded === undefined ? "reading" : `reading ${Math.min(100, Math.floor((100 * l.downloaded) / Math.max(1, l.size)))}%`;
+      return l.downloaded === undefined ? "reading" : `reading ${Math.min(100, Math.floor((100 * l.downloaded) / Math.max(1, l.size)))}%${l.entries ? ` ${l.entries}` : ""}`;
     case "failed":
       return "failed";
     default:
@@ -159,7 +161,8 @@ function drawMain(b: Browser, out: Line[], width: number, bodyH: number): void {
   if (b.layerCursor < b.layerTop) b.layerTop = b.layerCursor;
   if (b.layerCursor >= b.layerTop + layerH) b.layerTop = b.layerCursor - layerH + 1;
   const e = b.efficiency;
-  const merged = `${b.mergedLayers}/${layers.length} layers merged${e ? ` · efficiency ${(e.efficiency * 100).toFixed(1)} %, ${humanSize(e.wastedBytes)} wasted` : ""}`;
+  const m = b.mergedLayers;
+  const merged = `${m.complete}/${layers.length} layers merged${m.partial ? `, ${m.partial} in part` : ""}${e ? ` · efficiency ${(e.efficiency * 100).toFixed(1)} %, ${humanSize(e.wastedBytes)} wasted` : ""}`;
   out.push(
     line(width, [
       plain(

@@ -6,14 +6,16 @@ import { basename, resolve as resolveLocal } from "node:path";
 import type { Context } from "../cli/common.ts";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp } from "../image/glob.ts";
-import { MergedTree } from "../image/merge.ts";
+import type { MergedTree } from "../image/merge.ts";
 import type { LayerListing } from "../image/load.ts";
 import { ROOT, parentOf } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
 import type { EfficiencyReport } from "../analysis/efficiency.ts";
-import { efficiencyOf, readListings, saveFile, type OpenedImage } from "./core.ts";
+import { saveFile, type OpenedImage } from "./core.ts";
+import { GrowingTree } from "./growing-tree.ts";
+import { readListings } from "./listings.ts";
 import { detailLines } from "./details.ts";
 import { directorySizes, treeRows, type TreeRow } from "./tree-rows.ts";
 import { Viewer, type FileView } from "./viewer.ts";
@@ -53,15 +55,10 @@ export class Browser {
   treeHeight = 10;
   bodyHeight = 20;
 
-  readonly tree = new MergedTree();
+  private readonly growing: GrowingTree;
   private sizes = new Map<string, number>();
   private readonly open = new Set<string>();
   private readonly closed = new Set<string>();
-  private readonly pending = new Map<number, LayerListing>();
-  private readonly listings: LayerListing[] = [];
-  /** dive's score, once every layer is in. */
-  efficiency?: EfficiencyReport;
-  private merged = 0;
   private listingsAbort = new AbortController();
   private saveAbort = new AbortController();
   private listeners: (() => void)[] = [];
@@ -71,6 +68,25 @@ export class Browser {
     readonly image: OpenedImage,
   ) {
     this.layerCursor = Math.max(0, image.layers.length - 1);
+    this.growing = new GrowingTree(image.layers.length, () => {
+      this.sizes = directorySizes(this.tree);
+      this.refresh();
+    });
+  }
+
+  /** The merged tree of what is listed so far. */
+  get tree(): MergedTree {
+    return this.growing.tree;
+  }
+
+  /** dive's score, once every layer is complete. */
+  get efficiency(): EfficiencyReport | undefined {
+    return this.growing.efficiency;
+  }
+
+  /** The complete listings, bottom first. */
+  get listings(): LayerListing[] {
+    return this.growing.listings;
   }
 
   get file(): FileView | undefined {
@@ -85,40 +101,27 @@ export class Browser {
     for (const fn of this.listeners) fn();
   }
 
-  /** Starts reading the layers' listings in the background; the tree grows as they come in order. */
+  /** Starts reading the layers' listings in the background; the tree grows as entries come in. */
   start(): Promise<void> {
     return readListings(
       this.ctx,
       this.image,
       {
         onState: () => this.changed(),
-        onListing: (l) => this.addListing(l),
+        onPartial: (index, entries) => this.growing.addPartial(index, entries),
+        onListing: (l) => this.growing.addListing(l),
       },
       this.listingsAbort.signal,
     ).then(() => this.changed());
   }
 
   get listing(): boolean {
-    return this.image.layers.some((l) => l.state === "reading" || l.state === "waiting");
+    return this.image.layers.some((l) => l.state === "reading" || l.state === "waiting" || l.state === "partial");
   }
 
-  private addListing(listing: LayerListing): void {
-    this.pending.set(listing.index, listing);
-    // Layers merge bottom to top: a layer waits for those below it.
-    for (let l = this.pending.get(this.merged); l; l = this.pending.get(this.merged)) {
-      this.tree.addLayer(l.entries, l.index);
-      this.listings.push(l);
-      this.pending.delete(this.merged);
-      this.merged++;
-    }
-    if (this.merged === this.image.layers.length) this.efficiency = efficiencyOf(this.listings);
-    this.sizes = directorySizes(this.tree);
-    this.refresh();
-  }
-
-  /** Layers merged into the tree so far (the bottom ones). */
-  get mergedLayers(): number {
-    return this.merged;
+  /** Complete layers merged into the tree, and those merged from a part of their listing. */
+  get mergedLayers(): { complete: number; partial: number } {
+    return { complete: this.growing.completeLayers, partial: this.growing.partialLayers };
   }
 
   /** Recomputes the tree rows, keeping the cursor on the same path when it is still there. */
@@ -148,6 +151,7 @@ export class Browser {
   /** Cancels every download (the pane is left). */
   close(): void {
     this.listingsAbort.abort();
+    this.growing.close();
     this.viewer?.close();
     this.saveAbort.abort();
   }
