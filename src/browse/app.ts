@@ -104,6 +104,26 @@ export async function runApp(nav: Navigator): Promise<void> {
   // Interactive whatever CI says: browse runs only on a terminal (cli/browse.ts), and ink, left to itself,
   // draws nothing until it exits when the environment names a CI (CI=true in a developer's shell too).
   const app = render(h(App, { nav, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false, interactive: true });
+  nav.term = {
+    write: (sequence) => process.stdout.write(sequence),
+    external(argv) {
+      // The terminal handed over as a shell would: cooked input, the main screen, the cursor shown.
+      // The event loop waits for the program (nothing is drawn meanwhile), then ink draws it all again.
+      process.stdin.setRawMode?.(false);
+      process.stdout.write("\x1b[?1049l\x1b[?25h");
+      let code = -1;
+      try {
+        code = Bun.spawnSync(argv, { stdio: ["inherit", "inherit", "inherit"] }).exitCode ?? -1;
+      } catch {
+        code = -1;
+      }
+      process.stdout.write("\x1b[?1049h\x1b[?25l");
+      process.stdin.setRawMode?.(true);
+      app.clear();
+      nav.changed();
+      return code;
+    },
+  };
   await app.waitUntilExit();
   nav.stop();
 }

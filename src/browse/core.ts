@@ -112,8 +112,8 @@ function isEnough(e: unknown): boolean {
  * Writes one file of the merged image (symlinks followed) to `dest`, whole. `dest` must not exist;
  * on an error or an abort the part written is removed (the file was ours: it was created here).
  */
-export async function saveFile(ctx: Context, image: OpenedImage, path: string, dest: string, signal: AbortSignal): Promise<ExtractResult> {
-  const out = createWriteStream(dest, { flags: "wx" });
+export async function saveFile(ctx: Context, image: OpenedImage, path: string, dest: string, signal: AbortSignal, mode = 0o666): Promise<ExtractResult> {
+  const out = createWriteStream(dest, { flags: "wx", mode });
   const opened = new Promise<void>((resolve, reject) => {
     out.once("open", () => resolve());
     out.once("error", reject);

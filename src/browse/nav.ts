@@ -9,6 +9,7 @@ import type { Context } from "../cli/common.ts";
 import type { Platform } from "../oci/manifest.ts";
 import { formatPlatform } from "../oci/platform.ts";
 import type { ImageSource } from "../source/source.ts";
+import type { Term } from "./actions.ts";
 import { openImage } from "./core.ts";
 import { ListPane } from "./list-pane.ts";
 import { Browser, moveBy, type Key } from "./state.ts";
@@ -27,6 +28,8 @@ export interface Opener {
 export class Navigator {
   readonly stack: Pane[] = [];
   quit = false;
+  /** The terminal (app.ts sets it once it draws). */
+  term?: Term | undefined;
   private listeners: (() => void)[] = [];
 
   constructor(private readonly opener: Opener) {}
@@ -168,6 +171,7 @@ export class Navigator {
   /** Pushes an image pane: Esc with nothing else to undo comes back here. */
   pushImage(browser: Browser): void {
     browser.onBack = this.stack.length > 0 ? () => this.back() : undefined;
+    browser.actions.term = { write: (s) => this.term?.write(s), external: (argv) => this.term?.external(argv) ?? -1 };
     browser.onChange(this.changed);
     this.push(browser);
     void browser.start();

@@ -16,15 +16,13 @@ export interface Seg {
 }
 export type Line = Seg[];
 
-export const MAIN_KEYS = "Tab pane  ↑↓ move  ←→ fold  Enter view  / filter  c changes  s save  ? help  q quit";
+export const MAIN_KEYS = "Tab pane  ↑↓ move  ←→ fold  Enter view  / filter  c changes  d diff  ? help  q quit";
 export const DETAILS_KEYS = "↑↓jk scroll  Esc or i back  ? help  q quit";
-export const FILE_KEYS = "↑↓jk scroll  PgUp/PgDn page  m more  s save  Esc back  ? help  q quit";
+export const FILE_KEYS = "↑↓ scroll  / search  n N  m more  p pager  e edit  s save  y copy  Esc back  q quit";
 
 const HELP = [
   "layerslayer browse: an image's layers and files, read without pulling it",
-  "",
-  "Layers (top)   index, compressed size, listing (waiting, reading, complete or",
-  "               cache, with its entries), the build step that made the layer",
+  "Layers (top)   index, compressed size, listing (partial: the first 256K), step",
   "Tree (below)   the merged file system, the selected layer's changes marked:",
   "               + added (green)   ~ modified (yellow)   - removed (red)",
   "",
@@ -32,13 +30,13 @@ const HELP = [
   "↑↓ jk          move (PgUp PgDn a page; g G Home End first and last)",
   "→ l   ← h      open a directory; close it, or go to its parent",
   "Enter          open a directory; view a file (symlinks followed)",
-  "c              merged tree / only the changes of the selected layer",
-  "i              the image's details: platform, user, entrypoint, env, labels",
+  "c  d           only the selected layer's changes;  d  a diff (layers, images)",
+  "i  o  :        image details;  sort by name / size;  go to a typed path",
   "/              filter by glob: passwd, /etc/*.conf, **/*.so (Esc clears)",
-  ":              go to a typed path;  o  sort by name / by size",
-  "s              save the file under the cursor or in the viewer",
-  "m              in the viewer: load more of a large file",
-  "Esc Backspace  back: leave the viewer, clear the filter, stop reading",
+  "s  S  y        save the file;  save the selected layer (verified);  copy path",
+  "In a file      / search, n N next/previous, m load more, p $PAGER, e $EDITOR",
+  "Esc Backspace  back: leave the viewer, clear the filter, stop reading, back",
+  "               a pane (tags, repositories, search results)",
   "q              quit (stops every download)",
   "",
   "Press any key to close this help.",
@@ -201,6 +199,11 @@ function fileStatus(b: Browser): string {
   if (f.error) return f.error;
   if (f.loading) return `reading ${show(f.target)} …`;
   const shown = f.truncated ? `first ${humanSize(f.limit)} of ${humanSize(f.size)}` : humanSize(f.size);
+  const s = f.search;
+  if (s) {
+    const found = s.matches.length === 0 ? "not found" : `match ${s.at + 1} of ${s.matches.length} (line ${s.matches[s.at]! + 1})`;
+    return `/${escapeName(s.text)}: ${found}${f.truncated ? ` in the first ${humanSize(f.limit)}` : ""}`;
+  }
   return `${f.binary ? "binary (hex)" : `${f.lines.length} lines`}, ${shown}  from layer ${f.layer}`;
 }
 
@@ -211,9 +214,11 @@ function drawFile(b: Browser, out: Line[], width: number, bodyH: number): void {
   const h = Math.max(1, bodyH - 1);
   b.bodyHeight = h;
   const body = f.error ? [`  ${f.error}`] : f.loading && f.lines.length === 0 ? ["  reading …"] : f.lines;
+  const matches = new Set(f.search?.matches);
+  const current = f.search?.matches[f.search.at];
   for (let i = 0; i < h; i++) {
     const n = f.top + i;
-    if (n < body.length) out.push(line(width, [plain(body[n]!, f.error ? "error" : "plain")]));
+    if (n < body.length) out.push(line(width, [plain(body[n]!, f.error ? "error" : n === current ? "cursor" : matches.has(n) ? "modified" : "plain")]));
     else if (n === body.length && f.truncated) out.push(line(width, [plain(`── first ${humanSize(f.limit)} of ${humanSize(f.size)} shown: press m to load more ──`, "key")]));
     else out.push(line(width, []));
   }

@@ -2,7 +2,7 @@
  * The browser's state and what each key does to it. No terminal here: screen.ts draws the state,
  * app.ts feeds keys in and redraws on `onChange`. The image's data comes only through core.ts.
  */
-import { basename, resolve as resolveLocal } from "node:path";
+import { basename } from "node:path";
 import type { Context } from "../cli/common.ts";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp } from "../image/glob.ts";
@@ -11,10 +11,11 @@ import type { LayerListing } from "../image/load.ts";
 import { ROOT, parentOf } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
 import { escapeName, unescapeName } from "../names.ts";
-import { humanSize } from "../output/format.ts";
 import type { EfficiencyReport } from "../analysis/efficiency.ts";
-import { saveFile, type OpenedImage } from "./core.ts";
+import type { OpenedImage } from "./core.ts";
 import { GrowingTree } from "./growing-tree.ts";
+import { Actions } from "./actions.ts";
+import { blobFileName } from "../blob/download.ts";
 import { readListings } from "./listings.ts";
 import { detailLines } from "./details.ts";
 import { directorySizes, treeRows, type TreeRow } from "./tree-rows.ts";
@@ -28,7 +29,7 @@ export interface Key {
 }
 
 export interface Prompt {
-  kind: "filter" | "save" | "path";
+  kind: "filter" | "save" | "path" | "search" | "layer";
   label: string;
   text: string;
 }
@@ -60,7 +61,8 @@ export class Browser {
   private readonly open = new Set<string>();
   private readonly closed = new Set<string>();
   private listingsAbort = new AbortController();
-  private saveAbort = new AbortController();
+  /** Saving, $PAGER / $EDITOR, the clipboard: their messages go to the status line. */
+  readonly actions: Actions;
   private listeners: (() => void)[] = [];
 
   constructor(
@@ -68,6 +70,10 @@ export class Browser {
     readonly image: OpenedImage,
   ) {
     this.layerCursor = Math.max(0, image.layers.length - 1);
+    this.actions = new Actions(ctx, image, (message) => {
+      this.message = message;
+      this.changed();
+    });
     this.growing = new GrowingTree(image.layers.length, () => {
       this.sizes = directorySizes(this.tree);
       this.refresh();
@@ -153,7 +159,7 @@ export class Browser {
     this.listingsAbort.abort();
     this.growing.close();
     this.viewer?.close();
-    this.saveAbort.abort();
+    this.actions.close();
   }
 
   /** Cancels every download and leaves. */
@@ -207,6 +213,8 @@ export class Browser {
       this.view = "details";
     } else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter (glob, e.g. passwd or /etc/*.conf): ", text: this.filter?.text ?? "" };
     else if (k.name === "escape" || k.name === "back") this.back();
+    else if (k.ch === "S") this.askSaveLayer();
+    else if (k.ch === "y" && this.rows[this.treeCursor]) this.actions.copyPath(this.rows[this.treeCursor]!.path);
     else if (this.focus === "tree") return this.treeKey(k);
     else if (k.name === "enter") this.focus = "tree";
     this.changed();
@@ -308,7 +316,18 @@ export class Browser {
       this.view = "main";
     } else if (k.ch === "m") return viewer.more();
     else if (k.ch === "s") this.askSave(viewer.view.target);
+    else if (k.ch === "/") this.prompt = { kind: "search", label: "Search the file for: ", text: viewer.view.search?.text ?? "" };
+    else if (k.ch === "n" || k.ch === "N") viewer.nextMatch(k.ch === "n" ? 1 : -1, this.bodyHeight);
+    else if (k.ch === "p" || k.ch === "e") return void this.actions.external(viewer.view.target, k.ch === "p" ? "pager" : "editor");
+    else if (k.ch === "y") this.actions.copyPath(viewer.view.path);
     this.changed();
+  }
+
+  /** `S`: the selected layer's blob, verified, to a path asked for. */
+  private askSaveLayer(): void {
+    const desc = this.image.img.manifest.image.layers[this.layerCursor];
+    if (!desc) return;
+    this.prompt = { kind: "layer", label: `Save layer ${this.layerCursor} to: `, text: blobFileName(desc) };
   }
 
   private detailsKey(k: Key): void {
@@ -339,7 +358,9 @@ export class Browser {
       this.prompt = undefined;
       if (p.kind === "filter") this.setFilter(p.text);
       else if (p.kind === "path") this.goTo(p.text);
-      else void this.save(this.savePath, p.text);
+      else if (p.kind === "search") this.viewer?.find(p.text, this.bodyHeight);
+      else if (p.kind === "layer") void this.actions.saveLayer(this.layerCursor, p.text);
+      else void this.actions.saveFile(this.savePath, p.text);
     }
     this.changed();
   }
@@ -358,19 +379,6 @@ export class Browser {
     this.treeTop = 0;
     this.focus = "tree";
     this.refresh();
-  }
-
-  private async save(path: string, dest: string): Promise<void> {
-    const where = resolveLocal(dest);
-    this.message = `saving ${show(path)} to ${escapeName(where)} …`;
-    this.changed();
-    try {
-      const r = await saveFile(this.ctx, this.image, path, where, this.saveAbort.signal);
-      this.message = `saved ${show(r.path)} (${humanSize(r.size)}) to ${escapeName(where)}`;
-    } catch (e) {
-      this.message = `not saved: ${(e as Error).message}`;
-    }
-    this.changed();
   }
 }
 
