@@ -5,9 +5,10 @@
  */
 import { Box, render, Text, useApp, useInput, useWindowSize, type Key as InkKey } from "ink";
 import { createElement as h, useEffect, useState } from "react";
+import { printable } from "../errors.ts";
 import { drawList } from "./list-screen.ts";
 import type { Navigator } from "./nav.ts";
-import { draw, type Style } from "./screen.ts";
+import { draw, withWarning, type Style } from "./screen.ts";
 import { Browser, type Key } from "./state.ts";
 
 /** dive's colours: added green, modified yellow, removed red. NO_COLOR keeps only bold and inverse. */
@@ -91,6 +92,8 @@ function App({ nav, color }: { nav: Navigator; color: boolean }) {
   const w = Math.max(20, columns);
   const hgt = Math.max(8, rows);
   const lines = top instanceof Browser ? draw(top, w, hgt) : drawList(top, nav.stack.length, w, hgt);
+  const last = nav.warnings[nav.warnings.length - 1];
+  if (last !== undefined) lines[0] = withWarning(lines[0]!, w, `⚠ ${nav.warningCount === 1 ? "" : `${nav.warningCount} warnings, the last: `}${last}`);
   return h(
     Box,
     { flexDirection: "column", width: columns, height: rows },
@@ -103,6 +106,16 @@ export async function runApp(nav: Navigator): Promise<void> {
   const color = !process.env.NO_COLOR;
   // Interactive whatever CI says: browse runs only on a terminal (cli/browse.ts), and ink, left to itself,
   // draws nothing until it exits when the environment names a CI (CI=true in a developer's shell too).
+  // Warnings of the library would scribble over the screen: they go to its title line instead,
+  // and anything else written to stderr meanwhile too.
+  const { divertLog } = await import("../cli/log.ts");
+  divertLog((kind, line) => nav.log(kind, line));
+  const stderrWrite = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    const text = printable(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk)).trim();
+    if (text) nav.log("warn", text);
+    return true;
+  }) as typeof process.stderr.write;
   const app = render(h(App, { nav, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false, interactive: true });
   nav.term = {
     write: (sequence) => process.stdout.write(sequence),
@@ -124,6 +137,11 @@ export async function runApp(nav: Navigator): Promise<void> {
       return code;
     },
   };
-  await app.waitUntilExit();
-  nav.stop();
+  try {
+    await app.waitUntilExit();
+  } finally {
+    nav.stop();
+    divertLog(undefined);
+    process.stderr.write = stderrWrite;
+  }
 }

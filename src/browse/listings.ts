@@ -67,6 +67,7 @@ export async function readListings(ctx: Context, image: OpenedImage, events: Lis
       cache,
       signal,
       keep: true,
+      onWarning: ctx.warn,
       onProgress: (p) => {
         layer.downloaded = p.downloaded;
         layer.entries = Math.max(layer.entries ?? 0, p.entries);

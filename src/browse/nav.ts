@@ -17,6 +17,9 @@ import { platformChoices, type ListResult, type SearchProvider } from "./where.t
 
 export type Pane = ListPane | Browser;
 
+/** Warnings kept for the screen, at most (the count goes on). */
+const MAX_WARNINGS = 100;
+
 /** What the command gives the navigator: how to open a reference and read a registry's lists. */
 export interface Opener {
   /** The source and context of a reference typed or chosen ("127.0.0.1:5000/lab/app:1"). */
@@ -28,6 +31,9 @@ export interface Opener {
 export class Navigator {
   readonly stack: Pane[] = [];
   quit = false;
+  /** Warnings and errors the library logged while the screen was ours (the last MAX_WARNINGS), and how many in all. */
+  readonly warnings: string[] = [];
+  warningCount = 0;
   /** The terminal (app.ts sets it once it draws). */
   term?: Term | undefined;
   private listeners: (() => void)[] = [];
@@ -45,6 +51,15 @@ export class Navigator {
   readonly changed = (): void => {
     for (const fn of this.listeners) fn();
   };
+
+  /** A line the library logged (cli/log.ts, diverted while the app runs): warnings and errors are kept for the title line. */
+  log(kind: string, line: string): void {
+    if (kind !== "warn" && kind !== "error") return;
+    this.warningCount++;
+    this.warnings.push(line);
+    if (this.warnings.length > MAX_WARNINGS) this.warnings.shift();
+    this.changed();
+  }
 
   push(pane: Pane): void {
     this.stack.push(pane);

@@ -114,6 +114,15 @@ function treeLine(b: Browser, r: TreeRow, cursor: boolean, width: number): Line 
   return line(width, [plain(text, style)]);
 }
 
+/** The title line with a warning after the title (cut to the width). */
+export function withWarning(title: Line, width: number, warning: string): Line {
+  const text = title
+    .map((s) => s.text)
+    .join("")
+    .trimEnd();
+  return line(width, [plain(text, "title"), plain(`  ${warning}`, "error")]);
+}
+
 /** The status line of the main view: what is under the cursor, or the last message. */
 function status(b: Browser): string {
   if (b.message) return b.message;
