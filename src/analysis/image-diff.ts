@@ -72,7 +72,7 @@ export async function diffImages(a: DiffSideInput, b: DiffSideInput, opts: Image
   const sharedRead = shared.length === 0 || (!!cache && shared.every((s) => cache.readListing(s.digest) !== undefined));
   const from = sharedRead ? 0 : shared.length;
   const indexesOf = (s: DiffSideInput) => (s.layer !== undefined ? [s.layer] : s.img.manifest.image.layers.map((_, i) => i).slice(from));
-  const loadOpts = { ...(cache ? { cache } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) };
+  const loadOpts = { ...(cache ? { cache } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
   const [listA, listB] = [await loadListings(a.img, indexesOf(a), loadOpts), await loadListings(b.img, indexesOf(b), loadOpts)];
   let bytesDownloaded = [...listA, ...listB].reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const treeA = listA.length ? mergeListings(listA) : new MergedTree();

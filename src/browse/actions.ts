@@ -12,7 +12,7 @@ import { escapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
 import { ROOT } from "../image/paths.ts";
 import { saveFile, type OpenedImage } from "./core.ts";
-import { show } from "./state.ts";
+import { show } from "./keys.ts";
 
 /** The terminal as the browser's actions need it (app.ts gives it). */
 export interface Term {

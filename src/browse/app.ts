@@ -9,7 +9,8 @@ import { printable } from "../errors.ts";
 import { drawList } from "./list-screen.ts";
 import type { Navigator } from "./nav.ts";
 import { draw, withWarning, type Style } from "./screen.ts";
-import { Browser, type Key } from "./state.ts";
+import type { Key } from "./keys.ts";
+import { Browser } from "./state.ts";
 
 /** dive's colours: added green, modified yellow, removed red. NO_COLOR keeps only bold and inverse. */
 function styleProps(style: Style, color: boolean): Record<string, unknown> {

@@ -10,6 +10,7 @@
  */
 import { createWriteStream, rmSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
+import { diffImages, type ImageDiff } from "../analysis/image-diff.ts";
 import { analyzeEfficiency, type EfficiencyReport } from "../analysis/efficiency.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import type { LayerListing } from "../image/load.ts";
@@ -53,6 +54,16 @@ export async function openImage(ctx: Context, source: ImageSource, platform: Pla
   const { stepOfLayer } = alignHistory(img.config, descs.length);
   const layers = descs.map((d, index): LayerInfo => ({ index, digest: d.digest, size: d.size, step: stepOfLayer[index]?.createdBy ?? "", state: "waiting" }));
   return { reference: source.reference, digest: img.manifest.digest, img, layers };
+}
+
+/**
+ * What changed from A to B, by the `diff` command's analysis (src/analysis/image-diff.ts): two
+ * layers of one image (each layer's own changes), or two whole images (shared bottom layers
+ * named and not read). The listings come through the cache; `signal` stops their downloads.
+ */
+export function diffOf(ctx: Context, a: { image: OpenedImage; layer?: number }, b: { image: OpenedImage; layer?: number }, signal: AbortSignal): Promise<ImageDiff> {
+  const side = (s: { image: OpenedImage; layer?: number }) => ({ img: s.image.img, ...(s.layer !== undefined ? { layer: s.layer } : {}) });
+  return diffImages(side(a), side(b), { ...(ctx.useCache ? { cache: ctx.cache } : {}), onWarning: ctx.warn, signal });
 }
 
 /** dive's efficiency and wasted bytes, from the complete listings of every layer (bottom first). */

@@ -4,7 +4,7 @@
  * list holds and what choosing means come from nav.ts; no terminal code here (list-screen.ts draws it).
  */
 import type { ListItem, ListResult } from "./where.ts";
-import type { Key } from "./state.ts";
+import type { Key } from "./keys.ts";
 
 export interface ListPaneOptions {
   /** The heading, e.g. "Repositories of 127.0.0.1:5000". */

@@ -12,7 +12,8 @@ import type { ImageSource } from "../source/source.ts";
 import type { Term } from "./actions.ts";
 import { openImage } from "./core.ts";
 import { ListPane } from "./list-pane.ts";
-import { Browser, moveBy, type Key } from "./state.ts";
+import { moveBy, type Key } from "./keys.ts";
+import { Browser } from "./state.ts";
 import { platformChoices, type ListResult, type SearchProvider } from "./where.ts";
 
 export type Pane = ListPane | Browser;
@@ -186,6 +187,10 @@ export class Navigator {
   /** Pushes an image pane: Esc with nothing else to undo comes back here. */
   pushImage(browser: Browser): void {
     browser.onBack = this.stack.length > 0 ? () => this.back() : undefined;
+    browser.openOther = async (reference, platform) => {
+      const { source, ctx } = await this.opener.open(reference);
+      return openImage(ctx, source, ctx.platform ?? platform);
+    };
     browser.actions.term = { write: (s) => this.term?.write(s), external: (argv) => this.term?.external(argv) ?? -1 };
     browser.onChange(this.changed);
     this.push(browser);

@@ -6,7 +6,9 @@
 import { escapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
 import type { LayerInfo } from "./core.ts";
-import { show, type Browser } from "./state.ts";
+import { diffStatus, drawDiff } from "./diff-screen.ts";
+import { show } from "./keys.ts";
+import type { Browser } from "./state.ts";
 import type { TreeRow } from "./tree-rows.ts";
 
 export type Style = "plain" | "title" | "dim" | "cursor" | "added" | "modified" | "removed" | "key" | "error";
@@ -18,6 +20,7 @@ export type Line = Seg[];
 
 export const MAIN_KEYS = "Tab pane  ↑↓ move  ←→ fold  Enter view  / filter  c changes  d diff  ? help  q quit";
 export const DETAILS_KEYS = "↑↓jk scroll  Esc or i back  ? help  q quit";
+export const DIFF_KEYS = "↑↓ move  PgUp/PgDn page  Esc back  ? help  q quit";
 export const FILE_KEYS = "↑↓ scroll  / search  n N  m more  p pager  e edit  s save  y copy  Esc back  q quit";
 
 const HELP = [
@@ -146,6 +149,7 @@ export function draw(b: Browser, width: number, height: number): Line[] {
   if (b.help) {
     for (let i = 0; i < bodyH; i++) out.push(line(width, [plain(HELP[i] ?? "")]));
   } else if (b.view === "file" && b.file) drawFile(b, out, width, bodyH);
+  else if (b.view === "diff" && b.diff) b.bodyHeight = drawDiff(b.diff, out, width, bodyH);
   else if (b.view === "details" && b.details) {
     b.bodyHeight = bodyH;
     for (let i = 0; i < bodyH; i++) out.push(line(width, [plain(b.details.lines[b.details.top + i] ?? "")]));
@@ -155,10 +159,14 @@ export function draw(b: Browser, width: number, height: number): Line[] {
   else
     out.push(
       line(width, [
-        plain(b.view === "file" ? b.message || fileStatus(b) : b.view === "details" ? "image details" : status(b), b.message.startsWith("not saved") ? "error" : "dim"),
+        plain(
+          b.view === "file" ? b.message || fileStatus(b) : b.view === "details" ? "image details" : b.view === "diff" && b.diff ? diffStatus(b.diff) : status(b),
+          b.message.startsWith("not saved") || (b.view === "diff" && b.diff?.error) ? "error" : "dim",
+        ),
       ]),
     );
-  out.push(line(width, [plain(keys(b.view === "file" ? FILE_KEYS : b.view === "details" ? DETAILS_KEYS : MAIN_KEYS, width), "key")]));
+  const footer = b.view === "file" ? FILE_KEYS : b.view === "details" ? DETAILS_KEYS : b.view === "diff" ? DIFF_KEYS : MAIN_KEYS;
+  out.push(line(width, [plain(keys(footer, width), "key")]));
   return out.slice(0, height);
 }
 

@@ -10,33 +10,26 @@ import type { MergedTree } from "../image/merge.ts";
 import type { LayerListing } from "../image/load.ts";
 import { ROOT, parentOf } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
-import { escapeName, unescapeName } from "../names.ts";
+import { unescapeName } from "../names.ts";
 import type { EfficiencyReport } from "../analysis/efficiency.ts";
 import type { OpenedImage } from "./core.ts";
 import { GrowingTree } from "./growing-tree.ts";
 import { Actions } from "./actions.ts";
+import { clamp, moveBy, show, type Key, type Prompt } from "./keys.ts";
 import { blobFileName } from "../blob/download.ts";
 import { readListings } from "./listings.ts";
+import { diffAsked, DiffView, type OpenOther } from "./diff-view.ts";
 import { detailLines } from "./details.ts";
 import { directorySizes, treeRows, type TreeRow } from "./tree-rows.ts";
 import { Viewer, type FileView } from "./viewer.ts";
 
-export type KeyName = "up" | "down" | "left" | "right" | "enter" | "escape" | "back" | "tab" | "pageup" | "pagedown" | "home" | "end" | "char" | "clear";
-export interface Key {
-  name: KeyName;
-  /** The character typed, for "char". */
-  ch?: string;
-}
-
-export interface Prompt {
-  kind: "filter" | "save" | "path" | "search" | "layer";
-  label: string;
-  text: string;
-}
-
 export class Browser {
   focus: "layers" | "tree" = "tree";
-  view: "main" | "file" | "details" = "main";
+  view: "main" | "file" | "details" | "diff" = "main";
+  /** The diff view (`d`). */
+  diff?: DiffView | undefined;
+  /** Opens another image for a diff (the navigator gives it: references, credentials, platforms). */
+  openOther?: OpenOther | undefined;
   /** The image's details (`i`) and the first of them shown. */
   details?: { lines: string[]; top: number } | undefined;
   help = false;
@@ -159,6 +152,7 @@ export class Browser {
     this.listingsAbort.abort();
     this.growing.close();
     this.viewer?.close();
+    this.diff?.close();
     this.actions.close();
   }
 
@@ -183,6 +177,7 @@ export class Browser {
     }
     if (this.view === "file") return this.fileKey(k);
     if (this.view === "details") return this.detailsKey(k);
+    if (this.view === "diff") return this.diffKey(k);
     this.mainKey(k);
   }
 
@@ -214,7 +209,10 @@ export class Browser {
     } else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter (glob, e.g. passwd or /etc/*.conf): ", text: this.filter?.text ?? "" };
     else if (k.name === "escape" || k.name === "back") this.back();
     else if (k.ch === "S") this.askSaveLayer();
-    else if (k.ch === "y" && this.rows[this.treeCursor]) this.actions.copyPath(this.rows[this.treeCursor]!.path);
+    else if (k.ch === "d") {
+      const n = this.layerCursor;
+      this.prompt = { kind: "diff", label: `Diff layer ${n} against (a layer number, or an image): `, text: n > 0 ? String(n - 1) : "" };
+    } else if (k.ch === "y" && this.rows[this.treeCursor]) this.actions.copyPath(this.rows[this.treeCursor]!.path);
     else if (this.focus === "tree") return this.treeKey(k);
     else if (k.name === "enter") this.focus = "tree";
     this.changed();
@@ -330,6 +328,31 @@ export class Browser {
     this.prompt = { kind: "layer", label: `Save layer ${this.layerCursor} to: `, text: blobFileName(desc) };
   }
 
+  /** `d`: the diff the text asks for (diff-view.ts reads it), in its view. */
+  private startDiff(text: string): void {
+    const asked = diffAsked(text, this.ctx, this.image, this.layerCursor, this.openOther);
+    if (typeof asked === "string") {
+      this.message = asked;
+      return;
+    }
+    this.diff?.close();
+    this.diff = new DiffView(asked.title, asked.run, () => this.changed());
+    this.view = "diff";
+    void this.diff.load();
+  }
+
+  private diffKey(k: Key): void {
+    const diff = this.diff!;
+    const d = this.move(k);
+    if (d !== undefined) diff.move(d, this.bodyHeight);
+    else if (k.name === "escape" || k.name === "back" || k.name === "left" || k.ch === "h") {
+      diff.close();
+      this.diff = undefined;
+      this.view = "main";
+    }
+    this.changed();
+  }
+
   private detailsKey(k: Key): void {
     const d = this.move(k);
     const details = this.details!;
@@ -360,6 +383,7 @@ export class Browser {
       else if (p.kind === "path") this.goTo(p.text);
       else if (p.kind === "search") this.viewer?.find(p.text, this.bodyHeight);
       else if (p.kind === "layer") void this.actions.saveLayer(this.layerCursor, p.text);
+      else if (p.kind === "diff") this.startDiff(p.text.trim());
       else void this.actions.saveFile(this.savePath, p.text);
     }
     this.changed();
@@ -380,23 +404,4 @@ export class Browser {
     this.focus = "tree";
     this.refresh();
   }
-}
-
-/** How far a key moves a cursor (a page is `page` rows), or undefined for a key that does not move it. */
-export function moveBy(k: Key, page: number): number | undefined {
-  if (k.name === "up" || k.ch === "k") return -1;
-  if (k.name === "down" || k.ch === "j") return 1;
-  if (k.name === "pageup") return -page;
-  if (k.name === "pagedown") return page;
-  if (k.name === "home" || k.ch === "g") return -Infinity;
-  if (k.name === "end" || k.ch === "G") return Infinity;
-  return undefined;
-}
-
-function clamp(n: number, lo: number, hi: number): number {
-  return Math.max(lo, Math.min(hi, n));
-}
-
-export function show(path: string): string {
-  return escapeName(path === ROOT ? "/" : `/${path}`);
 }
