@@ -1,7 +1,10 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
 import { parseRegistry } from "../ref/reference.ts";
-import { globalArgs, registryContext, setup, type GlobalArgs } from "./common.ts";
+import type { OpenedImage } from "../browse/core.ts";
+import type { Platform } from "../oci/manifest.ts";
+import type { ImageSource } from "../source/source.ts";
+import { globalArgs, registryContext, setup, type Context, type GlobalArgs } from "./common.ts";
 import { hubClient } from "./hub-args.ts";
 
 /**
@@ -14,6 +17,13 @@ export function registryArgument(arg: string): string | undefined {
   if (arg.includes("/") || arg.includes("@")) return undefined;
   const host = arg.replace(/:\d+$/, "");
   return host.includes(".") || host === "localhost" || host.startsWith("[") ? parseRegistry(arg) : undefined;
+}
+
+/** The image a reference names, or the platforms to choose from when it is an index of several (and --platform did not choose). */
+async function openFirst(ctx: Context, source: ImageSource): Promise<{ image: OpenedImage } | { platforms: Platform[] }> {
+  const [{ openImage }, { platformChoices }] = await Promise.all([import("../browse/core.ts"), import("../browse/where.ts")]);
+  const platforms = ctx.platform ? undefined : await platformChoices(source);
+  return platforms ? { platforms } : { image: await openImage(ctx, source) };
 }
 
 export default defineCommand({
@@ -46,23 +56,16 @@ export default defineCommand({
     // a developer's shell too); browse chooses colours itself (NO_COLOR) and marks the cursor in
     // reverse video, so the basic attributes stay on, on this terminal, unless FORCE_COLOR says otherwise.
     process.env.FORCE_COLOR ??= "1";
-    const [{ Navigator }, { runApp }, { openImage }, { platformChoices }] = await Promise.all([
-      import("../browse/nav.ts"),
-      import("../browse/app.ts"),
-      import("../browse/core.ts"),
-      import("../browse/where.ts"),
-    ]);
+    // The image (manifest, config), or the platforms of an index, is read while React and ink load.
+    const opening = first && openFirst(first.ctx, first.source);
+    const [{ Navigator }, { runApp }, opened] = await Promise.all([import("../browse/nav.ts"), import("../browse/app.ts"), opening]);
     const nav = new Navigator(opener);
     if (registry) nav.push(nav.registry(registry));
-    else if (!first) nav.push(nav.search(hubSearchProvider(hubClient(given))));
+    else if (!first || !opened) nav.push(nav.search(hubSearchProvider(hubClient(given))));
+    else if ("platforms" in opened) nav.push(nav.platforms(first.ctx, first.source, opened.platforms));
     else {
-      const { source, ctx } = first;
-      const platforms = ctx.platform ? undefined : await platformChoices(source);
-      if (platforms) nav.push(nav.platforms(ctx, source, platforms));
-      else {
-        const { Browser } = await import("../browse/state.ts");
-        nav.pushImage(new Browser(ctx, await openImage(ctx, source)));
-      }
+      const { Browser } = await import("../browse/state.ts");
+      nav.pushImage(new Browser(first.ctx, opened.image));
     }
     await runApp(nav);
   },
