@@ -28,15 +28,10 @@ export class GrowingTree {
     private readonly built: () => void,
   ) {}
 
-  /** Complete layers. */
-  get completeLayers(): number {
-    return this.complete.size;
-  }
-
-  /** Layers merged from a part of their listing. */
-  get partialLayers(): number {
-    return this.partial.size;
-  }
+  /** Complete layers in the tree as last built. */
+  completeLayers = 0;
+  /** Layers in the tree as last built from a part of their listing. */
+  partialLayers = 0;
 
   /** The complete listings, bottom first (those known so far). */
   get listings(): LayerListing[] {
@@ -52,7 +47,6 @@ export class GrowingTree {
   addListing(listing: LayerListing): void {
     this.complete.set(listing.index, listing);
     this.partial.delete(listing.index);
-    if (this.complete.size === this.layers) this.efficiency = efficiencyOf(this.listings);
     this.schedule();
   }
 
@@ -77,6 +71,10 @@ export class GrowingTree {
       if (entries) tree.addLayer(entries, i);
     }
     this.tree = tree;
+    // The counts (and dive's score) say what this tree holds, not what has arrived since.
+    this.completeLayers = this.complete.size;
+    this.partialLayers = this.partial.size;
+    if (this.complete.size === this.layers && !this.efficiency) this.efficiency = efficiencyOf(this.listings);
     this.builtAt = Date.now();
     this.built();
   }
