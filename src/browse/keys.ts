@@ -33,3 +33,12 @@ export function clamp(n: number, lo: number, hi: number): number {
 export function show(path: string): string {
   return escapeName(path === ROOT ? "/" : `/${path}`);
 }
+
+/** A key typed into a prompt: edits its text; "enter" or "escape" when the key ends the prompt. */
+export function typeInto(p: { text: string }, k: Key): "enter" | "escape" | undefined {
+  if (k.name === "escape" || k.name === "enter") return k.name;
+  if (k.name === "back") p.text = p.text.slice(0, -1);
+  else if (k.name === "clear") p.text = "";
+  else if (k.name === "char" && k.ch) p.text += k.ch;
+  return undefined;
+}

@@ -4,7 +4,7 @@
  * list holds and what choosing means come from nav.ts; no terminal code here (list-screen.ts draws it).
  */
 import type { ListItem, ListResult } from "./where.ts";
-import type { Key } from "./keys.ts";
+import { typeInto, type Key } from "./keys.ts";
 
 export interface ListPaneOptions {
   /** The heading, e.g. "Repositories of 127.0.0.1:5000". */
@@ -101,12 +101,9 @@ export class ListPane {
 
   private promptKey(k: Key): void {
     const p = this.prompt!;
-    if (k.name === "escape") this.prompt = undefined;
-    else if (k.name === "back") p.text = p.text.slice(0, -1);
-    else if (k.name === "clear") p.text = "";
-    else if (k.name === "char" && k.ch) p.text += k.ch;
-    else if (k.name === "enter") {
-      this.prompt = undefined;
+    const end = typeInto(p, k);
+    if (end) this.prompt = undefined;
+    if (end === "enter") {
       if (p.kind === "filter") {
         this.filter = p.text;
         this.cursor = 0;

@@ -15,7 +15,7 @@ import type { EfficiencyReport } from "../analysis/efficiency.ts";
 import type { OpenedImage } from "./core.ts";
 import { GrowingTree } from "./growing-tree.ts";
 import { Actions } from "./actions.ts";
-import { clamp, moveBy, show, type Key, type Prompt } from "./keys.ts";
+import { clamp, moveBy, show, typeInto, type Key, type Prompt } from "./keys.ts";
 import { blobFileName } from "../blob/download.ts";
 import { readListings } from "./listings.ts";
 import { diffAsked, DiffView, type OpenOther } from "./diff-view.ts";
@@ -373,12 +373,9 @@ export class Browser {
 
   private promptKey(k: Key): void {
     const p = this.prompt!;
-    if (k.name === "escape") this.prompt = undefined;
-    else if (k.name === "back") p.text = p.text.slice(0, -1);
-    else if (k.name === "clear") p.text = "";
-    else if (k.name === "char" && k.ch) p.text += k.ch;
-    else if (k.name === "enter") {
-      this.prompt = undefined;
+    const end = typeInto(p, k);
+    if (end) this.prompt = undefined;
+    if (end === "enter") {
       if (p.kind === "filter") this.setFilter(p.text);
       else if (p.kind === "path") this.goTo(p.text);
       else if (p.kind === "search") this.viewer?.find(p.text, this.bodyHeight);
