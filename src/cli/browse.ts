@@ -8,14 +8,18 @@ import { globalArgs, registryContext, setup, type Context, type GlobalArgs } fro
 import { hubClient } from "./hub-args.ts";
 
 /**
- * A REGISTRY rather than an IMAGE: one word without a slash whose host part has a dot or a colon
- * and a port, or is localhost ("127.0.0.1:5000", "registry.example.com", "localhost"), or any
- * name ending in "/". "debian:12" and "alpine" stay images (docker's rule for a name without a slash).
+ * A REGISTRY rather than an IMAGE: one word without a slash whose host has a dot or is localhost
+ * (or an IPv6 address in brackets), with an optional numeric port ("127.0.0.1:5000",
+ * "registry.example.com", "localhost"), or any name ending in "/". "debian:12", "python:3.12",
+ * "alpine" and local images (oci:, oci-archive:, docker-archive:) stay images.
  */
 export function registryArgument(arg: string): string | undefined {
+  if (/^(oci|oci-archive|docker-archive):|^docker:\/\//.test(arg)) return undefined;
   if (arg.endsWith("/") && !arg.slice(0, -1).includes("/")) return parseRegistry(arg);
-  if (arg.includes("/") || arg.includes("@")) return undefined;
-  const host = arg.replace(/:\d+$/, "");
+  // host[:port] with a numeric port only: "python:3.12" is an image with its tag.
+  const m = /^([^/@:]+|\[[0-9a-fA-F:]+\])(?::(\d+))?$/.exec(arg);
+  if (!m) return undefined;
+  const host = m[1]!;
   return host.includes(".") || host === "localhost" || host.startsWith("[") ? parseRegistry(arg) : undefined;
 }
 

@@ -45,6 +45,12 @@ describe("where from: catalog, tags, platforms, search", () => {
     expect(registryArgument("debian:12")).toBeUndefined();
     expect(registryArgument("alpine")).toBeUndefined();
     expect(registryArgument("127.0.0.1:5000/lab/one:1")).toBeUndefined();
+    // A tag with a dot, a local image: images.
+    expect(registryArgument("python:3.12")).toBeUndefined();
+    expect(registryArgument("my.image:1.0")).toBeUndefined();
+    expect(registryArgument("oci:my.layout")).toBeUndefined();
+    expect(registryArgument("docker-archive:app.tar")).toBeUndefined();
+    expect(registryArgument("[::1]:5000")).toBe("[::1]:5000");
   });
 
   test("browse REGISTRY: the catalog, Enter for tags, Enter for the platforms of an index, Enter for the image; Esc back a pane each time", async () => {
