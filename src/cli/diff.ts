@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { diffImages, type FileChange, type ImageDiff } from "../analysis/image-diff.ts";
+import { diffImages, type ImageDiff } from "../analysis/image-diff.ts";
 import { diffPackages } from "../analysis/package-diff.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { ListingOrigin } from "../image/load.ts";
@@ -7,61 +7,11 @@ import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../names.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import { diffDocument, diffIsSame } from "../output/analysis-json.ts";
-import { formatTime, humanSize, modeString } from "../output/format.ts";
-import type { Entry } from "../types.ts";
+import { changeLine } from "../output/diff-text.ts";
+import { humanSize } from "../output/format.ts";
 import { globalArgs, printJson, setup, writeLines, type GlobalArgs } from "./common.ts";
 import { imagePackages } from "./package-view.ts";
 import { tocDeclared } from "./peek-layer.ts";
-
-const TYPE_WORDS: Record<Entry["type"], string> = {
-  file: "file",
-  contiguous: "file",
-  dir: "directory",
-  symlink: "symlink",
-  hardlink: "hard link",
-  char: "character device",
-  block: "block device",
-  fifo: "fifo",
-  "pax-global": "PAX global header",
-};
-
-/** "size 1034 → 1100, mtime … → …": each field that differs, old to new. */
-function fieldText(c: FileChange): string {
-  const a = c.a!;
-  const b = c.b!;
-  const parts = c.fields.map((f) => {
-    switch (f) {
-      case "type":
-        return `type ${TYPE_WORDS[a.type]} → ${TYPE_WORDS[b.type]}`;
-      case "size":
-        return `size ${a.size} → ${b.size}`;
-      case "mode":
-        return `mode ${modeString(a.type, a.mode)} → ${modeString(b.type, b.mode)}`;
-      case "owner":
-        return `owner ${a.uid}:${a.gid} → ${b.uid}:${b.gid}`;
-      case "link":
-        return `link ${escapeName(a.linkname ?? "")} → ${escapeName(b.linkname ?? "")}`;
-      case "device":
-        return `device ${a.devmajor ?? 0},${a.devminor ?? 0} → ${b.devmajor ?? 0},${b.devminor ?? 0}`;
-      case "mtime":
-        return `mtime ${formatTime(a.mtime)} → ${formatTime(b.mtime)}`;
-      case "content":
-        return c.contentFrom === "toc" ? "content differs (as the layers' TOCs declare it: digests differ, the files were not read)" : "content differs";
-    }
-  });
-  return parts.join(", ");
-}
-
-function changeLine(c: FileChange): string {
-  const path = escapeName(c.path);
-  const what = (e: Entry | undefined, below: number | undefined) =>
-    e ? ` (${TYPE_WORDS[e.type]}${e.type === "dir" ? (below ? `, ${below} paths below` : "") : e.type === "file" ? `, ${e.size} bytes` : ""})` : "";
-  if (c.kind === "removed") return `Only in A: ${path}${c.overSharedBase ? " (deleted by B's own layers from the shared layers)" : what(c.a, c.below)}`;
-  if (c.kind === "added") return `Only in B: ${path}${c.overSharedBase ? " (deleted by A's own layers from the shared layers)" : what(c.b, c.below)}`;
-  if (c.overSharedBase)
-    return `Changed: ${path}: written by ${c.a ? `A's layer ${c.layerA}` : `B's layer ${c.layerB}`} over the shared layers (not read, so what they hold there is not compared)`;
-  return `Changed: ${path}: ${fieldText(c)}`;
-}
 
 /** The layers of one side whose listings are what their TOCs declare, said as a line (or nothing). */
 function declaredLine(side: "A" | "B", origins: readonly ListingOrigin[]): string[] {

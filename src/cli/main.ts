@@ -74,7 +74,7 @@ export const SUMMARIES: Record<string, string> = {
   cat: "Print one file of the image (alias carve): stops downloading the moment the file is complete",
   save: "Download layer blobs, verified against their digests, resuming partial downloads",
   interactive: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want",
-  browse: "Browse an image full screen, without pulling it: layers, the merged tree or one layer's changes, view and save files",
+  browse: "Browse images full screen without pulling them: a registry's repositories or a Docker Hub search, tags, platforms, then layers, files, diffs",
   cache: "Show, clear or warm the local cache of layer listings, checkpoints, manifests and configs",
   scan: "Record many images (config, history, the listing of every layer) in the database for `search`",
   search: "Search every image recorded by `scan` for paths containing PATTERN",
@@ -146,8 +146,8 @@ export async function run(argv: string[]): Promise<number> {
   let loader = commandNamed(name);
   let cmdArgs = rest;
   if (!loader && !name.startsWith("-") && process.stdin.isTTY && process.stdout.isTTY) {
-    // `layerslayer IMAGE` on a terminal: the guided session.
-    loader = commands.interactive!;
+    // `layerslayer IMAGE` (or REGISTRY) on a terminal: the full-screen browser (`interactive` stays a command).
+    loader = commands.browse!;
     cmdArgs = argv;
   }
   if (!loader) {
