@@ -30,6 +30,7 @@ import { capture, interleaved, measure, q, rssMethod, stopChildren, type Timed }
 import { KiB, mb, MiB, mib, ratio, Report, secs, sizeLabel, table, type Cell } from "./bench/report.ts";
 import { floorsSection } from "./bench/floors.ts";
 import { readmeTable, verdict, type TargetRow } from "./bench/targets.ts";
+import { serveBench } from "./bench/serve.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUDGETS = [64 * KiB, 256 * KiB, 1 * MiB];
@@ -219,10 +220,19 @@ async function main(): Promise<void> {
       pipe: string;
       pipeLabel: string;
       n: number;
-      target?: { ratio: number; rss: number };
+      target?: { ratio: number; stretch?: number; rss: number };
     }[] = [
-      { name: "gzip rootfs", img: gz, layer: rootfs.gzip, pipe: "tar -tzvf -", pipeLabel: "curl | tar -tzv", n: runs, target: { ratio: 0.8, rss: 64 } },
-      { name: "zstd rootfs", img: zst, layer: rootfs.zstd, pipe: "zstd -dc | tar -tvf -", pipeLabel: "curl | zstd -dc | tar -tv", n: runs, target: { ratio: 0.8, rss: 64 } },
+      // Issue 24's targets: gzip ≤ 0.6×, zstd ≤ 1.0× (0.8× the stretch), both ≤ 64 MiB.
+      { name: "gzip rootfs", img: gz, layer: rootfs.gzip, pipe: "tar -tzvf -", pipeLabel: "curl | tar -tzv", n: runs, target: { ratio: 0.6, rss: 64 } },
+      {
+        name: "zstd rootfs",
+        img: zst,
+        layer: rootfs.zstd,
+        pipe: "zstd -dc | tar -tvf -",
+        pipeLabel: "curl | zstd -dc | tar -tv",
+        n: runs,
+        target: { ratio: 1.0, stretch: 0.8, rss: 64 },
+      },
       { name: "multi-member gzip rootfs", img: multi, layer: rootfs.multi, pipe: "tar -tzvf -", pipeLabel: "curl | tar -tzv", n: runs },
       {
         name: `${manyCount.toLocaleString("en")} small entries`,
@@ -259,7 +269,7 @@ async function main(): Promise<void> {
         ours: secs(ours.medianMs),
         baseline: secs(base.medianMs),
         value: ratio(ours.medianMs, base.medianMs),
-        target: c.target ? `≤ ${c.target.ratio}×` : "",
+        target: c.target ? `≤ ${c.target.ratio.toFixed(1)}×${c.target.stretch ? ` (stretch ${c.target.stretch}×)` : ""}` : "",
         met: c.target ? r <= c.target.ratio : undefined,
       });
       targets.push({
@@ -326,6 +336,8 @@ async function main(): Promise<void> {
       ),
     );
     report.add(`\nRSS measured with ${rssMethod()}.`);
+
+    await serveBench(report, { cli: cli.cmd, env, reg });
 
     // ------------------------------------------------------------ summary
     report.section("Targets (issue 10)");

@@ -2,14 +2,16 @@ import { defineCommand } from "citty";
 import { diffImages, type FileChange, type ImageDiff } from "../analysis/image-diff.ts";
 import { diffPackages } from "../analysis/package-diff.ts";
 import { LayerslayerError } from "../errors.ts";
+import type { ListingOrigin } from "../image/load.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../names.ts";
 import { resolveImage } from "../oci/resolve.ts";
-import { entryJson } from "../output/json.ts";
+import { diffDocument, diffIsSame } from "../output/analysis-json.ts";
 import { formatTime, humanSize, modeString } from "../output/format.ts";
 import type { Entry } from "../types.ts";
 import { globalArgs, printJson, setup, writeLines, type GlobalArgs } from "./common.ts";
 import { imagePackages } from "./package-view.ts";
+import { tocDeclared } from "./peek-layer.ts";
 
 const TYPE_WORDS: Record<Entry["type"], string> = {
   file: "file",
@@ -44,7 +46,7 @@ function fieldText(c: FileChange): string {
       case "mtime":
         return `mtime ${formatTime(a.mtime)} → ${formatTime(b.mtime)}`;
       case "content":
-        return "content differs";
+        return c.contentFrom === "toc" ? "content differs (as the layers' TOCs declare it: digests differ, the files were not read)" : "content differs";
     }
   });
   return parts.join(", ");
@@ -61,24 +63,22 @@ function changeLine(c: FileChange): string {
   return `Changed: ${path}: ${fieldText(c)}`;
 }
 
+/** The layers of one side whose listings are what their TOCs declare, said as a line (or nothing). */
+function declaredLine(side: "A" | "B", origins: readonly ListingOrigin[]): string[] {
+  const which = tocDeclared(origins.filter((o) => o.source === "toc").map((o) => o.index));
+  return which ? [`Listings: ${side}'s ${which} (the tar stream was not read; --verify reads it)`] : [];
+}
+
 function* textLines(d: ImageDiff, refA: string, refB: string): Generator<string> {
   yield `--- A ${escapeName(refA)}`;
   yield `+++ B ${escapeName(refB)}`;
   if (d.shared.length > 0) yield `Shared layers: ${d.shared.map((s) => `${s.index} ${s.digest}`).join(", ")}${d.sharedRead ? " (listings from the cache)" : " (not read)"}`;
+  yield* declaredLine("A", d.listings.a);
+  yield* declaredLine("B", d.listings.b);
+  if (d.contentByToc > 0)
+    yield `Content: ${d.contentByToc} of the ${d.contentCompared} files of equal size compared by the digests their layers' TOCs declare (the files were not read; --verify reads them)`;
   for (const c of d.paths) yield changeLine(c);
   for (const c of d.config) yield `Config: ${escapeName(c.key)}: ${c.a === undefined ? "(none)" : escapeName(c.a)} → ${c.b === undefined ? "(none)" : escapeName(c.b)}`;
-}
-
-function changeJson(c: FileChange) {
-  return {
-    path: c.path,
-    kind: c.kind,
-    ...(c.fields.length ? { fields: c.fields } : {}),
-    ...(c.a ? { a: { ...entryJson({ ...c.a, layer: c.layerA! }, c.path) } } : {}),
-    ...(c.b ? { b: { ...entryJson({ ...c.b, layer: c.layerB! }, c.path) } } : {}),
-    ...(c.below !== undefined ? { below: c.below } : {}),
-    ...(c.overSharedBase ? { overSharedBase: true } : {}),
-  };
 }
 
 export default defineCommand({
@@ -90,7 +90,14 @@ export default defineCommand({
     "layer-b": { type: "string", valueHint: "M", description: "With --layer: B's layer (default: the same number as A's)" },
     "ignore-mtime": { type: "boolean", description: "Do not report modification times that differ" },
     packages: { type: "boolean", description: "Also compare the installed packages (dpkg, apk, rpm), as `packages` lists them (reads every layer's listing)" },
-    content: { type: "boolean", description: "Also compare the bytes of regular files of equal size from different layers (reads those layers up to the last such file)" },
+    content: {
+      type: "boolean",
+      description: "Also compare the bytes of regular files of equal size from different layers (by their TOC digests when both layers have TOCs, else by reading them)",
+    },
+    verify: {
+      type: "boolean",
+      description: "Read each layer's tar stream even when it has a TOC (checked against it: a difference is corrupt data, exit 7); --content then reads the files",
+    },
     ...globalArgs,
   },
   async run({ args }) {
@@ -114,23 +121,12 @@ export default defineCommand({
     const d = await diffImages(
       { img: A.img, ...(la !== undefined ? { layer: la } : {}) },
       { img: B.img, ...(lb !== undefined ? { layer: lb } : {}) },
-      { ...(ctx.useCache ? { cache: ctx.cache } : {}), ignoreMtime: !!args["ignore-mtime"], content: !!args.content, onWarning: ctx.warn },
+      { ...(ctx.useCache ? { cache: ctx.cache } : {}), ignoreMtime: !!args["ignore-mtime"], content: !!args.content, verify: !!args.verify, onWarning: ctx.warn },
     );
     const packages = args.packages ? diffPackages((await imagePackages(A.ctx, A.source)).packages, (await imagePackages(B.ctx, B.source)).packages) : [];
-    const same = d.paths.length === 0 && d.config.length === 0 && packages.length === 0;
+    const same = diffIsSame(d, packages);
     if (ctx.json) {
-      printJson({
-        a: { reference: A.img.source.reference, digest: A.img.manifest.digest, ...(la !== undefined ? { layer: la } : {}) },
-        b: { reference: B.img.source.reference, digest: B.img.manifest.digest, ...(lb !== undefined ? { layer: lb } : {}) },
-        same,
-        shared: d.shared,
-        sharedRead: d.sharedRead,
-        paths: d.paths.map(changeJson),
-        config: d.config,
-        ...(args.packages ? { packages } : {}),
-        ...(args.content ? { contentCompared: d.contentCompared } : {}),
-        bytesDownloaded: d.bytesDownloaded,
-      });
+      printJson(diffDocument({ img: A.img, layer: la }, { img: B.img, layer: lb }, d, { ...(args.packages ? { packages } : {}), content: !!args.content }));
     } else {
       await writeLines(textLines(d, A.img.source.reference, B.img.source.reference));
       await writeLines(

@@ -49,7 +49,11 @@ export async function openImageView(
   }
   // Listings (the cache's or the layers' own) and the machinery that reads them load only when no
   // kept tree answers: a cached `ls` never needs them (docs/performance.md).
-  const [{ loadListings, mergeListings }, { layerProgress }] = await Promise.all([import("../image/load.ts"), import("./layer-progress.ts")]);
+  const [{ loadListings, mergeListings }, { layerProgress }, { tocDeclared }] = await Promise.all([
+    import("../image/load.ts"),
+    import("./layer-progress.ts"),
+    import("./peek-layer.ts"),
+  ]);
   const progress = layerProgress(ctx, img.manifest.image.layers, indexes);
   const listings = await loadListings(img, indexes, {
     ...(ctx.useCache ? { cache: ctx.cache } : {}),
@@ -74,11 +78,8 @@ export async function openImageView(
     if (bytes) ctx.cache.putTree(key, bytes);
   }
   // A TOC's listing is what the image's author declares, not what the tar stream (which runtimes apply) holds.
-  const declared = listings.filter((l) => l.stats.toc).map((l) => l.index);
-  if (declared.length > 0) {
-    const which = declared.length === 1 ? `layer ${declared[0]} is listed as its TOC declares it` : `layers ${declared.join(", ")} are listed as their TOCs declare them`;
-    ctx.note(`${which} (the tar stream was not read; \`cache warm\` or \`peek --full --verify\` reads and checks it)`);
-  }
+  const declared = tocDeclared(listings.filter((l) => l.stats.toc).map((l) => l.index));
+  if (declared) ctx.note(`${declared} (the tar stream was not read; \`cache warm\` or \`peek --full --verify\` reads and checks it)`);
   const downloaded = listings.reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const cached = listings.filter((l) => l.cached).length;
   if (ctx.verbose) ctx.note(`${listings.length} layer listings: ${cached} from the cache, ${humanSize(downloaded)} downloaded`);

@@ -215,6 +215,8 @@ if (import.meta.main) {
     code = await run(argv);
   } catch (e) {
     code = await report(e, verbose);
+    // diff exits 1 when the images differ, as diff(1) does: a failure of its own is 2 or more.
+    if (code === 1 && argv[0] === "diff") code = 2;
   }
   process.exitCode = code;
 }
