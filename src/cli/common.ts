@@ -13,6 +13,7 @@ import type { ImageSource } from "../source/source.ts";
 import { jsonDocument } from "../output/json.ts";
 import { credentialsFrom } from "./credentials.ts";
 import { log, setLogLevel } from "./log.ts";
+import { toStdout, writeStdout } from "./stdout.ts";
 
 /** The IMAGE argument of every image command. */
 export const imageArg = {
@@ -97,7 +98,7 @@ export interface Context {
 }
 
 export function writeOut(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  writeStdout(text.endsWith("\n") ? text : `${text}\n`);
 }
 
 /**
@@ -125,11 +126,7 @@ export async function writeParts(parts: Iterable<string>): Promise<void> {
   if (batch) await toStdout(batch);
 }
 
-/** Writes to stdout; a promise when the pipe is full, resolved once it drained. */
-export function toStdout(text: string): Promise<void> | undefined {
-  if (process.stdout.write(text)) return undefined;
-  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
-}
+export { toStdout };
 
 /** A whole-number option from `min` to `max` (`flag` names it in the error); `fallback` when not given. */
 export function wholeNumber(value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
@@ -143,7 +140,7 @@ export function wholeNumber(value: string | undefined, flag: string, fallback: n
 
 /** One JSON document on stdout, with its `schema` version first (docs/json.md). */
 export function printJson(value: object): void {
-  process.stdout.write(jsonDocument(value));
+  writeStdout(jsonDocument(value));
 }
 
 function imageName(args: { image?: string }, opts: { allowBare?: boolean } = {}): ImageName {

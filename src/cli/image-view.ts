@@ -1,4 +1,3 @@
-import { loadListings, mergeListings } from "../image/load.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
 import { decodeTree, encodeTree, treeKey } from "../image/tree-codec.ts";
@@ -8,8 +7,6 @@ import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
 import type { Context } from "./common.ts";
-import { layerProgress } from "./layer-progress.ts";
-import { tocDeclared } from "./peek-layer.ts";
 
 export interface ImageView {
   img: ResolvedImage;
@@ -50,6 +47,13 @@ export async function openImageView(
     if (ctx.verbose) ctx.note(`the merged tree of ${indexes.length} layers from the cache`);
     return { img, tree: keptTree, layers: indexes, stepOfLayer, historyTree: () => keptTree };
   }
+  // Listings (the cache's or the layers' own) and the machinery that reads them load only when no
+  // kept tree answers: a cached `ls` never needs them (docs/performance.md).
+  const [{ loadListings, mergeListings }, { layerProgress }, { tocDeclared }] = await Promise.all([
+    import("../image/load.ts"),
+    import("./layer-progress.ts"),
+    import("./peek-layer.ts"),
+  ]);
   const progress = layerProgress(ctx, img.manifest.image.layers, indexes);
   const listings = await loadListings(img, indexes, {
     ...(ctx.useCache ? { cache: ctx.cache } : {}),

@@ -16,6 +16,7 @@ import type { Progress, ProgressListener } from "../layer/progress.ts";
 import type { Descriptor } from "../oci/manifest.ts";
 import { ProgressBar, progressEnabled, type ProgressStream } from "../output/progress.ts";
 import type { Context } from "./common.ts";
+import { isTerminal } from "./terminal.ts";
 
 /** Nothing is drawn before the reads have taken this long. */
 const SHOW_AFTER_MS = 300;
@@ -78,7 +79,7 @@ export class LayerProgress {
  * command turns out to read), or undefined when progress is not drawn.
  */
 export function layerProgress(ctx: Context, layers: readonly Descriptor[], indexes?: readonly number[], budget?: number): LayerProgress | undefined {
-  if (!progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json })) return undefined;
+  if (!progressEnabled({ isTTY: isTerminal(2), quiet: ctx.quiet, json: ctx.json })) return undefined;
   const plan = indexes?.map((index) => ({ index, size: layers[index]?.size ?? 0 }));
   return new LayerProgress(plan, budget, process.stderr);
 }

@@ -154,11 +154,8 @@ export async function run(argv: string[]): Promise<number> {
     const hint = /[/:.]/.test(name) ? `; to explore an image on a terminal: layerslayer interactive ${name}` : await commandHint(name);
     throw new LayerslayerError("USAGE", `unknown command "${name}"${hint}; commands: ${Object.keys(commands).join(", ")}`);
   }
-  // Touching process.stdout sets up Node's stream machinery (~8 MiB, tens of ms): only a command
-  // needs it; usage and version go out through Bun.write.
-  process.stdout.on("error", (e: { code?: string }) => {
-    if (e.code === "EPIPE") process.exit(0);
-  });
+  // Commands write through stdout.ts (Bun's file sink, which also ends the process quietly on
+  // EPIPE): touching process.stdout would set up Node's stream machinery (~7 MiB, 10-20 ms).
   const cmd = await loader();
   if (cmdArgs.includes("--help") || cmdArgs.includes("-h")) {
     await showUsage(cmd, main, name);

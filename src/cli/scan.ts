@@ -14,6 +14,7 @@ import { catalogReferences, parseShard, readList, selectShard } from "../scan/ta
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { dbArg, globalArgs, registryContext, wholeNumber, type GlobalArgs } from "./common.ts";
 import { log } from "./log.ts";
+import { writeStdout } from "./stdout.ts";
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
@@ -125,8 +126,8 @@ export default defineCommand({
           outcomes.push(o);
           if (o.error) failed++;
           if (progress) process.stderr.write("\r\x1b[K");
-          if (ctx.json) process.stdout.write(ndjsonLine(outcomeJson(o)));
-          else process.stdout.write(`${outcomeLine(o)}\n`);
+          if (ctx.json) writeStdout(ndjsonLine(outcomeJson(o)));
+          else writeStdout(`${outcomeLine(o)}\n`);
         }
         draw();
       });

@@ -78,16 +78,36 @@ export class Transport {
    * challenges and refreshing the token once on a 401. Returns any other status to the caller.
    */
   async request(path: string, options: RequestOptions = {}): Promise<Response> {
-    await this.ping();
-    const url = `${this.baseUrl}${path}`;
+    // No `GET /v2/` up front: the first request goes out as the ping would (without credentials)
+    // and its answer does the ping's work: a 401 names the challenge (below). Only the answers a
+    // ping tells apart are checked with one (firstAnswerNeedsPing). A cached `ls IMAGE:TAG` thus
+    // makes one request, not two.
+    if (this.pinged) await this.ping();
     const attempts = options.attempts ?? this.attempts();
+    const knewChallenge = this.challenge !== undefined;
     let authorization = await this.auth.header(this.challenge, options.scope);
-    let res = await this.send(url, this.init(options, authorization), options.signal, attempts);
+    let res = await this.send(`${this.baseUrl}${path}`, this.init(options, authorization), options.signal, attempts);
+    if (!this.pinged && this.firstAnswerNeedsPing(res.status)) {
+      if (res.status === 400) {
+        // Perhaps a TLS-only loopback registry answering plain HTTP: the ping switches to HTTPS.
+        await discard(res);
+        await this.ping();
+        res = await this.send(`${this.baseUrl}${path}`, this.init(options, authorization), options.signal, attempts);
+      } else await this.ping(); // 404: NOT_FOUND when the host serves no registry API; else the 404 stands.
+    }
+    const url = `${this.baseUrl}${path}`;
+    if (res.status === 401 && !knewChallenge) {
+      // The ping's 401, in effect: learn the challenge, then ask with credentials (a token refused
+      // after this still gets its one refresh, below).
+      await discard(res);
+      if (!this.learnChallenge(res) && !this.pinged) await this.ping();
+      if (!this.challenge) throw this.authError(options.scope);
+      authorization = await this.auth.header(this.challenge, options.scope);
+      res = await this.send(url, this.init(options, authorization), options.signal, attempts);
+    }
     if (res.status !== 401) return res;
     await discard(res);
-    // The registry may name a (new) challenge here; gcr.io sometimes sends none: keep the ping's.
-    const fresh = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
-    if (fresh) this.challenge = fresh;
+    this.learnChallenge(res);
     if (!this.challenge) throw this.authError(options.scope);
     this.auth.invalidate();
     authorization = await this.auth.header(this.challenge, options.scope);
@@ -163,6 +183,25 @@ export class Transport {
     const headers: Record<string, string> = { "User-Agent": USER_AGENT, ...options.headers };
     if (authorization) headers.Authorization = authorization;
     return { method: options.method ?? "GET", headers };
+  }
+
+  /**
+   * Takes the challenge a 401 names, if it names one (gcr.io sometimes sends none: the one known
+   * stays, or the ping's is asked for).
+   */
+  private learnChallenge(res: Response): boolean {
+    const fresh = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
+    if (fresh) this.challenge = fresh;
+    return fresh !== undefined;
+  }
+
+  /**
+   * Whether the first answer (no ping made yet) is one a ping must explain: 400 from a loopback
+   * host spoken to in plain HTTP (maybe it speaks only TLS), or 404 (maybe no registry API at all).
+   */
+  private firstAnswerNeedsPing(status: number): boolean {
+    if (status === 404) return true;
+    return status === 400 && this.baseUrl.startsWith("http:") && !this.opts.plainHttp;
   }
 
   /** Learns the registry's challenge once, from `GET /v2/`. */

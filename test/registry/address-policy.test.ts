@@ -64,6 +64,6 @@ describe("addressPolicy", () => {
       },
     });
     await expect(t.request("/v2/x/manifests/latest")).rejects.toBeInstanceOf(PolicyRefusal);
-    expect(seen).toEqual(["http://203.0.113.9:5000/v2/"]);
+    expect(seen).toEqual(["http://203.0.113.9:5000/v2/x/manifests/latest"]);
   });
 });

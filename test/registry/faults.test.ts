@@ -38,7 +38,9 @@ describe("faults a real registry cannot produce", () => {
     proxy.rule = (req) => (req.url.includes("/manifests/") && hits++ < 2 ? { kind: "status", status: 429, headers: { "Retry-After": "0" } } : undefined);
     const m = await client().fetchManifest(manifestRef());
     expect(m.digest).toBe(img.digest);
-    expect(hits).toBe(3);
+    // Two 429s waited out, then the 401 that names the challenge (no /v2/ ping: the first request
+    // learns it), then the answer with credentials.
+    expect(hits).toBe(4);
   });
 
   test("503 forever ends in a NETWORK error after a bounded number of tries", async () => {
