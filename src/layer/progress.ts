@@ -5,7 +5,13 @@
  * without losing anything; the last event of a layer has `done` set and the final counts.
  */
 export interface Progress {
-  /** The layer's index in the image manifest. */
+  /**
+   * One of the documents an image is made of, read before its layers (src/oci/resolve.ts): then
+   * `layer` is -1, `size` is the descriptor's (0 when the reference names it by tag), `decoded`
+   * is `downloaded` and `entries` 0. Absent for a layer.
+   */
+  document?: "index" | "manifest" | "config";
+  /** The layer's index in the image manifest (-1 for a document). */
   layer: number;
   /** The layer blob's digest. */
   digest: string;

@@ -1,11 +1,11 @@
 import { discard, readBounded } from "./body.ts";
-import { LayerslayerError } from "../errors.ts";
 import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type CredentialSource, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
 import { fetchableUrl, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
 import { Attempts, sleep, isRetryableStatus, networkError } from "./retry.ts";
+import { abortError, LayerslayerError } from "../errors.ts";
 
 export interface TransportOptions {
   plainHttp?: boolean;
@@ -78,10 +78,12 @@ export class Transport {
    * challenges and refreshing the token once on a 401. Returns any other status to the caller.
    */
   async request(path: string, options: RequestOptions = {}): Promise<Response> {
-    await this.ping();
+    const { signal } = options;
+    // The ping and the token are shared by every request to the registry: a cancelled one stops waiting for them.
+    await abortable(this.ping(), signal);
     const url = `${this.baseUrl}${path}`;
     const attempts = options.attempts ?? this.attempts();
-    let authorization = await this.auth.header(this.challenge, options.scope);
+    let authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
     let res = await this.send(url, this.init(options, authorization), options.signal, attempts);
     if (res.status !== 401) return res;
     await discard(res);
@@ -90,7 +92,7 @@ export class Transport {
     if (fresh) this.challenge = fresh;
     if (!this.challenge) throw this.authError(options.scope);
     this.auth.invalidate();
-    authorization = await this.auth.header(this.challenge, options.scope);
+    authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
     res = await this.send(url, this.init(options, authorization), options.signal, attempts);
     if (res.status === 401) {
       await discard(res);
@@ -103,10 +105,11 @@ export class Transport {
    * `request` for a small document (manifest, config, tag list) read whole, at most `limit` bytes.
    * A body that breaks off is fetched again; failed requests and broken bodies share one allowance
    * of `retries` failed tries, then it fails with NETWORK. An answer other than 2xx comes back
-   * unread, for the caller's error.
+   * unread, for the caller's error. A cancelled read (`options.signal`) fails with ABORTED at once,
+   * whether it waits for an answer, a body or a retry; `onBytes` hears the body's bytes arrive.
    */
-  fetchBytes(path: string, options: RequestOptions, limit: number, what: string): Promise<{ res: Response; bytes: Uint8Array }> {
-    return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal);
+  fetchBytes(path: string, options: RequestOptions, limit: number, what: string, onBytes?: (received: number) => void): Promise<{ res: Response; bytes: Uint8Array }> {
+    return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal, onBytes);
   }
 
   /** Whether the registry asked for a login (a challenge to `GET /v2/`, or since); known once a request was made. */
@@ -132,20 +135,27 @@ export class Transport {
     limit: number,
     what: string,
     signal: AbortSignal | undefined,
+    onBytes?: (received: number) => void,
   ): Promise<{ res: Response; bytes: Uint8Array }> {
     const attempts = this.attempts();
-    for (;;) {
-      const res = await get(attempts);
-      if (!res.ok) return { res, bytes: new Uint8Array(0) };
-      try {
-        return { res, bytes: await readBounded(res, limit, what) };
-      } catch (e) {
-        if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || signal?.aborted || !attempts.fail()) throw e;
-        const delay = attempts.delay(this.opts.retryBaseMs);
-        if (delay === undefined) throw e;
-        this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
-        await sleep(delay, signal);
+    try {
+      for (;;) {
+        const res = await get(attempts);
+        if (!res.ok) return { res, bytes: new Uint8Array(0) };
+        try {
+          return { res, bytes: await readBounded(res, limit, what, onBytes) };
+        } catch (e) {
+          if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || signal?.aborted || !attempts.fail()) throw e;
+          const delay = attempts.delay(this.opts.retryBaseMs);
+          if (delay === undefined) throw e;
+          this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
+          await sleep(delay, signal);
+        }
       }
+    } catch (e) {
+      // However the cancel surfaced (the fetch's AbortError, a body that broke off, a retry's wait).
+      if (signal?.aborted) throw abortError(signal, `the read of ${what}`);
+      throw e;
     }
   }
 
@@ -294,4 +304,15 @@ export class Transport {
       clearTimeout(timer);
     }
   }
+}
+
+/** `work`, or ABORTED as soon as `signal` fires (the work itself goes on: it is shared). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import type { Platform } from "../oci/manifest.ts";
-import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import { resolveImage, type ResolvedImage, type ResolveOptions } from "../oci/resolve.ts";
 import { formatImageName, parseImageName, type ImageName } from "../ref/name.ts";
 import { formatReference } from "../ref/reference.ts";
 import type { RegistryClient } from "../registry/client.ts";
@@ -61,7 +61,7 @@ export async function openSource(name: ImageName | string, client: ClientFor): P
   return new LocalSource(files, await openLayout(files, query));
 }
 
-/** The image a name points at: its source opened, the platform chosen from an index (default: this machine's). */
-export async function openImage(name: ImageName | string, client: ClientFor, platform?: Platform): Promise<ResolvedImage> {
-  return resolveImage(await openSource(name, client), platform);
+/** The image a name points at: its source opened, the platform chosen from an index (default: this machine's); `opts` as resolveImage's. */
+export async function openImage(name: ImageName | string, client: ClientFor, platform?: Platform, opts: ResolveOptions = {}): Promise<ResolvedImage> {
+  return resolveImage(await openSource(name, client), platform, opts);
 }
