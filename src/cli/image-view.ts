@@ -37,7 +37,8 @@ export async function openImageView(
   source: ImageSource,
   opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {},
 ): Promise<ImageView> {
-  const img = opts.image ?? (await resolveImage(source, ctx.platform));
+  const signal = opts.signal ?? ctx.signal;
+  const img = opts.image ?? (await resolveImage(source, ctx.platform, { signal }));
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
   const stepOfLayer = alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer;
@@ -50,16 +51,21 @@ export async function openImageView(
     return { img, tree: keptTree, layers: indexes, stepOfLayer, historyTree: () => keptTree };
   }
   const progress = layerProgress(ctx, img.manifest.image.layers, indexes);
-  const listings = await loadListings(img, indexes, {
-    ...(ctx.useCache ? { cache: ctx.cache } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    onWarning: (m) => {
-      progress?.clear();
-      ctx.warn(m);
-    },
-    ...(progress ? { onProgress: progress.listener } : {}),
-  });
-  progress?.clear();
+  let listings;
+  try {
+    listings = await loadListings(img, indexes, {
+      ...(ctx.useCache ? { cache: ctx.cache } : {}),
+      signal,
+      onWarning: (m) => {
+        progress?.clear();
+        ctx.warn(m);
+      },
+      ...(progress ? { onProgress: progress.listener } : {}),
+    });
+  } finally {
+    // Whatever ended the reads (a cancel too): no progress line left under the next one.
+    progress?.clear();
+  }
   const entries = listings.reduce((n, l) => n + l.stats.entries, 0);
   const tree = mergeListings(listings, { history: opts.history !== false || entries <= MAX_CACHED_TREE });
   // A tree without its history is ls's: walked, and asked about a few paths.

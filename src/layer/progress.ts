@@ -25,8 +25,21 @@ export interface Progress {
   entries: number;
   /** The listing is read from the local cache: nothing is downloaded. */
   cached: boolean;
+  /**
+   * A whole blob saved to disk (save): bytes already there, checked against the digest instead of
+   * downloaded again (a resumed or present file). They count as read, not as downloaded.
+   */
+  verified?: number;
   /** The last event of the layer: the counts are final. */
   done: boolean;
 }
 
 export type ProgressListener = (p: Progress) => void;
+
+/**
+ * A whole-blob download's progress (src/blob/download.ts: `done` bytes of the blob handled, on
+ * disk or hashed, `downloaded` of them off the network) as the event of layer `layer`.
+ */
+export function downloadProgress(layer: number, desc: { digest: string; size: number }, p: { done: number; downloaded: number }, done = false): Progress {
+  return { layer, digest: desc.digest, size: desc.size, downloaded: p.downloaded, decoded: 0, entries: 0, cached: false, verified: Math.max(0, p.done - p.downloaded), done };
+}

@@ -3,15 +3,18 @@
  * SIGINT/SIGTERM/SIGHUP in the middle of `save` and `cat -o` (the fault proxy stalls the blob so the
  * signal lands mid-transfer).
  */
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PART_ENTRIES } from "../../src/cache/listing-parts.ts";
 import { noise } from "../support/bytes.ts";
 import { isolatedHome, MAIN, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
+import { layerFrom, pushImage, sha256, type FileSpec, type PushedImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
+import { startTerminal } from "../support/tmux.ts";
 
 const fileOf = (digest: string, ext: string) => `${digest.replace(":", "_")}${ext}`;
 const STALL_AT = 100_000;
@@ -196,6 +199,93 @@ describe("concurrent saves and stop signals", () => {
       proc.kill(signal);
       expect(await exitWithin(proc)).toBe(code);
       expect(readdirSync(out)).toEqual([]);
+    });
+  }
+});
+
+/**
+ * Ctrl-C on a real terminal (tmux) while a listing streams a big layer that is not in the cache:
+ * the command run's signal stops the read, the cache writer is aborted (no rows of the layer, not
+ * even the part already written), the process says one line and exits 130, and no blob request
+ * follows. The fault proxy stalls the layer's body past its entries, inside a big last file.
+ */
+describe("Ctrl-C during a listing", () => {
+  const FILES = PART_ENTRIES + 500;
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  let work: string;
+  useRegistry({}, async (r) => {
+    const files: FileSpec[] = Array.from({ length: FILES }, (_, i) => ({ path: `a/f${i}` }));
+    files.push({ path: "z/big.bin", content: noise(1_500_000, 11) });
+    img = await pushImage(r, "int/app", "v1", { layers: [{ bytes: layerFrom(files) }] });
+    proxy = startFaultProxy(r.url);
+  });
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), "ls-int-"));
+  });
+  afterAll(() => {
+    proxy?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  for (const command of [
+    ["ls", "-R", "/"],
+    ["peek", "--full"],
+  ]) {
+    test(`${command.join(" ")}: exit 130, one line, no rows of the layer in the cache, no more blob requests`, async () => {
+      const layer = img.layers[0]!;
+      // Stalled inside big.bin: every entry before it was read, and its first part written.
+      proxy.rule = (req) => (req.method === "GET" && new URL(req.url).pathname.endsWith(layer.digest) ? { kind: "stall", afterBytes: layer.size - 200_000 } : undefined);
+      proxy.requests.length = 0;
+      const cache = join(work, command[0]!);
+      const [name, ...rest] = command;
+      const line = ["env", `HOME=${isolatedHome}`, `XDG_CACHE_HOME=${cache}`, "NO_COLOR=1", process.execPath, MAIN, name!, `${proxy.host}/int/app:v1`, ...rest]
+        .map((w) => `'${w}'`)
+        .join(" ");
+      const out = join(work, `${name}.out`);
+      // The listing goes to a file (the terminal shows the progress line and the error); the exit code after it.
+      const term = startTerminal(`${line} > '${out}'; echo "exit=$?"; sleep 30`, { width: 120, height: 20 });
+      try {
+        const blobGets = () => proxy.requests.filter((q) => q.method === "GET" && q.path.endsWith(layer.digest)).length;
+        for (let i = 0; i < 400 && blobGets() === 0; i++) await Bun.sleep(25);
+        expect(blobGets()).toBeGreaterThan(0);
+        // The entries before the stall are read and a part of the listing is in the cache.
+        const parts = () => {
+          const db = new Database(join(cache, "layerslayer", "cache.sqlite"), { readonly: true });
+          try {
+            return (db.query("SELECT COUNT(*) AS n FROM listing_parts WHERE digest = ?").get(layer.digest) as { n: number }).n;
+          } catch {
+            return 0;
+          } finally {
+            db.close();
+          }
+        };
+        for (let i = 0; i < 400 && parts() === 0; i++) await Bun.sleep(25);
+        expect(parts()).toBe(1);
+        // The tail probe for a TOC, then the stream: every request the read makes before it stalls.
+        const before = blobGets();
+        term.keys("C-c");
+        await term.waitFor(/exit=\d+/);
+        const screen = term.screen();
+        expect(screen).toContain("exit=130");
+        // One line said it, nothing else on stderr (the progress line, if drawn, is erased).
+        const said = screen
+          .split("\n")
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith("exit=") && l !== "^C");
+        expect(said).toEqual(["layerslayer: interrupted"]);
+        const db = new Database(join(cache, "layerslayer", "cache.sqlite"), { readonly: true });
+        try {
+          expect(db.query("SELECT COUNT(*) AS n FROM listing_parts WHERE digest = ?").get(layer.digest)).toEqual({ n: 0 });
+          expect(db.query("SELECT COUNT(*) AS n FROM listings WHERE digest = ?").get(layer.digest)).toEqual({ n: 0 });
+        } finally {
+          db.close();
+        }
+        await Bun.sleep(300);
+        expect(blobGets()).toBe(before);
+      } finally {
+        term.kill();
+      }
     });
   }
 });
