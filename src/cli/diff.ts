@@ -4,11 +4,10 @@ import { diffPackages } from "../analysis/package-diff.ts";
 import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../names.ts";
-import { resolveImage } from "../oci/resolve.ts";
 import { entryJson } from "../output/json.ts";
 import { formatTime, humanSize, modeString } from "../output/format.ts";
 import type { Entry } from "../types.ts";
-import { globalArgs, printJson, setup, writeLines, type GlobalArgs } from "./common.ts";
+import { globalArgs, printJson, resolveFor, setup, writeLines, type GlobalArgs } from "./common.ts";
 import { imagePackages } from "./package-view.ts";
 
 const TYPE_WORDS: Record<Entry["type"], string> = {
@@ -98,7 +97,7 @@ export default defineCommand({
     const g = args as GlobalArgs & { a: string; b: string };
     const one = async (image: string) => {
       const { source, ctx } = await setup({ ...g, image });
-      return { ctx, source, img: await resolveImage(source, ctx.platform) };
+      return { ctx, source, img: await resolveFor(ctx, source) };
     };
     const A = await one(g.a);
     const B = await one(g.b);
