@@ -181,9 +181,18 @@ function makeContext(args: GlobalArgs): Context {
   };
 }
 
-/** The image a command works on: resolved with the platform asked for, its reads cancelled by the command run's signal. */
-export function resolveFor(ctx: Context, source: ImageSource): Promise<ResolvedImage> {
-  return resolveImage(source, ctx.platform, { signal: ctx.signal });
+/**
+ * The image a command works on: resolved with the platform asked for, its reads cancelled by the
+ * command run's signal, and drawn on a terminal when they take a moment.
+ */
+export async function resolveFor(ctx: Context, source: ImageSource, signal = ctx.signal): Promise<ResolvedImage> {
+  const { documentProgress } = await import("./layer-progress.ts");
+  const progress = documentProgress(ctx);
+  try {
+    return await resolveImage(source, ctx.platform, { signal, ...(progress ? { onProgress: progress.listener } : {}) });
+  } finally {
+    progress?.clear();
+  }
 }
 
 /** The registry client and the options for the commands on `registry`. */

@@ -3,11 +3,11 @@ import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
 import { decodeTree, encodeTree, treeKey } from "../image/tree-codec.ts";
 import { selectLayers } from "../image/select.ts";
-import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
-import type { Context } from "./common.ts";
+import { resolveFor, type Context } from "./common.ts";
 import { layerProgress } from "./layer-progress.ts";
 
 export interface ImageView {
@@ -38,7 +38,7 @@ export async function openImageView(
   opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {},
 ): Promise<ImageView> {
   const signal = opts.signal ?? ctx.signal;
-  const img = opts.image ?? (await resolveImage(source, ctx.platform, { signal }));
+  const img = opts.image ?? (await resolveFor(ctx, source, signal));
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
   const stepOfLayer = alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer;

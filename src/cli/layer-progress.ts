@@ -87,3 +87,29 @@ export function layerProgress(ctx: Context, layers: readonly Descriptor[], index
   const plan = indexes?.map((index) => ({ index, size: layers[index]?.size ?? 0 }));
   return new LayerProgress(plan, budget, process.stderr, undefined, verb);
 }
+
+/**
+ * The progress line of the reads before any layer (the index, the manifest, the config: see
+ * resolveImage), drawn like the layers' once they have taken a moment (a registry far away, a
+ * stalled answer): `reading image manifest  12.0K/12.0K 100%  40.0K/s`. Undefined when progress
+ * is not drawn.
+ */
+export function documentProgress(ctx: Context): { listener: ProgressListener; clear(): void } | undefined {
+  if (!progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json })) return undefined;
+  const bar = new ProgressBar(process.stderr);
+  const started = performance.now();
+  let current: string | undefined;
+  return {
+    listener: (p) => {
+      if (p.document === undefined) return;
+      // Each document its own bar (and rate); a manifest named by tag has no size until it is in.
+      const total = Math.max(p.size, p.downloaded);
+      if (`${p.document} ${p.digest}` !== current) bar.start(`reading image ${p.document}`, total);
+      current = `${p.document} ${p.digest}`;
+      if (performance.now() - started < SHOW_AFTER_MS) return;
+      bar.relabel(`reading image ${p.document}`, total);
+      bar.update(p.downloaded, p.downloaded);
+    },
+    clear: () => bar.clear(),
+  };
+}

@@ -228,6 +228,38 @@ describe("Ctrl-C during a listing", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  /** The command in a tmux terminal, its output to a file, then its exit code on the screen. */
+  const inTerminal = (cache: string, args: string[]) => {
+    const line = ["env", `HOME=${isolatedHome}`, `XDG_CACHE_HOME=${cache}`, "NO_COLOR=1", process.execPath, MAIN, ...args].map((w) => `'${w}'`).join(" ");
+    return startTerminal(`${line} > '${join(work, "out")}'; echo "exit=$?"; sleep 30`, { width: 120, height: 20 });
+  };
+
+  test("a manifest that arrives slowly: its progress line is drawn, Ctrl-C ends the read with exit 130 and one line", async () => {
+    proxy.rule = () => undefined;
+    proxy.requests.length = 0;
+    // 16 bytes every 100 ms: the manifest takes seconds.
+    proxy.paceBytes = 16;
+    proxy.paceMs = 100;
+    const term = inTerminal(join(work, "slow-manifest"), ["ls", `${proxy.host}/int/app:v1`, "/"]);
+    try {
+      await term.waitFor(/reading image manifest \[#*-*\]/);
+      term.keys("C-c");
+      await term.waitFor(/exit=\d+/);
+      const said = term
+        .screen()
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l && l !== "^C");
+      expect(said).toEqual(["layerslayer: interrupted", "exit=130"]);
+      // Nothing but the manifest was asked for.
+      expect(proxy.requests.filter((q) => q.path.includes("/blobs/"))).toEqual([]);
+    } finally {
+      term.kill();
+      proxy.paceBytes = 0;
+      proxy.paceMs = 0;
+    }
+  });
+
   for (const command of [
     ["ls", "-R", "/"],
     ["peek", "--full"],
@@ -238,13 +270,7 @@ describe("Ctrl-C during a listing", () => {
       proxy.rule = (req) => (req.method === "GET" && new URL(req.url).pathname.endsWith(layer.digest) ? { kind: "stall", afterBytes: layer.size - 200_000 } : undefined);
       proxy.requests.length = 0;
       const cache = join(work, command[0]!);
-      const [name, ...rest] = command;
-      const line = ["env", `HOME=${isolatedHome}`, `XDG_CACHE_HOME=${cache}`, "NO_COLOR=1", process.execPath, MAIN, name!, `${proxy.host}/int/app:v1`, ...rest]
-        .map((w) => `'${w}'`)
-        .join(" ");
-      const out = join(work, `${name}.out`);
-      // The listing goes to a file (the terminal shows the progress line and the error); the exit code after it.
-      const term = startTerminal(`${line} > '${out}'; echo "exit=$?"; sleep 30`, { width: 120, height: 20 });
+      const term = inTerminal(cache, [command[0]!, `${proxy.host}/int/app:v1`, ...command.slice(1)]);
       try {
         const blobGets = () => proxy.requests.filter((q) => q.method === "GET" && q.path.endsWith(layer.digest)).length;
         for (let i = 0; i < 400 && blobGets() === 0; i++) await Bun.sleep(25);
