@@ -315,3 +315,62 @@ describe("Ctrl-C during a listing", () => {
     });
   }
 });
+
+/**
+ * The command run's signal (src/cli/signals.ts) in a process of its own that never stops by itself
+ * (a read that does not take the signal): the first SIGINT aborts the signal, a second one exits
+ * at once, and without one the process is ended after a short grace, 130 either way.
+ */
+describe("the command run's signal", () => {
+  const SIGNALS = join(import.meta.dir, "../../src/cli/signals.ts");
+  const start = () =>
+    Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        `const { commandSignal } = await import(${JSON.stringify(SIGNALS)});
+         const signal = commandSignal();
+         signal.addEventListener("abort", () => console.log("aborted"));
+         console.log(commandSignal() === signal ? "ready" : "two signals");
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+  /** Waits until the process has printed `word` on stdout. */
+  const listen = (proc: ReturnType<typeof start>) => {
+    const reader = proc.stdout.getReader();
+    let text = "";
+    return async (word: string): Promise<void> => {
+      while (!text.includes(word)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the process ended before saying ${word}: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+    };
+  };
+
+  test("a second Ctrl-C exits at once with 130", async () => {
+    const proc = start();
+    const said = listen(proc);
+    await said("ready");
+    proc.kill("SIGINT");
+    await said("aborted");
+    const t0 = performance.now();
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(130);
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+
+  test("a command that does not stop after the first one is ended after its grace, with 130", async () => {
+    const proc = start();
+    const said = listen(proc);
+    await said("ready");
+    const t0 = performance.now();
+    proc.kill("SIGINT");
+    await said("aborted");
+    expect(await proc.exited).toBe(130);
+    const ms = performance.now() - t0;
+    expect(ms).toBeGreaterThan(1000);
+    expect(ms).toBeLessThan(5000);
+  });
+});
