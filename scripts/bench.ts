@@ -27,6 +27,7 @@ import { buildMany, buildRootfs, pickTree, pushLayerImage, type LayerFile } from
 import { capture, interleaved, measure, q, rssMethod, stopChildren, type Timed } from "./bench/proc.ts";
 import { KiB, mb, MiB, mib, ratio, Report, secs, sizeLabel, table, type Cell } from "./bench/report.ts";
 import { readmeTable, type TargetRow } from "./bench/targets.ts";
+import { serveBench } from "./bench/serve.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUDGETS = [64 * KiB, 256 * KiB, 1 * MiB];
@@ -327,6 +328,8 @@ async function main(): Promise<void> {
       ),
     );
     report.add(`\nRSS measured with ${rssMethod()}.`);
+
+    await serveBench(report, { cli: cli.cmd, env, reg });
 
     // ------------------------------------------------------------ summary
     report.section("Targets (issue 10)");

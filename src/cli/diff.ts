@@ -4,7 +4,7 @@ import { diffPackages } from "../analysis/package-diff.ts";
 import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../names.ts";
-import { entryJson } from "../output/json.ts";
+import { diffDocument, diffIsSame } from "../output/analysis-json.ts";
 import { formatTime, humanSize, modeString } from "../output/format.ts";
 import type { Entry } from "../types.ts";
 import { globalArgs, printJson, resolveFor, setup, writeLines, type GlobalArgs } from "./common.ts";
@@ -68,18 +68,6 @@ function* textLines(d: ImageDiff, refA: string, refB: string): Generator<string>
   for (const c of d.config) yield `Config: ${escapeName(c.key)}: ${c.a === undefined ? "(none)" : escapeName(c.a)} → ${c.b === undefined ? "(none)" : escapeName(c.b)}`;
 }
 
-function changeJson(c: FileChange) {
-  return {
-    path: c.path,
-    kind: c.kind,
-    ...(c.fields.length ? { fields: c.fields } : {}),
-    ...(c.a ? { a: { ...entryJson({ ...c.a, layer: c.layerA! }, c.path) } } : {}),
-    ...(c.b ? { b: { ...entryJson({ ...c.b, layer: c.layerB! }, c.path) } } : {}),
-    ...(c.below !== undefined ? { below: c.below } : {}),
-    ...(c.overSharedBase ? { overSharedBase: true } : {}),
-  };
-}
-
 export default defineCommand({
   meta: { name: "diff", description: "Compare two images (or two layers) without pulling them: paths added, removed and changed, config and history; exit 1 when they differ" },
   args: {
@@ -116,20 +104,9 @@ export default defineCommand({
       { ...(ctx.useCache ? { cache: ctx.cache } : {}), ignoreMtime: !!args["ignore-mtime"], content: !!args.content, onWarning: ctx.warn },
     );
     const packages = args.packages ? diffPackages((await imagePackages(A.ctx, A.source)).packages, (await imagePackages(B.ctx, B.source)).packages) : [];
-    const same = d.paths.length === 0 && d.config.length === 0 && packages.length === 0;
+    const same = diffIsSame(d, packages);
     if (ctx.json) {
-      printJson({
-        a: { reference: A.img.source.reference, digest: A.img.manifest.digest, ...(la !== undefined ? { layer: la } : {}) },
-        b: { reference: B.img.source.reference, digest: B.img.manifest.digest, ...(lb !== undefined ? { layer: lb } : {}) },
-        same,
-        shared: d.shared,
-        sharedRead: d.sharedRead,
-        paths: d.paths.map(changeJson),
-        config: d.config,
-        ...(args.packages ? { packages } : {}),
-        ...(args.content ? { contentCompared: d.contentCompared } : {}),
-        bytesDownloaded: d.bytesDownloaded,
-      });
+      printJson(diffDocument({ img: A.img, layer: la }, { img: B.img, layer: lb }, d, { ...(args.packages ? { packages } : {}), content: !!args.content }));
     } else {
       await writeLines(textLines(d, A.img.source.reference, B.img.source.reference));
       await writeLines(

@@ -5,6 +5,7 @@ import { analyzeEfficiency } from "../analysis/efficiency.ts";
 import { LayerslayerError } from "../errors.ts";
 import { loadListings } from "../image/load.ts";
 import { escapeName } from "../names.ts";
+import { efficiencyDocument } from "../output/analysis-json.ts";
 import { formatTable, humanSize } from "../output/format.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
 
@@ -39,7 +40,7 @@ export default defineCommand({
     const shown = top === 0 ? report.inefficiencies : report.inefficiencies.slice(0, top);
     const failed = results.some((r) => r.status === "fail");
     if (ctx.json) {
-      printJson({ reference: img.source.reference, ...report, inefficiencies: shown, ...(args.ci ? { rules: results, pass: !failed } : {}) });
+      printJson(efficiencyDocument(img.source.reference, report, shown, args.ci ? results : undefined));
     } else {
       const lines = [
         `efficiency: ${(report.efficiency * 100).toFixed(4)} %`,

@@ -8,6 +8,7 @@ import { progressEnabled } from "../output/progress.ts";
 import { parseReference, parseRegistry } from "../ref/reference.ts";
 import { parsePlatform } from "../oci/platform.ts";
 import { scanReference, type ImageOutcome } from "../scan/image.ts";
+import { outcomeJson } from "../output/scan-json.ts";
 import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
@@ -19,21 +20,6 @@ const MAX_CONCURRENCY = 64;
 
 function concurrencyFrom(text: string | undefined): number {
   return wholeNumber(text, "--concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
-}
-
-function outcomeJson(o: ImageOutcome): Record<string, unknown> {
-  return {
-    reference: o.reference,
-    platform: o.platform,
-    digest: o.digest ?? null,
-    layers: o.layers,
-    layersRead: o.layersRead,
-    layersSkipped: o.layersSkipped,
-    partialLayers: o.partialLayers,
-    bytesDownloaded: o.bytesDownloaded,
-    entries: o.entries,
-    ...(o.error ? { error: o.error } : {}),
-  };
 }
 
 function outcomeLine(o: ImageOutcome): string {

@@ -95,6 +95,27 @@ test("the search box finds a path in the scanned images and opens it", async () 
   await page.close();
 });
 
+test("the scan button records the image, then the search box finds its paths", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "ls-serve-page-db-")), "empty.sqlite");
+  const fresh = startServer(serveConfig({ listen: "127.0.0.1:0", allowRegistry: [reg.host], accessLog: false, db }));
+  const page = await browser.newPage();
+  try {
+    await page.goto(fresh.url);
+    await page.getByLabel("Search every scanned image for a path").fill("hostname");
+    await page.getByLabel("Search every scanned image for a path").press("Enter");
+    await page.locator("#status").filter({ hasText: "0 paths found" }).waitFor();
+    await page.getByLabel("Image reference").fill(`${reg.host}/lab/page:v1`);
+    await page.getByRole("button", { name: "Scan for search" }).click();
+    await page.locator("#status").filter({ hasText: "Scanned" }).waitFor();
+    expect(await page.locator("#status").textContent()).toMatch(/entries recorded/);
+    await page.getByLabel("Search every scanned image for a path").press("Enter");
+    await page.locator("#hits button").filter({ hasText: "/etc/hostname" }).waitFor();
+  } finally {
+    await page.close();
+    await fresh.stop();
+  }
+});
+
 test("the page is served with a policy that allows nothing from elsewhere", async () => {
   const res = await fetch(`${srv.url}/`);
   expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");

@@ -248,16 +248,26 @@ test("the OpenAPI document lists every route with its parameters", () => {
     "/v1/cat",
     "/v1/catalog",
     "/v1/config",
+    "/v1/diff",
+    "/v1/efficiency",
     "/v1/find",
     "/v1/history",
+    "/v1/hub/repositories",
+    "/v1/hub/search",
+    "/v1/hub/tags",
     "/v1/inspect",
     "/v1/layer",
     "/v1/ls",
     "/v1/manifest",
     "/v1/peek",
     "/v1/platforms",
+    "/v1/scans",
+    "/v1/scans/{id}",
+    "/v1/scans/{id}/events",
     "/v1/search",
     "/v1/tags",
   ]);
+  expect(Object.keys(openapi.paths["/v1/scans/{id}"]).sort()).toEqual(["delete", "get"]);
+  expect(openapi.paths["/v1/scans"].post.requestBody.content["application/json"].schema.properties.references.type).toBe("array");
   expect(openapi.paths["/v1/cat"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["ref", "platform", "path", "verify"]);
 });
