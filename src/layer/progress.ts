@@ -7,8 +7,9 @@
 export interface Progress {
   /**
    * One of the documents an image is made of, read before its layers (src/oci/resolve.ts): then
-   * `layer` is -1, `size` is the descriptor's (0 when the reference names it by tag), `decoded`
-   * is `downloaded` and `entries` 0. Absent for a layer.
+   * `layer` is -1, `size` is the descriptor's (0 when the reference names it by tag, until its
+   * last event, which also says whether it was an index), `decoded` is `downloaded` and `entries`
+   * 0. Absent for a layer.
    */
   document?: "index" | "manifest" | "config";
   /** The layer's index in the image manifest (-1 for a document). */

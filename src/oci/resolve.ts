@@ -47,30 +47,27 @@ export interface ResolveOptions {
   onProgress?: ProgressListener | undefined;
 }
 
+type DocumentKind = NonNullable<Progress["document"]>;
+
+/** A progress event of a document read (see Progress: `layer` -1, decoded as downloaded). */
+function documentEvent(kind: DocumentKind, digest: string, size: number, downloaded: number, done: boolean): Progress {
+  return { document: kind, layer: -1, digest, size, downloaded, decoded: downloaded, entries: 0, cached: false, done };
+}
+
 /**
- * Reads one document through `read`, telling `opts.onProgress` its bytes as they arrive. The top
- * document's kind is known once read: its events say "manifest" until then.
+ * Reads one document through `read`, telling `opts.onProgress` its bytes as they arrive, then
+ * (unless `final` is false: the top document, whose kind is known once parsed) its last event.
  */
 async function readDocument<T extends { bytes: Uint8Array } | Uint8Array>(
   opts: ResolveOptions,
-  doc: { kind: NonNullable<Progress["document"]>; digest: string; size: number },
+  doc: { kind: DocumentKind; digest: string; size: number },
   read: (o: DocumentReadOptions) => Promise<T>,
+  final = true,
 ): Promise<T> {
   const { signal, onProgress } = opts;
-  const event = (downloaded: number, done: boolean): Progress => ({
-    document: doc.kind,
-    layer: -1,
-    digest: doc.digest,
-    size: doc.size,
-    downloaded,
-    decoded: downloaded,
-    entries: 0,
-    cached: false,
-    done,
-  });
-  const got = await read({ signal, onBytes: onProgress && ((n) => onProgress(event(n, false))) });
+  const got = await read({ signal, onBytes: onProgress && ((n) => onProgress(documentEvent(doc.kind, doc.digest, doc.size, n, false))) });
   const bytes = got instanceof Uint8Array ? got : got.bytes;
-  onProgress?.(event(bytes.byteLength, true));
+  if (final) onProgress?.(documentEvent(doc.kind, doc.digest, doc.size, bytes.byteLength, true));
   return got;
 }
 
@@ -80,9 +77,12 @@ async function readDocument<T extends { bytes: Uint8Array } | Uint8Array>(
  */
 export async function resolveImage(source: ImageSource, platform?: Platform, opts: ResolveOptions = {}): Promise<ResolvedImage> {
   const asked = source.version.includes(":") ? source.version : "";
-  const top = await readDocument(opts, { kind: "manifest", digest: asked, size: 0 }, (o) => source.manifest(undefined, o));
+  // Named by tag, the top document's size and digest are known once it is in.
+  const top = await readDocument(opts, { kind: "manifest", digest: asked, size: 0 }, (o) => source.manifest(undefined, o), false);
   const what = source.reference;
   const parsed = parseManifest(top.bytes, top.mediaType, what);
+  const n = top.bytes.byteLength;
+  opts.onProgress?.(documentEvent(parsed.kind === "index" ? "index" : "manifest", top.digest, n, n, true));
   let index: ResolvedImage["index"];
   let manifest: FetchedManifest & { image: ImageManifest };
   let chosen: Platform | undefined;

@@ -10,7 +10,7 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
-import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
+import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
 
 /**
@@ -110,12 +110,14 @@ describe("--platform on a single-platform image", () => {
 describe("cancelling the manifest and config reads", () => {
   let proxy: FaultProxy;
   let img: PushedImage;
+  let index: { digest: string; bytes: string };
   useRegistry({}, async (r) => {
     img = await pushImage(r, "slow/app", "v1", {
       layers: [{ bytes: layerFrom([{ path: "etc/hostname", content: "box\n" }]) }],
       // A config big enough that part of it arrives before the stall.
       config: { config: { Labels: { padding: "x".repeat(20_000) } } },
     });
+    index = await pushIndex(r, "slow/app", "multi", [{ image: img, platform: { os: "linux", architecture: "amd64" } }]);
     proxy = startFaultProxy(r.url);
   });
   afterAll(() => proxy?.stop());
@@ -166,6 +168,19 @@ describe("cancelling the manifest and config reads", () => {
     expect(done).toEqual([
       ["manifest", resolved.manifest.bytes.byteLength],
       ["config", resolved.configBytes.byteLength],
+    ]);
+  });
+
+  test("an index: its last event says index, then the manifest it chose and the config", async () => {
+    proxy.rule = () => undefined;
+    const events: Progress[] = [];
+    const source = new RegistrySource(new RegistryClient(), parseReference(`${proxy.host}/slow/app:multi`));
+    await resolveImage(source, { os: "linux", architecture: "amd64" }, { onProgress: (p) => events.push(p) });
+    const done = events.filter((e) => e.done).map((e) => [e.document, e.digest, e.downloaded]);
+    expect(done).toEqual([
+      ["index", index.digest, new TextEncoder().encode(index.bytes).byteLength],
+      ["manifest", img.digest, img.size],
+      ["config", img.configDigest, new TextEncoder().encode(img.config).byteLength],
     ]);
   });
 });
