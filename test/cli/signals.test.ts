@@ -260,6 +260,34 @@ describe("Ctrl-C during a listing", () => {
     }
   });
 
+  test("scan stopped by SIGINT mid-layer: exit 130, one line, nothing recorded for the image (not even a failure)", async () => {
+    const layer = img.layers[0]!;
+    proxy.rule = (req) => (req.method === "GET" && new URL(req.url).pathname.endsWith(layer.digest) ? { kind: "stall", afterBytes: 100_000 } : undefined);
+    proxy.requests.length = 0;
+    const db = join(work, "scan.sqlite");
+    const proc = Bun.spawn([process.execPath, MAIN, "scan", `${proxy.host}/int/app:v1`, "--full", "--db", db], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: isolatedHome, XDG_CACHE_HOME: join(work, "scan-cache"), NO_COLOR: "1" },
+    });
+    for (let i = 0; i < 400 && !proxy.requests.some((q) => q.method === "GET" && q.path.endsWith(layer.digest)); i++) await Bun.sleep(25);
+    await Bun.sleep(200);
+    const t0 = performance.now();
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(130);
+    // Well inside the grace after which a command that does not stop is ended anyway.
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await new Response(proc.stderr).text()).toBe("layerslayer: interrupted\n");
+    const d = new Database(db, { readonly: true });
+    try {
+      // A failure would be a row of images with its error_code; a layer read in part, a row of layers.
+      expect(d.query("SELECT COUNT(*) AS n FROM images").get()).toEqual({ n: 0 });
+      expect(d.query("SELECT COUNT(*) AS n FROM layers").get()).toEqual({ n: 0 });
+    } finally {
+      d.close();
+    }
+  });
+
   for (const command of [
     ["ls", "-R", "/"],
     ["peek", "--full"],
