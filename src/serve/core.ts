@@ -62,8 +62,9 @@ export class ServeCore {
 
   constructor(private readonly cfg: ServeConfig) {
     this.cache = openCache({ enabled: cfg.useCache, warn: () => {} });
-    this.scans = new Jobs({ maxRunning: cfg.caps.scanJobs, maxPerClient: cfg.caps.downloadsPerClient, maxKept: cfg.caps.scanJobsKept, timeoutMs: cfg.caps.scanJobTimeoutMs }, (r, signal, report) =>
-      this.scan(r, signal, report),
+    this.scans = new Jobs(
+      { maxRunning: cfg.caps.scanJobs, maxPerClient: cfg.caps.downloadsPerClient, maxKept: cfg.caps.scanJobsKept, timeoutMs: cfg.caps.scanJobTimeoutMs },
+      (r, signal, report) => this.scan(r, signal, report),
     );
     this.checkUrl = addressPolicy({ allowedHosts: allowedHosts(cfg) });
     const silent = () => {};
