@@ -63,10 +63,10 @@ export interface ImageOptions extends ClientOptions {
 }
 
 /** A registry reference, or a local image named like skopeo names them (oci:DIR:TAG, oci-archive:FILE, docker-archive:FILE:REF). */
-async function open(ref: string | ImageRef, opts: ImageOptions): Promise<ResolvedImage> {
+async function open(ref: string | ImageRef, opts: ImageOptions, signal?: AbortSignal): Promise<ResolvedImage> {
   if (opts.image) return opts.image;
   const name: ImageName | string = typeof ref === "string" ? ref : { transport: "registry", ref };
-  return openImage(name, () => opts.client ?? new RegistryClient(opts), opts.platform);
+  return openImage(name, () => opts.client ?? new RegistryClient(opts), opts.platform, { signal });
 }
 
 export interface PeekOptions extends ImageOptions {
@@ -86,7 +86,8 @@ export interface PeekOptions extends ImageOptions {
  * (`signal`) throws a LayerslayerError with code ABORTED.
  */
 export async function* peekLayer(ref: string | ImageRef, layer: number | string, opts: PeekOptions = {}): AsyncGenerator<Entry, LayerStats> {
-  const image = await open(ref, opts);
+  // The signal cancels the manifest and config reads too; their progress is not the layer's.
+  const image = await open(ref, opts, opts.signal);
   const layers = image.manifest.image.layers;
   const [index] = selectLayers(String(layer), layers);
   if (index === undefined) throw new LayerslayerError("USAGE", `no layer ${layer}`);

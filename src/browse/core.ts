@@ -49,7 +49,7 @@ export interface OpenedImage {
 
 /** Resolves the image (`platform` chosen in a pane, else --platform): manifest and config only, no layer is read. */
 export async function openImage(ctx: Context, source: ImageSource, platform: Platform | undefined = ctx.platform): Promise<OpenedImage> {
-  const img = await resolveImage(source, platform);
+  const img = await resolveImage(source, platform, { signal: ctx.signal });
   const descs = img.manifest.image.layers;
   const { stepOfLayer } = alignHistory(img.config, descs.length);
   const layers = descs.map((d, index): LayerInfo => ({ index, digest: d.digest, size: d.size, step: stepOfLayer[index]?.createdBy ?? "", state: "waiting" }));

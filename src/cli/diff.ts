@@ -5,11 +5,10 @@ import { LayerslayerError } from "../errors.ts";
 import type { ListingOrigin } from "../image/load.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../names.ts";
-import { resolveImage } from "../oci/resolve.ts";
 import { diffDocument, diffIsSame } from "../output/analysis-json.ts";
 import { changeLine } from "../output/diff-text.ts";
 import { humanSize } from "../output/format.ts";
-import { globalArgs, printJson, setup, writeLines, type GlobalArgs } from "./common.ts";
+import { globalArgs, printJson, resolveFor, setup, writeLines, type GlobalArgs } from "./common.ts";
 import { imagePackages } from "./package-view.ts";
 import { tocDeclared } from "./peek-layer.ts";
 
@@ -55,7 +54,7 @@ export default defineCommand({
     const g = args as GlobalArgs & { a: string; b: string };
     const one = async (image: string) => {
       const { source, ctx } = await setup({ ...g, image });
-      return { ctx, source, img: await resolveImage(source, ctx.platform) };
+      return { ctx, source, img: await resolveFor(ctx, source) };
     };
     const A = await one(g.a);
     const B = await one(g.b);

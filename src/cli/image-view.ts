@@ -2,11 +2,11 @@ import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
 import { decodeTree, encodeTree, treeKey } from "../image/tree-codec.ts";
 import { selectLayers } from "../image/select.ts";
-import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
-import type { Context } from "./common.ts";
+import { resolveFor, type Context } from "./common.ts";
 
 export interface ImageView {
   img: ResolvedImage;
@@ -35,7 +35,8 @@ export async function openImageView(
   source: ImageSource,
   opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {},
 ): Promise<ImageView> {
-  const img = opts.image ?? (await resolveImage(source, ctx.platform));
+  const signal = opts.signal ?? ctx.signal;
+  const img = opts.image ?? (await resolveFor(ctx, source, signal));
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
   const stepOfLayer = alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer;
@@ -55,16 +56,21 @@ export async function openImageView(
     import("./peek-layer.ts"),
   ]);
   const progress = layerProgress(ctx, img.manifest.image.layers, indexes);
-  const listings = await loadListings(img, indexes, {
-    ...(ctx.useCache ? { cache: ctx.cache } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    onWarning: (m) => {
-      progress?.clear();
-      ctx.warn(m);
-    },
-    ...(progress ? { onProgress: progress.listener } : {}),
-  });
-  progress?.clear();
+  let listings;
+  try {
+    listings = await loadListings(img, indexes, {
+      ...(ctx.useCache ? { cache: ctx.cache } : {}),
+      signal,
+      onWarning: (m) => {
+        progress?.clear();
+        ctx.warn(m);
+      },
+      ...(progress ? { onProgress: progress.listener } : {}),
+    });
+  } finally {
+    // Whatever ended the reads (a cancel too): no progress line left under the next one.
+    progress?.clear();
+  }
   const entries = listings.reduce((n, l) => n + l.stats.entries, 0);
   const tree = mergeListings(listings, { history: opts.history !== false || entries <= MAX_CACHED_TREE });
   // A tree without its history is ls's: walked, and asked about a few paths.

@@ -167,8 +167,22 @@ export async function run(argv: string[]): Promise<number> {
   const { setLogLevel, startLog } = await import("./log.ts");
   setLogLevel(levelFlags(args));
   await startLog();
-  const { runCommand } = await import("citty");
-  await runCommand(cmd, { rawArgs: args });
+  const [{ runCommand }, signals] = await Promise.all([import("citty"), import("./signals.ts")]);
+  let failure: { error: unknown } | undefined;
+  try {
+    await runCommand(cmd, { rawArgs: args });
+  } catch (error) {
+    failure = { error };
+  }
+  // Ctrl-C, kill or a closed terminal aborted the command's reads: one line, exit 128 + N (a
+  // command that said what it left behind, as save does, has ended without an error).
+  const stopped = signals.stoppedBy();
+  signals.endCommandRun();
+  if (stopped) {
+    if (failure) (await import("./log.ts")).log.error("interrupted");
+    return signals.SIGNAL_EXIT_CODE[stopped];
+  }
+  if (failure) throw failure.error;
   // A command that finished its output but met a failure on the way sets process.exitCode.
   return Number(process.exitCode ?? 0);
 }

@@ -115,6 +115,8 @@ export default defineCommand({
             layers,
             reading,
             ...(ctx.useCache ? { cache: ctx.cache } : {}),
+            // Ctrl-C stops every read under way; nothing half-read is recorded.
+            signal: ctx.signal,
             onBytes: (n) => {
               bytes += n;
             },

@@ -1,11 +1,11 @@
 import { discard, readBounded } from "./body.ts";
-import { LayerslayerError } from "../errors.ts";
 import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type CredentialSource, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
 import { fetchableUrl, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
 import { Attempts, sleep, isRetryableStatus, networkError } from "./retry.ts";
+import { abortError, LayerslayerError } from "../errors.ts";
 
 export interface TransportOptions {
   plainHttp?: boolean;
@@ -81,28 +81,30 @@ export class Transport {
     // No `GET /v2/` up front: the first request goes out as the ping would (without credentials)
     // and its answer does the ping's work: a 401 names the challenge (below). Only the answers a
     // ping tells apart are checked with one (firstAnswerNeedsPing). A cached `ls IMAGE:TAG` thus
-    // makes one request, not two.
-    if (this.pinged) await this.ping();
+    // makes one request, not two. The ping and the token are shared by every request to the
+    // registry: a cancelled one stops waiting for them.
+    const { signal } = options;
+    if (this.pinged) await abortable(this.ping(), signal);
     const attempts = options.attempts ?? this.attempts();
     const knewChallenge = this.challenge !== undefined;
-    let authorization = await this.auth.header(this.challenge, options.scope);
+    let authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
     let res = await this.send(`${this.baseUrl}${path}`, this.init(options, authorization), options.signal, attempts);
     if (!this.pinged && this.firstAnswerNeedsPing(res.status)) {
       if (res.status === 400) {
         // Perhaps a TLS-only loopback registry answering plain HTTP: the ping switches to HTTPS.
         await discard(res);
-        await this.ping();
+        await abortable(this.ping(), signal);
         res = await this.send(`${this.baseUrl}${path}`, this.init(options, authorization), options.signal, attempts);
-      } else await this.ping(); // 404: NOT_FOUND when the host serves no registry API; else the 404 stands.
+      } else await abortable(this.ping(), signal); // 404: NOT_FOUND when the host serves no registry API; else the 404 stands.
     }
     const url = `${this.baseUrl}${path}`;
     if (res.status === 401 && !knewChallenge) {
       // The ping's 401, in effect: learn the challenge, then ask with credentials (a token refused
       // after this still gets its one refresh, below).
       await discard(res);
-      if (!this.learnChallenge(res) && !this.pinged) await this.ping();
+      if (!this.learnChallenge(res) && !this.pinged) await abortable(this.ping(), signal);
       if (!this.challenge) throw this.authError(options.scope);
-      authorization = await this.auth.header(this.challenge, options.scope);
+      authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
       res = await this.send(url, this.init(options, authorization), options.signal, attempts);
     }
     if (res.status !== 401) return res;
@@ -110,7 +112,7 @@ export class Transport {
     this.learnChallenge(res);
     if (!this.challenge) throw this.authError(options.scope);
     this.auth.invalidate();
-    authorization = await this.auth.header(this.challenge, options.scope);
+    authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
     res = await this.send(url, this.init(options, authorization), options.signal, attempts);
     if (res.status === 401) {
       await discard(res);
@@ -123,10 +125,11 @@ export class Transport {
    * `request` for a small document (manifest, config, tag list) read whole, at most `limit` bytes.
    * A body that breaks off is fetched again; failed requests and broken bodies share one allowance
    * of `retries` failed tries, then it fails with NETWORK. An answer other than 2xx comes back
-   * unread, for the caller's error.
+   * unread, for the caller's error. A cancelled read (`options.signal`) fails with ABORTED at once,
+   * whether it waits for an answer, a body or a retry; `onBytes` hears the body's bytes arrive.
    */
-  fetchBytes(path: string, options: RequestOptions, limit: number, what: string): Promise<{ res: Response; bytes: Uint8Array }> {
-    return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal);
+  fetchBytes(path: string, options: RequestOptions, limit: number, what: string, onBytes?: (received: number) => void): Promise<{ res: Response; bytes: Uint8Array }> {
+    return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal, onBytes);
   }
 
   /** Whether the registry asked for a login (a challenge to `GET /v2/`, or since); known once a request was made. */
@@ -152,20 +155,27 @@ export class Transport {
     limit: number,
     what: string,
     signal: AbortSignal | undefined,
+    onBytes?: (received: number) => void,
   ): Promise<{ res: Response; bytes: Uint8Array }> {
     const attempts = this.attempts();
-    for (;;) {
-      const res = await get(attempts);
-      if (!res.ok) return { res, bytes: new Uint8Array(0) };
-      try {
-        return { res, bytes: await readBounded(res, limit, what) };
-      } catch (e) {
-        if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || signal?.aborted || !attempts.fail()) throw e;
-        const delay = attempts.delay(this.opts.retryBaseMs);
-        if (delay === undefined) throw e;
-        this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
-        await sleep(delay, signal);
+    try {
+      for (;;) {
+        const res = await get(attempts);
+        if (!res.ok) return { res, bytes: new Uint8Array(0) };
+        try {
+          return { res, bytes: await readBounded(res, limit, what, onBytes) };
+        } catch (e) {
+          if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || signal?.aborted || !attempts.fail()) throw e;
+          const delay = attempts.delay(this.opts.retryBaseMs);
+          if (delay === undefined) throw e;
+          this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
+          await sleep(delay, signal);
+        }
       }
+    } catch (e) {
+      // However the cancel surfaced (the fetch's AbortError, a body that broke off, a retry's wait).
+      if (signal?.aborted) throw abortError(signal, `the read of ${what}`);
+      throw e;
     }
   }
 
@@ -333,4 +343,15 @@ export class Transport {
       clearTimeout(timer);
     }
   }
+}
+
+/** `work`, or ABORTED as soon as `signal` fires (the work itself goes on: it is shared). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -156,7 +156,7 @@ async function scanResolved(o: ScanImageOptions, source: ImageSource, img: Resol
 /** The platforms to scan for a reference: the one asked for (or the default), or every image of an index. */
 async function platformsOf(o: ScanImageOptions, source: ImageSource): Promise<(Platform | undefined)[]> {
   if (o.platform !== "all") return [o.platform];
-  const top = await source.manifest();
+  const top = await source.manifest(undefined, { signal: o.signal });
   const parsed = parseManifest(top.bytes, top.mediaType, source.reference);
   if (parsed.kind !== "index") return [undefined];
   return imageEntries(parsed.index).map((d) => d.platform);
@@ -177,7 +177,7 @@ export async function scanReference(o: ScanImageOptions, text: string): Promise<
     const outcomes: ImageOutcome[] = [];
     for (const p of platforms) {
       try {
-        outcomes.push(await scanResolved(o, source, await resolveImage(source, p)));
+        outcomes.push(await scanResolved(o, source, await resolveImage(source, p, { signal: o.signal })));
       } catch (e) {
         if (!(e instanceof LayerslayerError) || o.signal?.aborted) throw e;
         const platform = p ? formatPlatform(p) : asked;

@@ -67,7 +67,8 @@ export class ServeCore {
     );
     this.checkUrl = addressPolicy({ allowedHosts: allowedHosts(cfg) });
     const silent = () => {};
-    this.ctx = { json: true, quiet: true, verbose: false, useCache: cfg.useCache, cache: this.cache, note: silent, warn: silent };
+    // No run-wide signal: each request passes its own (a client that leaves, the time limit).
+    this.ctx = { json: true, quiet: true, verbose: false, useCache: cfg.useCache, cache: this.cache, note: silent, warn: silent, signal: new AbortController().signal };
   }
 
   /** One client per registry: its tokens are reused; a login only for an allowed registry. */

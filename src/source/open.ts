@@ -5,7 +5,7 @@
  * an index).
  */
 import type { Platform } from "../oci/manifest.ts";
-import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import { resolveImage, type ResolvedImage, type ResolveOptions } from "../oci/resolve.ts";
 import { parseImageName, type ImageName } from "../ref/name.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { RegistrySource } from "./registry.ts";
@@ -23,7 +23,7 @@ export async function openSource(name: ImageName | string, client: ClientFor): P
   return openLocal(name);
 }
 
-/** The image a name points at: its source opened, the platform chosen from an index (default: this machine's). */
-export async function openImage(name: ImageName | string, client: ClientFor, platform?: Platform): Promise<ResolvedImage> {
-  return resolveImage(await openSource(name, client), platform);
+/** The image a name points at: its source opened, the platform chosen from an index (default: this machine's); `opts` as resolveImage's. */
+export async function openImage(name: ImageName | string, client: ClientFor, platform?: Platform, opts: ResolveOptions = {}): Promise<ResolvedImage> {
+  return resolveImage(await openSource(name, client), platform, opts);
 }

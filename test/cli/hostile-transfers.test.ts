@@ -13,7 +13,7 @@ import { syntheticLayer } from "../support/synthetic-tar.ts";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 /** The stats line of each layer in `peek --json` output (NDJSON). */
 function peekStats(stdout: string): { bytesDownloaded: number; complete: boolean }[] {
@@ -26,15 +26,13 @@ function peekStats(stdout: string): { bytesDownloaded: number; complete: boolean
 }
 
 // One real registry and one fault proxy in front of it for the whole file; each part pushes its image.
-let reg: TestRegistry;
+const reg = useRegistry();
 let proxy: FaultProxy;
 beforeAll(async () => {
-  reg = await startRegistry();
   proxy = startFaultProxy(reg.url);
 });
 afterAll(async () => {
   proxy.stop();
-  await reg.stop();
 });
 
 describe("a registry that breaks every answer for a layer", () => {

@@ -6,7 +6,7 @@ import { RegistrySource } from "../../src/source/registry.ts";
 import { resolveImage } from "../../src/oci/resolve.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry } from "../support/registry.ts";
 
 /** The bytes with the second-to-last one made a space: the JSON still parses, its digest no longer matches. */
 function oneByteChanged(b: Uint8Array): Uint8Array {
@@ -18,17 +18,15 @@ function oneByteChanged(b: Uint8Array): Uint8Array {
 const quick = { retries: 3, retryBaseMs: 5 };
 
 describe("faults a real registry cannot produce", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd" });
   let proxy: FaultProxy;
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd" });
     img = await pushImage(reg, "f/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=fixture\n" }]) }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
   const client = () => new RegistryClient({ ...quick, credentials: READER });
   const manifestRef = () => parseReference(`${proxy.host}/f/app:v1`);
@@ -114,13 +112,11 @@ describe("faults a real registry cannot produce", () => {
 });
 
 describe("blob redirects to another host", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd", redirect: true });
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd", redirect: true });
     img = await pushImage(reg, "r/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }]) }] });
   });
-  afterAll(() => reg.stop());
 
   test("the config is fetched through the redirect and credentials do not follow it", async () => {
     const c = new RegistryClient({ ...quick, credentials: READER });
@@ -141,17 +137,15 @@ describe("blob redirects to another host", () => {
 });
 
 describe("tag list pagination on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   beforeAll(async () => {
-    reg = await startRegistry();
     const layer = layerFrom([{ path: "f", content: "f" }]);
     for (const tag of ["a", "b", "c", "d", "e"]) await pushImage(reg, "p/app", tag, { layers: [{ bytes: layer }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   test("Link headers are followed page by page until every tag is listed", async () => {

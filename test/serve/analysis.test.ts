@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { validate } from "../support/json-schema.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { umociLab } from "../support/umoci.ts";
 
 process.env.LAYERSLAYER_CACHE_DIR = mkdtempSync(join(tmpdir(), "ls-serve-analysis-cache-"));
@@ -17,12 +17,11 @@ const { serveConfig } = await import("../../src/serve/config.ts");
 const { startServer } = await import("../../src/serve/server.ts");
 
 const { work, layout, build, put, sh } = umociLab("ls-serve-analysis-");
-let reg: TestRegistry;
+const reg = useRegistry();
 let srv: ReturnType<typeof startServer>;
 let openapi: Record<string, any>;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   build("v1", undefined, (r) => {
     put(r, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
     put(r, "etc/motd", "hello\n");
@@ -58,7 +57,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  await reg?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 

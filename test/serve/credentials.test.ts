@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry } from "../support/registry.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ls-serve-creds-"));
 process.env.LAYERSLAYER_CACHE_DIR = join(dir, "cache");
@@ -20,7 +20,7 @@ type Running = ReturnType<typeof startServer>;
 /** Every request the recording server saw: its path and Authorization header. */
 const recorded: { path: string; authorization: string | null }[] = [];
 let recorder: ReturnType<typeof Bun.serve>;
-let locked: TestRegistry;
+const locked = useRegistry({ auth: "htpasswd", redirect: true });
 const servers: Running[] = [];
 const saved = { REGISTRY_AUTH_FILE: process.env.REGISTRY_AUTH_FILE, DOCKER_CONFIG: process.env.DOCKER_CONFIG };
 const basic = (u: string, p: string) => btoa(`${u}:${p}`);
@@ -46,7 +46,6 @@ beforeAll(async () => {
       return new Response('{"errors":[{"code":"UNAUTHORIZED"}]}', { status: 401, headers: { "WWW-Authenticate": 'Basic realm="recorder"', "Content-Type": "application/json" } });
     },
   });
-  locked = await startRegistry({ auth: "htpasswd", redirect: true });
   await pushImage(locked, "creds/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=creds\n" }]) }] });
   // The server's docker config: its login for the locked registry, and logins for the recorder
   // and the redirect target (neither allow-listed, so neither may be used).
@@ -69,7 +68,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) await s.stop();
   recorder?.stop(true);
-  await locked?.stop();
   for (const [k, v] of Object.entries(saved)) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;

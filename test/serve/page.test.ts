@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 process.env.LAYERSLAYER_CACHE_DIR = mkdtempSync(join(tmpdir(), "ls-serve-page-"));
 const { serveConfig } = await import("../../src/serve/config.ts");
@@ -19,12 +19,11 @@ const { startServer } = await import("../../src/serve/server.ts");
 const OS_RELEASE = 'PRETTY_NAME="Fixture Linux 1"\nID=fixture\n<script>alert(1)</script>\n';
 const ARTIFACTS = join(import.meta.dir, "..", "..", "dist", "test-artifacts");
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let srv: ReturnType<typeof startServer>;
 let browser: Browser;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   await pushImage(reg, "lab/page", "v1", {
     layers: [
       {
@@ -46,7 +45,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-  await reg?.stop();
 });
 
 test("open a reference, read /etc/os-release, download it", async () => {

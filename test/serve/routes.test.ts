@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
 import { validate } from "../support/json-schema.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 process.env.LAYERSLAYER_CACHE_DIR = mkdtempSync(join(tmpdir(), "ls-serve-cache-"));
 const { serveConfig } = await import("../../src/serve/config.ts");
@@ -19,7 +19,7 @@ type Running = ReturnType<typeof startServer>;
 const BIG = new Uint8Array(3 * 1024 * 1024);
 for (let i = 0; i < BIG.length; i += 65536) crypto.getRandomValues(BIG.subarray(i, i + 65536));
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let img: PushedImage;
 let srv: Running;
 let openapi: Record<string, any>;
@@ -27,7 +27,6 @@ const logLines: string[] = [];
 let ref: string;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   img = await pushImage(reg, "serve/app", "v1", {
     layers: [
       {
@@ -54,7 +53,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  await reg?.stop();
 });
 
 function url(path: string, params: Record<string, string>): string {

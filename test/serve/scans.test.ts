@@ -11,7 +11,7 @@ import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { validate } from "../support/json-schema.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ls-serve-scans-"));
 process.env.LAYERSLAYER_CACHE_DIR = join(dir, "cache");
@@ -19,7 +19,7 @@ const { serveConfig } = await import("../../src/serve/config.ts");
 const { startServer } = await import("../../src/serve/server.ts");
 type Running = ReturnType<typeof startServer>;
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let openapi: Record<string, any>;
 const servers: Running[] = [];
 const proxies: FaultProxy[] = [];
@@ -39,7 +39,6 @@ function slowProxy(delayMs: number): FaultProxy {
 }
 
 beforeAll(async () => {
-  reg = await startRegistry();
   for (const [name, file] of [
     ["jobs/one", "etc/one-release"],
     ["jobs/two", "etc/two-release"],
@@ -56,7 +55,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) await s.stop();
   for (const p of proxies) p.stop();
-  await reg?.stop();
 });
 
 function schemaOf(path: string, method: string, status = "200"): Record<string, unknown> {
