@@ -18,6 +18,11 @@ export interface TransportOptions {
   retryBaseMs?: number;
   /** A Retry-After longer than this fails at once instead of waiting. */
   maxRetryAfterMs?: number;
+  /**
+   * The waits between the tries of one request (or one small document) add up to at most this
+   * (default 30 s): a Retry-After, or a backoff, that would take them past it fails at once.
+   */
+  maxRetryWaitMs?: number;
   /** Time allowed until response headers arrive. */
   headersTimeoutMs?: number;
   /** Forward proxies (default: this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY); loopback hosts never use one. */
@@ -63,6 +68,7 @@ export class Transport {
       retries: options.retries ?? 4,
       retryBaseMs: options.retryBaseMs ?? 250,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      maxRetryWaitMs: options.maxRetryWaitMs ?? 30_000,
       headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
       proxy: options.proxy ?? proxySettings(takeProxyEnvironment()),
       log: options.log,
@@ -122,9 +128,9 @@ export class Transport {
     return this.readWhole((attempts) => this.send(url, this.init({ headers }, undefined), signal, attempts), limit, what, signal);
   }
 
-  /** A fresh allowance of `retries` failed tries for one request or one small document. */
+  /** A fresh allowance of `retries` failed tries for one request or one small document, waiting `maxRetryWaitMs` between them in all. */
   private attempts(): Attempts {
-    return new Attempts({ failures: this.opts.retries });
+    return new Attempts({ failures: this.opts.retries, waitMs: this.opts.maxRetryWaitMs });
   }
 
   private async readWhole(
