@@ -4,7 +4,7 @@ import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type CredentialSource, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
-import { fetchableUrl, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
+import { fetchableUrl, pinnedTarget, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
 import { Attempts, sleep, isRetryableStatus, networkError } from "./retry.ts";
 
 export interface TransportOptions {
@@ -280,19 +280,28 @@ export class Transport {
     // An abort event fired before the listener was added is never heard: a cancelled request is not sent.
     signal?.throwIfAborted();
     const target = new URL(url);
-    await this.opts.checkUrl?.(target);
+    const checked = await this.opts.checkUrl?.(target);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new Error("timeout")), timeoutMs);
     const proxy = proxyFor(target, this.opts.proxy);
+    // To the address the check approved (no second lookup); through a proxy, the proxy looks the name up.
+    const pin = checked && !proxy ? pinnedTarget(target, checked.address) : undefined;
+    let headers = init.headers;
+    if (pin) {
+      headers = new Headers(init.headers);
+      headers.set("host", pin.host);
+    }
+    const tls = { ...(this.opts.insecure ? { rejectUnauthorized: false } : {}), ...(pin?.serverName ? { serverName: pin.serverName } : {}) };
     try {
-      const res = await fetch(url, {
+      const res = await fetch(pin?.url ?? url, {
         ...init,
+        ...(headers ? { headers } : {}),
         redirect: "manual",
         signal: controller.signal,
         ...(proxy ? { proxy } : {}),
-        ...(this.opts.insecure ? { tls: { rejectUnauthorized: false } } : {}),
+        ...(Object.keys(tls).length > 0 ? { tls } : {}),
       } as RequestInit);
       this.opts.log?.(`${init.method ?? "GET"} ${redactUrl(url)} → ${res.status}${proxy ? ` (through ${describeProxy(proxy)})` : ""}`);
       return res;
