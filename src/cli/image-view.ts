@@ -72,9 +72,9 @@ export async function openImageView(
     progress?.clear();
   }
   const entries = listings.reduce((n, l) => n + l.stats.entries, 0);
-  const tree = mergeListings(listings, { history: opts.history !== false || entries <= MAX_CACHED_TREE });
-  // A tree without its history is ls's: walked, and asked about a few paths.
-  if (!tree.hasHistory) tree.seal();
+  const history = opts.history !== false || entries <= MAX_CACHED_TREE;
+  // A tree without its history is ls's: walked, and asked about a few paths (sealed).
+  const tree = mergeListings(listings, { history, seal: !history });
   let full: MergedTree | undefined;
   const historyTree = () => (tree.hasHistory ? tree : (full ??= mergeListings(listings)));
   // Kept only when made of verified listings (as listings are: a TOC's listing, not checked

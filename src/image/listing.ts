@@ -39,7 +39,7 @@ export type DataEvent = Extract<TarEvent, { kind: "data" }>;
 /** How a layer is read beyond a listing: cat (content, resume, stopping early) and cache warm (checkpoints). */
 export type ReadOptions = Pick<
   LayerStreamOptions,
-  "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc" | "tail" | "coverage"
+  "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc" | "tail" | "coverage" | "attempts"
 >;
 
 /** Every field may be given as undefined (the same as leaving it out), so callers pass theirs through. */

@@ -105,11 +105,14 @@ export async function loadListings(img: ResolvedImage, indexes: number[], opts: 
   return out;
 }
 
-/** The merged filesystem of the given listings, bottom to top (with its history unless told otherwise). */
-export function mergeListings(listings: readonly LayerListing[], opts: { history?: boolean } = {}): MergedTree {
+/**
+ * The merged filesystem of the given listings, bottom to top (with its history unless told
+ * otherwise); with `seal`, sealed (merge.ts `seal`) as early as the last layer allows.
+ */
+export function mergeListings(listings: readonly LayerListing[], opts: { history?: boolean; seal?: boolean } = {}): MergedTree {
   const tree = new MergedTree(opts);
   tree.reserve(listings.reduce((n, l) => n + l.stats.entries, 0));
-  for (const l of listings) tree.addLayer(l.entries, l.index);
+  listings.forEach((l, i) => tree.addLayer(l.entries, l.index, { seal: !!opts.seal && i === listings.length - 1 }));
   return tree;
 }
 

@@ -3,7 +3,7 @@ import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type CredentialSource, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
-import { fetchableUrl, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
+import { fetchableUrl, pinnedTarget, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
 import { Attempts, sleep, isRetryableStatus, networkError } from "./retry.ts";
 import { abortError, LayerslayerError } from "../errors.ts";
 
@@ -18,6 +18,11 @@ export interface TransportOptions {
   retryBaseMs?: number;
   /** A Retry-After longer than this fails at once instead of waiting. */
   maxRetryAfterMs?: number;
+  /**
+   * The waits between the tries of one request (or one small document) add up to at most this
+   * (default 30 s): a Retry-After, or a backoff, that would take them past it fails at once.
+   */
+  maxRetryWaitMs?: number;
   /** Time allowed until response headers arrive. */
   headersTimeoutMs?: number;
   /** Forward proxies (default: this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY); loopback hosts never use one. */
@@ -63,6 +68,7 @@ export class Transport {
       retries: options.retries ?? 4,
       retryBaseMs: options.retryBaseMs ?? 250,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      maxRetryWaitMs: options.maxRetryWaitMs ?? 30_000,
       headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
       proxy: options.proxy ?? proxySettings(takeProxyEnvironment()),
       log: options.log,
@@ -145,9 +151,9 @@ export class Transport {
     return this.readWhole((attempts) => this.send(url, this.init({ headers }, undefined), signal, attempts), limit, what, signal);
   }
 
-  /** A fresh allowance of `retries` failed tries for one request or one small document. */
+  /** A fresh allowance of `retries` failed tries for one request or one small document, waiting `maxRetryWaitMs` between them in all. */
   private attempts(): Attempts {
-    return new Attempts({ failures: this.opts.retries });
+    return new Attempts({ failures: this.opts.retries, waitMs: this.opts.maxRetryWaitMs });
   }
 
   private async readWhole(
@@ -323,19 +329,28 @@ export class Transport {
     // An abort event fired before the listener was added is never heard: a cancelled request is not sent.
     signal?.throwIfAborted();
     const target = new URL(url);
-    await this.opts.checkUrl?.(target);
+    const checked = await this.opts.checkUrl?.(target);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new Error("timeout")), timeoutMs);
     const proxy = proxyFor(target, this.opts.proxy);
+    // To the address the check approved (no second lookup); through a proxy, the proxy looks the name up.
+    const pin = checked && !proxy ? pinnedTarget(target, checked.address) : undefined;
+    let headers = init.headers;
+    if (pin) {
+      headers = new Headers(init.headers);
+      headers.set("host", pin.host);
+    }
+    const tls = { ...(this.opts.insecure ? { rejectUnauthorized: false } : {}), ...(pin?.serverName ? { serverName: pin.serverName } : {}) };
     try {
-      const res = await fetch(url, {
+      const res = await fetch(pin?.url ?? url, {
         ...init,
+        ...(headers ? { headers } : {}),
         redirect: "manual",
         signal: controller.signal,
         ...(proxy ? { proxy } : {}),
-        ...(this.opts.insecure ? { tls: { rejectUnauthorized: false } } : {}),
+        ...(Object.keys(tls).length > 0 ? { tls } : {}),
       } as RequestInit);
       this.opts.log?.(`${init.method ?? "GET"} ${redactUrl(url)} → ${res.status}${proxy ? ` (through ${describeProxy(proxy)})` : ""}`);
       return res;

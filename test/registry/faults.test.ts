@@ -64,6 +64,17 @@ describe("faults a real registry cannot produce", () => {
     expect(hits).toBe(1);
   });
 
+  test("the waits of one request are bounded in all: a Retry-After that would take them past maxRetryWaitMs fails at once", async () => {
+    let hits = 0;
+    proxy.rule = (req) => (req.url.includes("/manifests/") ? (hits++, { kind: "status", status: 429, headers: { "Retry-After": "1" } }) : undefined);
+    const started = performance.now();
+    const err = (await new RegistryClient({ ...quick, retries: 4, maxRetryWaitMs: 2500, credentials: READER }).fetchManifest(manifestRef()).catch((e) => e)) as LayerslayerError;
+    // Each wait alone is allowed (1 s); the third would make 3 s of waiting.
+    expect(err.code).toBe("RATE_LIMIT");
+    expect(hits).toBe(3);
+    expect(performance.now() - started).toBeLessThan(2500 + 2000);
+  });
+
   test("a 401 without WWW-Authenticate falls back to the challenge from the /v2/ ping", async () => {
     let dropped = 0;
     proxy.rule = (req) => (req.url.includes("/manifests/") && dropped++ === 0 ? { kind: "status", status: 401 } : undefined);
