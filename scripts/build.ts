@@ -12,6 +12,9 @@ import { basename, join } from "node:path";
 
 export const TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-linux-x64-musl", "bun-linux-arm64-musl", "bun-darwin-x64", "bun-darwin-arm64", "bun-windows-x64"] as const;
 
+/** How every binary is compiled (the benchmark's floor programs too, scripts/bench/floors.ts): see build() for why. */
+export const COMPILE_FLAGS = ["--compile", "--minify", "--compile-jit-policy=50", "--sourcemap=none"];
+
 const root = join(import.meta.dir, "..");
 export const DIST = join(root, "dist");
 
@@ -39,20 +42,7 @@ async function build(target: string | undefined, dist: string): Promise<string> 
   // 0.08 → 0.09-0.11 s (200 saved 2 MiB more but made that ls 60 % slower).
   // react-devtools-core: ink imports it only with DEV=true, from a chunk of its own (split); left
   // out, that chunk is never loaded and ink runs without it (browse, docs/browse.md).
-  const args = [
-    process.execPath,
-    "build",
-    "--compile",
-    "--minify",
-    "--splitting",
-    "--compile-jit-policy=50",
-    "--sourcemap=none",
-    "--external",
-    "react-devtools-core",
-    join(root, "src/cli/main.ts"),
-    "--outfile",
-    out,
-  ];
+  const args = [process.execPath, "build", ...COMPILE_FLAGS, "--splitting", "--external", "react-devtools-core", join(root, "src/cli/main.ts"), "--outfile", out];
   if (target) args.push(`--target=${target}`);
   const proc = Bun.spawn(args, { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);

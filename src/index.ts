@@ -5,11 +5,13 @@
  *
  * docs/library.md shows the rest: progress events, cancelling, the cache, local images.
  */
+import { efficiencyOfImage, type EfficiencyReport } from "./analysis/efficiency.ts";
+import { diffImages, type ImageDiff } from "./analysis/image-diff.ts";
 import { LayerslayerError } from "./errors.ts";
 import { extractFile, type ExtractResult } from "./image/extract.ts";
 import type { ListingCache } from "./cache/cache.ts";
 import { listLayer, type LayerEntries, type ListingResult, type ListOptions } from "./image/listing.ts";
-import { loadMergedTree } from "./image/load.ts";
+import { loadMergedTree, type ListingOrigin } from "./image/load.ts";
 import type { Progress, ProgressListener } from "./layer/progress.ts";
 import type { MergedTree } from "./image/merge.ts";
 import { selectLayers } from "./image/select.ts";
@@ -31,14 +33,17 @@ export type { HubImage, HubRepository, HubTag } from "./hub/shapes.ts";
 export { registrySearch, sortResults, type SearchResult } from "./registry/search.ts";
 export { removeLogin, saveLogin } from "./registry/auth-store.ts";
 export type {
+  EfficiencyReport,
   Entry,
   ExtractResult,
+  ImageDiff,
   ImageRef,
   ImageSource,
   LayerEntries,
   LayerResult,
   LayerStats,
   ListingCache,
+  ListingOrigin,
   ListingResult,
   ListOptions,
   MergedTree,
@@ -58,10 +63,10 @@ export interface ImageOptions extends ClientOptions {
 }
 
 /** A registry reference, or a local image named like skopeo names them (oci:DIR:TAG, oci-archive:FILE, docker-archive:FILE:REF). */
-async function open(ref: string | ImageRef, opts: ImageOptions): Promise<ResolvedImage> {
+async function open(ref: string | ImageRef, opts: ImageOptions, signal?: AbortSignal): Promise<ResolvedImage> {
   if (opts.image) return opts.image;
   const name: ImageName | string = typeof ref === "string" ? ref : { transport: "registry", ref };
-  return openImage(name, () => opts.client ?? new RegistryClient(opts), opts.platform);
+  return openImage(name, () => opts.client ?? new RegistryClient(opts), opts.platform, { signal });
 }
 
 export interface PeekOptions extends ImageOptions {
@@ -81,7 +86,8 @@ export interface PeekOptions extends ImageOptions {
  * (`signal`) throws a LayerslayerError with code ABORTED.
  */
 export async function* peekLayer(ref: string | ImageRef, layer: number | string, opts: PeekOptions = {}): AsyncGenerator<Entry, LayerStats> {
-  const image = await open(ref, opts);
+  // The signal cancels the manifest and config reads too; their progress is not the layer's.
+  const image = await open(ref, opts, opts.signal);
   const layers = image.manifest.image.layers;
   const [index] = selectLayers(String(layer), layers);
   if (index === undefined) throw new LayerslayerError("USAGE", `no layer ${layer}`);
@@ -104,4 +110,34 @@ export async function readFile(ref: string | ImageRef, path: string, opts: Image
   const parts: Uint8Array[] = [];
   const result = await extractFile(image, path, (c) => void parts.push(c.slice()), opts.cache ? { cache: opts.cache } : {});
   return { bytes: new Uint8Array(Buffer.concat(parts)), result };
+}
+
+export interface CompareOptions extends Omit<ImageOptions, "image"> {
+  /** Do not report modification times that differ. */
+  ignoreMtime?: boolean;
+  /** Also compare the bytes of regular files of equal size (by TOC digests when both layers have TOCs, else by reading them). */
+  content?: boolean;
+  /** Read every layer's tar stream even when it has a TOC, and compare content by reading it. */
+  verify?: boolean;
+  signal?: AbortSignal;
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * What `diff A B` reports (docs/analysis.md): paths added, removed and changed, config and history,
+ * the layers the two share (not read unless the cache holds their listings), and where each
+ * listing came from. Two images of any source; same when `paths` and `config` are both empty.
+ */
+export async function compareImages(a: string | ImageRef, b: string | ImageRef, opts: CompareOptions = {}): Promise<ImageDiff> {
+  const [imgA, imgB] = [await open(a, opts), await open(b, opts)];
+  return await diffImages({ img: imgA }, { img: imgB }, opts);
+}
+
+/** What `efficiency IMAGE` reports (wasted space as dive counts it, docs/analysis.md), and where each layer's listing came from. */
+export async function imageEfficiency(
+  ref: string | ImageRef,
+  opts: ImageOptions & { verify?: boolean; signal?: AbortSignal } = {},
+): Promise<EfficiencyReport & { listings: ListingOrigin[] }> {
+  const image = await open(ref, opts);
+  return await efficiencyOfImage(image, { ...(opts.cache ? { cache: opts.cache } : {}), ...(opts.signal ? { signal: opts.signal } : {}), verify: !!opts.verify });
 }

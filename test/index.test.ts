@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { LayerslayerError, mergedTree, peekLayer, readFile } from "../src/index.ts";
+import { compareImages, imageEfficiency, LayerslayerError, mergedTree, peekLayer, readFile } from "../src/index.ts";
 import { layerFrom, pushImage } from "./support/fixtures.ts";
 import { useRegistry } from "./support/registry.ts";
 import { syntheticLayer } from "./support/synthetic-tar.ts";
@@ -12,13 +12,16 @@ let bigSize = 0;
 const RANDOM_FILES = 400;
 let randomSize = 0;
 const reg = useRegistry({}, async () => {
+  const base = layerFrom([
+    { path: "etc/os-release", content: "ID=lib\n" },
+    { path: "etc/hosts", content: "127.0.0.1 localhost\n" },
+  ]);
+  // v2: v1's base, and a layer above it of its own.
+  await pushImage(reg, "lib/app", "v2", { layers: [{ bytes: base }, { bytes: layerFrom([{ path: "app/run", content: "run2" }]) }] });
   await pushImage(reg, "lib/app", "v1", {
     layers: [
       {
-        bytes: layerFrom([
-          { path: "etc/os-release", content: "ID=lib\n" },
-          { path: "etc/hosts", content: "127.0.0.1 localhost\n" },
-        ]),
+        bytes: base,
       },
       {
         bytes: layerFrom([
@@ -87,6 +90,25 @@ test("mergedTree applies whiteouts; readFile returns the bytes", async () => {
   const { bytes, result } = await readFile(`${reg.host}/lib/app:v1`, "/etc/os-release");
   expect(new TextDecoder().decode(bytes)).toBe("ID=lib\n");
   expect(result.layer).toBe(0);
+});
+
+test("compareImages and imageEfficiency: diff's and efficiency's reports", async () => {
+  const d = await compareImages(`${reg.host}/lib/app:v1`, `${reg.host}/lib/app:v2`, { ignoreMtime: true });
+  expect(d.shared.length).toBe(1);
+  expect(d.sharedRead).toBe(false);
+  expect(d.listings.a.map((l) => [l.index, l.source])).toEqual([[1, "stream"]]);
+  expect(d.paths.map((p) => [p.path, p.kind, p.fields, p.overSharedBase ?? false])).toEqual([
+    ["/app/run", "modified", ["size"], false],
+    // v1's own layer deleted it; v2 keeps what the shared layer holds.
+    ["/etc/hosts", "added", [], true],
+  ]);
+  expect((await compareImages(`${reg.host}/lib/app:v1`, `${reg.host}/lib/app:v1`)).paths).toEqual([]);
+  // etc/hosts (20 bytes) written in layer 0 and deleted in layer 1 is the waste.
+  const e = await imageEfficiency(`${reg.host}/lib/app:v1`);
+  expect(e.wastedBytes).toBe(20);
+  expect(e.efficiency).toBeCloseTo(10 / 30, 9);
+  expect(e.inefficiencies).toEqual([{ path: "/etc/hosts", cumulativeSize: 20, layers: [0, 1] }]);
+  expect(e.listings.map((l) => l.source)).toEqual(["stream", "stream"]);
 });
 
 /** The first ```ts block under `heading` in docs/library.md. */

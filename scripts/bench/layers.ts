@@ -133,6 +133,14 @@ export async function buildRootfs(tree: Tree, dir: string): Promise<RootfsLayers
   };
 }
 
+/** GNU tar of directories of this machine (relative to /), `gzip -6`: one layer, as for an image's base. */
+export async function buildGzipLayer(dirs: string[], out: string): Promise<LayerFile> {
+  const t0 = performance.now();
+  await sh(`cd / && ${tar(`-cf - ${dirs.map(q).join(" ")}`)} | gzip -6 > ${q(out)}`);
+  const tarSize = Number((await sh(`gzip -dc ${q(out)} | wc -c`)).trim());
+  return finish(out, tarSize, LAYER_GZIP, t0);
+}
+
 /**
  * A tar of `count` entries, written here as fast as possible: a directory per 1000 entries, every
  * third file 20 bytes long, the rest empty (ustar headers, 100-byte names), then `gzip -1`.

@@ -23,3 +23,9 @@ export function readmeTable(rows: TargetRow[], opts: { intro: string }): string 
     ),
   ].join("\n");
 }
+
+/** The verdict's lines: every failed check, then every target missed. */
+export function verdict(targets: TargetRow[], fails: string[]): string {
+  const missed = targets.filter((t) => t.met === false).map((t) => `MISS: ${t.what}: ${t.value} (target ${t.target})`);
+  return [...fails, ...missed].map((m) => `- ${m}`).join("\n") || "- every check passed and every target was met";
+}

@@ -18,7 +18,9 @@
  * what they hide is never counted. Here an opaque marker is a whiteout of each child the lower
  * layers had in `dir`, sized by the same rule.
  */
+import { listingOrigin, loadListings, type ListingOrigin, type LoadOptions } from "../image/load.ts";
 import { MergedTree } from "../image/merge.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import { baseName, classifyMember, joinPath, parentOf, ROOT } from "../image/paths.ts";
 import type { Entry } from "../types.ts";
 
@@ -128,4 +130,14 @@ export function analyzeEfficiency(layers: readonly Iterable<Entry>[]): Efficienc
     wastedUserPercent: userSizeBytes === 0 ? 0 : wastedBytes / userSizeBytes,
     inefficiencies,
   };
+}
+
+/** The efficiency of a whole image, its layers' complete listings loaded by the listing path; with where each listing came from. */
+export async function efficiencyOfImage(img: ResolvedImage, opts: LoadOptions = {}): Promise<EfficiencyReport & { listings: ListingOrigin[] }> {
+  const listings = await loadListings(
+    img,
+    img.manifest.image.layers.map((_, i) => i),
+    opts,
+  );
+  return { ...analyzeEfficiency(listings.map((l) => l.entries)), listings: listings.map(listingOrigin) };
 }

@@ -5,10 +5,10 @@
  * used only when the cache already has them): see tree-diff.ts for what that means for a path.
  */
 import type { ListingCache } from "../cache/cache.ts";
-import { loadListings, mergeListings } from "../image/load.ts";
+import { cachedListing, listingOrigin, loadListings, mergeListings, type LayerListing, type ListingOrigin, type LoadOptions } from "../image/load.ts";
 import { MergedTree } from "../image/merge.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import { contentDigests, type Wanted } from "./content.ts";
+import { compareContents, type ContentPair } from "./content.ts";
 import { diffConfigs, type ConfigChange } from "./config-diff.ts";
 import { diffTrees, type Field, type PathChange } from "./tree-diff.ts";
 
@@ -23,6 +23,12 @@ export interface ImageDiffOptions {
   ignoreMtime?: boolean;
   /** Also compare the bytes of regular files of equal size that come from different layers. */
   content?: boolean;
+  /**
+   * Read every layer's tar stream even when it has a TOC (a listing the cache holds from a TOC is
+   * not used; the TOC is checked against the stream, a difference is CORRUPT), and compare content
+   * by reading it, never by TOC digests.
+   */
+  verify?: boolean;
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
@@ -32,7 +38,11 @@ export interface SharedLayer {
   digest: string;
 }
 
-export type FileChange = Omit<PathChange, "fields"> & { fields: (Field | "content")[] };
+export type FileChange = Omit<PathChange, "fields"> & {
+  fields: (Field | "content")[];
+  /** With "content": "toc" when the two layers' TOCs declare different digests (neither file was read), "bytes" when the bytes were read. */
+  contentFrom?: "toc" | "bytes";
+};
 
 export interface ImageDiff {
   /** Layers both images have at the same place at the bottom, by digest. */
@@ -42,8 +52,12 @@ export interface ImageDiff {
   paths: FileChange[];
   /** Config and history changes (whole images only). */
   config: ConfigChange[];
+  /** The listings each side's tree was made of (shared layers read from the cache included). */
+  listings: { a: ListingOrigin[]; b: ListingOrigin[] };
   /** Regular files whose bytes were compared (with `content`). */
   contentCompared: number;
+  /** Of those, the ones decided by the digests both layers' TOCs declare (neither file read). */
+  contentByToc: number;
   /** Compressed bytes downloaded for listings and content. */
   bytesDownloaded: number;
 }
@@ -68,64 +82,86 @@ function comparePaths(x: string, y: string): number {
 export async function diffImages(a: DiffSideInput, b: DiffSideInput, opts: ImageDiffOptions = {}): Promise<ImageDiff> {
   const layerMode = a.layer !== undefined || b.layer !== undefined;
   const shared = layerMode ? [] : sharedPrefix(a.img, b.img);
-  const cache = opts.cache;
-  const sharedRead = shared.length === 0 || (!!cache && shared.every((s) => cache.readListing(s.digest) !== undefined));
-  const from = sharedRead ? 0 : shared.length;
-  const indexesOf = (s: DiffSideInput) => (s.layer !== undefined ? [s.layer] : s.img.manifest.image.layers.map((_, i) => i).slice(from));
-  const loadOpts = { ...(cache ? { cache } : {}), ...(opts.onWarning ? { onWarning: opts.onWarning } : {}) };
-  const [listA, listB] = [await loadListings(a.img, indexesOf(a), loadOpts), await loadListings(b.img, indexesOf(b), loadOpts)];
+  const loadOpts: LoadOptions = {
+    ...(opts.cache ? { cache: opts.cache } : {}),
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.verify ? { verify: true } : {}),
+    // The TOCs listings come from tell content apart by their digests.
+    ...(opts.content && !opts.verify ? { keepToc: true } : {}),
+  };
+  // The shared layers' listings, looked up once and used for both sides, when the cache has them
+  // all; else they are not read at all.
+  const fromCache = shared.map((s) => cachedListing(a.img, s.index, loadOpts));
+  const base = fromCache.every((l) => l !== undefined) ? fromCache : undefined;
+  const sharedRead = shared.length === 0 || base !== undefined;
+  const upper = (s: DiffSideInput) => (s.layer !== undefined ? [s.layer] : s.img.manifest.image.layers.map((_, i) => i).slice(shared.length));
+  const listA = [...(base ?? []), ...(await loadListings(a.img, upper(a), loadOpts))];
+  const listB = [...(base ?? []), ...(await loadListings(b.img, upper(b), loadOpts))];
   let bytesDownloaded = [...listA, ...listB].reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const treeA = listA.length ? mergeListings(listA) : new MergedTree();
   const treeB = listB.length ? mergeListings(listB) : new MergedTree();
   const paths: FileChange[] = [...diffTrees(treeA, treeB, !sharedRead, opts.ignoreMtime ? { ignoreMtime: true } : {})];
   let contentCompared = 0;
+  let contentByToc = 0;
   if (opts.content) {
-    const r = await compareContent(a.img, treeA, b.img, treeB, paths, opts.signal);
+    const r = await compareContent({ img: a.img, tree: treeA, listings: listA }, { img: b.img, tree: treeB, listings: listB }, paths, opts);
     contentCompared = r.compared;
+    contentByToc = r.byToc;
     bytesDownloaded += r.bytesDownloaded;
   }
-  return { shared, sharedRead, paths, config: layerMode ? [] : diffConfigs(a.img.config, b.img.config), contentCompared, bytesDownloaded };
+  return {
+    shared,
+    sharedRead,
+    paths,
+    config: layerMode ? [] : diffConfigs(a.img.config, b.img.config),
+    listings: { a: listA.map(listingOrigin), b: listB.map(listingOrigin) },
+    contentCompared,
+    contentByToc,
+    bytesDownloaded,
+  };
+}
+
+interface ContentInput {
+  img: ResolvedImage;
+  tree: MergedTree;
+  listings: LayerListing[];
 }
 
 /**
- * Hashes the regular files of equal size that both trees hold from layers with different digests
+ * Compares the regular files of equal size that both trees hold from layers with different digests
  * (a file from the same layer blob is the same file) and marks those whose bytes differ: an
  * existing change gains the field "content", an unchanged path becomes a change.
  */
 async function compareContent(
-  imgA: ResolvedImage,
-  treeA: MergedTree,
-  imgB: ResolvedImage,
-  treeB: MergedTree,
+  A: ContentInput,
+  B: ContentInput,
   paths: FileChange[],
-  signal?: AbortSignal,
-): Promise<{ compared: number; bytesDownloaded: number }> {
-  const pairs: { path: string; a: { layer: number; offset: number }; b: { layer: number; offset: number } }[] = [];
-  const wantA: Wanted = new Map();
-  const wantB: Wanted = new Map();
-  const want = (w: Wanted, layer: number, offset: number) => w.set(layer, (w.get(layer) ?? new Set()).add(offset));
-  for (const x of treeA.walk()) {
+  opts: ImageDiffOptions,
+): Promise<{ compared: number; byToc: number; bytesDownloaded: number }> {
+  const pairs: (ContentPair & { path: string })[] = [];
+  for (const x of A.tree.walk()) {
     if (x.entry.type !== "file" || x.entry.size === 0) continue;
-    const y = treeB.get(x.path);
+    const y = B.tree.get(x.path);
     if (!y || y.entry.type !== "file" || y.entry.size !== x.entry.size) continue;
-    if (imgA.manifest.image.layers[x.layer]!.digest === imgB.manifest.image.layers[y.layer]!.digest) continue;
-    pairs.push({ path: `/${x.path}`, a: { layer: x.layer, offset: x.entry.headerOffset }, b: { layer: y.layer, offset: y.entry.headerOffset } });
-    want(wantA, x.layer, x.entry.headerOffset);
-    want(wantB, y.layer, y.entry.headerOffset);
+    if (A.img.manifest.image.layers[x.layer]!.digest === B.img.manifest.image.layers[y.layer]!.digest) continue;
+    pairs.push({ path: `/${x.path}`, a: { layer: x.layer, entry: x.entry }, b: { layer: y.layer, entry: y.entry } });
   }
-  if (pairs.length === 0) return { compared: 0, bytesDownloaded: 0 };
-  const [da, db] = [await contentDigests(imgA, wantA, signal), await contentDigests(imgB, wantB, signal)];
+  if (pairs.length === 0) return { compared: 0, byToc: 0, bytesDownloaded: 0 };
+  const side = (s: ContentInput) => ({ img: s.img, listings: new Map(s.listings.map((l) => [l.index, l])) });
+  const v = await compareContents(side(A), side(B), pairs, { cache: opts.cache, verify: opts.verify, signal: opts.signal, onWarning: opts.onWarning });
   const byPath = new Map(paths.map((p) => [p.path, p]));
-  for (const p of pairs) {
-    if (da.digests.get(p.a.layer)?.get(p.a.offset) === db.digests.get(p.b.layer)?.get(p.b.offset)) continue;
+  pairs.forEach((p, i) => {
+    if (!v.differs[i]) return;
+    const contentFrom = v.byToc[i] ? "toc" : "bytes";
     const known = byPath.get(p.path);
-    if (known) known.fields.push("content");
-    else {
-      const a = treeA.get(p.path)!;
-      const b = treeB.get(p.path)!;
-      paths.push({ path: p.path, kind: "modified", a: a.entry, b: b.entry, layerA: a.layer, layerB: b.layer, fields: ["content"] });
+    if (known) {
+      known.fields.push("content");
+      known.contentFrom = contentFrom;
+    } else {
+      paths.push({ path: p.path, kind: "modified", a: p.a.entry, b: p.b.entry, layerA: p.a.layer, layerB: p.b.layer, fields: ["content"], contentFrom });
     }
-  }
+  });
   paths.sort((x, y) => comparePaths(x.path, y.path));
-  return { compared: pairs.length, bytesDownloaded: da.bytesDownloaded + db.bytesDownloaded };
+  return { compared: pairs.length, byToc: v.byToc.filter(Boolean).length, bytesDownloaded: v.bytesDownloaded };
 }

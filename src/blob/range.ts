@@ -1,4 +1,5 @@
 import { LayerslayerError } from "../errors.ts";
+import type { Attempts } from "../registry/retry.ts";
 import { ByteCoverage } from "./coverage.ts";
 import { BlobReader, type BlobSource } from "./reader.ts";
 
@@ -8,6 +9,8 @@ export class RangeReader {
     private readonly src: BlobSource,
     private readonly signal?: AbortSignal,
     readonly coverage = new ByteCoverage(),
+    /** Shared with the blob's other reads (reader.ts `blobAttempts`); else each range read has its own. */
+    private readonly attempts?: Attempts,
   ) {}
 
   /** Distinct bytes of the blob downloaded by the reads so far (and any other read sharing the coverage). */
@@ -21,7 +24,15 @@ export class RangeReader {
     if (!(want >= 0)) throw new LayerslayerError("CORRUPT", `invalid byte range ${start}-${end} of ${this.src.digest}`);
     const out = new Uint8Array(want);
     if (want === 0) return out;
-    const reader = new BlobReader(this.src, { start, budget: want, firstChunk: want, maxChunk: want, coverage: this.coverage, ...(this.signal ? { signal: this.signal } : {}) });
+    const reader = new BlobReader(this.src, {
+      start,
+      budget: want,
+      firstChunk: want,
+      maxChunk: want,
+      coverage: this.coverage,
+      ...(this.signal ? { signal: this.signal } : {}),
+      ...(this.attempts ? { attempts: this.attempts } : {}),
+    });
     let have = 0;
     for await (const chunk of reader.chunks()) {
       out.set(chunk, have);

@@ -30,6 +30,11 @@ export interface ReadBlobOptions {
   verify?: boolean;
   /** Bad answers (broken transfers, wrong ranges) tolerated before giving up; default MAX_FAULTS_PER_BLOB. */
   resumeAttempts?: number;
+  /**
+   * The allowance of tries, when several reads of one blob share one (`blobAttempts`: a TOC footer
+   * probe, then the read itself): they give up together after its few failed tries, not each after its own.
+   */
+  attempts?: Attempts;
   /** A transfer that sends nothing for this long counts as broken (and is resumed). */
   idleTimeoutMs?: number;
   onProgress?: (downloaded: number, total: number | undefined) => void;
@@ -66,6 +71,11 @@ const MiB = 1024 * 1024;
  * (a 128-byte tail read of a 1 GB blob as soon as a read from byte 0).
  */
 export const MAX_FAULTS_PER_BLOB = 5;
+
+/** A fresh allowance of tries for reading one blob (what every BlobReader starts with unless given one). */
+export function blobAttempts(failures = MAX_FAULTS_PER_BLOB, idleTimeoutMs = DEFAULT_IDLE_MS): Attempts {
+  return new Attempts({ failures, perMiB: 1, stallMs: STALLS_PER_READ * idleTimeoutMs });
+}
 
 /**
  * The hard bound on requests for one read: REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB per MiB of
@@ -129,8 +139,7 @@ export class BlobReader {
     }
     this.tail = opts.tail && src.size !== undefined && opts.tail.length <= src.size ? opts.tail : undefined;
     this.chunk = opts.firstChunk ?? DEFAULT_FIRST;
-    const idle = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
-    this.attempts = new Attempts({ failures: opts.resumeAttempts ?? MAX_FAULTS_PER_BLOB, perMiB: 1, stallMs: STALLS_PER_READ * idle });
+    this.attempts = opts.attempts ?? blobAttempts(opts.resumeAttempts, opts.idleTimeoutMs);
   }
 
   private what(): string {

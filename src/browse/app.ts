@@ -5,8 +5,12 @@
  */
 import { Box, render, Text, useApp, useInput, useWindowSize, type Key as InkKey } from "ink";
 import { createElement as h, useEffect, useState } from "react";
-import { draw, type Style } from "./screen.ts";
-import type { Browser, Key } from "./state.ts";
+import { printable } from "../errors.ts";
+import { drawList } from "./list-screen.ts";
+import type { Navigator } from "./nav.ts";
+import { draw, withWarning, type Style } from "./screen.ts";
+import type { Key } from "./keys.ts";
+import { Browser } from "./state.ts";
 
 /** dive's colours: added green, modified yellow, removed red. NO_COLOR keeps only bold and inverse. */
 function styleProps(style: Style, color: boolean): Record<string, unknown> {
@@ -65,14 +69,14 @@ export function toKeys(input: string, key: InkKey): Key[] {
   return [...input].map((ch) => CONTROL[ch] ?? (ch < " " ? undefined : { name: "char" as const, ch })).filter((k): k is Key => k !== undefined);
 }
 
-function App({ browser, color }: { browser: Browser; color: boolean }) {
+function App({ nav, color }: { nav: Navigator; color: boolean }) {
   const { exit } = useApp();
   const { columns, rows } = useWindowSize();
   const [, setVersion] = useState(0);
   useEffect(() => {
     let queued = false;
-    browser.onChange(() => {
-      if (browser.quit) return exit();
+    nav.onChange(() => {
+      if (nav.quit) return exit();
       // Background events come in bursts: one redraw per tick.
       if (queued) return;
       queued = true;
@@ -81,11 +85,16 @@ function App({ browser, color }: { browser: Browser; color: boolean }) {
         setVersion((v) => v + 1);
       }, 16);
     });
-  }, [browser, exit]);
+  }, [nav, exit]);
   useInput((input, key) => {
-    for (const k of toKeys(input, key)) browser.key(k);
+    for (const k of toKeys(input, key)) nav.key(k);
   });
-  const lines = draw(browser, Math.max(20, columns), Math.max(8, rows));
+  const top = nav.top;
+  const w = Math.max(20, columns);
+  const hgt = Math.max(8, rows);
+  const lines = top instanceof Browser ? draw(top, w, hgt) : drawList(top, nav.stack.length, w, hgt);
+  const last = nav.warnings[nav.warnings.length - 1];
+  if (last !== undefined) lines[0] = withWarning(lines[0]!, w, `⚠ ${nav.warningCount === 1 ? "" : `${nav.warningCount} warnings, the last: `}${last}`);
   return h(
     Box,
     { flexDirection: "column", width: columns, height: rows },
@@ -94,12 +103,46 @@ function App({ browser, color }: { browser: Browser; color: boolean }) {
 }
 
 /** Runs the browser full screen until the user quits; every download is stopped on the way out. */
-export async function runApp(browser: Browser): Promise<void> {
+export async function runApp(nav: Navigator): Promise<void> {
   const color = !process.env.NO_COLOR;
   // Interactive whatever CI says: browse runs only on a terminal (cli/browse.ts), and ink, left to itself,
   // draws nothing until it exits when the environment names a CI (CI=true in a developer's shell too).
-  const app = render(h(App, { browser, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false, interactive: true });
-  void browser.start();
-  await app.waitUntilExit();
-  browser.stop();
+  // Warnings of the library would scribble over the screen: they go to its title line instead,
+  // and anything else written to stderr meanwhile too.
+  const { divertLog } = await import("../cli/log.ts");
+  divertLog((kind, line) => nav.log(kind, line));
+  const stderrWrite = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    const text = printable(typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk)).trim();
+    if (text) nav.log("warn", text);
+    return true;
+  }) as typeof process.stderr.write;
+  const app = render(h(App, { nav, color }), { exitOnCtrlC: false, alternateScreen: true, patchConsole: false, interactive: true });
+  nav.term = {
+    write: (sequence) => process.stdout.write(sequence),
+    external(argv) {
+      // The terminal handed over as a shell would: cooked input, the main screen, the cursor shown.
+      // The event loop waits for the program (nothing is drawn meanwhile), then ink draws it all again.
+      process.stdin.setRawMode?.(false);
+      process.stdout.write("\x1b[?1049l\x1b[?25h");
+      let code = -1;
+      try {
+        code = Bun.spawnSync(argv, { stdio: ["inherit", "inherit", "inherit"] }).exitCode ?? -1;
+      } catch {
+        code = -1;
+      }
+      process.stdout.write("\x1b[?1049h\x1b[?25l");
+      process.stdin.setRawMode?.(true);
+      app.clear();
+      nav.changed();
+      return code;
+    },
+  };
+  try {
+    await app.waitUntilExit();
+  } finally {
+    nav.stop();
+    divertLog(undefined);
+    process.stderr.write = stderrWrite;
+  }
 }

@@ -10,15 +10,18 @@
  */
 import { createWriteStream, rmSync } from "node:fs";
 import { LayerslayerError } from "../errors.ts";
+import { diffImages, type ImageDiff } from "../analysis/image-diff.ts";
 import { analyzeEfficiency, type EfficiencyReport } from "../analysis/efficiency.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
-import { loadListing, type LayerListing } from "../image/load.ts";
+import type { LayerListing } from "../image/load.ts";
 import { alignHistory } from "../oci/config.ts";
 import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import type { Platform } from "../oci/manifest.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { Context } from "../cli/common.ts";
 
-export type LayerState = "waiting" | "reading" | "complete" | "cache" | "failed" | "stopped";
+/** A layer's listing: not started, being read, its budgeted first part in (`partial`), complete, from the cache, failed, stopped. */
+export type LayerState = "waiting" | "reading" | "partial" | "complete" | "cache" | "failed" | "stopped";
 
 export interface LayerInfo {
   index: number;
@@ -30,6 +33,8 @@ export interface LayerInfo {
   state: LayerState;
   /** Entries listed so far. */
   entries?: number;
+  /** Entries the budgeted first pass found (a partial layer). */
+  firstPass?: number;
   /** Compressed bytes downloaded so far (progress events). */
   downloaded?: number;
   error?: string;
@@ -42,72 +47,23 @@ export interface OpenedImage {
   layers: LayerInfo[];
 }
 
-/** Resolves the image: manifest and config only, no layer is read. */
-export async function openImage(ctx: Context, source: ImageSource): Promise<OpenedImage> {
-  const img = await resolveImage(source, ctx.platform);
+/** Resolves the image (`platform` chosen in a pane, else --platform): manifest and config only, no layer is read. */
+export async function openImage(ctx: Context, source: ImageSource, platform: Platform | undefined = ctx.platform): Promise<OpenedImage> {
+  const img = await resolveImage(source, platform, { signal: ctx.signal });
   const descs = img.manifest.image.layers;
   const { stepOfLayer } = alignHistory(img.config, descs.length);
   const layers = descs.map((d, index): LayerInfo => ({ index, digest: d.digest, size: d.size, step: stepOfLayer[index]?.createdBy ?? "", state: "waiting" }));
   return { reference: source.reference, digest: img.manifest.digest, img, layers };
 }
 
-export interface ListingEvents {
-  /** A layer changed state (the same LayerInfo object, updated). */
-  onState(layer: LayerInfo): void;
-  /** A layer's complete listing, in any order. */
-  onListing(listing: LayerListing): void;
-}
-
 /**
- * Reads every layer's complete listing (cache first), a few layers at a time, until done or
- * `signal` aborts. Errors of one layer are told through its state; the others go on.
+ * What changed from A to B, by the `diff` command's analysis (src/analysis/image-diff.ts): two
+ * layers of one image (each layer's own changes), or two whole images (shared bottom layers
+ * named and not read). The listings come through the cache; `signal` stops their downloads.
  */
-export async function readListings(ctx: Context, image: OpenedImage, events: ListingEvents, signal: AbortSignal, concurrency = 3): Promise<void> {
-  let next = 0;
-  const cache = ctx.useCache ? ctx.cache : undefined;
-  // Layers not started yet stop at once; those being read stop through the signal.
-  const stopWaiting = () => {
-    for (const layer of image.layers) {
-      if (layer.state !== "waiting") continue;
-      layer.state = "stopped";
-      events.onState(layer);
-    }
-  };
-  if (signal.aborted) stopWaiting();
-  else signal.addEventListener("abort", stopWaiting, { once: true });
-  const worker = async () => {
-    while (next < image.layers.length) {
-      const layer = image.layers[next++]!;
-      if (layer.state !== "waiting") continue;
-      layer.state = "reading";
-      events.onState(layer);
-      try {
-        let last = 0;
-        const listing = await loadListing(image.img, layer.index, {
-          ...(cache ? { cache } : {}),
-          signal,
-          onProgress: (p) => {
-            layer.downloaded = p.downloaded;
-            layer.entries = p.entries;
-            // A redraw per 1 % of the layer at most (events come per chunk).
-            const pct = Math.floor((100 * p.downloaded) / Math.max(1, p.size));
-            if (pct !== last || p.done) events.onState(layer);
-            last = pct;
-          },
-        });
-        layer.state = listing.cached ? "cache" : "complete";
-        layer.entries = listing.stats.entries;
-        events.onState(layer);
-        events.onListing(listing);
-      } catch (e) {
-        const aborted = e instanceof LayerslayerError && e.code === "ABORTED";
-        layer.state = aborted ? "stopped" : "failed";
-        if (!aborted) layer.error = e instanceof Error ? e.message : String(e);
-        events.onState(layer);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, image.layers.length)) }, worker));
+export function diffOf(ctx: Context, a: { image: OpenedImage; layer?: number }, b: { image: OpenedImage; layer?: number }, signal: AbortSignal): Promise<ImageDiff> {
+  const side = (s: { image: OpenedImage; layer?: number }) => ({ img: s.image.img, ...(s.layer !== undefined ? { layer: s.layer } : {}) });
+  return diffImages(side(a), side(b), { ...(ctx.useCache ? { cache: ctx.cache } : {}), onWarning: ctx.warn, signal });
 }
 
 /** dive's efficiency and wasted bytes, from the complete listings of every layer (bottom first). */
@@ -167,8 +123,8 @@ function isEnough(e: unknown): boolean {
  * Writes one file of the merged image (symlinks followed) to `dest`, whole. `dest` must not exist;
  * on an error or an abort the part written is removed (the file was ours: it was created here).
  */
-export async function saveFile(ctx: Context, image: OpenedImage, path: string, dest: string, signal: AbortSignal): Promise<ExtractResult> {
-  const out = createWriteStream(dest, { flags: "wx" });
+export async function saveFile(ctx: Context, image: OpenedImage, path: string, dest: string, signal: AbortSignal, mode = 0o666): Promise<ExtractResult> {
+  const out = createWriteStream(dest, { flags: "wx", mode });
   const opened = new Promise<void>((resolve, reject) => {
     out.once("open", () => resolve());
     out.once("error", reject);

@@ -6,7 +6,9 @@
 import { escapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
 import type { LayerInfo } from "./core.ts";
-import { show, type Browser } from "./state.ts";
+import { diffStatus, drawDiff } from "./diff-screen.ts";
+import { show } from "./keys.ts";
+import type { Browser } from "./state.ts";
 import type { TreeRow } from "./tree-rows.ts";
 
 export type Style = "plain" | "title" | "dim" | "cursor" | "added" | "modified" | "removed" | "key" | "error";
@@ -16,15 +18,14 @@ export interface Seg {
 }
 export type Line = Seg[];
 
-export const MAIN_KEYS = "Tab pane  ↑↓ move  ←→ fold  Enter view  / filter  c changes  s save  ? help  q quit";
+export const MAIN_KEYS = "Tab pane  ↑↓ move  ←→ fold  Enter view  / filter  c changes  d diff  ? help  q quit";
 export const DETAILS_KEYS = "↑↓jk scroll  Esc or i back  ? help  q quit";
-export const FILE_KEYS = "↑↓jk scroll  PgUp/PgDn page  m more  s save  Esc back  ? help  q quit";
+export const DIFF_KEYS = "↑↓ move  PgUp/PgDn page  Esc back  ? help  q quit";
+export const FILE_KEYS = "↑↓ scroll  / search  n N  m more  p pager  e edit  s save  y copy  Esc back  q quit";
 
 const HELP = [
   "layerslayer browse: an image's layers and files, read without pulling it",
-  "",
-  "Layers (top)   index, compressed size, listing (waiting, reading, complete or",
-  "               cache, with its entries), the build step that made the layer",
+  "Layers (top)   index, compressed size, listing (partial: the first 256K), step",
   "Tree (below)   the merged file system, the selected layer's changes marked:",
   "               + added (green)   ~ modified (yellow)   - removed (red)",
   "",
@@ -32,13 +33,13 @@ const HELP = [
   "↑↓ jk          move (PgUp PgDn a page; g G Home End first and last)",
   "→ l   ← h      open a directory; close it, or go to its parent",
   "Enter          open a directory; view a file (symlinks followed)",
-  "c              merged tree / only the changes of the selected layer",
-  "i              the image's details: platform, user, entrypoint, env, labels",
+  "c  d           only the selected layer's changes;  d  a diff (layers, images)",
+  "i  o  :        image details;  sort by name / size;  go to a typed path",
   "/              filter by glob: passwd, /etc/*.conf, **/*.so (Esc clears)",
-  ":              go to a typed path;  o  sort by name / by size",
-  "s              save the file under the cursor or in the viewer",
-  "m              in the viewer: load more of a large file",
-  "Esc Backspace  back: leave the viewer, clear the filter, stop reading",
+  "s  S  y        save the file;  save the selected layer (verified);  copy path",
+  "In a file      / search, n N next/previous, m load more, p $PAGER, e $EDITOR",
+  "Esc Backspace  back: leave the viewer, clear the filter, stop reading, back",
+  "               a pane (tags, repositories, search results)",
   "q              quit (stops every download)",
   "",
   "Press any key to close this help.",
@@ -60,10 +61,10 @@ export function fit(text: string, width: number): string {
   return `${out}…${" ".repeat(Math.max(0, width - 1 - w))}`;
 }
 
-const plain = (text: string, style: Style = "plain"): Seg => ({ text, style });
+export const plain = (text: string, style: Style = "plain"): Seg => ({ text, style });
 
 /** One line of the given width from segments (the last one cut or padded). */
-function line(width: number, segs: Seg[]): Line {
+export function line(width: number, segs: Seg[]): Line {
   const out: Line = [];
   let left = width;
   for (const s of segs) {
@@ -82,8 +83,10 @@ function stateText(l: LayerInfo): string {
       return `complete ${l.entries ?? 0}`;
     case "cache":
       return `cache ${l.entries ?? 0}`;
+    case "partial":
+      return `partial ${l.entries ?? 0}`;
     case "reading":
-      return l.downloaded === undefined ? "reading" : `reading ${Math.min(100, Math.floor((100 * l.downloaded) / Math.max(1, l.size)))}%`;
+      return l.downloaded === undefined ? "reading" : `reading ${Math.min(100, Math.floor((100 * l.downloaded) / Math.max(1, l.size)))}%${l.entries ? ` ${l.entries}` : ""}`;
     case "failed":
       return "failed";
     default:
@@ -114,6 +117,15 @@ function treeLine(b: Browser, r: TreeRow, cursor: boolean, width: number): Line 
   return line(width, [plain(text, style)]);
 }
 
+/** The title line with a warning after the title (cut to the width). */
+export function withWarning(title: Line, width: number, warning: string): Line {
+  const text = title
+    .map((s) => s.text)
+    .join("")
+    .trimEnd();
+  return line(width, [plain(text, "title"), plain(`  ${warning}`, "error")]);
+}
+
 /** The status line of the main view: what is under the cursor, or the last message. */
 function status(b: Browser): string {
   if (b.message) return b.message;
@@ -125,7 +137,7 @@ function status(b: Browser): string {
 }
 
 /** The footer's keys, two spaces between them, one when the line is narrow ("q quit" kept last). */
-function keys(text: string, width: number): string {
+export function keys(text: string, width: number): string {
   return text.length <= width ? text : text.replaceAll("  ", " ");
 }
 
@@ -137,6 +149,7 @@ export function draw(b: Browser, width: number, height: number): Line[] {
   if (b.help) {
     for (let i = 0; i < bodyH; i++) out.push(line(width, [plain(HELP[i] ?? "")]));
   } else if (b.view === "file" && b.file) drawFile(b, out, width, bodyH);
+  else if (b.view === "diff" && b.diff) b.bodyHeight = drawDiff(b.diff, out, width, bodyH);
   else if (b.view === "details" && b.details) {
     b.bodyHeight = bodyH;
     for (let i = 0; i < bodyH; i++) out.push(line(width, [plain(b.details.lines[b.details.top + i] ?? "")]));
@@ -146,10 +159,14 @@ export function draw(b: Browser, width: number, height: number): Line[] {
   else
     out.push(
       line(width, [
-        plain(b.view === "file" ? b.message || fileStatus(b) : b.view === "details" ? "image details" : status(b), b.message.startsWith("not saved") ? "error" : "dim"),
+        plain(
+          b.view === "file" ? b.message || fileStatus(b) : b.view === "details" ? "image details" : b.view === "diff" && b.diff ? diffStatus(b.diff) : status(b),
+          b.message.startsWith("not saved") || (b.view === "diff" && b.diff?.error) ? "error" : "dim",
+        ),
       ]),
     );
-  out.push(line(width, [plain(keys(b.view === "file" ? FILE_KEYS : b.view === "details" ? DETAILS_KEYS : MAIN_KEYS, width), "key")]));
+  const footer = b.view === "file" ? FILE_KEYS : b.view === "details" ? DETAILS_KEYS : b.view === "diff" ? DIFF_KEYS : MAIN_KEYS;
+  out.push(line(width, [plain(keys(footer, width), "key")]));
   return out.slice(0, height);
 }
 
@@ -159,7 +176,8 @@ function drawMain(b: Browser, out: Line[], width: number, bodyH: number): void {
   if (b.layerCursor < b.layerTop) b.layerTop = b.layerCursor;
   if (b.layerCursor >= b.layerTop + layerH) b.layerTop = b.layerCursor - layerH + 1;
   const e = b.efficiency;
-  const merged = `${b.mergedLayers}/${layers.length} layers merged${e ? ` · efficiency ${(e.efficiency * 100).toFixed(1)} %, ${humanSize(e.wastedBytes)} wasted` : ""}`;
+  const m = b.mergedLayers;
+  const merged = `${m.complete}/${layers.length} layers merged${m.partial ? `, ${m.partial} in part` : ""}${e ? ` · efficiency ${(e.efficiency * 100).toFixed(1)} %, ${humanSize(e.wastedBytes)} wasted` : ""}`;
   out.push(
     line(width, [
       plain(
@@ -198,6 +216,11 @@ function fileStatus(b: Browser): string {
   if (f.error) return f.error;
   if (f.loading) return `reading ${show(f.target)} …`;
   const shown = f.truncated ? `first ${humanSize(f.limit)} of ${humanSize(f.size)}` : humanSize(f.size);
+  const s = f.search;
+  if (s) {
+    const found = s.matches.length === 0 ? "not found" : `match ${s.at + 1} of ${s.matches.length} (line ${s.matches[s.at]! + 1})`;
+    return `/${escapeName(s.text)}: ${found}${f.truncated ? ` in the first ${humanSize(f.limit)}` : ""}`;
+  }
   return `${f.binary ? "binary (hex)" : `${f.lines.length} lines`}, ${shown}  from layer ${f.layer}`;
 }
 
@@ -208,9 +231,11 @@ function drawFile(b: Browser, out: Line[], width: number, bodyH: number): void {
   const h = Math.max(1, bodyH - 1);
   b.bodyHeight = h;
   const body = f.error ? [`  ${f.error}`] : f.loading && f.lines.length === 0 ? ["  reading …"] : f.lines;
+  const matches = new Set(f.search?.matches);
+  const current = f.search?.matches[f.search.at];
   for (let i = 0; i < h; i++) {
     const n = f.top + i;
-    if (n < body.length) out.push(line(width, [plain(body[n]!, f.error ? "error" : "plain")]));
+    if (n < body.length) out.push(line(width, [plain(body[n]!, f.error ? "error" : n === current ? "cursor" : matches.has(n) ? "modified" : "plain")]));
     else if (n === body.length && f.truncated) out.push(line(width, [plain(`── first ${humanSize(f.limit)} of ${humanSize(f.size)} shown: press m to load more ──`, "key")]));
     else out.push(line(width, []));
   }

@@ -2,38 +2,34 @@
  * The browser's state and what each key does to it. No terminal here: screen.ts draws the state,
  * app.ts feeds keys in and redraws on `onChange`. The image's data comes only through core.ts.
  */
-import { basename, resolve as resolveLocal } from "node:path";
+import { basename } from "node:path";
 import type { Context } from "../cli/common.ts";
 import { LayerslayerError } from "../errors.ts";
 import { globToRegExp } from "../image/glob.ts";
-import { MergedTree } from "../image/merge.ts";
+import type { MergedTree } from "../image/merge.ts";
 import type { LayerListing } from "../image/load.ts";
 import { ROOT, parentOf } from "../image/paths.ts";
 import { resolvePath } from "../image/resolve.ts";
-import { escapeName, unescapeName } from "../names.ts";
-import { humanSize } from "../output/format.ts";
+import { unescapeName } from "../names.ts";
 import type { EfficiencyReport } from "../analysis/efficiency.ts";
-import { efficiencyOf, readListings, saveFile, type OpenedImage } from "./core.ts";
+import type { OpenedImage } from "./core.ts";
+import { GrowingTree } from "./growing-tree.ts";
+import { Actions } from "./actions.ts";
+import { clamp, moveBy, show, typeInto, type Key, type Prompt } from "./keys.ts";
+import { blobFileName } from "../blob/download.ts";
+import { readListings } from "./listings.ts";
+import { diffAsked, DiffView, type OpenOther } from "./diff-view.ts";
 import { detailLines } from "./details.ts";
 import { directorySizes, treeRows, type TreeRow } from "./tree-rows.ts";
 import { Viewer, type FileView } from "./viewer.ts";
 
-export type KeyName = "up" | "down" | "left" | "right" | "enter" | "escape" | "back" | "tab" | "pageup" | "pagedown" | "home" | "end" | "char" | "clear";
-export interface Key {
-  name: KeyName;
-  /** The character typed, for "char". */
-  ch?: string;
-}
-
-export interface Prompt {
-  kind: "filter" | "save" | "path";
-  label: string;
-  text: string;
-}
-
 export class Browser {
   focus: "layers" | "tree" = "tree";
-  view: "main" | "file" | "details" = "main";
+  view: "main" | "file" | "details" | "diff" = "main";
+  /** The diff view (`d`). */
+  diff?: DiffView | undefined;
+  /** Opens another image for a diff (the navigator gives it: references, credentials, platforms). */
+  openOther?: OpenOther | undefined;
   /** The image's details (`i`) and the first of them shown. */
   details?: { lines: string[]; top: number } | undefined;
   help = false;
@@ -53,17 +49,13 @@ export class Browser {
   treeHeight = 10;
   bodyHeight = 20;
 
-  readonly tree = new MergedTree();
+  private readonly growing: GrowingTree;
   private sizes = new Map<string, number>();
   private readonly open = new Set<string>();
   private readonly closed = new Set<string>();
-  private readonly pending = new Map<number, LayerListing>();
-  private readonly listings: LayerListing[] = [];
-  /** dive's score, once every layer is in. */
-  efficiency?: EfficiencyReport;
-  private merged = 0;
   private listingsAbort = new AbortController();
-  private saveAbort = new AbortController();
+  /** Saving, $PAGER / $EDITOR, the clipboard: their messages go to the status line. */
+  readonly actions: Actions;
   private listeners: (() => void)[] = [];
 
   constructor(
@@ -71,6 +63,29 @@ export class Browser {
     readonly image: OpenedImage,
   ) {
     this.layerCursor = Math.max(0, image.layers.length - 1);
+    this.actions = new Actions(ctx, image, (message) => {
+      this.message = message;
+      this.changed();
+    });
+    this.growing = new GrowingTree(image.layers.length, () => {
+      this.sizes = directorySizes(this.tree);
+      this.refresh();
+    });
+  }
+
+  /** The merged tree of what is listed so far. */
+  get tree(): MergedTree {
+    return this.growing.tree;
+  }
+
+  /** dive's score, once every layer is complete. */
+  get efficiency(): EfficiencyReport | undefined {
+    return this.growing.efficiency;
+  }
+
+  /** The complete listings, bottom first. */
+  get listings(): LayerListing[] {
+    return this.growing.listings;
   }
 
   get file(): FileView | undefined {
@@ -85,40 +100,27 @@ export class Browser {
     for (const fn of this.listeners) fn();
   }
 
-  /** Starts reading the layers' listings in the background; the tree grows as they come in order. */
+  /** Starts reading the layers' listings in the background; the tree grows as entries come in. */
   start(): Promise<void> {
     return readListings(
       this.ctx,
       this.image,
       {
         onState: () => this.changed(),
-        onListing: (l) => this.addListing(l),
+        onPartial: (index, entries) => this.growing.addPartial(index, entries),
+        onListing: (l) => this.growing.addListing(l),
       },
       this.listingsAbort.signal,
     ).then(() => this.changed());
   }
 
   get listing(): boolean {
-    return this.image.layers.some((l) => l.state === "reading" || l.state === "waiting");
+    return this.image.layers.some((l) => l.state === "reading" || l.state === "waiting" || l.state === "partial");
   }
 
-  private addListing(listing: LayerListing): void {
-    this.pending.set(listing.index, listing);
-    // Layers merge bottom to top: a layer waits for those below it.
-    for (let l = this.pending.get(this.merged); l; l = this.pending.get(this.merged)) {
-      this.tree.addLayer(l.entries, l.index);
-      this.listings.push(l);
-      this.pending.delete(this.merged);
-      this.merged++;
-    }
-    if (this.merged === this.image.layers.length) this.efficiency = efficiencyOf(this.listings);
-    this.sizes = directorySizes(this.tree);
-    this.refresh();
-  }
-
-  /** Layers merged into the tree so far (the bottom ones). */
-  get mergedLayers(): number {
-    return this.merged;
+  /** Complete layers merged into the tree, and those merged from a part of their listing. */
+  get mergedLayers(): { complete: number; partial: number } {
+    return { complete: this.growing.completeLayers, partial: this.growing.partialLayers };
   }
 
   /** Recomputes the tree rows, keeping the cursor on the same path when it is still there. */
@@ -142,11 +144,21 @@ export class Browser {
     this.treeTop = Math.max(0, Math.min(this.treeTop, Math.max(0, this.rows.length - h)));
   }
 
+  /** Esc with nothing else to undo (no filter, no layer being read): back a pane, when there is one. */
+  onBack?: (() => void) | undefined;
+
+  /** Cancels every download (the pane is left). */
+  close(): void {
+    this.listingsAbort.abort();
+    this.growing.close();
+    this.viewer?.close();
+    this.diff?.close();
+    this.actions.close();
+  }
+
   /** Cancels every download and leaves. */
   stop(): void {
-    this.listingsAbort.abort();
-    this.viewer?.close();
-    this.saveAbort.abort();
+    this.close();
     this.quit = true;
     this.changed();
   }
@@ -165,18 +177,12 @@ export class Browser {
     }
     if (this.view === "file") return this.fileKey(k);
     if (this.view === "details") return this.detailsKey(k);
+    if (this.view === "diff") return this.diffKey(k);
     this.mainKey(k);
   }
 
   private move(k: Key): number | undefined {
-    const page = this.focus === "tree" ? this.treeHeight : 5;
-    if (k.name === "up" || k.ch === "k") return -1;
-    if (k.name === "down" || k.ch === "j") return 1;
-    if (k.name === "pageup") return -page;
-    if (k.name === "pagedown") return page;
-    if (k.name === "home" || k.ch === "g") return -Infinity;
-    if (k.name === "end" || k.ch === "G") return Infinity;
-    return undefined;
+    return moveBy(k, this.focus === "tree" ? this.treeHeight : 5);
   }
 
   private mainKey(k: Key): void {
@@ -202,6 +208,11 @@ export class Browser {
       this.view = "details";
     } else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter (glob, e.g. passwd or /etc/*.conf): ", text: this.filter?.text ?? "" };
     else if (k.name === "escape" || k.name === "back") this.back();
+    else if (k.ch === "S") this.askSaveLayer();
+    else if (k.ch === "d") {
+      const n = this.layerCursor;
+      this.prompt = { kind: "diff", label: `Diff layer ${n} against (a layer number, or an image): `, text: n > 0 ? String(n - 1) : "" };
+    } else if (k.ch === "y" && this.rows[this.treeCursor]) this.actions.copyPath(this.rows[this.treeCursor]!.path);
     else if (this.focus === "tree") return this.treeKey(k);
     else if (k.name === "enter") this.focus = "tree";
     this.changed();
@@ -216,7 +227,7 @@ export class Browser {
     if (this.listing) {
       this.listingsAbort.abort();
       this.message = "stopped reading layers";
-    }
+    } else this.onBack?.();
   }
 
   private treeKey(k: Key): void {
@@ -303,6 +314,42 @@ export class Browser {
       this.view = "main";
     } else if (k.ch === "m") return viewer.more();
     else if (k.ch === "s") this.askSave(viewer.view.target);
+    else if (k.ch === "/") this.prompt = { kind: "search", label: "Search the file for: ", text: viewer.view.search?.text ?? "" };
+    else if (k.ch === "n" || k.ch === "N") viewer.nextMatch(k.ch === "n" ? 1 : -1, this.bodyHeight);
+    else if (k.ch === "p" || k.ch === "e") return void this.actions.external(viewer.view.target, k.ch === "p" ? "pager" : "editor");
+    else if (k.ch === "y") this.actions.copyPath(viewer.view.path);
+    this.changed();
+  }
+
+  /** `S`: the selected layer's blob, verified, to a path asked for. */
+  private askSaveLayer(): void {
+    const desc = this.image.img.manifest.image.layers[this.layerCursor];
+    if (!desc) return;
+    this.prompt = { kind: "layer", label: `Save layer ${this.layerCursor} to: `, text: blobFileName(desc) };
+  }
+
+  /** `d`: the diff the text asks for (diff-view.ts reads it), in its view. */
+  private startDiff(text: string): void {
+    const asked = diffAsked(text, this.ctx, this.image, this.layerCursor, this.openOther);
+    if (typeof asked === "string") {
+      this.message = asked;
+      return;
+    }
+    this.diff?.close();
+    this.diff = new DiffView(asked.title, asked.run, () => this.changed());
+    this.view = "diff";
+    void this.diff.load();
+  }
+
+  private diffKey(k: Key): void {
+    const diff = this.diff!;
+    const d = this.move(k);
+    if (d !== undefined) diff.move(d, this.bodyHeight);
+    else if (k.name === "escape" || k.name === "back" || k.name === "left" || k.ch === "h") {
+      diff.close();
+      this.diff = undefined;
+      this.view = "main";
+    }
     this.changed();
   }
 
@@ -326,15 +373,15 @@ export class Browser {
 
   private promptKey(k: Key): void {
     const p = this.prompt!;
-    if (k.name === "escape") this.prompt = undefined;
-    else if (k.name === "back") p.text = p.text.slice(0, -1);
-    else if (k.name === "clear") p.text = "";
-    else if (k.name === "char" && k.ch) p.text += k.ch;
-    else if (k.name === "enter") {
-      this.prompt = undefined;
+    const end = typeInto(p, k);
+    if (end) this.prompt = undefined;
+    if (end === "enter") {
       if (p.kind === "filter") this.setFilter(p.text);
       else if (p.kind === "path") this.goTo(p.text);
-      else void this.save(this.savePath, p.text);
+      else if (p.kind === "search") this.viewer?.find(p.text, this.bodyHeight);
+      else if (p.kind === "layer") void this.actions.saveLayer(this.layerCursor, p.text);
+      else if (p.kind === "diff") this.startDiff(p.text.trim());
+      else void this.actions.saveFile(this.savePath, p.text);
     }
     this.changed();
   }
@@ -354,25 +401,4 @@ export class Browser {
     this.focus = "tree";
     this.refresh();
   }
-
-  private async save(path: string, dest: string): Promise<void> {
-    const where = resolveLocal(dest);
-    this.message = `saving ${show(path)} to ${escapeName(where)} …`;
-    this.changed();
-    try {
-      const r = await saveFile(this.ctx, this.image, path, where, this.saveAbort.signal);
-      this.message = `saved ${show(r.path)} (${humanSize(r.size)}) to ${escapeName(where)}`;
-    } catch (e) {
-      this.message = `not saved: ${(e as Error).message}`;
-    }
-    this.changed();
-  }
-}
-
-function clamp(n: number, lo: number, hi: number): number {
-  return Math.max(lo, Math.min(hi, n));
-}
-
-export function show(path: string): string {
-  return escapeName(path === ROOT ? "/" : `/${path}`);
 }

@@ -24,6 +24,14 @@ export interface FileView {
   loading: boolean;
   top: number;
   error?: string;
+  /** A search in the file (`/`): the text, the lines that have it, the one shown (an index into `matches`). */
+  search?: { text: string; matches: number[]; at: number } | undefined;
+}
+
+/** The text of a viewer line without its number (a hex line is searched whole). */
+function bodyOf(line: string): string {
+  const bar = line.indexOf(" │ ");
+  return bar >= 0 ? line.slice(bar + 3) : line;
 }
 
 export class Viewer {
@@ -73,6 +81,48 @@ export class Viewer {
   scroll(step: number, bodyHeight: number): void {
     const f = this.view;
     f.top = Math.max(0, Math.min(f.top + step, Math.max(0, f.lines.length + (f.truncated ? 1 : 0) - bodyHeight)));
+  }
+
+  /**
+   * Finds `text` in the lines read so far (ignoring case unless the text has a capital, as less
+   * and vim's smartcase do) and shows the first match at or below the top.
+   */
+  find(text: string, bodyHeight: number): void {
+    const f = this.view;
+    if (text === "") {
+      f.search = undefined;
+      return;
+    }
+    const fold = text === text.toLowerCase();
+    const matches: number[] = [];
+    f.lines.forEach((line, i) => {
+      const body = bodyOf(line);
+      if ((fold ? body.toLowerCase() : body).includes(text)) matches.push(i);
+    });
+    const at = Math.max(
+      0,
+      matches.findIndex((n) => n >= f.top),
+    );
+    f.search = { text, matches, at };
+    this.show(bodyHeight);
+  }
+
+  /** n / N: the next or previous match, round the end. */
+  nextMatch(step: 1 | -1, bodyHeight: number): void {
+    const s = this.view.search;
+    if (!s || s.matches.length === 0) return;
+    s.at = (s.at + step + s.matches.length) % s.matches.length;
+    this.show(bodyHeight);
+  }
+
+  /** Scrolls so the current match is on the screen, a few lines below the top. */
+  private show(bodyHeight: number): void {
+    const s = this.view.search;
+    const line = s?.matches[s.at];
+    if (line === undefined) return;
+    const f = this.view;
+    if (line < f.top || line >= f.top + bodyHeight) f.top = Math.max(0, line - 2);
+    this.scroll(0, bodyHeight);
   }
 
   close(): void {

@@ -5,6 +5,7 @@
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import type { CachedBlob } from "./cache.ts";
 import { now, type Rows } from "./rows.ts";
+import { sameMac } from "./seal.ts";
 
 export const BLOB_TABLES = `
 CREATE TABLE blobs (
@@ -44,6 +45,10 @@ export function writeBlob(rows: Rows, digest: string, mediaType: string, bytes: 
   if (!verified(digest, bytes)) return false;
   const mac = rows.seal.mac(...blobFields(digest, mediaType, bytes));
   return rows.use(false, (db) => {
+    // A tag resolved again gives the manifest kept last time: a row with this MAC holds these very
+    // bytes, so a read (a cached `ls IMAGE:TAG`) need not write.
+    const kept = db.query("SELECT mac FROM blobs WHERE digest = ?").get(digest) as { mac: Uint8Array } | null;
+    if (kept && sameMac(kept.mac, mac)) return true;
     db.query("INSERT OR REPLACE INTO blobs (digest, media_type, bytes, mac, created) VALUES (?, ?, ?, ?, ?)").run(digest, mediaType, bytes, mac, now());
     return true;
   });

@@ -105,7 +105,7 @@ export class PartWriter implements ListingWriter {
     }
     const json = JSON.stringify({ ...stats });
     const mac = this.rows.seal.mac(...listingFields(this.digest, this.writer, json, this.count));
-    return this.rows.use(false, (db) =>
+    const stored = this.rows.use(false, (db) =>
       db
         .transaction(() => {
           const old = db.query("SELECT writer, stats FROM listings WHERE digest = ?").get(this.digest) as { writer: string; stats: string } | null;
@@ -128,6 +128,11 @@ export class PartWriter implements ListingWriter {
         })
         .immediate(),
     );
+    // The pages SQLite cached while the parts went in are not what a listing's reader needs next
+    // (a merged tree is built from the entries in memory): given back, 1-5 MiB off the peak of
+    // `ls -R` of 1,000,000 entries into an empty cache (156-161 → 156-158 MiB, load 10-15).
+    this.rows.use(undefined, (db) => db.exec("PRAGMA shrink_memory"));
+    return stored;
   }
 
   abort(): void {

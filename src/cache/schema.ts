@@ -8,7 +8,7 @@ import { BLOB_TABLES } from "./blobs.ts";
 import { LAYER_INDEX_TABLES } from "./layer-index.ts";
 import { LISTING_TABLES } from "./listing-parts.ts";
 import { ForeignDatabase } from "./problems.ts";
-import type { Seal } from "./seal.ts";
+import { sameMac, type Seal } from "./seal.ts";
 import { TREE_TABLES } from "./trees.ts";
 
 /**
@@ -30,8 +30,6 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 `;
 
-const sameBytes = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i]);
-
 export function migrate(db: Database, seal: Seal): void {
   const check = seal.keyCheck();
   const current = () => {
@@ -40,7 +38,7 @@ export function migrate(db: Database, seal: Seal): void {
     return { version: v.user_version, appId: a.application_id };
   };
   const ours = (c: { version: number; appId: number }) => c.version === SCHEMA_VERSION && c.appId === APPLICATION_ID;
-  const keyed = () => sameBytes((db.query("SELECT value FROM meta WHERE name = 'key'").get() as { value: unknown } | null)?.value, check);
+  const keyed = () => sameMac((db.query("SELECT value FROM meta WHERE name = 'key'").get() as { value: unknown } | null)?.value, check);
   if (ours(current()) && keyed()) return;
   db.transaction(() => {
     // Another process may have done it while this one waited for the write lock.

@@ -5,7 +5,7 @@
  * a row that fails its check is dropped and reported absent, with one warning: the cache can make
  * a command faster, never make it fail or change its answer.
  */
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import type { Entry, LayerStats } from "../types.ts";
 import {
@@ -83,6 +83,9 @@ export class SqliteCache implements CacheStore {
     try {
       mkdirSync(this.dir, { recursive: true });
       const seal = loadKey(this.dir);
+      // Loaded on first use, not imported: a command that never opens the cache (--no-cache) does
+      // not pay for bun:sqlite (3.5 MiB of peak RSS, docs/performance.md).
+      const { Database } = require("bun:sqlite") as typeof import("bun:sqlite");
       const db = new Database(this.path, { create: true, readwrite: true, strict: true });
       this.db = db;
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);

@@ -6,11 +6,10 @@ import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { selectLayers } from "../image/select.ts";
 import { warmLayer, type WarmResult } from "../image/warm.ts";
-import type { Progress } from "../layer/progress.ts";
-import { ProgressBar, progressEnabled } from "../output/progress.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
 import { formatName } from "../toc/index.ts";
 import { globalArgs, imageArg, printJson, setupImage, writeOut, type GlobalArgs } from "./common.ts";
+import { layerProgress } from "./layer-progress.ts";
 
 /** The global options that mean something here (the rest name an image or a registry). */
 const cacheArgs = {
@@ -110,7 +109,14 @@ const warm = defineCommand({
     if (!ctx.useCache) throw new LayerslayerError("USAGE", "cache warm fills the cache: it cannot run with --no-cache");
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer as string | undefined, layers);
-    const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json }) ? new ProgressBar(process.stderr) : undefined;
+    // The progress line of every command that reads layers ("warming layers 1/3"), from the listing's events.
+    const bar = layerProgress(
+      ctx,
+      layers,
+      picked.filter((i) => !isForeignLayer(layers[i]!)),
+      undefined,
+      "warming",
+    );
     const results: WarmResult[] = [];
     try {
       for (const i of picked) {
@@ -119,8 +125,7 @@ const warm = defineCommand({
           ctx.note(`layer ${i}: skipped: a foreign layer, not in the registry`);
           continue;
         }
-        bar?.start(`layer ${i}/${layers.length - 1} ${desc.digest.slice(0, 19)}`, desc.size);
-        const r = await warmLayer(img, i, ctx.cache, { onWarning: ctx.warn, ...(bar ? { onProgress: (p: Progress) => bar.update(p.downloaded, p.downloaded) } : {}) });
+        const r = await warmLayer(img, i, ctx.cache, { onWarning: ctx.warn, signal: ctx.signal, ...(bar ? { onProgress: bar.listener } : {}) });
         bar?.clear();
         results.push(r);
         if (!ctx.json) {

@@ -3,13 +3,11 @@ import { LayerslayerError } from "../errors.ts";
 import { extractFile, type ExtractResult } from "../image/extract.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName, unescapeName } from "../names.ts";
-import { resolveImage } from "../oci/resolve.ts";
 import { absolutePath } from "../output/json.ts";
 import { formatName } from "../toc/index.ts";
 import { layerProgress } from "./layer-progress.ts";
 import { FileSink, stdoutSink } from "./output-file.ts";
-import { onStopSignal } from "./signals.ts";
-import { imageArg, globalArgs, printJson, setup, type Context, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, printJson, resolveFor, setup, type Context, type GlobalArgs } from "./common.ts";
 
 function report(ctx: Context, r: ExtractResult): void {
   const pct = r.layerSize > 0 ? ` (${((100 * r.bytesDownloaded) / r.layerSize).toFixed(1)}%)` : "";
@@ -42,14 +40,11 @@ export default defineCommand({
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     if (ctx.json && !args.output) throw new LayerslayerError("USAGE", "cat --json needs -o FILE (the file's bytes go to stdout otherwise)");
-    const img = await resolveImage(source, ctx.platform);
+    const img = await resolveFor(ctx, source);
     const cache = ctx.useCache ? ctx.cache : undefined;
     const file = args.output ? new FileSink(args.output) : undefined;
-    // Ctrl-C, kill or a closed terminal must not leave the temp file behind (nor anything under the final name).
-    const stopHandling = onStopSignal((_, exitCode) => {
-      file?.abandon();
-      process.exit(exitCode);
-    });
+    // Ctrl-C, kill or a closed terminal abort the read (ctx.signal): the temp file is abandoned
+    // below, nothing is left under the final name, and no half-written listing in the cache.
     let result: ExtractResult;
     try {
       const progress = layerProgress(ctx, img.manifest.image.layers);
@@ -63,6 +58,7 @@ export default defineCommand({
         result = await extractFile(img, unescapeName(args.path as string), sink, {
           ...(cache ? { cache, indexes: cache } : {}),
           onWarning: ctx.warn,
+          signal: ctx.signal,
           ...(args.verify ? { verify: true } : {}),
           ...(progress ? { onProgress: progress.listener } : {}),
         });
@@ -74,8 +70,6 @@ export default defineCommand({
     } catch (e) {
       file?.abandon();
       throw e;
-    } finally {
-      stopHandling();
     }
     if (ctx.json) {
       printJson({

@@ -7,6 +7,7 @@ import { CATALOG_PAGE_SIZE, type RegistryClient } from "../registry/client.ts";
 import { DEFAULT_WALK_LIMITS, ListWalk, type WalkLimits } from "../registry/pages.ts";
 import { accessArgs, outputArgs, printJson, registryContext, type GlobalArgs } from "./common.ts";
 import { log } from "./log.ts";
+import { writeStdout } from "./stdout.ts";
 
 /** Tag lists fetched at once by `catalog --tags` (output stays in catalog order). */
 const TAGS_CONCURRENCY = 8;
@@ -97,7 +98,7 @@ export default defineCommand({
         pages++;
         if (!args.tags) {
           found.push(...page.map((name) => ({ name })));
-          if (!ctx.json && page.length) process.stdout.write(page.map((n) => `${escapeName(n)}\n`).join(""));
+          if (!ctx.json && page.length) writeStdout(page.map((n) => `${escapeName(n)}\n`).join(""));
           continue;
         }
         await writeInOrder(
@@ -107,7 +108,7 @@ export default defineCommand({
             return repo;
           }),
           TAGS_CONCURRENCY,
-          (text) => process.stdout.write(text),
+          (text) => writeStdout(text),
           (repo) => {
             found.push(repo);
             if (repo.error) fail(repo.error, repo.name);

@@ -13,6 +13,8 @@ import type { ImageSource } from "../source/source.ts";
 import { jsonDocument } from "../output/json.ts";
 import { credentialsFrom } from "./credentials.ts";
 import { log, setLogLevel } from "./log.ts";
+import { commandSignal } from "./signals.ts";
+import { toStdout, writeStdout } from "./stdout.ts";
 
 /** The IMAGE argument of every image command. */
 export const imageArg = {
@@ -105,10 +107,12 @@ export interface Context {
   note(message: string): void;
   /** A warning on stderr ("layerslayer: warning: …", log.warn), suppressed by -q. */
   warn(message: string): void;
+  /** The command run's cancellation (Ctrl-C, kill, a closed terminal): every read of the command takes it. */
+  signal: AbortSignal;
 }
 
 export function writeOut(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  writeStdout(text.endsWith("\n") ? text : `${text}\n`);
 }
 
 /**
@@ -136,11 +140,7 @@ export async function writeParts(parts: Iterable<string>): Promise<void> {
   if (batch) await toStdout(batch);
 }
 
-/** Writes to stdout; a promise when the pipe is full, resolved once it drained. */
-export function toStdout(text: string): Promise<void> | undefined {
-  if (process.stdout.write(text)) return undefined;
-  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
-}
+export { toStdout };
 
 /** A whole-number option from `min` to `max` (`flag` names it in the error); `fallback` when not given. */
 export function wholeNumber(value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
@@ -154,7 +154,7 @@ export function wholeNumber(value: string | undefined, flag: string, fallback: n
 
 /** One JSON document on stdout, with its `schema` version first (docs/json.md). */
 export function printJson(value: object): void {
-  process.stdout.write(jsonDocument(value));
+  writeStdout(jsonDocument(value));
 }
 
 function imageName(args: { image?: string }, opts: { allowBare?: boolean } = {}): ImageName {
@@ -185,7 +185,22 @@ function makeContext(args: GlobalArgs): Context {
     cache,
     note: log.info,
     warn: log.warn,
+    signal: commandSignal(),
   };
+}
+
+/**
+ * The image a command works on: resolved with the platform asked for, its reads cancelled by the
+ * command run's signal, and drawn on a terminal when they take a moment.
+ */
+export async function resolveFor(ctx: Context, source: ImageSource, signal = ctx.signal): Promise<ResolvedImage> {
+  const { documentProgress } = await import("./layer-progress.ts");
+  const progress = documentProgress(ctx);
+  try {
+    return await resolveImage(source, ctx.platform, { signal, ...(progress ? { onProgress: progress.listener } : {}) });
+  } finally {
+    progress?.clear();
+  }
 }
 
 /** The registry client and the options for the commands on `registry`. */
@@ -219,5 +234,5 @@ export async function setup(args: GlobalArgs & { image?: string }): Promise<{ so
 /** setup() and the image the reference resolves to (the platform chosen from an index). */
 export async function setupImage(args: GlobalArgs & { image?: string }): Promise<{ source: ImageSource; ctx: Context; img: ResolvedImage }> {
   const { source, ctx } = await setup(args);
-  return { source, ctx, img: await resolveImage(source, ctx.platform) };
+  return { source, ctx, img: await resolveFor(ctx, source) };
 }

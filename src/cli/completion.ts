@@ -5,6 +5,7 @@
 import { defineCommand, type ArgDef, type CommandDef } from "citty";
 import { LayerslayerError } from "../errors.ts";
 import { ALIASES, commands } from "./main.ts";
+import { writeStdout } from "./stdout.ts";
 
 export interface OptionSpec {
   long: string;
@@ -212,6 +213,6 @@ export default defineCommand({
     shell: { type: "positional", required: true, description: "bash, zsh or fish" },
   },
   async run({ args }) {
-    process.stdout.write(await completionScript(String(args.shell)));
+    writeStdout(await completionScript(String(args.shell)));
   },
 });

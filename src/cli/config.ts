@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { configJson } from "../output/image-json.ts";
 import { rawJsonFor } from "../output/json.ts";
 import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
+import { writeStdout } from "./stdout.ts";
 
 export default defineCommand({
   meta: { name: "config", description: "Print the image config blob byte for byte" },
@@ -12,6 +13,6 @@ export default defineCommand({
   async run({ args }) {
     const { ctx, img } = await setupImage(args as GlobalArgs & { image: string });
     if (ctx.json) printJson(configJson(img));
-    else process.stdout.write(rawJsonFor(img.configBytes, process.stdout.isTTY));
+    else writeStdout(rawJsonFor(img.configBytes, process.stdout.isTTY));
   },
 });

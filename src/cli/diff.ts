@@ -1,84 +1,33 @@
 import { defineCommand } from "citty";
-import { diffImages, type FileChange, type ImageDiff } from "../analysis/image-diff.ts";
+import { diffImages, type ImageDiff } from "../analysis/image-diff.ts";
 import { diffPackages } from "../analysis/package-diff.ts";
 import { LayerslayerError } from "../errors.ts";
+import type { ListingOrigin } from "../image/load.ts";
 import { selectLayers } from "../image/select.ts";
 import { escapeName } from "../names.ts";
-import { resolveImage } from "../oci/resolve.ts";
-import { entryJson } from "../output/json.ts";
-import { formatTime, humanSize, modeString } from "../output/format.ts";
-import type { Entry } from "../types.ts";
-import { globalArgs, printJson, setup, writeLines, type GlobalArgs } from "./common.ts";
+import { diffDocument, diffIsSame } from "../output/analysis-json.ts";
+import { changeLine } from "../output/diff-text.ts";
+import { humanSize } from "../output/format.ts";
+import { globalArgs, printJson, resolveFor, setup, writeLines, type GlobalArgs } from "./common.ts";
 import { imagePackages } from "./package-view.ts";
+import { tocDeclared } from "./peek-layer.ts";
 
-const TYPE_WORDS: Record<Entry["type"], string> = {
-  file: "file",
-  contiguous: "file",
-  dir: "directory",
-  symlink: "symlink",
-  hardlink: "hard link",
-  char: "character device",
-  block: "block device",
-  fifo: "fifo",
-  "pax-global": "PAX global header",
-};
-
-/** "size 1034 → 1100, mtime … → …": each field that differs, old to new. */
-function fieldText(c: FileChange): string {
-  const a = c.a!;
-  const b = c.b!;
-  const parts = c.fields.map((f) => {
-    switch (f) {
-      case "type":
-        return `type ${TYPE_WORDS[a.type]} → ${TYPE_WORDS[b.type]}`;
-      case "size":
-        return `size ${a.size} → ${b.size}`;
-      case "mode":
-        return `mode ${modeString(a.type, a.mode)} → ${modeString(b.type, b.mode)}`;
-      case "owner":
-        return `owner ${a.uid}:${a.gid} → ${b.uid}:${b.gid}`;
-      case "link":
-        return `link ${escapeName(a.linkname ?? "")} → ${escapeName(b.linkname ?? "")}`;
-      case "device":
-        return `device ${a.devmajor ?? 0},${a.devminor ?? 0} → ${b.devmajor ?? 0},${b.devminor ?? 0}`;
-      case "mtime":
-        return `mtime ${formatTime(a.mtime)} → ${formatTime(b.mtime)}`;
-      case "content":
-        return "content differs";
-    }
-  });
-  return parts.join(", ");
-}
-
-function changeLine(c: FileChange): string {
-  const path = escapeName(c.path);
-  const what = (e: Entry | undefined, below: number | undefined) =>
-    e ? ` (${TYPE_WORDS[e.type]}${e.type === "dir" ? (below ? `, ${below} paths below` : "") : e.type === "file" ? `, ${e.size} bytes` : ""})` : "";
-  if (c.kind === "removed") return `Only in A: ${path}${c.overSharedBase ? " (deleted by B's own layers from the shared layers)" : what(c.a, c.below)}`;
-  if (c.kind === "added") return `Only in B: ${path}${c.overSharedBase ? " (deleted by A's own layers from the shared layers)" : what(c.b, c.below)}`;
-  if (c.overSharedBase)
-    return `Changed: ${path}: written by ${c.a ? `A's layer ${c.layerA}` : `B's layer ${c.layerB}`} over the shared layers (not read, so what they hold there is not compared)`;
-  return `Changed: ${path}: ${fieldText(c)}`;
+/** The layers of one side whose listings are what their TOCs declare, said as a line (or nothing). */
+function declaredLine(side: "A" | "B", origins: readonly ListingOrigin[]): string[] {
+  const which = tocDeclared(origins.filter((o) => o.source === "toc").map((o) => o.index));
+  return which ? [`Listings: ${side}'s ${which} (the tar stream was not read; --verify reads it)`] : [];
 }
 
 function* textLines(d: ImageDiff, refA: string, refB: string): Generator<string> {
   yield `--- A ${escapeName(refA)}`;
   yield `+++ B ${escapeName(refB)}`;
   if (d.shared.length > 0) yield `Shared layers: ${d.shared.map((s) => `${s.index} ${s.digest}`).join(", ")}${d.sharedRead ? " (listings from the cache)" : " (not read)"}`;
+  yield* declaredLine("A", d.listings.a);
+  yield* declaredLine("B", d.listings.b);
+  if (d.contentByToc > 0)
+    yield `Content: ${d.contentByToc} of the ${d.contentCompared} files of equal size compared by the digests their layers' TOCs declare (the files were not read; --verify reads them)`;
   for (const c of d.paths) yield changeLine(c);
   for (const c of d.config) yield `Config: ${escapeName(c.key)}: ${c.a === undefined ? "(none)" : escapeName(c.a)} → ${c.b === undefined ? "(none)" : escapeName(c.b)}`;
-}
-
-function changeJson(c: FileChange) {
-  return {
-    path: c.path,
-    kind: c.kind,
-    ...(c.fields.length ? { fields: c.fields } : {}),
-    ...(c.a ? { a: { ...entryJson({ ...c.a, layer: c.layerA! }, c.path) } } : {}),
-    ...(c.b ? { b: { ...entryJson({ ...c.b, layer: c.layerB! }, c.path) } } : {}),
-    ...(c.below !== undefined ? { below: c.below } : {}),
-    ...(c.overSharedBase ? { overSharedBase: true } : {}),
-  };
 }
 
 export default defineCommand({
@@ -90,7 +39,14 @@ export default defineCommand({
     "layer-b": { type: "string", valueHint: "M", description: "With --layer: B's layer (default: the same number as A's)" },
     "ignore-mtime": { type: "boolean", description: "Do not report modification times that differ" },
     packages: { type: "boolean", description: "Also compare the installed packages (dpkg, apk, rpm), as `packages` lists them (reads every layer's listing)" },
-    content: { type: "boolean", description: "Also compare the bytes of regular files of equal size from different layers (reads those layers up to the last such file)" },
+    content: {
+      type: "boolean",
+      description: "Also compare the bytes of regular files of equal size from different layers (by their TOC digests when both layers have TOCs, else by reading them)",
+    },
+    verify: {
+      type: "boolean",
+      description: "Read each layer's tar stream even when it has a TOC (checked against it: a difference is corrupt data, exit 7); --content then reads the files",
+    },
     ...globalArgs,
   },
   async run({ args }) {
@@ -98,7 +54,7 @@ export default defineCommand({
     const g = args as GlobalArgs & { a: string; b: string };
     const one = async (image: string) => {
       const { source, ctx } = await setup({ ...g, image });
-      return { ctx, source, img: await resolveImage(source, ctx.platform) };
+      return { ctx, source, img: await resolveFor(ctx, source) };
     };
     const A = await one(g.a);
     const B = await one(g.b);
@@ -114,23 +70,12 @@ export default defineCommand({
     const d = await diffImages(
       { img: A.img, ...(la !== undefined ? { layer: la } : {}) },
       { img: B.img, ...(lb !== undefined ? { layer: lb } : {}) },
-      { ...(ctx.useCache ? { cache: ctx.cache } : {}), ignoreMtime: !!args["ignore-mtime"], content: !!args.content, onWarning: ctx.warn },
+      { ...(ctx.useCache ? { cache: ctx.cache } : {}), ignoreMtime: !!args["ignore-mtime"], content: !!args.content, verify: !!args.verify, onWarning: ctx.warn },
     );
     const packages = args.packages ? diffPackages((await imagePackages(A.ctx, A.source)).packages, (await imagePackages(B.ctx, B.source)).packages) : [];
-    const same = d.paths.length === 0 && d.config.length === 0 && packages.length === 0;
+    const same = diffIsSame(d, packages);
     if (ctx.json) {
-      printJson({
-        a: { reference: A.img.source.reference, digest: A.img.manifest.digest, ...(la !== undefined ? { layer: la } : {}) },
-        b: { reference: B.img.source.reference, digest: B.img.manifest.digest, ...(lb !== undefined ? { layer: lb } : {}) },
-        same,
-        shared: d.shared,
-        sharedRead: d.sharedRead,
-        paths: d.paths.map(changeJson),
-        config: d.config,
-        ...(args.packages ? { packages } : {}),
-        ...(args.content ? { contentCompared: d.contentCompared } : {}),
-        bytesDownloaded: d.bytesDownloaded,
-      });
+      printJson(diffDocument({ img: A.img, layer: la }, { img: B.img, layer: lb }, d, { ...(args.packages ? { packages } : {}), content: !!args.content }));
     } else {
       await writeLines(textLines(d, A.img.source.reference, B.img.source.reference));
       await writeLines(

@@ -1,6 +1,7 @@
 /** What the Docker Hub commands (discover, repos, tags --details) share: their options, the client, the end of a list. */
 import type { LayerslayerError } from "../errors.ts";
 import { HubClient, hubEndpoint } from "../hub/client.ts";
+import { hubListDocument } from "../output/hub.ts";
 import { globalArgs, printJson, writeOut } from "./common.ts";
 import { log } from "./log.ts";
 
@@ -29,7 +30,7 @@ export function printHubList<T>(
   list: { items: T[]; skipped: number; error?: LayerslayerError },
   table: (items: T[]) => string[],
 ): void {
-  if (args.json) printJson({ ...doc, [key]: list.items, ...(list.error ? { complete: false } : {}) });
+  if (args.json) printJson(hubListDocument(doc, key, list));
   else if (list.items.length)
     writeOut(
       table(list.items)

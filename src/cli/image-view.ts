@@ -1,14 +1,12 @@
-import { loadListings, mergeListings } from "../image/load.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
 import { decodeTree, encodeTree, treeKey } from "../image/tree-codec.ts";
 import { selectLayers } from "../image/select.ts";
-import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import type { ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
-import type { Context } from "./common.ts";
-import { layerProgress } from "./layer-progress.ts";
+import { resolveFor, type Context } from "./common.ts";
 
 export interface ImageView {
   img: ResolvedImage;
@@ -37,7 +35,8 @@ export async function openImageView(
   source: ImageSource,
   opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {},
 ): Promise<ImageView> {
-  const img = opts.image ?? (await resolveImage(source, ctx.platform));
+  const signal = opts.signal ?? ctx.signal;
+  const img = opts.image ?? (await resolveFor(ctx, source, signal));
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
   const stepOfLayer = alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer;
@@ -49,21 +48,33 @@ export async function openImageView(
     if (ctx.verbose) ctx.note(`the merged tree of ${indexes.length} layers from the cache`);
     return { img, tree: keptTree, layers: indexes, stepOfLayer, historyTree: () => keptTree };
   }
+  // Listings (the cache's or the layers' own) and the machinery that reads them load only when no
+  // kept tree answers: a cached `ls` never needs them (docs/performance.md).
+  const [{ loadListings, mergeListings }, { layerProgress }, { tocDeclared }] = await Promise.all([
+    import("../image/load.ts"),
+    import("./layer-progress.ts"),
+    import("./peek-layer.ts"),
+  ]);
   const progress = layerProgress(ctx, img.manifest.image.layers, indexes);
-  const listings = await loadListings(img, indexes, {
-    ...(ctx.useCache ? { cache: ctx.cache } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    onWarning: (m) => {
-      progress?.clear();
-      ctx.warn(m);
-    },
-    ...(progress ? { onProgress: progress.listener } : {}),
-  });
-  progress?.clear();
+  let listings;
+  try {
+    listings = await loadListings(img, indexes, {
+      ...(ctx.useCache ? { cache: ctx.cache } : {}),
+      signal,
+      onWarning: (m) => {
+        progress?.clear();
+        ctx.warn(m);
+      },
+      ...(progress ? { onProgress: progress.listener } : {}),
+    });
+  } finally {
+    // Whatever ended the reads (a cancel too): no progress line left under the next one.
+    progress?.clear();
+  }
   const entries = listings.reduce((n, l) => n + l.stats.entries, 0);
-  const tree = mergeListings(listings, { history: opts.history !== false || entries <= MAX_CACHED_TREE });
-  // A tree without its history is ls's: walked, and asked about a few paths.
-  if (!tree.hasHistory) tree.seal();
+  const history = opts.history !== false || entries <= MAX_CACHED_TREE;
+  // A tree without its history is ls's: walked, and asked about a few paths (sealed).
+  const tree = mergeListings(listings, { history, seal: !history });
   let full: MergedTree | undefined;
   const historyTree = () => (tree.hasHistory ? tree : (full ??= mergeListings(listings)));
   // Kept only when made of verified listings (as listings are: a TOC's listing, not checked
@@ -73,11 +84,8 @@ export async function openImageView(
     if (bytes) ctx.cache.putTree(key, bytes);
   }
   // A TOC's listing is what the image's author declares, not what the tar stream (which runtimes apply) holds.
-  const declared = listings.filter((l) => l.stats.toc).map((l) => l.index);
-  if (declared.length > 0) {
-    const which = declared.length === 1 ? `layer ${declared[0]} is listed as its TOC declares it` : `layers ${declared.join(", ")} are listed as their TOCs declare them`;
-    ctx.note(`${which} (the tar stream was not read; \`cache warm\` or \`peek --full --verify\` reads and checks it)`);
-  }
+  const declared = tocDeclared(listings.filter((l) => l.stats.toc).map((l) => l.index));
+  if (declared) ctx.note(`${declared} (the tar stream was not read; \`cache warm\` or \`peek --full --verify\` reads and checks it)`);
   const downloaded = listings.reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const cached = listings.filter((l) => l.cached).length;
   if (ctx.verbose) ctx.note(`${listings.length} layer listings: ${cached} from the cache, ${humanSize(downloaded)} downloaded`);

@@ -12,7 +12,7 @@ import { imageEntries, isForeignLayer, parseManifest, type Platform } from "../o
 import { formatPlatform, hostPlatform } from "../oci/platform.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
-import { accessArgs, cacheArg, imageArg, outputArgs, platformArg, setup, writeOut, type Context, type GlobalArgs } from "./common.ts";
+import { accessArgs, cacheArg, imageArg, outputArgs, platformArg, setup, type Context, type GlobalArgs } from "./common.ts";
 import { page } from "./pager.ts";
 import { DEFAULT_BUDGET } from "./budget.ts";
 import { peekLayerText } from "./peek-layer.ts";
@@ -52,6 +52,9 @@ async function choosePlatform(ctx: Context, source: ImageSource, prompter: Promp
 
 /** The whole session: platform, build steps, layers to peek, peek each, offer to save each. */
 export async function runInteractive(ctx: Context, source: ImageSource, prompter: Prompter, term: Terminal = { input: process.stdin, output: process.stdout }): Promise<void> {
+  // Everything the session shows goes to its terminal, in order with the prompts and the pager
+  // (not through stdout.ts, whose writes would not interleave with the terminal stream's).
+  const writeOut = (line: string) => term.output.write(line.endsWith("\n") ? line : `${line}\n`);
   const platform = await choosePlatform(ctx, source, prompter);
   const img = await resolveImage(source, platform);
   const layers = img.manifest.image.layers;

@@ -53,8 +53,20 @@ let instance: ConsolaInstance | undefined;
 /** The level asked for before consola was loaded (or while it is). */
 let level = LEVELS.info;
 
+/** Where lines go instead of stderr while a full-screen program owns the terminal (see `divertLog`). */
+let diverted: ((kind: Kind, line: string) => void) | undefined;
+
 function write(kind: Kind, message: string): void {
+  if (diverted) return diverted(kind, printable(message));
   process.stderr.write(formatLine(kind, message, colourOnStderr()));
+}
+
+/**
+ * While `to` is set, every line that passes the level goes to it (made printable) instead of
+ * stderr: `browse` shows them on its screen rather than letting them scribble over it.
+ */
+export function divertLog(to: ((kind: Kind, line: string) => void) | undefined): void {
+  diverted = to;
 }
 
 /** Loads consola and routes `log` through it (once; later calls only return). */

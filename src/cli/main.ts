@@ -74,7 +74,7 @@ export const SUMMARIES: Record<string, string> = {
   cat: "Print one file of the image (alias carve): stops downloading the moment the file is complete",
   save: "Download layer blobs, verified against their digests, resuming partial downloads",
   interactive: "Guided session on a terminal: pick a platform and layers, peek them, save the ones you want",
-  browse: "Browse an image full screen, without pulling it: layers, the merged tree or one layer's changes, view and save files",
+  browse: "Browse images full screen without pulling them: a registry's repositories or a Docker Hub search, tags, platforms, then layers, files, diffs",
   cache: "Show, clear or warm the local cache of layer listings, checkpoints, manifests and configs",
   scan: "Record many images (config, history, the listing of every layer) in the database for `search`",
   search: "Search every image recorded by `scan` for paths containing PATTERN",
@@ -146,19 +146,16 @@ export async function run(argv: string[]): Promise<number> {
   let loader = commandNamed(name);
   let cmdArgs = rest;
   if (!loader && !name.startsWith("-") && process.stdin.isTTY && process.stdout.isTTY) {
-    // `layerslayer IMAGE` on a terminal: the guided session.
-    loader = commands.interactive!;
+    // `layerslayer IMAGE` (or REGISTRY) on a terminal: the full-screen browser (`interactive` stays a command).
+    loader = commands.browse!;
     cmdArgs = argv;
   }
   if (!loader) {
     const hint = /[/:.]/.test(name) ? `; to explore an image on a terminal: layerslayer interactive ${name}` : await commandHint(name);
     throw new LayerslayerError("USAGE", `unknown command "${name}"${hint}; commands: ${Object.keys(commands).join(", ")}`);
   }
-  // Touching process.stdout sets up Node's stream machinery (~8 MiB, tens of ms): only a command
-  // needs it; usage and version go out through Bun.write.
-  process.stdout.on("error", (e: { code?: string }) => {
-    if (e.code === "EPIPE") process.exit(0);
-  });
+  // Commands write through stdout.ts (Bun's file sink, which also ends the process quietly on
+  // EPIPE): touching process.stdout would set up Node's stream machinery (~7 MiB, 10-20 ms).
   const cmd = await loader();
   if (cmdArgs.includes("--help") || cmdArgs.includes("-h")) {
     await showUsage(cmd, main, name);
@@ -170,8 +167,22 @@ export async function run(argv: string[]): Promise<number> {
   const { setLogLevel, startLog } = await import("./log.ts");
   setLogLevel(levelFlags(args));
   await startLog();
-  const { runCommand } = await import("citty");
-  await runCommand(cmd, { rawArgs: args });
+  const [{ runCommand }, signals] = await Promise.all([import("citty"), import("./signals.ts")]);
+  let failure: { error: unknown } | undefined;
+  try {
+    await runCommand(cmd, { rawArgs: args });
+  } catch (error) {
+    failure = { error };
+  }
+  // Ctrl-C, kill or a closed terminal aborted the command's reads: one line, exit 128 + N (a
+  // command that said what it left behind, as save does, has ended without an error).
+  const stopped = signals.stoppedBy();
+  signals.endCommandRun();
+  if (stopped) {
+    if (failure) (await import("./log.ts")).log.error("interrupted");
+    return signals.SIGNAL_EXIT_CODE[stopped];
+  }
+  if (failure) throw failure.error;
   // A command that finished its output but met a failure on the way sets process.exitCode.
   return Number(process.exitCode ?? 0);
 }
@@ -218,6 +229,8 @@ if (import.meta.main) {
     code = await run(argv);
   } catch (e) {
     code = await report(e, verbose);
+    // diff exits 1 when the images differ, as diff(1) does: a failure of its own is 2 or more.
+    if (code === 1 && argv[0] === "diff") code = 2;
   }
   process.exitCode = code;
 }

@@ -3,6 +3,7 @@ import { rawJsonFor } from "../output/json.ts";
 import { LayerslayerError } from "../errors.ts";
 import { manifestJson } from "../output/image-json.ts";
 import { imageArg, globalArgs, printJson, setupImage, type GlobalArgs } from "./common.ts";
+import { writeStdout } from "./stdout.ts";
 
 export default defineCommand({
   meta: { name: "manifest", description: "Print the resolved image manifest byte for byte (--index: the index itself)" },
@@ -19,7 +20,7 @@ export default defineCommand({
     if (ctx.json) {
       printJson(doc);
     } else {
-      process.stdout.write(rawJsonFor(chosen.bytes, process.stdout.isTTY));
+      writeStdout(rawJsonFor(chosen.bytes, process.stdout.isTTY));
     }
   },
 });

@@ -3,6 +3,7 @@ import { closeSync, fchmodSync, openSync, renameSync, rmSync, statSync, writeSyn
 import { basename, dirname, join } from "node:path";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
+import { toStdout } from "./stdout.ts";
 
 /**
  * Writes to a temp file beside `target` and renames it into place only when everything arrived.
@@ -43,9 +44,5 @@ export class FileSink {
 
 /** stdout, binary-safe, waiting when the pipe is full. */
 export function stdoutSink(): (chunk: Uint8Array) => Promise<void> {
-  return (chunk) =>
-    new Promise((resolve, reject) => {
-      if (process.stdout.write(chunk, (err) => (err ? reject(err) : undefined))) resolve();
-      else process.stdout.once("drain", () => resolve());
-    });
+  return async (chunk) => await toStdout(chunk);
 }

@@ -24,6 +24,15 @@ export function tocSource(toc: NonNullable<LayerStats["toc"]>): string {
 }
 
 /**
+ * "layer 2 is listed as its TOC declares it", "layers 1, 2 are listed as their TOCs declare them":
+ * for the layers whose listings came from their TOCs; undefined when none did.
+ */
+export function tocDeclared(indexes: readonly number[]): string | undefined {
+  if (indexes.length === 0) return undefined;
+  return indexes.length === 1 ? `layer ${indexes[0]} is listed as its TOC declares it` : `layers ${indexes.join(", ")} are listed as their TOCs declare them`;
+}
+
+/**
  * The summary of one layer. "complete" only for a listing read to the blob's end and verified;
  * after an error it names the error (the budget was not what stopped it).
  */

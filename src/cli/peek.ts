@@ -3,9 +3,8 @@ import { LayerslayerError } from "../errors.ts";
 import { selectLayers } from "../image/select.ts";
 import { alignHistory } from "../oci/config.ts";
 import { writeInOrder } from "../output/ordered.ts";
-import { resolveImage } from "../oci/resolve.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
-import { imageArg, globalArgs, setup, toStdout, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, resolveFor, setup, toStdout, type GlobalArgs } from "./common.ts";
 import { log } from "./log.ts";
 import { layerProgress } from "./layer-progress.ts";
 import { peekLayerText } from "./peek-layer.ts";
@@ -28,37 +27,41 @@ export default defineCommand({
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const budget = budgetFrom(args);
-    const img = await resolveImage(source, ctx.platform);
+    const img = await resolveFor(ctx, source);
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);
     const { stepOfLayer } = alignHistory(img.config, layers.length);
     let failure: LayerslayerError | undefined;
     const progress = layerProgress(ctx, layers, picked, budget);
-    await writeInOrder(
-      picked.map(
-        (i) => (emit: (text: string) => void) =>
-          peekLayerText(ctx, source, layers, i, {
-            budget,
-            step: stepOfLayer[i]?.createdBy,
-            write: emit,
-            entriesOnly: ctx.quiet,
-            verify: !!args.verify,
-            onProgress: progress?.listener,
-          }),
-      ),
-      PEEK_CONCURRENCY,
-      (text) => {
-        // The listing and the progress line may share a terminal: the line goes, the next event redraws it.
-        progress?.clear();
-        return toStdout(text);
-      },
-      (result, n) => {
-        progress?.clear();
-        reportError(picked[n]!, result.error);
-        failure ??= result.error;
-      },
-    );
-    progress?.clear();
+    try {
+      await writeInOrder(
+        picked.map(
+          (i) => (emit: (text: string) => void) =>
+            peekLayerText(ctx, source, layers, i, {
+              budget,
+              step: stepOfLayer[i]?.createdBy,
+              write: emit,
+              entriesOnly: ctx.quiet,
+              verify: !!args.verify,
+              onProgress: progress?.listener,
+              signal: ctx.signal,
+            }),
+        ),
+        PEEK_CONCURRENCY,
+        (text) => {
+          // The listing and the progress line may share a terminal: the line goes, the next event redraws it.
+          progress?.clear();
+          return toStdout(text);
+        },
+        (result, n) => {
+          progress?.clear();
+          reportError(picked[n]!, result.error);
+          failure ??= result.error;
+        },
+      );
+    } finally {
+      progress?.clear();
+    }
     if (failure) process.exitCode = failure.exitCode;
   },
 });

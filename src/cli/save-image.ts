@@ -6,8 +6,9 @@ import { dockerManifestJson, packLayout } from "../image/archive-writer.ts";
 import { layoutImage, writeLayout } from "../image/layout-writer.ts";
 import { escapeName } from "../names.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import { ProgressBar, progressEnabled } from "../output/progress.ts";
+import { downloadProgress } from "../layer/progress.ts";
 import type { Context } from "./common.ts";
+import { layerProgress } from "./layer-progress.ts";
 import { FileSink } from "./output-file.ts";
 import { onStopSignal } from "./signals.ts";
 
@@ -31,12 +32,34 @@ export async function saveImage(ctx: Context, img: ResolvedImage, format: SaveFo
   const image = await layoutImage(img, allPlatforms);
   const controller = new AbortController();
   let stoppedWith = 0;
-  const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json }) ? new ProgressBar(process.stderr) : undefined;
+  // The progress line of every command that reads layers: the layers of every image, numbered in the order they are saved.
+  const all = image.images.flatMap((im) => im.layers);
+  const bar = layerProgress(
+    ctx,
+    all,
+    all.map((_, k) => k),
+    undefined,
+    "saving",
+  );
+  let k = -1;
+  let downloaded = 0;
+  const finished = () => k >= 0 && bar?.listener(downloadProgress(k, all[k]!, { done: all[k]!.size, downloaded }, true));
   const progress = {
-    onLayer: (i: number, j: number, d: { digest: string; size: number }) => bar?.start(`image ${i} layer ${j} ${d.digest.slice(0, 19)}`, d.size),
+    onLayer: () => {
+      finished();
+      k++;
+      downloaded = 0;
+    },
     download: {
       signal: controller.signal,
-      ...(bar ? { onProgress: (p: { done: number; downloaded: number; phase: "verify" | "download" }) => bar.update(p.done, p.downloaded, p.phase) } : {}),
+      ...(bar
+        ? {
+            onProgress: (p: { done: number; downloaded: number }) => {
+              downloaded = p.downloaded;
+              bar.listener(downloadProgress(k, all[k]!, p));
+            },
+          }
+        : {}),
     },
   };
   const layers = image.images.reduce((n, im) => n + im.layers.length, 0);

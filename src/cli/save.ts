@@ -9,12 +9,11 @@ import { checkForeignUrls } from "../registry/url-policy.ts";
 import { selectLayers } from "../image/select.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
-import { ProgressBar, progressEnabled } from "../output/progress.ts";
-import { resolveImage } from "../oci/resolve.ts";
+import { downloadProgress } from "../layer/progress.ts";
 import { defaultDirectory } from "./downloads.ts";
 import { saveImage } from "./save-image.ts";
-import { onStopSignal } from "./signals.ts";
-import { imageArg, globalArgs, printJson, setup, writeOut, type GlobalArgs } from "./common.ts";
+import { layerProgress } from "./layer-progress.ts";
+import { imageArg, globalArgs, printJson, resolveFor, setup, writeOut, type GlobalArgs } from "./common.ts";
 import { log } from "./log.ts";
 
 export interface SavedLayer {
@@ -64,27 +63,23 @@ export default defineCommand({
     if (format !== "blobs") {
       if (!args.output) throw new LayerslayerError("USAGE", `--format ${format} needs -o ${format === "oci" ? "DIR" : "FILE"}`);
       if (args.layer !== undefined) throw new LayerslayerError("USAGE", `--layer saves blobs; --format ${format} saves the whole image`);
-      const r = await saveImage(ctx, await resolveImage(source, ctx.platform), format, args.output, !!args["all-platforms"]);
+      const r = await saveImage(ctx, await resolveFor(ctx, source), format, args.output, !!args["all-platforms"]);
       if (ctx.json) printJson(r);
       else writeOut(`saved ${escapeName(r.path)} (${format}: ${r.images} image${r.images === 1 ? "" : "s"}, ${r.layers} layers, ${r.digest})`);
       return;
     }
     const directory = args.output ?? defaultDirectory(source);
-    const img = await resolveImage(source, ctx.platform);
+    const img = await resolveFor(ctx, source);
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);
 
-    // Ctrl-C, kill or a closed terminal: stop the transfer, remove its temp file (or, with
-    // --keep-partial, keep its bytes for a resume), exit 128 + N.
-    const controller = new AbortController();
-    let exitCode = 0;
-    const stopHandling = onStopSignal((_, code) => {
-      exitCode = code;
-      controller.abort();
-    });
-    const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json }) ? new ProgressBar(process.stderr) : undefined;
+    // Ctrl-C, kill or a closed terminal abort the command's signal: the transfer stops, its temp
+    // file is removed (or, with --keep-partial, kept for a resume), and the exit code is 128 + N.
+    const signal = ctx.signal;
+    const saved = picked.filter((i) => !isForeignLayer(layers[i]!));
+    // The progress line of every command that reads layers, from the same events.
+    const progress = layerProgress(ctx, layers, saved, undefined, "saving");
     const results: SavedLayer[] = [];
-    const last = layers.length - 1;
     let current: string | undefined;
     let mismatch: LayerslayerError | undefined;
     try {
@@ -98,21 +93,21 @@ export default defineCommand({
         }
         const path = join(directory, blobFileName(desc));
         current = path;
-        bar?.start(`layer ${i}/${last} ${desc.digest.slice(0, 19)}`, desc.size);
         const r = await downloadBlob({ source, digest: desc.digest, size: desc.size, mediaType: desc.mediaType, label: `layer ${i} (${desc.digest})` }, path, {
-          signal: controller.signal,
-          ...(bar ? { onProgress: (p) => bar.update(p.done, p.downloaded, p.phase) } : {}),
+          signal,
+          ...(progress ? { onProgress: (p) => progress.listener(downloadProgress(i, desc, p)) } : {}),
         });
-        bar?.clear();
+        progress?.listener(downloadProgress(i, desc, { done: desc.size, downloaded: r.bytesDownloaded }, true));
+        progress?.clear();
         if (r.status === "resumed") ctx.note(`layer ${i}: resumed a partial download at byte ${r.resumedFrom}`);
         if (!ctx.json) writeOut(`${r.status === "present" ? "present" : "saved"} ${escapeName(path)} (${humanSize(desc.size)})`);
         // Runtimes apply the saved tar stream: a TOC that declares something else is corrupt data.
         let tocMatched: SavedLayer["tocMatched"];
         let error: string | undefined;
         try {
-          tocMatched = await checkSavedToc(source, desc, i, path, controller.signal);
+          tocMatched = await checkSavedToc(source, desc, i, path, signal);
         } catch (e) {
-          if (!(e instanceof LayerslayerError) || controller.signal.aborted) throw e;
+          if (!(e instanceof LayerslayerError) || signal.aborted) throw e;
           log.error(e.message);
           mismatch ??= e;
           error = e.message;
@@ -120,8 +115,8 @@ export default defineCommand({
         results.push({ index: i, digest: desc.digest, path, size: desc.size, status: r.status, ...(tocMatched ? { tocMatched } : {}), ...(error ? { error } : {}) });
       }
     } catch (e) {
-      bar?.clear();
-      if (controller.signal.aborted) {
+      progress?.clear();
+      if (signal.aborted) {
         const partial = current ? partialPathFor(current) : undefined;
         let said = "";
         if (partial && existsSync(partial)) {
@@ -131,13 +126,11 @@ export default defineCommand({
             said = "; the partial download was removed (--keep-partial keeps it for a resume)";
           }
         }
+        // The one line; main.ts gives the exit code of the signal.
         log.error(`interrupted${said}`);
-        process.exitCode = exitCode;
         return;
       }
       throw e;
-    } finally {
-      stopHandling();
     }
     if (ctx.json) printJson({ directory, layers: results });
     if (mismatch) process.exitCode = mismatch.exitCode;

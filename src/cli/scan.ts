@@ -8,32 +8,19 @@ import { progressEnabled } from "../output/progress.ts";
 import { parseReference, parseRegistry } from "../ref/reference.ts";
 import { parsePlatform } from "../oci/platform.ts";
 import { scanReference, type ImageOutcome } from "../scan/image.ts";
+import { outcomeJson } from "../output/scan-json.ts";
 import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { dbArg, globalArgs, registryContext, wholeNumber, type GlobalArgs } from "./common.ts";
 import { log } from "./log.ts";
+import { writeStdout } from "./stdout.ts";
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
 
 function concurrencyFrom(text: string | undefined): number {
   return wholeNumber(text, "--concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY);
-}
-
-function outcomeJson(o: ImageOutcome): Record<string, unknown> {
-  return {
-    reference: o.reference,
-    platform: o.platform,
-    digest: o.digest ?? null,
-    layers: o.layers,
-    layersRead: o.layersRead,
-    layersSkipped: o.layersSkipped,
-    partialLayers: o.partialLayers,
-    bytesDownloaded: o.bytesDownloaded,
-    entries: o.entries,
-    ...(o.error ? { error: o.error } : {}),
-  };
 }
 
 function outcomeLine(o: ImageOutcome): string {
@@ -128,6 +115,8 @@ export default defineCommand({
             layers,
             reading,
             ...(ctx.useCache ? { cache: ctx.cache } : {}),
+            // Ctrl-C stops every read under way; nothing half-read is recorded.
+            signal: ctx.signal,
             onBytes: (n) => {
               bytes += n;
             },
@@ -139,8 +128,8 @@ export default defineCommand({
           outcomes.push(o);
           if (o.error) failed++;
           if (progress) process.stderr.write("\r\x1b[K");
-          if (ctx.json) process.stdout.write(ndjsonLine(outcomeJson(o)));
-          else process.stdout.write(`${outcomeLine(o)}\n`);
+          if (ctx.json) writeStdout(ndjsonLine(outcomeJson(o)));
+          else writeStdout(`${outcomeLine(o)}\n`);
         }
         draw();
       });

@@ -40,6 +40,8 @@ export default defineCommand({
     "client-downloads": { type: "string", valueHint: "N", description: `Downloading requests at once per client (default ${DEFAULT_CAPS.downloadsPerClient})` },
     "client-rate": { type: "string", valueHint: "N", description: `Requests per minute per client (default ${DEFAULT_CAPS.requestsPerMinute})` },
     "request-timeout": { type: "string", valueHint: "SECONDS", description: `Longest a request may run (default ${DEFAULT_CAPS.requestTimeoutMs / 1000})` },
+    "scan-jobs": { type: "string", valueHint: "N", description: `Scan jobs (POST /v1/scans) running at once; more wait (default ${DEFAULT_CAPS.scanJobs})` },
+    "scan-timeout": { type: "string", valueHint: "SECONDS", description: `Longest a scan job may run (default ${DEFAULT_CAPS.scanJobTimeoutMs / 1000})` },
     ...dbArg,
     ...connectionsArg,
     cache: {
@@ -66,6 +68,8 @@ export default defineCommand({
         downloadsPerClient: wholeNumber(args["client-downloads"], "--client-downloads", DEFAULT_CAPS.downloadsPerClient, 1, 10_000),
         requestsPerMinute: wholeNumber(args["client-rate"], "--client-rate", DEFAULT_CAPS.requestsPerMinute, 1, 1_000_000),
         requestTimeoutMs: 1000 * wholeNumber(args["request-timeout"], "--request-timeout", DEFAULT_CAPS.requestTimeoutMs / 1000, 1, 86_400),
+        scanJobs: wholeNumber(args["scan-jobs"], "--scan-jobs", DEFAULT_CAPS.scanJobs, 1, 64),
+        scanJobTimeoutMs: 1000 * wholeNumber(args["scan-timeout"], "--scan-timeout", DEFAULT_CAPS.scanJobTimeoutMs / 1000, 1, 7 * 86_400),
       },
     });
     // The access log goes to stderr through the one logging layer, whatever -q says (it was asked for).

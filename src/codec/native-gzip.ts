@@ -5,6 +5,10 @@
  * on to the next member; it stops at a zero byte after a member, and we then require that every byte
  * from there to the end is zero (zero padding, like the exact path accepts). A stream cut short is
  * not an error (`ended: false`), bad data is CORRUPT.
+ *
+ * Writes stay on the main thread unless `overlap` asks for the thread pool: zlib returns at every
+ * deflate block here, so a listing makes a pool round trip per block, and measured that way the
+ * gzip listing was slower (docs/performance.md).
  */
 
 import { constants, createGunzip } from "node:zlib";
@@ -29,7 +33,7 @@ export async function* nativeGunzip(source: AsyncIterable<Uint8Array>, opts: Nat
       yield { bytes, end: total };
     }
   }
-  const end = yield* driveDecoder(z, pieces(), { flush: constants.Z_BLOCK, finish: constants.Z_FINISH, blocks: true }, opts);
+  const end = yield* driveDecoder(z, pieces(), { flush: constants.Z_BLOCK, finish: constants.Z_FINISH, blocks: true, codec: "gzip" }, { ...opts, overlap: opts.overlap ?? false });
   let ended = false;
   if (end.error) {
     const { message, code } = nativeMessage(end.error.error);

@@ -15,6 +15,7 @@
 
 import type { Transform } from "node:stream";
 import type { DecodedChunk } from "../types.ts";
+import { overlapHandle } from "./native-async.ts";
 import { driveNative, type NativeEnd, type Piece } from "./native.ts";
 
 /** Output buffer size (measured on the rootfs layer: 64 KiB and 256 KiB within noise, 16 KiB slower). */
@@ -26,11 +27,20 @@ interface Handle {
   onerror: (message: string, errno: number, code: string) => void;
 }
 
+/** Overlapping writes start a new output buffer when less than this is left in the current one. */
+const MIN_ROOM = 32 * 1024;
+
 /** The decoder's handle and write-state array, when this runtime exposes them as Node does. */
 export interface SyncHandle {
   handle: Handle;
   /** [output bytes still free, input bytes not consumed] after each writeSync. */
   state: Uint32Array;
+  /**
+   * With these, writes run on the thread pool (native-async.ts): `start` begins one and resolves
+   * when it is done, `settle` resolves it when the decoder reported an error instead.
+   */
+  start?: (flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number) => Promise<void>;
+  settle?: () => void;
 }
 
 export function syncHandle(z: Transform): SyncHandle | undefined {
@@ -81,45 +91,64 @@ export interface SyncEnd extends NativeEnd {
  * own error; errors of `pieces` propagate once what arrived before was decoded and handed out.
  * Every piece is read to the end, also after the decoder stopped (the caller may check what
  * follows). Stopping early closes `pieces`; the handle is closed on every way out.
+ *
+ * With an overlapping handle (`start`), each write runs on the thread pool while the output of the
+ * previous one is handed out: the consumer's work and the decoding run side by side. Output is then
+ * handed out one write later than the sync way, and each write goes after the output the consumer may
+ * still be reading (in the same buffer while room is left, never over it).
  */
 export async function* driveSync(sync: SyncHandle, pieces: AsyncIterable<Piece>, opts: SyncOptions): AsyncGenerator<DecodedChunk, SyncEnd> {
   const { handle, state } = sync;
+  const overlap = sync.start;
   let failure: NativeEnd["error"];
   let inputDone = false;
   handle.onerror = (message, errno, code) => {
     const error = Object.assign(new Error(message), { errno, code });
     failure ??= { error, afterEnd: inputDone };
+    sync.settle?.();
   };
   const spare: Uint8Array[] = [];
-  const filled: Uint8Array[] = []; // buffers written full since output was last handed out
+  const filled: Uint8Array[] = []; // buffers no longer written to whose output is not handed out yet
   const held: Uint8Array[] = [];
   let heldBytes = 0;
+  const ready: DecodedChunk[] = []; // released output, to hand out
+  const readyBuffers: Uint8Array[] = []; // the buffers it lies in
   let out: Uint8Array = new Uint8Array(SYNC_CHUNK);
   let outOff = 0;
   let decompressed = 0;
   let consumed = 0;
   let stopped = false;
   let fed = 0;
+  let inflight: Promise<void> | undefined;
 
-  /** Hands out the held output; with `transient`, its buffers are written again afterwards. */
-  function* release(tag: number): Generator<DecodedChunk> {
-    while (held.length > 0) {
-      const data = held.shift()!;
-      heldBytes -= data.length;
-      yield { data, compressedConsumed: tag };
-    }
-    if (opts.transient) {
-      spare.push(...filled.splice(0));
-      outOff = 0;
-    } else filled.length = 0;
+  /** Releases the held output, tagged `tag`: it is handed out next. */
+  function release(tag: number): void {
+    for (const data of held) ready.push({ data, compressedConsumed: tag });
+    held.length = 0;
+    heldBytes = 0;
+    readyBuffers.push(...filled.splice(0));
+    // The sync way hands it out before the next write: the current buffer is written again from its start.
+    if (!overlap && opts.transient) outOff = 0;
+  }
+
+  /** Hands out the released output; with `transient`, its buffers are written again afterwards. */
+  function* handOut(): Generator<DecodedChunk> {
+    while (ready.length > 0) yield ready.shift()!;
+    if (opts.transient) spare.push(...readyBuffers);
+    readyBuffers.length = 0;
   }
 
   /** Writes `input` (empty with `finish`) until the decoder wants more input or stops. */
-  function* write(input: Uint8Array, flush: number): Generator<DecodedChunk> {
+  async function* write(input: Uint8Array, flush: number): AsyncGenerator<DecodedChunk> {
     let inOff = 0;
     let inLen = input.length;
     for (;;) {
-      handle.writeSync(flush, input, inOff, inLen, out, outOff, out.length - outOff);
+      if (overlap) {
+        inflight = overlap(flush, input, inOff, inLen, out, outOff, out.length - outOff);
+        yield* handOut(); // the consumer works on the previous output while the decoder runs
+        await inflight;
+        inflight = undefined;
+      } else handle.writeSync(flush, input, inOff, inLen, out, outOff, out.length - outOff);
       if (failure) return;
       const free = state[0]!;
       const left = state[1]!;
@@ -134,7 +163,9 @@ export async function* driveSync(sync: SyncHandle, pieces: AsyncIterable<Piece>,
         decompressed += produced;
         outOff += produced;
       }
-      if (free === 0) {
+      // Overlapping, the consumer may still read this buffer's output: the next write goes after it,
+      // in a new buffer once too little room is left for a useful write.
+      if (free === 0 || (overlap && free < MIN_ROOM)) {
         filled.push(out);
         out = (opts.transient && spare.pop()) || new Uint8Array(SYNC_CHUNK);
         outOff = 0;
@@ -142,13 +173,15 @@ export async function* driveSync(sync: SyncHandle, pieces: AsyncIterable<Piece>,
       if (free > 0 && left > 0 && used === 0 && produced === 0) {
         // Input left, room left, and nothing taken: the decoder is at the end of its stream.
         stopped = true;
-        yield* release(consumed);
+        release(consumed);
+        if (!overlap) yield* handOut();
         return;
       }
-      if (!opts.blocks) yield* release(fed);
+      if (!opts.blocks) release(fed);
       else if (free > 0 && left > 0)
-        yield* release(consumed); // at a block boundary
-      else if (heldBytes >= MAX_HELD) yield* release(fed);
+        release(consumed); // at a block boundary
+      else if (heldBytes >= MAX_HELD) release(fed);
+      if (!overlap) yield* handOut();
       if (free > 0 && left === 0) return;
     }
   }
@@ -167,36 +200,48 @@ export async function* driveSync(sync: SyncHandle, pieces: AsyncIterable<Piece>,
     }
     if (sourceError) {
       // The input broke off: what arrived decodes to real output, handed out before the error.
-      if (!failure) yield* release(fed);
+      if (!failure) release(fed);
+      yield* handOut();
       throw sourceError.error;
     }
     inputDone = true;
     if (!failure && !stopped) yield* write(new Uint8Array(0), opts.finish);
     // Output that came before an error is real: hand it out first.
-    yield* release(fed);
+    release(fed);
+    yield* handOut();
     return { ...(failure ? { error: failure } : {}), decompressed, consumed, stopped };
   } finally {
+    // A write still running on the pool (the consumer stopped while it ran) finishes before the close.
+    if (inflight) await inflight;
     handle.close();
   }
 }
 
 /** How a native codec is driven. */
 export interface NativeOptions {
-  /** Chunks in one reused buffer (see SyncOptions.transient); only the sync driver does that. */
+  /** Chunks in reused buffers (see SyncOptions.transient); only the handle drivers do that. */
   transient?: boolean;
-  /** Use the stream driver even where the sync one is available (tests hold both to the same results). */
+  /** Use the stream driver even where the handle ones are available (tests hold all to the same results). */
   stream?: boolean;
+  /** Write on the thread pool beside the consumer (native-async.ts), or not (false); each codec has its default. */
+  overlap?: boolean;
 }
 
 /** Drives `z` synchronously when its handle allows it, else through its stream (native.ts). */
 export async function* driveDecoder(
   z: Transform,
   pieces: AsyncIterable<Piece>,
-  flags: { flush: number; finish: number; blocks?: boolean },
+  flags: { flush: number; finish: number; blocks?: boolean; codec: "gzip" | "zstd" },
   opts: NativeOptions = {},
 ): AsyncGenerator<DecodedChunk, SyncEnd> {
+  const { codec, ...sflags } = flags;
+  const overlapping = opts.stream || opts.overlap === false ? undefined : overlapHandle(z, codec);
+  if (overlapping) {
+    z.destroy(); // it only lent its handle's kind
+    return yield* driveSync(overlapping, pieces, { ...sflags, ...(opts.transient ? { transient: true } : {}) });
+  }
   const sync = opts.stream ? undefined : syncHandle(z);
-  if (sync) return yield* driveSync(sync, pieces, { ...flags, ...(opts.transient ? { transient: true } : {}) });
+  if (sync) return yield* driveSync(sync, pieces, { ...sflags, ...(opts.transient ? { transient: true } : {}) });
   const end = yield* driveNative(z, pieces);
   return { ...end, consumed: (z as Transform & { bytesWritten: number }).bytesWritten, stopped: false };
 }

@@ -42,6 +42,11 @@ export class ByteReader {
     return true;
   }
 
+  /** Bytes of the current source chunk not read yet: the next read waits for the source only when this is 0. */
+  buffered(): number {
+    return this.buf.length - this.pos;
+  }
+
   /** Between 1 and `max` bytes, a view into the current source chunk; null at the end of the stream. */
   async readUpTo(max: number): Promise<Uint8Array | null> {
     if (this.pos >= this.buf.length && !(await this.fill())) return null;

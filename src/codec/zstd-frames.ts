@@ -30,6 +30,8 @@ export type ZstdPiece =
   | { kind: "frame"; at: number; header: FrameHeader; raw: Uint8Array }
   /** One block: `raw` is its 3-byte header and its content. */
   | { kind: "block"; at: number; raw: Uint8Array; last: boolean }
+  /** More of the current block (only with `split`): a view into the source's chunk. */
+  | { kind: "bytes"; raw: Uint8Array }
   /** The frame at `at` is complete; `raw` holds its 4-byte checksum when it has one. */
   | { kind: "end"; at: number; header: FrameHeader; raw: Uint8Array; stored: number | undefined };
 
@@ -94,8 +96,14 @@ async function readFrameHeader(r: ByteReader, at: number): Promise<{ header: Fra
  * Walks the frames of a zstd stream, yielding each frame header, block and frame end. A stream cut
  * short anywhere is not an error (`ended: false`); bad framing is CORRUPT, an unsupported frame
  * (dictionary, huge window) UNSUPPORTED.
+ *
+ * With `split`, a block's content is not gathered into one array: the block piece holds its header
+ * (and what of its content lies in the same source chunk) and "bytes" pieces the rest, each a view
+ * into a source chunk. For a decoder that takes a byte stream (libzstd): a block (up to 128 KiB)
+ * spans two network chunks (64 KiB) more often than not, and gathering it copied most of the layer
+ * once more, garbage the collector then had to find (native-zstd.ts).
  */
-export async function* zstdFrames(r: ByteReader): AsyncGenerator<ZstdPiece, ZstdWalk> {
+export async function* zstdFrames(r: ByteReader, opts: { split?: boolean } = {}): AsyncGenerator<ZstdPiece, ZstdWalk> {
   let members = 0;
   for (;;) {
     if (members > 0 && (await r.endsAfter(`zstd frame ${members}`))) return { ended: true, members };
@@ -134,7 +142,20 @@ export async function* zstdFrames(r: ByteReader): AsyncGenerator<ZstdPiece, Zstd
       if (size > MAX_BLOCK) {
         throw new LayerslayerError("CORRUPT", `zstd frame at offset ${at}: block of ${size} bytes at offset ${blockAt} exceeds 128 KiB`);
       }
-      const body = await r.read(type === 1 ? 1 : size);
+      const want = type === 1 ? 1 : size;
+      if (opts.split) {
+        // The header, then the content as it lies in the source's chunks.
+        yield { kind: "block", at: blockAt, raw: bh, last };
+        for (let got = 0; got < want;) {
+          const part = await r.readUpTo(want - got);
+          if (!part) return { ended: false, members };
+          got += part.length;
+          yield { kind: "bytes", raw: part };
+        }
+        if (last) break;
+        continue;
+      }
+      const body = await r.read(want);
       if (!body) return { ended: false, members };
       let raw: Uint8Array;
       if (body.length === 0) raw = bh;

@@ -67,7 +67,7 @@ export async function* zstdDecode(source: AsyncIterable<Uint8Array>, options: Zs
           decompressed += out.length;
           yield { data: out, compressedConsumed: r.offset };
         }
-      } else {
+      } else if (piece.kind === "end") {
         const { header, at } = piece;
         if (header.contentSize !== undefined && frameSize !== header.contentSize) {
           throw new LayerslayerError("CORRUPT", `zstd frame at offset ${at}: decoded ${frameSize} bytes, header says ${header.contentSize}`);

@@ -25,7 +25,7 @@ export const HUB_TIMEOUT_MS = 120_000;
 /** A namespace or repository name as Docker Hub allows them. */
 const HUB_NAME = /^[a-z0-9][a-z0-9._-]{0,254}$/;
 
-export interface HubOptions extends Pick<TransportOptions, "insecure" | "log" | "retries" | "retryBaseMs" | "maxRetryAfterMs" | "proxy"> {
+export interface HubOptions extends Pick<TransportOptions, "insecure" | "log" | "retries" | "retryBaseMs" | "maxRetryAfterMs" | "maxRetryWaitMs" | "proxy"> {
   /** The API's base URL (default: LAYERSLAYER_HUB_URL, else https://hub.docker.com). */
   endpoint?: URL;
   timeoutMs?: number;

@@ -91,6 +91,12 @@ async function locateFile(read: FileRead, asked: string, access: LayerAccess): P
   });
 
   const fail = (code: "NOT_FOUND" | "USAGE", why: string) => new LayerslayerError(code, `${show(start)}${start === path ? "" : ` (${show(path)})`}: ${why}`);
+  // Layers whose say on the path came from what their TOC declares (not their tar streams), for the error.
+  const byToc = new Set<number>();
+  const asDeclared = (layers: number[]) =>
+    layers.length === 0
+      ? ""
+      : ` (as ${layers.length === 1 ? `layer ${layers[0]}'s TOC declares it` : `the TOCs of layers ${layers.join(", ")} declare it`}; --verify reads the tar stream)`;
   for (;;) {
     let redirected = false;
     for (let index = layers.length - 1; index >= 0; index--) {
@@ -102,8 +108,10 @@ async function locateFile(read: FileRead, asked: string, access: LayerAccess): P
       let outcome: Outcome | undefined;
       let got: Entry | undefined;
       let gotVerified = false;
-      if (known) outcome = probeListing(path, known);
-      else {
+      if (known) {
+        outcome = probeListing(path, known);
+        if (known === access.knownToc(index)?.entries || (known === cached?.entries && cached.stats.toc)) byToc.add(index);
+      } else {
         // A layer read up to some point in this run: what it showed may settle the path already.
         const prefix = access.prefixOf(read, index);
         const early = prefix ? probeListing(path, prefix) : undefined;
@@ -164,14 +172,14 @@ async function locateFile(read: FileRead, asked: string, access: LayerAccess): P
         case "dir":
           throw fail("USAGE", "is a directory");
         case "notdir":
-          throw fail("NOT_FOUND", `${show(outcome.entry.path)} is not a directory`);
+          throw fail("NOT_FOUND", `${show(outcome.entry.path)} is not a directory${asDeclared(byToc.has(index) ? [index] : [])}`);
         case "deleted":
-          throw fail("NOT_FOUND", `deleted in layer ${index}`);
+          throw fail("NOT_FOUND", `deleted in layer ${index}${asDeclared(byToc.has(index) ? [index] : [])}`);
         case "hidden":
-          throw fail("NOT_FOUND", `hidden by an opaque directory in layer ${index}`);
+          throw fail("NOT_FOUND", `hidden by an opaque directory in layer ${index}${asDeclared(byToc.has(index) ? [index] : [])}`);
       }
       if (redirected) break;
     }
-    if (!redirected) throw fail("NOT_FOUND", "no such file in the image");
+    if (!redirected) throw fail("NOT_FOUND", `no such file in the image${asDeclared([...byToc].sort((a, b) => a - b))}`);
   }
 }

@@ -8,12 +8,14 @@
  */
 import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
+import { blobAttempts } from "../blob/reader.ts";
 import type { IndexStore, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";
 import type { ProgressListener } from "../layer/progress.ts";
 import type { LayerStreamOptions } from "../layer/stream.ts";
 import { isForeignLayer } from "../oci/manifest.ts";
+import type { Attempts } from "../registry/retry.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import { findToc, readTocContent, tocLayerStats, unreadableByChunks, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { Entry } from "../types.ts";
@@ -67,6 +69,8 @@ export class LayerAccess {
   /** Each layer's last bytes, read when looking for its TOC: a later pass does not download them again. */
   private readonly tails = new Map<number, Uint8Array>();
   private readonly checkpoints = new Map<number, CheckpointSet>();
+  /** Each layer's allowance of tries, shared by every read of it in this run (the TOC probe, the passes). */
+  private readonly attempts = new Map<number, Attempts>();
   /** Layers whose index (checkpoints, partial listing) grew in this run: saved by `save()`. */
   private readonly dirty = new Set<number>();
 
@@ -88,6 +92,12 @@ export class LayerAccess {
     return c;
   }
 
+  private attemptsOf(index: number): Attempts {
+    let a = this.attempts.get(index);
+    if (!a) this.attempts.set(index, (a = blobAttempts()));
+    return a;
+  }
+
   private blob(read: FileRead, index: number) {
     const d = read.img.manifest.image.layers[index]!;
     return { source: read.img.source, digest: d.digest, size: d.size };
@@ -99,7 +109,7 @@ export class LayerAccess {
     if (had !== undefined) return had ?? undefined;
     const { opts } = read;
     const desc = read.img.manifest.image.layers[index]!;
-    const ranges = new RangeReader(this.blob(read, index), opts.signal, this.coverageOf(index));
+    const ranges = new RangeReader(this.blob(read, index), opts.signal, this.coverageOf(index), this.attemptsOf(index));
     let search: TocSearch = {};
     if (!isForeignLayer(desc)) {
       try {
@@ -135,7 +145,7 @@ export class LayerAccess {
       read.opts.onWarning?.(`layer ${index}: ${what}: ${refused}; reading the layer itself`);
       return undefined;
     }
-    const ranges = new RangeReader(this.blob(read, index), read.opts.signal, this.coverageOf(index));
+    const ranges = new RangeReader(this.blob(read, index), read.opts.signal, this.coverageOf(index), this.attemptsOf(index));
     const gen = readTocContent((s, e) => ranges.read(s, e), toc.format, content, what);
     try {
       for (;;) {
@@ -216,6 +226,7 @@ export class LayerAccess {
         checkpoints: this.checkpointsOf(read, index),
         ...(this.tails.has(index) ? { tail: this.tails.get(index)! } : {}),
         coverage: this.coverageOf(index),
+        attempts: this.attemptsOf(index),
         ...(stopAfter ? { stopAfter: (e: Entry) => !(verify && got) && stopAfter(e) } : {}),
         ...(from ? { resume: from } : {}),
       },

@@ -26,6 +26,7 @@ import { streamLayer, type LayerResult, type LayerStreamOptions } from "../layer
 import type { Descriptor } from "../oci/manifest.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { TarEvent } from "../tar/reader.ts";
+import type { LayerToc } from "../toc/index.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import { PackedEntries } from "./packed-entries.ts";
 
@@ -38,7 +39,7 @@ export type DataEvent = Extract<TarEvent, { kind: "data" }>;
 /** How a layer is read beyond a listing: cat (content, resume, stopping early) and cache warm (checkpoints). */
 export type ReadOptions = Pick<
   LayerStreamOptions,
-  "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc" | "tail" | "coverage"
+  "offsets" | "checkpoints" | "firstChunk" | "wantContent" | "stopAfterContent" | "stopAfter" | "resume" | "useToc" | "checkToc" | "tail" | "coverage" | "attempts"
 >;
 
 /** Every field may be given as undefined (the same as leaving it out), so callers pass theirs through. */
@@ -58,6 +59,8 @@ export interface ListOptions {
    */
   keep?: boolean | undefined;
   read?: ReadOptions | undefined;
+  /** Keep the TOC a listing came from (`result.toc`), for what it says of the files' content. */
+  keepToc?: boolean | undefined;
   /**
    * Content of the entries `read.wantContent` takes, as it is decoded; awaited (a slow sink pauses
    * the read). Returning true ends the read there (the download stops; the listing is incomplete).
@@ -75,6 +78,8 @@ export interface ListingResult {
   stored: boolean;
   /** With `keep`: every entry, in archive order, readable more than once. */
   entries?: Iterable<Entry>;
+  /** With `keepToc`: the TOC the listing came from (its content map: chunk and file digests). */
+  toc?: LayerToc;
 }
 
 /** A layer's entries as they arrive, then the result. Iterable once. */
@@ -105,6 +110,31 @@ function storedEntries(stored: StoredListing, index: number): Iterable<Entry> {
       if (!r.value) throw new LayerslayerError("IO", `the cached listing of layer ${index} was damaged and has been dropped from the cache: run the command again`);
     },
   };
+}
+
+/**
+ * The cached listing, when the cache has one and the read may use it: with `checkToc` one that
+ * came from the layer's TOC is not (what a TOC declares is to be checked against the stream); a
+ * listing of the stream was verified against the digest when it was stored.
+ */
+function usableListing(cache: ListingParts, digest: string, read: ReadOptions): StoredListing | undefined {
+  const stored = cache.readListing(digest);
+  return stored && !(read.checkToc && stored.stats.toc) ? stored : undefined;
+}
+
+/**
+ * Layer `index`'s complete listing from the cache alone, nothing downloaded: undefined when the
+ * cache has none the read may use (see `usableListing`). Its entries are read part by part each
+ * time they are iterated.
+ */
+export function cachedLayerListing(cache: ListingParts, layer: Descriptor, index: number, read: ReadOptions = {}): ListingResult | undefined {
+  const stored = usableListing(cache, layer.digest, read);
+  return stored ? storedResult(stored, index, true) : undefined;
+}
+
+/** The result of a listing the cache answers (with its entries when they are to be kept). */
+function storedResult(stored: StoredListing, index: number, keep: boolean): ListingResult {
+  return { stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, ...(keep ? { entries: storedEntries(stored, index) } : {}) };
 }
 
 /**
@@ -148,18 +178,9 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
     throw error;
   };
 
-  /**
-   * The cached listing, when the cache has one and the read may use it: with `checkToc` one that
-   * came from the layer's TOC is not (what a TOC declares is to be checked against the stream); a
-   * listing of the stream was verified against the digest when it was stored.
-   */
-  const cachedListing = (): StoredListing | undefined => {
-    const stored = cacheFirst?.readListing(layer.digest);
-    return stored && !(read.checkToc && stored.stats.toc) ? stored : undefined;
-  };
+  const cachedListing = (): StoredListing | undefined => (cacheFirst ? usableListing(cacheFirst, layer.digest, read) : undefined);
   /** The result of a listing the cache answered. */
-  const fromCache = (stored: StoredListing): ListingResult =>
-    done({ stats: { ...stored.stats, bytesDownloaded: 0 }, cached: true, stored: false, ...(opts.keep ? { entries: storedEntries(stored, index) } : {}) });
+  const fromCache = (stored: StoredListing): ListingResult => done(storedResult(stored, index, !!opts.keep));
 
   async function* entries(): AsyncGenerator<Entry, void> {
     if (signal?.aborted) cancelled(0);
@@ -241,7 +262,7 @@ export function listLayer(source: ImageSource, layer: Descriptor, index: number,
       }
       settled = true;
       if (!stored) writer?.abort();
-      done({ stats, ...(error ? { error } : {}), cached: false, stored, ...(packed ? { entries: packed } : {}) });
+      done({ stats, ...(error ? { error } : {}), cached: false, stored, ...(packed ? { entries: packed } : {}), ...(opts.keepToc && end.toc ? { toc: end.toc } : {}) });
     } finally {
       // Left early (the reader stopped, an error, a cancel): no half-written listing, no download.
       if (!settled) writer?.abort();

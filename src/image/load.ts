@@ -4,7 +4,8 @@ import { completeStats } from "../layer/stream.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { Entry, LayerStats } from "../types.ts";
 import type { ListingCache } from "../cache/cache.ts";
-import { listLayer } from "./listing.ts";
+import type { LayerToc } from "../toc/index.ts";
+import { cachedLayerListing, listLayer } from "./listing.ts";
 import { MergedTree } from "./merge.ts";
 
 export interface LayerListing {
@@ -17,6 +18,8 @@ export interface LayerListing {
   stats: LayerStats;
   /** Served from the cache: no blob bytes were downloaded. */
   cached: boolean;
+  /** With `keepToc`: the TOC the listing was read from in this run (`stats.toc` says whether it came from one). */
+  toc?: LayerToc;
 }
 
 export interface LoadOptions {
@@ -29,6 +32,18 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Progress of each layer read (src/layer/progress.ts). */
   onProgress?: ProgressListener;
+  /**
+   * Read each layer's tar stream even when it has a TOC (a listing the cache holds from a TOC is
+   * not used), and check the TOC against it: a difference is CORRUPT.
+   */
+  verify?: boolean;
+  /** Keep the TOC a listing was read from (`LayerListing.toc`). */
+  keepToc?: boolean;
+}
+
+/** The listing path's read options for `opts`. */
+function readOf(opts: LoadOptions) {
+  return opts.verify ? { checkToc: "always" as const } : undefined;
 }
 
 /**
@@ -38,8 +53,39 @@ export interface LoadOptions {
 export async function loadListing(img: ResolvedImage, index: number, opts: LoadOptions = {}): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
-  const r = await listLayer(img.source, desc, index, { cache: opts.cache, onWarning: opts.onWarning, signal: opts.signal, onProgress: opts.onProgress, keep: true }).finish();
-  return { index, entries: r.entries!, stats: completeStats(index, r), cached: r.cached };
+  const r = await listLayer(img.source, desc, index, {
+    cache: opts.cache,
+    onWarning: opts.onWarning,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    keep: true,
+    keepToc: opts.keepToc,
+    read: readOf(opts),
+  }).finish();
+  return { index, entries: r.entries!, stats: completeStats(index, r), cached: r.cached, ...(r.toc ? { toc: r.toc } : {}) };
+}
+
+/** Layer `index`'s complete listing when the cache has one the read may use (see `verify`); nothing is downloaded. */
+export function cachedListing(img: ResolvedImage, index: number, opts: LoadOptions): LayerListing | undefined {
+  const desc = img.manifest.image.layers[index];
+  if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
+  const r = opts.cache && cachedLayerListing(opts.cache, desc, index, readOf(opts));
+  return r ? { index, entries: r.entries!, stats: r.stats, cached: true } : undefined;
+}
+
+/** Where one layer's listing came from (for a command's output). */
+export interface ListingOrigin {
+  index: number;
+  /** "toc": what the layer's TOC declares (its tar stream unread); "stream": the tar stream's. */
+  source: "toc" | "stream";
+  /** With "toc": the TOC's format, size and whether its digest matched the layer's annotation. */
+  toc?: LayerStats["toc"];
+  /** The listing came from the cache. */
+  cached: boolean;
+}
+
+export function listingOrigin(l: LayerListing): ListingOrigin {
+  return { index: l.index, source: l.stats.toc ? "toc" : "stream", toc: l.stats.toc, cached: l.cached };
 }
 
 /** Complete listings of the given layers, a few at a time, in index order. */
@@ -59,11 +105,14 @@ export async function loadListings(img: ResolvedImage, indexes: number[], opts: 
   return out;
 }
 
-/** The merged filesystem of the given listings, bottom to top (with its history unless told otherwise). */
-export function mergeListings(listings: readonly LayerListing[], opts: { history?: boolean } = {}): MergedTree {
+/**
+ * The merged filesystem of the given listings, bottom to top (with its history unless told
+ * otherwise); with `seal`, sealed (merge.ts `seal`) as early as the last layer allows.
+ */
+export function mergeListings(listings: readonly LayerListing[], opts: { history?: boolean; seal?: boolean } = {}): MergedTree {
   const tree = new MergedTree(opts);
   tree.reserve(listings.reduce((n, l) => n + l.stats.entries, 0));
-  for (const l of listings) tree.addLayer(l.entries, l.index);
+  listings.forEach((l, i) => tree.addLayer(l.entries, l.index, { seal: !!opts.seal && i === listings.length - 1 }));
   return tree;
 }
 

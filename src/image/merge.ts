@@ -81,8 +81,11 @@ export class MergedTree extends TreeState {
     return this.present;
   }
 
-  /** Apply one layer on top of the current view. `layer` must be above every earlier one. */
-  addLayer(entries: Iterable<Entry>, layer: number = this.nextLayer): void {
+  /**
+   * Apply one layer on top of the current view. `layer` must be above every earlier one. With
+   * `seal`, the tree is sealed (`seal`) once the layer is in, as soon as nothing needs its path hash.
+   */
+  addLayer(entries: Iterable<Entry>, layer: number = this.nextLayer, opts: { seal?: boolean } = {}): void {
     if (!Number.isInteger(layer) || layer < this.nextLayer) {
       throw new RangeError(`layer index ${layer} must be an integer >= ${this.nextLayer}`);
     }
@@ -124,6 +127,10 @@ export class MergedTree extends TreeState {
       }
     }
 
+    // Placing rows finds no path by name, unless a hard link is to be resolved: a tree to be sealed
+    // drops its hash here, before the placing touches its per-path columns.
+    if (opts.seal && !links) this.seal();
+
     // Phase 2: the layer's own entries, in tar order. Hardlinks resolve among the layer's own rows:
     // per slot, the last row placed there (kept only while a layer with hardlinks is applied).
     const member = links ? new Int32Array(this.paths.length).fill(NONE) : undefined;
@@ -145,6 +152,7 @@ export class MergedTree extends TreeState {
       const target = this.hardlinkTarget(member!, row, layer);
       if (this.ref[slot] === row && target !== NONE) this.targets.set(slot, target);
     }
+    if (opts.seal && links) this.seal();
   }
 
   get(path: string): MergedNode | undefined {

@@ -62,28 +62,55 @@ export function encodeTree(tree: MergedTree): Uint8Array | undefined {
   return Bun.zstdCompressSync(out, { level: 1 });
 }
 
+/**
+ * Puts the columns back where the state names them (`{ $col: n }`), in place. A walk rather than
+ * a JSON.parse reviver: the reviver is called for every value and took most of a cached `ls`'s
+ * decoding time (docs/performance.md).
+ */
+function restoreColumns(v: unknown, cols: Column[]): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const r = restoreColumns(v[i], cols);
+      if (r !== v[i]) v[i] = r;
+    }
+    return v;
+  }
+  if (Object.hasOwn(v, "$col")) {
+    const col = cols[(v as ColumnRef).$col];
+    if (!col) throw new Error("bad reference");
+    return col;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const r = restoreColumns(o[k], cols);
+    if (r !== o[k]) Object.defineProperty(o, k, { value: r, writable: true, enumerable: true, configurable: true });
+  }
+  return o;
+}
+
 export function decodeTree(bytes: Uint8Array): MergedTree | undefined {
   try {
-    const raw = new Uint8Array(Bun.zstdDecompressSync(bytes as Uint8Array<ArrayBuffer>));
+    const raw = Bun.zstdDecompressSync(bytes as Uint8Array<ArrayBuffer>);
     if (raw.length < MAGIC.length + 4 || MAGIC.some((b, i) => raw[i] !== b)) return undefined;
     const headerLength = new DataView(raw.buffer, raw.byteOffset).getUint32(MAGIC.length, true);
     const header = JSON.parse(new TextDecoder().decode(raw.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as { cols: [Kind, number][]; state: string };
     let offset = align8(MAGIC.length + 4 + headerLength);
+    // Columns are views of the decompressed bytes where they are aligned (they are stored 8-byte
+    // aligned; the buffer normally starts at 0), copies otherwise.
+    const aligned = raw.byteOffset % 8 === 0;
+    const buffer = raw.buffer as ArrayBuffer;
     const cols = header.cols.map(([kind, length]) => {
       const Type = KINDS[kind];
       if (!Type || !Number.isSafeInteger(length) || length < 0) throw new Error("bad column");
       const byteLength = length * Type.BYTES_PER_ELEMENT;
       if (offset + byteLength > raw.length) throw new Error("short");
-      const col = new Type(raw.buffer.slice(raw.byteOffset + offset, raw.byteOffset + offset + byteLength));
+      const start = raw.byteOffset + offset;
+      const col = aligned ? new Type(buffer, start, length) : new Type(buffer.slice(start, start + byteLength));
       offset = align8(offset + byteLength);
       return col;
     });
-    const state = JSON.parse(header.state, (_key, v: unknown) => {
-      if (v === null || typeof v !== "object" || !("$col" in v)) return v;
-      const col = cols[(v as ColumnRef).$col];
-      if (!col) throw new Error("bad reference");
-      return col;
-    }) as TreeData;
+    const state = restoreColumns(JSON.parse(header.state), cols) as TreeData;
     const tree = MergedTree.fromState(state);
     return tree.hasHistory ? tree : undefined;
   } catch {

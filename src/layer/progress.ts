@@ -5,7 +5,14 @@
  * without losing anything; the last event of a layer has `done` set and the final counts.
  */
 export interface Progress {
-  /** The layer's index in the image manifest. */
+  /**
+   * One of the documents an image is made of, read before its layers (src/oci/resolve.ts): then
+   * `layer` is -1, `size` is the descriptor's (0 when the reference names it by tag, until its
+   * last event, which also says whether it was an index), `decoded` is `downloaded` and `entries`
+   * 0. Absent for a layer.
+   */
+  document?: "index" | "manifest" | "config";
+  /** The layer's index in the image manifest (-1 for a document). */
   layer: number;
   /** The layer blob's digest. */
   digest: string;
@@ -19,8 +26,21 @@ export interface Progress {
   entries: number;
   /** The listing is read from the local cache: nothing is downloaded. */
   cached: boolean;
+  /**
+   * A whole blob saved to disk (save): bytes already there, checked against the digest instead of
+   * downloaded again (a resumed or present file). They count as read, not as downloaded.
+   */
+  verified?: number;
   /** The last event of the layer: the counts are final. */
   done: boolean;
 }
 
 export type ProgressListener = (p: Progress) => void;
+
+/**
+ * A whole-blob download's progress (src/blob/download.ts: `done` bytes of the blob handled, on
+ * disk or hashed, `downloaded` of them off the network) as the event of layer `layer`.
+ */
+export function downloadProgress(layer: number, desc: { digest: string; size: number }, p: { done: number; downloaded: number }, done = false): Progress {
+  return { layer, digest: desc.digest, size: desc.size, downloaded: p.downloaded, decoded: 0, entries: 0, cached: false, verified: Math.max(0, p.done - p.downloaded), done };
+}

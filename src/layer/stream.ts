@@ -1,6 +1,6 @@
 import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
-import { BlobReader } from "../blob/reader.ts";
+import { blobAttempts, BlobReader } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
@@ -11,6 +11,7 @@ import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
 import { ANNOTATION, ESTARGZ_OWN, findToc, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
+import type { Attempts } from "../registry/retry.ts";
 import type { ProgressListener } from "./progress.ts";
 
 export interface LayerStreamOptions {
@@ -55,6 +56,8 @@ export interface LayerStreamOptions {
   tail?: Uint8Array;
   /** Also records the bytes this read downloads here (a count over several reads of the layer). */
   coverage?: ByteCoverage;
+  /** The tries allowed, shared with the layer's other reads in this run (reader.ts `blobAttempts`); else the TOC probe and the read share a fresh one. */
+  attempts?: Attempts;
 }
 
 /**
@@ -141,6 +144,9 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
   const src = { source, digest: layer.digest, size: layer.size };
   // Every byte downloaded, by the TOC probe and the read, counted once.
   const coverage = new ByteCoverage();
+  // One allowance of tries for the TOC probe and the read: a blob that fails every request fails
+  // after those few, not after the probe's and then the read's own.
+  const attempts = opts.attempts ?? blobAttempts();
   let search: TocSearch = {};
   const decoded = { bytes: 0 };
   let entries = 0;
@@ -150,7 +156,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
     ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: coverage.size, decoded: decoded.bytes, entries, cached: false, done: false })
     : undefined;
   if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
-    const ranges = new RangeReader(src, opts.signal, coverage);
+    const ranges = new RangeReader(src, opts.signal, coverage, attempts);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
     } catch (e) {
@@ -196,6 +202,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
     ...(opts.stopAfterContent ? { ranged: true } : {}),
     ...(progress ? { onProgress: progress } : {}),
     coverage,
+    attempts,
   });
   let chosen: Decoder | undefined;
   let complete = false;

@@ -112,8 +112,14 @@ export function formatTime(mtimeSeconds: number): string {
 
 export type Align = "left" | "right";
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** Display width in code points (names are the last column and never padded). */
 function width(s: string): number {
+  // UTF-16 units are code points unless there are surrogates: one regex test instead of walking
+  // every character through the string iterator, which took most of a `peek`'s time (the compiled
+  // binary keeps such start-up code in the interpreter, scripts/build.ts).
+  if (!SURROGATE.test(s)) return s.length;
   let n = 0;
   for (const _ of s) n++;
   return n;

@@ -92,3 +92,8 @@ export function tagTable(tags: readonly HubTag[]): string[] {
   }
   return formatTable(rows, ["left", "left", "right", "left", "left"]);
 }
+
+/** A Docker Hub list as `--json` prints it (and `serve` answers it): `doc` with the items under `key`, `complete: false` when the list was cut short. */
+export function hubListDocument<T>(doc: Record<string, unknown>, key: string, list: { items: T[]; error?: unknown }): Record<string, unknown> {
+  return { ...doc, [key]: list.items, ...(list.error ? { complete: false } : {}) };
+}

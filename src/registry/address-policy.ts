@@ -6,14 +6,16 @@
  * made on every hop (redirects included) and on every address the name resolves to, so neither a
  * redirect to 169.254.169.254 nor a DNS name that answers 10.0.0.1 gets through.
  *
- * What it cannot see: a DNS answer that changes between our lookup and fetch's own (rebinding
- * within the record's lifetime); docs/serve.md says so.
+ * The check gives back the address it approved for a name, and the transport connects to that
+ * address (url-policy.ts `pinnedTarget`), so a name that answers a public address to the check and
+ * a private one a moment later (DNS rebinding) is still reached at the public one. Through a forward
+ * proxy the proxy looks the name up itself; docs/serve.md says so.
  */
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
-import type { UrlCheck } from "./url-policy.ts";
+import type { CheckedAddress, UrlCheck } from "./url-policy.ts";
 
 export type AddressKind = "loopback" | "link-local" | "private" | "unspecified" | "public";
 
@@ -84,11 +86,12 @@ function hostKeys(url: URL): string[] {
 /**
  * A check for every URL about to be fetched: refuses (PolicyRefusal) a host that is, or resolves
  * to, a loopback, link-local, private or unspecified address, unless the host is allowed by name.
+ * For a name it approved, it gives the first address it checked: the request goes there.
  */
 export function addressPolicy(opts: AddressPolicyOptions): UrlCheck {
   const resolve = opts.resolve ?? systemResolve;
-  return async (url: URL) => {
-    if (hostKeys(url).some((k) => opts.allowedHosts.has(k))) return;
+  return async (url: URL): Promise<CheckedAddress | undefined> => {
+    if (hostKeys(url).some((k) => opts.allowedHosts.has(k))) return undefined;
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
     let addresses: string[];
     if (isIP(host)) addresses = [host];
@@ -98,6 +101,7 @@ export function addressPolicy(opts: AddressPolicyOptions): UrlCheck {
       } catch (e) {
         throw new LayerslayerError("NETWORK", `${escapeName(host)}: the name does not resolve`, { cause: e });
       }
+      if (addresses.length === 0) throw new LayerslayerError("NETWORK", `${escapeName(host)}: the name does not resolve`);
     }
     for (const a of addresses) {
       const kind = addressKind(a);
@@ -106,5 +110,6 @@ export function addressPolicy(opts: AddressPolicyOptions): UrlCheck {
         throw new PolicyRefusal(`refusing to reach ${escapeName(url.host)}${via}: a ${kind} address; allow the registry with --allow-registry to reach it`);
       }
     }
+    return isIP(host) ? undefined : { address: addresses[0]! };
   };
 }

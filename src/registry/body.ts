@@ -3,9 +3,9 @@ import { LayerslayerError } from "../errors.ts";
 /**
  * Reads a whole response body, refusing anything over `limit` bytes (untrusted servers). A body
  * that breaks off (a reset, or fewer bytes than its Content-Length) is a NETWORK error, which
- * `Transport.fetchBytes` retries.
+ * `Transport.fetchBytes` retries. `onBytes` hears the running count as chunks arrive (progress).
  */
-export async function readBounded(res: Response, limit: number, what: string): Promise<Uint8Array> {
+export async function readBounded(res: Response, limit: number, what: string, onBytes?: (received: number) => void): Promise<Uint8Array> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
     await discard(res);
@@ -27,6 +27,7 @@ export async function readBounded(res: Response, limit: number, what: string): P
         throw new LayerslayerError("CORRUPT", `${what}: more than the ${limit} bytes allowed`);
       }
       parts.push(chunk);
+      onBytes?.(total);
     }
   } catch (e) {
     if (e instanceof LayerslayerError) {

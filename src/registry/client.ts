@@ -27,6 +27,12 @@ export interface FetchedManifest {
   bytes: Uint8Array;
 }
 
+/** How a document (manifest, index, config) is read: cancelled by `signal` (ABORTED), its bytes counted to `onBytes` as they arrive. */
+export interface DocumentReadOptions {
+  signal?: AbortSignal | undefined;
+  onBytes?: ((received: number) => void) | undefined;
+}
+
 /** How a list is walked: the walk it is part of, and who hears of names that are not valid (skipped). */
 export interface ListOptions {
   walk?: ListWalk | undefined;
@@ -75,7 +81,7 @@ export class RegistryClient {
   }
 
   /** GET a manifest by tag or digest; verifies its digest against the one asked for and the one the registry claims. */
-  async fetchManifest(ref: ImageRef, reference = manifestReference(ref)): Promise<FetchedManifest> {
+  async fetchManifest(ref: ImageRef, reference = manifestReference(ref), opts: DocumentReadOptions = {}): Promise<FetchedManifest> {
     const what = `${ref.registry}/${ref.repository}${reference.includes(":") ? "@" : ":"}${reference}`;
     // A digest names immutable bytes (the cache checks them against it); a tag may move: never cached by tag.
     const cached = reference.includes(":") ? this.options.blobCache?.getBlob(reference) : undefined;
@@ -83,9 +89,10 @@ export class RegistryClient {
     const path = `/v2/${ref.repository}/manifests/${reference}`;
     const { res, bytes } = await this.transport(ref.registry).fetchBytes(
       path,
-      { headers: { Accept: MANIFEST_ACCEPT }, scope: scopeOf(ref) },
+      { headers: { Accept: MANIFEST_ACCEPT }, scope: scopeOf(ref), ...(opts.signal ? { signal: opts.signal } : {}) },
       MAX_MANIFEST_BYTES,
       `${what} manifest`,
+      opts.onBytes,
     );
     if (!res.ok) throw await responseError(res, what);
     const claimed = res.headers.get("docker-content-digest");
@@ -104,11 +111,12 @@ export class RegistryClient {
   }
 
   /** A small blob (config), read whole and checked against its digest. */
-  async fetchBlobBytes(ref: ImageRef, digest: string, limit: number, label = "blob"): Promise<Uint8Array> {
+  async fetchBlobBytes(ref: ImageRef, digest: string, limit: number, label = "blob", opts: DocumentReadOptions = {}): Promise<Uint8Array> {
     const what = `${ref.registry}/${ref.repository}@${digest} (${label})`;
     const cached = this.options.blobCache?.getBlob(digest);
     if (cached && cached.bytes.byteLength <= limit) return cached.bytes;
-    const { res, bytes } = await this.transport(ref.registry).fetchBytes(`/v2/${ref.repository}/blobs/${digest}`, { scope: scopeOf(ref) }, limit, what);
+    const path = `/v2/${ref.repository}/blobs/${digest}`;
+    const { res, bytes } = await this.transport(ref.registry).fetchBytes(path, { scope: scopeOf(ref), ...(opts.signal ? { signal: opts.signal } : {}) }, limit, what, opts.onBytes);
     if (!res.ok) throw await responseError(res, what);
     const got = digestOf(bytes, digestAlgorithm(digest));
     if (got !== digest) throw new LayerslayerError("CORRUPT", `${what}: the bytes hash to ${got}, not ${digest}`);

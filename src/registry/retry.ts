@@ -67,6 +67,8 @@ export interface AttemptLimits {
   perMiB?: number;
   /** Time allowed, waits and tries included, between one byte received and the next (or the first). */
   stallMs?: number;
+  /** Time the waits between tries may add up to (a server's Retry-After included); unbounded without it. */
+  waitMs?: number;
 }
 
 /**
@@ -87,6 +89,8 @@ export class Attempts {
   private received = 0;
   /** When bytes last arrived, or the read started. */
   private lastProgress = Date.now();
+  /** The waits handed out so far (`delay`), in ms. */
+  private waited = 0;
 
   constructor(readonly limits: AttemptLimits) {}
 
@@ -122,10 +126,13 @@ export class Attempts {
 
   /**
    * The wait before the next try: Retry-After when given, else backoff from `baseMs` doubling with
-   * the failures in a row; undefined when it would outlast the stall bound.
+   * the failures in a row; undefined when it would outlast the stall bound or take the waits past
+   * `waitMs` in all.
    */
   delay(baseMs: number, retryAfter: string | null = null): number | undefined {
     const ms = retryDelay(this.inARow - 1, baseMs, retryAfter);
-    return ms < this.msLeft() ? ms : undefined;
+    if (ms >= this.msLeft() || this.waited + ms > (this.limits.waitMs ?? Infinity)) return undefined;
+    this.waited += ms;
+    return ms;
   }
 }

@@ -1,11 +1,11 @@
 import { discard, readBounded } from "./body.ts";
-import { LayerslayerError } from "../errors.ts";
 import { apiHost, isLoopback } from "../ref/reference.ts";
 import { Authenticator, type CredentialSource, type Credentials } from "./auth.ts";
 import { parseChallenges, pickChallenge, type Challenge } from "./challenge.ts";
 import { describeProxy, proxyFor, proxySettings, takeProxyEnvironment, type ProxySettings } from "./proxy.ts";
-import { fetchableUrl, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
+import { fetchableUrl, pinnedTarget, redactUrl, showUrl, type UrlCheck } from "./url-policy.ts";
 import { Attempts, sleep, isRetryableStatus, networkError } from "./retry.ts";
+import { abortError, LayerslayerError } from "../errors.ts";
 
 export interface TransportOptions {
   plainHttp?: boolean;
@@ -18,6 +18,11 @@ export interface TransportOptions {
   retryBaseMs?: number;
   /** A Retry-After longer than this fails at once instead of waiting. */
   maxRetryAfterMs?: number;
+  /**
+   * The waits between the tries of one request (or one small document) add up to at most this
+   * (default 30 s): a Retry-After, or a backoff, that would take them past it fails at once.
+   */
+  maxRetryWaitMs?: number;
   /** Time allowed until response headers arrive. */
   headersTimeoutMs?: number;
   /** Forward proxies (default: this process's HTTP_PROXY/HTTPS_PROXY/NO_PROXY); loopback hosts never use one. */
@@ -63,6 +68,7 @@ export class Transport {
       retries: options.retries ?? 4,
       retryBaseMs: options.retryBaseMs ?? 250,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      maxRetryWaitMs: options.maxRetryWaitMs ?? 30_000,
       headersTimeoutMs: options.headersTimeoutMs ?? 30_000,
       proxy: options.proxy ?? proxySettings(takeProxyEnvironment()),
       log: options.log,
@@ -78,19 +84,41 @@ export class Transport {
    * challenges and refreshing the token once on a 401. Returns any other status to the caller.
    */
   async request(path: string, options: RequestOptions = {}): Promise<Response> {
-    await this.ping();
-    const url = `${this.baseUrl}${path}`;
+    // No `GET /v2/` up front: the first request goes out as the ping would (without credentials)
+    // and its answer does the ping's work: a 401 names the challenge (below). Only the answers a
+    // ping tells apart are checked with one (firstAnswerNeedsPing). A cached `ls IMAGE:TAG` thus
+    // makes one request, not two. The ping and the token are shared by every request to the
+    // registry: a cancelled one stops waiting for them.
+    const { signal } = options;
+    if (this.pinged) await abortable(this.ping(), signal);
     const attempts = options.attempts ?? this.attempts();
-    let authorization = await this.auth.header(this.challenge, options.scope);
-    let res = await this.send(url, this.init(options, authorization), options.signal, attempts);
+    const knewChallenge = this.challenge !== undefined;
+    let authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
+    let res = await this.send(`${this.baseUrl}${path}`, this.init(options, authorization), options.signal, attempts);
+    if (!this.pinged && this.firstAnswerNeedsPing(res.status)) {
+      if (res.status === 400) {
+        // Perhaps a TLS-only loopback registry answering plain HTTP: the ping switches to HTTPS.
+        await discard(res);
+        await abortable(this.ping(), signal);
+        res = await this.send(`${this.baseUrl}${path}`, this.init(options, authorization), options.signal, attempts);
+      } else await abortable(this.ping(), signal); // 404: NOT_FOUND when the host serves no registry API; else the 404 stands.
+    }
+    const url = `${this.baseUrl}${path}`;
+    if (res.status === 401 && !knewChallenge) {
+      // The ping's 401, in effect: learn the challenge, then ask with credentials (a token refused
+      // after this still gets its one refresh, below).
+      await discard(res);
+      if (!this.learnChallenge(res) && !this.pinged) await abortable(this.ping(), signal);
+      if (!this.challenge) throw this.authError(options.scope);
+      authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
+      res = await this.send(url, this.init(options, authorization), options.signal, attempts);
+    }
     if (res.status !== 401) return res;
     await discard(res);
-    // The registry may name a (new) challenge here; gcr.io sometimes sends none: keep the ping's.
-    const fresh = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
-    if (fresh) this.challenge = fresh;
+    this.learnChallenge(res);
     if (!this.challenge) throw this.authError(options.scope);
     this.auth.invalidate();
-    authorization = await this.auth.header(this.challenge, options.scope);
+    authorization = await abortable(this.auth.header(this.challenge, options.scope), signal);
     res = await this.send(url, this.init(options, authorization), options.signal, attempts);
     if (res.status === 401) {
       await discard(res);
@@ -103,10 +131,11 @@ export class Transport {
    * `request` for a small document (manifest, config, tag list) read whole, at most `limit` bytes.
    * A body that breaks off is fetched again; failed requests and broken bodies share one allowance
    * of `retries` failed tries, then it fails with NETWORK. An answer other than 2xx comes back
-   * unread, for the caller's error.
+   * unread, for the caller's error. A cancelled read (`options.signal`) fails with ABORTED at once,
+   * whether it waits for an answer, a body or a retry; `onBytes` hears the body's bytes arrive.
    */
-  fetchBytes(path: string, options: RequestOptions, limit: number, what: string): Promise<{ res: Response; bytes: Uint8Array }> {
-    return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal);
+  fetchBytes(path: string, options: RequestOptions, limit: number, what: string, onBytes?: (received: number) => void): Promise<{ res: Response; bytes: Uint8Array }> {
+    return this.readWhole((attempts) => this.request(path, { ...options, attempts }), limit, what, options.signal, onBytes);
   }
 
   /** Whether the registry asked for a login (a challenge to `GET /v2/`, or since); known once a request was made. */
@@ -122,9 +151,9 @@ export class Transport {
     return this.readWhole((attempts) => this.send(url, this.init({ headers }, undefined), signal, attempts), limit, what, signal);
   }
 
-  /** A fresh allowance of `retries` failed tries for one request or one small document. */
+  /** A fresh allowance of `retries` failed tries for one request or one small document, waiting `maxRetryWaitMs` between them in all. */
   private attempts(): Attempts {
-    return new Attempts({ failures: this.opts.retries });
+    return new Attempts({ failures: this.opts.retries, waitMs: this.opts.maxRetryWaitMs });
   }
 
   private async readWhole(
@@ -132,20 +161,27 @@ export class Transport {
     limit: number,
     what: string,
     signal: AbortSignal | undefined,
+    onBytes?: (received: number) => void,
   ): Promise<{ res: Response; bytes: Uint8Array }> {
     const attempts = this.attempts();
-    for (;;) {
-      const res = await get(attempts);
-      if (!res.ok) return { res, bytes: new Uint8Array(0) };
-      try {
-        return { res, bytes: await readBounded(res, limit, what) };
-      } catch (e) {
-        if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || signal?.aborted || !attempts.fail()) throw e;
-        const delay = attempts.delay(this.opts.retryBaseMs);
-        if (delay === undefined) throw e;
-        this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
-        await sleep(delay, signal);
+    try {
+      for (;;) {
+        const res = await get(attempts);
+        if (!res.ok) return { res, bytes: new Uint8Array(0) };
+        try {
+          return { res, bytes: await readBounded(res, limit, what, onBytes) };
+        } catch (e) {
+          if (!(e instanceof LayerslayerError) || e.code !== "NETWORK" || signal?.aborted || !attempts.fail()) throw e;
+          const delay = attempts.delay(this.opts.retryBaseMs);
+          if (delay === undefined) throw e;
+          this.opts.log?.(`${e.message}; retrying in ${delay} ms`);
+          await sleep(delay, signal);
+        }
       }
+    } catch (e) {
+      // However the cancel surfaced (the fetch's AbortError, a body that broke off, a retry's wait).
+      if (signal?.aborted) throw abortError(signal, `the read of ${what}`);
+      throw e;
     }
   }
 
@@ -163,6 +199,25 @@ export class Transport {
     const headers: Record<string, string> = { "User-Agent": USER_AGENT, ...options.headers };
     if (authorization) headers.Authorization = authorization;
     return { method: options.method ?? "GET", headers };
+  }
+
+  /**
+   * Takes the challenge a 401 names, if it names one (gcr.io sometimes sends none: the one known
+   * stays, or the ping's is asked for).
+   */
+  private learnChallenge(res: Response): boolean {
+    const fresh = pickChallenge(parseChallenges(res.headers.get("www-authenticate")));
+    if (fresh) this.challenge = fresh;
+    return fresh !== undefined;
+  }
+
+  /**
+   * Whether the first answer (no ping made yet) is one a ping must explain: 400 from a loopback
+   * host spoken to in plain HTTP (maybe it speaks only TLS), or 404 (maybe no registry API at all).
+   */
+  private firstAnswerNeedsPing(status: number): boolean {
+    if (status === 404) return true;
+    return status === 400 && this.baseUrl.startsWith("http:") && !this.opts.plainHttp;
   }
 
   /** Learns the registry's challenge once, from `GET /v2/`. */
@@ -274,19 +329,28 @@ export class Transport {
     // An abort event fired before the listener was added is never heard: a cancelled request is not sent.
     signal?.throwIfAborted();
     const target = new URL(url);
-    await this.opts.checkUrl?.(target);
+    const checked = await this.opts.checkUrl?.(target);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new Error("timeout")), timeoutMs);
     const proxy = proxyFor(target, this.opts.proxy);
+    // To the address the check approved (no second lookup); through a proxy, the proxy looks the name up.
+    const pin = checked && !proxy ? pinnedTarget(target, checked.address) : undefined;
+    let headers = init.headers;
+    if (pin) {
+      headers = new Headers(init.headers);
+      headers.set("host", pin.host);
+    }
+    const tls = { ...(this.opts.insecure ? { rejectUnauthorized: false } : {}), ...(pin?.serverName ? { serverName: pin.serverName } : {}) };
     try {
-      const res = await fetch(url, {
+      const res = await fetch(pin?.url ?? url, {
         ...init,
+        ...(headers ? { headers } : {}),
         redirect: "manual",
         signal: controller.signal,
         ...(proxy ? { proxy } : {}),
-        ...(this.opts.insecure ? { tls: { rejectUnauthorized: false } } : {}),
+        ...(Object.keys(tls).length > 0 ? { tls } : {}),
       } as RequestInit);
       this.opts.log?.(`${init.method ?? "GET"} ${redactUrl(url)} → ${res.status}${proxy ? ` (through ${describeProxy(proxy)})` : ""}`);
       return res;
@@ -294,4 +358,15 @@ export class Transport {
       clearTimeout(timer);
     }
   }
+}
+
+/** `work`, or ABORTED as soon as `signal` fires (the work itself goes on: it is shared). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -9,9 +9,28 @@ import { escapeName } from "../names.ts";
 
 /**
  * A check made before every request leaves (each redirect hop and token realm too): throws to refuse
- * the URL. `serve` installs one (address-policy.ts); the CLI has none.
+ * the URL, or gives the address it approved the URL's host name at, which the request then connects
+ * to (`pinnedTarget`). `serve` installs one (address-policy.ts); the CLI has none.
  */
-export type UrlCheck = (url: URL) => Promise<void>;
+export type UrlCheck = (url: URL) => Promise<CheckedAddress | void>;
+
+/** The address a check approved for a URL's host name. */
+export interface CheckedAddress {
+  address: string;
+}
+
+/**
+ * A request to `url` pinned to `address`: the URL to fetch names the address, so nothing looks the
+ * name up a second time (where a DNS answer that changed since the check, rebinding, would send it
+ * elsewhere); the name stays in the Host header and, for https, is the TLS server name, which Bun's
+ * fetch sends as SNI and checks the certificate against (checked here: a certificate for another
+ * name fails, and a connection made for one name is not reused for another).
+ */
+export function pinnedTarget(url: URL, address: string): { url: string; host: string; serverName?: string } {
+  const pinned = new URL(url.href);
+  pinned.hostname = address.includes(":") ? `[${address}]` : address;
+  return { url: pinned.href, host: url.host, ...(url.protocol === "https:" ? { serverName: url.hostname } : {}) };
+}
 
 /** Strips the query (signed URLs carry secrets) for logs and messages. */
 export function redactUrl(url: string): string {

@@ -36,6 +36,8 @@ export interface ScanImageOptions {
   reading: Map<string, Promise<LayerRead>>;
   cache?: ListingCache;
   onBytes?: (n: number) => void;
+  /** Stops the scan: layer reads end, and nothing is recorded as a failure for being cancelled. */
+  signal?: AbortSignal;
 }
 
 /** The outcome of one image (one platform of a reference). */
@@ -72,7 +74,7 @@ async function readLayer(o: ScanImageOptions, source: ImageSource, desc: Descrip
     : undefined;
   // --verify: a TOC's listing is what it declares, so the stream is read and the TOC checked against it.
   const read = o.verify ? { checkToc: "always" as const } : undefined;
-  const r = await listLayer(source, desc, index, { budget: o.budget, cache: o.cache, onProgress, read }).finish((e) => void entries.push(e));
+  const r = await listLayer(source, desc, index, { budget: o.budget, cache: o.cache, onProgress, read, signal: o.signal }).finish((e) => void entries.push(e));
   return { stats: r.stats, entries, ...(r.error ? { error: r.error } : {}) };
 }
 
@@ -154,7 +156,7 @@ async function scanResolved(o: ScanImageOptions, source: ImageSource, img: Resol
 /** The platforms to scan for a reference: the one asked for (or the default), or every image of an index. */
 async function platformsOf(o: ScanImageOptions, source: ImageSource): Promise<(Platform | undefined)[]> {
   if (o.platform !== "all") return [o.platform];
-  const top = await source.manifest();
+  const top = await source.manifest(undefined, { signal: o.signal });
   const parsed = parseManifest(top.bytes, top.mediaType, source.reference);
   if (parsed.kind !== "index") return [undefined];
   return imageEntries(parsed.index).map((d) => d.platform);
@@ -175,9 +177,9 @@ export async function scanReference(o: ScanImageOptions, text: string): Promise<
     const outcomes: ImageOutcome[] = [];
     for (const p of platforms) {
       try {
-        outcomes.push(await scanResolved(o, source, await resolveImage(source, p)));
+        outcomes.push(await scanResolved(o, source, await resolveImage(source, p, { signal: o.signal })));
       } catch (e) {
-        if (!(e instanceof LayerslayerError)) throw e;
+        if (!(e instanceof LayerslayerError) || o.signal?.aborted) throw e;
         const platform = p ? formatPlatform(p) : asked;
         await o.db.putFailure({ reference, platform, code: e.code, message: e.message });
         outcomes.push(failure(reference, platform, e));
@@ -185,7 +187,7 @@ export async function scanReference(o: ScanImageOptions, text: string): Promise<
     }
     return outcomes;
   } catch (e) {
-    if (!(e instanceof LayerslayerError)) throw e;
+    if (!(e instanceof LayerslayerError) || o.signal?.aborted) throw e;
     if (e.code !== "USAGE") await o.db.putFailure({ reference, platform: asked, code: e.code, message: e.message });
     return [failure(reference, asked, e)];
   }

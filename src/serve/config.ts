@@ -21,8 +21,14 @@ export interface Caps {
   requestsPerMinute: number;
   /** A request still running after this long is stopped (its downloads with it). */
   requestTimeoutMs: number;
-  /** Largest request body accepted (the API takes none; a body is refused past this). */
+  /** Largest request body accepted (only POST /v1/scans takes one; any other is refused). */
   maxBodyBytes: number;
+  /** Scan jobs running at once (more wait their turn). */
+  scanJobs: number;
+  /** Scan jobs held, finished or not (a new one pushes out the oldest finished one). */
+  scanJobsKept: number;
+  /** A scan job still running after this long is stopped. */
+  scanJobTimeoutMs: number;
 }
 
 export interface ServeConfig {
@@ -53,7 +59,10 @@ export const DEFAULT_CAPS: Caps = {
   downloadsTotal: 32,
   requestsPerMinute: 600,
   requestTimeoutMs: 5 * 60_000,
-  maxBodyBytes: 16 * 1024,
+  maxBodyBytes: 64 * 1024,
+  scanJobs: 2,
+  scanJobsKept: 100,
+  scanJobTimeoutMs: 60 * 60_000,
 };
 
 /** A token shorter than this is refused: it could be guessed. */

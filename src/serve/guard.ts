@@ -51,7 +51,7 @@ export function preflight(allowed: string | undefined, req: Request): Response {
   if (!cors["Access-Control-Allow-Origin"]) return new Response(null, { status: 403 });
   return new Response(null, {
     status: 204,
-    headers: { ...cors, "Access-Control-Allow-Methods": "GET, HEAD", "Access-Control-Allow-Headers": "Authorization", "Access-Control-Max-Age": "600" },
+    headers: { ...cors, "Access-Control-Allow-Methods": "GET, HEAD, POST, DELETE", "Access-Control-Allow-Headers": "Authorization, Content-Type", "Access-Control-Max-Age": "600" },
   });
 }
 

@@ -1,30 +1,30 @@
-/** The OpenAPI 3.1 document of the API, generated from the route table (routes.ts). */
+/** The OpenAPI 3.1 document of the API, generated from the route table (table.ts). */
 import { version } from "../version.ts";
-import type { RouteDef } from "./routes.ts";
+import type { RouteDef } from "./route-def.ts";
 import * as S from "./schemas.ts";
 
 export function openApiDocument(routes: readonly RouteDef[]): Record<string, unknown> {
-  const paths: Record<string, unknown> = {};
+  const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    paths[r.path] = {
-      get: {
-        operationId: r.operationId,
-        summary: r.summary,
-        parameters: Object.entries(r.params).map(([name, p]) => ({
-          name,
-          in: "query",
-          required: !!p.required,
-          description: p.description,
-          schema: { type: p.type, ...(p.minimum !== undefined ? { minimum: p.minimum } : {}), ...(p.maximum !== undefined ? { maximum: p.maximum } : {}) },
-        })),
-        responses: {
-          "200": {
-            description: r.response.description,
-            ...(r.response.headers ? { headers: Object.fromEntries(Object.entries(r.response.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) } : {}),
-            content: { [r.response.contentType]: { schema: r.response.schema } },
-          },
-          default: { description: "An error: its code and a one-line message", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+    const status = String(r.response.status ?? 200);
+    (paths[r.path] ??= {})[(r.method ?? "GET").toLowerCase()] = {
+      operationId: r.operationId,
+      summary: r.summary,
+      parameters: Object.entries(r.params).map(([name, p]) => ({
+        name,
+        in: p.in ?? "query",
+        required: p.in === "path" || !!p.required,
+        description: p.description,
+        schema: { type: p.type, ...(p.minimum !== undefined ? { minimum: p.minimum } : {}), ...(p.maximum !== undefined ? { maximum: p.maximum } : {}) },
+      })),
+      ...(r.body ? { requestBody: { required: true, description: r.body.description, content: { "application/json": { schema: r.body.schema } } } } : {}),
+      responses: {
+        [status]: {
+          description: r.response.description,
+          ...(r.response.headers ? { headers: Object.fromEntries(Object.entries(r.response.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }])) } : {}),
+          content: { [r.response.contentType]: { schema: r.response.schema } },
         },
+        default: { description: "An error: its code and a one-line message", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
       },
     };
   }

@@ -1,7 +1,6 @@
 /**
- * The API, as one table: each route's path, parameters (with their schema), answer (with its
- * schema) and handler. The server routes by it, checks parameters by it, and /openapi.json is
- * generated from it: one source of truth.
+ * The image routes of the API (table.ts puts every route together): each route's path,
+ * parameters (with their schema), answer (with its schema) and handler.
  */
 import { createHash } from "node:crypto";
 import { DEFAULT_BUDGET } from "../cli/budget.ts";
@@ -13,75 +12,9 @@ import { escapeName, unescapeName } from "../names.ts";
 import { jsonDocumentParts } from "../output/json.ts";
 import { configJson, describeImage, findHitJson, historyJson, lsDocumentParts, manifestJson, platformsJson } from "../output/image-json.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
-import type { Caps } from "./config.ts";
-import type { ServeCore } from "./core.ts";
 import { errorRecord, jsonResponse, Pipe, BASE_HEADERS } from "./http.ts";
+import { layerSel, opened, platform, ref, s, streamed, writeBatched, type Call, type Query, type RouteDef } from "./route-def.ts";
 import * as S from "./schemas.ts";
-
-export interface ParamDef {
-  type: "string" | "integer" | "boolean";
-  description: string;
-  required?: boolean;
-  minimum?: number;
-  maximum?: number;
-}
-
-export type Query = Record<string, string | number | boolean | undefined>;
-
-export interface Call {
-  core: ServeCore;
-  caps: Caps;
-  /** The server listens on loopback only: its callers are this machine's users. */
-  loopbackOnly: boolean;
-  /** Aborted when the client goes away or the request runs out of time. */
-  signal: AbortSignal;
-  /** Stops the request's work (the client went away). */
-  abort: () => void;
-}
-
-export interface RouteDef {
-  path: string;
-  operationId: string;
-  summary: string;
-  params: Record<string, ParamDef>;
-  response: { contentType: string; description: string; schema: S.JsonSchema; headers?: Record<string, string> };
-  /** The route downloads layer bytes: it takes one of the client's download slots. */
-  downloads?: boolean;
-  handle(q: Query, call: Call): Promise<Response>;
-}
-
-const ref: ParamDef = { type: "string", required: true, description: "Image reference, e.g. registry.example.com/team/app:v1 (a registry reference; local images are not served)" };
-const platform: ParamDef = { type: "string", description: "Platform to pick from a multi-platform image, os/arch[/variant]" };
-const layerSel: ParamDef = { type: "string", description: "Layer(s): an index, -1 for the last, 0,2 or 1-3, a digest, or all" };
-
-const s = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
-
-async function opened(call: Call, q: Query) {
-  return call.core.open(String(q.ref), s(q.platform));
-}
-
-/** Text written piece by piece into a streamed body, in batches of about 64 KiB. */
-async function writeBatched(pipe: Pipe, parts: Iterable<string>): Promise<void> {
-  let batch = "";
-  for (const part of parts) {
-    batch += part;
-    if (batch.length >= 1 << 16) {
-      await pipe.write(batch);
-      batch = "";
-    }
-  }
-  if (batch) await pipe.write(batch);
-}
-
-/** A response whose body a producer writes; an error after the first byte cuts the body short. */
-function streamed(call: Call, contentType: string, produce: (pipe: Pipe) => Promise<void>, extra: Record<string, string> = {}): Response {
-  const pipe = new Pipe(call.abort);
-  produce(pipe).then(
-    () => pipe.close(),
-    (e) => pipe.fail(e),
-  );
-  return new Response(pipe.stream, { headers: { ...BASE_HEADERS, "Content-Type": contentType, ...extra } });
-}
 
 /** Files up to this size are read whole before the answer starts (so it states their length and verification). */
 const CAT_WHOLE = 1024 * 1024;
@@ -159,7 +92,7 @@ const MAX_PATTERN = 256;
  * grows without bound on long paths, and one request would stall the server for everyone. So a
  * pattern is at most MAX_PATTERN characters, and `regex` is taken only from loopback callers.
  */
-function checkedPattern(q: Query, call: Call, key = "pattern"): string {
+export function checkedPattern(q: Query, call: Call, key = "pattern"): string {
   const pattern = String(q[key]);
   if (pattern.length > MAX_PATTERN) throw new LayerslayerError("USAGE", `${key} is longer than ${MAX_PATTERN} characters`);
   if (key === "pattern" && q.regex === true && !call.loopbackOnly)
@@ -180,7 +113,8 @@ function imageDocument(name: string, summary: string, schema: S.JsonSchema, doc:
   };
 }
 
-export const ROUTES: RouteDef[] = [
+/** The routes about one image (or a registry's lists): what `inspect`, `peek`, `ls`, `find`, `cat` and their kin answer. */
+export const IMAGE_ROUTES: RouteDef[] = [
   imageDocument("inspect", "An image's digest, platform, config and layers with the build step of each", S.INSPECT, describeImage),
   imageDocument("history", "The build steps of an image and the layer each one produced", S.HISTORY, historyJson),
   {

@@ -5,19 +5,19 @@
  */
 export type JsonSchema = { [key: string]: unknown };
 
-const str = { type: "string" };
-const int = { type: "integer" };
-const bool = { type: "boolean" };
-const strOrNull = { type: ["string", "null"] };
-const digest = { type: "string", pattern: "^[a-z0-9]+:[a-f0-9]+$" };
-const strings = { type: "array", items: str };
+export const str = { type: "string" };
+export const int = { type: "integer" };
+export const bool = { type: "boolean" };
+export const strOrNull = { type: ["string", "null"] };
+export const digest = { type: "string", pattern: "^[a-z0-9]+:[a-f0-9]+$" };
+export const strings = { type: "array", items: str };
 
-function obj(properties: Record<string, unknown>, required: string[] = Object.keys(properties)): JsonSchema {
+export function obj(properties: Record<string, unknown>, required: string[] = Object.keys(properties)): JsonSchema {
   return { type: "object", properties, required };
 }
 
 /** Every document and NDJSON record carries it. */
-const versioned = (properties: Record<string, unknown>, required?: string[]): JsonSchema => {
+export const versioned = (properties: Record<string, unknown>, required?: string[]): JsonSchema => {
   const o = obj(properties, required);
   return { ...o, properties: { schema: { const: 1 }, ...(o.properties as object) }, required: ["schema", ...(o.required as string[])] };
 };

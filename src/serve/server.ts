@@ -11,7 +11,8 @@ import { corsHeaders, HttpRefusal, Limits, preflight, tokenCheck } from "./guard
 import { BASE_HEADERS, errorResponse } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { PAGE_ASSETS } from "./page.ts";
-import { ROUTES, type Query, type RouteDef } from "./routes.ts";
+import type { Call, Query, RouteDef } from "./route-def.ts";
+import { ROUTES } from "./table.ts";
 
 export interface RunningServer {
   url: string;
@@ -21,11 +22,12 @@ export interface RunningServer {
 }
 
 /** Query parameters checked against the route's definition: unknown, repeated, missing or mistyped ones are refused. */
-export function parseQuery(route: Pick<RouteDef, "params">, params: URLSearchParams): Query {
+export function parseQuery(route: Pick<RouteDef, "params">, params: URLSearchParams, pathValues: Record<string, string> = {}): Query {
   const q: Query = {};
+  for (const [key, value] of Object.entries(pathValues)) if (route.params[key]?.in === "path") q[key] = value;
   for (const key of new Set(params.keys())) {
     const def = route.params[key];
-    if (!def) throw new HttpRefusal(400, "USAGE", `unknown parameter ${escapeName(key)}; this route takes ${Object.keys(route.params).join(", ")}`);
+    if (!def || def.in === "path") throw new HttpRefusal(400, "USAGE", `unknown parameter ${escapeName(key)}; this route takes ${Object.keys(route.params).join(", ")}`);
     const all = params.getAll(key);
     if (all.length > 1) throw new HttpRefusal(400, "USAGE", `parameter ${key} given ${all.length} times`);
     const raw = all[0]!;
@@ -68,9 +70,13 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
   const openapi = JSON.stringify(openApiDocument(ROUTES), null, 2);
   const running = new Set<AbortController>();
 
-  /** Everything every request goes through; `answer` is the route's own part. */
+  type Answer = (req: Request, url: URL, call: Omit<Call, "core" | "caps" | "loopbackOnly">) => Promise<Response>;
+  /** What one method of a path answers, and the route it belongs to (none for the page and /openapi.json). */
+  type Endpoint = { answer: Answer; route?: RouteDef };
+
+  /** Everything every request goes through; the endpoint of its method is the route's own part. */
   const guarded =
-    (answer: (req: Request, url: URL, call: { signal: AbortSignal; abort: () => void }) => Promise<Response>, route?: RouteDef, opts: { public?: boolean } = {}) =>
+    (endpoints: Partial<Record<string, Endpoint>>, opts: { public?: boolean } = {}) =>
     async (req: Request, server: Server<undefined>): Promise<Response> => {
       const started = performance.now();
       const url = new URL(req.url);
@@ -80,21 +86,27 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
       let release: (() => void) | undefined;
       const controller = new AbortController();
       try {
+        const endpoint = endpoints[req.method === "HEAD" ? "GET" : req.method];
         const length = Number(req.headers.get("content-length") ?? 0);
-        if (length > cfg.caps.maxBodyBytes || (req.headers.has("transfer-encoding") && req.method !== "GET" && req.method !== "HEAD")) {
-          throw new HttpRefusal(413, "TOO_LARGE", `request bodies are limited to ${cfg.caps.maxBodyBytes} bytes (this API takes none)`);
+        const chunked = req.headers.has("transfer-encoding") && req.method !== "GET" && req.method !== "HEAD";
+        if (length > cfg.caps.maxBodyBytes || (chunked && !endpoint?.route?.body)) {
+          throw new HttpRefusal(413, "TOO_LARGE", `request bodies are limited to ${cfg.caps.maxBodyBytes} bytes (only POST /v1/scans takes one)`);
         }
         if (req.method === "OPTIONS") return preflight(cfg.cors, req);
-        if (req.method !== "GET" && req.method !== "HEAD")
-          throw new HttpRefusal(405, "METHOD_NOT_ALLOWED", `${escapeName(req.method)} is not allowed; the API answers GET`, { Allow: "GET, HEAD" });
+        if (!endpoint) {
+          const allowed = Object.keys(endpoints).flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m]));
+          throw new HttpRefusal(405, "METHOD_NOT_ALLOWED", `${escapeName(req.method)} is not allowed here; this path answers ${allowed.join(", ")}`, { Allow: allowed.join(", ") });
+        }
         if (!opts.public) checkToken(req);
         limits.request(client);
-        if (route?.downloads) release = limits.download(client);
+        const body = endpoint.route?.body ? await readJsonBody(req, cfg.caps.maxBodyBytes) : undefined;
+        if (endpoint.route?.downloads) release = limits.download(client);
         const signal = AbortSignal.any([req.signal, controller.signal, AbortSignal.timeout(cfg.caps.requestTimeoutMs)]);
         running.add(controller);
         // Work that takes no signal (a manifest fetch) is bounded by the transport's own timeouts; the
         // answer does not wait for it past the request's time.
-        res = await untilAborted(answer(req, url, { signal, abort: () => controller.abort(new DOMException("the client went away", "AbortError")) }), signal);
+        const abort = () => controller.abort(new DOMException("the client went away", "AbortError"));
+        res = await untilAborted(endpoint.answer(req, url, { client, signal, abort, ...(body !== undefined ? { body } : {}) }), signal);
         // The download slot is held until the body is sent (or the client leaves).
         const free = release;
         release = undefined;
@@ -114,15 +126,28 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
       return res;
     };
 
+  const get = (answer: Answer, o: { public?: boolean } = {}) => guarded({ GET: { answer } }, o);
   const routes: Record<string, (req: Request, server: Server<undefined>) => Promise<Response>> = {
-    "/openapi.json": guarded(async () => new Response(openapi, { headers: { ...BASE_HEADERS, "Content-Type": "application/json; charset=utf-8" } })),
+    "/openapi.json": get(async () => new Response(openapi, { headers: { ...BASE_HEADERS, "Content-Type": "application/json; charset=utf-8" } })),
   };
   // The page's files need no token (they hold nothing but the page); the API they call does.
-  for (const [path, asset] of Object.entries(PAGE_ASSETS)) routes[path] = guarded(async () => asset(), undefined, { public: true });
+  for (const [path, asset] of Object.entries(PAGE_ASSETS)) routes[path] = get(async () => asset(), { public: true });
+  const byPath = new Map<string, Partial<Record<string, Endpoint>>>();
   for (const r of ROUTES) {
-    routes[r.path] = guarded(async (_req, url, call) => r.handle(parseQuery(r, url.searchParams), { core, caps: cfg.caps, loopbackOnly: cfg.loopbackOnly, ...call }), r);
+    const endpoints = byPath.get(r.path) ?? {};
+    byPath.set(r.path, endpoints);
+    endpoints[r.method ?? "GET"] = {
+      route: r,
+      answer: async (req, url, call) => {
+        const params = (req as Request & { params?: Record<string, string> }).params ?? {};
+        const answer = await r.handle(parseQuery(r, url.searchParams, params), { core, caps: cfg.caps, loopbackOnly: cfg.loopbackOnly, ...call });
+        return r.response.status && answer.status === 200 ? new Response(answer.body, { status: r.response.status, headers: answer.headers }) : answer;
+      },
+    };
   }
-  const notFound = guarded(async (_req, url) => {
+  // Bun's router writes a path parameter as :name where OpenAPI writes {name}.
+  for (const [path, endpoints] of byPath) routes[path.replace(/\{(\w+)\}/g, ":$1")] = guarded(endpoints);
+  const notFound = get(async (_req, url) => {
     throw new HttpRefusal(404, "NOT_FOUND", `no route ${escapeName(url.pathname).slice(0, 200)}; see /openapi.json`);
   });
 
@@ -141,6 +166,7 @@ export function startServer(cfg: ServeConfig, opts: { log?: (line: string) => vo
     server,
     limits,
     stop: async () => {
+      core.stop();
       for (const c of running) c.abort();
       await server.stop(true);
     },
@@ -205,4 +231,24 @@ function holdUntilDone(res: Response, done: () => void): Response {
     new CountQueuingStrategy({ highWaterMark: 1 }),
   );
   return new Response(body, { status: res.status, headers: res.headers });
+}
+
+/** A request's JSON body, read up to `max` bytes (a body sent chunked is counted as it comes). */
+async function readJsonBody(req: Request, max: number): Promise<unknown> {
+  if (!/^application\/json\s*(;|$)/i.test(req.headers.get("content-type") ?? ""))
+    throw new HttpRefusal(415, "UNSUPPORTED_MEDIA_TYPE", "the body must be JSON (Content-Type: application/json)");
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (req.body) {
+    for await (const chunk of req.body) {
+      size += chunk.byteLength;
+      if (size > max) throw new HttpRefusal(413, "TOO_LARGE", `request bodies are limited to ${max} bytes`);
+      chunks.push(chunk);
+    }
+  }
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks)));
+  } catch {
+    throw new HttpRefusal(400, "USAGE", "the body is not JSON");
+  }
 }

@@ -4,13 +4,13 @@
  * whole and checked against their digest, layer blobs read by ranges (the blob reader checks a
  * whole read against the digest, exactly as for a registry).
  */
-import { LayerslayerError } from "../errors.ts";
+import { abortError, LayerslayerError } from "../errors.ts";
 import { escapeName } from "../names.ts";
 import { parseDigest } from "../ref/reference.ts";
 import { digestAlgorithm, digestOf } from "../oci/digest.ts";
 import { MAX_MANIFEST_BYTES } from "../oci/manifest.ts";
 import type { LocalFiles } from "./files.ts";
-import type { BlobOrigin, BlobPart, FetchedManifest, ImageSource, ReadPartOptions } from "./source.ts";
+import type { BlobOrigin, BlobPart, DocumentReadOptions, FetchedManifest, ImageSource, ReadPartOptions } from "./source.ts";
 
 export interface LocalImage {
   reference: string;
@@ -66,27 +66,33 @@ export class LocalSource implements ImageSource {
     return file;
   }
 
-  private async whole(digest: string, limit: number, label: string): Promise<Uint8Array> {
+  private async whole(digest: string, limit: number, label: string, opts: DocumentReadOptions): Promise<Uint8Array> {
     const what = `${this.name}@${escapeName(digest)} (${label})`;
+    // A small file's read is not interrupted: a cancelled one is refused before and after it.
+    const { signal } = opts;
+    if (signal?.aborted) throw abortError(signal, `the read of ${what}`);
     const bytes = await readSmall(this.files, this.fileOf(digest), limit, what);
+    if (signal?.aborted) throw abortError(signal, `the read of ${what}`);
+    if (bytes) opts.onBytes?.(bytes.byteLength);
     if (!bytes) throw new LayerslayerError("NOT_FOUND", `${what}: missing from ${escapeName(this.files.location)}`);
     const got = digestOf(bytes, digestAlgorithm(digest));
     if (got !== digest) throw new LayerslayerError("CORRUPT", `${what}: the bytes hash to ${got}, not ${digest}`);
     return bytes;
   }
 
-  async manifest(digest?: string): Promise<FetchedManifest> {
+  async manifest(digest?: string, opts: DocumentReadOptions = {}): Promise<FetchedManifest> {
     const { top } = this.image;
+    if (opts.signal?.aborted) throw abortError(opts.signal, `the read of ${this.name} (manifest)`);
     if (digest === undefined || digest === top.digest) {
-      const bytes = top.bytes ?? (await this.whole(top.digest, MAX_MANIFEST_BYTES, "manifest"));
+      const bytes = top.bytes ?? (await this.whole(top.digest, MAX_MANIFEST_BYTES, "manifest", opts));
       return { digest: top.digest, mediaType: top.mediaType, bytes };
     }
     // Any other manifest (an index's entry) says its own media type in its body.
-    return { digest, mediaType: "", bytes: await this.whole(digest, MAX_MANIFEST_BYTES, "manifest") };
+    return { digest, mediaType: "", bytes: await this.whole(digest, MAX_MANIFEST_BYTES, "manifest", opts) };
   }
 
-  blobBytes(digest: string, limit: number, label = "blob"): Promise<Uint8Array> {
-    return this.whole(digest, limit, label);
+  blobBytes(digest: string, limit: number, label = "blob", opts: DocumentReadOptions = {}): Promise<Uint8Array> {
+    return this.whole(digest, limit, label, opts);
   }
 
   async readBlob(digest: string, start: number, end: number | undefined, opts: ReadPartOptions = {}): Promise<BlobPart> {

@@ -4,12 +4,12 @@
  * range, 416) are turned into plain byte ranges here. Tags, catalog and auth stay in src/registry.
  */
 import { LayerslayerError } from "../errors.ts";
-import { formatReference, type ImageRef } from "../ref/reference.ts";
+import { formatReference, manifestReference, type ImageRef } from "../ref/reference.ts";
 import { discard } from "../registry/body.ts";
 import type { FetchedManifest, RegistryClient } from "../registry/client.ts";
 import { responseError } from "../registry/errors.ts";
 import { escapeName } from "../names.ts";
-import { RangeFault, type BlobPart, type ImageSource, type ReadPartOptions } from "./source.ts";
+import { RangeFault, type BlobPart, type DocumentReadOptions, type ImageSource, type ReadPartOptions } from "./source.ts";
 
 function parseContentRange(v: string | null): { start: number; end: number; total?: number } | undefined {
   const m = v ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim()) : null;
@@ -35,12 +35,12 @@ export class RegistrySource implements ImageSource {
     this.connections = client.connections;
   }
 
-  manifest(digest?: string): Promise<FetchedManifest> {
-    return digest === undefined ? this.client.fetchManifest(this.ref) : this.client.fetchManifest(this.ref, digest);
+  manifest(digest?: string, opts: DocumentReadOptions = {}): Promise<FetchedManifest> {
+    return this.client.fetchManifest(this.ref, digest ?? manifestReference(this.ref), opts);
   }
 
-  blobBytes(digest: string, limit: number, label?: string): Promise<Uint8Array> {
-    return this.client.fetchBlobBytes(this.ref, digest, limit, label);
+  blobBytes(digest: string, limit: number, label?: string, opts: DocumentReadOptions = {}): Promise<Uint8Array> {
+    return this.client.fetchBlobBytes(this.ref, digest, limit, label, opts);
   }
 
   async readBlob(digest: string, start: number, end: number | undefined, opts: ReadPartOptions = {}): Promise<BlobPart> {

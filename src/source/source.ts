@@ -6,10 +6,10 @@
  * archive; shared derivations (platform choice, config, history) are in resolve.ts.
  */
 import { LayerslayerError } from "../errors.ts";
-import type { FetchedManifest } from "../registry/client.ts";
+import type { DocumentReadOptions, FetchedManifest } from "../registry/client.ts";
 import type { Attempts } from "../registry/retry.ts";
 
-export type { FetchedManifest };
+export type { DocumentReadOptions, FetchedManifest };
 
 /**
  * Thrown by `readBlob` when the answer cannot be read as a byte range at all (a 206 without a
@@ -70,10 +70,13 @@ export interface ImageSource {
    * one stream (a local file gains nothing from more).
    */
   readonly connections?: number;
-  /** The manifest or index the reference names, or (with a digest) the one with that digest; verified. */
-  manifest(digest?: string): Promise<FetchedManifest>;
+  /**
+   * The manifest or index the reference names, or (with a digest) the one with that digest;
+   * verified. Like every read, it stops with ABORTED when `opts.signal` fires.
+   */
+  manifest(digest?: string, opts?: DocumentReadOptions): Promise<FetchedManifest>;
   /** A small blob (a config) read whole, at most `limit` bytes, verified against its digest. */
-  blobBytes(digest: string, limit: number, label?: string): Promise<Uint8Array>;
+  blobBytes(digest: string, limit: number, label?: string, opts?: DocumentReadOptions): Promise<Uint8Array>;
   /**
    * Bytes [start, end) of a blob (to its end when `end` is undefined); may throw RangeFault. A
    * source that retries (a registry) draws its retries from `attempts`, the read's one allowance.

@@ -8,7 +8,7 @@ import { RegistrySource } from "../../src/source/registry.ts";
 import { noise } from "../support/bytes.ts";
 import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob } from "../support/push.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 async function readAll(reader: BlobReader): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -17,18 +17,16 @@ async function readAll(reader: BlobReader): Promise<Uint8Array> {
 }
 
 describe("range faults from a proxy in front of the real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   const blob = noise(3_000_000, 11);
   let digest: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     digest = await pushBlob(reg, "rf/test", blob);
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
   const open = (opts: ReadBlobOptions, size: number | undefined = blob.byteLength) =>
     new BlobReader(

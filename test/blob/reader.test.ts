@@ -6,7 +6,7 @@ import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob } from "../support/push.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry } from "../support/registry.ts";
 import { noise as randomBytes } from "../support/bytes.ts";
 
 async function readAll(reader: BlobReader): Promise<Uint8Array> {
@@ -16,18 +16,16 @@ async function readAll(reader: BlobReader): Promise<Uint8Array> {
 }
 
 describe("ranged, budgeted blob reads on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd" });
   let proxy: FaultProxy;
   const blob = randomBytes(1_000_003);
   let digest: string;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd" });
     digest = await pushBlob(reg, "blob/test", blob);
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
   const src = (host: string, size?: number) => ({
     source: new RegistrySource(new RegistryClient({ credentials: READER, retries: 2, retryBaseMs: 5 }), parseReference(`${host}/blob/test`)),
@@ -167,14 +165,12 @@ describe("ranged, budgeted blob reads on a real registry", () => {
 });
 
 describe("blob reads through a CDN redirect", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd", redirect: true });
   let digest: string;
   const blob = randomBytes(300_000, 3);
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd", redirect: true });
     digest = await pushBlob(reg, "cdn/test", blob);
   });
-  afterAll(() => reg.stop());
   test("budgeted ranges follow the redirect without credentials", async () => {
     const r = new BlobReader(
       { source: new RegistrySource(new RegistryClient({ credentials: READER }), parseReference(`${reg.host}/cdn/test`)), digest },
@@ -189,18 +185,16 @@ describe("blob reads through a CDN redirect", () => {
 });
 
 describe("a transfer that hangs", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   const blob = randomBytes(300_000, 5);
   let digest: string;
   beforeAll(async () => {
-    reg = await startRegistry();
     digest = await pushBlob(reg, "hang/test", blob);
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   test("is resumed from the byte reached once it has sent nothing for the idle timeout", async () => {

@@ -6,7 +6,8 @@ import { runCli } from "../support/cli.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
-import { startTerminal, type Terminal } from "../support/tmux.ts";
+import { onBrowseTerminal, quitBrowse, screenLines } from "../support/browse.ts";
+import type { Terminal } from "../support/tmux.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const GOLDEN = join(import.meta.dir, "golden");
@@ -56,21 +57,10 @@ describe("browse on a real registry, in tmux", () => {
   });
 
   async function onTerminal(body: (t: Terminal) => Promise<void>, opts: { width?: number; height?: number; env?: string; image?: string } = {}) {
-    const cache = mkdtempSync(join(cwd, "cache-"));
-    const cmd = `cd ${cwd} && HOME=${cwd} XDG_CACHE_HOME=${cache} ${opts.env ?? ""} ${process.execPath} ${join(root, "src/cli/main.ts")} browse ${opts.image ?? `${reg.host}/lab/debian:1`}; echo EXIT=$?; sleep 30`;
-    const term = startTerminal(["sh", "-c", cmd], { width: opts.width ?? 100, height: opts.height ?? 30 });
-    try {
-      await body(term);
-    } finally {
-      term.kill();
-    }
+    await onBrowseTerminal({ cwd, args: `browse ${opts.image ?? `${reg.host}/lab/debian:1`}`, ...opts }, body);
   }
 
-  /** `q`, and the program has ended with exit code 0. */
-  async function quit(t: Terminal): Promise<void> {
-    t.type("q");
-    await t.waitFor(/EXIT=0/);
-  }
+  const quit = quitBrowse;
 
   /** Types a filter (replacing the one there) and waits until the tree shows it. */
   async function filterFor(t: Terminal, glob: string): Promise<void> {
@@ -82,14 +72,7 @@ describe("browse on a real registry, in tmux", () => {
     await t.waitFor(new RegExp(`filter: ${glob.replace(/[.*]/g, "\\$&")} \\(`));
   }
 
-  /** The screen without trailing blanks, the registry's port replaced. */
-  function lines(t: Terminal): string[] {
-    return t
-      .screen()
-      .split("\n")
-      .map((l) => l.trimEnd().replaceAll(reg.host, "REGISTRY"))
-      .filter((l, i, all) => l !== "" || all.slice(i).some((x) => x.trim() !== ""));
-  }
+  const lines = (t: Terminal) => screenLines(t, reg.host);
 
   test("done-when: find /etc/passwd, see the layer that added it, read it, save it (bytes compared)", async () => {
     await onTerminal(async (t) => {

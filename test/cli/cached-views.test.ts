@@ -6,15 +6,14 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { syntheticLayer } from "../support/synthetic-tar.ts";
 
 describe("the listing cache on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   const env = { LAYERSLAYER_CACHE_DIR: mkdtempSync(join(tmpdir(), "ls-cache-views-")) };
   beforeAll(async () => {
-    reg = await startRegistry();
     proxy = startFaultProxy(reg.url);
     const many = Array.from({ length: 300 }, (_, i) => ({ path: `lib/m${i}.so`, content: crypto.getRandomValues(new Uint8Array(2000)) }));
     await pushImage(reg, "cv/app", "v1", {
@@ -31,7 +30,6 @@ describe("the listing cache on a real registry", () => {
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
   const blobBytes = () => proxy.requests.filter((r) => r.method === "GET" && r.path.includes("/blobs/")).length;
   const image = () => `${proxy.host}/cv/app:v1`;
@@ -96,16 +94,12 @@ describe("the listing cache on a real registry", () => {
 });
 
 describe("cache clear while a view reads the cache", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   beforeAll(async () => {
-    reg = await startRegistry();
     // Layers of several cache parts each, so that merging them takes a while.
     const layers = [];
     for (let l = 0; l < 4; l++) layers.push({ bytes: await syntheticLayer(Array.from({ length: 30_000 }, (_, i) => ({ path: `l${l}/d${i % 50}/f${i}` }))) });
     await pushImage(reg, "cc/app", "v1", { layers });
-  });
-  afterAll(async () => {
-    await reg.stop();
   });
 
   test("ls -R with listings in the cache and `cache clear` running beside it: never 'damaged', always the right answer", async () => {

@@ -6,7 +6,7 @@ import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
 import { startStandIn, type StandIn } from "../support/stand-in.ts";
-import { READER, startRegistry, useRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry } from "../support/registry.ts";
 
 /** More repositories than distribution sends in one page (1000). */
 const MANY = 1003;
@@ -23,10 +23,9 @@ function readTree(dir: string): Map<string, Uint8Array> {
 }
 
 describe("catalog on a real registry with more than one page of repositories", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ inMemory: true });
   let expected: string[];
   beforeAll(async () => {
-    reg = await startRegistry({ inMemory: true });
     const img = await pushImage(reg, "base/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f", content: "x" }]) }] });
     await pushManifest(reg, "base/app", img.manifest, img.mediaType, "v2");
     // A repository on disk is its directory of links to the shared blobs: copying one that was
@@ -45,7 +44,6 @@ describe("catalog on a real registry with more than one page of repositories", (
     }
     expected = ["base/app", ...names].sort();
   });
-  afterAll(() => reg.stop());
 
   test("lists every repository, following the Link to the second page", async () => {
     const r = await runCli(["catalog", reg.host, "--verbose"]);
@@ -85,11 +83,10 @@ describe("catalog on a real registry with more than one page of repositories", (
 });
 
 describe("catalog refused or cut short", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "token" });
   const open = useRegistry();
   let proxy: FaultProxy;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "token" });
     for (const name of ["a/one", "b/two", "c/three"]) {
       await pushImage(reg, name, "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
       await pushImage(open, name, "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
@@ -98,7 +95,6 @@ describe("catalog refused or cut short", () => {
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   test("a token registry refuses anonymous users the catalog (exit 3) and gives it to a user", async () => {

@@ -4,7 +4,7 @@
  * systems umoci unpacks from the same images.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, linkSync, lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
@@ -201,6 +201,14 @@ describe("every source", () => {
     const across = await runCli(["diff", `oci:${layout}:v1`, img("v3"), "--ignore-mtime", "--content", "--json"]);
     expect(across.code).toBe(1);
     expect(ours(across.stdout)).toEqual(reference("v1", "v3"));
+    // Two registries (the registry and a proxy in front of it, another host to the client): the same image is the same.
+    const hosts = await runCli(["diff", img("v2"), img("v2", proxy.host), "--json"]);
+    expect(hosts.code).toBe(0);
+    const both = JSON.parse(hosts.stdout) as { a: { reference: string; digest: string }; b: { reference: string; digest: string }; same: boolean };
+    expect(both.same).toBe(true);
+    expect(both.a.digest).toBe(both.b.digest);
+    expect(both.a.reference).not.toBe(both.b.reference);
+    expect(ours((await runCli(["diff", img("v1", proxy.host), `oci:${layout}:v3`, "--ignore-mtime", "--content", "--json"])).stdout)).toEqual(reference("v1", "v3"));
     const a = JSON.parse((await runCli(["efficiency", img("eff"), "--json"])).stdout);
     const b = JSON.parse((await runCli(["efficiency", `oci:${layout}:eff`, "--json"])).stdout);
     expect({ ...b, reference: "" }).toEqual({ ...a, reference: "" });
@@ -235,5 +243,22 @@ describe("efficiency on an image whose waste is known by construction", () => {
     expect(bytes.stdout).toContain("FAIL: highestWastedBytes");
     expect((await at("--lowestEfficiency", "0", "--highestUserWastedPercent", "0.5")).code).toBe(1);
     expect((await at("--lowestEfficiency", "2")).code).toBe(2);
+  }, 60_000);
+
+  test("--ci reads .dive-ci in the current directory, as dive does; --ci-config and flags override it", async () => {
+    const dir = mkdtempSync(join(work, "dive-ci-"));
+    // Under dive's defaults (0.9, 0.1) the image fails; the file lets it pass.
+    expect((await runCli(["efficiency", img("eff"), "--ci"], { cwd: dir })).code).toBe(1);
+    writeFileSync(join(dir, ".dive-ci"), "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: 0.6\n");
+    const pass = await runCli(["efficiency", img("eff"), "--ci"], { cwd: dir });
+    expect(pass.code).toBe(0);
+    expect(pass.stdout).toContain("rules: from .dive-ci\n");
+    const json = JSON.parse((await runCli(["efficiency", img("eff"), "--ci", "--json"], { cwd: dir })).stdout) as { ciConfig: string; pass: boolean };
+    expect(json).toMatchObject({ ciConfig: ".dive-ci", pass: true });
+    const flagged = await runCli(["efficiency", img("eff"), "--ci", "--lowestEfficiency", "0.9"], { cwd: dir });
+    expect(flagged.code).toBe(1);
+    expect(flagged.stdout).toContain("rules: from .dive-ci, overridden by the flags given");
+    // Without --ci nothing reads it.
+    expect((await runCli(["efficiency", img("eff")], { cwd: dir })).stdout).not.toContain("rules:");
   }, 60_000);
 });

@@ -114,7 +114,7 @@ describe("interactive session on a real registry", () => {
   }
 
   test("on a real terminal (tmux): typed answers, arrow keys and Enter drive the prompts; answered prompts leave one line each", async () => {
-    await onTerminal(`${reg.host}/int/app:v1`, async ({ keys, screen, waitFor }) => {
+    await onTerminal(`interactive ${reg.host}/int/app:v1`, async ({ keys, screen, waitFor }) => {
       await waitFor(/Platform/);
       // The host's platform is preselected; Down moves to the other one of the two.
       keys("Down", "Enter");
@@ -142,7 +142,7 @@ describe("interactive session on a real registry", () => {
     const files = Array.from({ length: 150 }, (_, i) => ({ path: `many/f${String(i).padStart(3, "0")}`, content: "x" }));
     await pushImage(reg, "int/many", "v1", { layers: [{ bytes: layerFrom(files) }] });
     await onTerminal(
-      `${reg.host}/int/many:v1`,
+      `interactive ${reg.host}/int/many:v1`,
       async ({ keys, screen, waitFor }) => {
         await waitFor(/Layers to peek/);
         keys("Enter");
@@ -163,7 +163,7 @@ describe("interactive session on a real registry", () => {
     );
     const paged = join(cwd, "paged.txt");
     await onTerminal(
-      `${reg.host}/int/many:v1`,
+      `interactive ${reg.host}/int/many:v1`,
       async ({ keys, screen, waitFor }) => {
         await waitFor(/Layers to peek/);
         keys("Enter");

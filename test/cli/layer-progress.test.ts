@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LayerProgress } from "../../src/cli/layer-progress.ts";
-import type { Progress } from "../../src/layer/progress.ts";
+import { downloadProgress, type Progress } from "../../src/layer/progress.ts";
 import { MAIN } from "../support/cli.ts";
 import { startCountingProxy, type CountingProxy } from "../support/counting-proxy.ts";
 import { pushImage } from "../support/fixtures.ts";
@@ -29,10 +29,10 @@ const event = (layer: number, size: number, downloaded: number, done = false, ca
 });
 
 describe("LayerProgress", () => {
-  function harness(layers: { index: number; size: number }[] | undefined, budget?: number) {
+  function harness(layers: { index: number; size: number }[] | undefined, budget?: number, verb?: string) {
     let t = 0;
     const out: string[] = [];
-    const progress = new LayerProgress(layers, budget, { write: (s) => out.push(s), columns: 100 }, () => t);
+    const progress = new LayerProgress(layers, budget, { write: (s) => out.push(s), columns: 100 }, () => t, verb);
     return { progress, out, at: (ms: number) => (t = ms), last: () => out.at(-1) ?? "" };
   }
 
@@ -87,6 +87,33 @@ describe("LayerProgress", () => {
     h.progress.listener(event(2, 2000, 0));
     expect(h.last()).toContain("reading layer 2");
     expect(h.last()).toContain("2.0K/4.0K");
+  });
+
+  test("save's downloads, as the same events: bytes already on disk count as read and say 'verifying', not a rate", () => {
+    const h = harness(
+      [
+        { index: 0, size: 4000 },
+        { index: 2, size: 4000 },
+      ],
+      undefined,
+      "saving",
+    );
+    const desc = (i: number) => ({ digest: `sha256:${i}`, size: 4000 });
+    h.at(1000);
+    // A partial file of 3000 bytes re-hashed before the resume.
+    h.progress.listener(downloadProgress(0, desc(0), { done: 3000, downloaded: 0 }));
+    expect(h.last()).toContain("saving layers 0/2");
+    expect(h.last()).toContain("3.0K/7.9K");
+    expect(h.last()).toEndWith("verifying");
+    h.at(2000);
+    h.progress.listener(downloadProgress(0, desc(0), { done: 4000, downloaded: 1000 }));
+    expect(h.last()).toContain("4.0K/7.9K");
+    expect(h.last()).toEndWith("500/s"); // since the start: 1000 bytes in 2 s
+    h.at(3000);
+    h.progress.listener(downloadProgress(0, desc(0), { done: 4000, downloaded: 1000 }, true));
+    h.progress.listener(downloadProgress(2, desc(2), { done: 4000, downloaded: 4000 }, true));
+    expect(h.last()).toContain("saving layers 2/2");
+    expect(h.last()).toContain(" 100% ");
   });
 });
 

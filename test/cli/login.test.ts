@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorLine, MAIN, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { READER, startRegistry, useRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry, withRegistry } from "../support/registry.ts";
 import { startTerminal } from "../support/tmux.ts";
 
 /** `login` and `logout` against the real token-auth and htpasswd registries. */
 for (const auth of ["token", "htpasswd"] as const) {
   describe(`login and logout (${auth} registry)`, () => {
-    let reg: TestRegistry;
+    const reg = useRegistry({ auth });
     const other = useRegistry({ auth: "htpasswd" });
     let home: string;
     const docker = () => join(home, ".docker");
@@ -19,11 +19,7 @@ for (const auth of ["token", "htpasswd"] as const) {
     const login = (password: string, extra: string[] = [], opts: { env?: Record<string, string> } = {}) =>
       runCli(["login", reg.host, "-u", READER.username, "--password-stdin", ...extra], { stdin: `${password}\n`, env: { ...env(), ...opts.env } });
     beforeAll(async () => {
-      reg = await startRegistry({ auth });
       await pushImage(reg, "c/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/secret", content: "behind a login" }]) }] });
-    });
-    afterAll(async () => {
-      await reg.stop();
     });
 
     test("a wrong password fails (exit 3) and writes nothing", async () => {
@@ -87,12 +83,11 @@ for (const auth of ["token", "htpasswd"] as const) {
 }
 
 describe("login with a credential helper, --authfile, and the password's other ways in", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd" });
   let home: string;
   let bin: string;
   let record: string;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd" });
     await pushImage(reg, "c/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/secret", content: "kept by a helper" }]) }] });
     home = mkdtempSync(join(tmpdir(), "ls-login-helper-"));
     bin = join(home, "bin");
@@ -114,7 +109,6 @@ esac
     );
   });
   afterAll(async () => {
-    await reg.stop();
     rmSync(home, { recursive: true, force: true });
   });
   const env = () => ({ HOME: home, DOCKER_CONFIG: join(home, ".docker"), PATH: `${bin}:${process.env.PATH}` });
@@ -179,15 +173,12 @@ esac
     const noPassword = await runCli(["login", reg.host, "-u", "reader"], { env: env() });
     expect(noPassword.code).toBe(2);
     // A registry that asks for no login: saved, with a warning that it could not be checked.
-    const open = await startRegistry();
-    try {
+    await withRegistry(async (open) => {
       const r2 = await runCli(["login", open.host, "-u", "anyone", "--password-stdin", "--authfile", join(home, "open.json")], { stdin: "whatever", env: env() });
       expect(r2.code).toBe(0);
       expect(r2.stderr.split("\n")[0]).toBe(`layerslayer: warning: ${open.host} asks for no login, so this one could not be checked; it is saved all the same`);
       expect(Object.keys(JSON.parse(readFileSync(join(home, "open.json"), "utf8")).auths)).toEqual([open.host]);
-    } finally {
-      await open.stop();
-    }
+    });
     const badRegistry = await runCli(["login", "not a host"], { env: env() });
     expect(badRegistry.code).toBe(2);
   });

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isolatedHome, runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, type TestRegistry, useRegistry } from "../support/registry.ts";
 
 interface Seeded {
   amd: PushedImage;
@@ -54,7 +54,7 @@ async function seed(reg: TestRegistry): Promise<Seeded> {
 
 for (const auth of ["none", "token", "htpasswd"] as const) {
   describe(`metadata commands on a real registry (${auth})`, () => {
-    let reg: TestRegistry;
+    const reg = useRegistry({ auth });
     let s: Seeded;
     // Credentials by stdin for token, by environment for htpasswd.
     const cred = (): { args: string[]; stdin?: string; env?: Record<string, string> } =>
@@ -68,10 +68,8 @@ for (const auth of ["none", "token", "htpasswd"] as const) {
       return runCli([...args, ...c.args], { ...(c.stdin ? { stdin: c.stdin } : {}), ...(c.env ? { env: c.env } : {}) });
     };
     beforeAll(async () => {
-      reg = await startRegistry({ auth });
       s = await seed(reg);
     });
-    afterAll(() => reg.stop());
 
     test("inspect shows platform, config and layers with their build steps", async () => {
       const r = await cli(["inspect", `${reg.host}/team/app:v1`, "--platform", "linux/amd64"]);
@@ -202,12 +200,10 @@ describe("bad input", () => {
 });
 
 describe("docker config credentials", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd" });
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd" });
     await pushImage(reg, "c/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
   });
-  afterAll(() => reg.stop());
   test("are used when no flags or environment give any", async () => {
     const dir = join(isolatedHome, "dockercfg");
     mkdirSync(dir, { recursive: true });
@@ -220,12 +216,10 @@ describe("docker config credentials", () => {
 });
 
 describe("a loopback registry that speaks only TLS", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ tls: true });
   beforeAll(async () => {
-    reg = await startRegistry({ tls: true });
     await pushImage(reg, "tls/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/tls", content: "tls" }]) }] });
   });
-  afterAll(() => reg.stop());
 
   test("is reached over HTTPS; its self-signed certificate needs --insecure or a trusted CA", async () => {
     const refused = await runCli(["tags", `${reg.host}/tls/app`]);

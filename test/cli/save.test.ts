@@ -292,10 +292,17 @@ describe("save on a real registry", () => {
       const [code, tty] = await Promise.all([p.exited, new Response(p.stdout).text()]);
       return { code, tty };
     };
-    const r = await run("");
+    // A transfer that takes a while (the line is drawn once the reads took 300 ms): 32 KiB every 50 ms.
+    proxy.paceBytes = 32 * 1024;
+    proxy.paceMs = 50;
+    const r = await run("").finally(() => {
+      proxy.paceBytes = 0;
+      proxy.paceMs = 0;
+    });
     expect(r.code).toBe(0);
     const tty = r.tty;
-    expect(tty).toContain("\r\x1b[Klayer 0/2 sha256:");
+    // The line every command that reads layers draws, from the same progress events.
+    expect(tty).toContain("\r\x1b[Ksaving layers 0/1 [");
     expect(tty).toMatch(/ 100% /);
     expect(tty.replace(/\r?\n$/, "")).toEndWith("\r\x1b[K"); // the line is erased when done
     expect(readFileSync(join(work, "stdout.txt"), "utf8")).toBe(`saved ${join(out, fileOf(img.layers[0]!, ".tar.gz"))} (${humanSize(img.layers[0]!.size)})\n`);

@@ -7,11 +7,11 @@ import type { ImageOutcome } from "../../src/scan/image.ts";
 import { MAIN, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, withRegistry, useRegistry } from "../support/registry.ts";
 import { BASE, pushScanImages, type ScanFixture } from "./scan-fixtures.ts";
 import { pushImage } from "../support/fixtures.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let pg: TestPostgres;
 let fx: ScanFixture;
 let proxy: FaultProxy;
@@ -35,14 +35,14 @@ function layerGets(): number {
 }
 
 beforeAll(async () => {
-  [reg, pg] = await Promise.all([startRegistry(), startPostgres()]);
+  pg = await startPostgres();
   fx = await pushScanImages(reg);
   proxy = startFaultProxy(reg.url);
 });
 
 afterAll(async () => {
   proxy?.stop();
-  await Promise.all([reg?.stop(), pg?.stop()]);
+  await pg?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -192,23 +192,23 @@ test("a local OCI layout (made by skopeo) is scanned and searched like a registr
 });
 
 test("each registry of a scan gets its own saved credentials; --password-stdin is read once", async () => {
-  const locked = await startRegistry({ auth: "htpasswd" });
-  try {
-    await pushImage(locked, "team/private", "v1", { layers: [{ bytes: BASE }] });
-    const conf = mkdtempSync(join(dir, "docker-"));
-    writeFileSync(join(conf, "config.json"), JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from(`${READER.username}:${READER.password}`).toString("base64") } } }));
-    const db = join(dir, "auth.sqlite");
-    // The first reference's registry has no saved login: the second one's is still used for it.
-    const r = await runCli(["scan", fx.refs.app3, `${locked.host}/team/private:v1`, "--json", "--db", db], { env: { DOCKER_CONFIG: conf } });
-    expect(r.code).toBe(0);
-    expect(records(r.stdout).map((x) => x.error ?? null)).toEqual([null, null]);
-    const stdin = await runCli(["scan", `${locked.host}/team/private:v1`, `${locked.host}/team/nothere:v1`, "-u", READER.username, "--password-stdin", "--json", "--db", db], {
-      stdin: `${READER.password}\n`,
-    });
-    expect(records(stdin.stdout).map((x) => x.error?.code ?? null)).toEqual(["NOT_FOUND", null]);
-  } finally {
-    await locked.stop();
-  }
+  await withRegistry(
+    async (locked) => {
+      await pushImage(locked, "team/private", "v1", { layers: [{ bytes: BASE }] });
+      const conf = mkdtempSync(join(dir, "docker-"));
+      writeFileSync(join(conf, "config.json"), JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from(`${READER.username}:${READER.password}`).toString("base64") } } }));
+      const db = join(dir, "auth.sqlite");
+      // The first reference's registry has no saved login: the second one's is still used for it.
+      const r = await runCli(["scan", fx.refs.app3, `${locked.host}/team/private:v1`, "--json", "--db", db], { env: { DOCKER_CONFIG: conf } });
+      expect(r.code).toBe(0);
+      expect(records(r.stdout).map((x) => x.error ?? null)).toEqual([null, null]);
+      const stdin = await runCli(["scan", `${locked.host}/team/private:v1`, `${locked.host}/team/nothere:v1`, "-u", READER.username, "--password-stdin", "--json", "--db", db], {
+        stdin: `${READER.password}\n`,
+      });
+      expect(records(stdin.stdout).map((x) => x.error?.code ?? null)).toEqual(["NOT_FOUND", null]);
+    },
+    { auth: "htpasswd" },
+  );
 });
 
 test("a corrupt layer: what was read is recorded, the image is marked failed, the scan goes on, exit 7", async () => {

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { compress, pushImage } from "../support/fixtures.ts";
 import { concat, END, member, paxMember } from "../tar/helpers.ts";
 import { pushScanImages, type ScanFixture } from "./scan-fixtures.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let pg: TestPostgres;
 let fx: ScanFixture;
 const dir = mkdtempSync(join(tmpdir(), "ls-search-"));
@@ -45,7 +45,7 @@ function brief(hits: Hit[]): string[] {
 }
 
 beforeAll(async () => {
-  [reg, pg] = await Promise.all([startRegistry(), startPostgres()]);
+  pg = await startPostgres();
   fx = await pushScanImages(reg);
   dbs.sqlite = join(dir, "db.sqlite");
   dbs.postgres = await pg.newDatabase("search");
@@ -65,7 +65,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([reg?.stop(), pg?.stop()]);
+  await pg?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

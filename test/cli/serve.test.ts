@@ -1,19 +1,17 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isolatedHome, MAIN } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { freePort, waitFor } from "../support/ports.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 
 beforeAll(async () => {
-  reg = await startRegistry();
   await pushImage(reg, "cli/serve", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=cli\n" }]) }] });
 });
-afterAll(async () => reg?.stop());
 
 test("serve: repeated --allow-registry flags all count; SIGTERM stops it with 143", async () => {
   const port = freePort();

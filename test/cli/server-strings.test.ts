@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { errorLine, expectTerminalSafe, MAIN, runCli, type CliResult } from "../support/cli.ts";
 import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, pushIndex } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { startStandIn, type StandIn } from "../support/stand-in.ts";
 import { startTerminal } from "../support/tmux.ts";
 
@@ -112,13 +112,12 @@ describe("a catalog and tag lists holding names that are not names", () => {
 
 /** An image whose config and index carry hostile strings in every field a command prints (real registry). */
 describe("an image whose config, history and index carry control and bidi characters", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let image = "";
   let multi = "";
   const nasty = (tag: string) => `${tag}\x1b[31m\x07\u009b\u202e\u2028`;
   beforeAll(async () => {
-    reg = await startRegistry();
     const layer = layerFrom([{ path: "etc/motd", content: "hi\n" }]);
     const pushed = await pushImage(reg, "s/app", "v1", {
       layers: [{ bytes: layer }],
@@ -148,7 +147,6 @@ describe("an image whose config, history and index carry control and bidi charac
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   test("inspect, history, platforms, peek, ls: nothing raw on stdout or stderr, text or JSON", async () => {
@@ -236,16 +234,14 @@ describe("an image whose config, history and index carry control and bidi charac
 
 /** Header values a registry sends that end up quoted in a message (through the fault proxy, on the real registry). */
 describe("headers quoted in errors", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   beforeAll(async () => {
-    reg = await startRegistry();
     await pushImage(reg, "h/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   // Bun's HTTP parser refuses C0 controls in a header (a network error), but passes bytes 0x80-0xff

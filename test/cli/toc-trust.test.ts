@@ -151,6 +151,8 @@ describe("cat --verify trusts no TOC", () => {
       const env = freshCache();
       const plain = await runCli(["cat", lying, "/etc/hostname"], { env });
       expect(plain.code).toBe(4);
+      // The error says whose word it is: the TOC's, not the stream's.
+      expect(errorLine(plain)).toMatch(/no such file in the image \(as layer \d+'s TOC declares it; --verify reads the tar stream\)$/);
       // Even with the TOC's listing in the cache from that run.
       const verified = await runCli(["cat", lying, "/etc/hostname", "--verify"], { env });
       expect(verified.code).toBe(0);

@@ -1,11 +1,14 @@
 /**
- * The two ways of driving the native decoders (native-sync.ts through the zlib handle, native.ts
- * through the Transform stream) against each other, on whole, cut, corrupt and broken-off input:
- * the same bytes, the same summaries, the same errors. And the sync driver's reused buffers.
+ * The three ways of driving the native decoders (native-sync.ts through the zlib handle, on the
+ * main thread or overlapping on the thread pool with native-async.ts, and native.ts through the
+ * Transform stream) against each other, on whole, cut, corrupt and broken-off input: the same
+ * bytes, the same summaries, the same errors; the two handle drivers the same chunks with the same
+ * offsets. And the handle drivers' reused buffers.
  */
 import { describe, expect, test } from "bun:test";
-import { createGunzip } from "node:zlib";
+import { createGunzip, createZstdDecompress } from "node:zlib";
 import { nativeGunzip } from "../../src/codec/native-gzip.ts";
+import { overlapHandle } from "../../src/codec/native-async.ts";
 import { syncHandle } from "../../src/codec/native-sync.ts";
 import { nativeZstd } from "../../src/codec/native-zstd.ts";
 import type { NativeOptions } from "../../src/codec/native-sync.ts";
@@ -43,6 +46,63 @@ describe("native decoders: sync and stream drivers", () => {
     expect(syncHandle(createGunzip())).toBeDefined();
   });
 
+  test("handles that write on the thread pool can be made on this runtime, for gzip and zstd", () => {
+    for (const [z, codec] of [
+      [createGunzip(), "gzip"],
+      [createZstdDecompress(), "zstd"],
+    ] as const) {
+      const h = overlapHandle(z, codec);
+      expect(h?.start).toBeFunction();
+      h?.handle.close();
+      z.destroy();
+    }
+  });
+
+  /** Every chunk as [length, offset], and the bytes, the summary or the error. */
+  async function chunksOf(decode: Native, input: Uint8Array, opts: NativeOptions, piece: number) {
+    const shape: [number, number][] = [];
+    const parts: Uint8Array[] = [];
+    try {
+      const g = decode(jagged(input, 9, piece), opts);
+      for (;;) {
+        const r = await g.next();
+        if (r.done) return { shape, out: concat(parts), summary: r.value, error: undefined };
+        shape.push([r.value.data.length, r.value.compressedConsumed]);
+        parts.push(r.value.data.slice());
+      }
+    } catch (e) {
+      return { shape, out: concat(parts), summary: undefined, error: e instanceof LayerslayerError ? `${e.code} ${e.message}` : `other: ${String(e)}` };
+    }
+  }
+
+  for (const [name, decode, input] of codecs) {
+    test(`${name}: overlapping writes give the sync driver's bytes, summaries and errors, with offsets that only grow`, async () => {
+      const cases: Uint8Array[] = [input, input.subarray(0, Math.floor(input.length * 0.6)), flipped(input, input.length >> 1), flipped(input, input.length - 6)];
+      for (const c of cases) {
+        for (const piece of [700, 70_000]) {
+          for (const transient of [false, true]) {
+            const sync = await chunksOf(decode, c, { overlap: false, transient }, piece);
+            const overlapping = await chunksOf(decode, c, { transient, overlap: true }, piece);
+            // Each write has a whole buffer of its own, so the chunks are cut elsewhere: the bytes,
+            // the end and the errors are the same, and the offsets the same kind of upper bound.
+            expect(overlapping.out).toEqual(sync.out);
+            expect(overlapping.summary).toEqual(sync.summary);
+            expect(overlapping.error).toEqual(sync.error);
+            expect(overlapping.shape.at(-1)?.[1]).toBe(sync.shape.at(-1)?.[1]);
+            let last = 0;
+            for (const [length, offset] of overlapping.shape) {
+              expect(length).toBeGreaterThan(0);
+              expect(offset).toBeGreaterThanOrEqual(last);
+              expect(offset).toBeLessThanOrEqual(c.length);
+              last = offset;
+            }
+            if (c === input) expect(overlapping.out).toEqual(data);
+          }
+        }
+      }
+    });
+  }
+
   for (const [name, decode, input] of codecs) {
     test(`${name}: whole, cut and corrupt input give the same results both ways`, async () => {
       const cases: Uint8Array[] = [input];
@@ -63,11 +123,11 @@ describe("native decoders: sync and stream drivers", () => {
     });
   }
 
-  test("transient chunks reuse a few buffers and decode the same bytes", async () => {
-    for (const [, decode, input] of codecs) {
+  test("transient chunks reuse a few buffers and decode the same bytes, both handle drivers", async () => {
+    for (const [decode, input, overlap] of codecs.flatMap(([, d, i]) => [[d, i, true] as const, [d, i, false] as const])) {
       const buffers = new Set<ArrayBufferLike>();
       const parts: Uint8Array[] = [];
-      for await (const c of decode(chunked(input, 8192), { transient: true })) {
+      for await (const c of decode(chunked(input, 8192), { transient: true, overlap })) {
         buffers.add(c.data.buffer);
         parts.push(c.data.slice());
       }
@@ -80,7 +140,7 @@ describe("native decoders: sync and stream drivers", () => {
   test("a source that breaks off: what arrived is handed out, then the error, both ways", async () => {
     for (const [, decode, input] of codecs) {
       const lengths: number[] = [];
-      for (const opts of [{}, { stream: true }]) {
+      for (const opts of [{ overlap: true }, { stream: true }, { overlap: false }]) {
         async function* failing() {
           yield* chunked(input.subarray(0, input.length >> 1), 5000);
           throw new Error("connection reset");
@@ -95,6 +155,20 @@ describe("native decoders: sync and stream drivers", () => {
       }
       expect(lengths[0]!).toBeGreaterThan(data.length / 3);
       expect(lengths[0]!).toBeGreaterThanOrEqual(lengths[1]!);
+      expect(lengths[0]).toBe(lengths[2]!);
+    }
+  });
+
+  test("a consumer that stops while a write runs on the pool: the handle closes after it, nothing is lost or hangs", async () => {
+    for (const [, decode, input] of codecs) {
+      for (const after of [1, 2, 3]) {
+        let n = 0;
+        for await (const c of decode(chunked(input, 3000), { transient: true, overlap: true })) {
+          if (++n >= after) break;
+          expect(c.data.length).toBeGreaterThan(0);
+        }
+        expect(n).toBe(after);
+      }
     }
   });
 });

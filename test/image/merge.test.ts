@@ -391,6 +391,23 @@ describe("a tree built without its history", () => {
     expect(whole.get("usr/x")!.entry).toMatchObject({ path: "usr/x", uid: 100_000, mode: 0o104755, mtime: 1.5 });
   });
 
+  test("sealed as its last layer goes in (before that layer's rows are placed, or after, with hard links) changes no answer", () => {
+    const whole = mergeLayers(layers());
+    // The last layer with no hard link (sealed before placing) and with one (sealed after).
+    for (const last of [layers()[1]!, [...layers()[1]!, file("g"), hard("k", "g")]]) {
+      const plain = mergeLayers([layers()[0]!, last]);
+      const sealed = new MergedTree({ history: false });
+      sealed.addLayer(layers()[0]!);
+      sealed.addLayer(last, 1, { seal: true });
+      expect([...sealed.walkWithDepth()]).toEqual([...plain.walkWithDepth()]);
+      expect(sealed.get("h")).toEqual(plain.get("h"));
+      expect(sealed.get("k")?.target).toEqual(plain.get("k")?.target);
+      if (last.length > layers()[1]!.length) expect(sealed.get("k")!.target?.entry.path).toBe("g");
+      expect(sealed.size).toBe(plain.size);
+    }
+    expect(whole.get("h")!.target?.entry.path).toBe("f");
+  });
+
   test("room reserved ahead changes no answer", () => {
     const plain = mergeLayers(layers());
     const reserved = new MergedTree();

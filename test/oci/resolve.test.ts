@@ -2,8 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LayerslayerError } from "../../src/errors.ts";
+import type { Progress } from "../../src/layer/progress.ts";
+import { resolveImage } from "../../src/oci/resolve.ts";
+import { parseReference } from "../../src/ref/reference.ts";
+import { RegistryClient } from "../../src/registry/client.ts";
+import { RegistrySource } from "../../src/source/registry.ts";
 import { errorLine, runCli } from "../support/cli.ts";
-import { layerFrom, pushImage } from "../support/fixtures.ts";
+import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
+import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
 
 /**
@@ -92,5 +99,88 @@ describe("--platform on a single-platform image", () => {
     expect(r.code).toBe(4);
     const rec = JSON.parse(r.stdout.trim());
     expect(rec.error).toEqual({ code: "NOT_FOUND", message: `${reg.host}/p/amd:v1: no image for platform linux/arm64; the image is linux/amd64 only` });
+  });
+});
+
+/**
+ * The documents an image is made of are read like its layers: each read takes the signal (a stalled
+ * manifest or config read ends with ABORTED at once) and reports its bytes as progress events.
+ * The fault proxy stalls the answer part way through its body.
+ */
+describe("cancelling the manifest and config reads", () => {
+  let proxy: FaultProxy;
+  let img: PushedImage;
+  let index: { digest: string; bytes: string };
+  useRegistry({}, async (r) => {
+    img = await pushImage(r, "slow/app", "v1", {
+      layers: [{ bytes: layerFrom([{ path: "etc/hostname", content: "box\n" }]) }],
+      // A config big enough that part of it arrives before the stall.
+      config: { config: { Labels: { padding: "x".repeat(20_000) } } },
+    });
+    index = await pushIndex(r, "slow/app", "multi", [{ image: img, platform: { os: "linux", architecture: "amd64" } }]);
+    proxy = startFaultProxy(r.url);
+  });
+  afterAll(() => proxy?.stop());
+
+  /** Resolves the image through the proxy; `stall` picks the answer that stops after 64 bytes. */
+  async function cancelWhileStalled(stall: (path: string) => boolean): Promise<{ error: unknown; ms: number; events: Progress[] }> {
+    proxy.rule = (req) => (req.method === "GET" && stall(new URL(req.url).pathname) ? { kind: "stall", afterBytes: 64 } : undefined);
+    const controller = new AbortController();
+    const events: Progress[] = [];
+    const source = new RegistrySource(new RegistryClient(), parseReference(`${proxy.host}/slow/app:v1`));
+    const resolving = resolveImage(source, undefined, { signal: controller.signal, onProgress: (p) => events.push(p) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // The stalled answer's first bytes are in: the read waits for the rest, which never comes.
+    for (let i = 0; i < 200 && !events.some((e) => !e.done && e.downloaded >= 64); i++) await Bun.sleep(25);
+    expect(events.some((e) => !e.done && e.downloaded >= 64)).toBe(true);
+    const t0 = performance.now();
+    controller.abort();
+    const error = await resolving;
+    return { error, ms: performance.now() - t0, events };
+  }
+
+  test("a stalled manifest read: ABORTED within 100 ms, its bytes reported as they came", async () => {
+    const { error, ms, events } = await cancelWhileStalled((path) => path.includes("/manifests/"));
+    expect(error).toBeInstanceOf(LayerslayerError);
+    expect((error as LayerslayerError).code).toBe("ABORTED");
+    expect(ms).toBeLessThan(100);
+    expect(events.at(-1)).toMatchObject({ document: "manifest", layer: -1, downloaded: 64, decoded: 64, entries: 0, done: false });
+    expect(events.some((e) => e.done)).toBe(false);
+  });
+
+  test("a stalled config read: ABORTED within 100 ms, after the manifest's final event", async () => {
+    const { error, ms, events } = await cancelWhileStalled((path) => path.endsWith(`/blobs/${img.configDigest}`));
+    expect((error as LayerslayerError).code).toBe("ABORTED");
+    expect(ms).toBeLessThan(100);
+    const manifestDone = events.find((e) => e.document === "manifest" && e.done);
+    expect(manifestDone?.downloaded).toBe(img.size);
+    expect(events.at(-1)).toMatchObject({ document: "config", digest: img.configDigest, size: new TextEncoder().encode(img.config).byteLength, downloaded: 64, done: false });
+  });
+
+  test("unstalled, every document's last event has done and its whole size", async () => {
+    proxy.rule = () => undefined;
+    const events: Progress[] = [];
+    const source = new RegistrySource(new RegistryClient(), parseReference(`${proxy.host}/slow/app:v1`));
+    const resolved = await resolveImage(source, undefined, { onProgress: (p) => events.push(p) });
+    const done = events.filter((e) => e.done).map((e) => [e.document, e.downloaded]);
+    expect(done).toEqual([
+      ["manifest", resolved.manifest.bytes.byteLength],
+      ["config", resolved.configBytes.byteLength],
+    ]);
+  });
+
+  test("an index: its last event says index, then the manifest it chose and the config", async () => {
+    proxy.rule = () => undefined;
+    const events: Progress[] = [];
+    const source = new RegistrySource(new RegistryClient(), parseReference(`${proxy.host}/slow/app:multi`));
+    await resolveImage(source, { os: "linux", architecture: "amd64" }, { onProgress: (p) => events.push(p) });
+    const done = events.filter((e) => e.done).map((e) => [e.document, e.digest, e.downloaded]);
+    expect(done).toEqual([
+      ["index", index.digest, new TextEncoder().encode(index.bytes).byteLength],
+      ["manifest", img.digest, img.size],
+      ["config", img.configDigest, new TextEncoder().encode(img.config).byteLength],
+    ]);
   });
 });

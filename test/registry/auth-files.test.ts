@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { authFileCredentials, authFilePaths, bestKey, lookupInFile, normalizeKey } from "../../src/registry/auth-files.ts";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { ADMIN, READER, READER_IDENTITY_TOKEN, startRegistry, useRegistry } from "../support/registry.ts";
+import { ADMIN, READER, READER_IDENTITY_TOKEN, useRegistry, withRegistry } from "../support/registry.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const login = (u: string, p: string) => ({ auth: b64(`${u}:${p}`) });
@@ -181,14 +181,11 @@ describe("logins from auth files and credential helpers, on real registries", ()
   });
 
   test("an open registry never runs a helper; -u with a password wins over the files", async () => {
-    const open = await startRegistry();
-    try {
+    await withRegistry(async (open) => {
       await pushImage(open, "c/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
       const r = await run(["tags", `${open.host}/c/app`], { ".docker/config.json": { credsStore: "broken" } });
       expect(r.stdout).toBe("v1\n");
-    } finally {
-      await open.stop();
-    }
+    });
     const u = await run(["tags", `${basic.host}/c/app`, "-u", ADMIN.username, "--password-stdin"], { ".docker/config.json": { credsStore: "broken" } });
     expect(u.code).toBe(2); // stdin is not given by run(): --password-stdin reads nothing
   });

@@ -5,19 +5,17 @@ import { join } from "node:path";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type Fault, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { READER, READER_IDENTITY_TOKEN, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, READER_IDENTITY_TOKEN, useRegistry } from "../support/registry.ts";
 
 describe("a token service that answers nonsense (proxy in front of the real registry)", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   beforeAll(async () => {
-    reg = await startRegistry();
     await pushImage(reg, "t/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hi\n" }]) }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   /** Registry requests without a token get a bearer challenge naming the proxy's /token; /token answers `reply`. */
@@ -94,7 +92,7 @@ describe("a token realm that redirects: credentials never follow to another host
     authorization: string | null;
     body: string;
   }
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "token" });
   let proxy: FaultProxy;
   let realm: ReturnType<typeof Bun.serve>;
   const recorders: ReturnType<typeof Bun.serve>[] = [];
@@ -123,7 +121,6 @@ describe("a token realm that redirects: credentials never follow to another host
   };
 
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "token" });
     await pushImage(reg, "t/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
     realm = Bun.serve({
       hostname: "127.0.0.1",
@@ -149,7 +146,6 @@ describe("a token realm that redirects: credentials never follow to another host
     proxy.stop();
     realm.stop(true);
     for (const r of recorders) r.stop(true);
-    await reg.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

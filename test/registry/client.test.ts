@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
@@ -6,7 +6,7 @@ import { RegistrySource } from "../../src/source/registry.ts";
 import { resolveImage } from "../../src/oci/resolve.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
-import { ADMIN, READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { ADMIN, READER, type TestRegistry, useRegistry } from "../support/registry.ts";
 
 const quick = { retries: 1, retryBaseMs: 5 };
 
@@ -45,14 +45,12 @@ async function seed(reg: TestRegistry, repo: string): Promise<{ amd: PushedImage
 
 for (const auth of ["none", "token", "htpasswd"] as const) {
   describe(`registry client against a real registry (${auth} auth)`, () => {
-    let reg: TestRegistry;
+    const reg = useRegistry({ auth });
     let pushed: Awaited<ReturnType<typeof seed>>;
     const creds = auth === "none" ? undefined : READER;
     beforeAll(async () => {
-      reg = await startRegistry({ auth });
       pushed = await seed(reg, "team/app");
     });
-    afterAll(() => reg.stop());
 
     test("resolves an index to the host platform, never the attestation", async () => {
       const client = new RegistryClient({ ...quick, credentials: creds });
@@ -104,13 +102,11 @@ for (const auth of ["none", "token", "htpasswd"] as const) {
 }
 
 describe("token auth specifics", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "token", anonymousPull: ["public/"] });
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "token", anonymousPull: ["public/"] });
     await pushImage(reg, "public/app", "v1", { layers: [{ bytes: layerFrom([{ path: "a", content: "a" }]) }] });
     await pushImage(reg, "private/app", "v1", { layers: [{ bytes: layerFrom([{ path: "a", content: "a" }]) }] });
   });
-  afterAll(() => reg.stop());
 
   test("anonymous pull works where the token server allows it", async () => {
     const client = new RegistryClient(quick);
@@ -152,11 +148,7 @@ describe("token auth specifics", () => {
 });
 
 describe("manifest integrity and legacy types", () => {
-  let reg: TestRegistry;
-  beforeAll(async () => {
-    reg = await startRegistry();
-  });
-  afterAll(() => reg.stop());
+  const reg = useRegistry();
 
   test("an unknown digest is NOT_FOUND and the right one verifies", async () => {
     const img = await pushImage(reg, "x/y", "t", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });

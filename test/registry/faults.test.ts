@@ -6,7 +6,7 @@ import { RegistrySource } from "../../src/source/registry.ts";
 import { resolveImage } from "../../src/oci/resolve.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry } from "../support/registry.ts";
 
 /** The bytes with the second-to-last one made a space: the JSON still parses, its digest no longer matches. */
 function oneByteChanged(b: Uint8Array): Uint8Array {
@@ -18,17 +18,15 @@ function oneByteChanged(b: Uint8Array): Uint8Array {
 const quick = { retries: 3, retryBaseMs: 5 };
 
 describe("faults a real registry cannot produce", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd" });
   let proxy: FaultProxy;
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd" });
     img = await pushImage(reg, "f/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=fixture\n" }]) }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
   const client = () => new RegistryClient({ ...quick, credentials: READER });
   const manifestRef = () => parseReference(`${proxy.host}/f/app:v1`);
@@ -38,7 +36,9 @@ describe("faults a real registry cannot produce", () => {
     proxy.rule = (req) => (req.url.includes("/manifests/") && hits++ < 2 ? { kind: "status", status: 429, headers: { "Retry-After": "0" } } : undefined);
     const m = await client().fetchManifest(manifestRef());
     expect(m.digest).toBe(img.digest);
-    expect(hits).toBe(3);
+    // Two 429s waited out, then the 401 that names the challenge (no /v2/ ping: the first request
+    // learns it), then the answer with credentials.
+    expect(hits).toBe(4);
   });
 
   test("503 forever ends in a NETWORK error after a bounded number of tries", async () => {
@@ -62,6 +62,17 @@ describe("faults a real registry cannot produce", () => {
     expect(err.code).toBe("RATE_LIMIT");
     expect(err.message).toContain("3600");
     expect(hits).toBe(1);
+  });
+
+  test("the waits of one request are bounded in all: a Retry-After that would take them past maxRetryWaitMs fails at once", async () => {
+    let hits = 0;
+    proxy.rule = (req) => (req.url.includes("/manifests/") ? (hits++, { kind: "status", status: 429, headers: { "Retry-After": "1" } }) : undefined);
+    const started = performance.now();
+    const err = (await new RegistryClient({ ...quick, retries: 4, maxRetryWaitMs: 2500, credentials: READER }).fetchManifest(manifestRef()).catch((e) => e)) as LayerslayerError;
+    // Each wait alone is allowed (1 s); the third would make 3 s of waiting.
+    expect(err.code).toBe("RATE_LIMIT");
+    expect(hits).toBe(3);
+    expect(performance.now() - started).toBeLessThan(2500 + 2000);
   });
 
   test("a 401 without WWW-Authenticate falls back to the challenge from the /v2/ ping", async () => {
@@ -112,13 +123,11 @@ describe("faults a real registry cannot produce", () => {
 });
 
 describe("blob redirects to another host", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ auth: "htpasswd", redirect: true });
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry({ auth: "htpasswd", redirect: true });
     img = await pushImage(reg, "r/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hello\n" }]) }] });
   });
-  afterAll(() => reg.stop());
 
   test("the config is fetched through the redirect and credentials do not follow it", async () => {
     const c = new RegistryClient({ ...quick, credentials: READER });
@@ -139,17 +148,15 @@ describe("blob redirects to another host", () => {
 });
 
 describe("tag list pagination on a real registry", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   beforeAll(async () => {
-    reg = await startRegistry();
     const layer = layerFrom([{ path: "f", content: "f" }]);
     for (const tag of ["a", "b", "c", "d", "e"]) await pushImage(reg, "p/app", tag, { layers: [{ bytes: layer }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   test("Link headers are followed page by page until every tag is listed", async () => {

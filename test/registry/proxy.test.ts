@@ -71,7 +71,7 @@ describe("through a real forward proxy", () => {
     expect(r.stdout).toBe("through the proxy");
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`(through ${tiny.url})`);
-    expect(tiny.seen()).toContain(`GET http://registry.test:${port}/v2/ HTTP/1.1`);
+    expect(tiny.seen()).toContain(`GET http://registry.test:${port}/v2/px/app/manifests/v1 HTTP/1.1`);
     expect(tiny.seen().some((l) => l.includes("/blobs/sha256:"))).toBe(true);
   });
 

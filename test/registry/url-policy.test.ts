@@ -2,22 +2,20 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 const SCHEMES = ["file:///etc/passwd", "data:text/plain,root:x:0:0", "s3://bucket/key", "ftp://127.0.0.1/x", "javascript:alert(1)"];
 
 describe("only http and https are fetched (through a hostile proxy in front of the real registry)", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry();
   let proxy: FaultProxy;
   let img: PushedImage;
   beforeAll(async () => {
-    reg = await startRegistry();
     img = await pushImage(reg, "h/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hi\n" }]) }] });
     proxy = startFaultProxy(reg.url);
   });
   afterAll(async () => {
     proxy.stop();
-    await reg.stop();
   });
 
   test("a redirect of the manifest to another scheme: exit 6, one line, nothing of the target read", async () => {
@@ -66,13 +64,11 @@ describe("only http and https are fetched (through a hostile proxy in front of t
 });
 
 describe("https never steps down to plain http on a redirect", () => {
-  let reg: TestRegistry;
+  const reg = useRegistry({ tls: true, redirect: true });
   beforeAll(async () => {
     // A TLS-only registry whose blob GETs redirect to a plain-HTTP server on another port.
-    reg = await startRegistry({ tls: true, redirect: true });
     await pushImage(reg, "d/app", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/motd", content: "hi\n" }]) }] });
   });
-  afterAll(() => reg.stop());
 
   test("a redirect from the https registry to an http host is refused (exit 6)", async () => {
     const r = await runCli(["config", `${reg.host}/d/app:v1`, "--verbose"], { env: { NODE_EXTRA_CA_CERTS: reg.certPath! } });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 process.env.LAYERSLAYER_CACHE_DIR = mkdtempSync(join(tmpdir(), "ls-serve-page-"));
 const { serveConfig } = await import("../../src/serve/config.ts");
@@ -19,12 +19,11 @@ const { startServer } = await import("../../src/serve/server.ts");
 const OS_RELEASE = 'PRETTY_NAME="Fixture Linux 1"\nID=fixture\n<script>alert(1)</script>\n';
 const ARTIFACTS = join(import.meta.dir, "..", "..", "dist", "test-artifacts");
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let srv: ReturnType<typeof startServer>;
 let browser: Browser;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   await pushImage(reg, "lab/page", "v1", {
     layers: [
       {
@@ -46,7 +45,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await srv?.stop();
-  await reg?.stop();
 });
 
 test("open a reference, read /etc/os-release, download it", async () => {
@@ -95,6 +93,27 @@ test("the search box finds a path in the scanned images and opens it", async () 
   await page.locator("#content").filter({ hasText: "lab" }).waitFor();
   expect(await page.locator("#content").textContent()).toBe("lab\n");
   await page.close();
+});
+
+test("the scan button records the image, then the search box finds its paths", async () => {
+  const db = join(mkdtempSync(join(tmpdir(), "ls-serve-page-db-")), "empty.sqlite");
+  const fresh = startServer(serveConfig({ listen: "127.0.0.1:0", allowRegistry: [reg.host], accessLog: false, db }));
+  const page = await browser.newPage();
+  try {
+    await page.goto(fresh.url);
+    await page.getByLabel("Search every scanned image for a path").fill("hostname");
+    await page.getByLabel("Search every scanned image for a path").press("Enter");
+    await page.locator("#status").filter({ hasText: "0 paths found" }).waitFor();
+    await page.getByLabel("Image reference").fill(`${reg.host}/lab/page:v1`);
+    await page.getByRole("button", { name: "Scan for search" }).click();
+    await page.locator("#status").filter({ hasText: "Scanned" }).waitFor();
+    expect(await page.locator("#status").textContent()).toMatch(/entries recorded/);
+    await page.getByLabel("Search every scanned image for a path").press("Enter");
+    await page.locator("#hits button").filter({ hasText: "/etc/hostname" }).waitFor();
+  } finally {
+    await page.close();
+    await fresh.stop();
+  }
 });
 
 test("the page is served with a policy that allows nothing from elsewhere", async () => {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { layerFrom, pushImage, sha256, type PushedImage } from "../support/fixtures.ts";
 import { validate } from "../support/json-schema.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 
 process.env.LAYERSLAYER_CACHE_DIR = mkdtempSync(join(tmpdir(), "ls-serve-cache-"));
 const { serveConfig } = await import("../../src/serve/config.ts");
@@ -19,7 +19,7 @@ type Running = ReturnType<typeof startServer>;
 const BIG = new Uint8Array(3 * 1024 * 1024);
 for (let i = 0; i < BIG.length; i += 65536) crypto.getRandomValues(BIG.subarray(i, i + 65536));
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let img: PushedImage;
 let srv: Running;
 let openapi: Record<string, any>;
@@ -27,7 +27,6 @@ const logLines: string[] = [];
 let ref: string;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   img = await pushImage(reg, "serve/app", "v1", {
     layers: [
       {
@@ -54,7 +53,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  await reg?.stop();
 });
 
 function url(path: string, params: Record<string, string>): string {
@@ -250,16 +248,26 @@ test("the OpenAPI document lists every route with its parameters", () => {
     "/v1/cat",
     "/v1/catalog",
     "/v1/config",
+    "/v1/diff",
+    "/v1/efficiency",
     "/v1/find",
     "/v1/history",
+    "/v1/hub/repositories",
+    "/v1/hub/search",
+    "/v1/hub/tags",
     "/v1/inspect",
     "/v1/layer",
     "/v1/ls",
     "/v1/manifest",
     "/v1/peek",
     "/v1/platforms",
+    "/v1/scans",
+    "/v1/scans/{id}",
+    "/v1/scans/{id}/events",
     "/v1/search",
     "/v1/tags",
   ]);
+  expect(Object.keys(openapi.paths["/v1/scans/{id}"]).sort()).toEqual(["delete", "get"]);
+  expect(openapi.paths["/v1/scans"].post.requestBody.content["application/json"].schema.properties.references.type).toBe("array");
   expect(openapi.paths["/v1/cat"].get.parameters.map((p: { name: string }) => p.name)).toEqual(["ref", "platform", "path", "verify"]);
 });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { errorLine, runCli } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
-import { READER, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { READER, useRegistry, withRegistry } from "../support/registry.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ls-serve-sec-"));
 process.env.LAYERSLAYER_CACHE_DIR = join(dir, "cache");
@@ -24,8 +24,8 @@ const TOKEN = "s3cret-token-0123456789abcdef";
 const BIG = new Uint8Array(24 * 1024 * 1024);
 for (let i = 0; i < BIG.length; i += 65536) crypto.getRandomValues(BIG.subarray(i, i + 65536));
 
-let reg: TestRegistry;
-let redirecting: TestRegistry;
+const reg = useRegistry();
+const redirecting = useRegistry({ redirect: true });
 let img: PushedImage;
 let ref: string;
 const servers: Running[] = [];
@@ -42,8 +42,6 @@ const local = (s: Running) => `http://127.0.0.1:${s.server.port}`;
 const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
 beforeAll(async () => {
-  reg = await startRegistry();
-  redirecting = await startRegistry({ redirect: true });
   const layers = [
     {
       bytes: layerFrom([
@@ -60,8 +58,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) await s.stop();
   for (const p of proxies) p.stop();
-  await reg?.stop();
-  await redirecting?.stop();
 });
 
 describe("the token", () => {
@@ -144,21 +140,24 @@ describe("no way into this machine or its network (SSRF)", () => {
 });
 
 test("the server's saved login is used for an allowed registry (and the log never shows it)", async () => {
-  const locked = await startRegistry({ auth: "htpasswd" });
-  try {
-    await pushImage(locked, "sec/locked", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=locked\n" }]) }] });
-    const file = join(dir, "auth.json");
-    writeFileSync(file, JSON.stringify({ auths: { [locked.host]: { auth: btoa(`${READER.username}:${READER.password}`) } } }));
-    process.env.REGISTRY_AUTH_FILE = file;
-    const lines: string[] = [];
-    const s = serve({ allowRegistry: [locked.host] }, {}, (l) => lines.push(l));
-    const res = await fetch(`${s.url}/v1/cat?${q({ ref: `${locked.host}/sec/locked:v1`, path: "/etc/os-release" })}`);
-    expect(await res.text()).toBe("ID=locked\n");
-    expect(lines.join("\n")).not.toContain(READER.password);
-  } finally {
-    delete process.env.REGISTRY_AUTH_FILE;
-    await locked.stop();
-  }
+  await withRegistry(
+    async (locked) => {
+      try {
+        await pushImage(locked, "sec/locked", "v1", { layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=locked\n" }]) }] });
+        const file = join(dir, "auth.json");
+        writeFileSync(file, JSON.stringify({ auths: { [locked.host]: { auth: btoa(`${READER.username}:${READER.password}`) } } }));
+        process.env.REGISTRY_AUTH_FILE = file;
+        const lines: string[] = [];
+        const s = serve({ allowRegistry: [locked.host] }, {}, (l) => lines.push(l));
+        const res = await fetch(`${s.url}/v1/cat?${q({ ref: `${locked.host}/sec/locked:v1`, path: "/etc/os-release" })}`);
+        expect(await res.text()).toBe("ID=locked\n");
+        expect(lines.join("\n")).not.toContain(READER.password);
+      } finally {
+        delete process.env.REGISTRY_AUTH_FILE;
+      }
+    },
+    { auth: "htpasswd" },
+  );
 });
 
 describe("requests", () => {

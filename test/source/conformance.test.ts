@@ -137,6 +137,15 @@ for (const [kind, open] of Object.entries(SOURCES)) {
       expect(err).toBeDefined();
     });
 
+    test("cancelled document reads (manifest, config) end with ABORTED", async () => {
+      const source = await open();
+      const img = await resolveImage(source);
+      const signal = AbortSignal.abort();
+      expect(await codeOf(source.manifest(undefined, { signal }))).toBe("ABORTED");
+      expect(await codeOf(source.blobBytes(img.manifest.image.config.digest, 1 << 20, "config", { signal }))).toBe("ABORTED");
+      expect(await codeOf(resolveImage(source, undefined, { signal }))).toBe("ABORTED");
+    });
+
     test("a listing cancelled at its first progress event ends with ABORTED at once and stores nothing", async () => {
       const source = await open();
       const img = await resolveImage(source);

@@ -6,8 +6,8 @@
  * served as asked, a start past the end answered with no body, an unknown digest NOT_FOUND.
  * `reads` records every readBlob, for tests that count what a reader asked for.
  */
-import { LayerslayerError } from "../../src/errors.ts";
-import type { BlobPart, FetchedManifest, ImageSource, ReadPartOptions } from "../../src/source/source.ts";
+import { abortError, LayerslayerError } from "../../src/errors.ts";
+import type { BlobPart, DocumentReadOptions, FetchedManifest, ImageSource, ReadPartOptions } from "../../src/source/source.ts";
 import { diffId } from "./fixtures.ts";
 import { sha256 } from "./push.ts";
 
@@ -75,12 +75,14 @@ export class MemorySource implements ImageSource {
     return bytes;
   }
 
-  async manifest(digest?: string): Promise<FetchedManifest> {
+  async manifest(digest?: string, opts: DocumentReadOptions = {}): Promise<FetchedManifest> {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
     if (digest === undefined || digest === this.top.digest) return this.top;
     return { digest, mediaType: "", bytes: this.blob(digest) };
   }
 
-  async blobBytes(digest: string, limit: number, label = "blob"): Promise<Uint8Array> {
+  async blobBytes(digest: string, limit: number, label = "blob", opts: DocumentReadOptions = {}): Promise<Uint8Array> {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
     const bytes = this.blob(digest);
     if (bytes.byteLength > limit) throw new LayerslayerError("CORRUPT", `${this.name}@${digest} (${label}): ${bytes.byteLength} bytes is more than the ${limit} allowed`);
     return bytes;

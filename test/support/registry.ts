@@ -31,7 +31,7 @@ export interface StartOptions {
   redirect?: boolean;
   /** Anonymous pull on these repository prefixes (token registry). */
   anonymousPull?: string[];
-  /** Serve HTTPS only, with a self-signed certificate for 127.0.0.1 (its PEM path is `certPath`). */
+  /** Serve HTTPS only, with a self-signed certificate for 127.0.0.1 and the name registry.test (its PEM path is `certPath`). */
   tls?: boolean;
   /** Keep the storage in memory (/dev/shm, when there is one), for tests that write thousands of files. */
   inMemory?: boolean;
@@ -81,7 +81,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<TestRegist
   if (opts.tls) {
     certPath = join(dir, "tls-cert.pem");
     const keyPath = join(dir, "tls-key.pem");
-    selfSigned(keyPath, certPath, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1");
+    selfSigned(keyPath, certPath, "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:registry.test");
     lines.push("  tls:", `    certificate: ${certPath}`, `    key: ${keyPath}`);
   }
   if (auth === "token") {

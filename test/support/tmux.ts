@@ -11,6 +11,8 @@ export interface Terminal {
   kill(): void;
   /** Resizes the terminal (the program gets SIGWINCH). */
   resize(width: number, height: number): void;
+  /** Runs a tmux command on this terminal's server (e.g. "show-buffer"); its standard output. */
+  tmux(...args: string[]): string;
 }
 
 /** Starts `command` (a shell line, or an argv) in a tmux session of the given size. */
@@ -50,6 +52,9 @@ export function startTerminal(command: string | string[], size: { width?: number
     },
     kill() {
       tmux("kill-session", "-t", session);
+    },
+    tmux(...args) {
+      return tmux(...args).stdout.toString();
     },
   };
 }

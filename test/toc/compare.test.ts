@@ -4,27 +4,23 @@
  * is accepted as what it is (a listing "as the TOC declares it"); a read of the stream with the
  * TOC check finds the difference, names the first one and counts them: CORRUPT.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { TocComparison } from "../../src/toc/compare.ts";
 import type { LayerToc } from "../../src/toc/types.ts";
 import type { Entry } from "../../src/types.ts";
 import { editToc, type TocLayer } from "../support/forge-toc.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { pushTocImages, type TocImages } from "./fixture.ts";
 import { listLayer, pushForged, tocLayers, type TocLayers } from "./hostile.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let images: TocImages;
 let layers: TocLayers;
 
 beforeAll(async () => {
-  reg = await startRegistry();
   images = await pushTocImages(reg, "lies/rootfs");
   layers = await tocLayers(reg, images);
 }, 180_000);
-afterAll(async () => {
-  await reg?.stop();
-});
 
 type Edit = (es: Record<string, unknown>[]) => Record<string, unknown>[];
 

@@ -1,24 +1,20 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
 import { resolveImage } from "../../src/oci/resolve.ts";
 import type { Entry } from "../../src/types.ts";
-import { startRegistry, type TestRegistry } from "../support/registry.ts";
+import { useRegistry } from "../support/registry.ts";
 import { pushTocImages, type TocImages } from "./fixture.ts";
 
-let reg: TestRegistry;
+const reg = useRegistry();
 let images: TocImages;
 const client = new RegistryClient({ plainHttp: true });
 
 beforeAll(async () => {
-  reg = await startRegistry();
   images = await pushTocImages(reg, "toc/rootfs");
 }, 120_000);
-afterAll(async () => {
-  await reg?.stop();
-});
 
 async function list(image: string, opts: { useToc?: boolean } = {}): Promise<{ entries: Entry[]; result: LayerResult; warnings: string[]; layerSize: number; mediaType: string }> {
   const ref = parseReference(`${reg.host}/${image}`);

@@ -31,6 +31,15 @@ async function api(path, params, binary) {
   return binary ? res : res.json();
 }
 
+async function send(method, path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const res = await fetch(path, { method, headers, body: JSON.stringify(body) });
+  const doc = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(doc.error ? doc.error.message : `HTTP ${res.status}`);
+  return doc;
+}
+
 function el(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
@@ -201,6 +210,26 @@ async function searchPaths(pattern) {
   }
 }
 
+// Records the image in the server's database (a scan job), polling until it ends, so the search box finds its paths.
+async function scanImage(ref) {
+  if (!ref) return status("Enter an image reference to scan", true);
+  status(`Scanning ${ref}…`);
+  try {
+    let job = await send("POST", "/v1/scans", { references: [ref] });
+    for (let i = 0; i < 7200 && (job.state === "queued" || job.state === "running"); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      job = await api(`/v1/scans/${encodeURIComponent(job.id)}`, {});
+    }
+    const failed = job.images.find((i) => i.error);
+    if (job.state !== "done" || failed) throw new Error(`scan ${job.state}: ${(failed || job).error ? (failed || job).error.message : "no result"}`);
+    const entries = job.images.reduce((n, i) => n + i.entries, 0);
+    status(`Scanned ${ref}: ${entries} entries recorded; the search box finds them`);
+  } catch (e) {
+    status(e.message, true);
+  }
+}
+
+$("scan").addEventListener("click", () => scanImage($("ref").value.trim()));
 $("search-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   searchPaths($("search").value.trim());

@@ -1,0 +1,82 @@
+/**
+ * The app on a terminal (src/browse/app.ts): what the library logs while the screen is ours goes
+ * to the title line, not over the screen; a key pressed while layers stall is answered at once.
+ * The fault proxy makes the registry ignore ranges or stall (a real registry does neither).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onBrowseTerminal, quitBrowse, screenLines } from "../support/browse.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
+import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
+import { useRegistry } from "../support/registry.ts";
+
+describe("the browser app on a terminal", () => {
+  const reg = useRegistry();
+  let cwd: string;
+  let pushed: PushedImage;
+  beforeAll(async () => {
+    pushed = await pushImage(reg, "lab/app", "1", {
+      layers: [
+        { bytes: layerFrom([{ path: "etc/passwd", content: "root:x:0:0::/root:/bin/sh\n" }]) },
+        { bytes: layerFrom([{ path: "var/big", content: crypto.getRandomValues(new Uint8Array(400 * 1024)) }]) },
+      ],
+    });
+    cwd = mkdtempSync(join(tmpdir(), "ls-browse-app-"));
+  });
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  test("a warning of the registry client (it ignores ranges) is on the title line; nothing is written over the screen", async () => {
+    const proxy = startFaultProxy(reg.url);
+    proxy.rule = (req) => (new URL(req.url).pathname.includes("/blobs/") ? { kind: "ignoreRange" } : undefined);
+    try {
+      await onBrowseTerminal({ cwd, args: `browse ${proxy.host}/lab/app:1` }, async (t) => {
+        await t.waitFor(/2\/2 layers merged/);
+        await t.waitFor(/⚠ .*ignores Range requests/);
+        const screen = screenLines(t, proxy.host);
+        expect(screen[0]).toMatch(/^layerslayer browse {2}REGISTRY\/lab\/app:1 {2}2 layers {2}⚠ (\d+ warnings, the last: )?REGISTRY ignores Range requests/);
+        // No stderr line on the screen, and the frame is intact: the footer is the last line, the layers where they belong.
+        expect(screen.some((l) => l.includes("layerslayer: warning:"))).toBe(false);
+        expect(screen.filter((l) => l.includes("ignores Range"))).toHaveLength(1);
+        expect(screen[1]).toMatch(/^── Layers {2}2\/2 layers merged/);
+        expect(screen.at(-1)).toContain("q quit");
+        await quitBrowse(t);
+        // Once the program has left the screen, stderr is its own again (nothing held back is lost: the shell's line follows).
+        expect(t.screen()).toContain("EXIT=0");
+      });
+    } finally {
+      proxy.stop();
+    }
+  });
+
+  test("a key pressed while a layer's blob stalls is answered at once (the redraw does not wait for the network)", async () => {
+    const proxy = startFaultProxy(reg.url);
+    const stalled = pushed.layers[1]!.digest;
+    proxy.rule = (req) => (new URL(req.url).pathname.endsWith(stalled) ? { kind: "stall", afterBytes: 1024 } : undefined);
+    try {
+      await onBrowseTerminal({ cwd, args: `browse ${proxy.host}/lab/app:1` }, async (t) => {
+        await t.waitFor(/ 1 +\S+ +reading \d+%/);
+        await t.waitFor(/1\/2 layers merged/);
+        // The layer still stalls; each key is on the screen after a short wait.
+        for (const [key, want] of [
+          ["?", /Press any key to close this help/],
+          ["x", /── Layers/],
+          ["i", /^History/m],
+          ["i", /── Tree/],
+        ] as const) {
+          t.type(key);
+          await Bun.sleep(100);
+          expect(t.screen()).toMatch(want);
+        }
+        t.keys("Tab", "Up");
+        await Bun.sleep(100);
+        expect(t.screen()).toMatch(/^▶ +0 /m);
+        expect(t.screen()).toMatch(/ 1 +\S+ +reading \d+%/);
+        await quitBrowse(t);
+      });
+    } finally {
+      proxy.stop();
+    }
+  });
+});
