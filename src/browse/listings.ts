@@ -91,6 +91,7 @@ export async function readListings(ctx: Context, image: OpenedImage, events: Lis
       const listing: LayerListing = { index: layer.index, entries: r.entries!, stats: completeStats(layer.index, r), cached: r.cached };
       layer.state = r.cached ? "cache" : "complete";
       layer.entries = listing.stats.entries;
+      if (listing.stats.toc) layer.toc = listing.stats.toc;
       events.onState(layer);
       events.onListing(listing);
       return;
