@@ -15,8 +15,9 @@
  *
  * Times are read by polling tmux's screen every 10 ms, so they carry ~10-40 ms of tmux. The machine
  * is shared, so each run of a variant is paired with baselines measured just before it, the same
- * way: `--help` (start-up alone) and `peek IMAGE -q` with a fresh cache (the budgeted listing a
- * command prints: what the first pass costs outside the browser); and the load average is printed
+ * way: `--help` (start-up alone), `peek IMAGE -q` with a fresh cache (the budgeted listing a
+ * command prints: what the first pass costs outside the browser) and `find IMAGE no-such-name` with a fresh
+ * cache (the complete listing: the floor of "tree complete"); and the load average is printed
  * at the start and the end.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -60,7 +61,7 @@ function rootfsLayer(dir: string): Uint8Array {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** One `browse IMAGE` in tmux with a fresh cache: the times of the marks (ms from spawn) and the peak RSS. */
-async function browseOnce(cmd: string[], image: string, work: string, i: number): Promise<{ first: number; usable: number; complete: number; rssKiB: number }> {
+async function browseOnce(cmd: string[], image: string, work: string, i: number): Promise<{ first: number; usable: number; complete: number; rssKiB: number; cpuS: number }> {
   const cache = mkdtempSync(join(work, "cache-"));
   const report = join(work, `time-${i}`);
   const line = `XDG_CACHE_HOME=${cache} ${GNU_TIME} -v -o ${report} ${cmd.join(" ")} browse ${image}; echo EXIT=$?; sleep 30`;
@@ -87,7 +88,9 @@ async function browseOnce(cmd: string[], image: string, work: string, i: number)
   const text = readFileSync(report, "utf8");
   rmSync(cache, { recursive: true, force: true });
   const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1] ?? NaN);
-  return { first: at.first ?? NaN, usable: at.usable ?? NaN, complete: at.complete ?? NaN, rssKiB: rss };
+  const cpu = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  const cpuS = cpu(/User time \(seconds\): ([\d.]+)/) + cpu(/System time \(seconds\): ([\d.]+)/);
+  return { first: at.first ?? NaN, usable: at.usable ?? NaN, complete: at.complete ?? NaN, rssKiB: rss, cpuS };
 }
 
 async function main(): Promise<void> {
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
     await pushImage(reg, "bench/rootfs", "1", { layers: [{ bytes, compression: "gzip" }] });
     const image = `${reg.host}/bench/rootfs:1`;
     const loadBefore = load();
-    type Row = { help: number; peek: number; first: number; usable: number; complete: number; rssKiB: number };
+    type Row = { help: number; peek: number; find: number; first: number; usable: number; complete: number; rssKiB: number; cpuS: number; findCpuS: number };
     const rows = new Map<string, Row[]>(variants.map((v) => [v.name, []]));
     for (let i = 0; i < runs; i++) {
       for (const v of variants) {
@@ -108,8 +111,11 @@ async function main(): Promise<void> {
         const peek = await measure([...v.cmd, "peek", image, "-q"], { env });
         if (peek.code !== 0) throw new Error(`peek failed: ${peek.stderr}`);
         rmSync(baseCache, { recursive: true, force: true });
+        const find = await measure([...v.cmd, "find", image, "no-such-name"], { env });
+        if (find.code !== 0) throw new Error(`find failed: ${find.stderr}`);
+        rmSync(baseCache, { recursive: true, force: true });
         const at = await browseOnce(v.cmd, image, work, i);
-        rows.get(v.name)!.push({ help: help.ms, peek: peek.ms, ...at });
+        rows.get(v.name)!.push({ help: help.ms, peek: peek.ms, find: find.ms, findCpuS: find.cpuS, ...at });
       }
     }
     console.log(`browse of a one-layer image of ${ENTRIES} files (${mb(bytes.length)} gzip -6) on ${reg.url}, uncached, tmux 80×24, medians of ${runs}, Bun ${Bun.version}`);
@@ -125,11 +131,14 @@ async function main(): Promise<void> {
           [
             ["baseline: --help", secs(m("help")), all("help"), ""],
             ["baseline: peek IMAGE -q (uncached)", secs(m("peek")), all("peek"), ""],
+            ["baseline: find IMAGE NAME (uncached, complete)", secs(m("find")), all("find"), ""],
             ["first screen (layer list)", secs(m("first")), all("first"), "≤ 0.5 s"],
             ["tree usable (budgeted listing)", secs(m("usable")), all("usable"), "≤ 0.5 s"],
             ["tree complete", secs(m("complete")), all("complete"), "≤ 1.5 s after the budgeted one"],
             ["complete − usable", secs(median(rs.map((r) => r.complete - r.usable))), rs.map((r) => secs(r.complete - r.usable)).join(", "), "≤ 1.5 s"],
             ["first screen − --help", secs(median(rs.map((r) => r.first - r.help))), rs.map((r) => secs(r.first - r.help)).join(", "), ""],
+            ["baseline: find's CPU time (user + system)", `${m("findCpuS").toFixed(2)} s`, all("findCpuS", (x) => `${x.toFixed(2)} s`), ""],
+            ["browse's CPU time, to q after complete", `${m("cpuS").toFixed(2)} s`, all("cpuS", (x) => `${x.toFixed(2)} s`), ""],
             ["peak RSS", mib(m("rssKiB")), all("rssKiB", mib), "≤ 150 MiB"],
           ],
         ),
