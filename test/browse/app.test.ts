@@ -79,4 +79,33 @@ describe("the browser app on a terminal", () => {
       proxy.stop();
     }
   });
+
+  test("keys are answered while a layer streams at full speed (the read gives way to them, not only when it waits for the network)", async () => {
+    // Many small files of random bytes: seconds of decoding here, all of it bytes already received.
+    const files = Array.from({ length: 20_000 }, (_, i) => ({ path: `data/d${i % 50}/f${i}`, content: crypto.getRandomValues(new Uint8Array(200)) }));
+    await pushImage(reg, "lab/stream", "1", { layers: [{ bytes: layerFrom(files) }] });
+    await onBrowseTerminal({ cwd, args: `browse ${reg.host}/lab/stream:1` }, async (t) => {
+      await t.waitFor(/ 0 +\S+ +reading \d+%/);
+      // Help on and off while the layer is read: each key on the screen within a second (the
+      // machine is shared), and the layer still being read when the help has gone again.
+      const within = async (re: RegExp) => {
+        const t0 = performance.now();
+        while (!re.test(t.screen())) {
+          if (performance.now() - t0 > 1000) throw new Error(`not on the screen after 1 s: ${re}\n${t.screen()}`);
+          await Bun.sleep(20);
+        }
+      };
+      let answered = 0;
+      for (let i = 0; i < 3 && / 0 +\S+ +reading /.test(t.screen()); i++) {
+        t.type("?");
+        await within(/Press any key to close this help/);
+        t.type("x");
+        await within(/── Layers/);
+        if (/ 0 +\S+ +reading /.test(t.screen())) answered++;
+      }
+      expect(answered).toBeGreaterThanOrEqual(2);
+      await t.waitFor(/1\/1 layers merged/);
+      await quitBrowse(t);
+    });
+  });
 });
