@@ -19,8 +19,9 @@ import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
 import type { Platform } from "../oci/manifest.ts";
 import type { ImageSource } from "../source/source.ts";
 import type { Context } from "../cli/common.ts";
+import type { LayerStats } from "../types.ts";
 
-/** A layer's listing: not started, being read, its budgeted first part in (`partial`), complete, from the cache, failed, stopped. */
+/** A layer's listing: not started, being read, its budgeted first part in (`partial`), complete (from its TOC when `toc` is set), from the cache, failed, stopped. */
 export type LayerState = "waiting" | "reading" | "partial" | "complete" | "cache" | "failed" | "stopped";
 
 export interface LayerInfo {
@@ -35,6 +36,8 @@ export interface LayerInfo {
   entries?: number;
   /** Entries the budgeted first pass found (a partial layer). */
   firstPass?: number;
+  /** The layer's listing came from its TOC (what the TOC declares, the tar stream unread), from the registry or the cache. */
+  toc?: LayerStats["toc"];
   /** Compressed bytes downloaded so far (progress events). */
   downloaded?: number;
   error?: string;

@@ -1,8 +1,10 @@
 /**
  * The image pane's merged tree while the listings come in: every layer's best listing so far (the
  * complete one, else the entries read so far), merged bottom to top. It is built again from them
- * when something new arrives, at most every BUILD_EVERY_MS, so bursts of entries cost one build;
- * until every layer is complete it is a preview (a whiteout in a part not read yet is not applied).
+ * when something new arrives, at most every BUILD_EVERY_MS, so bursts of entries cost one build,
+ * and never more often than leaves the reads most of the time (a build of a large tree takes
+ * tens of milliseconds, on the thread that decodes the layers); until every layer is complete it
+ * is a preview (a whiteout in a part not read yet is not applied).
  */
 import type { EfficiencyReport } from "../analysis/efficiency.ts";
 import type { LayerListing } from "../image/load.ts";
@@ -12,6 +14,8 @@ import { efficiencyOf } from "./core.ts";
 
 /** Builds of the tree, at most one per this many ms. */
 const BUILD_EVERY_MS = 150;
+/** The gap after a build is at least this many times the build's own time (itself and what `built` does). */
+const BUILD_SHARE = 8;
 
 export class GrowingTree {
   tree = new MergedTree();
@@ -21,6 +25,7 @@ export class GrowingTree {
   private readonly partial = new Map<number, readonly Entry[]>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private builtAt = 0;
+  private buildMs = 0;
 
   constructor(
     private readonly layers: number,
@@ -57,7 +62,7 @@ export class GrowingTree {
 
   private schedule(): void {
     if (this.timer) return;
-    const wait = Math.max(0, this.builtAt + BUILD_EVERY_MS - Date.now());
+    const wait = Math.max(0, this.builtAt + Math.max(BUILD_EVERY_MS, BUILD_SHARE * this.buildMs) - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.build();
@@ -65,6 +70,7 @@ export class GrowingTree {
   }
 
   private build(): void {
+    const t0 = performance.now();
     const tree = new MergedTree();
     for (let i = 0; i < this.layers; i++) {
       const entries = this.complete.get(i)?.entries ?? this.partial.get(i);
@@ -75,7 +81,8 @@ export class GrowingTree {
     this.completeLayers = this.complete.size;
     this.partialLayers = this.partial.size;
     if (this.complete.size === this.layers && !this.efficiency) this.efficiency = efficiencyOf(this.listings);
-    this.builtAt = Date.now();
     this.built();
+    this.builtAt = Date.now();
+    this.buildMs = performance.now() - t0;
   }
 }

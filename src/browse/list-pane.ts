@@ -31,6 +31,8 @@ export class ListPane {
   /** The line being typed: the filter or the search term. */
   prompt?: { kind: "filter" | "search"; label: string; text: string } | undefined;
   term = "";
+  /** The help overlay (`?`) is shown; any key closes it. */
+  help = false;
   /** Rows of the list at the last draw (list-screen.ts sets it). */
   height = 10;
   private loads = 0;
@@ -82,6 +84,11 @@ export class ListPane {
       return true;
     }
     this.message = "";
+    if (this.help) {
+      this.help = false;
+      this.changed();
+      return true;
+    }
     const d = move(k);
     const shown = this.shown;
     if (d !== undefined) {
@@ -91,7 +98,8 @@ export class ListPane {
     } else if (k.name === "enter" || k.name === "right" || k.ch === "l") {
       const item = shown[this.cursor];
       if (item) this.opts.choose(item);
-    } else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter: ", text: this.filter };
+    } else if (k.ch === "?") this.help = true;
+    else if (k.ch === "/") this.prompt = { kind: "filter", label: "Filter: ", text: this.filter };
     else if (k.ch === "s" && this.opts.search) this.prompt = { kind: "search", label: this.opts.search.label, text: this.term };
     else if ((k.name === "escape" || k.name === "back") && this.filter) this.filter = "";
     else return false;

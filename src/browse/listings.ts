@@ -27,6 +27,10 @@ export const FIRST_PASS_BUDGET = DEFAULT_BUDGET;
 const MAX_STREAMED = 250_000;
 /** A layer's growing entries are handed over at most this often. */
 const PARTIAL_EVERY_MS = 100;
+/** A layer's gauge is redrawn at most this often while it is read. */
+const PROGRESS_EVERY_MS = 100;
+/** The read gives way to timers and keys at least this often. */
+const YIELD_EVERY_MS = 20;
 
 export interface ListingEvents {
   /** A layer changed state (the same LayerInfo object, updated). */
@@ -61,6 +65,8 @@ export async function readListings(ctx: Context, image: OpenedImage, events: Lis
     let last = 0;
     let handed = 0;
     let shownAt = 0;
+    let yieldedAt = Date.now();
+    let toldAt = 0;
     const seen: Entry[] = [];
     const r = await listLayer(image.img.source, image.img.manifest.image.layers[layer.index]!, layer.index, {
       budget,
@@ -71,26 +77,36 @@ export async function readListings(ctx: Context, image: OpenedImage, events: Lis
       onProgress: (p) => {
         layer.downloaded = p.downloaded;
         layer.entries = Math.max(layer.entries ?? 0, p.entries);
-        // A redraw per 1 % of the layer at most (events come per chunk).
+        // A redraw per 1 % of the layer and per PROGRESS_EVERY_MS at most (events come per chunk;
+        // each redraw is time the read does not have).
         const pct = Math.floor((100 * p.downloaded) / Math.max(1, p.size));
-        if (pct !== last || p.done) events.onState(layer);
-        last = pct;
+        const now = Date.now();
+        if (p.done || (pct !== last && now - toldAt >= PROGRESS_EVERY_MS)) {
+          events.onState(layer);
+          last = pct;
+          toldAt = now;
+        }
       },
     }).finish((e) => {
-      if (seen.length >= MAX_STREAMED) return;
+      // Entries decoded from bytes already received come through promises alone, which would hold
+      // back timers and keys (the redraw, the tree's build) until the read waits for the network.
+      const now = Date.now();
+      const pause = now - yieldedAt >= YIELD_EVERY_MS ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => void (yieldedAt = Date.now())) : undefined;
+      if (seen.length >= MAX_STREAMED) return pause;
       seen.push(e);
       // The complete read hands over what it has once it has more than the first pass gave.
-      const now = Date.now();
       if (seen.length > handed && now - shownAt >= PARTIAL_EVERY_MS && (budget !== undefined || seen.length > (layer.firstPass ?? 0))) {
         shownAt = now;
         handed = seen.length;
         events.onPartial(layer.index, seen);
       }
+      return pause;
     });
     if (r.cached || (r.stats.complete && !r.error)) {
       const listing: LayerListing = { index: layer.index, entries: r.entries!, stats: completeStats(layer.index, r), cached: r.cached };
       layer.state = r.cached ? "cache" : "complete";
       layer.entries = listing.stats.entries;
+      if (listing.stats.toc) layer.toc = listing.stats.toc;
       events.onState(layer);
       events.onListing(listing);
       return;

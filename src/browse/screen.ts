@@ -3,6 +3,7 @@
  * terminal library only paints them (app.ts); every name from the image was escaped before it
  * got here (state.ts, file-lines.ts) or is escaped here.
  */
+import { tocSource } from "../cli/peek-layer.ts";
 import { escapeName } from "../names.ts";
 import { humanSize } from "../output/format.ts";
 import type { LayerInfo } from "./core.ts";
@@ -79,10 +80,11 @@ export function line(width: number, segs: Seg[]): Line {
 
 function stateText(l: LayerInfo): string {
   switch (l.state) {
+    // A listing from a TOC is what the TOC declares, not the tar stream's: said as the CLI says it.
     case "complete":
-      return `complete ${l.entries ?? 0}`;
+      return `${l.toc ? "TOC" : "complete"} ${l.entries ?? 0}`;
     case "cache":
-      return `cache ${l.entries ?? 0}`;
+      return `cache${l.toc ? " TOC" : ""} ${l.entries ?? 0}`;
     case "partial":
       return `partial ${l.entries ?? 0}`;
     case "reading":
@@ -129,6 +131,8 @@ export function withWarning(title: Line, width: number, warning: string): Line {
 /** The status line of the main view: what is under the cursor, or the last message. */
 function status(b: Browser): string {
   if (b.message) return b.message;
+  const toc = b.focus === "layers" ? b.image.layers[b.layerCursor]?.toc : undefined;
+  if (toc) return `layer ${b.layerCursor} is listed ${tocSource(toc)}`;
   const r = b.rows[b.treeCursor];
   if (!r) return b.listing ? "reading layers …" : "(empty)";
   const step = b.image.layers[r.layer]?.step ?? "";

@@ -7,6 +7,9 @@ import { RegistrySource } from "../../src/source/registry.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { pushBlob } from "../support/push.ts";
 import { READER, useRegistry } from "../support/registry.ts";
+
+/** A blob request with the login: a new client's first request goes without it, and its 401 names the challenge. */
+const blobWithLogin = (req: Request) => req.url.includes("/blobs/") && req.headers.has("authorization");
 import { noise as randomBytes } from "../support/bytes.ts";
 
 async function readAll(reader: BlobReader): Promise<Uint8Array> {
@@ -67,12 +70,12 @@ describe("ranged, budgeted blob reads on a real registry", () => {
   });
 
   test("a server that ignores Range: read what the budget allows, then stop", async () => {
-    proxy.rule = (req) => (req.url.includes("/blobs/") ? { kind: "ignoreRange" } : undefined);
+    proxy.rule = (req) => (blobWithLogin(req) ? { kind: "ignoreRange" } : undefined);
     const r = open({ budget: 70_000, firstChunk: 16_384 }, proxy.host);
     const got = await readAll(r);
     expect(r.bytesDownloaded).toBe(70_000);
     expect(got).toEqual(blob.subarray(0, 70_000));
-    const blobGets = proxy.requests.filter((q) => q.path.includes("/blobs/"));
+    const blobGets = proxy.requests.filter((q) => q.path.includes("/blobs/") && q.authorization);
     expect(blobGets.length).toBe(1);
     proxy.rule = () => undefined;
   });
@@ -80,11 +83,11 @@ describe("ranged, budgeted blob reads on a real registry", () => {
   test("a transfer cut mid-stream resumes from the exact byte reached", async () => {
     let cuts = 0;
     proxy.requests.length = 0;
-    proxy.rule = (req) => (req.url.includes("/blobs/") && cuts++ < 2 ? { kind: "cut", afterBytes: 100_000 } : undefined);
+    proxy.rule = (req) => (blobWithLogin(req) && cuts++ < 2 ? { kind: "cut", afterBytes: 100_000 } : undefined);
     const r = open({ verify: true }, proxy.host);
     expect(await readAll(r)).toEqual(blob);
     expect(r.bytesDownloaded).toBe(blob.byteLength);
-    const ranges = proxy.requests.filter((q) => q.path.includes("/blobs/")).map((q) => q.range);
+    const ranges = proxy.requests.filter((q) => q.path.includes("/blobs/") && q.authorization).map((q) => q.range);
     // Each resume starts where the bytes received so far end (the digest check proves none was lost).
     expect(ranges.length).toBe(3);
     expect(ranges[0]).toBe("bytes=0-");
@@ -98,7 +101,7 @@ describe("ranged, budgeted blob reads on a real registry", () => {
   test("a transfer cut, then resumed by a server that ignores Range: every byte counted once, the re-sent ones apart", async () => {
     let n = 0;
     proxy.requests.length = 0;
-    proxy.rule = (req) => (req.url.includes("/blobs/") ? (n++ === 0 ? { kind: "cut", afterBytes: 100_000 } : { kind: "ignoreRange" }) : undefined);
+    proxy.rule = (req) => (blobWithLogin(req) ? (n++ === 0 ? { kind: "cut", afterBytes: 100_000 } : { kind: "ignoreRange" }) : undefined);
     const r = open({ verify: true }, proxy.host);
     expect(await readAll(r)).toEqual(blob);
     expect(r.verified).toBe(true);

@@ -6,12 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
+import { ESTARGZ_TOC } from "../toc/fixture.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIRST_PASS_BUDGET } from "../../src/browse/listings.ts";
 import { onBrowseTerminal, quitBrowse } from "../support/browse.ts";
 import { startFaultProxy } from "../support/fault-proxy.ts";
-import { layerFrom, pushImage } from "../support/fixtures.ts";
+import { estargzLayer } from "../support/estargz.ts";
+import { gnuTar, layerFrom, makeTree, pushImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
 
 /** Whether a request for one of `layers` asks for bytes past the first pass's budget (or the whole blob). */
@@ -88,6 +90,47 @@ describe("budgeted first pass, then complete listings in the background", () => 
       });
     } finally {
       proxy.stop();
+    }
+  });
+});
+
+describe("a layer listed from its TOC", () => {
+  const reg = useRegistry();
+  let cwd: string;
+  let image: string;
+  beforeAll(async () => {
+    // Larger than the first pass's budget (random bytes do not compress), so the complete read is the TOC's.
+    const root = makeTree([
+      { path: "etc/hostname", content: "toc\n" },
+      { path: "usr/bin/tool", content: crypto.getRandomValues(new Uint8Array(64 * 1024)) },
+      ...Array.from({ length: 8 }, (_, i) => ({ path: `data/r${i}`, content: crypto.getRandomValues(new Uint8Array(64 * 1024)) })),
+    ]);
+    let tar: Uint8Array;
+    try {
+      tar = gnuTar(root, "pax");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    const esgz = estargzLayer(tar, 64 * 1024);
+    expect(esgz.bytes.length).toBeGreaterThan(FIRST_PASS_BUDGET);
+    await pushImage(reg, "lab/toc", "1", { layers: [{ bytes: esgz.bytes, annotations: { [ESTARGZ_TOC]: esgz.tocDigest } }] });
+    image = `${reg.host}/lab/toc:1`;
+    cwd = mkdtempSync(join(tmpdir(), "ls-browse-toc-"));
+  }, 120_000);
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  test("shows as TOC, not complete, and the status line says it is what the TOC declares; from the cache as cache TOC", async () => {
+    const cache = mkdtempSync(join(cwd, "shared-cache-"));
+    for (const state of ["TOC", "cache TOC"]) {
+      await onBrowseTerminal({ cwd, args: `browse ${image}`, env: `LAYERSLAYER_CACHE_DIR=${cache}` }, async (t) => {
+        await t.waitFor(/1\/1 layers merged/);
+        await t.waitFor(new RegExp(`^[ ▶•] +0 +[0-9.]+[KMG]? +${state} \\d+ `, "m"));
+        expect(t.screen()).not.toMatch(/complete \d+/);
+        // On the layers pane, the status line tells where the selected layer's listing came from.
+        t.keys("Tab");
+        await t.waitFor(/layer 0 is listed as the layer's eStargz TOC declares it \(TOC of/);
+        await quitBrowse(t);
+      });
     }
   });
 });

@@ -60,6 +60,16 @@ describe("where from: catalog, tags, platforms, search", () => {
       expect(screen[0]).toBe("layerslayer browse  Repositories of REGISTRY");
       expect(screen).toContain("▶ lab/multi");
       expect(screen).toContain("  lab/one");
+      // `?`: the list's own help, in place of the list; any key closes it (and does nothing else).
+      t.type("?");
+      await t.waitFor(/Repositories of \S+: choose one to open/);
+      screen = screenLines(t, reg.host);
+      expect(screen).toContain("Enter → l      open: a repository's tags, a tag's platforms or its image");
+      expect(screen.some((l) => /^s +search/.test(l))).toBe(false);
+      expect(screen).not.toContain("▶ lab/multi");
+      t.keys("Down");
+      await t.waitFor(/▶ lab\/multi/);
+      expect(t.screen()).not.toMatch(/choose one to open/);
       // lab/multi first (sorted by the registry): Enter for its tags.
       t.keys("Enter");
       await t.waitFor(/── Tags of \S+\/lab\/multi {2}1─/);
@@ -147,6 +157,11 @@ describe("where from: catalog, tags, platforms, search", () => {
       expect(screenLines(t, hub.host).some((l) => /^▶ latest\s+\S+ {2}linux\/amd64 linux\/arm64\/v8 linux\/arm\/v7$/.test(l))).toBe(true);
       t.keys("Escape");
       await t.waitFor(/── Search Docker Hub {2}"alpine"/);
+      // The search's help has `s` too.
+      t.type("?");
+      await t.waitFor(/s +search for another term/);
+      t.type("x");
+      await t.waitFor(/▶ alpine/);
       // `s` asks again.
       t.type("s");
       await t.waitFor(/Search Docker Hub for: alpine█/);
