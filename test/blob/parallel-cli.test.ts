@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { noise } from "../support/bytes.ts";
 import { startCappedProxy, type CappedProxy } from "../support/capped-proxy.ts";
-import { errorLine, runCli } from "../support/cli.ts";
+import { errorLine, runCli, type CliResult } from "../support/cli.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, type FileSpec } from "../support/fixtures.ts";
 import { sha256 } from "../support/push.ts";
@@ -90,67 +90,64 @@ describe("--connections 1 and 4 give the same results", () => {
     }, 120_000);
   }
 
-  test("save: the same verified blob with 1 and 4 connections", async () => {
-    const { ref, layer } = images.gzip!;
-    const saved: Uint8Array[] = [];
+  /**
+   * Runs a command through the capped proxy with --connections 1, then 4: each succeeds, only the
+   * second has several answers in flight; gives what `keep` takes from each run.
+   */
+  async function oneAndFour(args: (n: number) => string[], keep: (r: CliResult, n: number) => Uint8Array): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
     for (const n of [1, 4]) {
-      const dir = join(lab.work, `save-${n}`);
       capped.reset();
-      const r = await runCli(["save", `${capped.host}/${ref}`, "-o", dir, "--json", "--connections", String(n)]);
+      const r = await runCli([...args(n), "--connections", String(n)]);
       expect(r.code).toBe(0);
       if (n === 1) expect(capped.peak()).toBe(1);
       else expect(capped.peak()).toBeGreaterThan(1);
-      const bytes = readFileSync(join(dir, `${layer.digest.replace(":", "_")}.tar.gz`));
-      expect(sha256(bytes)).toBe(layer.digest);
-      saved.push(bytes);
+      out.push(keep(r, n));
     }
-    expect(Buffer.compare(saved[0]!, saved[1]!)).toBe(0);
+    expect(Buffer.compare(out[0]!, out[1]!)).toBe(0);
+    return out;
+  }
+
+  test("save: the same verified blob with 1 and 4 connections", async () => {
+    const { ref, layer } = images.gzip!;
+    const dir = (n: number) => join(lab.work, `save-${n}`);
+    const saved = await oneAndFour(
+      (n) => ["save", `${capped.host}/${ref}`, "-o", dir(n), "--json"],
+      (_, n) => readFileSync(join(dir(n), `${layer.digest.replace(":", "_")}.tar.gz`)),
+    );
+    expect(sha256(saved[1]!)).toBe(layer.digest);
   }, 120_000);
 
   test("cat --verify of a file past the first range: the same bytes", async () => {
     const { ref } = images.gzip!;
-    const want = layerFiles.get("data/blob-7.bin");
-    const outs = [];
-    for (const n of [1, 4]) {
-      const r = await runCli(["cat", `${capped.host}/${ref}`, "/data/blob-7.bin", "--verify", "--no-cache", "--connections", String(n)]);
-      expect(r.code).toBe(0);
-      outs.push(r.bytes);
-    }
-    expect(Buffer.compare(outs[0]!, outs[1]!)).toBe(0);
-    expect(Buffer.compare(outs[1]!, want!)).toBe(0);
+    const outs = await oneAndFour(
+      () => ["cat", `${capped.host}/${ref}`, "/data/blob-7.bin", "--verify", "--no-cache"],
+      (r) => r.bytes,
+    );
+    expect(Buffer.compare(outs[1]!, layerFiles.get("data/blob-7.bin")!)).toBe(0);
   }, 120_000);
 
   test("export --layer: the same tar with 1 and 4 connections, the layer's own", async () => {
     const { ref, layer } = images.zstd!;
-    const outs = [];
-    for (const n of [1, 4]) {
-      capped.reset();
-      const file = join(lab.work, `export-${n}.tar`);
-      const r = await runCli(["export", `${capped.host}/${ref}`, "--layer", "0", "-o", file, "--no-cache", "-q", "--connections", String(n)]);
-      expect(r.code).toBe(0);
-      if (n === 1) expect(capped.peak()).toBe(1);
-      else expect(capped.peak()).toBeGreaterThan(1);
-      outs.push(readFileSync(file));
-    }
-    expect(Buffer.compare(outs[0]!, outs[1]!)).toBe(0);
+    const file = (n: number) => join(lab.work, `export-${n}.tar`);
+    const outs = await oneAndFour(
+      (n) => ["export", `${capped.host}/${ref}`, "--layer", "0", "-o", file(n), "--no-cache", "-q"],
+      (_, n) => readFileSync(file(n)),
+    );
     expect(Buffer.from(Bun.zstdDecompressSync(layer.bytes as Uint8Array<ArrayBuffer>)).equals(outs[1]!)).toBe(true);
   }, 120_000);
 
   test("cat of a file deep in the layer: one growing stream first, then parallel ranges past 8 MiB; the same bytes", async () => {
     const { ref, layer } = images.gzip!;
-    const outs = [];
-    for (const n of [1, 4]) {
-      capped.reset();
-      const r = await runCli(["cat", `${capped.host}/${ref}`, "/data/blob-7.bin", "--no-cache", "--connections", String(n)]);
-      expect(r.code).toBe(0);
-      outs.push(r.bytes);
-      const ranges = capped.requests.filter((q) => q.path.endsWith(layer.digest)).map((q) => q.range ?? "");
-      // Every request bounded (cat may stop early), whether one stream or several.
-      expect(ranges.every((q) => /^bytes=\d+-\d+$/.test(q))).toBe(true);
-      if (n === 1) expect(capped.peak()).toBe(1);
-      else expect(capped.peak()).toBeGreaterThan(1);
-    }
-    expect(Buffer.compare(outs[0]!, outs[1]!)).toBe(0);
+    const outs = await oneAndFour(
+      () => ["cat", `${capped.host}/${ref}`, "/data/blob-7.bin", "--no-cache"],
+      (r) => {
+        // Every request bounded (cat may stop early), whether one stream or several.
+        const ranges = capped.requests.filter((q) => q.path.endsWith(layer.digest)).map((q) => q.range ?? "");
+        expect(ranges.every((q) => /^bytes=\d+-\d+$/.test(q))).toBe(true);
+        return r.bytes;
+      },
+    );
     expect(Buffer.compare(outs[1]!, layerFiles.get("data/blob-7.bin")!)).toBe(0);
   }, 120_000);
 
