@@ -34,6 +34,7 @@ import { floorsSection } from "./bench/floors.ts";
 import { readmeTable, verdict, type TargetRow } from "./bench/targets.ts";
 import { serveBench } from "./bench/serve.ts";
 import { cappedRows } from "./bench/capped.ts";
+import { browseBench } from "./bench/browse.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUDGETS = [64 * KiB, 256 * KiB, 1 * MiB];
@@ -342,6 +343,10 @@ async function main(): Promise<void> {
     report.add(`\nRSS measured with ${rssMethod()}.`);
 
     await serveBench(report, { cli: cli.cmd, env, reg });
+
+    // ------------------------------------------------------------ browse (issue 19)
+    report.section(`Browse: an uncached image in tmux (median of ${Math.min(runs, 3)}; scripts/bench/browse.ts runs it alone)`);
+    targets.push(...(await browseBench([{ name: cli.short, cmd: cli.cmd }], Math.min(runs, 3), (t) => report.add(t), reg)));
 
     // ------------------------------------------------------------ summary
     report.section("Targets (issue 10)");

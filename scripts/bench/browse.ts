@@ -24,7 +24,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pushImage } from "../../test/support/fixtures.ts";
-import { startRegistry } from "../../test/support/registry.ts";
+import { startRegistry, type TestRegistry } from "../../test/support/registry.ts";
+import type { TargetRow } from "./targets.ts";
 import { startTerminal } from "../../test/support/tmux.ts";
 import { loadavg } from "node:os";
 import { GNU_TIME, measure } from "./proc.ts";
@@ -32,16 +33,6 @@ import { mb, mib, secs, table } from "./report.ts";
 
 const ENTRIES = 6700;
 const root = join(import.meta.dir, "..", "..");
-const args = process.argv.slice(2);
-const runs = Math.max(1, Number(args.find((a) => /^\d+$/.test(a)) ?? 3));
-/** The commands compared: each --bin PATH (or dist/layerslayer after a bare --bin), else the source. */
-const variants: { name: string; cmd: string[] }[] = [];
-for (let i = 0; i < args.length; i++) {
-  if (args[i] !== "--bin") continue;
-  const path = args[i + 1] && !args[i + 1]!.startsWith("--") && !/^\d+$/.test(args[i + 1]!) ? args[++i]! : join(root, "dist", "layerslayer");
-  variants.push({ name: path.replace(`${root}/`, ""), cmd: [path] });
-}
-if (variants.length === 0) variants.push({ name: "source", cmd: [process.execPath, join(root, "src/cli/main.ts")] });
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -93,15 +84,23 @@ async function browseOnce(cmd: string[], image: string, work: string, i: number)
   return { first: at.first ?? NaN, usable: at.usable ?? NaN, complete: at.complete ?? NaN, rssKiB: rss, cpuS };
 }
 
-async function main(): Promise<void> {
+type Variant = { name: string; cmd: string[] };
+type Row = { help: number; peek: number; find: number; first: number; usable: number; complete: number; rssKiB: number; cpuS: number; findCpuS: number };
+
+/**
+ * Measures each variant `runs` times, taking turns, against a registry of its own (or `reg`), and
+ * writes the tables with `say`. Gives the medians of the first variant as `npm run bench`'s target
+ * rows.
+ */
+export async function browseBench(variants: Variant[], runs: number, say: (text: string) => void, reg?: TestRegistry): Promise<TargetRow[]> {
   const work = mkdtempSync(join(tmpdir(), "ls-bench-browse-"));
-  const reg = await startRegistry();
+  const own = reg ? undefined : await startRegistry();
+  const registry = (reg ?? own)!;
   try {
     const bytes = rootfsLayer(work);
-    await pushImage(reg, "bench/rootfs", "1", { layers: [{ bytes, compression: "gzip" }] });
-    const image = `${reg.host}/bench/rootfs:1`;
+    await pushImage(registry, "bench/browse", "1", { layers: [{ bytes, compression: "gzip" }] });
+    const image = `${registry.host}/bench/browse:1`;
     const loadBefore = load();
-    type Row = { help: number; peek: number; find: number; first: number; usable: number; complete: number; rssKiB: number; cpuS: number; findCpuS: number };
     const rows = new Map<string, Row[]>(variants.map((v) => [v.name, []]));
     for (let i = 0; i < runs; i++) {
       for (const v of variants) {
@@ -118,14 +117,14 @@ async function main(): Promise<void> {
         rows.get(v.name)!.push({ help: help.ms, peek: peek.ms, find: find.ms, findCpuS: find.cpuS, ...at });
       }
     }
-    console.log(`browse of a one-layer image of ${ENTRIES} files (${mb(bytes.length)} gzip -6) on ${reg.url}, uncached, tmux 80×24, medians of ${runs}, Bun ${Bun.version}`);
-    console.log(`load average (1, 5, 15 min): ${loadBefore} at the start, ${load()} at the end\n`);
+    say(`browse of a one-layer image of ${ENTRIES} files (${mb(bytes.length)} gzip -6) on ${registry.url}, uncached, tmux 80×24, medians of ${runs}, Bun ${Bun.version}`);
+    say(`load average (1, 5, 15 min): ${loadBefore} at the start, ${load()} at the end\n`);
     for (const v of variants) {
       const rs = rows.get(v.name)!;
       const m = (k: keyof Row) => median(rs.map((r) => r[k]));
       const all = (k: keyof Row, f: (x: number) => string = secs) => rs.map((r) => f(r[k])).join(", ");
-      console.log(`${v.name} (${v.cmd.join(" ")})`);
-      console.log(
+      say(`${v.name} (${v.cmd.join(" ")})`);
+      say(
         table(
           ["", "median", "runs", "target"],
           [
@@ -143,12 +142,41 @@ async function main(): Promise<void> {
           ],
         ),
       );
-      console.log("");
+      say("");
     }
+    const rs = rows.get(variants[0]!.name)!;
+    const m = (k: keyof Row) => median(rs.map((r) => r[k]));
+    const gap = median(rs.map((r) => r.complete - r.usable));
+    const row = (what: string, ms: number, baseline: string, limitMs: number, target: string): TargetRow => ({
+      what,
+      ours: secs(ms),
+      baseline,
+      value: secs(ms),
+      target,
+      met: ms <= limitMs,
+    });
+    return [
+      row(`browse: first screen, ${ENTRIES}-file layer, uncached`, m("first"), `--help ${secs(m("help"))}`, 500, "≤ 0.5 s"),
+      row("browse: tree usable (budgeted listing)", m("usable"), `peek -q ${secs(m("peek"))}`, 500, "≤ 0.5 s"),
+      row("browse: tree complete − usable", gap, `find (complete) ${secs(m("find"))}`, 1500, "≤ 1.5 s"),
+      { what: "browse: peak RSS", ours: mib(m("rssKiB")), baseline: "", value: mib(m("rssKiB")), target: "≤ 150 MiB", met: m("rssKiB") <= 150 * 1024 },
+    ];
   } finally {
-    await reg.stop();
+    await own?.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-await main();
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const runs = Math.max(1, Number(args.find((a) => /^\d+$/.test(a)) ?? 3));
+  /** The commands compared: each --bin PATH (or dist/layerslayer after a bare --bin), else the source. */
+  const variants: { name: string; cmd: string[] }[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== "--bin") continue;
+    const path = args[i + 1] && !args[i + 1]!.startsWith("--") && !/^\d+$/.test(args[i + 1]!) ? args[++i]! : join(root, "dist", "layerslayer");
+    variants.push({ name: path.replace(`${root}/`, ""), cmd: [path] });
+  }
+  if (variants.length === 0) variants.push({ name: "source", cmd: [process.execPath, join(root, "src/cli/main.ts")] });
+  await browseBench(variants, runs, (t) => console.log(t));
+}
