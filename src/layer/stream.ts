@@ -110,35 +110,22 @@ export function gcPeriod(decoder: Decoder | undefined): number {
   return (decoder && GC_EVERY_NATIVE[decoder.name]) ?? GC_EVERY;
 }
 
-/**
- * Each entry counts as this many decoded bytes toward the next collection: its objects and printed
- * line are garbage too, and a layer of many small entries makes far more of them per MiB. The
- * 1,000,000-entry layer of the benchmark (gzip, 683 MB of tar), binary, medians: every 2 MiB 71.8
- * MiB at 5.4 CPU s; every 4 MiB 77.8 MiB at 4.9 s with entries free, 73.4 at 5.3 s at 512 bytes an
- * entry, 74.7 at 6.2 s at 1 KiB. On the rootfs layer (13,685 entries) 512 bytes an entry is noise.
- */
-const ENTRY_COST = 512;
-
-/** What counts toward the next full collection, and how much may before it runs. */
-interface GcMeter {
-  since: number;
-  period: () => number;
-}
-
-function charge(gc: GcMeter, n: number): void {
-  gc.since += n;
-  if (gc.since >= gc.period()) {
-    Bun.gc(true);
-    gc.since = 0;
-  }
-}
-
-/** Counts decoded bytes as they pass to the tar reader, telling `onChunk` after each chunk, and charges them to `gc`. */
-async function* metered(source: AsyncGenerator<DecodedChunk, unknown>, counter: { bytes: number }, gc: GcMeter, onChunk?: () => void): AsyncGenerator<DecodedChunk, void> {
+/** Counts decoded bytes as they pass to the tar reader, telling `onChunk` after each chunk; a full collection every `period()` bytes. */
+async function* metered(
+  source: AsyncGenerator<DecodedChunk, unknown>,
+  counter: { bytes: number },
+  onChunk?: () => void,
+  period: () => number = () => GC_EVERY,
+): AsyncGenerator<DecodedChunk, void> {
+  let outSinceGc = 0;
   for await (const chunk of source) {
     counter.bytes += chunk.data.byteLength;
     onChunk?.();
-    charge(gc, chunk.data.byteLength);
+    outSinceGc += chunk.data.byteLength;
+    if (outSinceGc >= period()) {
+      Bun.gc(true);
+      outSinceGc = 0;
+    }
     yield chunk;
   }
 }
@@ -251,15 +238,17 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
   const decoder = resume
     ? resumed()
     : decodeLayer(blob.chunks(), layer.mediaType, { offsets, transient, onDecoder: (d) => (chosen = d), ...(opts.checkpoints ? { gzip: record, zstd: record } : {}) });
-  const gc: GcMeter = { since: 0, period: () => gcPeriod(chosen) };
-  const tar = readTar(metered(decoder, decoded, gc, progress), {
-    layer: index,
-    ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
-    // On past the end-of-archive marker to the blob's last byte (within the budget, if any): the
-    // decoder checks the last trailer, padding (a plain tar as docker save writes it) is read, and
-    // the blob reader checks the digest, so a read that reaches the end is verified.
-    drain: true,
-  });
+  const tar = readTar(
+    metered(decoder, decoded, progress, () => gcPeriod(chosen)),
+    {
+      layer: index,
+      ...(opts.wantContent ? { wantContent: opts.wantContent } : {}),
+      // On past the end-of-archive marker to the blob's last byte (within the budget, if any): the
+      // decoder checks the last trailer, padding (a plain tar as docker save writes it) is read, and
+      // the blob reader checks the digest, so a read that reaches the end is verified.
+      drain: true,
+    },
+  );
   // eStargz adds entries for itself (a landmark first, the TOC last): not the image's files.
   let estargz = layer.annotations?.[ANNOTATION.estargzToc] !== undefined || search.toc?.format === "estargz";
   const comparison = opts.checkToc && search.toc ? new TocComparison(search.toc) : undefined;
@@ -285,7 +274,6 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
         first = false;
         if (estargz && ESTARGZ_OWN.has(e.path)) continue;
         entries++;
-        charge(gc, ENTRY_COST);
         comparison?.observe(e);
       }
       yield next.value;
