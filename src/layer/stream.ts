@@ -96,14 +96,16 @@ function isLandmark(e: Entry): boolean {
 const GC_EVERY = 2 * 1024 * 1024;
 
 /**
- * Longer periods for the native decoders, which reuse their output buffers: there the garbage is the
- * downloaded chunks, the entries and the printed lines (made without a table per line since), not
- * the decoded bytes. Measured on the same layer (binary, 9-11 interleaved runs, load 8-13, medians):
- * zstd every 2/3/4 MiB 62.4-62.9 / 63.0-63.2 / 63.9-64.4 MiB at 0.86 / 0.73 / 0.64 CPU s; gzip
- * 59.4-59.7 / 60.5-61.0 / 60.6-61.1 MiB at 0.78 / 0.69-0.71 / 0.62-0.67 CPU s. zstd holds its window
- * and the overlapping driver's output besides, so it gets the shorter one.
+ * A longer period for the native decoders, which reuse their output buffers: there the garbage is
+ * the downloaded chunks, the entries and the printed lines (made without a table per line since),
+ * not the decoded bytes. Measured on the same layer (binary, 9-11 interleaved runs, load 4-13,
+ * medians): zstd every 2/3/4 MiB 60.6-62.9 / 60.7-63.2 / 63.9-64.4 MiB at 0.83-0.94 / 0.73-0.79 /
+ * 0.64 CPU s; gzip 59.4-59.7 / 60.5-61.0 / 60.6-61.1 MiB at 0.78 / 0.69-0.71 / 0.62-0.67 CPU s. The
+ * 1,000,000-entry layer (gzip -1), whose garbage is per entry: 71.8 / 73.0 / 77.6-77.8 MiB (main's
+ * binary 74.5). Charging each entry toward the period as well raised the zstd listing's peak
+ * (63.4-64.3 MiB against 62.0-62.1 at 3 MiB, three interleaved comparisons): not done.
  */
-const GC_EVERY_NATIVE: Readonly<Record<string, number>> = { zlib: 4 * 1024 * 1024, libzstd: 3 * 1024 * 1024 };
+const GC_EVERY_NATIVE: Readonly<Record<string, number>> = { zlib: 3 * 1024 * 1024, libzstd: 3 * 1024 * 1024 };
 
 /** Decoded bytes between full collections for a read by `decoder` (undefined: not chosen yet, a resumed read). */
 export function gcPeriod(decoder: Decoder | undefined): number {

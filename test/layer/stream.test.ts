@@ -72,16 +72,15 @@ async function collect(gen: AsyncGenerator<{ kind: string; entry: Entry }, Layer
 }
 
 describe("full collections while a layer is decoded", () => {
-  test("every 2 MiB where each decoded chunk is garbage (exact decoders, a resumed read); longer for the native ones, zstd's shorter than gzip's", () => {
+  test("every 2 MiB where each decoded chunk is garbage (exact decoders, a resumed read); longer for the native ones, at most 3 MiB", () => {
     const MiB = 1024 * 1024;
     expect(gcPeriod(undefined)).toBe(2 * MiB);
     for (const d of DECODERS) {
       if (d.offsets === "exact") expect(gcPeriod(d)).toBe(2 * MiB);
       else expect(gcPeriod(d)).toBeGreaterThan(2 * MiB);
     }
-    const native = (codec: string) => gcPeriod(DECODERS.find((d) => d.codec === codec && d.offsets === "bounded"));
-    expect(native("zstd")).toBeLessThan(native("gzip"));
-    expect(native("gzip")).toBeLessThanOrEqual(4 * MiB);
+    // 4 MiB put the zstd listing at 64 MiB and a layer of 1,000,000 entries 3 MiB over main's.
+    for (const d of DECODERS) expect(gcPeriod(d)).toBeLessThanOrEqual(3 * MiB);
   });
 });
 
