@@ -80,7 +80,7 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   // Returns a promise when the reader of the output is behind: awaiting it pauses the listing.
   const print = (e: Entry): unknown => {
     buffer += ctx.json ? ndjsonLine(entryJson(e)) : `${lsLine(e, { widths })}\n`;
-    if (buffer.length > 16384) {
+    if (buffer.length > 65536) {
       const text = buffer;
       buffer = "";
       return write(text);

@@ -22,14 +22,26 @@ const TYPE_LETTER: Record<EntryType, string> = {
 
 /** ls -l mode column: "drwxr-xr-x", "-rwsr-xr-x", "drwxrwxrwt", "-rwSr--r--" ... */
 export function modeString(type: EntryType, mode: number): string {
-  const m = mode & 0o7777;
+  const letter = TYPE_LETTER[type] ?? "?";
+  // A listing has a handful of distinct modes: each string is made once (at most 9 letters × 4096 modes).
+  const key = letter + (mode & 0o7777);
+  let s = MODES.get(key);
+  if (s === undefined) {
+    s = letter + modeBits(mode & 0o7777);
+    MODES.set(key, s);
+  }
+  return s;
+}
+
+const MODES = new Map<string, string>();
+
+function modeBits(m: number): string {
   const bit = (mask: number, ch: string): string => (m & mask ? ch : "-");
   const exec = (xMask: number, special: number, on: string, off: string): string => {
     if (m & special) return m & xMask ? on : off;
     return m & xMask ? "x" : "-";
   };
   return (
-    (TYPE_LETTER[type] ?? "?") +
     bit(0o400, "r") +
     bit(0o200, "w") +
     exec(0o100, 0o4000, "s", "S") +
@@ -101,8 +113,26 @@ const pad2 = (n: number): string => String(n).padStart(2, "0");
 
 /** "YYYY-MM-DD HH:MM" in UTC; "????-??-?? ??:??" (same width) for a time a Date cannot hold. */
 export function formatTime(mtimeSeconds: number): string {
-  const d = new Date(Math.floor(mtimeSeconds) * 1000);
-  if (!Number.isFinite(mtimeSeconds) || Number.isNaN(d.getTime())) return "????-??-?? ??:??";
+  if (!Number.isFinite(mtimeSeconds)) return UNKNOWN_TIME;
+  // Files of a layer share a few thousand distinct minutes at most: each string is made once
+  // (the cache starts over past TIMES_MAX, so it stays small whatever the layer holds).
+  const minute = Math.floor(mtimeSeconds / 60);
+  let s = TIMES.get(minute);
+  if (s === undefined) {
+    if (TIMES.size >= TIMES_MAX) TIMES.clear();
+    s = timeOfMinute(minute);
+    TIMES.set(minute, s);
+  }
+  return s;
+}
+
+const UNKNOWN_TIME = "????-??-?? ??:??";
+const TIMES = new Map<number, string>();
+const TIMES_MAX = 8192;
+
+function timeOfMinute(minute: number): string {
+  const d = new Date(minute * 60_000);
+  if (Number.isNaN(d.getTime())) return UNKNOWN_TIME;
   const y = d.getUTCFullYear();
   const year = y >= 0 && y <= 9999 ? String(y).padStart(4, "0") : String(y);
   return `${year}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
@@ -115,14 +145,33 @@ export type Align = "left" | "right";
 const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Display width in code points (names are the last column and never padded). */
-function width(s: string): number {
-  // UTF-16 units are code points unless there are surrogates: one regex test instead of walking
-  // every character through the string iterator, which took most of a `peek`'s time (the compiled
-  // binary keeps such start-up code in the interpreter, scripts/build.ts).
+export function width(s: string): number {
+  // UTF-16 units are code points unless there are surrogates: one regex test first (the common
+  // case), then a count without the string iterator, which took most of a `peek`'s time.
   if (!SURROGATE.test(s)) return s.length;
-  let n = 0;
-  for (const _ of s) n++;
+  // Code points as `for…of` counts them: a high surrogate followed by a low one is one.
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
   return n;
+}
+
+const SPACES = " ".repeat(64);
+
+/** `cell` padded with spaces to `w` code points, on the right (left-aligned) or the left. */
+export function pad(cell: string, w: number, align: Align = "left"): string {
+  const n = w - width(cell);
+  if (n <= 0) return cell;
+  const padding = n <= SPACES.length ? SPACES.slice(0, n) : " ".repeat(n);
+  return align === "right" ? padding + cell : cell + padding;
 }
 
 /** Column widths of a table: the widest cell of each column. */
@@ -143,13 +192,5 @@ export function columnWidths(rows: readonly (readonly string[])[]): number[] {
  */
 export function formatTable(rows: readonly (readonly string[])[], align: readonly Align[] = [], widths?: readonly number[]): string[] {
   const w = widths ?? columnWidths(rows);
-  return rows.map((row) =>
-    row
-      .map((cell, i) => {
-        if (i === row.length - 1 && align[i] !== "right") return cell;
-        const padding = " ".repeat(Math.max(0, (w[i] ?? 0) - width(cell)));
-        return align[i] === "right" ? padding + cell : cell + padding;
-      })
-      .join(" "),
-  );
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 && align[i] !== "right" ? cell : pad(cell, w[i] ?? 0, align[i]))).join(" "));
 }

@@ -6,7 +6,7 @@
  */
 import type { Entry } from "../types.ts";
 import { escapeName } from "../names.ts";
-import { columnWidths, formatTable, formatTime, humanSize, modeString, type Align } from "./format.ts";
+import { formatTable, formatTime, humanSize, modeString, pad, width, type Align } from "./format.ts";
 
 export interface LsOptions {
   /** Sizes like `ls -lh`. */
@@ -53,10 +53,18 @@ const LS_ALIGN: Align[] = ["left", "left", "left", "right", "left", "left"];
 /**
  * One line, for streaming output where the whole listing is not known in advance. `widths`
  * (mode, owner, group, size, time) pads the columns; without it cells are joined by one space.
+ * Made without a table (peek prints one per entry): the line `formatTable` would make of `lsCells`.
  */
 export function lsLine(entry: Entry, opts: LsOptions & { name?: string; widths?: readonly number[] } = {}): string {
-  const cells = lsCells(entry, opts, opts.name);
-  return formatTable([cells], LS_ALIGN, opts.widths ?? cells.map(() => 0))[0]!;
+  const w = opts.widths;
+  const mode = modeString(entry.type, entry.mode);
+  const owner = !opts.numeric && entry.uname ? escapeName(entry.uname) : String(entry.uid);
+  const group = !opts.numeric && entry.gname ? escapeName(entry.gname) : String(entry.gid);
+  const size = sizeCell(entry, opts.human ?? false);
+  const time = formatTime(entry.mtime);
+  const name = nameCell(entry, opts.name, opts.classify ?? false);
+  if (!w) return `${mode} ${owner} ${group} ${size} ${time} ${name}`;
+  return `${pad(mode, w[0] ?? 0)} ${pad(owner, w[1] ?? 0)} ${pad(group, w[2] ?? 0)} ${pad(size, w[3] ?? 0, "right")} ${pad(time, w[4] ?? 0)} ${name}`;
 }
 
 /** The long-format columns before the name (mode, owner, group, size, time), padded to `streamWidths`: `ls --tree -l`. */
@@ -84,14 +92,25 @@ export function* alignedLsLines(rows: () => Iterable<LsRow>, opts: LsOptions = {
   const cellsOf = (r: LsRow): string[] => [r.layer === undefined ? "" : `L${r.layer}`, escapeName(r.marker ?? ""), ...lsCells(r.entry, opts, r.name)];
   let withLayer = false;
   let withMarker = false;
-  const widths: number[] = [];
+  // Widths of every column but the name (the last, never padded).
+  const widths = [0, 0, 0, 0, 0, 0, 0];
   for (const r of rows()) {
     withLayer ||= r.layer !== undefined;
     withMarker ||= r.marker !== undefined;
-    columnWidths([cellsOf(r)]).forEach((w, i) => (widths[i] = Math.max(widths[i] ?? 0, w)));
+    const cells = cellsOf(r);
+    for (let i = 0; i < widths.length; i++) {
+      const w = width(cells[i]!);
+      if (w > widths[i]!) widths[i] = w;
+    }
   }
-  const keep = [withLayer, withMarker, ...LS_ALIGN.map(() => true)];
-  const align = (["right", "left", ...LS_ALIGN] as Align[]).filter((_, i) => keep[i]);
-  const w = widths.filter((_, i) => keep[i]);
-  for (const r of rows()) yield formatTable([cellsOf(r).filter((_, i) => keep[i])], align, w)[0]!;
+  const align: Align[] = ["right", "left", ...LS_ALIGN];
+  for (const r of rows()) {
+    const cells = cellsOf(r);
+    let line = "";
+    for (let i = 0; i < widths.length; i++) {
+      if ((i === 0 && !withLayer) || (i === 1 && !withMarker)) continue;
+      line += `${pad(cells[i]!, widths[i]!, align[i])} `;
+    }
+    yield line + cells[widths.length]!;
+  }
 }

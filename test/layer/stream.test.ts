@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { decodeLayer } from "../../src/codec/index.ts";
-import { streamLayer, type LayerResult } from "../../src/layer/stream.ts";
+import { decodeLayer, DECODERS } from "../../src/codec/index.ts";
+import { gcPeriod, streamLayer, type LayerResult } from "../../src/layer/stream.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
@@ -70,6 +70,19 @@ async function collect(gen: AsyncGenerator<{ kind: string; entry: Entry }, Layer
     if (n.value.kind === "entry") entries.push(n.value.entry);
   }
 }
+
+describe("full collections while a layer is decoded", () => {
+  test("every 2 MiB where each decoded chunk is garbage (exact decoders, a resumed read); longer for the native ones, at most 3 MiB", () => {
+    const MiB = 1024 * 1024;
+    expect(gcPeriod(undefined)).toBe(2 * MiB);
+    for (const d of DECODERS) {
+      if (d.offsets === "exact") expect(gcPeriod(d)).toBe(2 * MiB);
+      else expect(gcPeriod(d)).toBeGreaterThan(2 * MiB);
+    }
+    // 4 MiB put the zstd listing at 64 MiB and a layer of 1,000,000 entries 3 MiB over main's.
+    for (const d of DECODERS) expect(gcPeriod(d)).toBeLessThanOrEqual(3 * MiB);
+  });
+});
 
 describe("layers on a real registry, every format and codec", () => {
   const reg = useRegistry();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { isLayerslayerError } from "../../src/errors.ts";
-import { formatTable, formatTime, humanSize, modeString, parseSize } from "../../src/output/format.ts";
+import { formatTable, formatTime, humanSize, modeString, pad, parseSize, width } from "../../src/output/format.ts";
 import { escapeName, unescapeName } from "../../src/names.ts";
 
 describe("modeString", () => {
@@ -167,5 +167,51 @@ describe("formatTable", () => {
         ["ab", "2"],
       ]),
     ).toEqual(["é  1", "ab 2"]);
+  });
+});
+
+describe("formatTime and modeString made once per value", () => {
+  // Independent of the cache: what the Date of the whole second prints.
+  const reference = (t: number): string => new Date(Math.floor(t) * 1000).toISOString().slice(0, 16).replace("T", " ");
+
+  test("every second of a minute, either side of the epoch, and past the cache's size", () => {
+    const times = [0, 59, 59.9, 60, -1, -0.5, -60, -61, 1700000000, 1700000059.99, 253402300799];
+    // 20,000 distinct minutes: more than the cache holds, so it starts over on the way.
+    for (let i = 0; i < 20000; i++) times.push(1500000000 + i * 61 + (i % 7) / 10);
+    for (const t of times) expect(formatTime(t)).toBe(reference(t));
+    // Asked again after the cache started over: the same strings.
+    for (const t of times.slice(0, 50)) expect(formatTime(t)).toBe(reference(t));
+  });
+
+  test("times a Date cannot hold keep the column's width", () => {
+    for (const t of [NaN, Infinity, -Infinity, 1e16, -1e16]) expect(formatTime(t)).toBe("????-??-?? ??:??");
+    // Years outside 0-9999 as they are (what the uncached formatter printed).
+    expect(formatTime(-62198755200)).toBe("-1-01-01 00:00");
+  });
+
+  test("the same mode of two types gives two strings; bits above 0o7777 are ignored", () => {
+    expect(modeString("dir", 0o644)).toBe("drw-r--r--");
+    expect(modeString("file", 0o644)).toBe("-rw-r--r--");
+    expect(modeString("file", 0o100644)).toBe("-rw-r--r--");
+    expect(modeString("bogus" as never, 0o7777)).toBe("?rwsrwsrwt");
+  });
+});
+
+describe("width and pad count code points", () => {
+  test("surrogate pairs count once, lone surrogates once each", () => {
+    expect(width("abc")).toBe(3);
+    expect(width("é")).toBe(1);
+    expect(width("\u{1d518}x")).toBe(2);
+    expect(width("\ud800")).toBe(1);
+    expect(width("\udc00\ud800")).toBe(2);
+    expect(width("")).toBe(0);
+    for (const s of ["a\u{1f600}b\u{1f600}", "\ud800a", "a\udc00\ud800\udc00"]) expect(width(s)).toBe([...s].length);
+  });
+
+  test("pads on either side, never cuts", () => {
+    expect(pad("\u{1d518}", 3)).toBe("\u{1d518}  ");
+    expect(pad("42", 5, "right")).toBe("   42");
+    expect(pad("toolong", 3)).toBe("toolong");
+    expect(pad("x", 70)).toBe(`x${" ".repeat(69)}`);
   });
 });

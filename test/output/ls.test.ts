@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { absolutePath, entryJson, isoTime, JSON_SCHEMA, jsonDocument, layerPath, ndjsonLine } from "../../src/output/json.ts";
-import { lsCells, lsLine, lsLines, streamWidths } from "../../src/output/ls.ts";
+import { formatTable, type Align } from "../../src/output/format.ts";
+import { alignedLsLines, lsCells, lsLine, lsLines, streamWidths, type LsRow } from "../../src/output/ls.ts";
 import { renderTree, treeFromPaths, treeSummary } from "../../src/output/tree.ts";
 import { dir, file, hard, mk, sym } from "../image/helpers.ts";
 
@@ -23,6 +24,45 @@ describe("ls lines", () => {
     expect(line).not.toMatch(/[\x00-\x1f]/);
     expect(line).toContain("\\x1b]0;pwned\\x07 -> \\n/etc");
     expect(line).toContain("r\\x1bt");
+  });
+
+  // Entries of every kind, with names and owners whose widths differ from their lengths.
+  const varied = () => [
+    file("etc/passwd", { size: 1234, uname: "root", gname: "wheel", mode: 0o644, mtime: 1700000000 }),
+    file("usr/bin/sudo", { size: 123456789, uname: "r\u{1d518}\u{1d518}t", gname: "é", mode: 0o104755, mtime: -1 }),
+    mk("dev/sda", "block", { devmajor: 8, devminor: 0, mode: 0o660, uid: 6, gid: 6 }),
+    mk("tmp", "dir", { mode: 0o1777, mtime: NaN }),
+    sym("bin", "usr/bin", { uname: "a-very-long-owner-name" }),
+    hard("bin/sh", "bin/busybox", { size: 99 }),
+    file("\x1b[31mred\u{1f600}", { uid: 123456789, gid: 42, mtime: 253402300799.5 }),
+  ];
+
+  test("lsLine makes the line a table of its cells would", () => {
+    for (const opts of [{}, { human: true }, { numeric: true }, { classify: true }])
+      for (const widths of [undefined, streamWidths(opts), [0, 0, 0, 0, 0], [12, 3, 1, 20, 18]])
+        for (const e of varied()) {
+          const cells = lsCells(e, opts);
+          const want = formatTable([cells], ["left", "left", "left", "right", "left", "left"], widths ?? cells.map(() => 0))[0];
+          expect(lsLine(e, { ...opts, ...(widths ? { widths } : {}) })).toBe(want!);
+        }
+  });
+
+  test("alignedLsLines makes the lines a table of every row would", () => {
+    const entries = varied();
+    const cases: LsRow[][] = [
+      entries.map((entry) => ({ entry })),
+      entries.map((entry, i) => ({ entry, layer: i * 3, name: `n${i}` })),
+      entries.map((entry, i) => ({ entry, ...(i % 2 ? { marker: "D\u{1f600}" } : {}) })),
+      entries.map((entry, i) => ({ entry, ...(i % 3 ? { layer: i } : { marker: "O" }) })),
+    ];
+    for (const rows of cases) {
+      const withLayer = rows.some((r) => r.layer !== undefined);
+      const withMarker = rows.some((r) => r.marker !== undefined);
+      const keep = [withLayer, withMarker, true, true, true, true, true, true];
+      const table = rows.map((r) => [r.layer === undefined ? "" : `L${r.layer}`, r.marker ?? "", ...lsCells(r.entry, {}, r.name)].filter((_, i) => keep[i]));
+      const align = (["right", "left", "left", "left", "left", "right", "left", "left"] as Align[]).filter((_, i) => keep[i]);
+      expect([...alignedLsLines(() => rows)]).toEqual(formatTable(table, align));
+    }
   });
 
   test("lsLines aligns columns and right-aligns sizes", () => {
