@@ -46,6 +46,8 @@ export interface RangeHost {
 export interface ParallelOptions {
   connections: number;
   chunk: number;
+  /** Ranges fetched or held at once from the start (default 2, growing while the consumer waits): `connections` when the link is known to be slower than the consumer. */
+  level?: number;
   signal?: AbortSignal;
 }
 
@@ -208,7 +210,7 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
   // Ranges fetched or held at once: two (the head, and the next one fetched ahead), doubled up to
   // `connections` whenever the consumer has waited on the network for more than a quarter of the
   // time (over GROW_AFTER_MS at least). A decoder slower than the link so holds two ranges at most.
-  let level = Math.min(2, opts.connections);
+  let level = Math.min(opts.level ?? 2, opts.connections);
   /** Time the consumer waited on the network since `since`. */
   let waited = 0;
   let since = 0;

@@ -61,6 +61,42 @@ const DEFAULT_IDLE_MS = 60_000;
 /** A read fails once nothing has arrived for this many idle timeouts, however its tries went. */
 const STALLS_PER_READ = 2;
 const MiB = 1024 * 1024;
+/**
+ * A whole read that may use several connections begins as one stream, watched in windows of this
+ * many bytes, or LINK_WATCH_MS, from its first byte on: once the consumer waited on the network more
+ * than a quarter of a window, the stream is closed at the byte reached and the rest read as parallel
+ * ranges. While it does not (a decoder slower than the link, as on loopback) the read stays one
+ * stream, which holds less in memory and is faster than ranges nobody waits for.
+ */
+const LINK_WATCH_BYTES = 1 * MiB;
+const LINK_WATCH_MS = 100;
+
+/** One stream's windows of the link watch (LINK_WATCH_BYTES). */
+class LinkWatch {
+  private since = 0;
+  private bytes = 0;
+  private waited = 0;
+
+  /** A read of the body waited `ms` and gave `n` bytes; the first read (the answer's latency) starts the watch. */
+  read(ms: number, n: number): void {
+    if (this.since === 0) {
+      this.since = performance.now();
+      return;
+    }
+    this.waited += ms;
+    this.bytes += n;
+  }
+
+  /** True when a window ended with the consumer waiting on the network more than a quarter of it; otherwise the next window begins when this one is over. */
+  slow(): boolean {
+    const span = performance.now() - this.since;
+    if (this.since === 0 || (this.bytes < LINK_WATCH_BYTES && span < LINK_WATCH_MS)) return false;
+    if (this.waited > span / 4) return true;
+    this.since = performance.now();
+    this.bytes = this.waited = 0;
+    return false;
+  }
+}
 
 /**
  * Answers that are not what was asked for, tolerated per read before giving up: a range that
@@ -127,6 +163,8 @@ export class BlobReader {
   private chunk: number;
   /** Parallel fetches met a registry that ignores Range: the rest of the read is one stream. */
   private oneStream = false;
+  /** The consumer was seen waiting on the link (LINK_WATCH_BYTES): the rest of the read may use parallel ranges. */
+  private linkSlow = false;
 
   constructor(
     private readonly src: BlobSource,
@@ -277,8 +315,9 @@ export class BlobReader {
    * the answer's end, the budget or the blob's end, and counts a transfer that breaks off or ends
    * short as a fault (the next request resumes from `pos`). False when the budget ended the read.
    */
-  private async *readBody(part: BlobPart & { body: ReadableStream<Uint8Array> }, check: DigestCheck | undefined): AsyncGenerator<Uint8Array, boolean> {
+  private async *readBody(part: BlobPart & { body: ReadableStream<Uint8Array> }, check: DigestCheck | undefined, watch = false): AsyncGenerator<Uint8Array, boolean> {
     let skip = this.pos - part.start;
+    const link = watch ? new LinkWatch() : undefined;
     const stopAt = part.end ?? Infinity; // absolute position (exclusive) up to which this body is read
     const reader = part.body.getReader();
     if (skip > 0) this.rangeIgnored = true;
@@ -291,8 +330,10 @@ export class BlobReader {
     try {
       for (;;) {
         let r: Awaited<ReturnType<typeof reader.read>>;
+        const asked = performance.now();
         try {
           r = await readWithin(() => reader.read(), Math.max(1, this.idleMs()));
+          link?.read(performance.now() - asked, r.value?.byteLength ?? 0);
         } catch (e) {
           // A source's own verdict (a file that ends early or cannot be read) is final.
           if (this.opts.signal?.aborted || e instanceof LayerslayerError) throw e;
@@ -334,6 +375,10 @@ export class BlobReader {
           this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
           yield data;
           this.attempts.consumerBack();
+          if (link?.slow() && this.connections() > 1) {
+            this.linkSlow = true;
+            return true; // the rest in parallel ranges
+          }
         }
         if (this.pos >= this.netEnd()) {
           if (!this.tail) this.reachedEnd = true;
@@ -378,10 +423,16 @@ export class BlobReader {
       originName: this.origin.name,
     };
     const chunk = this.opts.rangeBytes ?? DEFAULT_RANGE_BYTES;
-    const end = yield* parallelRanges(host, this.pos, this.netEnd(), { connections, chunk, ...(this.opts.signal ? { signal: this.opts.signal } : {}) }, (data) => {
-      this.take(data, check, true, true);
-      this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
-    });
+    const end = yield* parallelRanges(
+      host,
+      this.pos,
+      this.netEnd(),
+      { connections, chunk, ...(this.linkSlow ? { level: connections } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}) },
+      (data) => {
+        this.take(data, check, true, true);
+        this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
+      },
+    );
     if (end === "range-ignored") return false;
     if (!this.tail) this.reachedEnd = true;
     return true;
@@ -394,7 +445,7 @@ export class BlobReader {
       // A source that cannot be interrupted (a local file) is stopped here, between its chunks.
       this.opts.signal?.throwIfAborted();
       const connections = this.connections();
-      if (connections > 1) {
+      if (connections > 1 && this.linkSlow) {
         if (!(yield* this.parallel(check, connections))) this.oneStream = true;
         continue;
       }
@@ -416,7 +467,7 @@ export class BlobReader {
         this.reachedEnd = true; // nothing at or past this.pos, and the blob is not known to be longer
         break;
       }
-      if (!(yield* this.readBody({ ...part, body: part.body }, check))) return;
+      if (!(yield* this.readBody({ ...part, body: part.body }, check, connections > 1))) return;
     }
     if (check && this.reachedEnd) {
       const got = check.final();

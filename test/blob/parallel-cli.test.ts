@@ -178,7 +178,14 @@ describe("hostile answers on the command line", () => {
     const { ref, layer } = images.gzip!;
     faults.requests.length = 0;
     const bad = `bytes=${8 * MiB}-`;
-    faults.rule = (req) => ((req.headers.get("range") ?? "").startsWith(bad) && new URL(req.url).pathname.endsWith(layer.digest) ? { kind: "drop" } : undefined);
+    // The layer's bytes stop at 8 MiB (an answer running past it is cut there), and every try from there fails.
+    faults.rule = (req) => {
+      if (!new URL(req.url).pathname.endsWith(layer.digest)) return undefined;
+      const range = req.headers.get("range") ?? "";
+      if (range.startsWith(bad)) return { kind: "drop" };
+      const [from, to] = (/^bytes=(\d+)-(\d*)$/.exec(range) ?? []).slice(1).map((n) => (n === "" ? Infinity : Number(n)));
+      return from! < 8 * MiB && to! >= 8 * MiB ? { kind: "cut", afterBytes: 8 * MiB - from! } : undefined;
+    };
     try {
       const r = await runCli(["peek", `${faults.host}/${ref}`, "--full", "--no-cache"]);
       expect(r.code).toBe(6);
