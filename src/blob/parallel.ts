@@ -14,7 +14,8 @@
  * them, and they would only sit in memory. A range that breaks off, stalls or is
  * answered wrongly is asked for again from the byte it reached, on its own; every try of every range
  * draws on the read's one allowance (Attempts), which only bytes received replenish, so a read that
- * makes no progress fails in as few tries as a single stream would.
+ * makes no progress fails in as few tries as a single stream would. The blob reader begins every
+ * read as one stream and comes here only once its consumer waited on the link (reader.ts, LinkWatch).
  */
 import { LayerslayerError } from "../errors.ts";
 import type { Attempts } from "../registry/retry.ts";
