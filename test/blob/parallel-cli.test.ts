@@ -182,7 +182,7 @@ describe("hostile answers on the command line", () => {
     faults.rule = (req) => {
       if (!new URL(req.url).pathname.endsWith(layer.digest)) return undefined;
       const range = req.headers.get("range") ?? "";
-      if (range.startsWith(bad)) return { kind: "drop" };
+      if (range.startsWith(bad)) return { kind: "cut", afterBytes: 0 };
       const [from, to] = (/^bytes=(\d+)-(\d*)$/.exec(range) ?? []).slice(1).map((n) => (n === "" ? Infinity : Number(n)));
       return from! < 8 * MiB && to! >= 8 * MiB ? { kind: "cut", afterBytes: 8 * MiB - from! } : undefined;
     };
