@@ -6,13 +6,14 @@ import { log } from "./log.ts";
 import { selectLayers } from "../image/select.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
-import { ProgressBar, progressEnabled } from "../output/progress.ts";
+import { ProgressBar } from "../output/progress.ts";
 import { alignHistory } from "../oci/config.ts";
 import { imageEntries, isForeignLayer, parseManifest, type Platform } from "../oci/manifest.ts";
 import { formatPlatform, hostPlatform } from "../oci/platform.ts";
 import { resolveImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { accessArgs, cacheArg, imageArg, outputArgs, platformArg, setup, type Context, type GlobalArgs } from "./common.ts";
+import { drawsProgress } from "./layer-progress.ts";
 import { page } from "./pager.ts";
 import { DEFAULT_BUDGET } from "./budget.ts";
 import { peekLayerText } from "./peek-layer.ts";
@@ -89,7 +90,7 @@ export async function runInteractive(ctx: Context, source: ImageSource, prompter
       continue;
     }
     if (!(await prompter.confirm(`Download layer ${i} (${humanSize(desc.size)})?`))) continue;
-    const bar = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: false }) ? new ProgressBar(process.stderr) : undefined;
+    const bar = drawsProgress({ quiet: ctx.quiet, json: false }) ? new ProgressBar(process.stderr) : undefined;
     bar?.start(`layer ${i}`, desc.size);
     const path = join(directory, blobFileName(desc));
     try {

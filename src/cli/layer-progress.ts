@@ -79,12 +79,17 @@ export class LayerProgress {
   }
 }
 
+/** Whether a command draws progress on standard error: a terminal, and neither -q nor --json. */
+export function drawsProgress(ctx: { quiet: boolean; json: boolean }): boolean {
+  return progressEnabled({ isTTY: isTerminal(2), quiet: ctx.quiet, json: ctx.json });
+}
+
 /**
  * A progress line for the layers `indexes` of the command's image (undefined: the layers the
  * command turns out to read), or undefined when progress is not drawn.
  */
 export function layerProgress(ctx: Context, layers: readonly Descriptor[], indexes?: readonly number[], budget?: number, verb?: string): LayerProgress | undefined {
-  if (!progressEnabled({ isTTY: isTerminal(2), quiet: ctx.quiet, json: ctx.json })) return undefined;
+  if (!drawsProgress(ctx)) return undefined;
   const plan = indexes?.map((index) => ({ index, size: layers[index]?.size ?? 0 }));
   return new LayerProgress(plan, budget, process.stderr, undefined, verb);
 }
@@ -96,7 +101,7 @@ export function layerProgress(ctx: Context, layers: readonly Descriptor[], index
  * is not drawn.
  */
 export function documentProgress(ctx: Context): { listener: ProgressListener; clear(): void } | undefined {
-  if (!progressEnabled({ isTTY: isTerminal(2), quiet: ctx.quiet, json: ctx.json })) return undefined;
+  if (!drawsProgress(ctx)) return undefined;
   const bar = new ProgressBar(process.stderr);
   const started = performance.now();
   let current: string | undefined;

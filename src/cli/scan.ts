@@ -4,7 +4,6 @@ import { EXIT_CODES, LayerslayerError, type ErrorCode } from "../errors.ts";
 import { humanSize } from "../output/format.ts";
 import { escapeName } from "../names.ts";
 import { ndjsonLine } from "../output/json.ts";
-import { progressEnabled } from "../output/progress.ts";
 import { parseReference, parseRegistry } from "../ref/reference.ts";
 import { parsePlatform } from "../oci/platform.ts";
 import { scanReference, type ImageOutcome } from "../scan/image.ts";
@@ -13,6 +12,7 @@ import { Limiter, mapLimited } from "../scan/limit.ts";
 import { catalogReferences, parseShard, readList, selectShard } from "../scan/targets.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { dbArg, globalArgs, registryContext, wholeNumber, type GlobalArgs } from "./common.ts";
+import { drawsProgress } from "./layer-progress.ts";
 import { log } from "./log.ts";
 import { writeStdout } from "./stdout.ts";
 
@@ -92,7 +92,7 @@ export default defineCommand({
     if (named.length === 0) throw new LayerslayerError("USAGE", "nothing to scan: name images, --from FILE, or --catalog REGISTRY");
     const refs = selectShard(named, shard);
     const db = await openDatabase(a.db);
-    const progress = progressEnabled({ isTTY: process.stderr.isTTY, quiet: ctx.quiet, json: ctx.json });
+    const progress = drawsProgress(ctx);
     let done = 0;
     let failed = 0;
     let bytes = 0;
