@@ -9,9 +9,7 @@
  * then reads the blob as one stream), and one that breaks every answer is asked as often as a
  * single stream would be. At most `connections` ranges are fetched or held at once, the
  * first of them (the head) streaming to the consumer as it arrives and the others kept in memory
- * until their turn: memory is bounded by connections × chunk. More than two are fetched at once
- * only while the consumer waits on the network: a decoder slower than the link gains nothing from
- * them, and they would only sit in memory. A range that breaks off, stalls or is
+ * until their turn: memory is bounded by connections × chunk. A range that breaks off, stalls or is
  * answered wrongly is asked for again from the byte it reached, on its own; every try of every range
  * draws on the read's one allowance (Attempts), which only bytes received replenish, so a read that
  * makes no progress fails in as few tries as a single stream would. The blob reader begins every
@@ -47,8 +45,6 @@ export interface RangeHost {
 export interface ParallelOptions {
   connections: number;
   chunk: number;
-  /** Ranges fetched or held at once from the start (default 2, growing while the consumer waits): `connections` when the link is known to be slower than the consumer. */
-  level?: number;
   signal?: AbortSignal;
 }
 
@@ -73,9 +69,6 @@ export async function readWithin<R>(read: () => Promise<R>, ms: number): Promise
  * breaks every answer after a few bytes is then asked as often as one stream would ask it.
  */
 const SHOWN_BYTES = 64 * 1024;
-
-/** The shortest time over which the consumer's waiting on the network is judged. */
-const GROW_AFTER_MS = 20;
 
 /** One bounded range [start, end) and what has arrived of it. */
 class Range {
@@ -208,40 +201,21 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
       running.push(fetchRange(r, host, stop.signal));
     }
   };
-  // Ranges fetched or held at once: two (the head, and the next one fetched ahead), doubled up to
-  // `connections` whenever the consumer has waited on the network for more than a quarter of the
-  // time (over GROW_AFTER_MS at least). A decoder slower than the link so holds two ranges at most.
-  let level = Math.min(opts.level ?? 2, opts.connections);
-  /** Time the consumer waited on the network since `since`. */
-  let waited = 0;
-  let since = 0;
-  const judge = (atRangeEnd: boolean) => {
-    const now = performance.now();
-    if (!atRangeEnd && now - since < GROW_AFTER_MS) return;
-    if (waited > (now - since) / 4) level = Math.min(opts.connections, level * 2);
-    waited = 0;
-    since = now;
-  };
   try {
     // The head alone first: its answer says whether the registry honours Range at all.
     launch(1);
     const head0 = window[0]!;
     while (!head0.answered) await head0.changed();
-    since = performance.now();
     for (;;) {
       // No more ranges once one was answered with the whole blob, or failed for good.
       ignored ||= window.some((r) => r.ignored || r.error !== undefined);
-      launch(level);
+      // Every connection: the reader goes parallel only once it has seen the consumer wait on the link.
+      launch(opts.connections);
       const head = window[0];
       if (!head) return "done";
-      if (head.parts.length === 0 && !head.done) {
-        const t = performance.now();
-        while (head.parts.length === 0 && !head.done) {
-          outer?.throwIfAborted();
-          await head.changed();
-        }
-        waited += performance.now() - t;
-        judge(false);
+      while (head.parts.length === 0 && !head.done) {
+        outer?.throwIfAborted();
+        await head.changed();
       }
       outer?.throwIfAborted();
       const data = head.parts.shift();
@@ -255,7 +229,6 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
       if (head.error !== undefined) throw head.error;
       if (head.ignored) return "range-ignored";
       window.shift();
-      judge(true);
     }
   } finally {
     outer?.removeEventListener("abort", onAbort);

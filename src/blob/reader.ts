@@ -423,16 +423,10 @@ export class BlobReader {
       originName: this.origin.name,
     };
     const chunk = this.opts.rangeBytes ?? DEFAULT_RANGE_BYTES;
-    const end = yield* parallelRanges(
-      host,
-      this.pos,
-      this.netEnd(),
-      { connections, chunk, ...(this.linkSlow ? { level: connections } : {}), ...(this.opts.signal ? { signal: this.opts.signal } : {}) },
-      (data) => {
-        this.take(data, check, true, true);
-        this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
-      },
-    );
+    const end = yield* parallelRanges(host, this.pos, this.netEnd(), { connections, chunk, ...(this.opts.signal ? { signal: this.opts.signal } : {}) }, (data) => {
+      this.take(data, check, true, true);
+      this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
+    });
     if (end === "range-ignored") return false;
     if (!this.tail) this.reachedEnd = true;
     return true;
