@@ -4,12 +4,13 @@
  * each connection; N bounded ranges in flight at once take N times the cap.
  *
  * The blob from `from` to `to` is cut into ranges of `chunk` bytes, each asked for with a bounded
- * Range (never open-ended). The first range is asked for alone: only when its first 64 KiB (of a
- * 206) have arrived do the others start, so a registry that ignores Range costs one answer (the reader
- * then reads the blob as one stream), and one that breaks every answer is asked as often as a
- * single stream would be. At most `connections` ranges are fetched or held at once, the
- * first of them (the head) streaming to the consumer as it arrives and the others kept in memory
- * until their turn: memory is bounded by connections × chunk. A range that breaks off, stalls or is
+ * Range (never open-ended). Unless the read was already answered with a range, the first range is
+ * asked for alone: only when its first 64 KiB (of a 206) have arrived do the others start, so a
+ * registry that ignores Range costs one answer (the reader then reads the blob as one stream), and
+ * one that breaks every answer is asked as often as a single stream would be. At most `connections`
+ * ranges are fetched at once, and half as many more may be held, arrived, until their turn: the
+ * first range (the head) streams to the consumer as it arrives, a connection whose range is in goes
+ * on to the next at once, and memory is bounded by 1.5 × connections × chunk. A range that breaks off, stalls or is
  * answered wrongly is asked for again from the byte it reached, on its own; every try of every range
  * draws on the read's one allowance (Attempts), which only bytes received replenish, so a read that
  * makes no progress fails in as few tries as a single stream would. The blob reader begins every
@@ -23,8 +24,7 @@ import type { BlobPart } from "../source/source.ts";
  * Bytes a range asks for. Measured on this machine (2 cores, shared) reading a 61 MiB blob through a
  * proxy capping each connection at 16 MB/s with 20 ms added latency, fastest of 3 (one stream: 4.05 s):
  * 4 connections × 4 MiB 1.27 s, 6 × 2 MiB 0.92 s, 6 × 4 MiB 0.98 s, 8 × 1 MiB 1.03 s, 8 × 2 MiB
- * 0.84 s. Six ranges of 2 MiB hold 12 MiB at most (a full listing's peak RSS grows by about that when
- * the decoder is slower than the network), less than four of 4 MiB, and are faster.
+ * 0.84 s. Ranges of 2 MiB are faster than 1 or 4 MiB; what they hold is bounded in parallelRanges.
  */
 export const DEFAULT_RANGE_BYTES = 2 * 1024 * 1024;
 
@@ -46,6 +46,11 @@ export interface ParallelOptions {
   connections: number;
   chunk: number;
   signal?: AbortSignal;
+  /**
+   * The registry already answered this read with a range (a 206): every range is asked for at once,
+   * without waiting for the first one's answer.
+   */
+  rangesHonoured?: boolean;
 }
 
 /** How a parallel read ended: every byte delivered, or the registry ignored Range (the reader goes on as one stream from where delivery stopped). */
@@ -69,6 +74,20 @@ export async function readWithin<R>(read: () => Promise<R>, ms: number): Promise
  * breaks every answer after a few bytes is then asked as often as one stream would ask it.
  */
 const SHOWN_BYTES = 64 * 1024;
+
+/**
+ * Ranges that may be held in memory, arrived and waiting for the consumer, per connection: a
+ * connection whose range is in goes on to the next while the consumer works on earlier ones.
+ */
+const HELD_PER_CONNECTION = 0.5;
+
+/**
+ * Bytes delivered from memory before the event loop is let run: held bytes reach the consumer
+ * through promise jobs alone, which never let the event loop see the network, and the connections
+ * would stall while the consumer works through them (measured: requests went out in bursts, 150 ms
+ * apart, through the capped link).
+ */
+const UNBROKEN_BYTES = 256 * 1024;
 
 /** One bounded range [start, end) and what has arrived of it. */
 class Range {
@@ -193,33 +212,52 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
   let next = from;
   /** No range is to be asked for any more. */
   let ignored = false;
-  const launch = (limit: number) => {
-    while (!ignored && next < to && window.length < limit) {
+  /** Connections allowed now: one until the head's answer showed that the registry honours Range. */
+  let limit = 1;
+  const held = Math.max(1, Math.round(opts.connections * HELD_PER_CONNECTION));
+  const launch = () => {
+    // No more ranges once one was answered with the whole blob, or failed for good.
+    ignored ||= window.some((r) => r.ignored || r.error !== undefined);
+    let fetching = 0;
+    for (const r of window) if (!r.done) fetching++;
+    while (!ignored && next < to && fetching < limit && window.length < limit + held) {
       const r = new Range(next, Math.min(next + opts.chunk, to));
       next = r.end;
       window.push(r);
-      running.push(fetchRange(r, host, stop.signal));
+      fetching++;
+      // A connection whose range is in asks for the next one at once, whatever the consumer is doing.
+      running.push(fetchRange(r, host, stop.signal).then(() => void (stop.signal.aborted || launch())));
     }
   };
   try {
-    // The head alone first: its answer says whether the registry honours Range at all.
-    launch(1);
-    const head0 = window[0]!;
-    while (!head0.answered) await head0.changed();
+    // The head alone first, unless the read was already answered with a range: its answer says
+    // whether the registry honours Range at all.
+    if (!opts.rangesHonoured) {
+      launch();
+      const head0 = window[0]!;
+      while (!head0.answered) await head0.changed();
+    }
+    // Every connection: the reader goes parallel only once it has seen the consumer wait on the link.
+    limit = opts.connections;
+    let unbroken = 0;
     for (;;) {
-      // No more ranges once one was answered with the whole blob, or failed for good.
-      ignored ||= window.some((r) => r.ignored || r.error !== undefined);
-      // Every connection: the reader goes parallel only once it has seen the consumer wait on the link.
-      launch(opts.connections);
+      launch();
       const head = window[0];
       if (!head) return "done";
-      while (head.parts.length === 0 && !head.done) {
-        outer?.throwIfAborted();
-        await head.changed();
+      if (head.parts.length === 0 && !head.done) {
+        unbroken = 0;
+        while (head.parts.length === 0 && !head.done) {
+          outer?.throwIfAborted();
+          await head.changed();
+        }
+      } else if (unbroken >= UNBROKEN_BYTES) {
+        unbroken = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       outer?.throwIfAborted();
       const data = head.parts.shift();
       if (data) {
+        unbroken += data.byteLength;
         take(data);
         yield data;
         host.attempts.consumerBack();

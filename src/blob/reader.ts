@@ -155,8 +155,10 @@ export class BlobReader {
   private mismatch: string | undefined;
   private pos: number;
   private readonly start: number;
-  /** The blob's last bytes, already in memory (see ReadBlobOptions.tail), when usable. */
-  private readonly tail: Uint8Array | undefined;
+  /** The blob's last bytes, already in memory (see ReadBlobOptions.tail, useTail), when usable. */
+  private tail: Uint8Array | undefined;
+  /** The read's first answer, asked for ahead of it (prefetch). */
+  private early: Promise<BlobPart | undefined> | undefined;
   private readonly attempts: Attempts;
   private requests = 0;
   /** The size of the next ranged request (they double up to maxChunk). */
@@ -165,6 +167,8 @@ export class BlobReader {
   private oneStream = false;
   /** The consumer was seen waiting on the link (LINK_WATCH_BYTES): the rest of the read may use parallel ranges. */
   private linkSlow = false;
+  /** The registry answered this read with a range (a 206): it honours Range. */
+  private rangesHonoured = false;
 
   constructor(
     private readonly src: BlobSource,
@@ -175,9 +179,39 @@ export class BlobReader {
     if (opts.budget !== undefined && (!Number.isFinite(opts.budget) || opts.budget < 0)) {
       throw new LayerslayerError("USAGE", `invalid budget ${opts.budget}`);
     }
-    this.tail = opts.tail && src.size !== undefined && opts.tail.length <= src.size ? opts.tail : undefined;
+    if (opts.tail) this.useTail(opts.tail);
     this.chunk = opts.firstChunk ?? DEFAULT_FIRST;
     this.attempts = opts.attempts ?? blobAttempts(opts.resumeAttempts, opts.idleTimeoutMs);
+  }
+
+  /**
+   * The blob's last bytes, read meanwhile (a TOC probe): served from memory, not downloaded again.
+   * Only before the read begins; ignored unless the size is known and they fit in it.
+   */
+  useTail(tail: Uint8Array): void {
+    if (this.pos !== this.start || this.bytesDownloaded > 0) return;
+    this.tail = this.src.size !== undefined && tail.length <= this.src.size ? tail : undefined;
+  }
+
+  /**
+   * Asks for the read's first bytes now, before `chunks()` is called, so that its answer is on the
+   * way while the caller does other work first (a TOC probe: one round trip, on a registry that
+   * redirects blobs to a CDN two, saved per layer). `end`: where the request stops (the first byte
+   * of a tail expected later, useTail); the read goes on from there if no tail comes. `cancel()`
+   * closes the answer when the read is not made after all.
+   */
+  prefetch(end?: number): void {
+    if (this.early || this.pos !== this.start || this.opts.budget !== undefined || this.opts.ranged) return;
+    this.early = this.request(this.pos, end !== undefined && end > this.pos ? end : this.nextEnd());
+    this.early.catch(() => {}); // awaited by chunks() or cancel(); not an unhandled rejection meanwhile
+  }
+
+  /** Closes a prefetched answer that will not be read. */
+  async cancel(): Promise<void> {
+    const early = this.early;
+    this.early = undefined;
+    const part = await early?.catch(() => undefined);
+    await part?.body?.cancel().catch(() => {});
   }
 
   private what(): string {
@@ -321,6 +355,7 @@ export class BlobReader {
     const stopAt = part.end ?? Infinity; // absolute position (exclusive) up to which this body is read
     const reader = part.body.getReader();
     if (skip > 0) this.rangeIgnored = true;
+    if (part.end !== undefined) this.rangesHonoured = true;
     if (skip > 0 && skip >= this.allowance()) {
       // The whole blob from byte 0, and the budget ends before the byte asked for: read none of it.
       await reader.cancel().catch(() => {});
@@ -423,10 +458,16 @@ export class BlobReader {
       originName: this.origin.name,
     };
     const chunk = this.opts.rangeBytes ?? DEFAULT_RANGE_BYTES;
-    const end = yield* parallelRanges(host, this.pos, this.netEnd(), { connections, chunk, ...(this.opts.signal ? { signal: this.opts.signal } : {}) }, (data) => {
-      this.take(data, check, true, true);
-      this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
-    });
+    const end = yield* parallelRanges(
+      host,
+      this.pos,
+      this.netEnd(),
+      { connections, chunk, rangesHonoured: this.rangesHonoured, ...(this.opts.signal ? { signal: this.opts.signal } : {}) },
+      (data) => {
+        this.take(data, check, true, true);
+        this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
+      },
+    );
     if (end === "range-ignored") return false;
     if (!this.tail) this.reachedEnd = true;
     return true;
@@ -455,7 +496,9 @@ export class BlobReader {
         this.reachedEnd = true;
         break;
       }
-      const part = await this.request(this.pos, this.nextEnd());
+      const early = this.early;
+      this.early = undefined;
+      const part = await (early ?? this.request(this.pos, this.nextEnd()));
       if (!part) continue;
       if (!part.body) {
         this.reachedEnd = true; // nothing at or past this.pos, and the blob is not known to be longer

@@ -9,7 +9,7 @@ import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
-import { ANNOTATION, ESTARGZ_OWN, findToc, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { ANNOTATION, ESTARGZ_OWN, findToc, TAIL_BYTES, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
 import type { Attempts } from "../registry/retry.ts";
 import type { ProgressListener } from "./progress.ts";
@@ -177,13 +177,34 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
   const progress = listener
     ? () => listener({ layer: index, digest: layer.digest, size: layer.size, downloaded: coverage.size, decoded: decoded.bytes, entries, cached: false, done: false })
     : undefined;
+  const blob = new BlobReader(src, {
+    ...(opts.tail ? { tail: opts.tail } : {}),
+    ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
+    // Hashed whenever the read starts at byte 0: one that reaches the end is verified, whatever its budget.
+    verify: true,
+    ...(opts.resume ? { start: Math.floor(opts.resume.checkpoint.bit / 8) } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
+    ...(opts.stopAfterContent ? { ranged: true } : {}),
+    ...(progress ? { onProgress: progress } : {}),
+    coverage,
+    attempts,
+  });
   if (opts.budget === undefined && !opts.wantContent && !opts.resume && (opts.useToc !== false || opts.checkToc)) {
     const ranges = new RangeReader(src, opts.signal, coverage, attempts);
+    // Unless the layer announces a TOC (or only one would be read, or one connection at a time is
+    // asked for), the read's first answer is asked for beside the tail probe: most layers have no
+    // TOC, and the probe's round trip is saved.
+    const announced = layer.annotations?.[ANNOTATION.estargzToc] !== undefined || layer.annotations?.[ANNOTATION.zstdPosition] !== undefined;
+    if (!announced && opts.checkToc !== "if-toc" && layer.size > TAIL_BYTES && (source.connections ?? 1) > 1) blob.prefetch(layer.size - TAIL_BYTES);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
     } catch (e) {
       // The tail could not be read: the ordinary read says what is wrong, if anything.
-      if (!(e instanceof LayerslayerError)) throw e;
+      if (!(e instanceof LayerslayerError)) {
+        await blob.cancel();
+        throw e;
+      }
     }
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
     if (opts.checkToc === "if-toc" && !search.toc) {
@@ -202,6 +223,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
       };
     }
     if (search.toc && !opts.checkToc) {
+      await blob.cancel();
       opts.coverage?.addAll(coverage);
       const toc = search.toc;
       for (const entry of toc.entries) {
@@ -213,19 +235,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
       return { stats: tocLayerStats(layer, toc, coverage.size), toc };
     }
   }
-  const blob = new BlobReader(src, {
-    ...((search.tail ?? opts.tail) ? { tail: search.tail ?? opts.tail } : {}),
-    ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
-    // Hashed whenever the read starts at byte 0: one that reaches the end is verified, whatever its budget.
-    verify: true,
-    ...(opts.resume ? { start: Math.floor(opts.resume.checkpoint.bit / 8) } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    ...(opts.firstChunk ? { firstChunk: opts.firstChunk } : {}),
-    ...(opts.stopAfterContent ? { ranged: true } : {}),
-    ...(progress ? { onProgress: progress } : {}),
-    coverage,
-    attempts,
-  });
+  if (search.tail) blob.useTail(search.tail);
   let chosen: Decoder | undefined;
   let complete = false;
   let noEndMarker = false;
@@ -295,6 +305,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
   } finally {
     // Closing the tar reader closes the decoder and aborts the download (a consumer may stop early).
     await tar.return({ complete: false, cleanEnd: false, entries: 0, tarBytes: 0 });
+    await blob.cancel(); // a prefetched answer the read never took
   }
   // Every byte arrived (a small layer comes in one answer) though the read stopped early: bytes
   // known to be altered are an error even so.

@@ -9,6 +9,7 @@ import type { Descriptor } from "../../src/oci/manifest.ts";
 import type { Entry } from "../../src/types.ts";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.ts";
 import { compress, gnuTar, makeTree, type FileSpec, type TarFormat } from "../support/fixtures.ts";
+import { estargzLayer } from "../support/estargz.ts";
 import { pushBlob } from "../support/push.ts";
 import { useRegistry } from "../support/registry.ts";
 import { base256, concat, END, header, padBlock } from "../tar/helpers.ts";
@@ -301,4 +302,73 @@ describe("layers on a real registry, every format and codec", () => {
     expect(entries).toEqual([]);
     expect(result.stats.complete).toBe(true);
   });
+});
+
+describe("the read's first answer goes out beside the TOC probe", () => {
+  const reg = useRegistry();
+  const ref = () => parseReference(`${reg.host}/layers/prefetch`);
+  const gzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+  /**
+   * The registry source, with each answer to the tail probe (a range ending at the blob's last byte)
+   * held until another request for the blob goes out, or 3 s passed: `overlapped` says whether
+   * another one went out before the probe's answer came back.
+   */
+  function watchedSource(connections: number, size: number) {
+    const client = new RegistryClient({ retries: 1, retryBaseMs: 5, connections });
+    const inner = new RegistrySource(client, ref());
+    const seen: { start: number; end: number | undefined }[] = [];
+    let overlapped = false;
+    let another: (() => void) | undefined;
+    const source = Object.assign(Object.create(Object.getPrototypeOf(inner)) as RegistrySource, inner, {
+      async readBlob(digest: string, start: number, end: number | undefined, opts?: Parameters<RegistrySource["readBlob"]>[3]) {
+        const earlier = seen.length > 0;
+        seen.push({ start, end });
+        another?.();
+        if (end === size && start > 0 && earlier) overlapped = true;
+        else if (end === size && start > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 3000);
+            another = () => {
+              overlapped = true;
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          another = undefined;
+        }
+        return inner.readBlob(digest, start, end, opts);
+      },
+    });
+    return { source, seen, overlapped: () => overlapped };
+  }
+
+  test("a layer without a TOC: the read is asked for while the probe is out, bounded where the tail begins; the listing is the same", async () => {
+    const tar = gnuTar(makeTree(tree("pax")), "pax");
+    const bytes = compress(tar, "gzip");
+    const desc = { mediaType: gzip, digest: await pushBlob(reg, "layers/prefetch", bytes), size: bytes.byteLength };
+    const many = watchedSource(4, bytes.byteLength);
+    const { entries, result } = await collect(streamLayer(many.source, desc, 0));
+    expect(many.overlapped()).toBe(true);
+    expect(many.seen).toContainEqual({ start: 0, end: bytes.byteLength - 128 });
+    expect(result.stats).toMatchObject({ complete: true, verified: true, bytesDownloaded: bytes.byteLength });
+    expect(entries.map((e) => e.path)).toEqual(tarList(tar));
+    // One connection at a time: the probe, then the read.
+    const one = watchedSource(1, bytes.byteLength);
+    const again = await collect(streamLayer(one.source, desc, 0));
+    expect(one.overlapped()).toBe(false);
+    expect(again.entries).toEqual(entries);
+  }, 30_000);
+
+  test("an eStargz layer without its annotation: the TOC is found, the read's answer closed, and only the tail and the TOC count as downloaded", async () => {
+    const tar = gnuTar(makeTree(tree("pax")), "pax");
+    const layer = estargzLayer(tar);
+    const desc = { mediaType: gzip, digest: await pushBlob(reg, "layers/prefetch", layer.bytes), size: layer.bytes.byteLength };
+    const w = watchedSource(4, layer.bytes.byteLength);
+    const { entries, result } = await collect(streamLayer(w.source, desc, 0));
+    expect(w.overlapped()).toBe(true);
+    expect(result.toc?.format).toBe("estargz");
+    expect(result.stats.bytesDownloaded).toBeLessThan(layer.bytes.byteLength / 2);
+    expect(entries.map((e) => e.path).sort()).toEqual(tarList(tar).sort());
+  }, 60_000);
 });
