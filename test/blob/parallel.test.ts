@@ -82,6 +82,32 @@ describe("parallel ranged fetches through a capped link", () => {
     expect(progress.at(-1)).toBe(blob.byteLength);
   }, 30_000);
 
+  test("a consumer that stops once the read is parallel: connections whose ranges are in go on, up to half as many ranges again held, no more", async () => {
+    const big = noise(16 * MiB, 12);
+    const bigDigest = await pushBlob(reg, "parallel/blob", big);
+    capped.reset();
+    const client = new RegistryClient({ connections: 4, retries: 2, retryBaseMs: 5 });
+    const r = new BlobReader(
+      { source: new RegistrySource(client, parseReference(`${capped.host}/parallel/blob`)), digest: bigDigest, size: big.byteLength },
+      { verify: true, rangeBytes: MiB },
+    );
+    const parts: Uint8Array[] = [];
+    const ranges = () => capped.requests.filter((q) => q.path.endsWith(bigDigest)).length - 1;
+    let paused = false;
+    for await (const c of r.chunks()) {
+      parts.push(c.slice());
+      if (ranges() > 0 && !paused) {
+        // The consumer is away: every range asked for meanwhile is fetched or held.
+        paused = true;
+        await Bun.sleep(2500);
+        expect(ranges()).toBe(4 + 2);
+      }
+    }
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(big));
+    expect(r.verified).toBe(true);
+    expect(ranges()).toBeGreaterThan(6);
+  }, 30_000);
+
   test("a consumer slower than the link: one stream, no ranges (they would only sit in memory)", async () => {
     const fast = startCappedProxy(reg.url, { bytesPerSecond: 500e6, latencyMs: 0 });
     try {
