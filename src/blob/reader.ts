@@ -1,5 +1,7 @@
 import { LayerslayerError } from "../errors.ts";
-import { Attempts } from "../registry/retry.ts";
+import type { Attempts } from "../registry/retry.ts";
+import { blobAttempts, DEFAULT_IDLE_MS, requestLimit } from "./allowance.ts";
+import { LinkWatch } from "./link-watch.ts";
 import type { ByteCoverage } from "./coverage.ts";
 import { DigestCheck } from "./digest-check.ts";
 import { DEFAULT_RANGE_BYTES, parallelRanges, readWithin, type RangeHost } from "./parallel.ts";
@@ -57,76 +59,6 @@ export interface ReadBlobOptions {
 
 const DEFAULT_FIRST = 256 * 1024;
 const DEFAULT_MAX = 8 * 1024 * 1024;
-const DEFAULT_IDLE_MS = 60_000;
-/** A read fails once nothing has arrived for this many idle timeouts, however its tries went. */
-const STALLS_PER_READ = 2;
-const MiB = 1024 * 1024;
-/**
- * A whole read that may use several connections begins as one stream, watched in windows of this
- * many bytes, or LINK_WATCH_MS, from its first byte on: once the consumer waited on the network more
- * than a quarter of a window, the stream is closed at the byte reached and the rest read as parallel
- * ranges. While it does not (a decoder slower than the link, as on loopback) the read stays one
- * stream, which holds less in memory and is faster than ranges nobody waits for.
- */
-const LINK_WATCH_BYTES = 1 * MiB;
-const LINK_WATCH_MS = 100;
-
-/** One stream's windows of the link watch (LINK_WATCH_BYTES). */
-class LinkWatch {
-  private since = 0;
-  private bytes = 0;
-  private waited = 0;
-
-  /** A read of the body waited `ms` and gave `n` bytes; the first read (the answer's latency) starts the watch. */
-  read(ms: number, n: number): void {
-    if (this.since === 0) {
-      this.since = performance.now();
-      return;
-    }
-    this.waited += ms;
-    this.bytes += n;
-  }
-
-  /** True when a window ended with the consumer waiting on the network more than a quarter of it; otherwise the next window begins when this one is over. */
-  slow(): boolean {
-    const span = performance.now() - this.since;
-    if (this.since === 0 || (this.bytes < LINK_WATCH_BYTES && span < LINK_WATCH_MS)) return false;
-    if (this.waited > span / 4) return true;
-    this.since = performance.now();
-    this.bytes = this.waited = 0;
-    return false;
-  }
-}
-
-/**
- * Answers that are not what was asked for, tolerated per read before giving up: a range that
- * starts past the byte asked for, an empty or backwards range, a size other than the descriptor's,
- * a body cut short, reset or stalled, and the transport's failed tries (a reset before any answer,
- * a 5xx). One more is allowed per MiB that did arrive in this read, so a long but flaky download
- * still finishes; one that makes no progress fails after these few, wherever in the blob it starts
- * (a 128-byte tail read of a 1 GB blob as soon as a read from byte 0).
- */
-export const MAX_FAULTS_PER_BLOB = 5;
-
-/** A fresh allowance of tries for reading one blob (what every BlobReader starts with unless given one). */
-export function blobAttempts(failures = MAX_FAULTS_PER_BLOB, idleTimeoutMs = DEFAULT_IDLE_MS): Attempts {
-  return new Attempts({ failures, perMiB: 1, stallMs: STALLS_PER_READ * idleTimeoutMs });
-}
-
-/**
- * The hard bound on requests for one read: REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB per MiB of
- * what the read may deliver (the blob from its start, or the budget). A read that gets what it asks
- * for needs at most ~6 + size/8 MiB of them (ranges double from 256 KiB to 8 MiB) and faults add at
- * most MAX_FAULTS_PER_BLOB + size/1 MiB, so only a server that keeps answering with much less than
- * asked (under ~512 KiB a request) ever meets it.
- */
-export const REQUEST_LIMIT = { base: 16, perMiB: 2 } as const;
-
-/** Requests allowed for a read of up to `span` bytes (the base alone while the size is unknown). */
-export function requestLimit(span: number | undefined): number {
-  return REQUEST_LIMIT.base + REQUEST_LIMIT.perMiB * Math.ceil((span ?? 0) / MiB);
-}
-
 /**
  * Reads a blob in ranged requests, never downloading more than the budget. Works with servers that
  * ignore Range (200: read what is allowed, then abort), resumes broken transfers from the exact byte

@@ -8,7 +8,7 @@
  */
 import { ByteCoverage } from "../blob/coverage.ts";
 import { RangeReader } from "../blob/range.ts";
-import { blobAttempts } from "../blob/reader.ts";
+import { blobAttempts } from "../blob/allowance.ts";
 import type { IndexStore, ListingCache } from "../cache/cache.ts";
 import { CheckpointSet } from "../codec/checkpoint.ts";
 import { LayerslayerError } from "../errors.ts";

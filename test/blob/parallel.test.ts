@@ -6,7 +6,8 @@
  * short), and cancelled half way. Assertions are on requests and connections, never on timing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BlobReader, MAX_FAULTS_PER_BLOB, type ReadBlobOptions } from "../../src/blob/reader.ts";
+import { MAX_FAULTS_PER_BLOB } from "../../src/blob/allowance.ts";
+import { BlobReader, type ReadBlobOptions } from "../../src/blob/reader.ts";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";

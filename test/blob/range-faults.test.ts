@@ -1,6 +1,7 @@
 /** Answers to range requests that are not what was asked: retried a bounded number of times, then one clear error. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BlobReader, MAX_FAULTS_PER_BLOB, requestLimit, type ReadBlobOptions } from "../../src/blob/reader.ts";
+import { MAX_FAULTS_PER_BLOB, requestLimit } from "../../src/blob/allowance.ts";
+import { BlobReader, type ReadBlobOptions } from "../../src/blob/reader.ts";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_FAULTS_PER_BLOB } from "../../src/blob/reader.ts";
+import { MAX_FAULTS_PER_BLOB } from "../../src/blob/allowance.ts";
 import { TAIL_BYTES } from "../../src/toc/footer.ts";
 import { noise } from "../support/bytes.ts";
 import { syntheticLayer } from "../support/synthetic-tar.ts";
