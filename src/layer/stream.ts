@@ -201,11 +201,10 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
     } catch (e) {
-      // The tail could not be read: the ordinary read says what is wrong, if anything.
-      if (!(e instanceof LayerslayerError)) {
-        await blob.cancel();
-        throw e;
-      }
+      // The tail could not be read: the ordinary read says what is wrong, if anything, with an
+      // answer of its own (the one asked for meanwhile may have been cut off unread since).
+      await blob.cancel();
+      if (!(e instanceof LayerslayerError)) throw e;
     }
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
     if (opts.checkToc === "if-toc" && !search.toc) {
