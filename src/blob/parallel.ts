@@ -51,6 +51,12 @@ export interface ParallelOptions {
    * without waiting for the first one's answer.
    */
   rangesHonoured?: boolean;
+  /**
+   * The first range's size; each next one is twice the one before, up to `chunk` (default: all
+   * `chunk`). Small first ranges give the consumer, which takes them in order, bytes again after
+   * one round trip instead of after a whole range at one connection's speed.
+   */
+  firstRange?: number;
 }
 
 /** How a parallel read ended: every byte delivered, or the registry ignored Range (the reader goes on as one stream from where delivery stopped). */
@@ -214,6 +220,7 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
   let ignored = false;
   /** Connections allowed now: one until the head's answer showed that the registry honours Range. */
   let limit = 1;
+  let launched = 0;
   const held = Math.max(1, Math.round(opts.connections * HELD_PER_CONNECTION));
   const launch = () => {
     // No more ranges once one was answered with the whole blob, or failed for good.
@@ -221,7 +228,8 @@ export async function* parallelRanges(host: RangeHost, from: number, to: number,
     let fetching = 0;
     for (const r of window) if (!r.done) fetching++;
     while (!ignored && next < to && fetching < limit && window.length < limit + held) {
-      const r = new Range(next, Math.min(next + opts.chunk, to));
+      const size = Math.min(opts.chunk, (opts.firstRange ?? opts.chunk) * 2 ** Math.min(launched++, 30));
+      const r = new Range(next, Math.min(next + size, to));
       next = r.end;
       window.push(r);
       fetching++;

@@ -59,6 +59,8 @@ export interface ReadBlobOptions {
 
 const DEFAULT_FIRST = 256 * 1024;
 const DEFAULT_MAX = 8 * 1024 * 1024;
+/** The first range once a read goes parallel (they double up to `rangeBytes`; parallel.ts `firstRange`). */
+const FIRST_PARALLEL_RANGE = 128 * 1024;
 /**
  * Reads a blob in ranged requests, never downloading more than the budget. Works with servers that
  * ignore Range (200: read what is allowed, then abort), resumes broken transfers from the exact byte
@@ -394,7 +396,7 @@ export class BlobReader {
       host,
       this.pos,
       this.netEnd(),
-      { connections, chunk, rangesHonoured: this.rangesHonoured, ...(this.opts.signal ? { signal: this.opts.signal } : {}) },
+      { connections, chunk, firstRange: Math.min(chunk, FIRST_PARALLEL_RANGE), rangesHonoured: this.rangesHonoured, ...(this.opts.signal ? { signal: this.opts.signal } : {}) },
       (data) => {
         this.take(data, check, true, true);
         this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);
