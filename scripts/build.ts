@@ -13,7 +13,7 @@ import { basename, join } from "node:path";
 export const TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-linux-x64-musl", "bun-linux-arm64-musl", "bun-darwin-x64", "bun-darwin-arm64", "bun-windows-x64"] as const;
 
 /** How every binary is compiled (the benchmark's floor programs too, scripts/bench/floors.ts): see build() for why. */
-export const COMPILE_FLAGS = ["--compile", "--minify", "--compile-jit-policy=50", "--sourcemap=none"];
+export const COMPILE_FLAGS = ["--compile", "--bytecode", "--format=esm", "--minify", "--compile-jit-policy=50", "--sourcemap=none"];
 
 const root = join(import.meta.dir, "..");
 export const DIST = join(root, "dist");
@@ -40,6 +40,13 @@ async function build(target: string | undefined, dist: string): Promise<string> 
   // gzip rootfs listing 68-69 → 62 MiB, zstd 71 → 64-65 MiB, peek --budget 256K 60-64 → 57-58 MiB,
   // --help 32.0 → 31.2 MiB; a listing of 1,000,000 entries within noise (4.7-5.7 s), a cached ls
   // 0.08 → 0.09-0.11 s (200 saved 2 MiB more but made that ls 60 % slower).
+  // --bytecode (with --format=esm, which it needs beside --splitting): every chunk carries
+  // JavaScriptCore's bytecode, so loading a module skips parsing and compiling it. Measured
+  // (compiled binary, medians of 7-11 interleaved runs): a cached `ls IMAGE /etc` 46-51 → 27-33 ms,
+  // `--version` 14.5 → 10.3 ms, peek --budget 256K 98-129 → 73-95 ms, a full gzip listing 618 →
+  // 555 ms; the binary 110.3 → 115.6 MB; peak RSS of a cached ls +0.3 MiB, but of commands that
+  // load more code +2-3 MiB (peek --budget 256K 54 → 57, peek --full 60.5 → 62.7), the bytecode
+  // of what they load (docs/performance.md).
   // react-devtools-core: ink imports it only with DEV=true, from a chunk of its own (split); left
   // out, that chunk is never loaded and ink runs without it (browse, docs/browse.md).
   const args = [process.execPath, "build", ...COMPILE_FLAGS, "--splitting", "--external", "react-devtools-core", join(root, "src/cli/main.ts"), "--outfile", out];
