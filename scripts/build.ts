@@ -7,16 +7,27 @@
  * once every one of them is built: a failed run leaves no SHA256SUMS (an older one is removed first).
  * The container image (scripts/image.ts) has a directory of its own, dist/image.
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 
 export const TARGETS = ["bun-linux-x64", "bun-linux-arm64", "bun-linux-x64-musl", "bun-linux-arm64-musl", "bun-darwin-x64", "bun-darwin-arm64", "bun-windows-x64"] as const;
 
 /** How every binary is compiled (the benchmark's floor programs too, scripts/bench/floors.ts): see build() for why. */
-export const COMPILE_FLAGS = ["--compile", "--minify", "--compile-jit-policy=50", "--sourcemap=none"];
+export const COMPILE_FLAGS = ["--compile", "--bytecode", "--format=esm", "--minify", "--compile-jit-policy=50", "--sourcemap=none"];
 
 const root = join(import.meta.dir, "..");
 export const DIST = join(root, "dist");
+
+/**
+ * The bytecode order files (scripts/bytecode-order.ts records them), most important first: the
+ * binary's bytecode is laid out by what runs of the commands that start most often used.
+ */
+export const ORDER_DIR = join(import.meta.dir, "bytecode-order");
+export const ORDER_RUNS = ["ls-cached", "peek-budget", "help"] as const;
+
+function orderFiles(): string[] {
+  return ORDER_RUNS.map((r) => join(ORDER_DIR, `${r}.txt`)).filter((f) => existsSync(f));
+}
 
 function outName(target: string | undefined): string {
   if (!target) return "layerslayer";
@@ -40,9 +51,32 @@ async function build(target: string | undefined, dist: string): Promise<string> 
   // gzip rootfs listing 68-69 → 62 MiB, zstd 71 → 64-65 MiB, peek --budget 256K 60-64 → 57-58 MiB,
   // --help 32.0 → 31.2 MiB; a listing of 1,000,000 entries within noise (4.7-5.7 s), a cached ls
   // 0.08 → 0.09-0.11 s (200 saved 2 MiB more but made that ls 60 % slower).
+  // --bytecode (with --format=esm, which it needs beside --splitting): every chunk carries
+  // JavaScriptCore's bytecode, so loading a module skips parsing and compiling it. Measured
+  // (compiled binary, medians of 7-11 interleaved runs): a cached `ls IMAGE /etc` 46-51 → 27-33 ms,
+  // `--version` 14.5 → 10.3 ms, peek --budget 256K 98-129 → 73-95 ms, a full gzip listing 618 →
+  // 555 ms; the binary 110.3 → 115.6 MB; peak RSS of a cached ls +0.3 MiB, but of commands that
+  // load more code +2-3 MiB (peek --budget 256K 54 → 57, peek --full 60.5 → 62.7), the bytecode
+  // of what they load (docs/performance.md).
+  // --bytecode-order: the bytecode that a cached `ls`, a budgeted peek and `--help` used (the order
+  // files above) sits together at the front, so a short run touches fewer of the binary's pages:
+  // a cached ls 47.8 → 46.3 MiB and ~2 ms less, peek --budget 256K 56.8 → 55.5 MiB, measured with
+  // all three files (docs/performance.md). Not among COMPILE_FLAGS: the floor programs have no order.
   // react-devtools-core: ink imports it only with DEV=true, from a chunk of its own (split); left
   // out, that chunk is never loaded and ink runs without it (browse, docs/browse.md).
-  const args = [process.execPath, "build", ...COMPILE_FLAGS, "--splitting", "--external", "react-devtools-core", join(root, "src/cli/main.ts"), "--outfile", out];
+  const order = orderFiles();
+  const args = [
+    process.execPath,
+    "build",
+    ...COMPILE_FLAGS,
+    ...(order.length ? [`--bytecode-order=${order.join(",")}`] : []),
+    "--splitting",
+    "--external",
+    "react-devtools-core",
+    join(root, "src/cli/main.ts"),
+    "--outfile",
+    out,
+  ];
   if (target) args.push(`--target=${target}`);
   const proc = Bun.spawn(args, { cwd: root, stdout: "pipe", stderr: "pipe" });
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);

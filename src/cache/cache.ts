@@ -71,6 +71,8 @@ export interface StoredListing {
 export interface BlobCache {
   getBlob(digest: string): CachedBlob | undefined;
   putBlob(digest: string, mediaType: string, bytes: Uint8Array): boolean;
+  /** Gets ready for the first read or write now (the SQLite store opens its database), while the caller waits on something else. */
+  prepare?(): void;
 }
 
 /** A layer's random-access index: its gzip checkpoints (src/codec/checkpoint.ts) and, when the layer was read only up to some point, the entries before that point. */

@@ -185,6 +185,10 @@ export class SqliteCache implements CacheStore {
     return w.finish(stats);
   }
 
+  prepare(): void {
+    this.open();
+  }
+
   getBlob(digest: string): CachedBlob | undefined {
     return isDigest(digest) ? readBlob(this.rows, digest) : undefined;
   }

@@ -88,6 +88,7 @@ export default defineCommand({
     if (args.history && isDir && !args.recursive) lines = lsLines(historyRows(tree, dir), opts);
     else if (args.long) lines = alignedLsLines(() => map(nodes(), (n) => ({ entry: n.entry, name: name(n), layer: n.layer })), opts);
     else if (args.recursive && isDir) lines = map(tree.walkPaths(dir), (p) => escapeName(relative(p, dir)));
+    else if (isDir) lines = map(tree.listNames(dir), escapeName);
     else lines = map(nodes(), (n) => escapeName(name(n)));
     await writeLines(lines);
   },

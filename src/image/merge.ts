@@ -173,6 +173,12 @@ export class MergedTree extends TreeState {
     return this.sortedChildren(slot).map((c) => this.node(c.slot, joinPath(dir, c.name), c.name));
   }
 
+  /** The names `list` gives, in its order, without making nodes (a plain `ls DIR` prints only them). */
+  listNames(dirPath: string = ROOT): string[] {
+    const slot = this.presentDir(cleanPath(dirPath));
+    return slot === NONE ? [] : this.sortedChildren(slot).map((c) => c.name);
+  }
+
   /** Every node below `dirPath` (not itself), depth-first, pre-order, children sorted by name. */
   *walk(dirPath: string = ROOT): Generator<MergedNode> {
     for (const { node } of this.walkWithDepth(dirPath)) yield node;

@@ -39,6 +39,19 @@ describe("basic merge", () => {
     expect(t.size).toBe(9);
   });
 
+  test("listNames gives list's names in its order, deleted and hidden children left out", () => {
+    const t = mergeLayers([
+      [file("b/z"), file("b/a"), dir("a"), file("c"), file("a/y/x"), file("B"), file("d/1"), file("d/2")],
+      [wh("b/z"), opq("d"), file("d/3")],
+    ]);
+    for (const d of [".", "/", "a", "b", "d", "a/y"]) expect(t.listNames(d)).toEqual(t.list(d).map((n) => n.name));
+    expect(t.listNames("/")).toEqual(["B", "a", "b", "c", "d"]);
+    expect(t.listNames("b")).toEqual(["a"]);
+    expect(t.listNames("d")).toEqual(["3"]);
+    expect(t.listNames("c")).toEqual([]);
+    expect(t.listNames("missing")).toEqual([]);
+  });
+
   test("directory over directory keeps lower children, takes upper metadata", () => {
     const upper = dir("usr", { mode: 0o700, uid: 5 });
     const t = mergeLayers([

@@ -82,6 +82,37 @@ describe("tree codec", () => {
     expect(decodeTree(Bun.zstdCompressSync(raw.subarray(0, raw.length - 64)))).toBeUndefined();
   });
 
+  test("a header whose column places or kinds are altered is refused, never followed", () => {
+    const raw = Bun.zstdDecompressSync(encodeTree(mergeLayers(LAYERS))!);
+    const magic = raw.indexOf(10) + 1;
+    const length = new DataView(raw.buffer, raw.byteOffset).getUint32(magic, true);
+    const header = JSON.parse(new TextDecoder().decode(raw.subarray(magic + 4, magic + 4 + length))) as { cols: [string, number, (string | number)[]][]; state: unknown };
+    const body = raw.subarray((magic + 4 + length + 7) & ~7);
+    /** The tree's bytes with its header changed by `change` (columns where they were). */
+    const altered = (change: (h: typeof header) => void) => {
+      const h = structuredClone(header);
+      change(h);
+      const text = new TextEncoder().encode(JSON.stringify(h));
+      const at = (magic + 4 + text.length + 7) & ~7;
+      const out = new Uint8Array(at + body.length);
+      out.set(raw.subarray(0, magic));
+      new DataView(out.buffer).setUint32(magic, text.length, true);
+      out.set(text, magic + 4);
+      out.set(body, at);
+      return Bun.zstdCompressSync(out);
+    };
+    // The header as it was, re-encoded, still decodes: what follows fails for its change alone.
+    expect(views(decodeTree(altered(() => {}))!)).toEqual(views(mergeLayers(LAYERS)));
+    expect(decodeTree(altered((h) => (h.cols[0]![2] = ["__proto__"])))).toBeUndefined();
+    expect(decodeTree(altered((h) => (h.cols[0]![2] = ["paths", "__proto__", "x"])))).toBeUndefined();
+    expect(decodeTree(altered((h) => (h.cols[0]![2] = ["present"])))).toBeUndefined();
+    expect(decodeTree(altered((h) => (h.cols[0]![2] = ["paths", "chunks", 5])))).toBeUndefined();
+    expect(decodeTree(altered((h) => (h.cols[0]![2] = [])))).toBeUndefined();
+    expect(decodeTree(altered((h) => (h.cols[0]![0] = "constructor")))).toBeUndefined();
+    expect(decodeTree(altered((h) => (h.cols[1]![2] = h.cols[0]![2])))).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty("x");
+  });
+
   test("a field JSON cannot carry makes the tree uncacheable rather than changed", () => {
     expect(encodeTree(mergeLayers([[file("a", { devmajor: Number.NaN })]]))).toBeUndefined();
   });

@@ -1,9 +1,15 @@
 import { beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BlobCache } from "../../src/cache/cache.ts";
+import { openCache } from "../../src/cache/open.ts";
 import { LayerslayerError } from "../../src/errors.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
 import { resolveImage } from "../../src/oci/resolve.ts";
+import { startFaultProxy } from "../support/fault-proxy.ts";
 import { layerFrom, pushImage, pushIndex, type PushedImage } from "../support/fixtures.ts";
 import { pushManifest } from "../support/push.ts";
 import { ADMIN, READER, type TestRegistry, useRegistry } from "../support/registry.ts";
@@ -191,5 +197,56 @@ describe("manifest integrity and legacy types", () => {
     // The registry refuses manifests whose blobs are unknown; either way the client must not crash.
     const r = await resolveImage(new RegistrySource(client, parseReference(`${reg.host}/x/y:noconfig`))).catch((e) => e);
     expect(r).toBeInstanceOf(LayerslayerError);
+  });
+});
+
+describe("the cache beside a tag's manifest request", () => {
+  const reg = useRegistry();
+
+  test("is prepared while the request is out (after fetch sent it, before its answer is used)", async () => {
+    const img = await pushImage(reg, "slow/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
+    const dir = mkdtempSync(join(tmpdir(), "ls-prepare-"));
+    // fetch observed, not replaced: the request still goes to the registry.
+    const realFetch = globalThis.fetch;
+    const seen: string[] = [];
+    globalThis.fetch = Object.assign((...a: Parameters<typeof fetch>) => (seen.push("fetch"), realFetch(...a)), realFetch);
+    try {
+      const store = openCache({ enabled: true, dir, warn: (m) => expect(m).toBe("no warning") });
+      const cache: BlobCache = {
+        getBlob: (d) => store.getBlob(d),
+        putBlob: (d, t, b) => (seen.push("put"), store.putBlob(d, t, b)),
+        prepare: () => (seen.push("prepare"), store.prepare?.()),
+      };
+      const m = await new RegistryClient({ ...quick, blobCache: cache }).fetchManifest(parseReference(`${reg.host}/slow/app:v1`));
+      expect(m.digest).toBe(img.digest);
+      expect(seen).toEqual(["fetch", "prepare", "put"]);
+      // The store opened then is the one the manifest went into.
+      expect(store.getBlob(img.digest)?.bytes).toEqual(m.bytes);
+      store.close();
+    } finally {
+      globalThis.fetch = realFetch;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a digest's manifest found in the cache makes no request and prepares nothing", async () => {
+    const img = await pushImage(reg, "kept/app", "v1", { layers: [{ bytes: layerFrom([{ path: "f" }]) }] });
+    const proxy = startFaultProxy(reg.url);
+    const dir = mkdtempSync(join(tmpdir(), "ls-prepare-"));
+    try {
+      const store = openCache({ enabled: true, dir, warn: (m) => expect(m).toBe("no warning") });
+      await new RegistryClient({ ...quick, blobCache: store }).fetchManifest(parseReference(`${proxy.host}/kept/app:v1`));
+      let prepared = 0;
+      const cache: BlobCache = { getBlob: (d) => store.getBlob(d), putBlob: (d, t, b) => store.putBlob(d, t, b), prepare: () => void prepared++ };
+      const before = proxy.requests.length;
+      const m = await new RegistryClient({ ...quick, blobCache: cache }).fetchManifest(parseReference(`${proxy.host}/kept/app@${img.digest}`), img.digest);
+      expect(m.digest).toBe(img.digest);
+      expect(proxy.requests.length).toBe(before);
+      expect(prepared).toBe(0);
+      store.close();
+    } finally {
+      proxy.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
