@@ -23,7 +23,7 @@ export const DIST = join(root, "dist");
  * binary's bytecode is laid out by what runs of the commands that start most often used.
  */
 export const ORDER_DIR = join(import.meta.dir, "bytecode-order");
-export const ORDER_RUNS = ["ls-cached", "peek-budget", "help"] as const;
+export const ORDER_RUNS = ["ls-cached", "peek-budget", "help", "peek-full", "peek-full-zstd"] as const;
 
 function orderFiles(): string[] {
   return ORDER_RUNS.map((r) => join(ORDER_DIR, `${r}.txt`)).filter((f) => existsSync(f));

@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRegistry } from "../test/support/registry.ts";
-import { buildGzipLayer, pushLayerImage } from "./bench/layers.ts";
+import { buildTreeLayer, pushLayerImage } from "./bench/layers.ts";
 import { capture } from "./bench/proc.ts";
 import { buildBinaries, ORDER_DIR, ORDER_RUNS } from "./build.ts";
 
@@ -25,14 +25,17 @@ if (import.meta.main) {
   const reg = await startRegistry();
   try {
     const [bin] = await buildBinaries([undefined], join(tmp, "dist"));
-    const layer = await buildGzipLayer(["etc"], join(tmp, "etc.tar.gz"));
+    const layer = await buildTreeLayer(["etc"], join(tmp, "etc.tar.gz"));
     const { image } = await pushLayerImage(reg, "order/etc", "v1", layer);
+    const zstd = await pushLayerImage(reg, "order/etc", "zstd", await buildTreeLayer(["etc"], join(tmp, "etc.tar.zst"), "zstd"));
     const home = join(tmp, "home");
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_CACHE_HOME: join(home, "cache"), NO_COLOR: "1" };
     const runs: Record<(typeof ORDER_RUNS)[number], string[]> = {
       "ls-cached": ["ls", image, "/etc"],
       "peek-budget": ["peek", image, "--budget", "256K", "--no-cache"],
       help: ["--help"],
+      "peek-full": ["peek", image, "--full", "--no-cache"],
+      "peek-full-zstd": ["peek", zstd.image, "--full", "--no-cache"],
     };
     // The first ls fills the cache (not recorded): the recorded one is answered from it.
     const fill = await capture([bin!, ...runs["ls-cached"]], { env });

@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { TestRegistry } from "../../test/support/registry.ts";
 import { COMPILE_FLAGS } from "../build.ts";
-import { buildGzipLayer, pushLayerImage } from "./layers.ts";
+import { buildTreeLayer, pushLayerImage } from "./layers.ts";
 import { capture, interleaved, measure, type Timed } from "./proc.ts";
 import { KiB, mb, mib, ratio, secs, table, type Report } from "./report.ts";
 import type { TargetRow } from "./targets.ts";
@@ -70,7 +70,7 @@ export async function floorsSection(f: FloorsInput): Promise<void> {
   process.stderr.write("bench: floors: compiling the floor programs, building the base layer…\n");
   const [bin, layer] = await Promise.all([
     buildFloorPrograms(f.tmp),
-    buildGzipLayer(
+    buildTreeLayer(
       BASE_DIRS.filter((d) => existsSync(`/${d}`)),
       join(f.tmp, "base.tar.gz"),
     ),

@@ -133,12 +133,13 @@ export async function buildRootfs(tree: Tree, dir: string): Promise<RootfsLayers
   };
 }
 
-/** GNU tar of directories of this machine (relative to /), `gzip -6`: one layer, as for an image's base. */
-export async function buildGzipLayer(dirs: string[], out: string): Promise<LayerFile> {
+/** GNU tar of directories of this machine (relative to /), `gzip -6` (or `zstd -3`): one layer, as for an image's base. */
+export async function buildTreeLayer(dirs: string[], out: string, codec: "gzip" | "zstd" = "gzip"): Promise<LayerFile> {
   const t0 = performance.now();
-  await sh(`cd / && ${tar(`-cf - ${dirs.map(q).join(" ")}`)} | gzip -6 > ${q(out)}`);
-  const tarSize = Number((await sh(`gzip -dc ${q(out)} | wc -c`)).trim());
-  return finish(out, tarSize, LAYER_GZIP, t0);
+  const [pack, unpack] = codec === "gzip" ? ["gzip -6", "gzip -dc"] : ["zstd -q -3 -T1", "zstd -q -dc"];
+  await sh(`cd / && ${tar(`-cf - ${dirs.map(q).join(" ")}`)} | ${pack} > ${q(out)}`);
+  const tarSize = Number((await sh(`${unpack} ${q(out)} | wc -c`)).trim());
+  return finish(out, tarSize, codec === "gzip" ? LAYER_GZIP : LAYER_ZSTD, t0);
 }
 
 /**
