@@ -58,10 +58,11 @@ async function build(target: string | undefined, dist: string): Promise<string> 
   // 555 ms; the binary 110.3 → 115.6 MB; peak RSS of a cached ls +0.3 MiB, but of commands that
   // load more code +2-3 MiB (peek --budget 256K 54 → 57, peek --full 60.5 → 62.7), the bytecode
   // of what they load (docs/performance.md).
-  // --bytecode-order: the bytecode that a cached `ls`, a budgeted peek and `--help` used (the order
-  // files above) sits together at the front, so a short run touches fewer of the binary's pages:
-  // a cached ls 47.8 → 46.3 MiB and ~2 ms less, peek --budget 256K 56.8 → 55.5 MiB, measured with
-  // all three files (docs/performance.md). Not among COMPILE_FLAGS: the floor programs have no order.
+  // --bytecode-order: the bytecode that a cached `ls`, a budgeted peek, `--help` and complete
+  // listings (gzip, zstd) used (the order files above) sits together at the front, so a run touches
+  // fewer of the binary's pages: a cached ls 47.8 → 46.3 MiB and ~2 ms less, peek --budget 256K
+  // 56.8 → 55.5 MiB, measured with the first three files; complete listings back within 0.5 MiB of
+  // a build without --bytecode with the last two (docs/performance.md). Not among COMPILE_FLAGS: the floor programs have no order.
   // react-devtools-core: ink imports it only with DEV=true, from a chunk of its own (split); left
   // out, that chunk is never loaded and ink runs without it (browse, docs/browse.md).
   const order = orderFiles();
