@@ -4,6 +4,7 @@ import { blobAttempts, BlobReader } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
+import { countDecoded } from "../jit.ts";
 import { isForeignLayer, type Descriptor } from "../oci/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
@@ -125,6 +126,7 @@ async function* metered(
   let outSinceGc = 0;
   for await (const chunk of source) {
     counter.bytes += chunk.data.byteLength;
+    countDecoded(chunk.data.byteLength);
     onChunk?.();
     outSinceGc += chunk.data.byteLength;
     if (outSinceGc >= period()) {
