@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { numberOfDFGCompiles } from "bun:jsc";
-import { beginShortRun, countDecoded, inShortRun, SHORT_RUN_DECODED } from "../src/jit.ts";
+import { beginShortRun, countDecoded, inShortRun, policyForReads, SHORT_RUN_BUDGET, SHORT_RUN_DECODED } from "../src/jit.ts";
 
 afterEach(() => {
   // End any short run a test left on: the policy is the whole process's.
@@ -35,6 +35,18 @@ test("beginning again restarts the count", () => {
   expect(inShortRun()).toBe(true);
   countDecoded(10);
   expect(inShortRun()).toBe(false);
+});
+
+test("a command's reads are a short run only with a budget of at most SHORT_RUN_BUDGET", () => {
+  policyForReads(undefined);
+  expect(inShortRun()).toBe(false);
+  policyForReads(SHORT_RUN_BUDGET + 1);
+  expect(inShortRun()).toBe(false);
+  policyForReads(SHORT_RUN_BUDGET);
+  expect(inShortRun()).toBe(true);
+  // A listing's policy does not end a short run already on.
+  policyForReads(undefined);
+  expect(inShortRun()).toBe(true);
 });
 
 test("during a short run a hot loop is not compiled by the optimizing tier; after it, it is", () => {
