@@ -64,7 +64,7 @@ export function countDecoded(bytes: number): void {
   if (left === 0) Bun.unsafe.setJITPolicy(startupPolicy());
 }
 
-/** Whether a short run is on (for tests). */
+/** Whether a short run is on. */
 export function inShortRun(): boolean {
   return left > 0;
 }
