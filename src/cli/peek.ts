@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
+import { policyForReads } from "../jit.ts";
 import { selectLayers } from "../image/select.ts";
 import { alignHistory } from "../oci/config.ts";
 import { writeInOrder } from "../output/ordered.ts";
@@ -27,6 +28,7 @@ export default defineCommand({
   async run({ args }) {
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const budget = budgetFrom(args);
+    policyForReads(budget);
     const img = await resolveFor(ctx, source);
     const layers = img.manifest.image.layers;
     const picked = selectLayers(args.layer, layers);

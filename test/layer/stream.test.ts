@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { decodeLayer, DECODERS } from "../../src/codec/index.ts";
 import { gcPeriod, streamLayer, type LayerResult } from "../../src/layer/stream.ts";
+import { beginShortRun, countDecoded, SHORT_RUN_DECODED } from "../../src/jit.ts";
 import { parseReference } from "../../src/ref/reference.ts";
 import { RegistryClient } from "../../src/registry/client.ts";
 import { RegistrySource } from "../../src/source/registry.ts";
@@ -82,6 +83,17 @@ describe("full collections while a layer is decoded", () => {
     }
     // 4 MiB put the zstd listing at 64 MiB and a layer of 1,000,000 entries 3 MiB over main's.
     for (const d of DECODERS) expect(gcPeriod(d)).toBeLessThanOrEqual(3 * MiB);
+  });
+
+  test("every 256 KiB during a short run (a small budget), whatever the decoder; as before once it ends", () => {
+    beginShortRun();
+    try {
+      expect(gcPeriod(undefined)).toBe(256 * 1024);
+      for (const d of DECODERS) expect(gcPeriod(d)).toBe(256 * 1024);
+    } finally {
+      countDecoded(SHORT_RUN_DECODED);
+    }
+    expect(gcPeriod(undefined)).toBe(2 * 1024 * 1024);
   });
 });
 
