@@ -22,10 +22,13 @@ export class LinkWatch {
   /** The window before this one waited more than a quarter of it. */
   private waitedBefore = false;
 
+  /** `now`: the clock, in milliseconds (a test's own). */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
   /** A read of the body waited `ms` and gave `n` bytes; the first read (the answer's latency) starts the watch. */
   read(ms: number, n: number): void {
     if (this.since === 0) {
-      this.since = performance.now();
+      this.since = this.now();
       return;
     }
     this.waited += ms;
@@ -41,12 +44,12 @@ export class LinkWatch {
    * a single window past a quarter had those reads go parallel for nothing, and hold its ranges.
    */
   slow(): boolean {
-    const span = performance.now() - this.since;
+    const span = this.now() - this.since;
     if (this.since === 0 || (this.bytes < LINK_WATCH_BYTES && span < LINK_WATCH_MS)) return false;
     const share = this.waited / span;
     if (share > 1 / 2 || (share > 1 / 4 && this.waitedBefore)) return true;
     this.waitedBefore = share > 1 / 4;
-    this.since = performance.now();
+    this.since = this.now();
     this.bytes = this.waited = 0;
     return false;
   }
