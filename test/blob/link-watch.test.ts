@@ -43,7 +43,7 @@ describe("the link watch", () => {
   });
 
   test("nothing is judged before a window is over (1 MiB or 100 ms)", () => {
-    let t = 0;
+    let t = 1000;
     const w = new LinkWatch(() => t);
     w.read(50, 1024);
     t += 50;
