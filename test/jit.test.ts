@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { numberOfDFGCompiles } from "bun:jsc";
-import { beginShortRun, countDecoded, inShortRun, policyForReads, SHORT_RUN_BUDGET, SHORT_RUN_DECODED } from "../src/jit.ts";
+import { beginShortRun, countDecoded, countEntry, inListingRun, inShortRun, LISTING_ENTRIES, policyForReads, SHORT_RUN_BUDGET, SHORT_RUN_DECODED } from "../src/jit.ts";
 
 afterEach(() => {
   // End any short run a test left on: the policy is the whole process's.
@@ -58,4 +58,17 @@ test("during a short run a hot loop is not compiled by the optimizing tier; afte
   const after = freshHot();
   for (let i = 0; i < 20 && numberOfDFGCompiles(after) === 0; i++) after(200_000);
   expect(numberOfDFGCompiles(after)).toBeGreaterThan(0);
+});
+
+test("a listing's policy lasts LISTING_ENTRIES entries, then gives way", () => {
+  countDecoded(SHORT_RUN_DECODED); // no short run on
+  policyForReads(undefined);
+  expect(inListingRun()).toBe(true);
+  for (let i = 0; i < LISTING_ENTRIES - 1; i++) countEntry();
+  expect(inListingRun()).toBe(true);
+  countEntry();
+  expect(inListingRun()).toBe(false);
+  // Counting after it changes nothing.
+  countEntry();
+  expect(inListingRun()).toBe(false);
 });

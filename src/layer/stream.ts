@@ -5,7 +5,7 @@ import { BlobReader } from "../blob/reader.ts";
 import type { Checkpoint, CheckpointSink } from "../codec/checkpoint.ts";
 import { codecFromMediaType, decodeLayer, type Decoder, type OffsetPrecision } from "../codec/index.ts";
 import { LayerslayerError } from "../errors.ts";
-import { countDecoded, inShortRun } from "../jit.ts";
+import { countDecoded, countEntry, inShortRun } from "../jit.ts";
 import { isForeignLayer, type Descriptor } from "../oci/manifest.ts";
 import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
@@ -304,6 +304,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
         first = false;
         if (estargz && ESTARGZ_OWN.has(e.path)) continue;
         entries++;
+        countEntry();
         comparison?.observe(e);
       }
       yield next.value;
