@@ -8,7 +8,7 @@ import { type Platform } from "../oci/manifest.ts";
 import { parsePlatform } from "../oci/platform.ts";
 import { openSource } from "../source/open.ts";
 import { escapeName } from "../names.ts";
-import { resolveImage, type ResolvedImage } from "../oci/resolve.ts";
+import { resolveImage, type ResolvedImage, type ResolveOptions } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { jsonDocument } from "../output/json.ts";
 import { credentialsFrom } from "./credentials.ts";
@@ -193,11 +193,11 @@ function makeContext(args: GlobalArgs): Context {
  * The image a command works on: resolved with the platform asked for, its reads cancelled by the
  * command run's signal, and drawn on a terminal when they take a moment.
  */
-export async function resolveFor(ctx: Context, source: ImageSource, signal = ctx.signal): Promise<ResolvedImage> {
+export async function resolveFor(ctx: Context, source: ImageSource, signal = ctx.signal, onManifest?: ResolveOptions["onManifest"]): Promise<ResolvedImage> {
   const { documentProgress } = await import("./layer-progress.ts");
   const progress = documentProgress(ctx);
   try {
-    return await resolveImage(source, ctx.platform, { signal, ...(progress ? { onProgress: progress.listener } : {}) });
+    return await resolveImage(source, ctx.platform, { signal, ...(progress ? { onProgress: progress.listener } : {}), ...(onManifest ? { onManifest } : {}) });
   } finally {
     progress?.clear();
   }

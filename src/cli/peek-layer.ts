@@ -51,8 +51,11 @@ export function statsLine(s: LayerStats, error?: LayerslayerError): string {
 export interface PeekTextOptions {
   /** Compressed bytes allowed; undefined reads the whole layer. */
   budget: number | undefined;
-  /** The history step that made the layer, for the heading. */
-  step?: string | undefined;
+  /**
+   * The history step that made the layer, for the heading; a promise while the config is read (the
+   * listing starts meanwhile, and nothing is written before the heading).
+   */
+  step?: string | undefined | Promise<string | undefined>;
   /** Takes the text; a promise when the reader is behind (awaited: it pauses the listing). */
   write: (text: string) => unknown;
   /** The ls -l lines alone (peek -q). */
@@ -69,12 +72,17 @@ export interface PeekTextOptions {
  * comes from the listing path (src/image/listing.ts); this only renders it. Returns its result.
  */
 export async function peekLayerText(ctx: Context, source: ImageSource, layers: readonly Descriptor[], i: number, opts: PeekTextOptions): Promise<ListingResult> {
-  const { budget, step, write, entriesOnly, verify } = opts;
+  const { budget, entriesOnly, verify } = opts;
   const desc = layers[i]!;
   const framed = !ctx.json && !entriesOnly;
-  if (framed) {
-    write(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
-  }
+  // The heading goes first, as soon as the step is known; the listing runs meanwhile, and what it
+  // writes waits for the heading.
+  const heading = Promise.resolve(opts.step).then((step) => {
+    if (framed)
+      return opts.write(`── layer ${i}/${layers.length - 1} ${desc.digest} (${humanSize(desc.size)})${step ? `  ${escapeName(step.replace(/\s+/g, " ").slice(0, 100))}` : ""}\n`);
+  });
+  heading.catch(() => {}); // a step that never comes (the config failed) fails the writes, awaited below
+  const write = (text: string): Promise<unknown> => heading.then(() => opts.write(text));
   const widths = streamWidths();
   let buffer = "";
   // Returns a promise when the reader of the output is behind: awaiting it pauses the listing.
@@ -99,11 +107,11 @@ export async function peekLayerText(ctx: Context, source: ImageSource, layers: r
   });
   const result = await listing.finish(print);
   const hit = result.cached;
-  write(buffer);
+  await write(buffer);
   const { stats, error } = result;
   // `source`: whether the entries are the tar stream's or only what the layer's TOC declares.
   if (ctx.json)
-    write(ndjsonLine({ stats: { layer: i, ...stats, source: stats.toc ? "toc" : "stream", ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
-  else if (framed) write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
+    await write(ndjsonLine({ stats: { layer: i, ...stats, source: stats.toc ? "toc" : "stream", ...(hit ? { cached: true } : {}), ...(error ? { error: error.message } : {}) } }));
+  else if (framed) await write(`${statsLine(stats, error)}${hit ? " (from the cache)" : ""}\n`);
   return result;
 }

@@ -3,6 +3,7 @@ import { LayerslayerError } from "../errors.ts";
 import { policyForReads } from "../jit.ts";
 import { selectLayers } from "../image/select.ts";
 import { alignHistory } from "../oci/config.ts";
+import type { ImageManifest } from "../oci/manifest.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
 import { imageArg, globalArgs, resolveFor, setup, toStdout, type GlobalArgs } from "./common.ts";
@@ -29,41 +30,72 @@ export default defineCommand({
     const { source, ctx } = await setup(args as GlobalArgs & { image: string });
     const budget = budgetFrom(args);
     policyForReads(budget);
-    const img = await resolveFor(ctx, source);
-    const layers = img.manifest.image.layers;
-    const picked = selectLayers(args.layer, layers);
-    const { stepOfLayer } = alignHistory(img.config, layers.length);
-    let failure: LayerslayerError | undefined;
-    const progress = layerProgress(ctx, layers, picked, budget);
+    // The layers' reads start as soon as the manifest names them, while the config (the history
+    // steps of the headings) is read: one round trip less before the first bytes. Each layer's
+    // output waits for its heading; a config that cannot be read stops the reads.
+    const reads = new AbortController();
+    const stop = () => reads.abort(ctx.signal.reason);
+    ctx.signal.addEventListener("abort", stop, { once: true });
+    let steps!: (stepOf: (i: number) => string | undefined) => void;
+    let noSteps!: (e: unknown) => void;
+    const stepOf = new Promise<(i: number) => string | undefined>((resolve, reject) => ((steps = resolve), (noSteps = reject)));
+    stepOf.catch(() => {}); // rejected only when the command fails anyway (below)
+    let peeking: Promise<LayerslayerError | undefined> | undefined;
     try {
-      await writeInOrder(
-        picked.map(
-          (i) => (emit: (text: string) => void) =>
-            peekLayerText(ctx, source, layers, i, {
-              budget,
-              step: stepOfLayer[i]?.createdBy,
-              write: emit,
-              entriesOnly: ctx.quiet,
-              verify: !!args.verify,
-              onProgress: progress?.listener,
-              signal: ctx.signal,
-            }),
-        ),
-        PEEK_CONCURRENCY,
-        (text) => {
-          // The listing and the progress line may share a terminal: the line goes, the next event redraws it.
-          progress?.clear();
-          return toStdout(text);
-        },
-        (result, n) => {
-          progress?.clear();
-          reportError(picked[n]!, result.error);
-          failure ??= result.error;
-        },
-      );
+      let img;
+      try {
+        img = await resolveFor(ctx, source, ctx.signal, (manifest) => {
+          peeking = peekLayers(manifest.layers, selectLayers(args.layer, manifest.layers));
+        });
+      } catch (e) {
+        // No heading is written, so no layer's output either: the reads stop, the error is the command's.
+        noSteps(e);
+        reads.abort(e);
+        await peeking?.catch(() => {});
+        throw e;
+      }
+      const { stepOfLayer } = alignHistory(img.config, img.manifest.image.layers.length);
+      steps((i) => stepOfLayer[i]?.createdBy);
+      const failure = await peeking!;
+      if (failure) process.exitCode = failure.exitCode;
     } finally {
-      progress?.clear();
+      ctx.signal.removeEventListener("abort", stop);
     }
-    if (failure) process.exitCode = failure.exitCode;
+
+    /** Peeks `picked` of `layers`, their output in layer order; the first error, if any. */
+    async function peekLayers(layers: ImageManifest["layers"], picked: number[]): Promise<LayerslayerError | undefined> {
+      let failure: LayerslayerError | undefined;
+      const progress = layerProgress(ctx, layers, picked, budget);
+      try {
+        await writeInOrder(
+          picked.map(
+            (i) => (emit: (text: string) => void) =>
+              peekLayerText(ctx, source, layers, i, {
+                budget,
+                step: stepOf.then((step) => step(i)),
+                write: emit,
+                entriesOnly: ctx.quiet,
+                verify: !!args.verify,
+                onProgress: progress?.listener,
+                signal: reads.signal,
+              }),
+          ),
+          PEEK_CONCURRENCY,
+          (text) => {
+            // The listing and the progress line may share a terminal: the line goes, the next event redraws it.
+            progress?.clear();
+            return toStdout(text);
+          },
+          (result, n) => {
+            progress?.clear();
+            reportError(picked[n]!, result.error);
+            failure ??= result.error;
+          },
+        );
+      } finally {
+        progress?.clear();
+      }
+      return failure;
+    }
   },
 });

@@ -45,6 +45,12 @@ export interface ResolveOptions {
   signal?: AbortSignal | undefined;
   /** Progress events of each document read, as for layers (`document` says which). */
   onProgress?: ProgressListener | undefined;
+  /**
+   * Told the image manifest as soon as it is in, while its config is read: a caller may start on
+   * the layers meanwhile (one round trip saved). Not told when the image cannot be resolved before
+   * that; the config's read may still fail after it.
+   */
+  onManifest?: ((manifest: ImageManifest) => void) | undefined;
 }
 
 type DocumentKind = NonNullable<Progress["document"]>;
@@ -106,6 +112,7 @@ export async function resolveImage(source: ImageSource, platform?: Platform, opt
     manifest = { ...top, mediaType: parsed.image.mediaType, image: parsed.image };
   }
   const { config: cfg } = manifest.image;
+  opts.onManifest?.(manifest.image);
   const configBytes = await readDocument(opts, { kind: "config", digest: cfg.digest, size: cfg.size }, (o) => source.blobBytes(cfg.digest, MAX_CONFIG_BYTES, "image config", o));
   const config = parseConfig(configBytes, what);
   if (!index && platform) checkSinglePlatform(config, platform, what);

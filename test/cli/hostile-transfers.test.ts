@@ -76,8 +76,11 @@ describe("a registry that breaks every answer for a layer", () => {
       const size = img.layers[0]!.size;
       const probe = gets.filter((q) => Number(/^bytes=(\d+)-/.exec(q.range ?? "")?.[1]) >= size - TAIL_BYTES);
       expect(probe.length).toBe(MAX_FAULTS_PER_BLOB + 1);
-      // The read from byte 0 draws on what the probe left: one try, then its own error.
-      expect(gets.length).toBe(MAX_FAULTS_PER_BLOB + 2);
+      // The read's first request went out beside the probe; once the probe failed it was closed and
+      // the read asked again, drawing on what the probe left: one try, then its own error.
+      const reads = gets.filter((q) => q.range === `bytes=0-${size - TAIL_BYTES - 1}` || q.range === "bytes=0-");
+      expect(reads.map((q) => q.range)).toEqual([`bytes=0-${size - TAIL_BYTES - 1}`, "bytes=0-"]);
+      expect(gets.length).toBe(MAX_FAULTS_PER_BLOB + 3);
     });
 
     test(`cat -o when it ${how}: exit 6, one line, no file left`, async () => {
@@ -99,7 +102,8 @@ describe("a registry that breaks every answer for a layer", () => {
     const ms = performance.now() - started;
     expect(r.code).toBe(6);
     expect(errorLine(r)).toContain("connection closed unexpectedly");
-    expect(layerGets().length).toBe(MAX_FAULTS_PER_BLOB + 2);
+    // The probe's tries, the read's request beside them, and the read's own once the probe failed.
+    expect(layerGets().length).toBe(MAX_FAULTS_PER_BLOB + 3);
     // One allowance: its backoff (100 ms doubling, capped at 10 s) once, not twice.
     // One allowance's backoff (~7 s here), where the probe's and then the read's took ~16 s.
     expect(ms).toBeLessThan(12_000);

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { runCli } from "../support/cli.ts";
+import { forwardRequest } from "../support/counting-proxy.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
 import { concat, header } from "../tar/helpers.ts";
@@ -150,4 +151,76 @@ describe("peek on a real registry", () => {
     expect(large.peak / small.peak).toBeLessThan(1.35);
     expect(large.peak).toBeLessThan(192 * 1024 * 1024);
   });
+});
+
+describe("peek reads the layers while the config is read", () => {
+  const reg = useRegistry();
+  let img: PushedImage;
+  beforeAll(async () => {
+    img = await pushImage(reg, "peek/early", "v1", {
+      layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=early\n" }]) }, { bytes: layerFrom([{ path: "app/main", content: "x" }]) }],
+      history: [{ created_by: "ADD base /" }, { created_by: "COPY app /app" }],
+    });
+  });
+
+  /**
+   * A proxy in front of the registry whose answer to the config waits until a layer's blob is asked
+   * for (or 3 s passed), or, with `failConfig`, is a 500: `early` says whether a layer was asked for
+   * while the config's answer was held.
+   */
+  function configHolder(failConfig = false) {
+    let early = false;
+    let configAnswered = false;
+    let layerAsked: (() => void) | undefined;
+    const asked = new Promise<void>((resolve) => (layerAsked = resolve));
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path.endsWith(`/blobs/${img.configDigest}`)) {
+          if (failConfig) return new Response("no", { status: 500 });
+          await Promise.race([asked, Bun.sleep(3000)]);
+          configAnswered = true;
+        } else if (path.includes("/blobs/")) {
+          early ||= !configAnswered;
+          layerAsked?.();
+        }
+        const { upstream, headers } = await forwardRequest(req, reg.url);
+        return new Response(upstream.body, { status: upstream.status, headers });
+      },
+    });
+    return { host: `127.0.0.1:${server.port}`, early: () => early, stop: () => server.stop(true) };
+  }
+
+  test("the first layer is asked for before the config's answer; the output is the same, headings and all", async () => {
+    const proxy = configHolder();
+    try {
+      const r = await runCli(["peek", `${proxy.host}/peek/early:v1`, "--no-cache"]);
+      expect(r.code).toBe(0);
+      expect(proxy.early()).toBe(true);
+      const direct = await runCli(["peek", `${reg.host}/peek/early:v1`, "--no-cache"]);
+      expect(r.stdout.replaceAll(proxy.host, reg.host)).toBe(direct.stdout);
+      expect(r.stdout.split("\n")[0]).toBe(`── layer 0/1 ${img.layers[0]!.digest} (${img.layers[0]!.size})  ADD base /`);
+      expect(r.stdout).toContain("  COPY app /app\n");
+    } finally {
+      proxy.stop();
+    }
+  }, 30_000);
+
+  test("a config that cannot be read: its error alone, nothing on stdout, the layers' reads stopped", async () => {
+    const proxy = configHolder(true);
+    try {
+      const r = await runCli(["peek", `${proxy.host}/peek/early:v1`, "--no-cache"]);
+      expect(r.code).not.toBe(0);
+      expect(r.code).not.toBe(1); // a clear error, not a crash
+      expect(r.stdout).toBe("");
+      const lines = r.stderr.trim().split("\n");
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toStartWith("layerslayer: ");
+      expect(lines[0]).not.toContain("layer 0:");
+    } finally {
+      proxy.stop();
+    }
+  }, 30_000);
 });
