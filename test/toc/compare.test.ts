@@ -29,9 +29,19 @@ const named = (name: string) => (e: Record<string, unknown>) =>
     .replace(/^\.?\//, "")
     .replace(/\/$/, "") === name;
 
+/**
+ * Sets `fields` on the file's entry; a new name goes to its chunk entries too (zstd:chunked may cut
+ * even a small file of random bytes into chunks, each an entry of the file's name: a rename of the
+ * file alone would leave them following no file, which the TOC reader refuses).
+ */
 function set(name: string, fields: Record<string, unknown>): Edit {
   return (es) => {
-    Object.assign(es.find(named(name))!, fields);
+    const all = es.filter(named(name));
+    Object.assign(
+      all.find((e) => e.type !== "chunk")!,
+      fields,
+    );
+    if ("name" in fields) for (const e of all) e.name = fields.name;
     return es;
   };
 }
