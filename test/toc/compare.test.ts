@@ -30,18 +30,20 @@ const named = (name: string) => (e: Record<string, unknown>) =>
     .replace(/\/$/, "") === name;
 
 /**
- * Sets `fields` on the file's entry; a new name goes to its chunk entries too (zstd:chunked may cut
- * even a small file of random bytes into chunks, each an entry of the file's name: a rename of the
- * file alone would leave them following no file, which the TOC reader refuses).
+ * Sets `fields` on the file's entry, and keeps its chunk entries in step: zstd:chunked may cut even
+ * a small file of random bytes into chunks, each an entry of the file's name that the TOC reader
+ * checks against the file (a chunk after a renamed file follows no file; chunks that no longer add
+ * up to the size are refused), so a new name goes to them too and a new size to the last one.
  */
 function set(name: string, fields: Record<string, unknown>): Edit {
   return (es) => {
     const all = es.filter(named(name));
-    Object.assign(
-      all.find((e) => e.type !== "chunk")!,
-      fields,
-    );
+    const file = all.find((e) => e.type !== "chunk")!;
+    const delta = typeof fields.size === "number" ? fields.size - Number(file.size) : 0;
+    Object.assign(file, fields);
     if ("name" in fields) for (const e of all) e.name = fields.name;
+    const last = all.findLast((e) => Number(e.chunkSize) > 0);
+    if (delta !== 0 && last) last.chunkSize = Number(last.chunkSize) + delta;
     return es;
   };
 }
