@@ -2,6 +2,7 @@ import { LayerslayerError } from "../errors.ts";
 import type { MergedTree } from "../image/merge.ts";
 import { decodeTree, encodeTree, treeKey } from "../image/tree-codec.ts";
 import { selectLayers } from "../image/select.ts";
+import type { ImageLayers } from "../image/load.ts";
 import type { ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
@@ -28,7 +29,8 @@ const MAX_CACHED_TREE = 250_000;
  * Resolves the image and loads the complete listing of its layers (cache first) into a merged
  * tree: every layer, or those a `--layer` value names. With `history: false` (the caller asks
  * nothing of the history but through `historyTree`), a tree of more than MAX_CACHED_TREE entries
- * is built without its history, which is a third of its memory.
+ * is built without its history, which is a third of its memory. The layers are read while the
+ * config is (one round trip less); a config that cannot be read stops them and is the error.
  */
 export async function openImageView(
   ctx: Context,
@@ -36,17 +38,44 @@ export async function openImageView(
   opts: { layer?: string; single?: boolean; history?: boolean; signal?: AbortSignal; image?: ResolvedImage } = {},
 ): Promise<ImageView> {
   const signal = opts.signal ?? ctx.signal;
-  const img = opts.image ?? (await resolveFor(ctx, source, signal));
+  const withSteps = (img: ResolvedImage, view: LayersView): ImageView => ({ img, ...view, stepOfLayer: alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer });
+  if (opts.image) return withSteps(opts.image, await layersView(ctx, opts.image, opts, signal));
+  const reads = new AbortController();
+  const stop = () => reads.abort(signal.reason);
+  signal.addEventListener("abort", stop, { once: true });
+  let building: Promise<LayersView> | undefined;
+  try {
+    let img: ResolvedImage;
+    try {
+      img = await resolveFor(ctx, source, signal, (manifest) => {
+        building = layersView(ctx, { source, manifest: { image: manifest } }, opts, reads.signal);
+        building.catch(() => {}); // awaited below, or given up for the config's error
+      });
+    } catch (e) {
+      reads.abort(e);
+      await building?.catch(() => {});
+      throw e;
+    }
+    return withSteps(img, await building!);
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+}
+
+/** An image view but for the history steps (which need the config). */
+type LayersView = Omit<ImageView, "img" | "stepOfLayer">;
+
+/** The merged tree of the layers `opts.layer` names: kept in the cache, or merged from their listings. */
+async function layersView(ctx: Context, img: ImageLayers, opts: { layer?: string; single?: boolean; history?: boolean }, signal: AbortSignal): Promise<LayersView> {
   const indexes = selectLayers(opts.layer, img.manifest.image.layers);
   if (opts.single && indexes.length !== 1) throw new LayerslayerError("USAGE", `--layer ${opts.layer}: names ${indexes.length} layers; give one`);
-  const stepOfLayer = alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer;
   // The merged tree of the same layers, kept from an earlier run: no listing is read at all.
   const key = treeKey(indexes.map((i) => [i, img.manifest.image.layers[i]!.digest] as const));
   const kept = ctx.useCache ? ctx.cache.getTree(key) : undefined;
   const keptTree = kept ? decodeTree(kept) : undefined;
   if (keptTree) {
     if (ctx.verbose) ctx.note(`the merged tree of ${indexes.length} layers from the cache`);
-    return { img, tree: keptTree, layers: indexes, stepOfLayer, historyTree: () => keptTree };
+    return { tree: keptTree, layers: indexes, historyTree: () => keptTree };
   }
   // Listings (the cache's or the layers' own) and the machinery that reads them load only when no
   // kept tree answers: a cached `ls` never needs them (docs/performance.md).
@@ -89,5 +118,5 @@ export async function openImageView(
   const downloaded = listings.reduce((n, l) => n + l.stats.bytesDownloaded, 0);
   const cached = listings.filter((l) => l.cached).length;
   if (ctx.verbose) ctx.note(`${listings.length} layer listings: ${cached} from the cache, ${humanSize(downloaded)} downloaded`);
-  return { img, tree, layers: indexes, stepOfLayer, historyTree };
+  return { tree, layers: indexes, historyTree };
 }

@@ -8,6 +8,12 @@ import type { LayerToc } from "../toc/index.ts";
 import { cachedLayerListing, listLayer } from "./listing.ts";
 import { MergedTree } from "./merge.ts";
 
+/**
+ * What reading an image's layers needs of it: its source and its manifest's layers (a resolved
+ * image, or one whose config is still being read: openImageView starts on the layers meanwhile).
+ */
+export type ImageLayers = Pick<ResolvedImage, "source"> & { manifest: { image: Pick<ResolvedImage["manifest"]["image"], "layers"> } };
+
 export interface LayerListing {
   index: number;
   /**
@@ -50,7 +56,7 @@ function readOf(opts: LoadOptions) {
  * The complete listing of one layer, by the listing path (cache first, else read whole and
  * stored). A merged view needs complete listings, so an error here is an error of the command.
  */
-export async function loadListing(img: ResolvedImage, index: number, opts: LoadOptions = {}): Promise<LayerListing> {
+export async function loadListing(img: ImageLayers, index: number, opts: LoadOptions = {}): Promise<LayerListing> {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const r = await listLayer(img.source, desc, index, {
@@ -66,7 +72,7 @@ export async function loadListing(img: ResolvedImage, index: number, opts: LoadO
 }
 
 /** Layer `index`'s complete listing when the cache has one the read may use (see `verify`); nothing is downloaded. */
-export function cachedListing(img: ResolvedImage, index: number, opts: LoadOptions): LayerListing | undefined {
+export function cachedListing(img: ImageLayers, index: number, opts: LoadOptions): LayerListing | undefined {
   const desc = img.manifest.image.layers[index];
   if (!desc) throw new LayerslayerError("USAGE", `the image has no layer ${index}`);
   const r = opts.cache && cachedLayerListing(opts.cache, desc, index, readOf(opts));
@@ -89,7 +95,7 @@ export function listingOrigin(l: LayerListing): ListingOrigin {
 }
 
 /** Complete listings of the given layers, a few at a time, in index order. */
-export async function loadListings(img: ResolvedImage, indexes: number[], opts: LoadOptions = {}): Promise<LayerListing[]> {
+export async function loadListings(img: ImageLayers, indexes: number[], opts: LoadOptions = {}): Promise<LayerListing[]> {
   const out: LayerListing[] = new Array(indexes.length);
   let next = 0;
   const worker = async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
+import { startConfigHolder } from "../support/config-holder.ts";
 import { layerFrom, pushImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
 import { syntheticLayer, type SyntheticEntry } from "../support/synthetic-tar.ts";
@@ -61,4 +62,46 @@ describe("ls of an image too large to keep its history for", () => {
     expect(lines.slice(0, 4)).toEqual(["data", "data/d0", "data/d0/f0", "data/d0/f1"]);
     expect(lines).not.toContain("etc/gone");
   }, 120_000);
+});
+
+describe("ls reads the layers while the config is read", () => {
+  const reg = useRegistry();
+  let configDigest = "";
+  beforeAll(async () => {
+    const img = await pushImage(reg, "view/early", "v1", {
+      layers: [{ bytes: layerFrom([{ path: "etc/os-release", content: "ID=early\n" }]) }, { bytes: layerFrom([{ path: "etc/app.conf", content: "x" }]) }],
+      history: [{ created_by: "ADD base /" }, { created_by: "COPY app.conf /etc/" }],
+    });
+    configDigest = img.configDigest;
+  });
+
+  test("a layer is asked for before the config's answer; the listing and its history are the same", async () => {
+    const proxy = startConfigHolder(reg.url, configDigest);
+    const cache = mkdtempSync(join(tmpdir(), "ls-view-early-"));
+    try {
+      const r = await runCli(["ls", `${proxy.host}/view/early:v1`, "/etc", "-l", "--history", "--no-cache"], { env: { XDG_CACHE_HOME: cache } });
+      expect(r.code).toBe(0);
+      expect(proxy.early()).toBe(true);
+      const direct = await runCli(["ls", `${reg.host}/view/early:v1`, "/etc", "-l", "--history", "--no-cache"], { env: { XDG_CACHE_HOME: cache } });
+      expect(r.stdout).toBe(direct.stdout);
+      expect(r.stdout).toContain("L1  -rw-r--r-- 0 0 1 2024-03-01 12:34 app.conf\n");
+    } finally {
+      proxy.stop();
+    }
+  }, 30_000);
+
+  test("a config that cannot be read: its error alone, nothing on stdout", async () => {
+    const proxy = startConfigHolder(reg.url, configDigest, true);
+    try {
+      const r = await runCli(["ls", `${proxy.host}/view/early:v1`, "/etc", "--no-cache"]);
+      expect(r.code).not.toBe(0);
+      expect(r.code).not.toBe(1);
+      expect(r.stdout).toBe("");
+      const lines = r.stderr.trim().split("\n");
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toStartWith("layerslayer: ");
+    } finally {
+      proxy.stop();
+    }
+  }, 30_000);
 });

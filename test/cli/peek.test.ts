@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { runCli } from "../support/cli.ts";
-import { forwardRequest } from "../support/counting-proxy.ts";
+import { startConfigHolder } from "../support/config-holder.ts";
 import { layerFrom, pushImage, type PushedImage } from "../support/fixtures.ts";
 import { useRegistry } from "../support/registry.ts";
 import { concat, header } from "../tar/helpers.ts";
@@ -163,35 +163,7 @@ describe("peek reads the layers while the config is read", () => {
     });
   });
 
-  /**
-   * A proxy in front of the registry whose answer to the config waits until a layer's blob is asked
-   * for (or 3 s passed), or, with `failConfig`, is a 500: `early` says whether a layer was asked for
-   * while the config's answer was held.
-   */
-  function configHolder(failConfig = false) {
-    let early = false;
-    let configAnswered = false;
-    let layerAsked: (() => void) | undefined;
-    const asked = new Promise<void>((resolve) => (layerAsked = resolve));
-    const server = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      async fetch(req) {
-        const path = new URL(req.url).pathname;
-        if (path.endsWith(`/blobs/${img.configDigest}`)) {
-          if (failConfig) return new Response("no", { status: 500 });
-          await Promise.race([asked, Bun.sleep(3000)]);
-          configAnswered = true;
-        } else if (path.includes("/blobs/")) {
-          early ||= !configAnswered;
-          layerAsked?.();
-        }
-        const { upstream, headers } = await forwardRequest(req, reg.url);
-        return new Response(upstream.body, { status: upstream.status, headers });
-      },
-    });
-    return { host: `127.0.0.1:${server.port}`, early: () => early, stop: () => server.stop(true) };
-  }
+  const configHolder = (failConfig = false) => startConfigHolder(reg.url, img.configDigest, failConfig);
 
   test("the first layer is asked for before the config's answer; the output is the same, headings and all", async () => {
     const proxy = configHolder();
