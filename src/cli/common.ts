@@ -10,6 +10,7 @@ import { openSource } from "../source/open.ts";
 import { escapeName } from "../names.ts";
 import { resolveImage, type ResolvedImage, type ResolveOptions } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
+import type { ImageLayers } from "../image/load.ts";
 import { jsonDocument } from "../output/json.ts";
 import { credentialsFrom } from "./credentials.ts";
 import { log, setLogLevel } from "./log.ts";
@@ -200,6 +201,47 @@ export async function resolveFor(ctx: Context, source: ImageSource, signal = ctx
     return await resolveImage(source, ctx.platform, { signal, ...(progress ? { onProgress: progress.listener } : {}), ...(onManifest ? { onManifest } : {}) });
   } finally {
     progress?.clear();
+  }
+}
+
+/**
+ * Resolves the image as resolveFor does, starting `work` on its layers as soon as the manifest
+ * names them, while the config is read (one round trip less before the first bytes). `work` gets
+ * the layers, a signal for its reads, and the whole image to come: a promise that rejects when the
+ * config cannot be read. Then the reads are stopped, `work` is waited for, and the config's error
+ * is the one thrown. Returns the image and what `work` gave.
+ */
+export async function resolveWhileReading<T>(
+  ctx: Context,
+  source: ImageSource,
+  signal: AbortSignal,
+  work: (layers: ImageLayers, reads: AbortSignal, image: Promise<ResolvedImage>) => Promise<T>,
+): Promise<{ img: ResolvedImage; result: T }> {
+  const reads = new AbortController();
+  const stop = () => reads.abort(signal.reason);
+  signal.addEventListener("abort", stop, { once: true });
+  let settle!: (img: ResolvedImage) => void;
+  let fail!: (e: unknown) => void;
+  const image = new Promise<ResolvedImage>((resolve, reject) => ((settle = resolve), (fail = reject)));
+  image.catch(() => {}); // rejected only when the command fails anyway (below)
+  let started: Promise<T> | undefined;
+  try {
+    let img: ResolvedImage;
+    try {
+      img = await resolveFor(ctx, source, signal, (manifest) => {
+        started = work({ source, manifest: { image: manifest } }, reads.signal, image);
+        started.catch(() => {}); // awaited below, or given up for the config's error
+      });
+    } catch (e) {
+      fail(e);
+      reads.abort(e);
+      await started?.catch(() => {});
+      throw e;
+    }
+    settle(img);
+    return { img, result: await started! };
+  } finally {
+    signal.removeEventListener("abort", stop);
   }
 }
 

@@ -7,7 +7,7 @@ import type { ResolvedImage } from "../oci/resolve.ts";
 import type { ImageSource } from "../source/source.ts";
 import { alignHistory, type Step } from "../oci/config.ts";
 import { humanSize } from "../output/format.ts";
-import { resolveFor, type Context } from "./common.ts";
+import { resolveWhileReading, type Context } from "./common.ts";
 
 export interface ImageView {
   img: ResolvedImage;
@@ -40,26 +40,8 @@ export async function openImageView(
   const signal = opts.signal ?? ctx.signal;
   const withSteps = (img: ResolvedImage, view: LayersView): ImageView => ({ img, ...view, stepOfLayer: alignHistory(img.config, img.manifest.image.layers.length).stepOfLayer });
   if (opts.image) return withSteps(opts.image, await layersView(ctx, opts.image, opts, signal));
-  const reads = new AbortController();
-  const stop = () => reads.abort(signal.reason);
-  signal.addEventListener("abort", stop, { once: true });
-  let building: Promise<LayersView> | undefined;
-  try {
-    let img: ResolvedImage;
-    try {
-      img = await resolveFor(ctx, source, signal, (manifest) => {
-        building = layersView(ctx, { source, manifest: { image: manifest } }, opts, reads.signal);
-        building.catch(() => {}); // awaited below, or given up for the config's error
-      });
-    } catch (e) {
-      reads.abort(e);
-      await building?.catch(() => {});
-      throw e;
-    }
-    return withSteps(img, await building!);
-  } finally {
-    signal.removeEventListener("abort", stop);
-  }
+  const { img, result } = await resolveWhileReading(ctx, source, signal, (layers, reads) => layersView(ctx, layers, opts, reads));
+  return withSteps(img, result);
 }
 
 /** An image view but for the history steps (which need the config). */

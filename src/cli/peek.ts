@@ -2,11 +2,11 @@ import { defineCommand } from "citty";
 import { LayerslayerError } from "../errors.ts";
 import { policyForReads } from "../jit.ts";
 import { selectLayers } from "../image/select.ts";
-import { alignHistory } from "../oci/config.ts";
+import { alignHistory, type Step } from "../oci/config.ts";
 import type { ImageManifest } from "../oci/manifest.ts";
 import { writeInOrder } from "../output/ordered.ts";
 import { budgetArgs, budgetFrom } from "./budget.ts";
-import { imageArg, globalArgs, resolveFor, setup, toStdout, type GlobalArgs } from "./common.ts";
+import { imageArg, globalArgs, resolveWhileReading, setup, toStdout, type GlobalArgs } from "./common.ts";
 import { log } from "./log.ts";
 import { layerProgress } from "./layer-progress.ts";
 import { peekLayerText } from "./peek-layer.ts";
@@ -31,39 +31,18 @@ export default defineCommand({
     const budget = budgetFrom(args);
     policyForReads(budget);
     // The layers' reads start as soon as the manifest names them, while the config (the history
-    // steps of the headings) is read: one round trip less before the first bytes. Each layer's
-    // output waits for its heading; a config that cannot be read stops the reads.
-    const reads = new AbortController();
-    const stop = () => reads.abort(ctx.signal.reason);
-    ctx.signal.addEventListener("abort", stop, { once: true });
-    let steps!: (stepOf: (i: number) => string | undefined) => void;
-    let noSteps!: (e: unknown) => void;
-    const stepOf = new Promise<(i: number) => string | undefined>((resolve, reject) => ((steps = resolve), (noSteps = reject)));
-    stepOf.catch(() => {}); // rejected only when the command fails anyway (below)
-    let peeking: Promise<LayerslayerError | undefined> | undefined;
-    try {
-      let img;
-      try {
-        img = await resolveFor(ctx, source, ctx.signal, (manifest) => {
-          peeking = peekLayers(manifest.layers, selectLayers(args.layer, manifest.layers));
-        });
-      } catch (e) {
-        // No heading is written, so no layer's output either: the reads stop, the error is the command's.
-        noSteps(e);
-        reads.abort(e);
-        await peeking?.catch(() => {});
-        throw e;
-      }
-      const { stepOfLayer } = alignHistory(img.config, img.manifest.image.layers.length);
-      steps((i) => stepOfLayer[i]?.createdBy);
-      const failure = await peeking!;
-      if (failure) process.exitCode = failure.exitCode;
-    } finally {
-      ctx.signal.removeEventListener("abort", stop);
-    }
+    // steps of the headings) is read. Each layer's output waits for its heading: a config that
+    // cannot be read stops the reads, and nothing is written.
+    const { result: failure } = await resolveWhileReading(ctx, source, ctx.signal, (img, reads, image) => {
+      const layers = img.manifest.image.layers;
+      const steps = image.then((whole) => alignHistory(whole.config, layers.length).stepOfLayer);
+      steps.catch(() => {}); // as `image`: rejected only when the command fails anyway
+      return peekLayers(layers, selectLayers(args.layer, layers), reads, steps);
+    });
+    if (failure) process.exitCode = failure.exitCode;
 
     /** Peeks `picked` of `layers`, their output in layer order; the first error, if any. */
-    async function peekLayers(layers: ImageManifest["layers"], picked: number[]): Promise<LayerslayerError | undefined> {
+    async function peekLayers(layers: ImageManifest["layers"], picked: number[], signal: AbortSignal, steps: Promise<(Step | undefined)[]>): Promise<LayerslayerError | undefined> {
       let failure: LayerslayerError | undefined;
       const progress = layerProgress(ctx, layers, picked, budget);
       try {
@@ -72,12 +51,12 @@ export default defineCommand({
             (i) => (emit: (text: string) => void) =>
               peekLayerText(ctx, source, layers, i, {
                 budget,
-                step: stepOf.then((step) => step(i)),
+                step: steps.then((s) => s[i]?.createdBy),
                 write: emit,
                 entriesOnly: ctx.quiet,
                 verify: !!args.verify,
                 onProgress: progress?.listener,
-                signal: reads.signal,
+                signal,
               }),
           ),
           PEEK_CONCURRENCY,
