@@ -131,17 +131,17 @@ export class BlobReader {
    * Asks for the read's first bytes now, before `chunks()` is called, so that its answer is on the
    * way while the caller does other work first (a TOC probe: one round trip, on a registry that
    * redirects blobs to a CDN two, saved per layer). `end`: where the request stops (the first byte
-   * of a tail expected later, useTail); the read goes on from there if no tail comes. `cancel()`
+   * of a tail expected later, useTail); the read goes on from there if no tail comes. `dropPrefetch()`
    * closes the answer when the read is not made after all.
    */
   prefetch(end?: number): void {
     if (this.early || this.pos !== this.start || this.opts.budget !== undefined || this.opts.ranged) return;
     this.early = this.request(this.pos, end !== undefined && end > this.pos ? end : this.nextEnd());
-    this.early.catch(() => {}); // awaited by chunks() or cancel(); not an unhandled rejection meanwhile
+    this.early.catch(() => {}); // awaited by chunks() or dropPrefetch(); not an unhandled rejection meanwhile
   }
 
   /** Closes a prefetched answer that will not be read. */
-  async cancel(): Promise<void> {
+  async dropPrefetch(): Promise<void> {
     const early = this.early;
     this.early = undefined;
     const part = await early?.catch(() => undefined);
@@ -396,7 +396,7 @@ export class BlobReader {
       host,
       this.pos,
       this.netEnd(),
-      { connections, chunk, firstRange: Math.min(chunk, FIRST_PARALLEL_RANGE), rangesHonoured: this.rangesHonoured, ...(this.opts.signal ? { signal: this.opts.signal } : {}) },
+      { connections, chunk, firstRange: FIRST_PARALLEL_RANGE, rangesHonoured: this.rangesHonoured, ...(this.opts.signal ? { signal: this.opts.signal } : {}) },
       (data) => {
         this.take(data, check, true, true);
         this.opts.onProgress?.(this.bytesDownloaded, this.totalSize);

@@ -11,7 +11,7 @@ import { checkForeignUrls } from "../registry/url-policy.ts";
 import { escapeName } from "../names.ts";
 import type { ImageSource } from "../source/source.ts";
 import { readTar, type TarEvent } from "../tar/reader.ts";
-import { ANNOTATION, ESTARGZ_OWN, findToc, TAIL_BYTES, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
+import { ANNOTATION, announcesToc, ESTARGZ_OWN, findToc, TAIL_BYTES, TocComparison, tocLayerStats, type LayerToc, type TocSearch } from "../toc/index.ts";
 import type { DecodedChunk, Entry, LayerStats } from "../types.ts";
 import type { Attempts } from "../registry/retry.ts";
 import type { ProgressListener } from "./progress.ts";
@@ -207,14 +207,13 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
     // Unless the layer announces a TOC (or only one would be read, or one connection at a time is
     // asked for), the read's first answer is asked for beside the tail probe: most layers have no
     // TOC, and the probe's round trip is saved.
-    const announced = layer.annotations?.[ANNOTATION.estargzToc] !== undefined || layer.annotations?.[ANNOTATION.zstdPosition] !== undefined;
-    if (!announced && opts.checkToc !== "if-toc" && layer.size > TAIL_BYTES && (source.connections ?? 1) > 1) blob.prefetch(layer.size - TAIL_BYTES);
+    if (!announcesToc(layer) && opts.checkToc !== "if-toc" && layer.size > TAIL_BYTES && (source.connections ?? 1) > 1) blob.prefetch(layer.size - TAIL_BYTES);
     try {
       search = await findToc((start, end) => ranges.read(start, end), layer);
     } catch (e) {
       // The tail could not be read: the ordinary read says what is wrong, if anything, with an
       // answer of its own (the one asked for meanwhile may have been cut off unread since).
-      await blob.cancel();
+      await blob.dropPrefetch();
       if (!(e instanceof LayerslayerError)) throw e;
     }
     if (search.warning) opts.onWarning?.(`layer ${index}: ${search.warning}`);
@@ -234,7 +233,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
       };
     }
     if (search.toc && !opts.checkToc) {
-      await blob.cancel();
+      await blob.dropPrefetch();
       opts.coverage?.addAll(coverage);
       const toc = search.toc;
       for (const entry of toc.entries) {
@@ -317,7 +316,7 @@ export async function* streamLayer(source: ImageSource, layer: Descriptor, index
   } finally {
     // Closing the tar reader closes the decoder and aborts the download (a consumer may stop early).
     await tar.return({ complete: false, cleanEnd: false, entries: 0, tarBytes: 0 });
-    await blob.cancel(); // a prefetched answer the read never took
+    await blob.dropPrefetch(); // a prefetched answer the read never took
   }
   // Every byte arrived (a small layer comes in one answer) though the read stopped early: bytes
   // known to be altered are an error even so.

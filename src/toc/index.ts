@@ -6,7 +6,7 @@ export { TocComparison } from "./compare.ts";
 export { readTocContent, unreadableByChunks, type ContentResult } from "./content.ts";
 export { ESTARGZ_OWN } from "./entries.ts";
 export { ANNOTATION, parseFooter, TAIL_BYTES } from "./footer.ts";
-export { findToc, mayHaveToc, type LayerDescription, type TocSearch } from "./locate.ts";
+export { announcesToc, findToc, mayHaveToc, type LayerDescription, type TocSearch } from "./locate.ts";
 export { readToc, type RangeRead } from "./read.ts";
 export type { LayerToc, TocChunk, TocContent, TocFormat, TocLocation, TocStats } from "./types.ts";
 

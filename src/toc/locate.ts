@@ -34,6 +34,11 @@ export function mayHaveToc(desc: LayerDescription): boolean {
   return codecFromMediaType(desc.mediaType) !== "tar" && desc.size > 0;
 }
 
+/** Whether the layer's annotations announce a TOC (eStargz's digest, zstd:chunked's position), whatever findToc then makes of them. */
+export function announcesToc(desc: LayerDescription): boolean {
+  return desc.annotations?.[ANNOTATION.estargzToc] !== undefined || desc.annotations?.[ANNOTATION.zstdPosition] !== undefined;
+}
+
 export async function findToc(read: RangeRead, desc: LayerDescription): Promise<TocSearch> {
   const annotations = desc.annotations;
   const announced = zstdChunkedAnnotation(annotations, desc.size);
