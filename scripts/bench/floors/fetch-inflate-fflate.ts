@@ -4,14 +4,10 @@
  *
  *   fetch-inflate-fflate URL [BYTES]
  */
+import { fetchPrefix } from "./prefix.ts";
 import { Gunzip } from "fflate";
 
-const url = process.argv[2];
-const bytes = Number(process.argv[3] ?? 256 * 1024);
-if (!url || !Number.isInteger(bytes) || bytes < 1) throw new Error("usage: fetch-inflate-fflate URL [BYTES]");
-const res = await fetch(url, { headers: { Range: `bytes=0-${bytes - 1}` } });
-const body = new Uint8Array(await res.arrayBuffer());
-if (res.status !== 206 || body.length !== bytes) throw new Error(`HTTP ${res.status}, ${body.length} bytes`);
+const body = await fetchPrefix("fetch-inflate-fflate");
 let out = 0;
 const gz = new Gunzip((chunk) => (out += chunk.length));
 gz.push(body);

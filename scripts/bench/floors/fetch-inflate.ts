@@ -5,13 +5,9 @@
  *
  *   fetch-inflate URL [BYTES]      (URL: http://HOST/v2/REPO/blobs/DIGEST; BYTES default 262144)
  */
+import { fetchPrefix } from "./prefix.ts";
 import { gunzipSync, constants } from "node:zlib";
 
-const url = process.argv[2];
-const bytes = Number(process.argv[3] ?? 256 * 1024);
-if (!url || !Number.isInteger(bytes) || bytes < 1) throw new Error("usage: fetch-inflate URL [BYTES]");
-const res = await fetch(url, { headers: { Range: `bytes=0-${bytes - 1}` } });
-const body = new Uint8Array(await res.arrayBuffer());
-if (res.status !== 206 || body.length !== bytes) throw new Error(`HTTP ${res.status}, ${body.length} bytes`);
+const body = await fetchPrefix("fetch-inflate");
 const tar = gunzipSync(body, { finishFlush: constants.Z_SYNC_FLUSH });
 console.log(body.length, tar.length);
