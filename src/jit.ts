@@ -42,6 +42,17 @@ function startupPolicy(): number {
   return Bun.isStandaloneExecutable ? JIT_POLICY : 1;
 }
 
+/** Entries left before the listing policy ends; 0 when it is not on. */
+let listingEntries = 0;
+/**
+ * Entries after which the listing policy gives way to the start-up one: a layer of very many small
+ * entries is per-entry work, which the optimizing tiers do pay for. Measured on the layer of
+ * 1,000,000 entries (binary, 3 interleaved runs, load ~1): policy 50 throughout 2.74-2.89 s and
+ * 77.2-77.8 MiB, 200 throughout 3.08-3.25 s and 73.9-75.7 MiB, 200 for the first 65,536 entries
+ * 2.75-3.08 s and 76.2-79.7 MiB (the rootfs layers, 13,685 entries, stay at 200 to their end).
+ */
+export const LISTING_ENTRIES = 65_536;
+
 /** Starts a short run: call before the reads of a command whose budget is at most `SHORT_RUN_BUDGET`. */
 export function beginShortRun(): void {
   if (left === 0) Bun.unsafe.setJITPolicy(SHORT_RUN_POLICY);
@@ -59,17 +70,6 @@ export function policyForReads(budget: number | undefined): void {
     listingEntries = LISTING_ENTRIES;
   }
 }
-
-/** Entries left before the listing policy ends; 0 when it is not on. */
-let listingEntries = 0;
-/**
- * Entries after which the listing policy gives way to the start-up one: a layer of very many small
- * entries is per-entry work, which the optimizing tiers do pay for. Measured on the layer of
- * 1,000,000 entries (binary, 3 interleaved runs, load ~1): policy 50 throughout 2.74-2.89 s and
- * 77.2-77.8 MiB, 200 throughout 3.08-3.25 s and 73.9-75.7 MiB, 200 for the first 65,536 entries
- * 2.75-3.08 s and 76.2-79.7 MiB (the rootfs layers, 13,685 entries, stay at 200 to their end).
- */
-export const LISTING_ENTRIES = 65_536;
 
 /** Whether the listing policy is on. */
 export function inListingRun(): boolean {
